@@ -1,0 +1,390 @@
+/* The context: callbacks, options, store selection, time, and the
+ * guards that keep callbacks from re-entering. */
+#include "private.h"
+
+#include <limits.h>
+#include <string.h>
+#include <time.h>
+
+#include "jid.h"
+
+/* Every callbacks size a released header declared.  A host compiled
+ * against a newer header passes a size not listed here and is refused
+ * rather than having fields silently ignored. */
+static const size_t known_callbacks_sizes[] = {
+  sizeof(cloudnotify_callbacks),
+};
+static const size_t known_store_sizes[] = {
+  sizeof(cloudnotify_store),
+};
+
+static gboolean size_known(size_t size, const size_t *known, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (known[i] == size)
+      return TRUE;
+  return FALSE;
+}
+
+static void options_defaults(cn_options *o) {
+  o->with_body = FALSE;
+  o->with_sender = FALSE;
+  o->important_body = g_strdup("New Message!");
+  o->max_errors = 16;
+  o->max_devices = 5;
+  o->max_hibernation_timeout = 72 * 3600;
+  o->max_ack_delay = 30;
+  o->coalesce_ms = 1000;
+  o->max_outstanding = 10000;
+  o->publish_timeout = 300;
+  o->max_cached_users = 10000;
+  o->max_stanza_size = 256 * 1024;
+  o->max_xml_depth = 64;
+  o->max_form_size = 8192;
+  o->max_form_fields = 64;
+  o->max_remembered = 4096;
+  o->max_session_queue = 1000;
+  o->wake_before_expiry = 0;
+}
+
+int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *callbacks,
+                        void *user_data) {
+  if (!out)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  if (callbacks && !size_known(callbacks->size, known_callbacks_sizes,
+                               G_N_ELEMENTS(known_callbacks_sizes)))
+    return CLOUDNOTIFY_ERR_VTABLE_SIZE;
+
+  cloudnotify_ctx *ctx = g_new0(cloudnotify_ctx, 1);
+  if (callbacks)
+    memcpy(&ctx->cb, callbacks, callbacks->size);
+  ctx->cb.size = sizeof ctx->cb;
+  ctx->user_data = user_data;
+  options_defaults(&ctx->opt);
+  ctx->store = *cn_store_memory_vtable();
+  ctx->store_data = cn_store_memory_new();
+  ctx->users = g_hash_table_new(g_str_hash, g_str_equal);
+  g_queue_init(&ctx->user_lru);
+  ctx->parser = cn_xml_parser_new();
+  ctx->reported_deadline = INT64_MAX;
+  cn_timers_init(ctx);
+  cn_outstanding_init(ctx);
+  cn_seen_init(ctx);
+  *out = ctx;
+  return 0;
+}
+
+void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
+  if (!ctx)
+    return;
+  /* No callback runs while the context is being destroyed. */
+  ctx->destroying = TRUE;
+  /* Freeing sessions first releases their pins on cached users. */
+  while (ctx->sessions)
+    cloudnotify_session_free(ctx->sessions->data);
+  cn_outstanding_fini(ctx);
+  cn_users_clear(ctx);
+  cn_seen_clear(ctx);
+  cn_timers_clear(ctx);
+  g_hash_table_destroy(ctx->users);
+  if (ctx->store.destroy)
+    ctx->store.destroy(ctx->store_data);
+  cn_xml_parser_free(ctx->parser);
+  g_free(ctx->opt.important_body);
+  g_free(ctx);
+}
+
+/* ---- options --------------------------------------------------------- */
+
+typedef struct {
+  const char *name;
+  cloudnotify_option opt;
+  int kind; /* 0 bool, 1 int, 2 string */
+  int64_t min, max;
+  size_t offset;
+} option_desc;
+
+#define OPT(n, o, k, lo, hi, field) { n, o, k, lo, hi, offsetof(cn_options, field) }
+static const option_desc option_table[] = {
+  OPT("push_notification_with_body", CLOUDNOTIFY_OPT_WITH_BODY, 0, 0, 1, with_body),
+  OPT("push_notification_with_sender", CLOUDNOTIFY_OPT_WITH_SENDER, 0, 0, 1, with_sender),
+  OPT("push_notification_important_body", CLOUDNOTIFY_OPT_IMPORTANT_BODY, 2, 0, 0, important_body),
+  OPT("push_max_errors", CLOUDNOTIFY_OPT_MAX_ERRORS, 1, 1, 1000000, max_errors),
+  OPT("push_max_devices", CLOUDNOTIFY_OPT_MAX_DEVICES, 1, 1, 1000, max_devices),
+  OPT("push_max_hibernation_timeout", CLOUDNOTIFY_OPT_MAX_HIBERNATION_TIMEOUT, 1, 0, 31536000, max_hibernation_timeout),
+  OPT("smacks_max_ack_delay", CLOUDNOTIFY_OPT_MAX_ACK_DELAY, 1, 1, 86400, max_ack_delay),
+  OPT("push_coalesce_ms", CLOUDNOTIFY_OPT_COALESCE_MS, 1, 0, 60000, coalesce_ms),
+  OPT("push_max_outstanding", CLOUDNOTIFY_OPT_MAX_OUTSTANDING, 1, 1, 10000000, max_outstanding),
+  OPT("push_publish_timeout", CLOUDNOTIFY_OPT_PUBLISH_TIMEOUT, 1, 1, 86400, publish_timeout),
+  OPT("push_max_cached_users", CLOUDNOTIFY_OPT_MAX_CACHED_USERS, 1, 1, 10000000, max_cached_users),
+  OPT("push_max_stanza_size", CLOUDNOTIFY_OPT_MAX_STANZA_SIZE, 1, 256, 16777216, max_stanza_size),
+  OPT("push_max_xml_depth", CLOUDNOTIFY_OPT_MAX_XML_DEPTH, 1, 4, 256, max_xml_depth),
+  OPT("push_max_form_size", CLOUDNOTIFY_OPT_MAX_FORM_SIZE, 1, 64, 1048576, max_form_size),
+  OPT("push_max_form_fields", CLOUDNOTIFY_OPT_MAX_FORM_FIELDS, 1, 1, 10000, max_form_fields),
+  OPT("push_max_remembered_stanzas", CLOUDNOTIFY_OPT_MAX_REMEMBERED_STANZAS, 1, 0, 10000000, max_remembered),
+  OPT("push_max_session_queue", CLOUDNOTIFY_OPT_MAX_SESSION_QUEUE, 1, 1, 100000, max_session_queue),
+  OPT("push_wake_before_expiry", CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY, 1, 0, 86400, wake_before_expiry),
+};
+
+static const option_desc *find_option(cloudnotify_option opt) {
+  for (size_t i = 0; i < G_N_ELEMENTS(option_table); i++)
+    if (option_table[i].opt == opt)
+      return &option_table[i];
+  return NULL;
+}
+
+static int set_int(cloudnotify_ctx *ctx, const option_desc *d, int64_t value) {
+  if (d->kind == 2 || value < d->min || value > d->max)
+    return CLOUDNOTIFY_ERR_OPTION_VALUE;
+  char *field = (char *)&ctx->opt + d->offset;
+  if (d->kind == 0)
+    *(gboolean *)field = value != 0;
+  else
+    *(int64_t *)field = value;
+  /* A smaller bound takes effect at once, not at the next insertion. */
+  cn_users_trim(ctx);
+  return 0;
+}
+
+static int set_string(cloudnotify_ctx *ctx, const option_desc *d, const char *value) {
+  if (d->kind != 2 || !g_utf8_validate(value, -1, NULL))
+    return CLOUDNOTIFY_ERR_OPTION_VALUE;
+  g_free(ctx->opt.important_body);
+  /* The reference treats an empty important body as "off". */
+  ctx->opt.important_body = *value ? g_strdup(value) : NULL;
+  return 0;
+}
+
+int cloudnotify_ctx_set_option_int(cloudnotify_ctx *ctx, cloudnotify_option option,
+                                   int64_t value) {
+  if (!ctx)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(ctx);
+  const option_desc *d = find_option(option);
+  return cn_leave(ctx, d ? set_int(ctx, d, value) : CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
+}
+
+int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx, cloudnotify_option option,
+                                      const char *value) {
+  if (!ctx || !value)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(ctx);
+  const option_desc *d = find_option(option);
+  return cn_leave(ctx, d ? set_string(ctx, d, value) : CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
+}
+
+static int parse_value(const option_desc *d, const char *text, int64_t *out) {
+  if (d->kind == 0) {
+    if (!g_ascii_strcasecmp(text, "true") || !strcmp(text, "1")) {
+      *out = 1;
+      return 0;
+    }
+    if (!g_ascii_strcasecmp(text, "false") || !strcmp(text, "0")) {
+      *out = 0;
+      return 0;
+    }
+    return CLOUDNOTIFY_ERR_OPTION_VALUE;
+  }
+  char *end = NULL;
+  gint64 v;
+  if (!g_ascii_string_to_signed(text, 10, INT64_MIN, INT64_MAX, &v, NULL))
+    return CLOUDNOTIFY_ERR_OPTION_VALUE;
+  (void)end;
+  *out = v;
+  return 0;
+}
+
+int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx, const char *name, const char *value) {
+  if (!ctx || !name || !value)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(ctx);
+  const option_desc *d = NULL;
+  for (size_t i = 0; i < G_N_ELEMENTS(option_table); i++)
+    if (!strcmp(option_table[i].name, name))
+      d = &option_table[i];
+  if (!d)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
+  if (d->kind == 2)
+    return cn_leave(ctx, set_string(ctx, d, value));
+  int64_t v;
+  int rc = parse_value(d, value, &v);
+  return cn_leave(ctx, rc ? rc : set_int(ctx, d, v));
+}
+
+/* ---- store ----------------------------------------------------------- */
+
+int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx, const cloudnotify_store *store,
+                              void *store_data) {
+  if (!ctx)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(ctx);
+  if (store) {
+    if (!size_known(store->size, known_store_sizes, G_N_ELEMENTS(known_store_sizes)))
+      return cn_leave(ctx, CLOUDNOTIFY_ERR_VTABLE_SIZE);
+    if (!store->load || !store->save || !store->remove)
+      return cn_leave(ctx, CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  }
+  /* Sessions hold registrations loaded from the old store; swapping under
+   * them would bind sessions to registrations the new store never had. */
+  if (ctx->sessions)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
+  cn_outstanding_clear(ctx);
+  cn_users_clear(ctx);
+  if (ctx->store.destroy)
+    ctx->store.destroy(ctx->store_data);
+  if (store) {
+    memset(&ctx->store, 0, sizeof ctx->store);
+    memcpy(&ctx->store, store, store->size);
+    ctx->store_data = store_data;
+  } else {
+    ctx->store = *cn_store_memory_vtable();
+    ctx->store_data = cn_store_memory_new();
+  }
+  return cn_leave(ctx, 0);
+}
+
+int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r) {
+  cloudnotify_record rec = {
+    .jid = r->jid,
+    .node = r->node,
+    .publish_options = r->form,
+    .publish_options_len = r->form_len,
+    .enabled_at_ms = r->enabled_at,
+  };
+  ctx->in_callback++;
+  int rc = ctx->store.save(ctx->store_data, account, &rec);
+  ctx->in_callback--;
+  if (rc < 0)
+    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: saving a registration of %s failed (%d)",
+           account, rc);
+  return rc < 0 ? CLOUDNOTIFY_ERR_STORE : 0;
+}
+
+int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
+                    const char *node) {
+  ctx->in_callback++;
+  int rc = ctx->store.remove(ctx->store_data, account, jid, node);
+  ctx->in_callback--;
+  if (rc < 0)
+    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: removing a registration of %s failed (%d)",
+           account, rc);
+  return rc < 0 ? CLOUDNOTIFY_ERR_STORE : 0;
+}
+
+/* ---- callbacks ------------------------------------------------------- */
+
+int64_t cn_now(cloudnotify_ctx *ctx) {
+  if (ctx->cb.now_ms) {
+    ctx->in_callback++;
+    int64_t t = ctx->cb.now_ms(ctx->user_data);
+    ctx->in_callback--;
+    return t;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...) {
+  if (!ctx->cb.log)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  ctx->in_callback++;
+  ctx->cb.log(ctx->user_data, level, msg);
+  ctx->in_callback--;
+  g_free(msg);
+}
+
+int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *s,
+            const char *account, const char *to, const GString *xml) {
+  if (!ctx->cb.send)
+    return CLOUDNOTIFY_ERR_SEND;
+  ctx->in_callback++;
+  int rc = ctx->cb.send(ctx->user_data, route, s, account, to, xml->str, xml->len);
+  ctx->in_callback--;
+  return rc < 0 ? CLOUDNOTIFY_ERR_SEND : 0;
+}
+
+void cn_cb_removed(cloudnotify_ctx *ctx, const char *account, const cn_reg *r,
+                   cloudnotify_removal_reason reason) {
+  if (!ctx->cb.registration_removed)
+    return;
+  ctx->in_callback++;
+  ctx->cb.registration_removed(ctx->user_data, account, r->jid, r->node, reason);
+  ctx->in_callback--;
+}
+
+void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
+                               int64_t seconds) {
+  if (!ctx->cb.hibernation_timeout)
+    return;
+  ctx->in_callback++;
+  ctx->cb.hibernation_timeout(ctx->user_data, s, seconds);
+  ctx->in_callback--;
+}
+
+int cn_leave(cloudnotify_ctx *ctx, int rc) {
+  if (--ctx->depth > 0 || ctx->destroying)
+    return rc;
+  int64_t deadline = cn_timers_next_deadline(ctx);
+  if (deadline == ctx->reported_deadline)
+    return rc;
+  ctx->reported_deadline = deadline;
+  if (!ctx->cb.timer_changed)
+    return rc;
+  int64_t timeout = -1;
+  if (deadline != INT64_MAX) {
+    int64_t now = cn_now(ctx);
+    timeout = deadline > now ? deadline - now : 0;
+  }
+  ctx->in_callback++;
+  ctx->cb.timer_changed(ctx->user_data, timeout);
+  ctx->in_callback--;
+  return rc;
+}
+
+/* ---- time ------------------------------------------------------------ */
+
+int64_t cloudnotify_next_timeout(const cloudnotify_ctx *ctx) {
+  if (!ctx)
+    return -1;
+  int64_t deadline = cn_timers_next_deadline(ctx);
+  if (deadline == INT64_MAX)
+    return -1;
+  int64_t now = cn_now((cloudnotify_ctx *)ctx);
+  return deadline > now ? deadline - now : 0;
+}
+
+int cloudnotify_tick(cloudnotify_ctx *ctx) {
+  if (!ctx)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(ctx);
+  cn_timers_run(ctx);
+  /* The host is about to re-arm from what timer_changed says; make sure
+   * it hears about the next deadline even if it equals the last one. */
+  ctx->reported_deadline = INT64_MIN;
+  return cn_leave(ctx, 0);
+}
+
+/* ---- helpers --------------------------------------------------------- */
+
+char *cn_account_normalize(const char *account) {
+  if (!account)
+    return NULL;
+  cn_jid j;
+  if (cn_jid_parse(account, strlen(account), &j) != 0)
+    return NULL;
+  char *bare = NULL;
+  if (j.node && !j.resource)
+    bare = g_steal_pointer(&j.bare);
+  cn_jid_clear(&j);
+  return bare;
+}
+
+int cn_parse(cloudnotify_ctx *ctx, const char *xml, size_t len, xmlDoc **out) {
+  return cn_xml_parse(ctx->parser, xml, len, (size_t)ctx->opt.max_stanza_size,
+                      (int)ctx->opt.max_xml_depth, out);
+}

@@ -1,0 +1,38 @@
+/* Error codes, their descriptions, and the library version. */
+#include "private.h"
+
+const char *cloudnotify_strerror(int error) {
+  switch (error) {
+  case CLOUDNOTIFY_OK: return "success";
+  case CLOUDNOTIFY_ERR_INVALID_ARGUMENT: return "invalid argument";
+  case CLOUDNOTIFY_ERR_XML: return "input is not an acceptable XML stanza";
+  case CLOUDNOTIFY_ERR_TOO_LARGE: return "input exceeds a configured bound";
+  case CLOUDNOTIFY_ERR_NOT_MINE: return "stanza is not handled by libcloudnotify";
+  case CLOUDNOTIFY_ERR_JID_MALFORMED: return "malformed JID";
+  case CLOUDNOTIFY_ERR_STORE: return "storage backend failed";
+  case CLOUDNOTIFY_ERR_VTABLE_SIZE: return "vtable size unknown to this library version";
+  case CLOUDNOTIFY_ERR_SEND: return "send callback failed";
+  case CLOUDNOTIFY_ERR_UNKNOWN_OPTION: return "unknown option";
+  case CLOUDNOTIFY_ERR_OPTION_VALUE: return "invalid option value";
+  case CLOUDNOTIFY_ERR_REENTRANT: return "called from inside a callback";
+  case CLOUDNOTIFY_ERR_STATE: return "call does not fit the session state";
+  default: return "unknown error code";
+  }
+}
+
+int cloudnotify_is_fatal(int error) {
+  switch (error) {
+  case CLOUDNOTIFY_ERR_INVALID_ARGUMENT:
+  case CLOUDNOTIFY_ERR_VTABLE_SIZE:
+  case CLOUDNOTIFY_ERR_UNKNOWN_OPTION:
+  case CLOUDNOTIFY_ERR_OPTION_VALUE:
+  case CLOUDNOTIFY_ERR_REENTRANT:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+const char *cloudnotify_version_string(void) {
+  return CN_VERSION_STRING;
+}

@@ -1,0 +1,301 @@
+/* Client IQs in urn:xmpp:push:0: enable and disable, with the error
+ * replies of XEP-0357 and RFC 6120. */
+#include "private.h"
+
+#include <string.h>
+
+#include "jid.h"
+
+#define NS_PUSH "urn:xmpp:push:0"
+#define NS_DATA "jabber:x:data"
+#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+static void reply_open(GString *x, cloudnotify_session *s, const char *id, const char *type) {
+  g_string_append(x, "<iq type='");
+  g_string_append(x, type);
+  g_string_append_c(x, '\'');
+  if (id) {
+    g_string_append(x, " id='");
+    cn_xml_escape(x, id, strlen(id));
+    g_string_append_c(x, '\'');
+  }
+  g_string_append(x, " from='");
+  cn_xml_escape(x, s->account, strlen(s->account));
+  g_string_append(x, "' to='");
+  cn_xml_escape(x, s->full, strlen(s->full));
+  g_string_append_c(x, '\'');
+}
+
+static int send_result(cloudnotify_session *s, const char *id) {
+  GString *x = g_string_sized_new(128);
+  reply_open(x, s, id, "result");
+  g_string_append(x, "/>");
+  int rc = cn_send(s->ctx, CLOUDNOTIFY_ROUTE_CLIENT, s, s->account, s->full, x);
+  g_string_free(x, TRUE);
+  return rc;
+}
+
+static int send_error(cloudnotify_session *s, const char *id, const char *type,
+                      const char *condition, const char *text) {
+  GString *x = g_string_sized_new(256);
+  reply_open(x, s, id, "error");
+  g_string_append(x, "><error type='");
+  g_string_append(x, type);
+  g_string_append(x, "'><");
+  g_string_append(x, condition);
+  g_string_append(x, " xmlns='" NS_STANZAS "'/>");
+  if (text) {
+    g_string_append(x, "<text xmlns='" NS_STANZAS "'>");
+    cn_xml_escape(x, text, strlen(text));
+    g_string_append(x, "</text>");
+  }
+  g_string_append(x, "</error></iq>");
+  int rc = cn_send(s->ctx, CLOUDNOTIFY_ROUTE_CLIENT, s, s->account, s->full, x);
+  g_string_free(x, TRUE);
+  return rc;
+}
+
+/* The RFC 6120 section 8.3.3 conditions a registration filter may choose. */
+static gboolean known_condition(const char *c) {
+  static const char *const conditions[] = {
+    "bad-request", "conflict", "feature-not-implemented", "forbidden", "gone",
+    "internal-server-error", "item-not-found", "jid-malformed", "not-acceptable",
+    "not-allowed", "not-authorized", "policy-violation", "recipient-unavailable",
+    "redirect", "registration-required", "remote-server-not-found",
+    "remote-server-timeout", "resource-constraint", "service-unavailable",
+    "subscription-required", "undefined-condition", "unexpected-request",
+  };
+  for (size_t i = 0; c && i < G_N_ELEMENTS(conditions); i++)
+    if (!strcmp(c, conditions[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean known_type(const char *t) {
+  return t && (!strcmp(t, "cancel") || !strcmp(t, "modify") || !strcmp(t, "auth") ||
+               !strcmp(t, "wait"));
+}
+
+/* node attribute: absent and empty mean the same thing. */
+static int node_of(const xmlNode *el, const char **node) {
+  const char *n = cn_xml_attr(el, "node");
+  *node = n && *n ? n : NULL;
+  return !*node || strlen(*node) <= CN_JID_MAX_PART;
+}
+
+static int count_forms(const xmlNode *enable, xmlNode **form) {
+  int n = 0;
+  *form = NULL;
+  for (xmlNode *c = enable->children; c; c = c->next) {
+    if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, "x") &&
+        !g_strcmp0(cn_xml_ns(c), NS_DATA)) {
+      if (!*form)
+        *form = c;
+      n++;
+    }
+  }
+  return n;
+}
+
+static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node, GString *form) {
+  cloudnotify_ctx *ctx = s->ctx;
+  cn_user *u = s->user;
+
+  if (ctx->cb.registration_filter) {
+    const char *etype = NULL, *econd = NULL;
+    ctx->in_callback++;
+    int veto = ctx->cb.registration_filter(ctx->user_data, s, s->account, push->full, node,
+                                           &etype, &econd);
+    ctx->in_callback--;
+    if (veto) {
+      if (!known_type(etype) || !known_condition(econd)) {
+        etype = "cancel";
+        econd = "not-allowed";
+      }
+      return send_error(s, id, etype, econd, NULL);
+    }
+  }
+
+  int64_t now = cn_now(ctx);
+  /* Strictly increasing per user, so that the eviction order survives a
+   * restart even when two enables share a millisecond. */
+  for (guint i = 0; i < u->regs->len; i++) {
+    const cn_reg *o = u->regs->pdata[i];
+    if (o->enabled_at >= now)
+      now = o->enabled_at + 1;
+  }
+  cn_reg *old = cn_user_find_reg(u, push->full, node);
+  cn_reg *r = cn_reg_new(u, push->full, node, form ? form->str : NULL, form ? form->len : 0,
+                         now);
+  if (cn_store_save(ctx, u->account, r)) {
+    cn_reg_free(r);
+    return send_error(s, id, "wait", "internal-server-error", NULL);
+  }
+
+  /* The least recently enabled goes when the new one would exceed the
+   * limit.  The store is updated first: if it refuses, the new
+   * registration is taken back so that store and memory still agree. */
+  cn_reg *evict = NULL;
+  if (!old && u->regs->len >= (guint)ctx->opt.max_devices) {
+    for (guint i = 0; i < u->regs->len; i++) {
+      cn_reg *o = u->regs->pdata[i];
+      if (!evict || o->enabled_at < evict->enabled_at)
+        evict = o;
+    }
+    if (cn_store_remove(ctx, u->account, evict->jid, evict->node)) {
+      if (cn_store_remove(ctx, u->account, r->jid, r->node))
+        cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
+               "storage: %s now holds more than push_max_devices registrations; the surplus "
+               "is dropped at the next load", u->account);
+      cn_reg_free(r);
+      return send_error(s, id, "wait", "internal-server-error", NULL);
+    }
+  }
+  if (old) {
+    /* Replacing keeps sessions bound to the same key bound to the new one. */
+    for (GList *l = u->sessions; l; l = l->next) {
+      cloudnotify_session *o = l->data;
+      if (o->reg == old)
+        o->reg = r;
+    }
+    g_ptr_array_remove(u->regs, old);
+    cn_reg_free(old);
+  }
+  if (evict)
+    cn_user_drop_reg(ctx, u, evict, CLOUDNOTIFY_REMOVED_EVICTED);
+  g_ptr_array_add(u->regs, r);
+  s->reg = r;
+  cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push enabled for %s to %s", s->full, r->jid);
+  return send_result(s, id);
+}
+
+static int handle_enable(cloudnotify_session *s, const char *id, const xmlNode *enable) {
+  cloudnotify_ctx *ctx = s->ctx;
+  const char *jid = cn_xml_attr(enable, "jid");
+  if (!jid)
+    return send_error(s, id, "modify", "bad-request", "Missing jid");
+  cn_jid push;
+  if (cn_jid_parse(jid, strlen(jid), &push))
+    return send_error(s, id, "modify", "jid-malformed", "Invalid push service JID");
+  int rc;
+  GString *form = NULL;
+  const char *node;
+  xmlNode *x;
+  if (!strcmp(push.bare, s->account)) {
+    rc = send_error(s, id, "modify", "bad-request", "JID must be different from ours");
+  } else if (!node_of(enable, &node)) {
+    rc = send_error(s, id, "modify", "bad-request", "Node too long");
+  } else if (count_forms(enable, &x) > 1) {
+    rc = send_error(s, id, "modify", "bad-request", "More than one publish-options form");
+  } else if (x && cn_xml_attr(x, "type") && strcmp(cn_xml_attr(x, "type"), "submit")) {
+    rc = send_error(s, id, "modify", "bad-request", "Publish options must be a submitted form");
+  } else if (x && cn_xml_count_children(x, "field", NS_DATA) >
+                      (unsigned)ctx->opt.max_form_fields) {
+    rc = send_error(s, id, "modify", "not-acceptable", "Too many publish-options fields");
+  } else {
+    if (x) {
+      form = g_string_sized_new(256);
+      cn_xml_serialize(form, x);
+    }
+    if (form && form->len > (size_t)ctx->opt.max_form_size)
+      rc = send_error(s, id, "modify", "not-acceptable", "Publish options too large");
+    else
+      rc = enable_checked(s, id, &push, node, form);
+  }
+  if (form)
+    g_string_free(form, TRUE);
+  cn_jid_clear(&push);
+  return rc;
+}
+
+static int handle_disable(cloudnotify_session *s, const char *id, const xmlNode *disable) {
+  cloudnotify_ctx *ctx = s->ctx;
+  cn_user *u = s->user;
+  const char *jid = cn_xml_attr(disable, "jid");
+  if (!jid)
+    return send_error(s, id, "modify", "bad-request", "Missing jid");
+  char *push = cn_jid_normalize(jid);
+  if (!push)
+    return send_error(s, id, "modify", "jid-malformed", "Invalid push service JID");
+  const char *node;
+  if (!node_of(disable, &node)) {
+    g_free(push);
+    return send_error(s, id, "modify", "bad-request", "Node too long");
+  }
+  int failed = 0;
+  for (guint i = 0; i < u->regs->len;) {
+    cn_reg *r = u->regs->pdata[i];
+    if (strcmp(r->jid, push) || (node && g_strcmp0(r->node, node))) {
+      i++;
+      continue;
+    }
+    if (cn_store_remove(ctx, u->account, r->jid, r->node)) {
+      failed = 1;
+      i++;
+      continue;
+    }
+    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push disabled for %s to %s", s->full, r->jid);
+    cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_DISABLED);
+  }
+  g_free(push);
+  if (failed)
+    return send_error(s, id, "wait", "internal-server-error", NULL);
+  /* Disabling what does not exist succeeds: the client's wish holds. */
+  return send_result(s, id);
+}
+
+static int dispatch(cloudnotify_session *s, xmlNode *iq) {
+  const char *type = cn_xml_attr(iq, "type");
+  if (strcmp((const char *)iq->name, "iq") || !type)
+    return CLOUDNOTIFY_ERR_NOT_MINE;
+  xmlNode *child = NULL;
+  unsigned children = 0;
+  for (xmlNode *c = iq->children; c; c = c->next) {
+    if (c->type == XML_ELEMENT_NODE) {
+      if (!child)
+        child = c;
+      children++;
+    }
+  }
+  if (!child || g_strcmp0(cn_xml_ns(child), NS_PUSH))
+    return CLOUDNOTIFY_ERR_NOT_MINE;
+  /* Results and errors are never answered (RFC 6120 8.2.3). */
+  if (!strcmp(type, "result") || !strcmp(type, "error"))
+    return CLOUDNOTIFY_ERR_NOT_MINE;
+  const char *id = cn_xml_attr(iq, "id");
+  if (!id)
+    return send_error(s, NULL, "modify", "bad-request", "Missing id");
+  if (strcmp(type, "set") && strcmp(type, "get"))
+    return send_error(s, id, "modify", "bad-request", "Invalid IQ type");
+  const char *to = cn_xml_attr(iq, "to");
+  if (to) {
+    char *bare = cn_jid_normalize(to);
+    gboolean ours = bare && !strcmp(bare, s->account);
+    g_free(bare);
+    if (!ours)
+      return send_error(s, id, "cancel", "forbidden", NULL);
+  }
+  if (strcmp(type, "set") || children != 1)
+    return send_error(s, id, "modify", "bad-request", NULL);
+  if (cn_session_attach(s))
+    return send_error(s, id, "wait", "internal-server-error", NULL);
+  if (!strcmp((const char *)child->name, "enable"))
+    return handle_enable(s, id, child);
+  if (!strcmp((const char *)child->name, "disable"))
+    return handle_disable(s, id, child);
+  return send_error(s, id, "cancel", "feature-not-implemented", NULL);
+}
+
+int cloudnotify_handle_client_iq(cloudnotify_session *s, const char *xml, size_t len) {
+  if (!s || !xml)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  xmlDoc *doc;
+  int rc = cn_parse(ctx, xml, len, &doc);
+  if (rc)
+    return cn_leave(ctx, rc);
+  rc = dispatch(s, xmlDocGetRootElement(doc));
+  xmlFreeDoc(doc);
+  return cn_leave(ctx, rc);
+}

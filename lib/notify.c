@@ -1,0 +1,237 @@
+/* Building and sending the pubsub publish, the notification filter's
+ * view of it, and the memory that keeps one registration from being
+ * pushed twice for the same stanza. */
+#include "private.h"
+
+#include <string.h>
+
+struct cloudnotify_push {
+  cloudnotify_ctx *ctx;
+  const cn_reg *reg;
+  cloudnotify_session *session;
+  const cn_summary *sum;
+  char *body;   /* what will be sent, owned */
+  char *sender; /* what will be sent, owned */
+};
+
+/* ---- summaries ------------------------------------------------------ */
+
+int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
+                 cn_summary *out) {
+  memset(out, 0, sizeof *out);
+  xmlDoc *doc;
+  int rc = cn_parse(ctx, xml, len, &doc);
+  if (rc)
+    return rc;
+  cn_stanza_info info;
+  cn_rules_classify(xmlDocGetRootElement(doc), account, &info);
+  xmlFreeDoc(doc);
+  out->important = info.important;
+  out->urgent = info.urgent;
+  out->skip = info.outgoing_carbon;
+  out->sender = g_steal_pointer(&info.sender);
+  /* The body is kept only when it may leave the server. */
+  out->body = ctx->opt.with_body ? g_steal_pointer(&info.body) : NULL;
+  out->key = g_steal_pointer(&info.key);
+  cn_stanza_info_clear(&info);
+  return 0;
+}
+
+void cn_summary_clear(cn_summary *s) {
+  g_free(s->sender);
+  g_free(s->body);
+  g_free(s->key);
+  memset(s, 0, sizeof *s);
+}
+
+void cn_summary_free(cn_summary *s) {
+  if (!s)
+    return;
+  cn_summary_clear(s);
+  g_free(s);
+}
+
+/* ---- de-duplication ------------------------------------------------- */
+
+void cn_seen_init(cloudnotify_ctx *ctx) {
+  ctx->seen = g_hash_table_new(g_str_hash, g_str_equal);
+  g_queue_init(&ctx->seen_fifo);
+}
+
+void cn_seen_clear(cloudnotify_ctx *ctx) {
+  g_hash_table_destroy(ctx->seen);
+  g_queue_free_full(g_queue_copy(&ctx->seen_fifo), g_free);
+  g_queue_clear(&ctx->seen_fifo);
+}
+
+/* TRUE when (key, r) was already pushed; otherwise remembers it. */
+static gboolean seen_check_and_add(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
+  char *k = g_strconcat(key, "\x1f", r->ident, NULL);
+  if (g_hash_table_contains(ctx->seen, k)) {
+    g_free(k);
+    return TRUE;
+  }
+  if (ctx->opt.max_remembered == 0) {
+    g_free(k);
+    return FALSE;
+  }
+  while (ctx->seen_fifo.length >= (guint)ctx->opt.max_remembered) {
+    char *old = g_queue_pop_head(&ctx->seen_fifo);
+    g_hash_table_remove(ctx->seen, old);
+    g_free(old);
+  }
+  g_hash_table_add(ctx->seen, k);
+  g_queue_push_tail(&ctx->seen_fifo, k);
+  return FALSE;
+}
+
+/* ---- the publish ---------------------------------------------------- */
+
+static void add_field(GString *x, const char *var, const char *value) {
+  g_string_append(x, "<field var='");
+  g_string_append(x, var);
+  g_string_append(x, "'><value>");
+  cn_xml_escape(x, value, strlen(value));
+  g_string_append(x, "</value></field>");
+}
+
+static void build_publish(GString *x, const char *id, const char *domain,
+                          const cloudnotify_push *p) {
+  const cn_reg *r = p->reg;
+  g_string_append(x, "<iq type='set' id='");
+  g_string_append(x, id);
+  g_string_append(x, "' from='");
+  cn_xml_escape(x, domain, strlen(domain));
+  g_string_append(x, "' to='");
+  cn_xml_escape(x, r->jid, strlen(r->jid));
+  g_string_append(x, "'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish");
+  if (r->node) {
+    g_string_append(x, " node='");
+    cn_xml_escape(x, r->node, strlen(r->node));
+    g_string_append_c(x, '\'');
+  }
+  g_string_append(x, "><item><notification xmlns='urn:xmpp:push:0'>"
+                     "<x xmlns='jabber:x:data' type='submit'>");
+  add_field(x, "FORM_TYPE", "urn:xmpp:push:summary");
+  add_field(x, "message-count", "1");
+  if (p->sender)
+    add_field(x, "last-message-sender", p->sender);
+  if (p->body)
+    add_field(x, "last-message-body", p->body);
+  g_string_append(x, "</x></notification></item></publish>");
+  if (r->form) {
+    g_string_append(x, "<publish-options>");
+    g_string_append_len(x, r->form, (gssize)r->form_len);
+    g_string_append(x, "</publish-options>");
+  }
+  g_string_append(x, "</pubsub></iq>");
+}
+
+int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
+              const cn_summary *sum) {
+  if (sum && (sum->skip || seen_check_and_add(ctx, sum->key, r)))
+    return 0;
+  cloudnotify_push p = { ctx, r, session, sum, NULL, NULL };
+  if (sum && ctx->opt.with_sender)
+    p.sender = g_strdup(sum->sender);
+  if (sum && ctx->opt.with_body)
+    p.body = g_strdup(sum->body);
+  else if (sum && sum->important && ctx->opt.important_body)
+    p.body = g_strdup(ctx->opt.important_body);
+
+  int sent = 0;
+  int veto = 0;
+  if (ctx->cb.notification_filter) {
+    ctx->in_callback++;
+    veto = ctx->cb.notification_filter(ctx->user_data, &p);
+    ctx->in_callback--;
+  }
+  if (veto) {
+    cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "push to %s for %s vetoed by the host", r->jid,
+           r->user->account);
+  } else {
+    char id[33];
+    cn_random_id(id);
+    const char *domain = strchr(r->user->account, '@') + 1;
+    GString *x = g_string_sized_new(512 + r->form_len);
+    build_publish(x, id, domain, &p);
+    if (cn_send(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, x) == 0) {
+      cn_outstanding_add(ctx, id, r);
+      sent = 1;
+      cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "sent %s push to %s for %s",
+             p.body ? "important" : "unimportant", r->jid, r->user->account);
+    } else {
+      cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "the host refused a push to %s for %s", r->jid,
+             r->user->account);
+    }
+    g_string_free(x, TRUE);
+  }
+  g_free(p.body);
+  g_free(p.sender);
+  return sent;
+}
+
+unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries) {
+  gboolean done_important = FALSE, done_unimportant = FALSE;
+  unsigned pushes = 0;
+  for (guint i = 0; i < summaries->len && s->reg; i++) {
+    const cn_summary *sum = summaries->pdata[i];
+    /* Without an important body every push looks the same to the device,
+     * so one push covers the batch. */
+    gboolean important = sum->important && ctx->opt.important_body;
+    gboolean *done = important ? &done_important : &done_unimportant;
+    if (*done || sum->skip)
+      continue;
+    if (cn_notify(ctx, s->reg, s, sum)) {
+      *done = TRUE;
+      pushes++;
+      cn_session_pushed(ctx, s, important || !ctx->opt.important_body);
+    }
+    if (done_important && done_unimportant)
+      break;
+  }
+  return pushes;
+}
+
+/* ---- filter accessors ----------------------------------------------- */
+
+const char *cloudnotify_push_account(const cloudnotify_push *p) {
+  return p ? p->reg->user->account : NULL;
+}
+const char *cloudnotify_push_jid(const cloudnotify_push *p) {
+  return p ? p->reg->jid : NULL;
+}
+const char *cloudnotify_push_node(const cloudnotify_push *p) {
+  return p ? p->reg->node : NULL;
+}
+const char *cloudnotify_push_sender(const cloudnotify_push *p) {
+  return p && p->sum ? p->sum->sender : NULL;
+}
+const char *cloudnotify_push_body(const cloudnotify_push *p) {
+  return p ? p->body : NULL;
+}
+int cloudnotify_push_is_important(const cloudnotify_push *p) {
+  return p && p->sum ? p->sum->important : 0;
+}
+int cloudnotify_push_is_urgent(const cloudnotify_push *p) {
+  return p && p->sum ? p->sum->urgent : 0;
+}
+cloudnotify_session *cloudnotify_push_session(const cloudnotify_push *p) {
+  return p ? p->session : NULL;
+}
+
+int cloudnotify_push_set_body(cloudnotify_push *p, const char *text) {
+  if (!p || (text && !g_utf8_validate(text, -1, NULL)))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  g_free(p->body);
+  p->body = g_strdup(text);
+  return 0;
+}
+
+int cloudnotify_push_set_sender(cloudnotify_push *p, const char *jid) {
+  if (!p || (jid && !g_utf8_validate(jid, -1, NULL)))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  g_free(p->sender);
+  p->sender = g_strdup(jid);
+  return 0;
+}

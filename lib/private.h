@@ -1,0 +1,252 @@
+/* Internal structures shared by the library's source files. */
+#ifndef CN_PRIVATE_H
+#define CN_PRIVATE_H
+
+#include <glib.h>
+#include <stdarg.h>
+
+#include "cloudnotify/cloudnotify.h"
+#include "rules.h"
+#include "xml.h"
+
+typedef struct cn_user cn_user;
+typedef struct cn_reg cn_reg;
+typedef struct cn_timer cn_timer;
+
+/* ---- timers (timers.c) ------------------------------------------------ */
+
+typedef void (*cn_timer_fn)(cloudnotify_ctx *ctx, void *data);
+
+struct cn_timer {
+  int64_t deadline; /* absolute, now_ms clock */
+  guint64 seq;      /* orders equal deadlines by creation */
+  cn_timer_fn fn;
+  void *data;
+  GSequenceIter *iter; /* NULL when not armed */
+};
+
+void cn_timers_init(cloudnotify_ctx *ctx);
+void cn_timers_clear(cloudnotify_ctx *ctx);
+/* (Re)arm t to fire after delay_ms. */
+void cn_timer_arm(cloudnotify_ctx *ctx, cn_timer *t, int64_t delay_ms, cn_timer_fn fn,
+                  void *data);
+void cn_timer_cancel(cloudnotify_ctx *ctx, cn_timer *t);
+gboolean cn_timer_armed(const cn_timer *t);
+/* Earliest absolute deadline of every timer source, or INT64_MAX. */
+int64_t cn_timers_next_deadline(const cloudnotify_ctx *ctx);
+/* Run due timers; returns after no timer is due. */
+void cn_timers_run(cloudnotify_ctx *ctx);
+
+/* ---- registrations and users (registry.c) --------------------------- */
+
+struct cn_reg {
+  cn_user *user;
+  char *jid;         /* normalised */
+  char *node;        /* NULL when none */
+  char *form;        /* publish-options <x/> serialised, NULL when none */
+  size_t form_len;
+  int64_t enabled_at;
+  unsigned errors;   /* consecutive app-server errors, memory only */
+  char *ident;       /* "jid<node": identity used for de-duplication */
+};
+
+struct cn_user {
+  char *account;       /* normalised bare JID */
+  GPtrArray *regs;     /* cn_reg*, owned */
+  GList *sessions;     /* cloudnotify_session*, borrowed */
+  GList lru;           /* link in ctx->user_lru; data = this user */
+};
+
+/* Find or load the user; loads through the store.  Returns 0 and *out
+ * (borrowed from the cache) or CLOUDNOTIFY_ERR_STORE.  The user stays
+ * valid until the next call that may evict (cn_user_get again) unless it
+ * has sessions. */
+int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out);
+void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
+/* Evict users beyond max_cached_users that hold no session. */
+void cn_users_trim(cloudnotify_ctx *ctx);
+void cn_users_clear(cloudnotify_ctx *ctx);
+cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node);
+/* Remove r from u (not from the store): unbind sessions, cancel its
+ * pending work and forget its outstanding publishes, tell the host if
+ * reason != 0, free r. */
+void cn_user_drop_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r,
+                      cloudnotify_removal_reason reason);
+cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
+                   size_t form_len, int64_t enabled_at);
+void cn_reg_free(cn_reg *r);
+/* Validate a publish-options form given as text; returns 0 or an error. */
+int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len);
+
+/* ---- the in-memory store (store-memory.c) --------------------------- */
+
+const cloudnotify_store *cn_store_memory_vtable(void);
+void *cn_store_memory_new(void);
+
+/* ---- outstanding publishes (outstanding.c) -------------------------- */
+
+void cn_outstanding_init(cloudnotify_ctx *ctx);
+void cn_outstanding_clear(cloudnotify_ctx *ctx);
+void cn_outstanding_fini(cloudnotify_ctx *ctx);
+/* Remember a publish to r under id.  Entries name the registration by
+ * account and identity, not by pointer: the user may leave the cache
+ * before the reply comes. */
+void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r);
+int64_t cn_outstanding_next_deadline(const cloudnotify_ctx *ctx);
+void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now);
+
+/* ---- de-duplication memory (notify.c) ------------------------------- */
+
+void cn_seen_init(cloudnotify_ctx *ctx);
+void cn_seen_clear(cloudnotify_ctx *ctx);
+
+/* ---- notifications (notify.c) --------------------------------------- */
+
+/* One stanza reduced to what a push needs. */
+typedef struct cn_summary {
+  unsigned important : 1;
+  unsigned urgent : 1;
+  unsigned skip : 1; /* outgoing carbon: never pushed */
+  uint32_t seq;      /* stream-management number, for the ack queue */
+  char *sender;
+  char *body;
+  char *key;
+} cn_summary;
+
+/* Parse and classify a stanza; 0 or XML/TOO_LARGE. */
+int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
+                 cn_summary *out);
+void cn_summary_clear(cn_summary *s);
+void cn_summary_free(cn_summary *s);
+
+/* Push for one stanza (sum NULL: ping) to r unless r was already pushed
+ * for this stanza.  Returns 1 when a publish was sent, 0 otherwise. */
+int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
+              const cn_summary *sum);
+/* Process a batch of summaries for a session's registration: at most one
+ * important and one unimportant push.  Returns pushes sent. */
+unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries);
+
+/* ---- sessions (session.c) ------------------------------------------- */
+
+typedef enum { CN_SESSION_LIVE, CN_SESSION_HIBERNATED } cn_session_state;
+
+struct cloudnotify_session {
+  cloudnotify_ctx *ctx;
+  cn_user *user; /* NULL until the session first needs its registrations */
+  char *account;
+  char *resource;
+  char *full;
+  void *user_data;
+  cn_reg *reg; /* registration bound by this session's enable, or NULL */
+  cn_session_state state;
+  gboolean sm;
+  gboolean extended;          /* host told to use the extended timeout */
+  GPtrArray *pending;         /* cn_summary*: queued while hibernated */
+  GQueue unacked;             /* cn_summary*: sent while live, not yet acked */
+  uint32_t sent;              /* stanzas reported through queued() */
+  uint32_t acked;             /* last h */
+  uint32_t ack_target;        /* h that stops the ack timer */
+  cn_timer coalesce_timer;
+  cn_timer ack_timer;
+  cn_timer wake_timer;
+  GList *ctx_link;
+};
+
+/* Make sure s->user is loaded and s is among its sessions (which pins
+ * the user in the cache).  0 or CLOUDNOTIFY_ERR_STORE. */
+int cn_session_attach(cloudnotify_session *s);
+/* Unbind every session bound to r and cancel their work for it. */
+void cn_sessions_unbind_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r);
+/* First important push went out for s. */
+void cn_session_pushed(cloudnotify_ctx *ctx, cloudnotify_session *s, gboolean important);
+
+/* ---- the context (ctx.c) -------------------------------------------- */
+
+typedef struct cn_options {
+  gboolean with_body;
+  gboolean with_sender;
+  char *important_body; /* NULL when disabled ("") */
+  int64_t max_errors;
+  int64_t max_devices;
+  int64_t max_hibernation_timeout;
+  int64_t max_ack_delay;
+  int64_t coalesce_ms;
+  int64_t max_outstanding;
+  int64_t publish_timeout;
+  int64_t max_cached_users;
+  int64_t max_stanza_size;
+  int64_t max_xml_depth;
+  int64_t max_form_size;
+  int64_t max_form_fields;
+  int64_t max_remembered;
+  int64_t max_session_queue;
+  int64_t wake_before_expiry;
+} cn_options;
+
+struct cloudnotify_ctx {
+  cloudnotify_callbacks cb;
+  void *user_data;
+  cn_options opt;
+
+  cloudnotify_store store;
+  void *store_data;
+
+  GHashTable *users; /* account -> cn_user*, owned */
+  GQueue user_lru;   /* head = most recently used */
+
+  GList *sessions; /* every live cloudnotify_session */
+
+  /* outstanding publishes: id -> entry; FIFO for bound and expiry */
+  GHashTable *outstanding;
+  GQueue outstanding_fifo;
+
+  /* de-duplication: "key\x1fident" strings; FIFO for the bound */
+  GHashTable *seen;
+  GQueue seen_fifo;
+
+  GSequence *timers;
+  guint64 timer_seq;
+  int64_t reported_deadline; /* last absolute deadline told to the host */
+
+  cn_xml_parser *parser;
+  int in_callback;
+  gboolean destroying;
+  int depth; /* API nesting, for the timer_changed report on the way out */
+};
+
+/* Guards: every state-changing entry point starts with CN_ENTER and
+ * returns through cn_leave, which tells the host about a changed
+ * deadline once, at the outermost level. */
+#define CN_ENTER(ctx)                                   \
+  do {                                                  \
+    if ((ctx)->in_callback)                             \
+      return CLOUDNOTIFY_ERR_REENTRANT;                 \
+    (ctx)->depth++;                                     \
+  } while (0)
+int cn_leave(cloudnotify_ctx *ctx, int rc);
+
+int64_t cn_now(cloudnotify_ctx *ctx);
+void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *s,
+            const char *account, const char *to, const GString *xml);
+void cn_cb_removed(cloudnotify_ctx *ctx, const char *account, const cn_reg *r,
+                   cloudnotify_removal_reason reason);
+void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
+                               int64_t seconds);
+int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r);
+int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
+                    const char *node);
+
+/* ---- misc ------------------------------------------------------------ */
+
+/* A fresh unpredictable id from getrandom(): 32 hex characters. */
+void cn_random_id(char out[33]);
+/* Normalised bare account or NULL; a JID with a resource or no node is
+ * refused. */
+char *cn_account_normalize(const char *account);
+/* Parse with the context's bounds. */
+int cn_parse(cloudnotify_ctx *ctx, const char *xml, size_t len, xmlDoc **out);
+
+#endif

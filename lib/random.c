@@ -1,0 +1,29 @@
+/* Publish ids come from the kernel's CSPRNG: a predictable id would let
+ * a third party forge app-server replies and reset or inflate another
+ * user's error count. */
+#include "private.h"
+
+#include <errno.h>
+#include <sys/random.h>
+
+void cn_random_id(char out[33]) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char buf[16];
+  size_t got = 0;
+  while (got < sizeof buf) {
+    ssize_t n = getrandom(buf + got, sizeof buf - got, 0);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      /* No entropy source at all means the ids would be guessable;
+       * continuing would be a silent security failure. */
+      g_error("libcloudnotify: getrandom failed: %s", g_strerror(errno));
+    }
+    got += (size_t)n;
+  }
+  for (size_t i = 0; i < sizeof buf; i++) {
+    out[2 * i] = hex[buf[i] >> 4];
+    out[2 * i + 1] = hex[buf[i] & 15];
+  }
+  out[32] = '\0';
+}

@@ -1,0 +1,270 @@
+/* Stanza classification and identity.  See rules.h for the contract. */
+#include "rules.h"
+
+#include <string.h>
+
+#include <glib.h>
+
+#include "xml.h"
+
+#define NS_CARBONS "urn:xmpp:carbons:2"
+#define NS_FORWARD "urn:xmpp:forward:0"
+#define NS_SID "urn:xmpp:sid:0"
+#define NS_DELAY "urn:xmpp:delay"
+#define NS_JMI "urn:xmpp:jingle-message:0"
+
+/* Payloads that carry a message the user must see even though <body/> is
+ * absent or only a fallback text. */
+static const struct {
+  const char *name;
+  const char *ns;
+} always_important[] = {
+  { "encrypted", "eu.siacs.conversations.axolotl" },
+  { "encrypted", "urn:xmpp:omemo:0" },
+  { "encrypted", "urn:xmpp:omemo:2" },
+  { "x", "jabber:x:encrypted" },
+  { "openpgp", "urn:xmpp:openpgp:0" },
+  { "propose", NS_JMI },
+};
+
+static gboolean
+name_is(const xmlNode *node, const char *name)
+{
+  return strcmp((const char *)node->name, name) == 0;
+}
+
+static gboolean
+is_ascii(const char *s)
+{
+  for (; *s != '\0'; s++) {
+    if ((unsigned char)*s >= 0x80)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* account is normalised already; 'by' comes from the wire.  Case folding
+ * plus NFKC is what nodeprep and nameprep amount to for the inputs met in
+ * practice, without pulling the full JID code into classification. */
+static gboolean
+jid_matches_account(const char *by, const char *account)
+{
+  char *fa, *fb, *na, *nb;
+  gboolean eq;
+
+  if (strcmp(by, account) == 0)
+    return TRUE;
+  /* Most 'by' values are ASCII, where folding is plain lower-casing and
+   * costs no allocation. */
+  if (is_ascii(by) && is_ascii(account))
+    return g_ascii_strcasecmp(by, account) == 0;
+  if (!g_utf8_validate(by, -1, NULL) || !g_utf8_validate(account, -1, NULL))
+    return FALSE;
+  fa = g_utf8_casefold(account, -1);
+  fb = g_utf8_casefold(by, -1);
+  na = g_utf8_normalize(fa, -1, G_NORMALIZE_NFKC);
+  nb = g_utf8_normalize(fb, -1, G_NORMALIZE_NFKC);
+  eq = na != NULL && nb != NULL && strcmp(na, nb) == 0;
+  g_free(fa);
+  g_free(fb);
+  g_free(na);
+  g_free(nb);
+  return eq;
+}
+
+static const xmlNode *
+effective_message(const xmlNode *root, gboolean *outgoing)
+{
+  const xmlNode *wrap;
+
+  *outgoing = FALSE;
+  if (cn_xml_child(root, "sent", NS_CARBONS) != NULL) {
+    *outgoing = TRUE;
+    return root;
+  }
+  wrap = cn_xml_child(root, "received", NS_CARBONS);
+  if (wrap != NULL) {
+    const xmlNode *fwd = cn_xml_child(wrap, "forwarded", NS_FORWARD);
+    const xmlNode *inner = cn_xml_child(fwd, "message", NULL);
+
+    if (inner != NULL)
+      return inner;
+  }
+  return root;
+}
+
+static gboolean
+is_important(const xmlNode *msg, const char *body)
+{
+  const char *type = cn_xml_attr(msg, "type");
+
+  if (type != NULL && strcmp(type, "headline") == 0)
+    return FALSE;
+  for (size_t i = 0; i < G_N_ELEMENTS(always_important); i++) {
+    if (cn_xml_child(msg, always_important[i].name, always_important[i].ns))
+      return TRUE;
+  }
+  if (type != NULL && strcmp(type, "groupchat") == 0
+      && cn_xml_child(msg, "subject", NULL) != NULL)
+    return FALSE;
+  return body != NULL && body[0] != '\0';
+}
+
+/* Serialisation used only for hashing.  It differs from cn_xml_serialize
+ * in two ways, both so that copies of one stanza that took different
+ * routes hash alike: <delay/> children of the root (added when stored
+ * offline) are left out, and the stanza namespaces count as no namespace
+ * (a stanza archived with xmlns='jabber:client' and the same stanza
+ * serialised by a server that omits it). */
+static const char *
+canonical_ns(const xmlNode *node)
+{
+  return cn_xml_is_stanza_ns(node->ns) ? NULL : cn_xml_ns(node);
+}
+
+static void
+escape_cstr(GString *out, const xmlChar *s)
+{
+  if (s != NULL)
+    cn_xml_escape(out, (const char *)s, strlen((const char *)s));
+}
+
+static void
+canonical_element(GString *out, const xmlNode *node, const char *inherited,
+                  gboolean is_root)
+{
+  const char *ns = canonical_ns(node);
+
+  g_string_append_c(out, '<');
+  g_string_append(out, (const char *)node->name);
+  if (g_strcmp0(ns, inherited) != 0) {
+    g_string_append(out, " xmlns='");
+    escape_cstr(out, (const xmlChar *)ns);
+    g_string_append_c(out, '\'');
+  }
+  for (const xmlAttr *a = node->properties; a != NULL; a = a->next) {
+    if (a->ns != NULL) {
+      if (a->ns->href == NULL
+          || strcmp((const char *)a->ns->href,
+                    (const char *)XML_XML_NAMESPACE) != 0)
+        continue;
+      g_string_append(out, " xml:");
+    } else {
+      g_string_append_c(out, ' ');
+    }
+    g_string_append(out, (const char *)a->name);
+    g_string_append(out, "='");
+    for (const xmlNode *c = a->children; c != NULL; c = c->next) {
+      if (c->type == XML_TEXT_NODE)
+        escape_cstr(out, c->content);
+    }
+    g_string_append_c(out, '\'');
+  }
+  g_string_append_c(out, '>');
+  for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+    if (c->type == XML_ELEMENT_NODE) {
+      if (is_root && name_is(c, "delay")
+          && g_strcmp0(cn_xml_ns(c), NS_DELAY) == 0)
+        continue;
+      canonical_element(out, c, ns, FALSE);
+    } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+      escape_cstr(out, c->content);
+    }
+  }
+  g_string_append(out, "</");
+  g_string_append(out, (const char *)node->name);
+  g_string_append_c(out, '>');
+}
+
+static char *
+content_key(const xmlNode *root)
+{
+  GString *s = g_string_sized_new(512);
+  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+  char *key;
+
+  canonical_element(s, root, NULL, TRUE);
+  g_checksum_update(sum, (const guchar *)s->str, (gssize)s->len);
+  key = g_strconcat("sha256:", g_checksum_get_string(sum), NULL);
+  g_checksum_free(sum);
+  g_string_free(s, TRUE);
+  return key;
+}
+
+static char *
+stanza_key(const xmlNode *root, const char *account)
+{
+  const char *id;
+
+  if (account != NULL) {
+    for (const xmlNode *c = root->children; c != NULL; c = c->next) {
+      const char *by, *sid;
+
+      if (c->type != XML_ELEMENT_NODE || !name_is(c, "stanza-id")
+          || g_strcmp0(cn_xml_ns(c), NS_SID) != 0)
+        continue;
+      by = cn_xml_attr(c, "by");
+      sid = cn_xml_attr(c, "id");
+      if (by != NULL && sid != NULL && sid[0] != '\0'
+          && jid_matches_account(by, account))
+        return g_strconcat("sid:", sid, NULL);
+    }
+  }
+
+  id = cn_xml_attr(root, "id");
+  if (id != NULL && id[0] != '\0') {
+    const char *from = cn_xml_attr(root, "from");
+
+    return g_strconcat("id:", from != NULL ? from : "", "\n", id, NULL);
+  }
+  return content_key(root);
+}
+
+void
+cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
+{
+  const xmlNode *eff = root;
+  const xmlNode *body;
+  const char *from;
+  gboolean outgoing = FALSE;
+
+  memset(out, 0, sizeof *out);
+  if (root == NULL) {
+    /* Keep the promise that key is never NULL and has the usual form. */
+    char *hex = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+                                            (const guchar *)"", 0);
+
+    out->key = g_strconcat("sha256:", hex, NULL);
+    g_free(hex);
+    return;
+  }
+
+  if (root->type == XML_ELEMENT_NODE && name_is(root, "message")) {
+    out->is_message = 1;
+    eff = effective_message(root, &outgoing);
+    out->outgoing_carbon = outgoing ? 1 : 0;
+  }
+
+  from = cn_xml_attr(eff, "from");
+  out->sender = from != NULL ? g_strdup(from) : NULL;
+  body = cn_xml_child(eff, "body", NULL);
+  out->body = body != NULL ? cn_xml_text(body) : NULL;
+
+  if (out->is_message && !outgoing) {
+    out->important = is_important(eff, out->body) ? 1 : 0;
+    out->urgent = cn_xml_child(eff, "propose", NS_JMI) != NULL ? 1 : 0;
+  }
+
+  out->key = stanza_key(root, account);
+}
+
+void
+cn_stanza_info_clear(cn_stanza_info *info)
+{
+  if (info == NULL)
+    return;
+  g_free(info->sender);
+  g_free(info->body);
+  g_free(info->key);
+  memset(info, 0, sizeof *info);
+}

@@ -1,0 +1,49 @@
+/* Classification of stanzas: which are worth a push, which are important
+ * or urgent, and what identifies a stanza across triggers.  Internal. */
+#ifndef CN_RULES_H
+#define CN_RULES_H
+
+#include <libxml/tree.h>
+
+typedef struct cn_stanza_info {
+  unsigned is_message : 1;      /* root is <message/> */
+  unsigned important : 1;       /* see cn_rules_classify */
+  unsigned urgent : 1;          /* Jingle Message Initiation <propose/> */
+  unsigned outgoing_carbon : 1; /* <sent xmlns='urn:xmpp:carbons:2'/>: never pushed */
+  char *sender;                 /* 'from' of the effective stanza (after unwrapping an
+                                   incoming carbon), g_malloc'd, NULL if absent */
+  char *body;                   /* text of the effective stanza's <body/>, g_malloc'd,
+                                   NULL when there is no body element */
+  char *key;                    /* identity of the stanza, g_malloc'd, never NULL;
+                                   see cn_rules_classify */
+} cn_stanza_info;
+
+/* Classify the stanza root (a parsed stanza whose namespace was accepted)
+ * received for account (normalised bare JID).
+ *
+ * Effective stanza: for a message carrying
+ * <received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>
+ * <message/>, the inner message; <sent/> in the same namespace sets
+ * outgoing_carbon (important stays 0).
+ *
+ * important: never for presence, iq, or anything not a message; never for
+ * type='headline'; never for outgoing carbons; always for messages
+ * holding <encrypted xmlns='eu.siacs.conversations.axolotl'/>,
+ * <encrypted xmlns='urn:xmpp:omemo:0'/>, <encrypted xmlns='urn:xmpp:omemo:2'/>,
+ * <x xmlns='jabber:x:encrypted'/>, <openpgp xmlns='urn:xmpp:openpgp:0'/>
+ * or <propose xmlns='urn:xmpp:jingle-message:0'/>; never for a groupchat
+ * message with a <subject/>; otherwise when it has a non-empty <body/>.
+ * urgent: the effective message holds the <propose/> above.
+ *
+ * key: "sid:" + the id of a <stanza-id xmlns='urn:xmpp:sid:0'/> whose 'by'
+ * is account (compared normalised), else "id:" + from + "\n" + id
+ * attribute when the stanza has an id, else "sha256:" + hex SHA-256 of
+ * the canonical serialisation of root (cn_xml_serialize) with <delay
+ * xmlns='urn:xmpp:delay'/> children removed, so that the copy stored
+ * offline and the copy archived give the same key. */
+void cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out);
+
+/* Free the strings and zero info.  NULL-safe. */
+void cn_stanza_info_clear(cn_stanza_info *info);
+
+#endif

@@ -1,0 +1,317 @@
+/* Client sessions and the stream-management triggers: hibernation,
+ * stanzas queued while hibernated (coalesced), overdue acks, and the
+ * extended hibernation timeout. */
+#include "private.h"
+
+#include <string.h>
+
+#include "jid.h"
+
+static void summaries_free(GPtrArray *a) {
+  for (guint i = 0; i < a->len; i++)
+    cn_summary_free(a->pdata[i]);
+  g_ptr_array_set_size(a, 0);
+}
+
+static void unacked_clear(cloudnotify_session *s) {
+  cn_summary *sum;
+  while ((sum = g_queue_pop_head(&s->unacked)))
+    cn_summary_free(sum);
+}
+
+/* Forget everything pending for the session's push: used when its
+ * registration goes, and when the session resumes or closes. */
+static void session_stop_work(cloudnotify_ctx *ctx, cloudnotify_session *s) {
+  cn_timer_cancel(ctx, &s->coalesce_timer);
+  cn_timer_cancel(ctx, &s->ack_timer);
+  cn_timer_cancel(ctx, &s->wake_timer);
+  summaries_free(s->pending);
+  unacked_clear(s);
+}
+
+int cloudnotify_session_new(cloudnotify_ctx *ctx, const char *account, const char *resource,
+                            cloudnotify_session **out) {
+  if (out)
+    *out = NULL;
+  if (!ctx || !account || !resource || !out)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(ctx);
+  char *bare = cn_account_normalize(account);
+  if (!bare)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
+  char *text = g_strconcat(bare, "/", resource, NULL);
+  cn_jid full;
+  int rc = cn_jid_parse(text, strlen(text), &full);
+  g_free(text);
+  if (rc) {
+    g_free(bare);
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
+  }
+  cloudnotify_session *s = g_new0(cloudnotify_session, 1);
+  s->ctx = ctx;
+  s->account = bare;
+  s->resource = g_steal_pointer(&full.resource);
+  s->full = g_steal_pointer(&full.full);
+  cn_jid_clear(&full);
+  s->state = CN_SESSION_LIVE;
+  s->pending = g_ptr_array_new();
+  g_queue_init(&s->unacked);
+  ctx->sessions = g_list_prepend(ctx->sessions, s);
+  s->ctx_link = ctx->sessions;
+  *out = s;
+  return cn_leave(ctx, 0);
+}
+
+void cloudnotify_session_free(cloudnotify_session *s) {
+  if (!s)
+    return;
+  cloudnotify_ctx *ctx = s->ctx;
+  if (ctx->in_callback && !ctx->destroying) {
+    /* Freeing a session from a callback could pull it from under the
+     * call that is reporting on it. */
+    g_critical("cloudnotify_session_free called from a callback; ignored");
+    return;
+  }
+  ctx->depth++;
+  session_stop_work(ctx, s);
+  g_ptr_array_free(s->pending, TRUE);
+  if (s->user)
+    s->user->sessions = g_list_remove(s->user->sessions, s);
+  ctx->sessions = g_list_delete_link(ctx->sessions, s->ctx_link);
+  g_free(s->account);
+  g_free(s->resource);
+  g_free(s->full);
+  g_free(s);
+  cn_users_trim(ctx);
+  cn_leave(ctx, 0);
+}
+
+void cloudnotify_session_set_user_data(cloudnotify_session *s, void *user_data) {
+  if (s)
+    s->user_data = user_data;
+}
+
+void *cloudnotify_session_get_user_data(const cloudnotify_session *s) {
+  return s ? s->user_data : NULL;
+}
+
+const char *cloudnotify_session_account(const cloudnotify_session *s) {
+  return s ? s->account : NULL;
+}
+
+const char *cloudnotify_session_resource(const cloudnotify_session *s) {
+  return s ? s->resource : NULL;
+}
+
+int cn_session_attach(cloudnotify_session *s) {
+  if (s->user)
+    return 0;
+  cn_user *u;
+  int rc = cn_user_get(s->ctx, s->account, &u);
+  if (rc)
+    return rc;
+  s->user = u;
+  u->sessions = g_list_prepend(u->sessions, s);
+  return 0;
+}
+
+void cn_sessions_unbind_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r) {
+  for (GList *l = u->sessions; l; l = l->next) {
+    cloudnotify_session *s = l->data;
+    if (s->reg != r)
+      continue;
+    s->reg = NULL;
+    session_stop_work(ctx, s);
+    if (s->extended) {
+      s->extended = FALSE;
+      cn_cb_hibernation_timeout(ctx, s, -1);
+    }
+  }
+}
+
+void cn_session_pushed(cloudnotify_ctx *ctx, cloudnotify_session *s, gboolean important) {
+  if (s->state != CN_SESSION_HIBERNATED || !s->extended || !important)
+    return;
+  /* The device has been told; from here the normal timeout applies, as
+   * the reference does after its first important push. */
+  s->extended = FALSE;
+  cn_timer_cancel(ctx, &s->wake_timer);
+  cn_cb_hibernation_timeout(ctx, s, -1);
+}
+
+/* Summaries of a stanza array; stanzas that do not parse are skipped
+ * (they were delivered by the host, so they are not an attack on us, but
+ * they cannot be classified). */
+static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n,
+                            GPtrArray *out) {
+  for (size_t i = 0; i < n; i++) {
+    cn_summary *sum = g_new0(cn_summary, 1);
+    if (!queue[i].data ||
+        cn_summarize(s->ctx, s->account, queue[i].data, queue[i].len, sum) != 0) {
+      cn_log(s->ctx, CLOUDNOTIFY_LOG_WARN, "skipping an unparsable queued stanza of %s",
+             s->full);
+      g_free(sum);
+      continue;
+    }
+    g_ptr_array_add(out, sum);
+  }
+}
+
+static unsigned push_unacked_or(cloudnotify_session *s, const cloudnotify_buf *queue,
+                                size_t n) {
+  GPtrArray *batch = g_ptr_array_new();
+  if (n) {
+    summarize_array(s, queue, n, batch);
+    unsigned pushes = cn_notify_batch(s->ctx, s, batch);
+    summaries_free(batch);
+    g_ptr_array_free(batch, TRUE);
+    return pushes;
+  }
+  for (GList *l = s->unacked.head; l; l = l->next)
+    g_ptr_array_add(batch, l->data);
+  unsigned pushes = cn_notify_batch(s->ctx, s, batch);
+  g_ptr_array_free(batch, TRUE);
+  return pushes;
+}
+
+static void wake_fire(cloudnotify_ctx *ctx, void *data) {
+  cloudnotify_session *s = data;
+  if (s->reg && s->state == CN_SESSION_HIBERNATED)
+    cn_notify(ctx, s->reg, s, NULL);
+}
+
+int cloudnotify_session_sm_enabled(cloudnotify_session *s) {
+  if (!s)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(s->ctx);
+  s->sm = TRUE;
+  return cn_leave(s->ctx, 0);
+}
+
+int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
+                                   size_t n) {
+  if (!s || (n && !queue))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  if (s->state == CN_SESSION_HIBERNATED)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
+  s->state = CN_SESSION_HIBERNATED;
+  cn_timer_cancel(ctx, &s->ack_timer);
+  if (!s->reg)
+    return cn_leave(ctx, 0);
+  if (ctx->opt.max_hibernation_timeout > 0) {
+    s->extended = TRUE;
+    cn_cb_hibernation_timeout(ctx, s, ctx->opt.max_hibernation_timeout);
+    int64_t wake = ctx->opt.wake_before_expiry;
+    if (wake > 0 && wake < ctx->opt.max_hibernation_timeout)
+      cn_timer_arm(ctx, &s->wake_timer, (ctx->opt.max_hibernation_timeout - wake) * 1000,
+                   wake_fire, s);
+  }
+  push_unacked_or(s, queue, n);
+  unacked_clear(s);
+  return cn_leave(ctx, 0);
+}
+
+static void coalesce_fire(cloudnotify_ctx *ctx, void *data) {
+  cloudnotify_session *s = data;
+  cn_notify_batch(ctx, s, s->pending);
+  summaries_free(s->pending);
+}
+
+static void ack_fire(cloudnotify_ctx *ctx, void *data) {
+  cloudnotify_session *s = data;
+  cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "ack of %s overdue", s->full);
+  push_unacked_or(s, NULL, 0);
+}
+
+int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t len) {
+  if (!s || !xml)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  if (s->state == CN_SESSION_LIVE)
+    s->sent++;
+  /* A session without push costs one branch per stanza. */
+  if (!s->reg)
+    return cn_leave(ctx, 0);
+  cn_summary *sum = g_new0(cn_summary, 1);
+  int rc = cn_summarize(ctx, s->account, xml, len, sum);
+  if (rc) {
+    g_free(sum);
+    return cn_leave(ctx, rc);
+  }
+  if (s->state == CN_SESSION_LIVE) {
+    sum->seq = s->sent;
+    if (s->unacked.length >= (guint)ctx->opt.max_session_queue)
+      cn_summary_free(g_queue_pop_head(&s->unacked));
+    g_queue_push_tail(&s->unacked, sum);
+    return cn_leave(ctx, 0);
+  }
+  if (s->pending->len >= (guint)ctx->opt.max_session_queue) {
+    cn_summary_free(s->pending->pdata[0]);
+    g_ptr_array_remove_index(s->pending, 0);
+  }
+  g_ptr_array_add(s->pending, sum);
+  if (ctx->opt.coalesce_ms == 0)
+    coalesce_fire(ctx, s);
+  else if (!cn_timer_armed(&s->coalesce_timer))
+    cn_timer_arm(ctx, &s->coalesce_timer, ctx->opt.coalesce_ms, coalesce_fire, s);
+  return cn_leave(ctx, 0);
+}
+
+int cloudnotify_session_ack_requested(cloudnotify_session *s) {
+  if (!s)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  /* The clock runs from the oldest unanswered request. */
+  if (s->reg && s->state == CN_SESSION_LIVE && !cn_timer_armed(&s->ack_timer) &&
+      s->unacked.length) {
+    s->ack_target = s->sent;
+    cn_timer_arm(ctx, &s->ack_timer, ctx->opt.max_ack_delay * 1000, ack_fire, s);
+  }
+  return cn_leave(ctx, 0);
+}
+
+int cloudnotify_session_acked(cloudnotify_session *s, uint32_t h) {
+  if (!s)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  s->acked = h;
+  cn_summary *sum;
+  /* Serial-number arithmetic: h wraps at 2^32 (XEP-0198). */
+  while ((sum = g_queue_peek_head(&s->unacked)) && (int32_t)(sum->seq - h) <= 0)
+    cn_summary_free(g_queue_pop_head(&s->unacked));
+  if (cn_timer_armed(&s->ack_timer) && (int32_t)(h - s->ack_target) >= 0)
+    cn_timer_cancel(ctx, &s->ack_timer);
+  return cn_leave(ctx, 0);
+}
+
+int cloudnotify_session_ack_delayed(cloudnotify_session *s, const cloudnotify_buf *queue,
+                                    size_t n) {
+  if (!s || (n && !queue))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  if (s->reg)
+    push_unacked_or(s, queue, n);
+  return cn_leave(ctx, 0);
+}
+
+int cloudnotify_session_resumed(cloudnotify_session *s) {
+  if (!s)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  if (s->state != CN_SESSION_HIBERNATED)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
+  s->state = CN_SESSION_LIVE;
+  s->extended = FALSE;
+  /* Stanzas still unacknowledged are resent by the host on resumption
+   * and reported again through queued. */
+  session_stop_work(ctx, s);
+  s->sent = s->acked;
+  return cn_leave(ctx, 0);
+}

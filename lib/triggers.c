@@ -1,0 +1,109 @@
+/* Message triggers from the host's routing: offline storage, archive,
+ * bare-JID groupchat, and pings. */
+#include "private.h"
+
+#include <string.h>
+
+#include "jid.h"
+
+typedef enum { FOR_ALL, FOR_UNBOUND } audience;
+
+static gboolean bound_to_session(const cn_user *u, const cn_reg *r) {
+  for (const GList *l = u->sessions; l; l = l->next)
+    if (((const cloudnotify_session *)l->data)->reg == r)
+      return TRUE;
+  return FALSE;
+}
+
+static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
+                   const char *archive_id, audience who, unsigned *pushes) {
+  if (pushes)
+    *pushes = 0;
+  if (!ctx || !account || !xml)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(ctx);
+  char *bare = cn_account_normalize(account);
+  if (!bare)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
+  cn_user *u;
+  int rc = cn_user_get(ctx, bare, &u);
+  g_free(bare);
+  /* Most users have no registration: decided before any parsing. */
+  if (rc || u->regs->len == 0)
+    return cn_leave(ctx, rc);
+  cn_summary sum;
+  rc = cn_summarize(ctx, u->account, xml, len, &sum);
+  if (rc)
+    return cn_leave(ctx, rc);
+  if (archive_id && *archive_id) {
+    /* The archive id is what a stanza-id on the other copies carries. */
+    g_free(sum.key);
+    sum.key = g_strconcat("sid:", archive_id, NULL);
+  }
+  unsigned n = 0;
+  /* A push may end in the host's filter dropping it, never in removing a
+   * registration, so iterating over the array is safe. */
+  for (guint i = 0; i < u->regs->len; i++) {
+    cn_reg *r = u->regs->pdata[i];
+    if (who == FOR_UNBOUND && !sum.urgent && bound_to_session(u, r))
+      continue;
+    n += (unsigned)cn_notify(ctx, r, NULL, &sum);
+  }
+  cn_summary_clear(&sum);
+  if (pushes)
+    *pushes = n;
+  return cn_leave(ctx, 0);
+}
+
+int cloudnotify_message_offline(cloudnotify_ctx *ctx, const char *account, const char *xml,
+                                size_t len, unsigned *pushes) {
+  return trigger(ctx, account, xml, len, NULL, FOR_ALL, pushes);
+}
+
+int cloudnotify_message_archived(cloudnotify_ctx *ctx, const char *account, const char *xml,
+                                 size_t len, const char *archive_id, unsigned *pushes) {
+  return trigger(ctx, account, xml, len, archive_id, FOR_UNBOUND, pushes);
+}
+
+int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx, const char *account,
+                                       const char *xml, size_t len, unsigned *pushes) {
+  return trigger(ctx, account, xml, len, NULL, FOR_ALL, pushes);
+}
+
+int cloudnotify_ping(cloudnotify_ctx *ctx, const char *account,
+                     const cloudnotify_endpoint *endpoints, size_t n, unsigned *pushes) {
+  if (pushes)
+    *pushes = 0;
+  if (!ctx || !account || (n && !endpoints))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(ctx);
+  char *bare = cn_account_normalize(account);
+  if (!bare)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
+  char **jids = g_new0(char *, n + 1);
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    jids[i] = endpoints[i].jid ? cn_jid_normalize(endpoints[i].jid) : NULL;
+    if (!jids[i])
+      rc = CLOUDNOTIFY_ERR_JID_MALFORMED;
+  }
+  cn_user *u = NULL;
+  if (!rc)
+    rc = cn_user_get(ctx, bare, &u);
+  unsigned sent = 0;
+  for (guint i = 0; !rc && i < u->regs->len; i++) {
+    cn_reg *r = u->regs->pdata[i];
+    gboolean wanted = n == 0;
+    for (size_t k = 0; k < n && !wanted; k++) {
+      const char *node = endpoints[k].node && *endpoints[k].node ? endpoints[k].node : NULL;
+      wanted = !strcmp(jids[k], r->jid) && (!node || !g_strcmp0(node, r->node));
+    }
+    if (wanted)
+      sent += (unsigned)cn_notify(ctx, r, NULL, NULL);
+  }
+  g_strfreev(jids);
+  g_free(bare);
+  if (pushes)
+    *pushes = sent;
+  return cn_leave(ctx, rc);
+}

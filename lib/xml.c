@@ -1,0 +1,509 @@
+/* Hardened stanza parsing on top of libxml2, tree helpers and the
+ * serialiser.  See xml.h for the contract. */
+#include "xml.h"
+
+#include <string.h>
+
+#include <libxml/dict.h>
+#include <libxml/parser.h>
+#include <libxml/xmlerror.h>
+
+#include "cloudnotify/cloudnotify.h"
+
+/* libxml2 refuses documents nested deeper than about 256 elements with a
+ * generic error unless XML_PARSE_HUGE is given (which we never do).  Our
+ * own limit is clamped to it so that deep input is always reported as
+ * TOO_LARGE, never as XML, whatever max_depth the caller configured. */
+#define CN_XML_LIBXML_MAX_DEPTH 256
+
+/* The context's dictionary interns every element and attribute name ever
+ * parsed and is never emptied by xmlCtxtReset, so a peer sending stanzas
+ * with ever new names would grow it without bound.  Past this many
+ * entries the context is replaced; documents still alive keep their own
+ * reference to the old dictionary. */
+#define CN_XML_DICT_MAX_ENTRIES 4096
+
+#define CN_XML_PARSE_OPTIONS \
+  (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+
+struct cn_xml_parser {
+  xmlParserCtxtPtr ctxt;
+};
+
+/* XML_PARSE_NOERROR only removes the context's own error callbacks: a
+ * structured handler the host installed globally would still be told
+ * about every malformed stanza a peer sends.  A per-context no-op handler
+ * takes precedence over the global one without touching it. */
+static void
+silent_error(void *user_data, xmlErrorPtr error)
+{
+  (void)user_data;
+  (void)error;
+}
+
+static xmlParserCtxtPtr
+new_ctxt(void)
+{
+  xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+
+  if (ctxt == NULL || ctxt->sax == NULL)
+    g_error("cloudnotify: cannot allocate an XML parser context");
+  ctxt->sax->serror = silent_error;
+  return ctxt;
+}
+
+cn_xml_parser *
+cn_xml_parser_new(void)
+{
+  cn_xml_parser *p = g_new0(cn_xml_parser, 1);
+
+  /* Idempotent; makes the lazy initialisation of libxml2's dictionary and
+   * encoding tables happen here rather than in the middle of a parse. */
+  xmlInitParser();
+  p->ctxt = new_ctxt();
+  return p;
+}
+
+void
+cn_xml_parser_free(cn_xml_parser *p)
+{
+  if (p == NULL)
+    return;
+  xmlFreeParserCtxt(p->ctxt);
+  g_free(p);
+}
+
+static gboolean
+is_xml_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Byte-level screening so that hostile input is refused before libxml2
+ * builds anything.  Relies on the well-formedness rule that '<' appears
+ * literally only as the start of markup (never in text or attribute
+ * values); once '<!' and '<?' are refused, every '<' opens a start or end
+ * tag, which also gives the nesting depth cheaply.  Input this function
+ * lets through may still be malformed: libxml2 has the final word. */
+static int
+prescan(const char *data, size_t len, int max_depth)
+{
+  size_t i = 0;
+  int depth = 0;
+
+  if (len > 5 && memcmp(data, "<?xml", 5) == 0 && is_xml_space(data[5])) {
+    /* A well-formed declaration holds no '>' before its closing '?>'. */
+    const char *gt = memchr(data, '>', len);
+
+    if (gt == NULL || gt[-1] != '?')
+      return CLOUDNOTIFY_ERR_XML;
+    i = (size_t)(gt - data) + 1;
+  }
+
+  while (i < len) {
+    const char *lt = memchr(data + i, '<', len - i);
+    char quote = 0;
+
+    if (lt == NULL)
+      break;
+    i = (size_t)(lt - data) + 1;
+    if (i >= len)
+      return CLOUDNOTIFY_ERR_XML;
+    if (data[i] == '!' || data[i] == '?')
+      return CLOUDNOTIFY_ERR_XML;
+    if (data[i] == '/') {
+      depth--;
+      continue;
+    }
+    /* Start tag: find its end, where attribute values may hide '>' and
+     * '/'. */
+    for (; i < len; i++) {
+      char c = data[i];
+
+      if (quote != 0) {
+        if (c == quote)
+          quote = 0;
+        else if (c == '<')
+          return CLOUDNOTIFY_ERR_XML;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '>' || c == '<') {
+        break;
+      }
+    }
+    if (i >= len || data[i] == '<')
+      return CLOUDNOTIFY_ERR_XML;
+    /* An empty-element tag still occupies one level while it lasts. */
+    if (depth + 1 > max_depth)
+      return CLOUDNOTIFY_ERR_TOO_LARGE;
+    if (data[i - 1] != '/')
+      depth++;
+    i++;
+  }
+  return 0;
+}
+
+/* Authoritative check on the tree, independent of the byte scan: nesting
+ * depth, and node kinds that must not exist once the input passed the
+ * scan (entity references above all, which would make attribute and text
+ * values incomplete). */
+static int
+check_tree(const xmlNode *root, int max_depth)
+{
+  const xmlNode *n = root;
+  int depth = 1;
+
+  for (;;) {
+    switch (n->type) {
+    case XML_ELEMENT_NODE:
+      if (depth > max_depth)
+        return CLOUDNOTIFY_ERR_TOO_LARGE;
+      for (const xmlAttr *a = n->properties; a != NULL; a = a->next) {
+        for (const xmlNode *c = a->children; c != NULL; c = c->next) {
+          if (c->type != XML_TEXT_NODE)
+            return CLOUDNOTIFY_ERR_XML;
+        }
+      }
+      break;
+    case XML_TEXT_NODE:
+      break;
+    default:
+      return CLOUDNOTIFY_ERR_XML;
+    }
+    if (n->type == XML_ELEMENT_NODE && n->children != NULL) {
+      n = n->children;
+      depth++;
+      continue;
+    }
+    while (n != root && n->next == NULL) {
+      n = n->parent;
+      depth--;
+    }
+    if (n == root)
+      return 0;
+    n = n->next;
+  }
+}
+
+int
+cn_xml_parse(cn_xml_parser *p, const char *data, size_t len,
+             size_t max_bytes, int max_depth, xmlDoc **out)
+{
+  xmlDoc *doc;
+  xmlNode *root;
+  int depth_limit = MIN(max_depth, CN_XML_LIBXML_MAX_DEPTH);
+  int rc;
+
+  *out = NULL;
+  if (len > max_bytes || len > (size_t)G_MAXINT)
+    return CLOUDNOTIFY_ERR_TOO_LARGE;
+  if (len == 0 || data == NULL)
+    return CLOUDNOTIFY_ERR_XML;
+  /* Also refuses NUL bytes, overlong forms and surrogates. */
+  if (!g_utf8_validate_len(data, len, NULL))
+    return CLOUDNOTIFY_ERR_XML;
+  rc = prescan(data, len, depth_limit);
+  if (rc != 0)
+    return rc;
+
+  /* The forced encoding makes libxml2 ignore an encoding='...' in the
+   * declaration: the bytes were validated as UTF-8 and stay UTF-8. */
+  doc = xmlCtxtReadMemory(p->ctxt, data, (int)len, NULL, "UTF-8",
+                          CN_XML_PARSE_OPTIONS);
+  /* Namespace errors (undeclared prefix, duplicate expanded attribute
+   * name, ...) are not fatal to libxml2: it returns a tree where
+   * "x:message" is a plain name without namespace, which would slip past
+   * the namespace checks. */
+  if (doc != NULL && !p->ctxt->nsWellFormed) {
+    xmlFreeDoc(doc);
+    doc = NULL;
+  }
+  /* Drop the context's copy of the input now rather than at the next
+   * parse: stanzas are private and may be large. */
+  xmlCtxtReset(p->ctxt);
+  if (xmlDictSize(p->ctxt->dict) > CN_XML_DICT_MAX_ENTRIES) {
+    xmlFreeParserCtxt(p->ctxt);
+    p->ctxt = new_ctxt();
+  }
+  if (doc == NULL)
+    return CLOUDNOTIFY_ERR_XML;
+
+  root = xmlDocGetRootElement(doc);
+  if (root == NULL || doc->intSubset != NULL || doc->extSubset != NULL
+      || root->prev != NULL || root->next != NULL) {
+    rc = CLOUDNOTIFY_ERR_XML;
+  } else if (!cn_xml_is_stanza_ns(root->ns)) {
+    rc = CLOUDNOTIFY_ERR_XML;
+  } else {
+    rc = check_tree(root, depth_limit);
+  }
+  if (rc != 0) {
+    xmlFreeDoc(doc);
+    return rc;
+  }
+  *out = doc;
+  return 0;
+}
+
+gboolean
+cn_xml_is_stanza_ns(const xmlNs *ns)
+{
+  const char *href;
+
+  if (ns == NULL || ns->href == NULL)
+    return TRUE;
+  href = (const char *)ns->href;
+  return strcmp(href, "jabber:client") == 0
+         || strcmp(href, "jabber:server") == 0
+         || strcmp(href, "jabber:component:accept") == 0;
+}
+
+const char *
+cn_xml_ns(const xmlNode *node)
+{
+  if (node == NULL || node->ns == NULL)
+    return NULL;
+  return (const char *)node->ns->href;
+}
+
+static gboolean
+child_matches(const xmlNode *c, const char *name, const char *ns)
+{
+  if (c->type != XML_ELEMENT_NODE)
+    return FALSE;
+  if (name != NULL && strcmp((const char *)c->name, name) != 0)
+    return FALSE;
+  if (ns == NULL)
+    return cn_xml_is_stanza_ns(c->ns);
+  return c->ns != NULL && c->ns->href != NULL
+         && strcmp((const char *)c->ns->href, ns) == 0;
+}
+
+xmlNode *
+cn_xml_child(const xmlNode *parent, const char *name, const char *ns)
+{
+  if (parent == NULL)
+    return NULL;
+  for (xmlNode *c = parent->children; c != NULL; c = c->next) {
+    if (child_matches(c, name, ns))
+      return c;
+  }
+  return NULL;
+}
+
+unsigned
+cn_xml_count_children(const xmlNode *parent, const char *name, const char *ns)
+{
+  unsigned n = 0;
+
+  if (parent == NULL)
+    return 0;
+  for (const xmlNode *c = parent->children; c != NULL; c = c->next) {
+    if (child_matches(c, name, ns))
+      n++;
+  }
+  return n;
+}
+
+const char *
+cn_xml_attr(const xmlNode *node, const char *name)
+{
+  if (node == NULL || node->type != XML_ELEMENT_NODE || name == NULL)
+    return NULL;
+  for (const xmlAttr *a = node->properties; a != NULL; a = a->next) {
+    if (a->ns != NULL || strcmp((const char *)a->name, name) != 0)
+      continue;
+    if (a->children == NULL)
+      return "";
+    /* Parsed trees and xmlNewProp/xmlSetProp always give a single text
+     * child; anything else could only be returned by allocating. */
+    if (a->children->type != XML_TEXT_NODE || a->children->next != NULL)
+      return NULL;
+    return a->children->content != NULL
+           ? (const char *)a->children->content : "";
+  }
+  return NULL;
+}
+
+static gboolean
+is_text_node(const xmlNode *n)
+{
+  return n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE;
+}
+
+char *
+cn_xml_text(const xmlNode *node)
+{
+  const xmlNode *first = NULL;
+  GString *s;
+
+  if (node == NULL)
+    return NULL;
+  for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+    if (is_text_node(c) && c->content != NULL) {
+      first = c;
+      break;
+    }
+  }
+  if (first == NULL)
+    return g_strdup("");
+
+  /* libxml2 merges adjacent character data, so one text child is the
+   * usual case and needs no GString. */
+  {
+    gboolean single = TRUE;
+
+    for (const xmlNode *c = first->next; c != NULL; c = c->next) {
+      if (is_text_node(c) && c->content != NULL) {
+        single = FALSE;
+        break;
+      }
+    }
+    if (single)
+      return g_strdup((const char *)first->content);
+  }
+
+  s = g_string_new(NULL);
+  for (const xmlNode *c = first; c != NULL; c = c->next) {
+    if (is_text_node(c) && c->content != NULL)
+      g_string_append(s, (const char *)c->content);
+  }
+  return g_string_free(s, FALSE);
+}
+
+enum escape_mode {
+  ESCAPE_TEXT = 1,
+  ESCAPE_ATTR = 2,
+};
+
+/* Which modes escape each byte.  Besides the five specials: CR would be
+ * turned into LF by end-of-line handling on re-parse, and TAB and LF in
+ * attribute values into spaces by attribute-value normalisation, so they
+ * are written as character references where that would happen. */
+static const unsigned char escape_modes[256] = {
+  ['&'] = ESCAPE_TEXT | ESCAPE_ATTR,
+  ['<'] = ESCAPE_TEXT | ESCAPE_ATTR,
+  ['>'] = ESCAPE_TEXT | ESCAPE_ATTR,
+  ['"'] = ESCAPE_TEXT | ESCAPE_ATTR,
+  ['\''] = ESCAPE_TEXT | ESCAPE_ATTR,
+  ['\r'] = ESCAPE_TEXT | ESCAPE_ATTR,
+  ['\n'] = ESCAPE_ATTR,
+  ['\t'] = ESCAPE_ATTR,
+};
+
+static const char *
+escape_ref(unsigned char c)
+{
+  switch (c) {
+  case '&': return "&amp;";
+  case '<': return "&lt;";
+  case '>': return "&gt;";
+  case '"': return "&quot;";
+  case '\'': return "&apos;";
+  case '\r': return "&#13;";
+  case '\n': return "&#10;";
+  default: return "&#9;";
+  }
+}
+
+static void
+escape_append(GString *out, const char *text, size_t len, enum escape_mode mode)
+{
+  size_t run = 0;
+
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)text[i];
+
+    if ((escape_modes[c] & mode) == 0)
+      continue;
+    if (i > run)
+      g_string_append_len(out, text + run, (gssize)(i - run));
+    g_string_append(out, escape_ref(c));
+    run = i + 1;
+  }
+  if (len > run)
+    g_string_append_len(out, text + run, (gssize)(len - run));
+}
+
+void
+cn_xml_escape(GString *out, const char *text, size_t len)
+{
+  /* Attribute rules are the stricter ones and are valid in text too. */
+  escape_append(out, text, len, ESCAPE_ATTR);
+}
+
+static void
+escape_cstr(GString *out, const xmlChar *s, enum escape_mode mode)
+{
+  if (s != NULL)
+    escape_append(out, (const char *)s, strlen((const char *)s), mode);
+}
+
+static gboolean
+same_ns(const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return a == b || strcmp(a, b) == 0;
+}
+
+/* inherited: the default namespace in effect in the output at this point,
+ * NULL for none (as around the root). */
+static void
+serialize_element(GString *out, const xmlNode *node, const char *inherited)
+{
+  const char *ns = cn_xml_ns(node);
+
+  g_string_append_c(out, '<');
+  g_string_append(out, (const char *)node->name);
+  if (!same_ns(ns, inherited)) {
+    /* xmlns='' when leaving a namespace for none. */
+    g_string_append(out, " xmlns='");
+    if (ns != NULL)
+      escape_cstr(out, (const xmlChar *)ns, ESCAPE_ATTR);
+    g_string_append_c(out, '\'');
+  }
+
+  for (const xmlAttr *a = node->properties; a != NULL; a = a->next) {
+    if (a->ns != NULL) {
+      if (a->ns->href == NULL
+          || strcmp((const char *)a->ns->href,
+                    (const char *)XML_XML_NAMESPACE) != 0)
+        continue;
+      g_string_append(out, " xml:");
+    } else {
+      g_string_append_c(out, ' ');
+    }
+    g_string_append(out, (const char *)a->name);
+    g_string_append(out, "='");
+    for (const xmlNode *c = a->children; c != NULL; c = c->next) {
+      if (is_text_node(c))
+        escape_cstr(out, c->content, ESCAPE_ATTR);
+    }
+    g_string_append_c(out, '\'');
+  }
+
+  if (node->children == NULL) {
+    g_string_append(out, "/>");
+    return;
+  }
+  g_string_append_c(out, '>');
+  for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+    if (c->type == XML_ELEMENT_NODE)
+      serialize_element(out, c, ns);
+    else if (is_text_node(c))
+      escape_cstr(out, c->content, ESCAPE_TEXT);
+    /* Comments, PIs and entity references are not stanza content. */
+  }
+  g_string_append(out, "</");
+  g_string_append(out, (const char *)node->name);
+  g_string_append_c(out, '>');
+}
+
+void
+cn_xml_serialize(GString *out, const xmlNode *node)
+{
+  if (out == NULL || node == NULL || node->type != XML_ELEMENT_NODE)
+    return;
+  serialize_element(out, node, NULL);
+}

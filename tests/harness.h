@@ -1,0 +1,84 @@
+/* A fake host for the tests: a settable clock and recordings of every
+ * callback, so each rule can be checked from what the host saw. */
+#ifndef CN_TEST_HARNESS_H
+#define CN_TEST_HARNESS_H
+
+#include <glib.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "cloudnotify/cloudnotify.h"
+
+typedef struct fh_sent {
+  cloudnotify_route route;
+  cloudnotify_session *session;
+  char *account;
+  char *to;
+  char *xml;
+} fh_sent;
+
+typedef struct fh_removed {
+  char *account, *jid, *node;
+  cloudnotify_removal_reason reason;
+} fh_removed;
+
+typedef struct fh_hib {
+  cloudnotify_session *session;
+  int64_t seconds;
+} fh_hib;
+
+typedef struct fake_host {
+  cloudnotify_ctx *ctx;
+  int64_t now;                /* ms; starts at 1.7e12 */
+  GPtrArray *sent;            /* fh_sent* */
+  GPtrArray *removed;         /* fh_removed* */
+  GPtrArray *hib;             /* fh_hib* */
+  GPtrArray *logs;            /* char* */
+  int64_t timer;              /* last timer_changed value; -2 never called */
+  unsigned timer_calls;
+  int send_result;            /* returned by send; 0 = success */
+  /* registration filter: veto when veto_type is set */
+  const char *veto_type, *veto_condition;
+  /* notification filter: 1 drop all, 2 replace body with "amended" */
+  int push_filter;
+  /* re-entrancy probe: the send callback calls tick and stores the rc */
+  int reenter;
+  int reenter_rc;
+} fake_host;
+
+/* New host + context with every callback installed. */
+void fh_init(fake_host *h);
+void fh_fini(fake_host *h);
+void fh_clear(fake_host *h); /* forget recordings */
+
+/* Last stanza sent (NULL if none) and the count by route. */
+const fh_sent *fh_last(const fake_host *h);
+unsigned fh_count(const fake_host *h, cloudnotify_route route);
+/* The n-th app-server publish (0-based) or NULL. */
+const fh_sent *fh_publish(const fake_host *h, unsigned n);
+
+/* Value of attribute attr of the root element of xml (static buffer
+ * copy, g_free it), or NULL. */
+char *fh_attr(const char *xml, const char *attr);
+/* Text of the first <field var='var'><value> in xml, g_free it; NULL if
+ * the field is absent. */
+char *fh_field(const char *xml, const char *var);
+/* "type/condition" of an IQ error reply, g_free it; "result" for a
+ * result; NULL otherwise. */
+char *fh_outcome(const char *xml);
+
+/* Send a client IQ; returns the library's rc. */
+int fh_iq(cloudnotify_session *s, const char *xml);
+/* <iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid=J node=N>FORM</enable></iq> */
+int fh_enable(cloudnotify_session *s, const char *jid, const char *node, const char *form);
+int fh_disable(cloudnotify_session *s, const char *jid, const char *node);
+/* Reply to publish n: type "result" or an error type ("cancel", "wait",
+ * ...), from the given JID (NULL: the publish's 'to'). */
+int fh_reply(fake_host *h, unsigned n, const char *type, const char *from);
+
+/* A chat message with body to account from a sender, with an id. */
+char *fh_message(const char *to, const char *id, const char *body);
+
+#endif

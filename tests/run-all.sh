@@ -1,0 +1,62 @@
+#!/bin/bash
+# The full test suite: installs what it needs (Debian 12), then builds and
+# runs every suite (plain with warnings as errors, AddressSanitizer +
+# UBSan, valgrind) and ends with one line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+src=$PWD
+out=${CN_TEST_DIR:-$src/_test}
+
+packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
+          libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null || { echo "package installation failed"; exit 1; }
+fi
+
+mkdir -p "$out"
+logs=()
+failed_steps=()
+
+# run_suite LABEL BUILDDIR SETUP_ARGS... -- TEST_ARGS...
+run_suite() {
+  local label=$1 dir=$2; shift 2
+  local setup=() test=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do setup+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  test=("$@")
+  echo "== $label"
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "${setup[@]}" > "$out/$label-setup.log" 2>&1 ||
+      { tail -30 "$out/$label-setup.log"; failed_steps+=("$label: meson setup"); return; }
+  fi
+  ninja -C "$dir" > "$out/$label-build.log" 2>&1 ||
+    { grep -E 'error|FAILED' -A5 "$out/$label-build.log" | head -60; failed_steps+=("$label: build"); return; }
+  meson test -C "$dir" --no-rebuild --print-errorlogs --logbase "$label" "${test[@]}" \
+    > "$out/$label-test.log" 2>&1
+  grep -E '^ *[0-9]+/[0-9]+ ' "$out/$label-test.log" | grep -v ' OK ' | head -40
+  # meson appends the wrapper's name to the log base when one is used.
+  local log
+  log=$(ls "$dir/meson-logs/$label"*.json 2>/dev/null | head -n1)
+  logs+=("$label=${log:-$dir/meson-logs/$label.json}")
+}
+
+werror=false; [ "${CI:-}" = "true" ] && werror=true
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run_suite plain "$out/build-plain" -Dwerror=$werror --
+CC=clang run_suite asan "$out/build-asan" -Dwerror=$werror -Db_sanitize=address,undefined \
+  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -- --suite unit --suite api
+G_SLICE=always-malloc G_DEBUG=gc-friendly run_suite valgrind "$out/build-plain" -- \
+  --suite unit --suite api --timeout-multiplier 10 \
+  --wrapper "valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=/usr/share/glib-2.0/valgrind/glib.supp"
+
+args=("${logs[@]}")
+for s in "${failed_steps[@]+"${failed_steps[@]}"}"; do args+=(--failed-step "$s"); done
+exec /usr/bin/python3 tests/scripts/summarize.py "${args[@]}"

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Every symbol the shared library exports must be declared in the public
+# header and listed in the version script, and the other way round: a
+# symbol that leaks out unversioned becomes ABI by accident.
+set -eu
+lib=$1 map=$2 header=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | sed 's/@.*//' |
+  grep -v '^LIBCLOUDNOTIFY_' | sort -u > "$tmp/exported"
+sed -n '/global:/,/local:/p' "$map" | grep -o '[a-z_0-9]*;' | tr -d ';' | sort -u > "$tmp/mapped"
+grep -o 'CLOUDNOTIFY_EXPORT [^(]*(' "$header" | grep -v __attribute__ |
+  sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/' | sort -u > "$tmp/declared"
+status=0
+if ! diff -u "$tmp/mapped" "$tmp/exported" > "$tmp/d1"; then
+  echo "exported symbols differ from the version script:"; cat "$tmp/d1"; status=1
+fi
+if ! diff -u "$tmp/declared" "$tmp/exported" > "$tmp/d2"; then
+  echo "exported symbols differ from the header's CLOUDNOTIFY_EXPORT declarations:"; cat "$tmp/d2"; status=1
+fi
+# Every exported symbol carries the version node of a release.
+if nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | grep -v '^LIBCLOUDNOTIFY_' | grep -v '@@LIBCLOUDNOTIFY_'; then
+  echo "the symbols above carry no version node"; status=1
+fi
+[ $status -eq 0 ] && echo "$(wc -l < "$tmp/exported") symbols exported, all declared and versioned"
+exit $status
