@@ -141,7 +141,7 @@ int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len) {
   if (len > (size_t)ctx->opt.max_form_size)
     return CLOUDNOTIFY_ERR_TOO_LARGE;
   xmlDoc *doc = NULL;
-  int rc = cn_xml_parse(ctx->parser, text, len, (size_t)ctx->opt.max_form_size,
+  int rc = cn_xml_parse_element(ctx->parser, text, len, (size_t)ctx->opt.max_form_size,
                         (int)ctx->opt.max_xml_depth, &doc);
   if (rc)
     return rc;
@@ -199,6 +199,7 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
 void cn_user_drop_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r,
                       cloudnotify_removal_reason reason) {
   cn_sessions_unbind_reg(ctx, u, r);
+  cn_outstanding_forget(ctx, u->account, r->ident);
   g_ptr_array_remove(u->regs, r);
   if (reason)
     cn_cb_removed(ctx, u->account, r, reason);

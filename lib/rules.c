@@ -72,12 +72,25 @@ jid_matches_account(const char *by, const char *account)
   return eq;
 }
 
+/* Carbons are only believed from the account itself (XEP-0280 section
+ * 11): a wrapper from anyone else would let a peer choose the sender and
+ * body shown in someone's push. */
+static gboolean
+carbon_trusted(const xmlNode *root, const char *account)
+{
+  const char *from = cn_xml_attr(root, "from");
+
+  return from == NULL || (account != NULL && jid_matches_account(from, account));
+}
+
 static const xmlNode *
-effective_message(const xmlNode *root, gboolean *outgoing)
+effective_message(const xmlNode *root, const char *account, gboolean *outgoing)
 {
   const xmlNode *wrap;
 
   *outgoing = FALSE;
+  if (!carbon_trusted(root, account))
+    return root;
   if (cn_xml_child(root, "sent", NS_CARBONS) != NULL) {
     *outgoing = TRUE;
     return root;
@@ -98,7 +111,11 @@ is_important(const xmlNode *msg, const char *body)
 {
   const char *type = cn_xml_attr(msg, "type");
 
-  if (type != NULL && strcmp(type, "headline") == 0)
+  /* Precedence follows the order of the rules in rules.h: headline beats
+   * every payload, and a payload beats the groupchat-subject rule. */
+  /* Error bounces are not news for the user: the reference's wake-up for
+   * them is one of the differences this library makes on purpose. */
+  if (type != NULL && (strcmp(type, "headline") == 0 || strcmp(type, "error") == 0))
     return FALSE;
   for (size_t i = 0; i < G_N_ELEMENTS(always_important); i++) {
     if (cn_xml_child(msg, always_important[i].name, always_important[i].ns))
@@ -241,7 +258,7 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
 
   if (root->type == XML_ELEMENT_NODE && name_is(root, "message")) {
     out->is_message = 1;
-    eff = effective_message(root, &outgoing);
+    eff = effective_message(root, account, &outgoing);
     out->outgoing_carbon = outgoing ? 1 : 0;
   }
 
@@ -252,7 +269,9 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
 
   if (out->is_message && !outgoing) {
     out->important = is_important(eff, out->body) ? 1 : 0;
-    out->urgent = cn_xml_child(eff, "propose", NS_JMI) != NULL ? 1 : 0;
+    /* A call that is not important (a headline, a bounce) is not urgent
+     * either: urgency only changes when an important push goes out. */
+    out->urgent = out->important && cn_xml_child(eff, "propose", NS_JMI) != NULL ? 1 : 0;
   }
 
   out->key = stanza_key(root, account);

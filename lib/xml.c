@@ -10,10 +10,11 @@
 
 #include "cloudnotify/cloudnotify.h"
 
-/* libxml2 refuses documents nested deeper than about 256 elements with a
- * generic error unless XML_PARSE_HUGE is given (which we never do).  Our
- * own limit is clamped to it so that deep input is always reported as
- * TOO_LARGE, never as XML, whatever max_depth the caller configured. */
+/* Without XML_PARSE_HUGE (never given here) libxml2 2.9 fails documents
+ * nested deeper than xmlParserMaxDepth + 1 = 257 elements with a generic
+ * error.  Our limit is clamped just below, so that deep input is always
+ * reported as TOO_LARGE, never as XML, whatever max_depth the caller
+ * configured. */
 #define CN_XML_LIBXML_MAX_DEPTH 256
 
 /* The context's dictionary interns every element and attribute name ever
@@ -185,9 +186,9 @@ check_tree(const xmlNode *root, int max_depth)
   }
 }
 
-int
-cn_xml_parse(cn_xml_parser *p, const char *data, size_t len,
-             size_t max_bytes, int max_depth, xmlDoc **out)
+static int
+parse(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes,
+      int max_depth, gboolean stanza, xmlDoc **out)
 {
   xmlDoc *doc;
   xmlNode *root;
@@ -232,7 +233,7 @@ cn_xml_parse(cn_xml_parser *p, const char *data, size_t len,
   if (root == NULL || doc->intSubset != NULL || doc->extSubset != NULL
       || root->prev != NULL || root->next != NULL) {
     rc = CLOUDNOTIFY_ERR_XML;
-  } else if (!cn_xml_is_stanza_ns(root->ns)) {
+  } else if (stanza && !cn_xml_is_stanza_ns(root->ns)) {
     rc = CLOUDNOTIFY_ERR_XML;
   } else {
     rc = check_tree(root, depth_limit);
@@ -243,6 +244,20 @@ cn_xml_parse(cn_xml_parser *p, const char *data, size_t len,
   }
   *out = doc;
   return 0;
+}
+
+int
+cn_xml_parse(cn_xml_parser *p, const char *data, size_t len,
+             size_t max_bytes, int max_depth, xmlDoc **out)
+{
+  return parse(p, data, len, max_bytes, max_depth, TRUE, out);
+}
+
+int
+cn_xml_parse_element(cn_xml_parser *p, const char *data, size_t len,
+                     size_t max_bytes, int max_depth, xmlDoc **out)
+{
+  return parse(p, data, len, max_bytes, max_depth, FALSE, out);
 }
 
 gboolean

@@ -38,6 +38,11 @@ void cn_xml_parser_free(cn_xml_parser *p);  /* NULL-safe */
 int cn_xml_parse(cn_xml_parser *p, const char *data, size_t len,
                  size_t max_bytes, int max_depth, xmlDoc **out);
 
+/* As cn_xml_parse, for a stored element that is not a stanza (a
+ * publish-options form): the root may be in any namespace. */
+int cn_xml_parse_element(cn_xml_parser *p, const char *data, size_t len,
+                         size_t max_bytes, int max_depth, xmlDoc **out);
+
 /* TRUE when ns (may be NULL) is one of the accepted stanza namespaces or
  * absent. */
 gboolean cn_xml_is_stanza_ns(const xmlNs *ns);
