@@ -97,6 +97,11 @@ static int count_forms(const xmlNode *enable, xmlNode **form) {
   return n;
 }
 
+static gint oldest_first(gconstpointer a, gconstpointer b) {
+  const cn_reg *x = *(cn_reg *const *)a, *y = *(cn_reg *const *)b;
+  return x->enabled_at < y->enabled_at ? -1 : (x->enabled_at > y->enabled_at ? 1 : 0);
+}
+
 static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node, GString *form) {
   cloudnotify_ctx *ctx = s->ctx;
   cn_user *u = s->user;
@@ -132,17 +137,28 @@ static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, 
     return send_error(s, id, "wait", "internal-server-error", NULL);
   }
 
-  /* The least recently enabled goes when the new one would exceed the
-   * limit.  The store is updated first: if it refuses, the new
+  /* The least recently enabled go when the new one would exceed the
+   * limit: one, or more when the limit was lowered while the user was
+   * cached.  The store is updated first: if it refuses, the new
    * registration is taken back so that store and memory still agree. */
-  cn_reg *evict = NULL;
+  GPtrArray *evict = g_ptr_array_new();
   if (!old && u->regs->len >= (guint)ctx->opt.max_devices) {
-    for (guint i = 0; i < u->regs->len; i++) {
-      cn_reg *o = u->regs->pdata[i];
-      if (!evict || o->enabled_at < evict->enabled_at)
-        evict = o;
+    GPtrArray *by_age = g_ptr_array_copy(u->regs, NULL, NULL);
+    g_ptr_array_sort(by_age, oldest_first);
+    guint surplus = u->regs->len - (guint)ctx->opt.max_devices + 1;
+    gboolean failed = FALSE;
+    for (guint i = 0; i < surplus && !failed; i++) {
+      cn_reg *o = by_age->pdata[i];
+      failed = cn_store_remove(ctx, u->account, o->jid, o->node) != 0;
+      if (!failed)
+        g_ptr_array_add(evict, o);
     }
-    if (cn_store_remove(ctx, u->account, evict->jid, evict->node)) {
+    g_ptr_array_free(by_age, TRUE);
+    if (failed) {
+      /* Those the store did remove are gone from memory too. */
+      for (guint i = 0; i < evict->len; i++)
+        cn_user_drop_reg(ctx, u, evict->pdata[i], CLOUDNOTIFY_REMOVED_EVICTED);
+      g_ptr_array_free(evict, TRUE);
       if (cn_store_remove(ctx, u->account, r->jid, r->node))
         cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
                "storage: %s now holds more than push_max_devices registrations; the surplus "
@@ -161,8 +177,9 @@ static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, 
     g_ptr_array_remove(u->regs, old);
     cn_reg_free(old);
   }
-  if (evict)
-    cn_user_drop_reg(ctx, u, evict, CLOUDNOTIFY_REMOVED_EVICTED);
+  for (guint i = 0; i < evict->len; i++)
+    cn_user_drop_reg(ctx, u, evict->pdata[i], CLOUDNOTIFY_REMOVED_EVICTED);
+  g_ptr_array_free(evict, TRUE);
   g_ptr_array_add(u->regs, r);
   s->reg = r;
   cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push enabled for %s to %s", s->full, r->jid);

@@ -64,25 +64,30 @@ void cn_seen_clear(cloudnotify_ctx *ctx) {
   g_queue_clear(&ctx->seen_fifo);
 }
 
-/* TRUE when (key, r) was already pushed; otherwise remembers it. */
-static gboolean seen_check_and_add(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
-  char *k = g_strconcat(key, "\x1f", r->ident, NULL);
-  if (g_hash_table_contains(ctx->seen, k)) {
-    g_free(k);
-    return TRUE;
-  }
-  if (ctx->opt.max_remembered == 0) {
-    g_free(k);
-    return FALSE;
-  }
+static char *seen_key(const char *key, const cn_reg *r) {
+  return g_strconcat(key, "\x1f", r->ident, NULL);
+}
+
+static gboolean seen_contains(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
+  char *k = seen_key(key, r);
+  gboolean seen = g_hash_table_contains(ctx->seen, k);
+  g_free(k);
+  return seen;
+}
+
+/* Remembered only once the stanza is dealt with for r: a publish the host
+ * refused was not sent, and another copy of the stanza may still go. */
+static void seen_add(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
+  if (ctx->opt.max_remembered == 0)
+    return;
   while (ctx->seen_fifo.length >= (guint)ctx->opt.max_remembered) {
     char *old = g_queue_pop_head(&ctx->seen_fifo);
     g_hash_table_remove(ctx->seen, old);
     g_free(old);
   }
+  char *k = seen_key(key, r);
   g_hash_table_add(ctx->seen, k);
   g_queue_push_tail(&ctx->seen_fifo, k);
-  return FALSE;
 }
 
 /* ---- the publish ---------------------------------------------------- */
@@ -129,7 +134,7 @@ static void build_publish(GString *x, const char *id, const char *domain,
 
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum) {
-  if (sum && (sum->skip || seen_check_and_add(ctx, sum->key, r)))
+  if (sum && (sum->skip || seen_contains(ctx, sum->key, r)))
     return 0;
   cloudnotify_push p = { ctx, r, session, sum, NULL, NULL };
   if (sum && ctx->opt.with_sender)
@@ -147,6 +152,8 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
     ctx->in_callback--;
   }
   if (veto) {
+    if (sum)
+      seen_add(ctx, sum->key, r);
     cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "push to %s for %s vetoed by the host", r->jid,
            r->user->account);
   } else {
@@ -157,6 +164,8 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
     build_publish(x, id, domain, &p);
     if (cn_send(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, x) == 0) {
       cn_outstanding_add(ctx, id, r);
+      if (sum)
+        seen_add(ctx, sum->key, r);
       sent = 1;
       cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "sent %s push to %s for %s",
              p.body ? "important" : "unimportant", r->jid, r->user->account);

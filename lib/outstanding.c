@@ -56,6 +56,15 @@ void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
   g_queue_push_tail_link(&ctx->outstanding_fifo, &p->link);
 }
 
+void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident) {
+  for (GList *l = ctx->outstanding_fifo.head; l;) {
+    pending *p = l->data;
+    l = l->next;
+    if (!strcmp(p->ident, ident) && !strcmp(p->account, account))
+      drop(ctx, p);
+  }
+}
+
 int64_t cn_outstanding_next_deadline(const cloudnotify_ctx *ctx) {
   if (!ctx->outstanding_fifo.head)
     return INT64_MAX;

@@ -92,6 +92,9 @@ void cn_outstanding_fini(cloudnotify_ctx *ctx);
  * account and identity, not by pointer: the user may leave the cache
  * before the reply comes. */
 void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r);
+/* Forget the publishes made for a registration that is going, so that a
+ * late reply cannot count against a new registration with the same key. */
+void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident);
 int64_t cn_outstanding_next_deadline(const cloudnotify_ctx *ctx);
 void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now);
 

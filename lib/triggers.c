@@ -70,6 +70,19 @@ int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx, const char *account
   return trigger(ctx, account, xml, len, NULL, FOR_ALL, pushes);
 }
 
+int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account) {
+  if (!ctx || !account)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(ctx);
+  char *bare = cn_account_normalize(account);
+  if (!bare)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
+  cn_user *u;
+  int rc = cn_user_get(ctx, bare, &u);
+  g_free(bare);
+  return cn_leave(ctx, rc ? rc : u->regs->len > 0);
+}
+
 int cloudnotify_ping(cloudnotify_ctx *ctx, const char *account,
                      const cloudnotify_endpoint *endpoints, size_t n, unsigned *pushes) {
   if (pushes)

@@ -181,8 +181,10 @@ typedef struct cloudnotify_callbacks {
   int64_t (*now_ms)(void *user_data);
 
   /** The next deadline changed: call cloudnotify_tick() after timeout_ms
-   *  milliseconds (0: as soon as possible; -1: no timer needed).  Only
-   *  called when the value changes.  Default: the host polls
+   *  milliseconds (0: as soon as possible; -1: no timer needed).  Called
+   *  on the way out of an API call when the earliest deadline changed, and
+   *  always on the way out of cloudnotify_tick (the host's one-shot timer
+   *  has fired and needs re-arming).  Default: the host polls
    *  cloudnotify_next_timeout(). */
   void (*timer_changed)(void *user_data, int64_t timeout_ms);
 
@@ -498,6 +500,12 @@ CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx,
                                                           const char *account,
                                                           const char *xml, size_t len,
                                                           unsigned *pushes);
+
+/** Whether account has at least one registration (loading it from the
+ *  store if needed): 1 yes, 0 no, or a negative error.  Lets a host skip
+ *  serialising a stanza for the triggers above when nothing would be
+ *  pushed.  Errors: INVALID_ARGUMENT, JID_MALFORMED, STORE, REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account);
 
 /** Ping: a notification without stanza to every registration of account
  *  (endpoints NULL or n 0) or to the named ones that exist.

@@ -7,7 +7,7 @@ lib=$1 map=$2 header=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | sed 's/@.*//' |
-  grep -v '^LIBCLOUDNOTIFY_' | sort -u > "$tmp/exported"
+  grep -v "^LIBCLOUDNOTIFY" | sort -u > "$tmp/exported"
 sed -n '/global:/,/local:/p' "$map" | grep -o '[a-z_0-9]*;' | tr -d ';' | sort -u > "$tmp/mapped"
 grep -o 'CLOUDNOTIFY_EXPORT [^(]*(' "$header" | grep -v __attribute__ |
   sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/' | sort -u > "$tmp/declared"
@@ -19,7 +19,7 @@ if ! diff -u "$tmp/declared" "$tmp/exported" > "$tmp/d2"; then
   echo "exported symbols differ from the header's CLOUDNOTIFY_EXPORT declarations:"; cat "$tmp/d2"; status=1
 fi
 # Every exported symbol carries the version node of a release.
-if nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | grep -v '^LIBCLOUDNOTIFY_' | grep -v '@@LIBCLOUDNOTIFY_'; then
+if nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | grep -v "^LIBCLOUDNOTIFY" | grep -v "@@LIBCLOUDNOTIFY"; then
   echo "the symbols above carry no version node"; status=1
 fi
 [ $status -eq 0 ] && echo "$(wc -l < "$tmp/exported") symbols exported, all declared and versioned"
