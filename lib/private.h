@@ -114,6 +114,7 @@ typedef struct cn_summary {
   char *sender;
   char *body;
   char *key;
+  char *alt_key; /* see cn_stanza_info; a stanza counts as pushed under either */
 } cn_summary;
 
 /* Parse and classify a stanza; 0 or XML/TOO_LARGE. */

@@ -180,8 +180,10 @@ canonical_element(GString *out, const xmlNode *node, const char *inherited,
   g_string_append_c(out, '>');
   for (const xmlNode *c = node->children; c != NULL; c = c->next) {
     if (c->type == XML_ELEMENT_NODE) {
-      if (is_root && name_is(c, "delay")
-          && g_strcmp0(cn_xml_ns(c), NS_DELAY) == 0)
+      /* Routes add these to the root: offline storage a <delay/>, the
+       * archive a <stanza-id/> on the copies it hands on. */
+      if (is_root && ((name_is(c, "delay") && g_strcmp0(cn_xml_ns(c), NS_DELAY) == 0)
+                      || (name_is(c, "stanza-id") && g_strcmp0(cn_xml_ns(c), NS_SID) == 0)))
         continue;
       canonical_element(out, c, ns, FALSE);
     } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
@@ -208,11 +210,24 @@ content_key(const xmlNode *root)
   return key;
 }
 
+/* The identity a stanza has whatever route it took: its id attribute
+ * with its sender, or its content. */
+static char *
+route_independent_key(const xmlNode *root)
+{
+  const char *id = cn_xml_attr(root, "id");
+
+  if (id != NULL && id[0] != '\0') {
+    const char *from = cn_xml_attr(root, "from");
+
+    return g_strconcat("id:", from != NULL ? from : "", "\n", id, NULL);
+  }
+  return content_key(root);
+}
+
 static char *
 stanza_key(const xmlNode *root, const char *account)
 {
-  const char *id;
-
   if (account != NULL) {
     for (const xmlNode *c = root->children; c != NULL; c = c->next) {
       const char *by, *sid;
@@ -227,14 +242,7 @@ stanza_key(const xmlNode *root, const char *account)
         return g_strconcat("sid:", sid, NULL);
     }
   }
-
-  id = cn_xml_attr(root, "id");
-  if (id != NULL && id[0] != '\0') {
-    const char *from = cn_xml_attr(root, "from");
-
-    return g_strconcat("id:", from != NULL ? from : "", "\n", id, NULL);
-  }
-  return content_key(root);
+  return route_independent_key(root);
 }
 
 void
@@ -252,6 +260,7 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
                                             (const guchar *)"", 0);
 
     out->key = g_strconcat("sha256:", hex, NULL);
+    out->alt_key = g_strdup(out->key);
     g_free(hex);
     return;
   }
@@ -275,6 +284,7 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
   }
 
   out->key = stanza_key(root, account);
+  out->alt_key = route_independent_key(root);
 }
 
 void
@@ -285,5 +295,6 @@ cn_stanza_info_clear(cn_stanza_info *info)
   g_free(info->sender);
   g_free(info->body);
   g_free(info->key);
+  g_free(info->alt_key);
   memset(info, 0, sizeof *info);
 }

@@ -16,6 +16,9 @@ typedef struct cn_stanza_info {
                                    NULL when there is no body element */
   char *key;                    /* identity of the stanza, g_malloc'd, never NULL;
                                    see cn_rules_classify */
+  char *alt_key;                /* the id/sha256 key, ignoring any stanza-id, never
+                                   NULL: a copy without the archive's stanza-id (the
+                                   archived one) still matches the copies with it */
 } cn_stanza_info;
 
 /* Classify the stanza root (a parsed stanza whose namespace was accepted)
@@ -38,9 +41,10 @@ typedef struct cn_stanza_info {
  * key: "sid:" + the id of a <stanza-id xmlns='urn:xmpp:sid:0'/> whose 'by'
  * is account (compared normalised), else "id:" + from + "\n" + id
  * attribute when the stanza has an id, else "sha256:" + hex SHA-256 of
- * the canonical serialisation of root (cn_xml_serialize) with <delay
- * xmlns='urn:xmpp:delay'/> children removed, so that the copy stored
- * offline and the copy archived give the same key. */
+ * the canonical serialisation of root with <delay xmlns='urn:xmpp:delay'/>
+ * and <stanza-id xmlns='urn:xmpp:sid:0'/> children removed, so that the
+ * copy stored offline and the copy archived give the same key.  alt_key is
+ * the same without the stanza-id rule. */
 void cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out);
 
 /* Free the strings and zero info.  NULL-safe. */

@@ -8,11 +8,11 @@
 
 typedef enum { FOR_ALL, FOR_UNBOUND } audience;
 
-static gboolean bound_to_session(const cn_user *u, const cn_reg *r) {
+static cloudnotify_session *bound_session(const cn_user *u, const cn_reg *r) {
   for (const GList *l = u->sessions; l; l = l->next)
-    if (((const cloudnotify_session *)l->data)->reg == r)
-      return TRUE;
-  return FALSE;
+    if (((cloudnotify_session *)l->data)->reg == r)
+      return l->data;
+  return NULL;
 }
 
 static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
@@ -36,7 +36,8 @@ static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, s
   if (rc)
     return cn_leave(ctx, rc);
   if (archive_id && *archive_id) {
-    /* The archive id is what a stanza-id on the other copies carries. */
+    /* The archive id is what a stanza-id on the other copies carries; the
+     * alternative key still matches copies that have none. */
     g_free(sum.key);
     sum.key = g_strconcat("sid:", archive_id, NULL);
   }
@@ -45,9 +46,16 @@ static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, s
    * registration, so iterating over the array is safe. */
   for (guint i = 0; i < u->regs->len; i++) {
     cn_reg *r = u->regs->pdata[i];
-    if (who == FOR_UNBOUND && !sum.urgent && bound_to_session(u, r))
+    cloudnotify_session *bound = bound_session(u, r);
+    if (who == FOR_UNBOUND && !sum.urgent && bound)
       continue;
-    n += (unsigned)cn_notify(ctx, r, NULL, &sum);
+    if (cn_notify(ctx, r, NULL, &sum)) {
+      n++;
+      /* A call pushed to a hibernated session's registration is its first
+       * important push as much as one from its queue would be. */
+      if (bound)
+        cn_session_pushed(ctx, bound, sum.important || !ctx->opt.important_body);
+    }
   }
   cn_summary_clear(&sum);
   if (pushes)

@@ -657,7 +657,7 @@ static void session_new_validation(void **state) {
                      CLOUDNOTIFY_ERR_JID_MALFORMED);
     assert_null(s);
   }
-  const char *bad_resources[] = { "", "a\x01" "b", "\xff" };
+  const char *bad_resources[] = { "", ("a\x01" "b"), "\xff" };
   for (size_t i = 0; i < G_N_ELEMENTS(bad_resources); i++) {
     s = (cloudnotify_session *)&h;
     assert_int_equal(cloudnotify_session_new(h.ctx, ALICE, bad_resources[i], &s),

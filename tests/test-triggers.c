@@ -167,6 +167,55 @@ static void archived_urgent_reaches_bound(void **state) {
   g_free(m);
 }
 
+/* A host whose archive stamps no stanza-id on the other copies: the
+ * archive id then names nothing the offline copy carries, and the stanza's
+ * own id must still recognise it. */
+static void offline_without_stanza_id_then_archived_once(void **state) {
+  fixture *f = *state;
+  two_unbound(f);
+  char *m = fh_message(ALICE, "plain-id", "hi");
+  assert_int_equal(au_offline(&f->h, ALICE, m), 2);
+  assert_int_equal(archived(f, m, "Q"), 0);
+  g_free(m);
+  assert_int_equal(au_publishes(&f->h), 2);
+}
+
+/* Two accounts may register the same push service and node (one app
+ * server, shared node naming); the same stanza id from one sender reaches
+ * both. */
+static void accounts_sharing_an_endpoint_both_pushed(void **state) {
+  fixture *f = *state;
+  const char *bob = "bob@capulet.example";
+  cloudnotify_session *a = au_session(&f->h, ALICE, "a");
+  cloudnotify_session *b = au_session(&f->h, bob, "b");
+  au_enable_ok(&f->h, a, PUSH_JID, "shared", NULL);
+  au_enable_ok(&f->h, b, PUSH_JID, "shared", NULL);
+  cloudnotify_session_free(a);
+  cloudnotify_session_free(b);
+  fh_clear(&f->h);
+  char *m = fh_message(ALICE, "same-id", "hi");
+  assert_int_equal(au_offline(&f->h, ALICE, m), 1);
+  assert_int_equal(au_offline(&f->h, bob, m), 1);
+  g_free(m);
+  assert_int_equal(au_publishes(&f->h), 2);
+}
+
+/* A call pushed through the archive to a hibernated session's
+ * registration is that session's first important push: the host must be
+ * told to go back to the normal hibernation timeout. */
+static void archived_urgent_ends_hibernation_extension(void **state) {
+  fixture *f = *state;
+  f->s = au_session(&f->h, ALICE, ALICE_RES);
+  au_enable_ok(&f->h, f->s, PUSH_JID, "n1", NULL);
+  assert_int_equal(cloudnotify_session_hibernated(f->s, NULL, 0), 0);
+  assert_int_equal(f->h.hib->len, 1);
+  assert_int_equal(((fh_hib *)f->h.hib->pdata[0])->seconds, 259200);
+  assert_int_equal(archived(f, JMI_PROPOSE("call-h"), "CH"), 1);
+  assert_int_equal(f->h.hib->len, 2);
+  assert_ptr_equal(((fh_hib *)f->h.hib->pdata[1])->session, f->s);
+  assert_int_equal(((fh_hib *)f->h.hib->pdata[1])->seconds, -1);
+}
+
 /* ---- groupchat and carbons --------------------------------------------------------- */
 
 static void groupchat_bare_reaches_all(void **state) {
@@ -461,6 +510,9 @@ int main(void) {
     T(foreign_stanza_id_not_taken),
     T(archived_skips_bound_registration),
     T(archived_urgent_reaches_bound),
+    T(offline_without_stanza_id_then_archived_once),
+    T(accounts_sharing_an_endpoint_both_pushed),
+    T(archived_urgent_ends_hibernation_extension),
     T(groupchat_bare_reaches_all),
     T(groupchat_subject_unimportant),
     T(outgoing_carbon_never),
