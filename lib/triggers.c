@@ -15,6 +15,16 @@ static cloudnotify_session *bound_session(const cn_user *u, const cn_reg *r) {
   return NULL;
 }
 
+/* The cached user behind an account argument: JID_MALFORMED, STORE or 0. */
+static int account_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) {
+  char *bare = cn_account_normalize(account);
+  if (!bare)
+    return CLOUDNOTIFY_ERR_JID_MALFORMED;
+  int rc = cn_user_get(ctx, bare, u);
+  g_free(bare);
+  return rc;
+}
+
 static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
                    const char *archive_id, audience who, unsigned *pushes) {
   if (pushes)
@@ -22,12 +32,8 @@ static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, s
   if (!ctx || !account || !xml)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(ctx);
-  char *bare = cn_account_normalize(account);
-  if (!bare)
-    return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
   cn_user *u;
-  int rc = cn_user_get(ctx, bare, &u);
-  g_free(bare);
+  int rc = account_user(ctx, account, &u);
   /* Most users have no registration: decided before any parsing. */
   if (rc || u->regs->len == 0)
     return cn_leave(ctx, rc);
@@ -82,12 +88,8 @@ int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account) {
   if (!ctx || !account)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(ctx);
-  char *bare = cn_account_normalize(account);
-  if (!bare)
-    return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
   cn_user *u;
-  int rc = cn_user_get(ctx, bare, &u);
-  g_free(bare);
+  int rc = account_user(ctx, account, &u);
   return cn_leave(ctx, rc ? rc : u->regs->len > 0);
 }
 
@@ -98,9 +100,6 @@ int cloudnotify_ping(cloudnotify_ctx *ctx, const char *account,
   if (!ctx || !account || (n && !endpoints))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(ctx);
-  char *bare = cn_account_normalize(account);
-  if (!bare)
-    return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
   char **jids = g_new0(char *, n + 1);
   int rc = 0;
   for (size_t i = 0; i < n && !rc; i++) {
@@ -110,7 +109,7 @@ int cloudnotify_ping(cloudnotify_ctx *ctx, const char *account,
   }
   cn_user *u = NULL;
   if (!rc)
-    rc = cn_user_get(ctx, bare, &u);
+    rc = account_user(ctx, account, &u);
   unsigned sent = 0;
   for (guint i = 0; !rc && i < u->regs->len; i++) {
     cn_reg *r = u->regs->pdata[i];
@@ -123,7 +122,6 @@ int cloudnotify_ping(cloudnotify_ctx *ctx, const char *account,
       sent += (unsigned)cn_notify(ctx, r, NULL, NULL);
   }
   g_strfreev(jids);
-  g_free(bare);
   if (pushes)
     *pushes = sent;
   return cn_leave(ctx, rc);
