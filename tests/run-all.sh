@@ -8,7 +8,7 @@ src=$PWD
 out=${CN_TEST_DIR:-$src/_test}
 
 packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
-          libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev)
+          libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev lua5.4 liblua5.4-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -54,7 +54,7 @@ run_suite plain "$out/build-plain" -Dwerror=$werror --
 CC=clang run_suite asan "$out/build-asan" -Dwerror=$werror -Db_sanitize=address,undefined \
   -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -- --suite unit --suite api
 G_SLICE=always-malloc G_DEBUG=gc-friendly run_suite valgrind "$out/build-plain" -- \
-  --suite unit --suite api --timeout-multiplier 10 \
+  --suite unit --suite api --suite lua --timeout-multiplier 10 \
   --wrapper "valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=/usr/share/glib-2.0/valgrind/glib.supp"
 
 args=("${logs[@]}")

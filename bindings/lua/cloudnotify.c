@@ -1,0 +1,1386 @@
+/*
+ * Lua 5.4 binding of libcloudnotify: require "cloudnotify".
+ *
+ * The module is loaded into a process that already holds the Lua VM
+ * (Prosody under lua5.4), so it is compiled against Lua's headers only and
+ * resolves lua_* from the host at load time.
+ *
+ * Three rules shape everything below (README.md has the user's view):
+ *  - The library calls back from inside our own method calls only (it is
+ *    sans-I/O), on whatever coroutine made the call.  Every method records
+ *    its lua_State in the binding before calling into C, and the
+ *    trampolines use that one, restoring the previous value on the way out
+ *    so that a method called from inside a callback on another coroutine
+ *    does not leave a dangling state behind.
+ *  - No Lua error may unwind through library frames: every trampoline does
+ *    all its Lua work (pushing arguments included, which may run out of
+ *    memory) inside lua_pcall, and reports failures as the C API expects.
+ *  - A cloudnotify_session* maps back to its Lua object through a strong
+ *    table held in the registry for as long as the C session lives, so
+ *    callbacks hand the host the very object it got from ctx:session().
+ */
+#include <lauxlib.h>
+#include <lua.h>
+
+#include <cloudnotify/cloudnotify.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CTX_MT "cloudnotify.ctx"
+#define SESSION_MT "cloudnotify.session"
+#define PUSH_MT "cloudnotify.push"
+
+enum {
+  CB_SEND,
+  CB_NOW,
+  CB_TIMER,
+  CB_HIBERNATION,
+  CB_REMOVED,
+  CB_LOG,
+  CB_REG_FILTER,
+  CB_NOTIFY_FILTER,
+  CB_COUNT
+};
+
+/* Keys accepted by cn.new, indexed like the enum above. */
+static const char *const cb_names[CB_COUNT] = {
+  "send", "now", "timer", "hibernation_timeout", "removed", "log",
+  "registration_filter", "notification_filter",
+};
+
+typedef struct lpush lpush;
+
+/* The ctx userdata.  It is the user_data of every C callback, so it must
+ * not move: full userdata never do. */
+typedef struct binding {
+  cloudnotify_ctx *ctx; /* NULL once freed */
+  lua_State *L;         /* the state of the method call in progress */
+  int cb_ref[CB_COUNT]; /* registry refs, LUA_NOREF when not given */
+  int sessions_ref;     /* registry ref: light userdata -> session object */
+  int push_ref;         /* registry ref: the reusable push object */
+  lpush *push;          /* that object, kept alive by push_ref */
+  int in_cb;            /* library callbacks currently running */
+} binding;
+
+typedef struct lsession {
+  cloudnotify_session *s; /* NULL once freed (directly or with the ctx) */
+  binding *b;
+} lsession;
+
+/* Session uservalues.  The ctx slot keeps the context's memory (and so
+ * ls->b) valid for as long as any session object is reachable. */
+enum { SUV_CTX = 1, SUV_DATA, SUV_ACCOUNT, SUV_RESOURCE, SUV_COUNT = SUV_RESOURCE };
+
+struct lpush {
+  cloudnotify_push *p; /* set only while the notification filter runs */
+  binding *b;
+};
+
+/* store_data of a Lua store: the library hands it back to destroy, which
+ * has no other way to find the binding or the Lua functions. */
+typedef struct lstore {
+  binding *b;
+  int ref; /* registry ref to { load, save, remove } */
+} lstore;
+
+static const char *const log_levels[] = { "debug", "info", "warn", "error" };
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+/* JIDs, names and node strings reach C as NUL-terminated strings; an
+ * embedded zero would silently shorten them to something else. */
+static const char *check_cstr(lua_State *L, int idx) {
+  size_t len;
+  const char *s = luaL_checklstring(L, idx, &len);
+  if (strlen(s) != len)
+    luaL_argerror(L, idx, "string contains an embedded zero");
+  return s;
+}
+
+static const char *opt_cstr(lua_State *L, int idx) {
+  return lua_isnoneornil(L, idx) ? NULL : check_cstr(L, idx);
+}
+
+static int push_error(lua_State *L, int rc) {
+  lua_pushnil(L);
+  lua_pushstring(L, cloudnotify_strerror(rc));
+  lua_pushinteger(L, rc);
+  return 3;
+}
+
+static int push_rc(lua_State *L, int rc) {
+  if (rc < 0)
+    return push_error(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static lua_State *enter(binding *b, lua_State *L) {
+  lua_State *prev = b->L;
+  b->L = L;
+  return prev;
+}
+
+static binding *check_ctx(lua_State *L, int idx) {
+  binding *b = luaL_checkudata(L, idx, CTX_MT);
+  if (!b->ctx)
+    luaL_error(L, "attempt to use a freed cloudnotify context");
+  return b;
+}
+
+static lsession *check_session(lua_State *L, int idx) {
+  lsession *ls = luaL_checkudata(L, idx, SESSION_MT);
+  if (!ls->s)
+    luaL_error(L, "attempt to use a freed cloudnotify session");
+  return ls;
+}
+
+static void unref(lua_State *L, int *ref) {
+  luaL_unref(L, LUA_REGISTRYINDEX, *ref);
+  *ref = LUA_NOREF;
+}
+
+/* The Lua object of a C session, or nil (NULL, or a session the binding
+ * does not know, which cannot happen while the registry table is kept in
+ * step with session_new/free). */
+static void push_session(lua_State *L, binding *b, cloudnotify_session *s) {
+  if (!s) {
+    lua_pushnil(L);
+    return;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->sessions_ref);
+  lua_pushlightuserdata(L, s);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+}
+
+static void push_cb(lua_State *L, binding *b, int which) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->cb_ref[which]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Running Lua from C callbacks                                        */
+/* ------------------------------------------------------------------ */
+
+/* Turns any error value into a string with a traceback, so the log line
+ * says where the host's callback failed. */
+static int traceback_handler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+typedef struct log_args {
+  binding *b;
+  cloudnotify_log_level level;
+  const char *prefix; /* may be "" */
+  const char *msg;
+} log_args;
+
+static int p_log(lua_State *L) {
+  log_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_LOG);
+  lua_pushstring(L, log_levels[a->level <= CLOUDNOTIFY_LOG_ERROR ? a->level : CLOUDNOTIFY_LOG_ERROR]);
+  if (*a->prefix)
+    lua_pushfstring(L, "%s%s", a->prefix, a->msg);
+  else
+    lua_pushstring(L, a->msg);
+  lua_call(L, 2, 0);
+  return 0;
+}
+
+static int call_protected(binding *b, const char *what, lua_CFunction fn, void *args);
+
+/* A line from the binding itself.  Silently dropped without a log
+ * callback, like the library's own lines. */
+static void log_line(binding *b, cloudnotify_log_level level, const char *prefix,
+                     const char *msg) {
+  if (b->cb_ref[CB_LOG] == LUA_NOREF)
+    return;
+  log_args a = { b, level, prefix, msg };
+  call_protected(b, "log", p_log, &a);
+}
+
+/* The failed callback's message is on top of b->L.  Callback failures are
+ * never dropped: without a log callback (or when it is the log callback
+ * that failed) they go to stderr. */
+static void report_failure(binding *b, const char *what) {
+  lua_State *L = b->L;
+  const char *msg =
+    lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(no error message)";
+  if (strcmp(what, "log") != 0 && b->cb_ref[CB_LOG] != LUA_NOREF) {
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "cloudnotify: Lua %s callback failed: ", what);
+    log_args a = { b, CLOUDNOTIFY_LOG_ERROR, prefix, msg };
+    if (call_protected(b, "log", p_log, &a) == 0)
+      return;
+  }
+  fprintf(stderr, "cloudnotify: Lua %s callback failed: %s\n", what, msg);
+}
+
+/* Runs fn(args) protected on the state of the current method call.
+ * Returns 0, or -1 after reporting the error. */
+static int call_protected(binding *b, const char *what, lua_CFunction fn, void *args) {
+  lua_State *L = b->L;
+  if (!lua_checkstack(L, 4)) {
+    fprintf(stderr, "cloudnotify: Lua stack exhausted, %s callback not called\n", what);
+    return -1;
+  }
+  int base = lua_gettop(L);
+  lua_pushcfunction(L, traceback_handler);
+  lua_pushcfunction(L, fn);
+  lua_pushlightuserdata(L, args);
+  b->in_cb++;
+  int status = lua_pcall(L, 1, 0, base + 1);
+  b->in_cb--;
+  if (status != LUA_OK)
+    report_failure(b, what);
+  lua_settop(L, base);
+  return status == LUA_OK ? 0 : -1;
+}
+
+/* A callback that returned nil/false, err: pass err on, it is the only
+ * trace the host's reason leaves. */
+static void log_refusal(binding *b, lua_State *L, int idx, const char *prefix) {
+  if (lua_type(L, idx) == LUA_TSTRING)
+    log_line(b, CLOUDNOTIFY_LOG_WARN, prefix, lua_tostring(L, idx));
+}
+
+/* ---- send ------------------------------------------------------------ */
+
+typedef struct send_args {
+  binding *b;
+  cloudnotify_route route;
+  cloudnotify_session *session;
+  const char *account, *to, *xml;
+  size_t len;
+  int ok;
+} send_args;
+
+static int p_send(lua_State *L) {
+  send_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_SEND);
+  lua_pushstring(L, a->route == CLOUDNOTIFY_ROUTE_CLIENT ? "client" : "app");
+  push_session(L, a->b, a->session);
+  lua_pushstring(L, a->account);
+  lua_pushstring(L, a->to);
+  lua_pushlstring(L, a->xml, a->len);
+  lua_call(L, 5, 2);
+  a->ok = lua_toboolean(L, -2);
+  if (!a->ok)
+    log_refusal(a->b, L, -1, "cloudnotify: send callback refused a stanza: ");
+  return 0;
+}
+
+static int t_send(void *ud, cloudnotify_route route, cloudnotify_session *session,
+                  const char *account, const char *to, const char *xml, size_t len) {
+  send_args a = { ud, route, session, account, to, xml, len, 0 };
+  if (call_protected(a.b, "send", p_send, &a) != 0)
+    return -1;
+  return a.ok ? 0 : -1;
+}
+
+/* ---- now ------------------------------------------------------------- */
+
+typedef struct now_args {
+  binding *b;
+  int64_t ms;
+} now_args;
+
+static int p_now(lua_State *L) {
+  now_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_NOW);
+  lua_call(L, 0, 1);
+  int isint;
+  lua_Integer i = lua_tointegerx(L, -1, &isint);
+  if (isint && lua_type(L, -1) == LUA_TNUMBER) {
+    a->ms = i;
+    return 0;
+  }
+  /* Clocks built from socket.gettime() * 1000 are floats. */
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    lua_Number n = lua_tonumber(L, -1);
+    if (n >= -9.2e18 && n <= 9.2e18) {
+      a->ms = (int64_t)n;
+      return 0;
+    }
+  }
+  return luaL_error(L, "now must return a number of milliseconds, got %s",
+                    luaL_typename(L, -1));
+}
+
+static int64_t t_now(void *ud) {
+  now_args a = { ud, 0 };
+  if (call_protected(a.b, "now", p_now, &a) == 0)
+    return a.ms;
+  /* The library needs a time; the real clock beats a made-up one. */
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- timer, hibernation timeout, removal, log ------------------------- */
+
+typedef struct int_args {
+  binding *b;
+  cloudnotify_session *session;
+  int64_t value;
+} int_args;
+
+static int p_timer(lua_State *L) {
+  int_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_TIMER);
+  lua_pushinteger(L, a->value);
+  lua_call(L, 1, 0);
+  return 0;
+}
+
+static void t_timer(void *ud, int64_t timeout_ms) {
+  int_args a = { ud, NULL, timeout_ms };
+  call_protected(a.b, "timer", p_timer, &a);
+}
+
+static int p_hibernation(lua_State *L) {
+  int_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_HIBERNATION);
+  push_session(L, a->b, a->session);
+  lua_pushinteger(L, a->value);
+  lua_call(L, 2, 0);
+  return 0;
+}
+
+static void t_hibernation(void *ud, cloudnotify_session *session, int64_t seconds) {
+  int_args a = { ud, session, seconds };
+  call_protected(a.b, "hibernation_timeout", p_hibernation, &a);
+}
+
+typedef struct removed_args {
+  binding *b;
+  const char *account, *jid, *node;
+  cloudnotify_removal_reason reason;
+} removed_args;
+
+static int p_removed(lua_State *L) {
+  removed_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_REMOVED);
+  lua_pushstring(L, a->account);
+  lua_pushstring(L, a->jid);
+  lua_pushstring(L, a->node); /* NULL pushes nil */
+  lua_pushstring(L, a->reason == CLOUDNOTIFY_REMOVED_DISABLED ? "disabled"
+                    : a->reason == CLOUDNOTIFY_REMOVED_ERRORS ? "errors"
+                                                              : "evicted");
+  lua_call(L, 4, 0);
+  return 0;
+}
+
+static void t_removed(void *ud, const char *account, const char *jid, const char *node,
+                      cloudnotify_removal_reason reason) {
+  removed_args a = { ud, account, jid, node, reason };
+  call_protected(a.b, "removed", p_removed, &a);
+}
+
+static void t_log(void *ud, cloudnotify_log_level level, const char *message) {
+  log_line(ud, level, "", message);
+}
+
+/* ---- registration filter -------------------------------------------- */
+
+/* The library keeps the chosen type and condition after the callback has
+ * returned, so they must be static strings, not the Lua ones. */
+static const char *const error_types[] = { "cancel", "modify", "auth", "wait", NULL };
+static const char *const error_conditions[] = {
+  "bad-request", "conflict", "feature-not-implemented", "forbidden", "gone",
+  "internal-server-error", "item-not-found", "jid-malformed", "not-acceptable",
+  "not-allowed", "not-authorized", "policy-violation", "recipient-unavailable",
+  "redirect", "registration-required", "remote-server-not-found",
+  "remote-server-timeout", "resource-constraint", "service-unavailable",
+  "subscription-required", "undefined-condition", "unexpected-request", NULL,
+};
+
+static const char *static_copy(const char *const *list, const char *s) {
+  for (size_t i = 0; s && list[i]; i++)
+    if (!strcmp(list[i], s))
+      return list[i];
+  return NULL;
+}
+
+typedef struct regfilter_args {
+  binding *b;
+  cloudnotify_session *session;
+  const char *account, *jid, *node;
+  int veto;
+  const char *type, *condition;
+} regfilter_args;
+
+static int p_regfilter(lua_State *L) {
+  regfilter_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_REG_FILTER);
+  push_session(L, a->b, a->session);
+  lua_pushstring(L, a->account);
+  lua_pushstring(L, a->jid);
+  lua_pushstring(L, a->node);
+  lua_call(L, 4, 2);
+  a->veto = lua_toboolean(L, -2);
+  if (!a->veto)
+    return 0;
+  const char *type = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+  const char *cond = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  a->type = static_copy(error_types, type);
+  a->condition = static_copy(error_conditions, cond);
+  if ((type && !a->type) || (cond && !a->condition))
+    log_line(a->b, CLOUDNOTIFY_LOG_WARN, "",
+             "cloudnotify: registration_filter returned an unknown error type or "
+             "condition; the veto is sent as cancel/not-allowed");
+  return 0;
+}
+
+static int t_regfilter(void *ud, cloudnotify_session *session, const char *account,
+                       const char *jid, const char *node, const char **error_type,
+                       const char **error_condition) {
+  regfilter_args a = { ud, session, account, jid, node, 0, NULL, NULL };
+  if (call_protected(a.b, "registration_filter", p_regfilter, &a) != 0)
+    return 0;
+  if (a.veto) {
+    *error_type = a.type;
+    *error_condition = a.condition;
+  }
+  return a.veto;
+}
+
+/* ---- notification filter --------------------------------------------- */
+
+typedef struct notify_args {
+  binding *b;
+  int drop;
+} notify_args;
+
+static int p_notify(lua_State *L) {
+  notify_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_NOTIFY_FILTER);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->b->push_ref);
+  lua_call(L, 1, 1);
+  a->drop = lua_toboolean(L, -1);
+  return 0;
+}
+
+static int t_notify(void *ud, cloudnotify_push *push) {
+  notify_args a = { ud, 0 };
+  /* One push object per context, valid only between these two lines:
+   * kept alive by the registry, so clearing it afterwards is always safe. */
+  cloudnotify_push *prev = a.b->push->p;
+  a.b->push->p = push;
+  int rc = call_protected(a.b, "notification_filter", p_notify, &a);
+  a.b->push->p = prev;
+  return rc == 0 && a.drop;
+}
+
+/* ---- store ------------------------------------------------------------ */
+
+typedef struct load_args {
+  binding *b;
+  int ref;
+  const char *account;
+  cloudnotify_loader *loader;
+  int ok;
+} load_args;
+
+/* Pushes the record's field, or returns 0 and pushes nothing when it is
+ * absent; a field of the wrong type makes the record invalid (-1). */
+static int record_string(lua_State *L, int rec, const char *name, int required) {
+  int t = lua_getfield(L, rec, name);
+  if (t == LUA_TSTRING)
+    return 1;
+  lua_pop(L, 1);
+  return t == LUA_TNIL && !required ? 0 : -1;
+}
+
+static int p_load(lua_State *L) {
+  load_args *a = lua_touserdata(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+  lua_getfield(L, -1, "load");
+  lua_pushstring(L, a->account);
+  lua_call(L, 1, 2);
+  if (lua_type(L, -2) != LUA_TTABLE) {
+    if (!lua_toboolean(L, -2))
+      log_refusal(a->b, L, -1, "cloudnotify: store load failed: ");
+    else
+      log_line(a->b, CLOUDNOTIFY_LOG_ERROR, "",
+               "cloudnotify: store load must return a table of records");
+    return 0;
+  }
+  lua_pop(L, 1);
+  int list = lua_gettop(L);
+  lua_Integer n = luaL_len(L, list);
+  for (lua_Integer i = 1; i <= n; i++) {
+    int top = lua_gettop(L);
+    cloudnotify_record rec = { 0 };
+    int rec_idx = top + 1;
+    int valid = lua_geti(L, list, i) == LUA_TTABLE;
+    if (valid && record_string(L, rec_idx, "jid", 1) == 1)
+      rec.jid = lua_tostring(L, -1);
+    else
+      valid = 0;
+    if (valid) {
+      int r = record_string(L, rec_idx, "node", 0);
+      if (r == 1)
+        rec.node = lua_tostring(L, -1);
+      valid = r >= 0;
+    }
+    if (valid) {
+      int r = record_string(L, rec_idx, "publish_options", 0);
+      if (r == 1)
+        rec.publish_options = lua_tolstring(L, -1, &rec.publish_options_len);
+      valid = r >= 0;
+    }
+    if (valid) {
+      int t = lua_getfield(L, rec_idx, "enabled_at");
+      if (t == LUA_TNUMBER) {
+        lua_Number v = lua_tonumber(L, -1);
+        int isint;
+        lua_Integer iv = lua_tointegerx(L, -1, &isint);
+        if (isint)
+          rec.enabled_at_ms = iv;
+        else if (v >= -9.2e18 && v <= 9.2e18)
+          rec.enabled_at_ms = (int64_t)v;
+        else
+          valid = 0;
+      } else if (t != LUA_TNIL) {
+        valid = 0;
+      }
+    }
+    /* The strings stay on the stack, and so alive, until loader_add has
+     * copied them. */
+    if (valid)
+      cloudnotify_loader_add(a->loader, &rec);
+    else
+      log_line(a->b, CLOUDNOTIFY_LOG_WARN, "",
+               "cloudnotify: store load returned a malformed record; skipped");
+    lua_settop(L, top);
+  }
+  a->ok = 1;
+  return 0;
+}
+
+static int t_load(void *store_data, const char *account, cloudnotify_loader *loader) {
+  lstore *st = store_data;
+  load_args a = { st->b, st->ref, account, loader, 0 };
+  if (call_protected(a.b, "store load", p_load, &a) != 0)
+    return -1;
+  return a.ok ? 0 : -1;
+}
+
+typedef struct save_args {
+  binding *b;
+  int ref;
+  const char *account;
+  const cloudnotify_record *rec;
+  const char *jid, *node; /* for remove */
+  int ok;
+} save_args;
+
+static int p_save(lua_State *L) {
+  save_args *a = lua_touserdata(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+  lua_getfield(L, -1, "save");
+  lua_pushstring(L, a->account);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, a->rec->jid);
+  lua_setfield(L, -2, "jid");
+  if (a->rec->node) {
+    lua_pushstring(L, a->rec->node);
+    lua_setfield(L, -2, "node");
+  }
+  if (a->rec->publish_options && a->rec->publish_options_len) {
+    lua_pushlstring(L, a->rec->publish_options, a->rec->publish_options_len);
+    lua_setfield(L, -2, "publish_options");
+  }
+  lua_pushinteger(L, a->rec->enabled_at_ms);
+  lua_setfield(L, -2, "enabled_at");
+  lua_call(L, 2, 2);
+  a->ok = lua_toboolean(L, -2);
+  if (!a->ok)
+    log_refusal(a->b, L, -1, "cloudnotify: store save failed: ");
+  return 0;
+}
+
+static int t_save(void *store_data, const char *account, const cloudnotify_record *record) {
+  lstore *st = store_data;
+  save_args a = { st->b, st->ref, account, record, NULL, NULL, 0 };
+  if (call_protected(a.b, "store save", p_save, &a) != 0)
+    return -1;
+  return a.ok ? 0 : -1;
+}
+
+static int p_remove(lua_State *L) {
+  save_args *a = lua_touserdata(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+  lua_getfield(L, -1, "remove");
+  lua_pushstring(L, a->account);
+  lua_pushstring(L, a->jid);
+  lua_pushstring(L, a->node);
+  lua_call(L, 3, 2);
+  a->ok = lua_toboolean(L, -2);
+  if (!a->ok)
+    log_refusal(a->b, L, -1, "cloudnotify: store remove failed: ");
+  return 0;
+}
+
+static int t_remove(void *store_data, const char *account, const char *jid,
+                    const char *node) {
+  lstore *st = store_data;
+  save_args a = { st->b, st->ref, account, NULL, jid, node, 0 };
+  if (call_protected(a.b, "store remove", p_remove, &a) != 0)
+    return -1;
+  return a.ok ? 0 : -1;
+}
+
+/* Called by the library when the store is replaced or the ctx freed; both
+ * happen inside a method (or __gc) that has set b->L. */
+static void t_destroy(void *store_data) {
+  lstore *st = store_data;
+  luaL_unref(st->b->L, LUA_REGISTRYINDEX, st->ref);
+  free(st);
+}
+
+/* ------------------------------------------------------------------ */
+/* Input arrays                                                        */
+/* ------------------------------------------------------------------ */
+
+/* A table of XML strings as a cloudnotify_buf array.  Leaves two values
+ * on the stack: the array (a userdata, so a later argument error cannot
+ * leak it) and a table holding the strings, so that a callback editing
+ * the caller's table cannot free a string the library is reading. */
+static size_t check_bufs(lua_State *L, int idx, cloudnotify_buf **out) {
+  *out = NULL;
+  if (lua_isnoneornil(L, idx))
+    return 0;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, idx);
+  if (n <= 0)
+    return 0;
+  if ((lua_Unsigned)n > SIZE_MAX / sizeof(cloudnotify_buf))
+    luaL_argerror(L, idx, "queue too long");
+  cloudnotify_buf *v = lua_newuserdatauv(L, (size_t)n * sizeof *v, 0);
+  lua_createtable(L, (int)(n < 1 << 20 ? n : 1 << 20), 0);
+  int anchor = lua_gettop(L);
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (lua_geti(L, idx, i) != LUA_TSTRING)
+      luaL_argerror(L, idx, lua_pushfstring(L, "item %I is not a string", (LUAI_UACINT)i));
+    v[i - 1].data = lua_tolstring(L, -1, &v[i - 1].len);
+    lua_rawseti(L, anchor, i);
+  }
+  *out = v;
+  return (size_t)n;
+}
+
+static size_t check_endpoints(lua_State *L, int idx, cloudnotify_endpoint **out) {
+  *out = NULL;
+  if (lua_isnoneornil(L, idx))
+    return 0;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, idx);
+  if (n <= 0)
+    return 0;
+  if ((lua_Unsigned)n > SIZE_MAX / sizeof(cloudnotify_endpoint))
+    luaL_argerror(L, idx, "too many endpoints");
+  cloudnotify_endpoint *v = lua_newuserdatauv(L, (size_t)n * sizeof *v, 0);
+  lua_newtable(L);
+  int anchor = lua_gettop(L);
+  lua_Integer slot = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (lua_geti(L, idx, i) != LUA_TTABLE)
+      luaL_argerror(L, idx, lua_pushfstring(L, "endpoint %I is not a table", (LUAI_UACINT)i));
+    int e = lua_gettop(L);
+    size_t len = 0;
+    v[i - 1].jid = lua_getfield(L, e, "jid") == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (!v[i - 1].jid || strlen(v[i - 1].jid) != len)
+      luaL_argerror(L, idx, lua_pushfstring(L, "endpoint %I: jid must be a string",
+                                            (LUAI_UACINT)i));
+    lua_rawseti(L, anchor, ++slot);
+    int t = lua_getfield(L, e, "node");
+    v[i - 1].node = NULL;
+    if (t == LUA_TSTRING) {
+      v[i - 1].node = lua_tolstring(L, -1, &len);
+      if (strlen(v[i - 1].node) != len)
+        luaL_argerror(L, idx, "endpoint node contains an embedded zero");
+      lua_rawseti(L, anchor, ++slot);
+    } else if (t == LUA_TNIL) {
+      lua_pop(L, 1);
+    } else {
+      luaL_argerror(L, idx, lua_pushfstring(L, "endpoint %I: node must be a string or nil",
+                                            (LUAI_UACINT)i));
+    }
+    lua_pop(L, 1);
+  }
+  *out = v;
+  return (size_t)n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Push object (notification filter argument)                          */
+/* ------------------------------------------------------------------ */
+
+static cloudnotify_push *check_push(lua_State *L, int idx) {
+  lpush *pu = luaL_checkudata(L, idx, PUSH_MT);
+  if (!pu->p)
+    luaL_error(L, "push object used outside the notification filter");
+  return pu->p;
+}
+
+static int push_set_body(lua_State *L) {
+  cloudnotify_push *p = check_push(L, 1);
+  return push_rc(L, cloudnotify_push_set_body(p, opt_cstr(L, 2)));
+}
+
+static int push_set_sender(lua_State *L) {
+  cloudnotify_push *p = check_push(L, 1);
+  return push_rc(L, cloudnotify_push_set_sender(p, opt_cstr(L, 2)));
+}
+
+static int push_index(lua_State *L) {
+  lpush *pu = luaL_checkudata(L, 1, PUSH_MT);
+  const char *k = luaL_checkstring(L, 2);
+  if (!strcmp(k, "set_body")) {
+    lua_pushcfunction(L, push_set_body);
+    return 1;
+  }
+  if (!strcmp(k, "set_sender")) {
+    lua_pushcfunction(L, push_set_sender);
+    return 1;
+  }
+  cloudnotify_push *p = check_push(L, 1);
+  if (!strcmp(k, "account"))
+    lua_pushstring(L, cloudnotify_push_account(p));
+  else if (!strcmp(k, "jid"))
+    lua_pushstring(L, cloudnotify_push_jid(p));
+  else if (!strcmp(k, "node"))
+    lua_pushstring(L, cloudnotify_push_node(p));
+  else if (!strcmp(k, "sender"))
+    lua_pushstring(L, cloudnotify_push_sender(p));
+  else if (!strcmp(k, "body"))
+    lua_pushstring(L, cloudnotify_push_body(p));
+  else if (!strcmp(k, "important"))
+    lua_pushboolean(L, cloudnotify_push_is_important(p));
+  else if (!strcmp(k, "urgent"))
+    lua_pushboolean(L, cloudnotify_push_is_urgent(p));
+  else if (!strcmp(k, "session"))
+    push_session(L, pu->b, cloudnotify_push_session(p));
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sessions                                                            */
+/* ------------------------------------------------------------------ */
+
+static void forget_session(lua_State *L, binding *b, cloudnotify_session *s) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->sessions_ref);
+  lua_pushlightuserdata(L, s);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+static int s_free(lua_State *L) {
+  lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
+  if (!ls->s) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  binding *b = ls->b;
+  /* The library would ignore it, and the object would be dead while the
+   * C session lives on. */
+  if (b->in_cb)
+    return push_error(L, CLOUDNOTIFY_ERR_REENTRANT);
+  cloudnotify_session *s = ls->s;
+  lua_State *prev = enter(b, L);
+  cloudnotify_session_free(s);
+  b->L = prev;
+  ls->s = NULL;
+  forget_session(L, b, s);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* Sessions are strongly held while their C side lives, so this only finds
+ * one alive when the whole state is closing, and then the ctx's own __gc
+ * (which runs after, being older) would free it anyway. */
+static int s_gc(lua_State *L) {
+  lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
+  if (ls->s && ls->b->ctx && !ls->b->in_cb) {
+    cloudnotify_session *s = ls->s;
+    lua_State *prev = enter(ls->b, L);
+    cloudnotify_session_free(s);
+    ls->b->L = prev;
+    ls->s = NULL;
+    forget_session(L, ls->b, s);
+  }
+  return 0;
+}
+
+static int s_sm_enabled(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_session_sm_enabled(ls->s);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int s_hibernated(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  cloudnotify_buf *q;
+  size_t n = check_bufs(L, 2, &q);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_session_hibernated(ls->s, q, n);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int s_queued(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  size_t len;
+  const char *xml = luaL_checklstring(L, 2, &len);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_session_queued(ls->s, xml, len);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int s_ack_requested(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_session_ack_requested(ls->s);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int s_acked(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  /* h counts modulo 2^32 on the wire; take any integer the same way. */
+  uint32_t h = (uint32_t)(lua_Unsigned)luaL_checkinteger(L, 2);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_session_acked(ls->s, h);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int s_ack_delayed(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  cloudnotify_buf *q;
+  size_t n = check_bufs(L, 2, &q);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_session_ack_delayed(ls->s, q, n);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int s_resumed(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_session_resumed(ls->s);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int s_handle_iq(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  size_t len;
+  const char *xml = luaL_checklstring(L, 2, &len);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_handle_client_iq(ls->s, xml, len);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static const luaL_Reg session_methods[] = {
+  { "free", s_free },
+  { "sm_enabled", s_sm_enabled },
+  { "hibernated", s_hibernated },
+  { "queued", s_queued },
+  { "ack_requested", s_ack_requested },
+  { "acked", s_acked },
+  { "ack_delayed", s_ack_delayed },
+  { "resumed", s_resumed },
+  { "handle_iq", s_handle_iq },
+  { NULL, NULL },
+};
+
+/* Upvalue 1: the methods table. */
+static int s_index(lua_State *L) {
+  luaL_checkudata(L, 1, SESSION_MT);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+    return 1;
+  const char *k = lua_tostring(L, 2);
+  int slot = !k                       ? 0
+             : !strcmp(k, "data")     ? SUV_DATA
+             : !strcmp(k, "account")  ? SUV_ACCOUNT
+             : !strcmp(k, "resource") ? SUV_RESOURCE
+                                      : 0;
+  if (!slot)
+    lua_pushnil(L);
+  else
+    lua_getiuservalue(L, 1, slot);
+  return 1;
+}
+
+/* Only data is writable: a typo like s.dta = x should fail loudly rather
+ * than vanish. */
+static int s_newindex(lua_State *L) {
+  luaL_checkudata(L, 1, SESSION_MT);
+  const char *k = lua_tostring(L, 2);
+  if (!k || strcmp(k, "data") != 0)
+    return luaL_error(L, "cloudnotify session: only the field 'data' can be set");
+  lua_settop(L, 3);
+  lua_setiuservalue(L, 1, SUV_DATA);
+  return 0;
+}
+
+static int s_tostring(lua_State *L) {
+  lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
+  lua_getiuservalue(L, 1, SUV_ACCOUNT);
+  lua_getiuservalue(L, 1, SUV_RESOURCE);
+  lua_pushfstring(L, "cloudnotify.session (%s/%s%s)", lua_tostring(L, -2),
+                  lua_tostring(L, -1), ls->s ? "" : ", freed");
+  return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Context                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Frees the C context and lets go of every Lua value the binding holds.
+ * Idempotent.  Sessions are marked dead first: the library frees them
+ * with the context. */
+static void ctx_release(lua_State *L, binding *b) {
+  if (b->sessions_ref != LUA_NOREF && b->sessions_ref != LUA_REFNIL) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, b->sessions_ref);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      lsession *ls = lua_touserdata(L, -1);
+      if (ls)
+        ls->s = NULL;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  if (b->ctx) {
+    cloudnotify_ctx *ctx = b->ctx;
+    b->ctx = NULL;
+    /* Store destroy runs in here and needs a live state. */
+    lua_State *prev = enter(b, L);
+    cloudnotify_ctx_free(ctx);
+    b->L = prev;
+  }
+  for (int i = 0; i < CB_COUNT; i++)
+    unref(L, &b->cb_ref[i]);
+  unref(L, &b->sessions_ref);
+  if (b->push)
+    b->push->p = NULL;
+  b->push = NULL;
+  unref(L, &b->push_ref);
+}
+
+static int c_free(lua_State *L) {
+  binding *b = luaL_checkudata(L, 1, CTX_MT);
+  /* cloudnotify_ctx_free has no guard of its own. */
+  if (b->in_cb)
+    return push_error(L, CLOUDNOTIFY_ERR_REENTRANT);
+  ctx_release(L, b);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int c_gc(lua_State *L) {
+  binding *b = luaL_checkudata(L, 1, CTX_MT);
+  if (!b->in_cb)
+    ctx_release(L, b);
+  return 0;
+}
+
+static int c_tostring(lua_State *L) {
+  binding *b = luaL_checkudata(L, 1, CTX_MT);
+  lua_pushfstring(L, "cloudnotify.ctx (%p%s)", (void *)b, b->ctx ? "" : ", freed");
+  return 1;
+}
+
+static int c_set_option(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *name = check_cstr(L, 2);
+  char buf[64];
+  const char *value;
+  switch (lua_type(L, 3)) {
+  case LUA_TBOOLEAN:
+    value = lua_toboolean(L, 3) ? "true" : "false";
+    break;
+  case LUA_TNUMBER: {
+    int isint;
+    lua_Integer i = lua_tointegerx(L, 3, &isint);
+    /* 5.0 is as good as 5 (Prosody's get_option_number may give either);
+     * 5.5 is passed on as text for the library to refuse. */
+    if (isint)
+      snprintf(buf, sizeof buf, "%lld", (long long)i);
+    else
+      snprintf(buf, sizeof buf, "%.17g", (double)lua_tonumber(L, 3));
+    value = buf;
+    break;
+  }
+  case LUA_TSTRING:
+    value = check_cstr(L, 3);
+    break;
+  default:
+    return luaL_typeerror(L, 3, "boolean, number or string");
+  }
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_ctx_set_option(b->ctx, name, value);
+  b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int c_set_store(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    lua_State *prev = enter(b, L);
+    int rc = cloudnotify_ctx_set_store(b->ctx, NULL, NULL);
+    b->L = prev;
+    return push_rc(L, rc);
+  }
+  luaL_checktype(L, 2, LUA_TTABLE);
+  /* The functions are captured now: a store object changed later does
+   * not change what the context calls. */
+  static const char *const fields[] = { "load", "save", "remove" };
+  lua_createtable(L, 0, 3);
+  for (int i = 0; i < 3; i++) {
+    if (lua_getfield(L, 2, fields[i]) != LUA_TFUNCTION)
+      return luaL_argerror(L, 2, lua_pushfstring(L, "%s must be a function", fields[i]));
+    lua_setfield(L, -2, fields[i]);
+  }
+  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lstore *st = malloc(sizeof *st);
+  if (!st) {
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    return luaL_error(L, "not enough memory");
+  }
+  st->b = b;
+  st->ref = ref;
+  const cloudnotify_store vt = {
+    .size = sizeof vt, .load = t_load, .save = t_save, .remove = t_remove, .destroy = t_destroy,
+  };
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_ctx_set_store(b->ctx, &vt, st);
+  b->L = prev;
+  if (rc < 0) {
+    /* Not adopted: destroy will never be called for it. */
+    luaL_unref(L, LUA_REGISTRYINDEX, st->ref);
+    free(st);
+  }
+  return push_rc(L, rc);
+}
+
+static int c_session(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  const char *resource = check_cstr(L, 3);
+  lsession *ls = lua_newuserdatauv(L, sizeof *ls, SUV_COUNT);
+  ls->s = NULL;
+  ls->b = b;
+  luaL_setmetatable(L, SESSION_MT);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, SUV_CTX);
+  cloudnotify_session *s;
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_session_new(b->ctx, account, resource, &s);
+  b->L = prev;
+  if (rc < 0)
+    return push_error(L, rc);
+  /* From here a Lua error (out of memory) leaves an unreachable object
+   * whose __gc frees the C session. */
+  ls->s = s;
+  lua_pushstring(L, cloudnotify_session_account(s));
+  lua_setiuservalue(L, -2, SUV_ACCOUNT);
+  lua_pushstring(L, cloudnotify_session_resource(s));
+  lua_setiuservalue(L, -2, SUV_RESOURCE);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->sessions_ref);
+  lua_pushlightuserdata(L, s);
+  lua_pushvalue(L, -3);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return 1;
+}
+
+static int push_count(lua_State *L, int rc, unsigned pushes) {
+  if (rc < 0)
+    return push_error(L, rc);
+  lua_pushinteger(L, pushes);
+  return 1;
+}
+
+static int c_offline(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  size_t len;
+  const char *xml = luaL_checklstring(L, 3, &len);
+  unsigned pushes = 0;
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_message_offline(b->ctx, account, xml, len, &pushes);
+  b->L = prev;
+  return push_count(L, rc, pushes);
+}
+
+static int c_archived(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  size_t len;
+  const char *xml = luaL_checklstring(L, 3, &len);
+  const char *archive_id = opt_cstr(L, 4);
+  unsigned pushes = 0;
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_message_archived(b->ctx, account, xml, len, archive_id, &pushes);
+  b->L = prev;
+  return push_count(L, rc, pushes);
+}
+
+static int c_groupchat_bare(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  size_t len;
+  const char *xml = luaL_checklstring(L, 3, &len);
+  unsigned pushes = 0;
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_message_groupchat_bare(b->ctx, account, xml, len, &pushes);
+  b->L = prev;
+  return push_count(L, rc, pushes);
+}
+
+static int c_has_push(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_account_has_push(b->ctx, account);
+  b->L = prev;
+  if (rc < 0)
+    return push_error(L, rc);
+  lua_pushboolean(L, rc > 0);
+  return 1;
+}
+
+static int c_ping(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  cloudnotify_endpoint *ep;
+  size_t n = check_endpoints(L, 3, &ep);
+  unsigned pushes = 0;
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_ping(b->ctx, account, ep, n, &pushes);
+  b->L = prev;
+  return push_count(L, rc, pushes);
+}
+
+static int c_app_reply(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  size_t len;
+  const char *xml = luaL_checklstring(L, 2, &len);
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_handle_app_reply(b->ctx, xml, len);
+  b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int c_next_timeout(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  /* Not a state change, but it asks the now callback. */
+  lua_State *prev = enter(b, L);
+  int64_t t = cloudnotify_next_timeout(b->ctx);
+  b->L = prev;
+  lua_pushinteger(L, t);
+  return 1;
+}
+
+static int c_tick(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_tick(b->ctx);
+  b->L = prev;
+  return push_rc(L, rc);
+}
+
+static const luaL_Reg ctx_methods[] = {
+  { "free", c_free },
+  { "set_option", c_set_option },
+  { "set_store", c_set_store },
+  { "session", c_session },
+  { "offline", c_offline },
+  { "archived", c_archived },
+  { "groupchat_bare", c_groupchat_bare },
+  { "has_push", c_has_push },
+  { "ping", c_ping },
+  { "app_reply", c_app_reply },
+  { "next_timeout", c_next_timeout },
+  { "tick", c_tick },
+  { NULL, NULL },
+};
+
+static int l_new(lua_State *L) {
+  int have = !lua_isnoneornil(L, 1);
+  if (have) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    /* A misspelt callback would otherwise just never be called. */
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+      int known = 0;
+      for (int i = 0; k && i < CB_COUNT; i++)
+        known |= !strcmp(k, cb_names[i]);
+      if (!known)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "unknown callback '%s'",
+                                                   k ? k : luaL_typename(L, -2)));
+      if (lua_type(L, -1) != LUA_TFUNCTION)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "callback '%s' must be a function", k));
+      lua_pop(L, 1);
+    }
+  }
+  binding *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  b->L = L;
+  b->sessions_ref = b->push_ref = LUA_NOREF;
+  for (int i = 0; i < CB_COUNT; i++)
+    b->cb_ref[i] = LUA_NOREF;
+  luaL_setmetatable(L, CTX_MT);
+  int self = lua_gettop(L);
+
+  lua_newtable(L);
+  b->sessions_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lpush *pu = lua_newuserdatauv(L, sizeof *pu, 0);
+  pu->p = NULL;
+  pu->b = b;
+  luaL_setmetatable(L, PUSH_MT);
+  b->push_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  b->push = pu;
+
+  cloudnotify_callbacks cb = { .size = sizeof cb };
+  for (int i = 0; have && i < CB_COUNT; i++) {
+    if (lua_getfield(L, 1, cb_names[i]) == LUA_TFUNCTION)
+      b->cb_ref[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+    else
+      lua_pop(L, 1);
+  }
+  /* Only what the host gave: the library's defaults (real clock, polled
+   * timers, ...) apply to the rest. */
+  if (b->cb_ref[CB_SEND] != LUA_NOREF) cb.send = t_send;
+  if (b->cb_ref[CB_NOW] != LUA_NOREF) cb.now_ms = t_now;
+  if (b->cb_ref[CB_TIMER] != LUA_NOREF) cb.timer_changed = t_timer;
+  if (b->cb_ref[CB_HIBERNATION] != LUA_NOREF) cb.hibernation_timeout = t_hibernation;
+  if (b->cb_ref[CB_REMOVED] != LUA_NOREF) cb.registration_removed = t_removed;
+  if (b->cb_ref[CB_LOG] != LUA_NOREF) cb.log = t_log;
+  if (b->cb_ref[CB_REG_FILTER] != LUA_NOREF) cb.registration_filter = t_regfilter;
+  if (b->cb_ref[CB_NOTIFY_FILTER] != LUA_NOREF) cb.notification_filter = t_notify;
+
+  int rc = cloudnotify_ctx_new(&b->ctx, &cb, b);
+  if (rc < 0) {
+    ctx_release(L, b);
+    return push_error(L, rc);
+  }
+  lua_settop(L, self);
+  return 1;
+}
+
+static int l_strerror(lua_State *L) {
+  lua_pushstring(L, cloudnotify_strerror((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+static int l_is_fatal(lua_State *L) {
+  lua_pushboolean(L, cloudnotify_is_fatal((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+static const luaL_Reg module_functions[] = {
+  { "new", l_new },
+  { "strerror", l_strerror },
+  { "is_fatal", l_is_fatal },
+  { NULL, NULL },
+};
+
+static const struct {
+  const char *name;
+  int value;
+} error_constants[] = {
+  { "ERR_INVALID_ARGUMENT", CLOUDNOTIFY_ERR_INVALID_ARGUMENT },
+  { "ERR_XML", CLOUDNOTIFY_ERR_XML },
+  { "ERR_TOO_LARGE", CLOUDNOTIFY_ERR_TOO_LARGE },
+  { "ERR_NOT_MINE", CLOUDNOTIFY_ERR_NOT_MINE },
+  { "ERR_JID_MALFORMED", CLOUDNOTIFY_ERR_JID_MALFORMED },
+  { "ERR_STORE", CLOUDNOTIFY_ERR_STORE },
+  { "ERR_VTABLE_SIZE", CLOUDNOTIFY_ERR_VTABLE_SIZE },
+  { "ERR_SEND", CLOUDNOTIFY_ERR_SEND },
+  { "ERR_UNKNOWN_OPTION", CLOUDNOTIFY_ERR_UNKNOWN_OPTION },
+  { "ERR_OPTION_VALUE", CLOUDNOTIFY_ERR_OPTION_VALUE },
+  { "ERR_REENTRANT", CLOUDNOTIFY_ERR_REENTRANT },
+  { "ERR_STATE", CLOUDNOTIFY_ERR_STATE },
+};
+
+#if defined(__GNUC__)
+#define CN_LUA_EXPORT LUAMOD_API __attribute__((visibility("default")))
+#else
+#define CN_LUA_EXPORT LUAMOD_API
+#endif
+
+CN_LUA_EXPORT int luaopen_cloudnotify(lua_State *L);
+
+CN_LUA_EXPORT int luaopen_cloudnotify(lua_State *L) {
+  luaL_checkversion(L);
+
+  luaL_newmetatable(L, CTX_MT);
+  luaL_newlib(L, ctx_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, c_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, c_gc);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, c_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, SESSION_MT);
+  luaL_newlib(L, session_methods);
+  lua_pushcclosure(L, s_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, s_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, s_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, s_gc);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, s_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, PUSH_MT);
+  lua_pushcfunction(L, push_index);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+
+  luaL_newlib(L, module_functions);
+  lua_pushstring(L, cloudnotify_version_string());
+  lua_setfield(L, -2, "version");
+  lua_pushliteral(L, CLOUDNOTIFY_NS_PUSH);
+  lua_setfield(L, -2, "NS_PUSH");
+  for (size_t i = 0; i < sizeof error_constants / sizeof error_constants[0]; i++) {
+    lua_pushinteger(L, error_constants[i].value);
+    lua_setfield(L, -2, error_constants[i].name);
+  }
+  return 1;
+}

@@ -1,0 +1,562 @@
+-- Tests of the Lua binding, plain Lua only:
+--   lua5.4 bindings/lua/test.lua <directory holding cloudnotify.so>
+-- Ends with "N passed, N failed" and exits non-zero on any failure.
+
+local dir = arg[1] or "build/bindings/lua"
+package.cpath = dir .. "/?.so;" .. package.cpath
+local cn = require "cloudnotify"
+
+local ACCOUNT = "juliet@capulet.example"
+local PUSH = "push.montague.example"
+local NODE = "yxs32uqsflafdk3iuqo"
+local SECRET = "eruio234vzxc2kla-91"
+
+local ENABLE_WITH_FORM = "<iq type='set' id='enable1'>"
+	.. "<enable xmlns='urn:xmpp:push:0' jid='" .. PUSH .. "' node='" .. NODE .. "'>"
+	.. "<x xmlns='jabber:x:data' type='submit'>"
+	.. "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>"
+	.. "<field var='secret'><value>" .. SECRET .. "</value></field>"
+	.. "</x></enable></iq>"
+
+local function enable_iq(id, node)
+	return "<iq type='set' id='" .. id .. "'><enable xmlns='urn:xmpp:push:0' jid='" .. PUSH
+		.. "' node='" .. node .. "'/></iq>"
+end
+
+local function message(id, body)
+	return "<message type='chat' from='romeo@montague.example/orchard' to='" .. ACCOUNT
+		.. "' id='" .. id .. "'><body>" .. (body or "Wherefore art thou?") .. "</body></message>"
+end
+
+-- A host that records everything the library hands it.
+local function recorder(extra)
+	local h = { sent = {}, removed = {}, logs = {}, timers = {}, hibernation = {}, clock = 1700000000000 }
+	local callbacks = {
+		send = function(route, session, account, to, xml)
+			h.sent[#h.sent + 1] = { route = route, session = session, account = account, to = to, xml = xml,
+				thread = coroutine.running() }
+			return true
+		end,
+		now = function() return h.clock end,
+		timer = function(ms) h.timers[#h.timers + 1] = ms end,
+		hibernation_timeout = function(session, seconds)
+			h.hibernation[#h.hibernation + 1] = { session = session, seconds = seconds }
+		end,
+		removed = function(account, jid, node, reason)
+			h.removed[#h.removed + 1] = { account = account, jid = jid, node = node, reason = reason }
+		end,
+		log = function(level, msg) h.logs[#h.logs + 1] = { level = level, msg = msg } end,
+	}
+	for k, v in pairs(extra or {}) do callbacks[k] = v end
+	h.ctx = assert(cn.new(callbacks))
+	function h.by_route(route)
+		local out = {}
+		for _, m in ipairs(h.sent) do if m.route == route then out[#out + 1] = m end end
+		return out
+	end
+	function h.last_id()
+		local app = h.by_route("app")
+		return app[#app].xml:match(" id='([^']+)'")
+	end
+	function h.logged(pattern)
+		for _, l in ipairs(h.logs) do if l.msg:find(pattern) then return l end end
+	end
+	return h
+end
+
+local passed, failed = 0, 0
+local function test(name, fn)
+	local ok, err = xpcall(fn, debug.traceback)
+	if ok then
+		passed = passed + 1
+		print("ok   " .. name)
+	else
+		failed = failed + 1
+		print("FAIL " .. name .. ": " .. tostring(err))
+	end
+end
+
+local function raises(fn, pattern)
+	local ok, err = pcall(fn)
+	assert(not ok, "expected an error")
+	if pattern then assert(tostring(err):find(pattern), "unexpected error: " .. tostring(err)) end
+end
+
+---------------------------------------------------------------------------
+
+test("module constants", function()
+	assert(type(cn.version) == "string" and cn.version:match("^%d+%.%d+%.%d+"))
+	assert(cn.NS_PUSH == "urn:xmpp:push:0")
+	assert(cn.ERR_INVALID_ARGUMENT == -501 and cn.ERR_NOT_MINE == -504 and cn.ERR_STATE == -512)
+	for _, k in ipairs{ "ERR_XML", "ERR_TOO_LARGE", "ERR_JID_MALFORMED", "ERR_STORE", "ERR_VTABLE_SIZE",
+		"ERR_SEND", "ERR_UNKNOWN_OPTION", "ERR_OPTION_VALUE", "ERR_REENTRANT" } do
+		assert(math.type(cn[k]) == "integer", k)
+	end
+	assert(type(cn.strerror(cn.ERR_NOT_MINE)) == "string")
+	assert(cn.is_fatal(cn.ERR_REENTRANT) and not cn.is_fatal(cn.ERR_XML))
+end)
+
+test("enable with publish-options, offline push carries the secret", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s.account == ACCOUNT and s.resource == "phone")
+	assert(s:handle_iq(ENABLE_WITH_FORM) == true)
+	local client = h.by_route("client")
+	assert(#client == 1)
+	assert(client[1].session == s, "the same session object comes back")
+	assert(client[1].xml:find("type='result'") and client[1].xml:find("id='enable1'"))
+	assert(client[1].to == ACCOUNT .. "/phone")
+	assert(h.ctx:has_push(ACCOUNT) == true)
+	assert(h.ctx:has_push("romeo@montague.example") == false)
+	assert(s:free() == true)
+	assert(s:free() == true, "free is idempotent")
+	assert(s.account == ACCOUNT, "identity survives free")
+	raises(function() s:sm_enabled() end, "freed")
+
+	assert(h.ctx:offline(ACCOUNT, message("m1")) == 1)
+	local app = h.by_route("app")
+	assert(#app == 1)
+	assert(app[1].to == PUSH and app[1].account == ACCOUNT and app[1].session == nil)
+	assert(app[1].xml:find(SECRET, 1, true), "publish-options secret in the publish")
+	assert(app[1].xml:find("<publish node='" .. NODE .. "'>", 1, true))
+	assert(h.ctx:free() == true)
+	assert(h.ctx:free() == true, "ctx free is idempotent")
+	raises(function() h.ctx:tick() end, "freed")
+end)
+
+test("app-server errors remove the registration", function()
+	local h = recorder()
+	assert(h.ctx:set_option("push_max_errors", 3))
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	s:free()
+	for i = 1, 3 do
+		assert(h.ctx:offline(ACCOUNT, message("m" .. i)) == 1)
+		local reply = "<iq type='error' id='" .. h.last_id() .. "' from='" .. PUSH .. "'><error type='cancel'>"
+			.. "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+		assert(h.ctx:app_reply(reply) == true)
+		assert(#h.removed == (i == 3 and 1 or 0))
+	end
+	assert(h.removed[1].reason == "errors")
+	assert(h.removed[1].account == ACCOUNT and h.removed[1].jid == PUSH and h.removed[1].node == NODE)
+	assert(h.ctx:offline(ACCOUNT, message("m9")) == 0)
+	assert(h.ctx:has_push(ACCOUNT) == false)
+	local ok, err, code = h.ctx:app_reply("<iq type='result' id='nope' from='" .. PUSH .. "'/>")
+	assert(ok == nil and type(err) == "string" and code == cn.ERR_NOT_MINE)
+	h.ctx:free()
+end)
+
+test("disable", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	assert(s:handle_iq("<iq type='set' id='d'><disable xmlns='urn:xmpp:push:0' jid='" .. PUSH .. "'/></iq>"))
+	local client = h.by_route("client")
+	assert(#client == 2 and client[2].xml:find("type='result'") and client[2].xml:find("id='d'"))
+	assert(#h.removed == 1 and h.removed[1].reason == "disabled")
+	assert(h.ctx:has_push(ACCOUNT) == false)
+	h.ctx:free()
+	raises(function() s:queued("<message/>") end, "freed")
+	assert(s:free() == true, "a session freed with its ctx can still be freed")
+end)
+
+test("ping", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e1", "n1")))
+	assert(s:handle_iq(enable_iq("e2", "n2")))
+	assert(h.ctx:ping(ACCOUNT) == 2)
+	assert(h.ctx:ping(ACCOUNT, { { jid = PUSH, node = "n2" } }) == 1)
+	assert(h.ctx:ping(ACCOUNT, { { jid = PUSH } }) == 2, "no node: every node of that jid")
+	assert(h.ctx:ping(ACCOUNT, { { jid = "other.example", node = "n1" } }) == 0)
+	assert(#h.by_route("app") == 5)
+	local ok, err, code = h.ctx:ping("not a jid@@", nil)
+	assert(ok == nil and err and code == cn.ERR_JID_MALFORMED)
+	h.ctx:free()
+end)
+
+test("hibernation: five queued stanzas, one push after the coalescing window", function()
+	local h = recorder()
+	assert(h.ctx:next_timeout() == -1)
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	assert(s:sm_enabled())
+	assert(s:hibernated(nil))
+	assert(#h.hibernation >= 1 and h.hibernation[1].session == s and h.hibernation[1].seconds > 0)
+	local before = #h.by_route("app")
+	for i = 1, 5 do assert(s:queued(message("q" .. i, "hi " .. i))) end
+	assert(#h.by_route("app") == before, "nothing before the window closes")
+	assert(h.timers[#h.timers] == 1000, "timer armed for the coalescing window")
+	assert(h.ctx:next_timeout() == 1000)
+	h.clock = h.clock + 1000
+	assert(h.ctx:next_timeout() == 0)
+	assert(h.ctx:tick() == true)
+	assert(#h.by_route("app") == before + 1, "exactly one publish")
+	local ok, err, code = s:hibernated({ "<message/>" })
+	assert(ok == nil and err and code == cn.ERR_STATE, "already hibernated")
+	assert(s:resumed())
+	assert(s:hibernated({ message("x1"), message("x2") }))
+	assert(s:resumed())
+	assert(s:ack_requested())
+	assert(s:acked(3))
+	assert(s:ack_delayed(nil))
+	assert(s:ack_delayed({ message("y1") }))
+	h.ctx:free()
+end)
+
+test("Lua store: registrations survive a second ctx", function()
+	local data = {}
+	local calls = { load = 0, save = 0, remove = 0 }
+	local function key(jid, node) return jid .. "<" .. (node or "") end
+	local store = {
+		load = function(account)
+			calls.load = calls.load + 1
+			local out = {}
+			for _, rec in pairs(data[account] or {}) do out[#out + 1] = rec end
+			return out
+		end,
+		save = function(account, rec)
+			calls.save = calls.save + 1
+			data[account] = data[account] or {}
+			data[account][key(rec.jid, rec.node)] = {
+				jid = rec.jid, node = rec.node, publish_options = rec.publish_options, enabled_at = rec.enabled_at,
+			}
+			return true
+		end,
+		remove = function(account, jid, node)
+			calls.remove = calls.remove + 1
+			if data[account] then data[account][key(jid, node)] = nil end
+			return true
+		end,
+	}
+	local h1 = recorder()
+	assert(h1.ctx:set_store(store) == true)
+	local s = assert(h1.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(ENABLE_WITH_FORM))
+	local rec = data[ACCOUNT][key(PUSH, NODE)]
+	assert(rec and rec.publish_options:find(SECRET, 1, true) and rec.enabled_at == h1.clock)
+	local ok, err, code = h1.ctx:set_store(nil)
+	assert(ok == nil and err and code == cn.ERR_STATE, "no store swap with live sessions")
+	h1.ctx:free()
+
+	local h2 = recorder()
+	assert(h2.ctx:set_store(store))
+	assert(h2.ctx:has_push(ACCOUNT) == true)
+	assert(h2.ctx:offline(ACCOUNT, message("m1")) == 1)
+	assert(h2.by_route("app")[1].xml:find(SECRET, 1, true), "publish-options came back from the store")
+	local s2 = assert(h2.ctx:session(ACCOUNT, "tablet"))
+	assert(s2:handle_iq("<iq type='set' id='d'><disable xmlns='urn:xmpp:push:0' jid='" .. PUSH .. "'/></iq>"))
+	assert(next(data[ACCOUNT]) == nil and calls.remove == 1)
+	s2:free()
+	assert(calls.load >= 2 and calls.save == 1)
+
+	-- Failures and malformed records.
+	local h3 = recorder()
+	assert(h3.ctx:set_store{
+		load = function(account)
+			if account == "bad@capulet.example" then return nil, "database down" end
+			return { { jid = PUSH, node = "ok", enabled_at = 5 }, { jid = 42 }, "junk", { jid = "a b@@" } }
+		end,
+		save = function() return nil, "disk full" end,
+		remove = function() error("no remove today") end,
+	})
+	local ok3, err3, code3 = h3.ctx:has_push("bad@capulet.example")
+	assert(ok3 == nil and err3 and code3 == cn.ERR_STORE)
+	assert(h3.logged("database down"), "the store's reason is logged")
+	assert(h3.ctx:has_push(ACCOUNT) == true, "valid records load, malformed ones are skipped")
+	assert(h3.logged("malformed record"))
+	local s3 = assert(h3.ctx:session("romeo@montague.example", "phone"))
+	assert(s3:handle_iq(enable_iq("e", NODE)))
+	local reply = h3.by_route("client")[1].xml
+	assert(reply:find("type='error'") and reply:find("internal%-server%-error"), reply)
+	assert(h3.logged("disk full"))
+	h3.ctx:free()
+	raises(function() h3.ctx:set_store{ load = print, save = print } end)
+	local h4 = recorder()
+	raises(function() h4.ctx:set_store{ load = print, save = print } end, "remove must be a function")
+	raises(function() h4.ctx:set_store(42) end)
+	h4.ctx:free()
+end)
+
+test("registration filter veto", function()
+	local seen
+	local h = recorder{
+		registration_filter = function(session, account, jid, node)
+			seen = { session = session, account = account, jid = jid, node = node }
+			if node == "blocked" then return "modify", "policy-violation" end
+			if node == "bogus" then return "whatever", "no-such-condition" end
+			return nil
+		end,
+	}
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e1", "blocked")))
+	assert(seen.session == s and seen.account == ACCOUNT and seen.jid == PUSH and seen.node == "blocked")
+	local reply = h.by_route("client")[1].xml
+	assert(reply:find("type='error'") and reply:find("<error type='modify'>", 1, true)
+		and reply:find("<policy-violation ", 1, true), reply)
+	assert(h.ctx:has_push(ACCOUNT) == false)
+	assert(s:handle_iq(enable_iq("e2", "bogus")))
+	reply = h.by_route("client")[2].xml
+	assert(reply:find("<error type='cancel'>", 1, true) and reply:find("<not-allowed ", 1, true), reply)
+	assert(s:handle_iq(enable_iq("e3", "fine")))
+	assert(h.by_route("client")[3].xml:find("type='result'"))
+	assert(h.ctx:has_push(ACCOUNT) == true)
+	h.ctx:free()
+end)
+
+test("notification filter: drop, amend, push object lifetime", function()
+	local kept, fields
+	local h = recorder{
+		notification_filter = function(push)
+			kept = push
+			fields = { account = push.account, jid = push.jid, node = push.node, body = push.body,
+				sender = push.sender, important = push.important, urgent = push.urgent, session = push.session }
+			if push.node == "drop" then return true end
+			assert(push:set_body("Custom body"))
+			assert(push:set_sender(nil))
+			return false
+		end,
+	}
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", "drop")))
+	s:free()
+	assert(h.ctx:offline(ACCOUNT, message("m1")) == 0)
+	assert(#h.by_route("app") == 0, "dropped")
+	assert(fields.account == ACCOUNT and fields.jid == PUSH and fields.node == "drop")
+	assert(fields.important == true and fields.urgent == false and fields.session == nil)
+	assert(fields.body == "New Message!" and fields.sender == "romeo@montague.example/orchard")
+	raises(function() return kept.account end, "outside the notification filter")
+	raises(function() kept:set_body("x") end, "outside the notification filter")
+
+	s = assert(h.ctx:session(ACCOUNT, "tablet"))
+	assert(s:handle_iq("<iq type='set' id='d'><disable xmlns='urn:xmpp:push:0' jid='" .. PUSH .. "'/></iq>"))
+	assert(s:handle_iq(enable_iq("e2", "keep")))
+	assert(h.ctx:offline(ACCOUNT, message("m2")) == 1)
+	local app = h.by_route("app")
+	assert(#app == 1 and app[1].xml:find("Custom body", 1, true))
+	s:free()
+	h.ctx:free()
+end)
+
+test("a Lua error in send is contained", function()
+	local h = recorder{ send = function(route) error("boom in send") end }
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	local ok, err, code = s:handle_iq(enable_iq("e", NODE))
+	assert(ok == nil and err and code == cn.ERR_SEND, "the reply could not be sent")
+	local l = h.logged("boom in send")
+	assert(l and l.level == "error" and l.msg:find("send callback"), "the error went to the log callback")
+	assert(h.ctx:has_push(ACCOUNT) == true, "the enable stands")
+	assert(h.ctx:offline(ACCOUNT, message("m1")) == 0, "a failing send is a push not sent")
+	s:free()
+	h.ctx:free()
+
+	-- send refusing with nil, err
+	local h2 = recorder{ send = function() return nil, "link down" end }
+	local s2 = assert(h2.ctx:session(ACCOUNT, "phone"))
+	local ok2, _, code2 = s2:handle_iq(enable_iq("e", NODE))
+	assert(ok2 == nil and code2 == cn.ERR_SEND and h2.logged("link down"))
+	h2.ctx:free()
+
+	-- errors in other callbacks: filters accept, the clock falls back
+	local h3 = recorder{
+		registration_filter = function() error("filter bug") end,
+		notification_filter = function() error("filter bug 2") end,
+		now = function() return "not a number" end,
+		timer = function() error("timer bug") end,
+	}
+	local s3 = assert(h3.ctx:session(ACCOUNT, "phone"))
+	assert(s3:handle_iq(enable_iq("e", NODE)))
+	assert(h3.by_route("client")[1].xml:find("type='result'"), "a failing registration filter accepts")
+	s3:free()
+	assert(h3.ctx:offline(ACCOUNT, message("m1")) == 1, "a failing notification filter sends")
+	assert(h3.logged("filter bug") and h3.logged("filter bug 2") and h3.logged("now must return"))
+	h3.ctx:free()
+end)
+
+test("errors without a log callback go to stderr, log errors too", function()
+	-- Only checks that nothing escapes; the messages land on stderr.
+	local ctx = assert(cn.new{ send = function() error("no log here") end, log = function() error("log bug") end })
+	local s = assert(ctx:session(ACCOUNT, "phone"))
+	local ok, _, code = s:handle_iq(enable_iq("e", NODE))
+	assert(ok == nil and code == cn.ERR_SEND)
+	ctx:free()
+end)
+
+test("set_option conversions and errors", function()
+	local h = recorder()
+	assert(h.ctx:set_option("push_notification_with_body", true) == true)
+	assert(h.ctx:set_option("push_max_devices", 3) == true)
+	assert(h.ctx:set_option("push_max_devices", 4.0) == true)
+	assert(h.ctx:set_option("push_max_errors", "7") == true)
+	assert(h.ctx:set_option("push_notification_important_body", "Ping!") == true)
+	local ok, err, code = h.ctx:set_option("no_such_option", 1)
+	assert(ok == nil and type(err) == "string" and code == cn.ERR_UNKNOWN_OPTION)
+	ok, err, code = h.ctx:set_option("push_max_devices", 0)
+	assert(ok == nil and err == cn.strerror(cn.ERR_OPTION_VALUE) and code == cn.ERR_OPTION_VALUE)
+	ok, err, code = h.ctx:set_option("push_max_devices", 2.5)
+	assert(ok == nil and code == cn.ERR_OPTION_VALUE)
+	ok, err, code = h.ctx:set_option("push_max_devices", "many")
+	assert(ok == nil and code == cn.ERR_OPTION_VALUE)
+	ok, err, code = h.ctx:set_option("push_notification_with_body", "maybe")
+	assert(ok == nil and code == cn.ERR_OPTION_VALUE)
+	raises(function() h.ctx:set_option("push_max_devices", {}) end, "boolean, number or string")
+	raises(function() h.ctx:set_option(nil, 1) end)
+	-- with_body is on: the real body goes out
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	s:free()
+	assert(h.ctx:offline(ACCOUNT, message("m1", "secret words")) == 1)
+	assert(h.by_route("app")[1].xml:find("secret words", 1, true))
+	h.ctx:free()
+end)
+
+test("device limit evicts", function()
+	local h = recorder()
+	assert(h.ctx:set_option("push_max_devices", 1))
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e1", "n1")))
+	h.clock = h.clock + 10
+	assert(s:handle_iq(enable_iq("e2", "n2")))
+	assert(#h.removed == 1 and h.removed[1].reason == "evicted" and h.removed[1].node == "n1")
+	h.ctx:free()
+end)
+
+test("archived and groupchat_bare", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	s:free()
+	assert(h.ctx:archived(ACCOUNT, message("a1"), "archive-1") == 1)
+	assert(h.ctx:archived(ACCOUNT, message("a2")) == 1, "archive id is optional")
+	local gc = "<message type='groupchat' from='room@muc.example/romeo' to='" .. ACCOUNT
+		.. "' id='g1'><body>all</body></message>"
+	assert(h.ctx:groupchat_bare(ACCOUNT, gc) == 1)
+	local ok, err, code = h.ctx:offline(ACCOUNT, "<message><body>unclosed")
+	assert(ok == nil and err and code == cn.ERR_XML)
+	ok, err, code = h.ctx:offline(ACCOUNT, "<message>\0</message>")
+	assert(ok == nil and code == cn.ERR_XML, "embedded zero in XML is the library's business")
+	h.ctx:free()
+end)
+
+test("argument errors raise", function()
+	raises(function() cn.new(42) end)
+	raises(function() cn.new{ sned = function() end } end, "unknown callback 'sned'")
+	raises(function() cn.new{ send = 42 } end, "must be a function")
+	raises(function() cn.strerror("x") end)
+	local h = recorder()
+	raises(function() h.ctx:session(ACCOUNT) end)
+	raises(function() h.ctx:session(ACCOUNT, "ph\0one") end, "embedded zero")
+	raises(function() h.ctx:offline({}, "<message/>") end)
+	raises(function() h.ctx:offline(ACCOUNT) end)
+	raises(function() h.ctx:archived(ACCOUNT, "<message/>", {}) end)
+	raises(function() h.ctx:has_push() end)
+	raises(function() h.ctx:ping(ACCOUNT, "all") end)
+	raises(function() h.ctx:ping(ACCOUNT, { { node = "x" } }) end, "jid must be a string")
+	raises(function() h.ctx:ping(ACCOUNT, { "x" }) end, "not a table")
+	raises(function() h.ctx:app_reply(nil) end)
+	raises(function() h.ctx.tick(42) end)
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	raises(function() s:queued(nil) end)
+	raises(function() s:acked("many") end)
+	raises(function() s:hibernated({ "<message/>", 42 }) end, "not a string")
+	raises(function() s:ack_delayed("x") end)
+	raises(function() s.handle_iq(h.ctx, "<iq/>") end)
+	raises(function() s.bogus = 1 end, "only the field 'data'")
+	local ok, err, code = h.ctx:session("not a jid@@", "phone")
+	assert(ok == nil and err and code == cn.ERR_JID_MALFORMED, "library errors do not raise")
+	h.ctx:free()
+end)
+
+test("session data, identity and lookup", function()
+	local h = recorder()
+	local s = assert(h.ctx:session("Juliet@Capulet.Example", "phone"))
+	assert(s.account == ACCOUNT, "normalised")
+	assert(s.data == nil)
+	local host_session = { name = "prosody session" }
+	s.data = host_session
+	assert(s.data == host_session)
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	assert(h.by_route("client")[1].session.data == host_session)
+	assert(tostring(s):find("juliet@capulet.example/phone", 1, true))
+	s.data = nil
+	assert(s.data == nil)
+	h.ctx:free()
+	assert(tostring(s):find("freed"))
+end)
+
+test("re-entering from a callback", function()
+	local results = {}
+	local h
+	h = recorder{
+		send = function(route, session)
+			results.tick = { h.ctx:tick() }
+			results.free = { session:free() }
+			results.ctxfree = { h.ctx:free() }
+			results.offline = { h.ctx:offline(ACCOUNT, message("r")) }
+			results.next = h.ctx:next_timeout()
+			return true
+		end,
+	}
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	assert(results.tick[1] == nil and results.tick[3] == cn.ERR_REENTRANT)
+	assert(results.free[1] == nil and results.free[3] == cn.ERR_REENTRANT)
+	assert(results.ctxfree[1] == nil and results.ctxfree[3] == cn.ERR_REENTRANT)
+	assert(results.offline[3] == cn.ERR_REENTRANT)
+	assert(results.next == -1)
+	assert(s:sm_enabled(), "the session is still alive")
+	assert(s:free() == true)
+	h.ctx:free()
+end)
+
+test("callbacks run on the calling coroutine", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	local co = coroutine.create(function()
+		assert(s:handle_iq(enable_iq("e", NODE)))
+		coroutine.yield()
+		assert(h.ctx:offline(ACCOUNT, message("m1")) == 1)
+	end)
+	assert(coroutine.resume(co))
+	assert(h.sent[1].thread == co)
+	assert(h.ctx:ping(ACCOUNT) == 1)
+	assert(h.sent[2].thread ~= co)
+	assert(coroutine.resume(co))
+	assert(coroutine.status(co) == "dead")
+	assert(h.sent[3].thread == co)
+	co = nil
+	collectgarbage()
+	assert(h.ctx:ping(ACCOUNT) == 1, "no trace of the dead coroutine is used")
+	s:free()
+	h.ctx:free()
+end)
+
+test("garbage collection without free", function()
+	-- Nothing here may crash or leak (run under valgrind); sessions left
+	-- alive are freed with the context.
+	for _ = 1, 20 do
+		local ctx = assert(cn.new{ send = function() return true end })
+		local s = assert(ctx:session(ACCOUNT, "phone"))
+		assert(s:handle_iq(enable_iq("e", NODE)))
+		assert(ctx:set_option("push_max_errors", 2))
+	end
+	do
+		local ctx <close> = assert(cn.new{ send = function() return true end })
+		local s <close> = assert(ctx:session(ACCOUNT, "phone"))
+		assert(s:handle_iq(enable_iq("e", NODE)))
+	end
+	local ctx = assert(cn.new())
+	ctx:session(ACCOUNT, "a")
+	ctx:session(ACCOUNT, "b")
+	ctx:free()
+	collectgarbage()
+	collectgarbage()
+end)
+
+---------------------------------------------------------------------------
+
+collectgarbage()
+collectgarbage()
+print(string.format("%d passed, %d failed", passed, failed))
+-- close = true: lua_close runs every finalizer, so valgrind sees it all freed.
+os.exit(failed == 0 and 0 or 1, true)
