@@ -17,6 +17,13 @@ static cloudnotify_session *bound_session(const cn_user *u, const cn_reg *r) {
 
 /* The cached user behind an account argument: JID_MALFORMED, STORE or 0. */
 static int account_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) {
+  /* Cache keys are normalised and normalising is idempotent, so a host
+   * passing the normalised form (the usual case) skips stringprep. */
+  *u = g_hash_table_lookup(ctx->users, account);
+  if (*u) {
+    cn_user_touch(ctx, *u);
+    return 0;
+  }
   char *bare = cn_account_normalize(account);
   if (!bare)
     return CLOUDNOTIFY_ERR_JID_MALFORMED;
