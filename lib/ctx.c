@@ -117,7 +117,7 @@ static const option_desc option_table[] = {
   OPT("push_max_outstanding", CLOUDNOTIFY_OPT_MAX_OUTSTANDING, 1, 1, 10000000, max_outstanding),
   OPT("push_publish_timeout", CLOUDNOTIFY_OPT_PUBLISH_TIMEOUT, 1, 1, 86400, publish_timeout),
   OPT("push_max_cached_users", CLOUDNOTIFY_OPT_MAX_CACHED_USERS, 1, 1, 10000000, max_cached_users),
-  OPT("push_max_stanza_size", CLOUDNOTIFY_OPT_MAX_STANZA_SIZE, 1, 256, 16777216, max_stanza_size),
+  OPT("push_max_stanza_size", CLOUDNOTIFY_OPT_MAX_STANZA_SIZE, 1, 256, 10000000, max_stanza_size),
   OPT("push_max_xml_depth", CLOUDNOTIFY_OPT_MAX_XML_DEPTH, 1, 4, 256, max_xml_depth),
   OPT("push_max_form_size", CLOUDNOTIFY_OPT_MAX_FORM_SIZE, 1, 64, 1048576, max_form_size),
   OPT("push_max_form_fields", CLOUDNOTIFY_OPT_MAX_FORM_FIELDS, 1, 1, 10000, max_form_fields),
@@ -147,7 +147,7 @@ static int set_int(cloudnotify_ctx *ctx, const option_desc *d, int64_t value) {
 }
 
 static int set_string(cloudnotify_ctx *ctx, const option_desc *d, const char *value) {
-  if (d->kind != 2 || !g_utf8_validate(value, -1, NULL))
+  if (d->kind != 2 || !cn_text_is_xml_safe(value))
     return CLOUDNOTIFY_ERR_OPTION_VALUE;
   g_free(ctx->opt.important_body);
   /* The reference treats an empty important body as "off". */

@@ -244,8 +244,22 @@ cloudnotify_session *cloudnotify_push_session(const cloudnotify_push *p) {
   return p ? p->session : NULL;
 }
 
+gboolean cn_text_is_xml_safe(const char *text) {
+  if (!g_utf8_validate(text, -1, NULL))
+    return FALSE;
+  /* XML 1.0 Char: escaping cannot represent C0 controls (but tab, line
+   * feed and carriage return) or U+FFFE / U+FFFF; one of them would make
+   * every publish ill-formed and get the app server's stream closed. */
+  for (const char *c = text; *c; c = g_utf8_next_char(c)) {
+    gunichar u = g_utf8_get_char(c);
+    if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0xFFFE || u == 0xFFFF)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 int cloudnotify_push_set_body(cloudnotify_push *p, const char *text) {
-  if (!p || (text && !g_utf8_validate(text, -1, NULL)))
+  if (!p || (text && !cn_text_is_xml_safe(text)))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   g_free(p->body);
   p->body = g_strdup(text);
@@ -253,7 +267,7 @@ int cloudnotify_push_set_body(cloudnotify_push *p, const char *text) {
 }
 
 int cloudnotify_push_set_sender(cloudnotify_push *p, const char *jid) {
-  if (!p || (jid && !g_utf8_validate(jid, -1, NULL)))
+  if (!p || (jid && !cn_text_is_xml_safe(jid)))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   g_free(p->sender);
   p->sender = g_strdup(jid);

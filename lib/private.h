@@ -245,6 +245,8 @@ int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
 
 /* ---- misc ------------------------------------------------------------ */
 
+/* Valid UTF-8 made only of characters XML 1.0 can carry. */
+gboolean cn_text_is_xml_safe(const char *text);
 /* A fresh unpredictable id from getrandom(): 32 hex characters. */
 void cn_random_id(char out[33]);
 /* Normalised bare account or NULL; a JID with a resource or no node is

@@ -243,14 +243,17 @@ int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t l
   }
   if (s->state == CN_SESSION_LIVE) {
     sum->seq = s->sent;
-    if (s->unacked.length >= (guint)ctx->opt.max_session_queue)
+    /* while, not if: the bound may have been lowered since. */
+    while (s->unacked.length >= (guint)ctx->opt.max_session_queue)
       cn_summary_free(g_queue_pop_head(&s->unacked));
     g_queue_push_tail(&s->unacked, sum);
     return cn_leave(ctx, 0);
   }
   if (s->pending->len >= (guint)ctx->opt.max_session_queue) {
-    cn_summary_free(s->pending->pdata[0]);
-    g_ptr_array_remove_index(s->pending, 0);
+    guint drop = s->pending->len - (guint)ctx->opt.max_session_queue + 1;
+    for (guint i = 0; i < drop; i++)
+      cn_summary_free(s->pending->pdata[i]);
+    g_ptr_array_remove_range(s->pending, 0, drop);
   }
   g_ptr_array_add(s->pending, sum);
   if (ctx->opt.coalesce_ms == 0)

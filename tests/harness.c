@@ -83,6 +83,11 @@ static int cb_pushfilter(void *ud, cloudnotify_push *p) {
     return 1;
   if (h->push_filter == 2)
     cloudnotify_push_set_body(p, "amended");
+  if (h->push_filter == 3) {
+    /* Characters XML cannot carry are refused, and nothing changes. */
+    h->filter_rc = cloudnotify_push_set_body(p, "bad\001body");
+    h->filter_rc2 = cloudnotify_push_set_sender(p, "x\xef\xbf\xbf@y");
+  }
   return 0;
 }
 

@@ -41,8 +41,10 @@ typedef struct fake_host {
   int send_result;            /* returned by send; 0 = success */
   /* registration filter: veto when veto_type is set */
   const char *veto_type, *veto_condition;
-  /* notification filter: 1 drop all, 2 replace body with "amended" */
+  /* notification filter: 1 drop all, 2 replace body with "amended",
+   * 3 try unsafe body and sender (results in filter_rc, filter_rc2) */
   int push_filter;
+  int filter_rc, filter_rc2;
   /* re-entrancy probe: the send callback calls tick and stores the rc */
   int reenter;
   int reenter_rc;

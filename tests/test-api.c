@@ -274,7 +274,7 @@ static const option_case option_cases[] = {
   { "push_max_outstanding", { "1", "10000", "10000000", NULL }, { "0", "10000001", "0x10", NULL, NULL } },
   { "push_publish_timeout", { "1", "300", "86400", NULL }, { "0", "86401", "300s", NULL, NULL } },
   { "push_max_cached_users", { "1", "10000", "10000000", NULL }, { "0", "10000001", "", NULL, NULL } },
-  { "push_max_stanza_size", { "256", "262144", "16777216", NULL }, { "255", "16777217", "99999999999999999999", NULL, NULL } },
+  { "push_max_stanza_size", { "256", "262144", "10000000", NULL }, { "255", "10000001", "99999999999999999999", NULL, NULL } },
   { "push_max_xml_depth", { "4", "64", "256", NULL }, { "3", "257", "deep", NULL, NULL } },
   { "push_max_form_size", { "64", "8192", "1048576", NULL }, { "63", "1048577", "", NULL, NULL } },
   { "push_max_form_fields", { "1", "64", "10000", NULL }, { "0", "10001", "many", NULL, NULL } },

@@ -226,6 +226,19 @@ static void filter_amends_body(void **state) {
   au_assert_summary_field(x, "last-message-body", "amended");
 }
 
+/* The filter cannot put characters XML cannot carry into a publish: the
+ * setters refuse them and the publish keeps its fields. */
+static void filter_unsafe_text_refused(void **state) {
+  fixture *f = *state;
+  au_set(&f->h, "push_notification_with_sender", "true");
+  f->h.push_filter = 3;
+  const char *x = push_body(f, "hi");
+  assert_int_equal(f->h.filter_rc, CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(f->h.filter_rc2, CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  au_assert_summary_field(x, "last-message-body", "New Message!");
+  au_assert_summary_field(x, "last-message-sender", "romeo@montague.example/orchard");
+}
+
 /* A publish the host refused was not sent: nothing awaits its reply, and
  * another copy of the same stanza may still be pushed. */
 static void refused_publish_not_sent(void **state) {
@@ -485,6 +498,7 @@ int main(void) {
     T(publish_ids_fresh_hex),
     T(filter_drops),
     T(filter_amends_body),
+    T(filter_unsafe_text_refused),
     T(refused_publish_not_sent),
     cmocka_unit_test(filter_view_of_push),
     T(body_and_sender_escaped),

@@ -24,6 +24,8 @@
 
 #include <cloudnotify/cloudnotify.h>
 
+#include "stanza-tree.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1311,6 +1313,7 @@ static const luaL_Reg module_functions[] = {
   { "new", l_new },
   { "strerror", l_strerror },
   { "is_fatal", l_is_fatal },
+  { "stanza_tree", cn_lua_stanza_tree },
   { NULL, NULL },
 };
 

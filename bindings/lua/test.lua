@@ -531,6 +531,26 @@ test("callbacks run on the calling coroutine", function()
 	h.ctx:free()
 end)
 
+test("stanza_tree builds util.stanza-shaped tables", function()
+	local mt = {}
+	local t = assert(cn.stanza_tree("<iq type='set' id='x'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+		.. "<publish node='n'><item>a &amp; b<x xmlns='jabber:x:data' xml:lang='en'/></item></publish>"
+		.. "</pubsub></iq>", mt))
+	assert(getmetatable(t) == mt)
+	assert(t.name == "iq" and t.attr.type == "set" and t.attr.id == "x" and t.attr.xmlns == nil)
+	assert(#t.tags == 1 and t.tags[1] == t[1])
+	local pubsub = t.tags[1]
+	assert(pubsub.name == "pubsub" and pubsub.attr.xmlns == "http://jabber.org/protocol/pubsub")
+	local item = pubsub.tags[1].tags[1]
+	assert(item.name == "item" and item[1] == "a & b" and item[2] == item.tags[1])
+	assert(item.tags[1].attr.xmlns == "jabber:x:data" and item.tags[1].attr["xml:lang"] == "en")
+	assert(getmetatable(item.tags[1]) == mt)
+	local none, err = cn.stanza_tree("<a><b></a>", mt)
+	assert(none == nil and type(err) == "string")
+	assert(cn.stanza_tree("<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>", mt) == nil)
+	raises(function() cn.stanza_tree({}, mt) end)
+end)
+
 test("garbage collection without free", function()
 	-- Nothing here may crash or leak (run under valgrind); sessions left
 	-- alive are freed with the context.

@@ -274,7 +274,9 @@ typedef enum cloudnotify_option {
   CLOUDNOTIFY_OPT_PUBLISH_TIMEOUT = 10,
   /** int 1..10000000, default 10000: accounts kept in the cache. */
   CLOUDNOTIFY_OPT_MAX_CACHED_USERS = 11,
-  /** int bytes 256..16777216, default 262144: largest stanza accepted. */
+  /** int bytes 256..10000000, default 262144: largest stanza accepted
+   *  (libxml2 refuses longer text nodes without its "huge" mode, which
+   *  also lifts its other protections). */
   CLOUDNOTIFY_OPT_MAX_STANZA_SIZE = 12,
   /** int 4..256, default 64: deepest element nesting accepted. */
   CLOUDNOTIFY_OPT_MAX_XML_DEPTH = 13,
@@ -303,7 +305,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_int(cloudnotify_ctx *ctx,
 
 /** Set a string option; value is copied.
  *  Errors: INVALID_ARGUMENT (ctx or value NULL), UNKNOWN_OPTION,
- *  OPTION_VALUE (not a string option, or not valid UTF-8), REENTRANT. */
+ *  OPTION_VALUE (not a string option, not valid UTF-8, or holding a
+ *  character XML cannot carry), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx,
                                                          cloudnotify_option option,
                                                          const char *value);
@@ -546,10 +549,11 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_is_urgent(const cloudnotify_push *push);
 CLOUDNOTIFY_EXPORT cloudnotify_session *cloudnotify_push_session(const cloudnotify_push *push);
 
 /** Replace the body field (copied; NULL removes it).
- *  Errors: INVALID_ARGUMENT (push NULL or text not UTF-8). */
+ *  Errors: INVALID_ARGUMENT (push NULL, or text not UTF-8 or holding a
+ *  character XML cannot carry: C0 controls but tab/LF/CR, U+FFFE/U+FFFF). */
 CLOUDNOTIFY_EXPORT int cloudnotify_push_set_body(cloudnotify_push *push, const char *text);
 /** Replace the sender field (copied; NULL removes it).
- *  Errors: INVALID_ARGUMENT. */
+ *  Errors: INVALID_ARGUMENT (as cloudnotify_push_set_body). */
 CLOUDNOTIFY_EXPORT int cloudnotify_push_set_sender(cloudnotify_push *push, const char *jid);
 
 #ifdef __cplusplus

@@ -1,0 +1,380 @@
+-- XEP-0357 push notifications for Prosody 0.12, with the engine in
+-- libcloudnotify (C) reached through its Lua binding.  A drop-in for
+-- prosody-modules' mod_cloud_notify: same option names, same events, and
+-- the same storage (registrations it stored are read and kept in its
+-- format, so an operator can switch back and forth).
+--
+-- Configuration beyond mod_cloud_notify's:
+--   cloudnotify_cpath = "/usr/lib/x86_64-linux-gnu/lua/5.4/?.so"  -- where cloudnotify.so is
+
+local st = require "util.stanza";
+local jid = require "util.jid";
+local xml = require "util.xml";
+local watchdog = require "util.watchdog";
+
+local cpath = module:get_option_string("cloudnotify_cpath");
+if cpath and not package.cpath:find(cpath, 1, true) then
+	package.cpath = cpath .. ";" .. package.cpath;
+end
+local cn = require "cloudnotify";
+
+local xmlns_push = "urn:xmpp:push:0";
+local host = module.host;
+
+-- The reference module's store, so registrations survive a switch.
+local store = module:open_store("cloud_notify");
+
+-- Prosody session -> binding session, and back through s.data.
+local by_session = setmetatable({}, { __mode = "k" });
+
+local function prosody_session(s)
+	return s and s.data;
+end
+
+local function account_of(username)
+	return username .. "@" .. host;
+end
+
+---------------------------------------------------------------------------
+-- The engine
+
+local timer_handle;
+local ctx;
+-- False once the module is unloading: Prosody may still fire session
+-- events while it shuts connections down.
+local active = true;
+
+local function on_timer(timeout_ms)
+	if timer_handle then timer_handle:stop(); timer_handle = nil; end
+	if timeout_ms < 0 then return; end
+	timer_handle = module:add_timer(timeout_ms / 1000, function()
+		timer_handle = nil;
+		if active then ctx:tick(); end
+	end);
+end
+
+local stanza_mt = st.stanza_mt;
+
+local function on_send(route, s, account, to, text)
+	-- The binding builds the stanza tables straight from libxml2's tree:
+	-- util.xml.parse would cost several times more per push.
+	local stanza, err = cn.stanza_tree(text, stanza_mt);
+	if not stanza then
+		module:log("error", "libcloudnotify produced unparsable XML: %s", tostring(err));
+		return nil, err;
+	end
+	if route == "client" then
+		local session = prosody_session(s);
+		if not session then return nil, "session gone"; end
+		session.send(stanza);
+	else
+		module:send(stanza);
+	end
+	return true;
+end
+
+-- Same watchdog handling as mod_cloud_notify on 0.12's mod_smacks.
+local function on_hibernation_timeout(s, seconds)
+	local session = prosody_session(s);
+	if not session or not session.hibernating_watchdog then return; end
+	if seconds >= 0 then
+		session.original_smacks_callback = session.original_smacks_callback or session.hibernating_watchdog.callback;
+		session.original_smacks_timeout = session.original_smacks_timeout or session.hibernating_watchdog.timeout;
+		session.hibernating_watchdog:cancel();
+		session.hibernating_watchdog = watchdog.new(seconds, function()
+			session.log("debug", "Push-extended smacks watchdog triggered");
+			if session.original_smacks_callback then session.original_smacks_callback(); end
+		end);
+	elseif session.original_smacks_callback and session.original_smacks_timeout then
+		session.hibernating_watchdog:cancel();
+		session.hibernating_watchdog = watchdog.new(session.original_smacks_timeout, session.original_smacks_callback);
+	end
+end
+
+local levels = { debug = "debug", info = "info", warn = "warn", error = "error" };
+
+ctx = cn.new {
+	send = on_send;
+	timer = on_timer;
+	hibernation_timeout = on_hibernation_timeout;
+	log = function(level, msg) module:log(levels[level] or "info", "%s", msg); end;
+	removed = function(account, push_jid, node, reason)
+		module:log("info", "Push registration %s<%s of %s removed (%s)", push_jid, node or "", account, reason);
+	end;
+	registration_filter = function(s, account, push_jid, node)
+		local session = prosody_session(s);
+		local allowed = module:fire_event("cloud_notify/registration", {
+			origin = session, push_info = { jid = push_jid, node = node },
+		});
+		if allowed == false then return "cancel", "not-allowed"; end
+	end;
+	-- Modules written for mod_cloud_notify veto pushes through this event.
+	notification_filter = function(push)
+		local username = jid.split(push.account);
+		local event = {
+			username = username; important = push.important;
+			push_info = { jid = push.jid, node = push.node };
+			push_summary = { ["last-message-body"] = push.body, ["last-message-sender"] = push.sender };
+		};
+		if module:fire_event("cloud_notify/push", event) then
+			module:log("debug", "Push was blocked by event handler: %s", event.reason or "Unknown reason");
+			return true;
+		end
+	end;
+};
+
+local options = {
+	push_notification_with_body = "boolean", push_notification_with_sender = "boolean",
+	push_notification_important_body = "string", push_max_errors = "number",
+	push_max_devices = "number", push_max_hibernation_timeout = "number",
+	smacks_max_ack_delay = "number", push_coalesce_ms = "number",
+	push_max_outstanding = "number", push_publish_timeout = "number",
+	push_max_cached_users = "number", push_wake_before_expiry = "number",
+};
+for name, kind in pairs(options) do
+	local value;
+	if kind == "boolean" then value = module:get_option_boolean(name);
+	elseif kind == "number" then value = module:get_option_number(name);
+	else value = module:get_option_string(name); end
+	if value ~= nil then
+		local ok, err = ctx:set_option(name, value);
+		if not ok then module:log("error", "Option %s: %s", name, err); end
+	end
+end
+
+---------------------------------------------------------------------------
+-- Storage: the reference's format, one table per user keyed "jid<node"
+
+local function key_of(push_jid, node) return push_jid .. "<" .. (node or ""); end
+
+ctx:set_store {
+	load = function(account)
+		local username = jid.split(account);
+		local data, err = store:get(username);
+		if not data then
+			if err then return nil, err; end
+			return {};
+		end
+		local records = {};
+		for _, reg in pairs(data) do
+			if type(reg) == "table" and type(reg.jid) == "string" then
+				local form;
+				if type(reg.options) == "table" then
+					local ok, deserialized = pcall(st.deserialize, reg.options);
+					if ok and deserialized then form = tostring(deserialized); end
+				end
+				records[#records + 1] = {
+					jid = reg.jid; node = reg.node; publish_options = form;
+					enabled_at = tonumber(reg.enabled_at_ms) or (tonumber(reg.timestamp) or 0) * 1000;
+				};
+			end
+		end
+		return records;
+	end;
+	save = function(account, rec)
+		local username = jid.split(account);
+		local data, err = store:get(username);
+		if not data and err then return nil, err; end
+		data = data or {};
+		local options;
+		if rec.publish_options then
+			local form = xml.parse(rec.publish_options);
+			options = form and st.preserialize(form);
+		end
+		data[key_of(rec.jid, rec.node)] = {
+			jid = rec.jid; node = rec.node; options = options;
+			timestamp = math.floor(rec.enabled_at / 1000); enabled_at_ms = rec.enabled_at;
+		};
+		return store:set(username, data);
+	end;
+	remove = function(account, push_jid, node)
+		local username = jid.split(account);
+		local data, err = store:get(username);
+		if not data then
+			if err then return nil, err; end
+			return true;
+		end
+		data[key_of(push_jid, node)] = nil;
+		return store:set(username, next(data) and data or nil);
+	end;
+};
+
+---------------------------------------------------------------------------
+-- Sessions
+
+local function session_for(session, create)
+	if not active or not session then return nil; end
+	local s = by_session[session];
+	if s or not create or not session.username or not session.resource then return s; end
+	local err;
+	s, err = ctx:session(account_of(session.username), session.resource);
+	if not s then
+		module:log("warn", "Cannot track session %s: %s", tostring(session.full_jid), tostring(err));
+		return nil;
+	end
+	s.data = session;
+	by_session[session] = s;
+	return s;
+end
+
+local function forget_session(session)
+	local s = by_session[session];
+	if s then
+		by_session[session] = nil;
+		s:free();
+	end
+end
+
+module:hook("resource-bind", function(event) session_for(event.session, true); end);
+module:hook("resource-unbind", function(event) forget_session(event.session); end);
+
+-- Every IQ in the push namespace from a local client, whatever its child
+-- and whatever its 'to': the library answers unknown elements
+-- (feature-not-implemented) and IQs for another account (forbidden)
+-- itself, so they are taken before mod_iq turns them into
+-- service-unavailable.
+local function push_iq(event)
+	local origin, stanza = event.origin, event.stanza;
+	local child = stanza.tags[1];
+	if not child or child.attr.xmlns ~= xmlns_push then return; end
+	if origin.type ~= "c2s" or origin.host ~= host or not origin.username then return; end
+	local s = session_for(origin, true);
+	if not s then
+		origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
+		return true;
+	end
+	local ok, err = s:handle_iq(tostring(stanza));
+	if not ok then
+		module:log("debug", "Push IQ not handled: %s", tostring(err));
+		return nil;
+	end
+	return true;
+end
+module:hook("iq/self", push_iq, 10);
+module:hook("iq/bare", push_iq, 10);
+
+module:hook("account-disco-info", function(event)
+	(event.reply or event.stanza):tag("feature", { var = xmlns_push }):up();
+end);
+
+local function queue_texts(queue)
+	local texts = {};
+	if queue then
+		for i = 1, #queue do
+			if queue[i] then texts[#texts + 1] = tostring(queue[i]); end
+		end
+	end
+	return texts;
+end
+
+module:hook("smacks-hibernation-start", function(event)
+	local s = session_for(event.origin, false);
+	if s then s:hibernated(queue_texts(event.queue)); end
+end);
+
+module:hook("smacks-hibernation-stanza-queued", function(event)
+	local s = session_for(event.origin, false);
+	if s then s:queued(tostring(event.stanza)); end
+end);
+
+module:hook("smacks-hibernation-end", function(event)
+	local s = session_for(event.resumed, false);
+	if s then s:resumed(); end
+	if event.resumed then
+		event.resumed.original_smacks_callback = nil;
+		event.resumed.original_smacks_timeout = nil;
+	end
+end);
+
+module:hook("smacks-ack-delayed", function(event)
+	local s = session_for(event.origin, false);
+	if not s then return; end
+	if event.stanza then
+		s:ack_delayed({ tostring(event.stanza) });
+	else
+		s:ack_delayed(queue_texts(event.queue));
+	end
+end);
+
+---------------------------------------------------------------------------
+-- Message triggers
+
+local function username_of(event)
+	local to = event.stanza.attr.to;
+	return to and jid.split(to) or (event.origin and event.origin.username) or event.username;
+end
+
+module:hook("message/offline/handle", function(event)
+	if not active then return; end
+	local username = username_of(event);
+	if not username then return; end
+	local account = account_of(username);
+	if ctx:has_push(account) then
+		ctx:offline(account, tostring(event.stanza));
+	end
+end, 1);
+
+module:hook("message/bare/groupchat", function(event)
+	if not active then return; end
+	local username = username_of(event);
+	if not username then return; end
+	local account = account_of(username);
+	if ctx:has_push(account) then
+		ctx:groupchat_bare(account, tostring(event.stanza));
+	end
+end, 1);
+
+module:hook("archive-message-added", function(event)
+	if not active then return; end
+	-- Only messages addressed to the archive's owner: the same hook fires
+	-- for the copies of what the user sent.
+	local for_user = event.for_user;
+	if not for_user or username_of(event) ~= for_user then return; end
+	local account = account_of(for_user);
+	if ctx:has_push(account) then
+		ctx:archived(account, tostring(event.stanza), event.id);
+	end
+end);
+
+module:hook("cloud-notify-ping", function(event)
+	if not active then return; end
+	if not event.user then return; end
+	local endpoints;
+	if event.push_services then
+		endpoints = {};
+		for _, info in pairs(event.push_services) do
+			if type(info) == "table" and info.jid then
+				endpoints[#endpoints + 1] = { jid = info.jid, node = info.node };
+			end
+		end
+	end
+	ctx:ping(account_of(event.user), endpoints);
+end);
+
+---------------------------------------------------------------------------
+-- App-server replies come back to the host; our ids are 32 hex digits,
+-- so other IQ replies are passed on without being serialised.
+
+module:hook("iq/host", function(event)
+	local stanza = event.stanza;
+	local t, id = stanza.attr.type, stanza.attr.id;
+	if not active or (t ~= "result" and t ~= "error") or not id or #id ~= 32 or id:find("[^%x]") then return; end
+	local ok = ctx:app_reply(tostring(stanza));
+	if ok then return true; end
+end, 10);
+
+---------------------------------------------------------------------------
+
+-- Sessions that were bound before the module loaded.
+for _, user in pairs(prosody.hosts[host] and prosody.hosts[host].sessions or {}) do
+	for _, session in pairs(user.sessions or {}) do session_for(session, true); end
+end
+
+function module.unload()
+	active = false;
+	if timer_handle then timer_handle:stop(); timer_handle = nil; end
+	for session in pairs(by_session) do forget_session(session); end
+	ctx:free();
+end
+
+module:log("info", "Push notifications through libcloudnotify %s", cn.version);

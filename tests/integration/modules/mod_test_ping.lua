@@ -1,0 +1,99 @@
+-- mod_test_ping: helper module for tests/integration/run.py. NOT for production.
+--
+-- Loaded next to the push module under test (mod_cloud_notify or mod_cloudnotify).
+-- It answers three IQs addressed to the VirtualHost itself, only for admins
+-- (the `admins` option):
+--
+--   <iq type='set' to='localhost'>
+--     <ping xmlns='urn:test:cloudnotify' user='alice'>
+--       <service jid='push.localhost' node='n1'/>   (zero or more)
+--     </ping>
+--   </iq>
+--     fires module:fire_event("cloud-notify-ping", { user = "alice", push_services = T })
+--     where T is nil without <service/> children ("ping every endpoint of the user"),
+--     otherwise a table keyed by the reference's identifier "jid<node" with values
+--     { jid = ..., node = ... } (the shape mod_cloud_notify expects; mod_cloudnotify
+--     accepts the same shape).
+--
+--   <iq type='get' to='localhost'><sessions xmlns='urn:test:cloudnotify' user='alice'/></iq>
+--     lists the user's sessions: resource, hibernating, smacks, connected and the
+--     timeout of the hibernation watchdog (mod_smacks 0.12 keeps it in
+--     session.hibernating_watchdog; push modules replace it to extend hibernation).
+--
+--   <iq type='get' to='localhost'><memory xmlns='urn:test:cloudnotify'/></iq>
+--     runs two full Lua GC cycles and returns the Lua heap size in KiB.
+
+local st = require "util.stanza";
+local jid = require "util.jid";
+local usermanager = require "core.usermanager";
+
+local xmlns = "urn:test:cloudnotify";
+local host_sessions = prosody.hosts[module.host].sessions;
+
+local function refuse_non_admin(event)
+	local stanza = event.stanza;
+	if not usermanager.is_admin(jid.bare(stanza.attr.from), module.host) then
+		event.origin.send(st.error_reply(stanza, "auth", "forbidden", "admins only"));
+		return true;
+	end
+	return false;
+end
+
+module:hook("iq-set/host/"..xmlns..":ping", function (event)
+	if refuse_non_admin(event) then return true; end
+	local origin, stanza = event.origin, event.stanza;
+	local ping = stanza.tags[1];
+	local user = ping.attr.user;
+	if not user then
+		origin.send(st.error_reply(stanza, "modify", "bad-request", "user missing"));
+		return true;
+	end
+	local services;
+	for service in ping:childtags("service") do
+		services = services or {};
+		local node = service.attr.node;
+		services[service.attr.jid.."<"..(node or "")] = { jid = service.attr.jid, node = node };
+	end
+	module:log("info", "test_ping: firing cloud-notify-ping for %s (%s)", user,
+		services and "chosen endpoints" or "all endpoints");
+	module:fire_event("cloud-notify-ping", { user = user, push_services = services });
+	origin.send(st.reply(stanza));
+	return true;
+end);
+
+module:hook("iq-get/host/"..xmlns..":sessions", function (event)
+	if refuse_non_admin(event) then return true; end
+	local origin, stanza = event.origin, event.stanza;
+	local user = stanza.tags[1].attr.user;
+	local reply = st.reply(stanza):tag("sessions", { xmlns = xmlns, user = user });
+	local user_sessions = user and host_sessions[user];
+	if user_sessions then
+		for resource, session in pairs(user_sessions.sessions) do
+			local watchdog = session.hibernating_watchdog;
+			reply:tag("session", {
+				resource = resource;
+				hibernating = session.hibernating and "true" or "false";
+				smacks = session.smacks and "true" or "false";
+				connected = session.conn and "true" or "false";
+				watchdog_timeout = watchdog and watchdog.last_reset and tostring(watchdog.timeout) or nil;
+				push_identifier = type(session.push_identifier) == "string" and session.push_identifier or nil;
+			}):up();
+		end
+	end
+	origin.send(reply);
+	return true;
+end);
+
+module:hook("iq-get/host/"..xmlns..":memory", function (event)
+	if refuse_non_admin(event) then return true; end
+	local origin, stanza = event.origin, event.stanza;
+	collectgarbage("collect");
+	collectgarbage("collect");
+	origin.send(st.reply(stanza):tag("memory", {
+		xmlns = xmlns;
+		lua_kib = string.format("%.1f", collectgarbage("count"));
+	}));
+	return true;
+end);
+
+module:log("info", "test helper loaded (admins only: ping, sessions, memory)");
