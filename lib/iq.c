@@ -127,7 +127,9 @@ static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, 
   for (guint i = 0; i < u->regs->len; i++) {
     const cn_reg *o = u->regs->pdata[i];
     if (o->enabled_at >= now)
-      now = o->enabled_at + 1;
+      /* Stored times are untrusted: one at the very end of the range
+       * is tied rather than overflowed past. */
+      now = o->enabled_at < INT64_MAX ? o->enabled_at + 1 : INT64_MAX;
   }
   cn_reg *old = cn_user_find_reg(u, push->full, node);
   cn_reg *r = cn_reg_new(u, push->full, node, form ? form->str : NULL, form ? form->len : 0,

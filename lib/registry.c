@@ -10,7 +10,9 @@
 struct cloudnotify_loader {
   cloudnotify_ctx *ctx;
   cn_user *user;
-  GPtrArray *regs; /* cn_reg* read so far */
+  GPtrArray *regs;    /* cn_reg* read so far */
+  GHashTable *by_key; /* ident -> index in regs: a hostile store may return
+                         thousands of records, so no linear search */
 };
 
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
@@ -100,7 +102,8 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   u->regs = g_ptr_array_new();
   u->lru.data = u;
 
-  cloudnotify_loader loader = { ctx, u, g_ptr_array_new() };
+  cloudnotify_loader loader = { ctx, u, g_ptr_array_new(),
+                                g_hash_table_new(g_str_hash, g_str_equal) };
   ctx->in_callback++;
   int rc = ctx->store.load(ctx->store_data, account, &loader);
   ctx->in_callback--;
@@ -108,6 +111,7 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
     for (guint i = 0; i < loader.regs->len; i++)
       cn_reg_free(loader.regs->pdata[i]);
     g_ptr_array_free(loader.regs, TRUE);
+    g_hash_table_destroy(loader.by_key);
     user_free(u);
     cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: loading the registrations of %s failed (%d)",
            account, rc);
@@ -129,6 +133,7 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
     cn_reg_free(r);
   }
   g_ptr_array_free(loader.regs, TRUE);
+  g_hash_table_destroy(loader.by_key);
 
   g_hash_table_insert(ctx->users, u->account, u);
   g_queue_push_head_link(&ctx->user_lru, &u->lru);
@@ -137,7 +142,10 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   return 0;
 }
 
-int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len) {
+/* canon, when given, receives the form as the library serialises it:
+ * stored text is copied into publishes, where a leading XML declaration
+ * (valid alone, not inside another element) would break them. */
+static int form_parse(cloudnotify_ctx *ctx, const char *text, size_t len, GString *canon) {
   if (len > (size_t)ctx->opt.max_form_size)
     return CLOUDNOTIFY_ERR_TOO_LARGE;
   xmlDoc *doc = NULL;
@@ -151,8 +159,14 @@ int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len) {
   else if (cn_xml_count_children(x, "field", "jabber:x:data") >
            (unsigned)ctx->opt.max_form_fields)
     rc = CLOUDNOTIFY_ERR_TOO_LARGE;
+  else if (canon)
+    cn_xml_serialize(canon, x);
   xmlFreeDoc(doc);
   return rc;
+}
+
+int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len) {
+  return form_parse(ctx, text, len, NULL);
 }
 
 int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record *record) {
@@ -165,33 +179,44 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
   if (!jid)
     rc = CLOUDNOTIFY_ERR_JID_MALFORMED;
   const char *node = record->node && *record->node ? record->node : NULL;
-  if (!rc && node && (strlen(node) > CN_JID_MAX_PART || !g_utf8_validate(node, -1, NULL)))
+  if (!rc && node && strlen(node) > CN_JID_MAX_PART)
     rc = CLOUDNOTIFY_ERR_TOO_LARGE;
-  if (!rc && record->publish_options && record->publish_options_len)
-    rc = cn_form_validate_text(ctx, record->publish_options, record->publish_options_len);
+  /* The node goes into every publish as an attribute value. */
+  if (!rc && node && !cn_text_is_xml_safe(node))
+    rc = CLOUDNOTIFY_ERR_XML;
+  GString *form = NULL;
+  if (!rc && record->publish_options && record->publish_options_len) {
+    form = g_string_new(NULL);
+    rc = form_parse(ctx, record->publish_options, record->publish_options_len, form);
+  }
   if (rc) {
     cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "storage: skipping an invalid registration of %s (%s)",
            account, cloudnotify_strerror(rc));
     g_free(jid);
+    if (form)
+      g_string_free(form, TRUE);
     return rc;
   }
-  const char *form = record->publish_options_len ? record->publish_options : NULL;
-  cn_reg *r = cn_reg_new(loader->user, jid, node, form, record->publish_options_len,
-                         record->enabled_at_ms);
+  cn_reg *r = cn_reg_new(loader->user, jid, node, form ? form->str : NULL,
+                         form ? form->len : 0, record->enabled_at_ms);
   g_free(jid);
+  if (form)
+    g_string_free(form, TRUE);
   /* A store that returns the same key twice: the newer wins. */
-  for (guint i = 0; i < loader->regs->len; i++) {
+  gpointer at;
+  if (g_hash_table_lookup_extended(loader->by_key, r->ident, NULL, &at)) {
+    guint i = GPOINTER_TO_UINT(at);
     cn_reg *o = loader->regs->pdata[i];
-    if (!strcmp(o->ident, r->ident)) {
-      if (o->enabled_at > r->enabled_at) {
-        cn_reg_free(r);
-      } else {
-        loader->regs->pdata[i] = r;
-        cn_reg_free(o);
-      }
-      return 0;
+    if (o->enabled_at > r->enabled_at) {
+      cn_reg_free(r);
+    } else {
+      loader->regs->pdata[i] = r;
+      g_hash_table_replace(loader->by_key, r->ident, at);
+      cn_reg_free(o);
     }
+    return 0;
   }
+  g_hash_table_insert(loader->by_key, r->ident, GUINT_TO_POINTER(loader->regs->len));
   g_ptr_array_add(loader->regs, r);
   return 0;
 }

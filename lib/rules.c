@@ -127,72 +127,14 @@ is_important(const xmlNode *msg, const char *body)
   return body != NULL && body[0] != '\0';
 }
 
-/* Serialisation used only for hashing.  It differs from cn_xml_serialize
- * in two ways, both so that copies of one stanza that took different
- * routes hash alike: <delay/> children of the root (added when stored
- * offline) are left out, and the stanza namespaces count as no namespace
- * (a stanza archived with xmlns='jabber:client' and the same stanza
- * serialised by a server that omits it). */
-static const char *
-canonical_ns(const xmlNode *node)
+/* Routes add these to the root: offline storage a <delay/>, the archive a
+ * <stanza-id/> on the copies it hands on.  Leaving them out of the hash
+ * lets the copies of one stanza hash alike. */
+static gboolean
+added_by_route(const xmlNode *c)
 {
-  return cn_xml_is_stanza_ns(node->ns) ? NULL : cn_xml_ns(node);
-}
-
-static void
-escape_cstr(GString *out, const xmlChar *s)
-{
-  if (s != NULL)
-    cn_xml_escape(out, (const char *)s, strlen((const char *)s));
-}
-
-static void
-canonical_element(GString *out, const xmlNode *node, const char *inherited,
-                  gboolean is_root)
-{
-  const char *ns = canonical_ns(node);
-
-  g_string_append_c(out, '<');
-  g_string_append(out, (const char *)node->name);
-  if (g_strcmp0(ns, inherited) != 0) {
-    g_string_append(out, " xmlns='");
-    escape_cstr(out, (const xmlChar *)ns);
-    g_string_append_c(out, '\'');
-  }
-  for (const xmlAttr *a = node->properties; a != NULL; a = a->next) {
-    if (a->ns != NULL) {
-      if (a->ns->href == NULL
-          || strcmp((const char *)a->ns->href,
-                    (const char *)XML_XML_NAMESPACE) != 0)
-        continue;
-      g_string_append(out, " xml:");
-    } else {
-      g_string_append_c(out, ' ');
-    }
-    g_string_append(out, (const char *)a->name);
-    g_string_append(out, "='");
-    for (const xmlNode *c = a->children; c != NULL; c = c->next) {
-      if (c->type == XML_TEXT_NODE)
-        escape_cstr(out, c->content);
-    }
-    g_string_append_c(out, '\'');
-  }
-  g_string_append_c(out, '>');
-  for (const xmlNode *c = node->children; c != NULL; c = c->next) {
-    if (c->type == XML_ELEMENT_NODE) {
-      /* Routes add these to the root: offline storage a <delay/>, the
-       * archive a <stanza-id/> on the copies it hands on. */
-      if (is_root && ((name_is(c, "delay") && g_strcmp0(cn_xml_ns(c), NS_DELAY) == 0)
-                      || (name_is(c, "stanza-id") && g_strcmp0(cn_xml_ns(c), NS_SID) == 0)))
-        continue;
-      canonical_element(out, c, ns, FALSE);
-    } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-      escape_cstr(out, c->content);
-    }
-  }
-  g_string_append(out, "</");
-  g_string_append(out, (const char *)node->name);
-  g_string_append_c(out, '>');
+  return (name_is(c, "delay") && g_strcmp0(cn_xml_ns(c), NS_DELAY) == 0)
+         || (name_is(c, "stanza-id") && g_strcmp0(cn_xml_ns(c), NS_SID) == 0);
 }
 
 static char *
@@ -202,7 +144,7 @@ content_key(const xmlNode *root)
   GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
   char *key;
 
-  canonical_element(s, root, NULL, TRUE);
+  cn_xml_serialize_canonical(s, root, added_by_route);
   g_checksum_update(sum, (const guchar *)s->str, (gssize)s->len);
   key = g_strconcat("sha256:", g_checksum_get_string(sum), NULL);
   g_checksum_free(sum);

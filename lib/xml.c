@@ -144,10 +144,35 @@ prescan(const char *data, size_t len, int max_depth)
   return 0;
 }
 
+/* Without entity substitution libxml2 keeps each '&' of an attribute
+ * value as the reference "&#38;", which its tree builder decodes for
+ * ordinary attributes but not for namespace declarations: the namespace
+ * name would differ from what the sender wrote, and its serialisation
+ * would not parse back.  Decoded in place, left to right, so that a
+ * literal "&#38;" written as "&amp;#38;" stays as it is. */
+static void
+decode_ns_amp(xmlNs *ns)
+{
+  xmlChar *r, *w;
+
+  if (ns->href == NULL || strstr((const char *)ns->href, "&#38;") == NULL)
+    return;
+  r = w = (xmlChar *)ns->href;
+  while (*r != '\0') {
+    if (strncmp((const char *)r, "&#38;", 5) == 0) {
+      *w++ = '&';
+      r += 5;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+}
+
 /* Authoritative check on the tree, independent of the byte scan: nesting
  * depth, and node kinds that must not exist once the input passed the
  * scan (entity references above all, which would make attribute and text
- * values incomplete). */
+ * values incomplete).  Also repairs namespace names (decode_ns_amp). */
 static int
 check_tree(const xmlNode *root, int max_depth)
 {
@@ -159,6 +184,8 @@ check_tree(const xmlNode *root, int max_depth)
     case XML_ELEMENT_NODE:
       if (depth > max_depth)
         return CLOUDNOTIFY_ERR_TOO_LARGE;
+      for (xmlNs *ns = n->nsDef; ns != NULL; ns = ns->next)
+        decode_ns_amp(ns);
       for (const xmlAttr *a = n->properties; a != NULL; a = a->next) {
         for (const xmlNode *c = a->children; c != NULL; c = c->next) {
           if (c->type != XML_TEXT_NODE)
@@ -462,16 +489,31 @@ same_ns(const char *a, const char *b)
   return a == b || strcmp(a, b) == 0;
 }
 
+typedef struct {
+  gboolean stanza_ns_as_none;
+  gboolean (*skip_root_child)(const xmlNode *child);
+} serialize_opts;
+
 /* inherited: the default namespace in effect in the output at this point,
  * NULL for none (as around the root). */
 static void
-serialize_element(GString *out, const xmlNode *node, const char *inherited)
+serialize_element(GString *out, const xmlNode *node, const char *inherited,
+                  const serialize_opts *o, gboolean is_root)
 {
-  const char *ns = cn_xml_ns(node);
+  const char *ns = o->stanza_ns_as_none && cn_xml_is_stanza_ns(node->ns)
+                   ? NULL : cn_xml_ns(node);
+  /* The XML namespace may only be bound to its own prefix, never declared
+   * as the default one: such an element keeps xml: and leaves the default
+   * namespace of its children as it was. */
+  gboolean xml_prefix = ns != NULL
+                        && strcmp(ns, (const char *)XML_XML_NAMESPACE) == 0;
+  const char *children_ns = xml_prefix ? inherited : ns;
 
   g_string_append_c(out, '<');
+  if (xml_prefix)
+    g_string_append(out, "xml:");
   g_string_append(out, (const char *)node->name);
-  if (!same_ns(ns, inherited)) {
+  if (!xml_prefix && !same_ns(ns, inherited)) {
     /* xmlns='' when leaving a namespace for none. */
     g_string_append(out, " xmlns='");
     if (ns != NULL)
@@ -504,13 +546,16 @@ serialize_element(GString *out, const xmlNode *node, const char *inherited)
   }
   g_string_append_c(out, '>');
   for (const xmlNode *c = node->children; c != NULL; c = c->next) {
-    if (c->type == XML_ELEMENT_NODE)
-      serialize_element(out, c, ns);
-    else if (is_text_node(c))
+    if (c->type == XML_ELEMENT_NODE) {
+      if (!(is_root && o->skip_root_child && o->skip_root_child(c)))
+        serialize_element(out, c, children_ns, o, FALSE);
+    } else if (is_text_node(c))
       escape_cstr(out, c->content, ESCAPE_TEXT);
     /* Comments, PIs and entity references are not stanza content. */
   }
   g_string_append(out, "</");
+  if (xml_prefix)
+    g_string_append(out, "xml:");
   g_string_append(out, (const char *)node->name);
   g_string_append_c(out, '>');
 }
@@ -518,7 +563,20 @@ serialize_element(GString *out, const xmlNode *node, const char *inherited)
 void
 cn_xml_serialize(GString *out, const xmlNode *node)
 {
+  static const serialize_opts plain = { FALSE, NULL };
+
   if (out == NULL || node == NULL || node->type != XML_ELEMENT_NODE)
     return;
-  serialize_element(out, node, NULL);
+  serialize_element(out, node, NULL, &plain, TRUE);
+}
+
+void
+cn_xml_serialize_canonical(GString *out, const xmlNode *root,
+                           gboolean (*skip_root_child)(const xmlNode *child))
+{
+  serialize_opts o = { TRUE, skip_root_child };
+
+  if (out == NULL || root == NULL || root->type != XML_ELEMENT_NODE)
+    return;
+  serialize_element(out, root, NULL, &o, TRUE);
 }

@@ -1,0 +1,173 @@
+/* Fuzz target: what a storage backend hands back is untrusted.  The input
+ * is decoded into the records a custom load returns:
+ *   byte 0    bits 0-2 push_max_devices - 1, bit 3 load fails, bit 4 save
+ *             fails, bit 5 remove fails, bit 6 with_body, bit 7 the
+ *             records are returned twice;
+ *   records   until the input ends (at most 32):
+ *             u8 flags (bit 0 jid NULL, bit 1 node NULL, bit 2 form NULL),
+ *             u8 length + jid bytes, u8 length + node bytes,
+ *             u16 LE length + publish-options bytes, i64 LE enabled_at.
+ * Strings are NUL-terminated copies; the form is an exactly sized buffer
+ * without terminator.  The loaded registrations are then used: checked
+ * against the library's own validation, pushed to, enabled next to,
+ * disabled and pinged. */
+#include "fuzz-host.h"
+
+#include <string.h>
+
+#include "jid.h"
+#include "private.h"
+
+#define ACCOUNT "juliet@capulet.example"
+
+typedef struct {
+  char *jid, *node, *form;
+  size_t form_len;
+  int64_t enabled_at;
+} rec;
+
+typedef struct {
+  rec recs[32];
+  unsigned n;
+  gboolean twice;
+  unsigned loads;
+} input;
+
+static char *take_string(fh_reader *r, size_t len, gboolean null) {
+  if (len > r->n)
+    len = r->n;
+  char *s = null ? NULL : g_strndup((const char *)r->p, len);
+  r->p += len;
+  r->n -= len;
+  return s;
+}
+
+static void decode(fh_reader *r, input *in) {
+  while (r->n > 0 && in->n < G_N_ELEMENTS(in->recs)) {
+    rec *e = &in->recs[in->n++];
+    uint8_t f = fh_u8(r);
+    e->jid = take_string(r, fh_u8(r), f & 1);
+    e->node = take_string(r, fh_u8(r), f & 2);
+    size_t len = fh_u16(r);
+    if (len > r->n)
+      len = r->n;
+    if (!(f & 4)) {
+      e->form = g_memdup2(r->p, len);
+      e->form_len = len;
+    }
+    r->p += len;
+    r->n -= len;
+    e->enabled_at = (int64_t)fh_u64(r);
+  }
+}
+
+static int load(fuzz_host *h, const char *account, cloudnotify_loader *loader) {
+  input *in = h->hook_data;
+  if (strcmp(account, ACCOUNT) != 0)
+    return 0;
+  in->loads++;
+  for (int round = 0; round < (in->twice ? 2 : 1); round++) {
+    for (unsigned i = 0; i < in->n; i++) {
+      const rec *e = &in->recs[i];
+      cloudnotify_record r = { e->jid, e->node, e->form, e->form_len, e->enabled_at };
+      int rc = cloudnotify_loader_add(loader, &r);
+      FH_CHECK(rc == 0 || rc == CLOUDNOTIFY_ERR_INVALID_ARGUMENT ||
+               rc == CLOUDNOTIFY_ERR_JID_MALFORMED || rc == CLOUDNOTIFY_ERR_XML ||
+               rc == CLOUDNOTIFY_ERR_TOO_LARGE);
+      FH_CHECK(rc != CLOUDNOTIFY_ERR_INVALID_ARGUMENT || e->jid == NULL);
+    }
+  }
+  /* Failing after records were added: they must all be let go. */
+  return h->store_fail_load ? -1 : 0;
+}
+
+/* What was kept must be what the library accepts from a client. */
+static unsigned check_loaded(fuzz_host *h, int64_t max_devices) {
+  cn_user *u = g_hash_table_lookup(h->ctx->users, ACCOUNT);
+  if (!u)
+    return 0;
+  FH_CHECK(u->regs->len <= (guint)max_devices);
+  for (guint i = 0; i < u->regs->len; i++) {
+    const cn_reg *r = u->regs->pdata[i];
+    char *norm = cn_jid_normalize(r->jid);
+    FH_CHECK(norm && strcmp(norm, r->jid) == 0);
+    g_free(norm);
+    FH_CHECK(r->node == NULL || (*r->node && strlen(r->node) <= CN_JID_MAX_PART &&
+                                 g_utf8_validate(r->node, -1, NULL)));
+    FH_CHECK((r->form == NULL) == (r->form_len == 0));
+    if (r->form)
+      FH_CHECK(cn_form_validate_text(h->ctx, r->form, r->form_len) == 0);
+  }
+  return u->regs->len;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fh_reader r = { data, size };
+  uint8_t mode = fh_u8(&r);
+  int64_t max_devices = 1 + (mode & 7);
+  input in = { .twice = (mode & 0x80) != 0 };
+  decode(&r, &in);
+
+  fuzz_host h;
+  fh_init(&h);
+  h.load_hook = load;
+  h.hook_data = &in;
+  h.store_fail_load = (mode & 0x08) != 0;
+  h.store_fail_save = (mode & 0x10) != 0;
+  h.store_fail_remove = (mode & 0x20) != 0;
+  FH_CHECK(fh_set_int(&h, CLOUDNOTIFY_OPT_MAX_DEVICES, max_devices) == 0);
+  FH_CHECK(fh_set_int(&h, CLOUDNOTIFY_OPT_WITH_BODY, (mode >> 6) & 1) == 0);
+
+  int has = cloudnotify_account_has_push(h.ctx, ACCOUNT);
+  if (h.store_fail_load)
+    FH_CHECK(has == CLOUDNOTIFY_ERR_STORE);
+  else
+    FH_CHECK(has == 0 || has == 1);
+  fh_check(&h);
+  unsigned loaded = check_loaded(&h, max_devices);
+  FH_CHECK(has < 0 || (unsigned)has == (loaded > 0));
+
+  char *m1 = fh_stanza(0, ACCOUNT, 1);
+  unsigned pushes = 0;
+  int rc = fh_trigger(&h, FH_OFFLINE, ACCOUNT, m1, strlen(m1), NULL, &pushes);
+  FH_CHECK(rc == (h.store_fail_load ? CLOUDNOTIFY_ERR_STORE : 0));
+  FH_CHECK(pushes == loaded);
+  g_free(m1);
+
+  /* A new registration next to the loaded ones (evicting the oldest when
+   * full), and one on a loaded key when there is one. */
+  if (fh_session_new(&h, 0, ACCOUNT, "phone") == 0) {
+    FH_CHECK(fh_enable(&h, 0, "fresh.push.example", "fresh-node", NULL) == 0);
+    check_loaded(&h, max_devices);
+    cn_user *u = g_hash_table_lookup(h.ctx->users, ACCOUNT);
+    if (u && u->regs->len) {
+      const cn_reg *first = u->regs->pdata[0];
+      char *jid = g_strdup(first->jid), *node = g_strdup(first->node);
+      FH_CHECK(fh_enable(&h, 0, jid, node, NULL) == 0);
+      check_loaded(&h, max_devices);
+      char *m2 = fh_stanza(11, ACCOUNT, 2);
+      fh_hibernated(&h, 0, NULL, 0);
+      fh_queued(&h, 0, m2, strlen(m2));
+      fh_advance(&h, 1000);
+      g_free(m2);
+      unsigned pinged = 0;
+      cloudnotify_endpoint ep = { jid, node };
+      /* node NULL names every node of the JID. */
+      FH_CHECK(cloudnotify_ping(h.ctx, ACCOUNT, &ep, 1, &pinged) == 0);
+      FH_CHECK(pinged <= (node ? 1u : (unsigned)max_devices));
+      fh_check(&h);
+      FH_CHECK(fh_disable(&h, 0, jid, NULL) == 0);
+      g_free(jid);
+      g_free(node);
+    }
+    fh_session_free(&h, 0);
+  }
+  fh_advance(&h, 301 * 1000);
+  fh_fini(&h);
+  for (unsigned i = 0; i < in.n; i++) {
+    g_free(in.recs[i].jid);
+    g_free(in.recs[i].node);
+    g_free(in.recs[i].form);
+  }
+  return 0;
+}
