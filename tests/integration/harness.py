@@ -735,7 +735,10 @@ class Ctx:
         for x in self.clients + self.old_streams + [self.appserver]:
             dispose(x)
         self.clients, self.old_streams = [], []
-        await asyncio.sleep(0)
+        # Let Prosody finish closing the dropped connections first: a
+        # SIGTERM landing mid-close makes mod_c2s log an error of its own
+        # (a nil 'close' method), which would fail the scenario.
+        await asyncio.sleep(0.3)
         await self.prosody.stop()
 
     async def restart(self, abort_clients=True):
