@@ -833,22 +833,35 @@ static int s_gc(lua_State *L) {
   return 0;
 }
 
-static int s_sm_enabled(lua_State *L) {
+/* The session events that take no argument, and those that take a queue:
+ * one wrapper each, so that every call enters and leaves the binding the
+ * same way. */
+static int session_event(lua_State *L, int (*event)(cloudnotify_session *)) {
   lsession *ls = check_session(L, 1);
   lua_State *prev = enter(ls->b, L);
-  int rc = cloudnotify_session_sm_enabled(ls->s);
+  int rc = event(ls->s);
   ls->b->L = prev;
   return push_rc(L, rc);
 }
 
-static int s_hibernated(lua_State *L) {
+static int session_queue_event(lua_State *L,
+                               int (*event)(cloudnotify_session *, const cloudnotify_buf *,
+                                            size_t)) {
   lsession *ls = check_session(L, 1);
   cloudnotify_buf *q;
   size_t n = check_bufs(L, 2, &q);
   lua_State *prev = enter(ls->b, L);
-  int rc = cloudnotify_session_hibernated(ls->s, q, n);
+  int rc = event(ls->s, q, n);
   ls->b->L = prev;
   return push_rc(L, rc);
+}
+
+static int s_sm_enabled(lua_State *L) {
+  return session_event(L, cloudnotify_session_sm_enabled);
+}
+
+static int s_hibernated(lua_State *L) {
+  return session_queue_event(L, cloudnotify_session_hibernated);
 }
 
 static int s_queued(lua_State *L) {
@@ -862,11 +875,7 @@ static int s_queued(lua_State *L) {
 }
 
 static int s_ack_requested(lua_State *L) {
-  lsession *ls = check_session(L, 1);
-  lua_State *prev = enter(ls->b, L);
-  int rc = cloudnotify_session_ack_requested(ls->s);
-  ls->b->L = prev;
-  return push_rc(L, rc);
+  return session_event(L, cloudnotify_session_ack_requested);
 }
 
 static int s_acked(lua_State *L) {
@@ -880,21 +889,11 @@ static int s_acked(lua_State *L) {
 }
 
 static int s_ack_delayed(lua_State *L) {
-  lsession *ls = check_session(L, 1);
-  cloudnotify_buf *q;
-  size_t n = check_bufs(L, 2, &q);
-  lua_State *prev = enter(ls->b, L);
-  int rc = cloudnotify_session_ack_delayed(ls->s, q, n);
-  ls->b->L = prev;
-  return push_rc(L, rc);
+  return session_queue_event(L, cloudnotify_session_ack_delayed);
 }
 
 static int s_resumed(lua_State *L) {
-  lsession *ls = check_session(L, 1);
-  lua_State *prev = enter(ls->b, L);
-  int rc = cloudnotify_session_resumed(ls->s);
-  ls->b->L = prev;
-  return push_rc(L, rc);
+  return session_event(L, cloudnotify_session_resumed);
 }
 
 static int s_handle_iq(lua_State *L) {
