@@ -864,14 +864,20 @@ static int s_hibernated(lua_State *L) {
   return session_queue_event(L, cloudnotify_session_hibernated);
 }
 
-static int s_queued(lua_State *L) {
+/* And those that take one stanza as text. */
+static int session_text_event(lua_State *L,
+                              int (*event)(cloudnotify_session *, const char *, size_t)) {
   lsession *ls = check_session(L, 1);
   size_t len;
   const char *xml = luaL_checklstring(L, 2, &len);
   lua_State *prev = enter(ls->b, L);
-  int rc = cloudnotify_session_queued(ls->s, xml, len);
+  int rc = event(ls->s, xml, len);
   ls->b->L = prev;
   return push_rc(L, rc);
+}
+
+static int s_queued(lua_State *L) {
+  return session_text_event(L, cloudnotify_session_queued);
 }
 
 static int s_ack_requested(lua_State *L) {
@@ -897,13 +903,7 @@ static int s_resumed(lua_State *L) {
 }
 
 static int s_handle_iq(lua_State *L) {
-  lsession *ls = check_session(L, 1);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 2, &len);
-  lua_State *prev = enter(ls->b, L);
-  int rc = cloudnotify_handle_client_iq(ls->s, xml, len);
-  ls->b->L = prev;
-  return push_rc(L, rc);
+  return session_text_event(L, cloudnotify_handle_client_iq);
 }
 
 static const luaL_Reg session_methods[] = {
