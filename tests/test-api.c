@@ -436,7 +436,7 @@ static void is_fatal_per_header(void **state) {
 
 static void version_string(void **state) {
   (void)state;
-  assert_string_equal(cloudnotify_version_string(), "0.1.0");
+  assert_string_equal(cloudnotify_version_string(), "0.2.0");
   char *fromh = g_strdup_printf("%d.%d.%d", CLOUDNOTIFY_VERSION_MAJOR, CLOUDNOTIFY_VERSION_MINOR,
                                 CLOUDNOTIFY_VERSION_MICRO);
   assert_string_equal(cloudnotify_version_string(), fromh);

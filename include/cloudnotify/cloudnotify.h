@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define CLOUDNOTIFY_VERSION_MAJOR 0
-#define CLOUDNOTIFY_VERSION_MINOR 1
+#define CLOUDNOTIFY_VERSION_MINOR 2
 #define CLOUDNOTIFY_VERSION_MICRO 0
 
 /** The XEP-0357 namespace, to advertise in the account's disco#info. */
