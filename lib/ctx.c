@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "jid.h"
+#include "pending.h"
 
 /* Every callbacks size a released header declared.  A host compiled
  * against a newer header passes a size not listed here and is refused
@@ -70,6 +71,7 @@ int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *call
   cn_timers_init(ctx);
   cn_outstanding_init(ctx);
   cn_seen_init(ctx);
+  cn_pending_init(ctx);
   *out = ctx;
   return 0;
 }
@@ -79,6 +81,9 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
     return;
   /* No callback runs while the context is being destroyed. */
   ctx->destroying = TRUE;
+  /* Parked work refers to sessions and users: it goes first, and every
+   * op still held by the host answers GONE from now on. */
+  cn_pending_fini(ctx);
   /* Freeing sessions first releases their pins on cached users. */
   while (ctx->sessions)
     cloudnotify_session_free(ctx->sessions->data);
@@ -226,7 +231,7 @@ int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx, const cloudnotify_store *sto
   }
   /* Sessions hold registrations loaded from the old store; swapping under
    * them would bind sessions to registrations the new store never had. */
-  if (ctx->sessions)
+  if (ctx->sessions || cn_pending_any(ctx))
     return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   cn_outstanding_clear(ctx);
   cn_users_clear(ctx);
@@ -251,24 +256,27 @@ int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r) {
     .publish_options_len = r->form_len,
     .enabled_at_ms = r->enabled_at,
   };
-  ctx->in_callback++;
+  cn_ask_begin(ctx, CLOUDNOTIFY_OP_SAVE);
   int rc = ctx->store.save(ctx->store_data, account, &rec);
-  ctx->in_callback--;
+  if (cn_ask_end(ctx, &rc))
+    return CN_WAIT;
+  return cn_store_checked(ctx, "saving", account, rc);
+}
+
+int cn_store_checked(cloudnotify_ctx *ctx, const char *what, const char *account, int rc) {
   if (rc < 0)
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: saving a registration of %s failed (%d)",
+    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: %s a registration of %s failed (%d)", what,
            account, rc);
   return rc < 0 ? CLOUDNOTIFY_ERR_STORE : 0;
 }
 
 int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
                     const char *node) {
-  ctx->in_callback++;
+  cn_ask_begin(ctx, CLOUDNOTIFY_OP_REMOVE);
   int rc = ctx->store.remove(ctx->store_data, account, jid, node);
-  ctx->in_callback--;
-  if (rc < 0)
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: removing a registration of %s failed (%d)",
-           account, rc);
-  return rc < 0 ? CLOUDNOTIFY_ERR_STORE : 0;
+  if (cn_ask_end(ctx, &rc))
+    return CN_WAIT;
+  return cn_store_checked(ctx, "removing", account, rc);
 }
 
 /* ---- callbacks ------------------------------------------------------- */

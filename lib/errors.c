@@ -16,6 +16,11 @@ const char *cloudnotify_strerror(int error) {
   case CLOUDNOTIFY_ERR_OPTION_VALUE: return "invalid option value";
   case CLOUDNOTIFY_ERR_REENTRANT: return "called from inside a callback";
   case CLOUDNOTIFY_ERR_STATE: return "call does not fit the session state";
+  case CLOUDNOTIFY_ERR_OP_DONE: return "operation already answered";
+  case CLOUDNOTIFY_ERR_OP_CANCELLED: return "operation cancelled";
+  case CLOUDNOTIFY_ERR_GONE: return "the operation's context was freed";
+  case CLOUDNOTIFY_ERR_BUSY: return "too much work parked waiting for the host";
+  case CLOUDNOTIFY_ERR_OP_UNKNOWN: return "not an operation, or not of this kind";
   default: return "unknown error code";
   }
 }

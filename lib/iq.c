@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jid.h"
+#include "pending.h"
 
 #define NS_PUSH "urn:xmpp:push:0"
 #define NS_DATA "jabber:x:data"
@@ -102,25 +103,72 @@ static gint oldest_first(gconstpointer a, gconstpointer b) {
   return x->enabled_at < y->enabled_at ? -1 : (x->enabled_at > y->enabled_at ? 1 : 0);
 }
 
-static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node, GString *form) {
-  cloudnotify_ctx *ctx = s->ctx;
-  cn_user *u = s->user;
-
-  if (ctx->cb.registration_filter) {
-    const char *etype = NULL, *econd = NULL;
-    ctx->in_callback++;
-    int veto = ctx->cb.registration_filter(ctx->user_data, s, s->account, push->full, node,
-                                           &etype, &econd);
-    ctx->in_callback--;
-    if (veto) {
-      if (!known_type(etype) || !known_condition(econd)) {
-        etype = "cancel";
-        econd = "not-allowed";
-      }
-      return send_error(s, id, etype, econd, NULL);
-    }
+static cn_reg *find_ident(cn_user *u, const char *ident) {
+  for (guint i = 0; i < u->regs->len; i++) {
+    cn_reg *r = u->regs->pdata[i];
+    if (!strcmp(r->ident, ident))
+      return r;
   }
+  return NULL;
+}
 
+/* An enable from the filter on.  Each question to the host may be
+ * answered later; the job then waits with everything it needs, and its
+ * session may go meanwhile once the store is involved (t.session NULL:
+ * memory still follows the store, nobody is answered). */
+typedef enum {
+  EN_FILTER,  /* ask the registration filter */
+  EN_SAVE,    /* save the new registration */
+  EN_EVICT,   /* remove the least recently enabled beyond the limit */
+  EN_UNDO,    /* an eviction failed: take the new registration back */
+  EN_UNDONE,  /* waiting for that removal */
+} en_stage;
+
+typedef struct {
+  cn_task t;
+  en_stage stage;
+  char *id;
+  char *jid;  /* normalised push JID */
+  char *node;
+  char *form;
+  size_t form_len;
+  cn_reg *r;          /* the new registration, not in memory yet */
+  GPtrArray *victims; /* idents to evict, oldest first */
+  guint k;
+  GPtrArray *evicted; /* idents the store removed */
+} enable_job;
+
+static void enable_job_free(cn_task *t) {
+  enable_job *j = (enable_job *)t;
+  g_free(j->id);
+  g_free(j->jid);
+  g_free(j->node);
+  g_free(j->form);
+  cn_reg_free(j->r);
+  if (j->victims)
+    g_ptr_array_free(j->victims, TRUE);
+  if (j->evicted)
+    g_ptr_array_free(j->evicted, TRUE);
+  cn_task_fini(t);
+  g_free(j);
+}
+
+static int enable_error(enable_job *j, const char *type, const char *condition) {
+  if (!j->t.session)
+    return 0;
+  return send_error(j->t.session, j->id, type, condition, NULL);
+}
+
+static int enable_vetoed(enable_job *j, const char *etype, const char *econd) {
+  if (!known_type(etype) || !known_condition(econd)) {
+    etype = "cancel";
+    econd = "not-allowed";
+  }
+  /* The reply is built now, so borrowed veto strings are not kept. */
+  return enable_error(j, etype, econd);
+}
+
+static void enable_new_reg(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
   int64_t now = cn_now(ctx);
   /* Strictly increasing per user, so that the eviction order survives a
    * restart even when two enables share a millisecond. */
@@ -131,44 +179,31 @@ static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, 
        * is tied rather than overflowed past. */
       now = o->enabled_at < INT64_MAX ? o->enabled_at + 1 : INT64_MAX;
   }
-  cn_reg *old = cn_user_find_reg(u, push->full, node);
-  cn_reg *r = cn_reg_new(u, push->full, node, form ? form->str : NULL, form ? form->len : 0,
-                         now);
-  if (cn_store_save(ctx, u->account, r)) {
-    cn_reg_free(r);
-    return send_error(s, id, "wait", "internal-server-error", NULL);
-  }
+  j->r = cn_reg_new(u, j->jid, j->node, j->form, j->form_len, now);
+}
 
-  /* The least recently enabled go when the new one would exceed the
-   * limit: one, or more when the limit was lowered while the user was
-   * cached.  The store is updated first: if it refuses, the new
-   * registration is taken back so that store and memory still agree. */
-  GPtrArray *evict = g_ptr_array_new();
-  if (!old && u->regs->len >= (guint)ctx->opt.max_devices) {
-    GPtrArray *by_age = g_ptr_array_copy(u->regs, NULL, NULL);
-    g_ptr_array_sort(by_age, oldest_first);
-    guint surplus = u->regs->len - (guint)ctx->opt.max_devices + 1;
-    gboolean failed = FALSE;
-    for (guint i = 0; i < surplus && !failed; i++) {
-      cn_reg *o = by_age->pdata[i];
-      failed = cn_store_remove(ctx, u->account, o->jid, o->node) != 0;
-      if (!failed)
-        g_ptr_array_add(evict, o);
-    }
-    g_ptr_array_free(by_age, TRUE);
-    if (failed) {
-      /* Those the store did remove are gone from memory too. */
-      for (guint i = 0; i < evict->len; i++)
-        cn_user_drop_reg(ctx, u, evict->pdata[i], CLOUDNOTIFY_REMOVED_EVICTED);
-      g_ptr_array_free(evict, TRUE);
-      if (cn_store_remove(ctx, u->account, r->jid, r->node))
-        cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
-               "storage: %s now holds more than push_max_devices registrations; the surplus "
-               "is dropped at the next load", u->account);
-      cn_reg_free(r);
-      return send_error(s, id, "wait", "internal-server-error", NULL);
-    }
-  }
+/* The least recently enabled go when the new one would exceed the
+ * limit: one, or more when the limit was lowered while the user was
+ * cached.  The store is updated first: if it refuses, the new
+ * registration is taken back so that store and memory still agree. */
+static void enable_pick_victims(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
+  j->victims = g_ptr_array_new_with_free_func(g_free);
+  j->evicted = g_ptr_array_new_with_free_func(g_free);
+  j->k = 0;
+  if (cn_user_find_reg(u, j->jid, j->node) || u->regs->len < (guint)ctx->opt.max_devices)
+    return;
+  GPtrArray *by_age = g_ptr_array_copy(u->regs, NULL, NULL);
+  g_ptr_array_sort(by_age, oldest_first);
+  guint surplus = u->regs->len - (guint)ctx->opt.max_devices + 1;
+  for (guint i = 0; i < surplus; i++)
+    g_ptr_array_add(j->victims, g_strdup(((cn_reg *)by_age->pdata[i])->ident));
+  g_ptr_array_free(by_age, TRUE);
+}
+
+static int enable_apply(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
+  cloudnotify_session *s = j->t.session;
+  cn_reg *r = g_steal_pointer(&j->r);
+  cn_reg *old = cn_user_find_reg(u, r->jid, r->node);
   if (old) {
     /* Replacing keeps sessions bound to the same key bound to the new one. */
     for (GList *l = u->sessions; l; l = l->next) {
@@ -179,13 +214,148 @@ static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, 
     g_ptr_array_remove(u->regs, old);
     cn_reg_free(old);
   }
-  for (guint i = 0; i < evict->len; i++)
-    cn_user_drop_reg(ctx, u, evict->pdata[i], CLOUDNOTIFY_REMOVED_EVICTED);
-  g_ptr_array_free(evict, TRUE);
+  for (guint i = 0; i < j->evicted->len; i++) {
+    cn_reg *o = find_ident(u, j->evicted->pdata[i]);
+    if (o)
+      cn_user_drop_reg(ctx, u, o, CLOUDNOTIFY_REMOVED_EVICTED);
+  }
   g_ptr_array_add(u->regs, r);
+  if (!s) {
+    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push enabled for %s to %s (session gone)", u->account,
+           r->jid);
+    return 0;
+  }
   s->reg = r;
   cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push enabled for %s to %s", s->full, r->jid);
-  return send_result(s, id);
+  return send_result(s, j->id);
+}
+
+/* Run from the current stage until done (the client's reply's rc) or
+ * until a question is answered later (CN_WAIT). */
+static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
+  cn_user *u = g_hash_table_lookup(ctx->users, j->t.account);
+  int rc;
+  for (;;) {
+    switch (j->stage) {
+    case EN_FILTER:
+      if (ctx->cb.registration_filter) {
+        const char *etype = NULL, *econd = NULL;
+        cn_ask_begin(ctx, CLOUDNOTIFY_OP_REGISTRATION_FILTER);
+        int veto = ctx->cb.registration_filter(ctx->user_data, j->t.session, j->t.account,
+                                               j->jid, j->node, &etype, &econd);
+        if (cn_ask_end(ctx, &veto))
+          return CN_WAIT;
+        if (veto)
+          return enable_vetoed(j, etype, econd);
+      }
+      j->stage = EN_SAVE;
+      break;
+    case EN_SAVE:
+      enable_new_reg(ctx, j, u);
+      /* From here the store is involved: the job outlives its session. */
+      j->t.survives_session = TRUE;
+      rc = cn_store_save(ctx, u->account, j->r);
+      if (rc == CN_WAIT)
+        return CN_WAIT;
+      if (rc)
+        return enable_error(j, "wait", "internal-server-error");
+      enable_pick_victims(ctx, j, u);
+      j->stage = EN_EVICT;
+      break;
+    case EN_EVICT:
+      for (; j->k < j->victims->len; j->k++) {
+        cn_reg *o = find_ident(u, j->victims->pdata[j->k]);
+        if (!o)
+          continue;
+        rc = cn_store_remove(ctx, u->account, o->jid, o->node);
+        if (rc == CN_WAIT)
+          return CN_WAIT;
+        if (rc)
+          break;
+        g_ptr_array_add(j->evicted, g_strdup(o->ident));
+      }
+      if (j->k >= j->victims->len)
+        return enable_apply(ctx, j, u);
+      j->stage = EN_UNDO;
+      break;
+    case EN_UNDO:
+      /* Those the store did remove are gone from memory too. */
+      for (guint i = 0; i < j->evicted->len; i++) {
+        cn_reg *o = find_ident(u, j->evicted->pdata[i]);
+        if (o)
+          cn_user_drop_reg(ctx, u, o, CLOUDNOTIFY_REMOVED_EVICTED);
+      }
+      g_ptr_array_set_size(j->evicted, 0);
+      j->stage = EN_UNDONE;
+      rc = cn_store_remove(ctx, u->account, j->r->jid, j->r->node);
+      if (rc == CN_WAIT)
+        return CN_WAIT;
+      if (rc)
+        cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
+               "storage: %s now holds more than push_max_devices registrations; the surplus "
+               "is dropped at the next load", u->account);
+      return enable_error(j, "wait", "internal-server-error");
+    case EN_UNDONE:
+      return enable_error(j, "wait", "internal-server-error");
+    }
+  }
+}
+
+/* An answer came for the question the job was waiting on. */
+static int enable_run(cloudnotify_ctx *ctx, cn_task *t) {
+  enable_job *j = (enable_job *)t;
+  cn_user *u = g_hash_table_lookup(ctx->users, t->account);
+  const char *etype, *econd;
+  int answer = cn_task_answer(t, &etype, &econd);
+  switch (j->stage) {
+  case EN_FILTER:
+    if (answer)
+      return enable_vetoed(j, etype, econd);
+    j->stage = EN_SAVE;
+    break;
+  case EN_SAVE:
+    if (cn_store_checked(ctx, "saving", t->account, answer))
+      return enable_error(j, "wait", "internal-server-error");
+    enable_pick_victims(ctx, j, u);
+    j->stage = EN_EVICT;
+    break;
+  case EN_EVICT:
+    if (cn_store_checked(ctx, "removing", t->account, answer)) {
+      j->stage = EN_UNDO;
+    } else {
+      g_ptr_array_add(j->evicted, g_strdup(j->victims->pdata[j->k]));
+      j->k++;
+    }
+    break;
+  case EN_UNDO:
+  case EN_UNDONE:
+    if (cn_store_checked(ctx, "removing", t->account, answer))
+      cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
+             "storage: %s now holds more than push_max_devices registrations; the surplus "
+             "is dropped at the next load", t->account);
+    return enable_error(j, "wait", "internal-server-error");
+  }
+  return enable_step(ctx, j);
+}
+
+static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node, GString *form) {
+  cloudnotify_ctx *ctx = s->ctx;
+  enable_job *j = g_new0(enable_job, 1);
+  cn_task_init(&j->t, enable_run, enable_job_free, s->account, s);
+  j->id = g_strdup(id);
+  j->jid = g_strdup(push->full);
+  j->node = g_strdup(node);
+  if (form) {
+    j->form = g_strndup(form->str, form->len);
+    j->form_len = form->len;
+  }
+  int rc = enable_step(ctx, j);
+  if (rc == CN_WAIT) {
+    cn_pending_wait(ctx, &j->t);
+    return 0;
+  }
+  enable_job_free(&j->t);
+  return rc;
 }
 
 static int handle_enable(cloudnotify_session *s, const char *id, const xmlNode *enable) {
@@ -227,6 +397,65 @@ static int handle_enable(cloudnotify_session *s, const char *id, const xmlNode *
   return rc;
 }
 
+/* A disable whose removals may be answered later. */
+typedef struct {
+  cn_task t;
+  char *id;
+  GPtrArray *idents; /* matching registrations, in the cache's order */
+  guint k;
+  gboolean failed;
+} disable_job;
+
+static void disable_job_free(cn_task *t) {
+  disable_job *j = (disable_job *)t;
+  g_free(j->id);
+  g_ptr_array_free(j->idents, TRUE);
+  cn_task_fini(t);
+  g_free(j);
+}
+
+static void disable_removed(cloudnotify_ctx *ctx, disable_job *j, cn_user *u, int rc) {
+  cn_reg *r = find_ident(u, j->idents->pdata[j->k]);
+  if (rc) {
+    j->failed = TRUE;
+    return;
+  }
+  if (!r)
+    return;
+  cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push disabled for %s to %s",
+         j->t.session ? j->t.session->full : u->account, r->jid);
+  cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_DISABLED);
+}
+
+static int disable_step(cloudnotify_ctx *ctx, disable_job *j) {
+  cn_user *u = g_hash_table_lookup(ctx->users, j->t.account);
+  for (; j->k < j->idents->len; j->k++) {
+    cn_reg *r = find_ident(u, j->idents->pdata[j->k]);
+    if (!r)
+      continue;
+    int rc = cn_store_remove(ctx, u->account, r->jid, r->node);
+    if (rc == CN_WAIT)
+      return CN_WAIT;
+    disable_removed(ctx, j, u, rc);
+  }
+  cloudnotify_session *s = j->t.session;
+  if (!s)
+    return 0;
+  if (j->failed)
+    return send_error(s, j->id, "wait", "internal-server-error", NULL);
+  /* Disabling what does not exist succeeds: the client's wish holds. */
+  return send_result(s, j->id);
+}
+
+static int disable_run(cloudnotify_ctx *ctx, cn_task *t) {
+  disable_job *j = (disable_job *)t;
+  cn_user *u = g_hash_table_lookup(ctx->users, t->account);
+  disable_removed(ctx, j, u, cn_store_checked(ctx, "removing", t->account,
+                                              cn_task_answer(t, NULL, NULL)));
+  j->k++;
+  return disable_step(ctx, j);
+}
+
 static int handle_disable(cloudnotify_session *s, const char *id, const xmlNode *disable) {
   cloudnotify_ctx *ctx = s->ctx;
   cn_user *u = s->user;
@@ -241,29 +470,30 @@ static int handle_disable(cloudnotify_session *s, const char *id, const xmlNode 
     g_free(push);
     return send_error(s, id, "modify", "bad-request", "Node too long");
   }
-  int failed = 0;
-  for (guint i = 0; i < u->regs->len;) {
+  disable_job *j = g_new0(disable_job, 1);
+  cn_task_init(&j->t, disable_run, disable_job_free, s->account, s);
+  /* Every removal is a store write: finished even if the session goes. */
+  j->t.survives_session = TRUE;
+  j->id = g_strdup(id);
+  j->idents = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < u->regs->len; i++) {
     cn_reg *r = u->regs->pdata[i];
-    if (strcmp(r->jid, push) || (node && g_strcmp0(r->node, node))) {
-      i++;
-      continue;
-    }
-    if (cn_store_remove(ctx, u->account, r->jid, r->node)) {
-      failed = 1;
-      i++;
-      continue;
-    }
-    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push disabled for %s to %s", s->full, r->jid);
-    cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_DISABLED);
+    if (!strcmp(r->jid, push) && (!node || !g_strcmp0(r->node, node)))
+      g_ptr_array_add(j->idents, g_strdup(r->ident));
   }
   g_free(push);
-  if (failed)
-    return send_error(s, id, "wait", "internal-server-error", NULL);
-  /* Disabling what does not exist succeeds: the client's wish holds. */
-  return send_result(s, id);
+  int rc = disable_step(ctx, j);
+  if (rc == CN_WAIT) {
+    cn_pending_wait(ctx, &j->t);
+    return 0;
+  }
+  disable_job_free(&j->t);
+  return rc;
 }
 
-static int dispatch(cloudnotify_session *s, xmlNode *iq) {
+/* NOT_MINE or 0, decided from the stanza alone (so also for an IQ
+ * parked behind its account's other work). */
+static int iq_mine(xmlNode *iq, xmlNode **child_out, unsigned *children_out) {
   const char *type = cn_xml_attr(iq, "type");
   if (strcmp((const char *)iq->name, "iq") || !type)
     return CLOUDNOTIFY_ERR_NOT_MINE;
@@ -281,6 +511,18 @@ static int dispatch(cloudnotify_session *s, xmlNode *iq) {
   /* Results and errors are never answered (RFC 6120 8.2.3). */
   if (!strcmp(type, "result") || !strcmp(type, "error"))
     return CLOUDNOTIFY_ERR_NOT_MINE;
+  *child_out = child;
+  *children_out = children;
+  return 0;
+}
+
+static int dispatch(cloudnotify_session *s, xmlNode *iq) {
+  xmlNode *child;
+  unsigned children;
+  int mine = iq_mine(iq, &child, &children);
+  if (mine)
+    return mine;
+  const char *type = cn_xml_attr(iq, "type");
   const char *id = cn_xml_attr(iq, "id");
   if (!id)
     return send_error(s, NULL, "modify", "bad-request", "Missing id");
@@ -296,13 +538,26 @@ static int dispatch(cloudnotify_session *s, xmlNode *iq) {
   }
   if (strcmp(type, "set") || children != 1)
     return send_error(s, id, "modify", "bad-request", NULL);
-  if (cn_session_attach(s))
+  int attached = cn_session_attach(s);
+  if (attached == CN_PARKED)
+    return CN_PARKED;
+  if (attached)
     return send_error(s, id, "wait", "internal-server-error", NULL);
   if (!strcmp((const char *)child->name, "enable"))
     return handle_enable(s, id, child);
   if (!strcmp((const char *)child->name, "disable"))
     return handle_disable(s, id, child);
   return send_error(s, id, "cancel", "feature-not-implemented", NULL);
+}
+
+static int iq_replay(cloudnotify_ctx *ctx, cn_replay *r) {
+  xmlDoc *doc;
+  int rc = cn_parse(ctx, r->xml, r->len, &doc);
+  if (rc)
+    return rc;
+  rc = dispatch(r->t.session, xmlDocGetRootElement(doc));
+  xmlFreeDoc(doc);
+  return rc;
 }
 
 int cloudnotify_handle_client_iq(cloudnotify_session *s, const char *xml, size_t len) {
@@ -314,7 +569,24 @@ int cloudnotify_handle_client_iq(cloudnotify_session *s, const char *xml, size_t
   int rc = cn_parse(ctx, xml, len, &doc);
   if (rc)
     return cn_leave(ctx, rc);
+  xmlNode *child;
+  unsigned children;
+  if (cn_pending_busy(ctx, s->account)) {
+    /* Answered once the account's earlier work is done, in order. */
+    rc = iq_mine(xmlDocGetRootElement(doc), &child, &children);
+    xmlFreeDoc(doc);
+    if (rc)
+      return cn_leave(ctx, rc);
+    cn_replay *r = cn_replay_new(s->account, s, iq_replay, 0, xml, len, NULL, NULL, 0, NULL, 0);
+    return cn_leave(ctx, cn_pending_enqueue(ctx, &r->t));
+  }
   rc = dispatch(s, xmlDocGetRootElement(doc));
   xmlFreeDoc(doc);
+  if (rc == CN_PARKED) {
+    /* The account is being loaded: the IQ is handled again behind it. */
+    cn_replay *r = cn_replay_new(s->account, s, iq_replay, 0, xml, len, NULL, NULL, 0, NULL, 0);
+    cn_pending_after_load(ctx, &r->t);
+    rc = 0;
+  }
   return cn_leave(ctx, rc);
 }

@@ -2,6 +2,7 @@
  * view of it, and the memory that keeps one registration from being
  * pushed twice for the same stanza. */
 #include "private.h"
+#include "pending.h"
 
 #include <string.h>
 
@@ -12,6 +13,7 @@ struct cloudnotify_push {
   const cn_summary *sum;
   char *body;   /* what will be sent, owned */
   char *sender; /* what will be sent, owned */
+  cn_summary *own_sum; /* sum points here while the filter answers later */
 };
 
 /* ---- summaries ------------------------------------------------------ */
@@ -44,6 +46,16 @@ void cn_summary_clear(cn_summary *s) {
   g_free(s->key);
   g_free(s->alt_key);
   memset(s, 0, sizeof *s);
+}
+
+cn_summary *cn_summary_copy(const cn_summary *s) {
+  cn_summary *c = g_new0(cn_summary, 1);
+  *c = *s;
+  c->sender = g_strdup(s->sender);
+  c->body = g_strdup(s->body);
+  c->key = g_strdup(s->key);
+  c->alt_key = g_strdup(s->alt_key);
+  return c;
 }
 
 void cn_summary_free(cn_summary *s) {
@@ -147,25 +159,20 @@ static void build_publish(GString *x, const char *id, const char *domain,
   g_string_append(x, "</pubsub></iq>");
 }
 
-int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
-              const cn_summary *sum) {
-  if (sum && (sum->skip || seen_contains(ctx, sum, r)))
-    return 0;
-  cloudnotify_push p = { ctx, r, session, sum, NULL, NULL };
-  if (sum && ctx->opt.with_sender)
-    p.sender = g_strdup(sum->sender);
-  if (sum && ctx->opt.with_body)
-    p.body = g_strdup(sum->body);
-  else if (sum && sum->important && ctx->opt.important_body)
-    p.body = g_strdup(ctx->opt.important_body);
+void cn_push_free(cloudnotify_push *p) {
+  if (!p)
+    return;
+  g_free(p->body);
+  g_free(p->sender);
+  cn_summary_free(p->own_sum);
+  g_free(p);
+}
 
+/* The filter answered veto (nonzero: drop): send or not.  1 when sent. */
+static int push_finish(cloudnotify_ctx *ctx, cloudnotify_push *p, int veto) {
+  const cn_reg *r = p->reg;
+  const cn_summary *sum = p->sum;
   int sent = 0;
-  int veto = 0;
-  if (ctx->cb.notification_filter) {
-    ctx->in_callback++;
-    veto = ctx->cb.notification_filter(ctx->user_data, &p);
-    ctx->in_callback--;
-  }
   if (veto) {
     if (sum)
       seen_add(ctx, sum, r);
@@ -176,45 +183,156 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
     cn_random_id(id);
     const char *domain = strchr(r->user->account, '@') + 1;
     GString *x = g_string_sized_new(512 + r->form_len);
-    build_publish(x, id, domain, &p);
+    build_publish(x, id, domain, p);
     if (cn_send(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, x) == 0) {
       cn_outstanding_add(ctx, id, r);
       if (sum)
         seen_add(ctx, sum, r);
       sent = 1;
       cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "sent %s push to %s for %s",
-             p.body ? "important" : "unimportant", r->jid, r->user->account);
+             p->body ? "important" : "unimportant", r->jid, r->user->account);
     } else {
       cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "the host refused a push to %s for %s", r->jid,
              r->user->account);
     }
     g_string_free(x, TRUE);
   }
-  g_free(p.body);
-  g_free(p.sender);
   return sent;
 }
 
-unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries) {
-  gboolean done_important = FALSE, done_unimportant = FALSE;
-  unsigned pushes = 0;
-  for (guint i = 0; i < summaries->len && s->reg; i++) {
-    const cn_summary *sum = summaries->pdata[i];
-    /* Without an important body every push looks the same to the device,
-     * so one push covers the batch. */
-    gboolean important = sum->important && ctx->opt.important_body;
-    gboolean *done = important ? &done_important : &done_unimportant;
+int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
+              const cn_summary *sum) {
+  if (sum && (sum->skip || seen_contains(ctx, sum, r)))
+    return 0;
+  /* On the heap: a filter that answers later keeps it until then. */
+  cloudnotify_push *p = g_new0(cloudnotify_push, 1);
+  p->ctx = ctx;
+  p->reg = r;
+  p->session = session;
+  p->sum = sum;
+  if (sum && ctx->opt.with_sender)
+    p->sender = g_strdup(sum->sender);
+  if (sum && ctx->opt.with_body)
+    p->body = g_strdup(sum->body);
+  else if (sum && sum->important && ctx->opt.important_body)
+    p->body = g_strdup(ctx->opt.important_body);
+
+  int veto = 0;
+  if (ctx->cb.notification_filter) {
+    cn_ask_begin(ctx, CLOUDNOTIFY_OP_NOTIFICATION_FILTER);
+    cn_ask_set_push(ctx, p);
+    veto = ctx->cb.notification_filter(ctx->user_data, p);
+    if (cn_ask_end(ctx, &veto)) {
+      /* The op owns p now; the caller's summary will not outlive it. */
+      if (sum)
+        p->sum = p->own_sum = cn_summary_copy(sum);
+      return CN_WAIT;
+    }
+  }
+  int sent = push_finish(ctx, p, veto);
+  cn_push_free(p);
+  return sent;
+}
+
+int cn_notify_resume(cloudnotify_ctx *ctx, cn_task *t) {
+  cloudnotify_push *p = cn_task_push(t);
+  int veto = cn_task_answer(t, NULL, NULL);
+  return push_finish(ctx, p, veto);
+}
+
+/* A batch whose filter answers later: the rest of it, with copies of the
+ * summaries still to go. */
+typedef struct {
+  cn_task t;
+  GPtrArray *sums; /* cn_summary*; owned by a parked batch only */
+  guint i;
+  gboolean done_important, done_unimportant;
+  unsigned pushes;
+} batch_job;
+
+static void batch_free(cn_task *t) {
+  batch_job *b = (batch_job *)t;
+  for (guint i = 0; i < b->sums->len; i++)
+    cn_summary_free(b->sums->pdata[i]);
+  g_ptr_array_free(b->sums, TRUE);
+  cn_task_fini(t);
+  g_free(b);
+}
+
+static gboolean batch_important(cloudnotify_ctx *ctx, const cn_summary *sum) {
+  /* Without an important body every push looks the same to the device,
+   * so one push covers the batch. */
+  return sum->important && ctx->opt.important_body;
+}
+
+static void batch_sent(cloudnotify_ctx *ctx, batch_job *b, const cn_summary *sum, int sent) {
+  if (!sent)
+    return;
+  gboolean important = batch_important(ctx, sum);
+  *(important ? &b->done_important : &b->done_unimportant) = TRUE;
+  b->pushes++;
+  cn_session_pushed(ctx, b->t.session, important || !ctx->opt.important_body);
+}
+
+static int batch_loop(cloudnotify_ctx *ctx, batch_job *b) {
+  cloudnotify_session *s = b->t.session;
+  for (; b->i < b->sums->len && s->reg; b->i++) {
+    const cn_summary *sum = b->sums->pdata[b->i];
+    gboolean *done = batch_important(ctx, sum) ? &b->done_important : &b->done_unimportant;
     if (*done || sum->skip)
       continue;
-    if (cn_notify(ctx, s->reg, s, sum)) {
-      *done = TRUE;
-      pushes++;
-      cn_session_pushed(ctx, s, important || !ctx->opt.important_body);
-    }
-    if (done_important && done_unimportant)
+    int rc = cn_notify(ctx, s->reg, s, sum);
+    if (rc == CN_WAIT)
+      return CN_WAIT;
+    batch_sent(ctx, b, sum, rc);
+    if (b->done_important && b->done_unimportant)
       break;
   }
-  return pushes;
+  return 0;
+}
+
+static int batch_run(cloudnotify_ctx *ctx, cn_task *t) {
+  batch_job *b = (batch_job *)t;
+  batch_sent(ctx, b, b->sums->pdata[b->i], cn_notify_resume(ctx, t));
+  if (b->done_important && b->done_unimportant)
+    return 0;
+  b->i++;
+  return batch_loop(ctx, b);
+}
+
+unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries) {
+  batch_job b = { .sums = summaries };
+  b.t.session = s;
+  if (batch_loop(ctx, &b) != CN_WAIT)
+    return b.pushes;
+  /* The rest goes on when the filter answers; the caller keeps its array. */
+  batch_job *j = g_new0(batch_job, 1);
+  cn_task_init(&j->t, batch_run, batch_free, s->account, s);
+  j->sums = g_ptr_array_new();
+  for (guint i = b.i; i < summaries->len; i++)
+    g_ptr_array_add(j->sums, cn_summary_copy(summaries->pdata[i]));
+  j->done_important = b.done_important;
+  j->done_unimportant = b.done_unimportant;
+  cn_pending_wait(ctx, &j->t);
+  return b.pushes;
+}
+
+/* A single push whose filter answers later (the wake-up push). */
+static void single_free(cn_task *t) {
+  cn_task_fini(t);
+  g_free(t);
+}
+
+static int single_run(cloudnotify_ctx *ctx, cn_task *t) {
+  cn_notify_resume(ctx, t);
+  return 0;
+}
+
+void cn_notify_single_wait(cloudnotify_ctx *ctx, const char *account,
+                           cloudnotify_session *s) {
+  cn_task *t = g_new0(cn_task, 1);
+  cn_task_init(t, single_run, single_free, account, s);
+  cn_pending_wait(ctx, t);
 }
 
 /* ---- filter accessors ----------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jid.h"
+#include "pending.h"
 
 typedef struct {
   char id[33];
@@ -92,6 +93,41 @@ static cn_reg *find_by_ident(cn_user *u, const char *ident) {
   return NULL;
 }
 
+static void limit_removed(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r) {
+  cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "disabling push to %s for %s after %u errors", r->jid,
+         u->account, r->errors);
+  cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_ERRORS);
+}
+
+/* The removal at the error limit, answered later. */
+typedef struct {
+  cn_task t;
+  char *ident;
+} limit_job;
+
+static void limit_free(cn_task *t) {
+  g_free(((limit_job *)t)->ident);
+  cn_task_fini(t);
+  g_free(t);
+}
+
+static int limit_run(cloudnotify_ctx *ctx, cn_task *t) {
+  int rc = cn_store_checked(ctx, "removing", t->account, cn_task_answer(t, NULL, NULL));
+  cn_user *u = g_hash_table_lookup(ctx->users, t->account);
+  cn_reg *r = u ? find_by_ident(u, ((limit_job *)t)->ident) : NULL;
+  /* A failure leaves the count at the limit: the next error retries. */
+  if (rc == 0 && r)
+    limit_removed(ctx, u, r);
+  return rc;
+}
+
+static void limit_wait(cloudnotify_ctx *ctx, const char *account, const char *ident) {
+  limit_job *j = g_new0(limit_job, 1);
+  cn_task_init(&j->t, limit_run, limit_free, account, NULL);
+  j->ident = g_strdup(ident);
+  cn_pending_wait(ctx, &j->t);
+}
+
 static int apply_reply(cloudnotify_ctx *ctx, pending *p, xmlNode *iq, gboolean is_error) {
   cn_user *u;
   int rc = cn_user_get(ctx, p->account, &u);
@@ -130,12 +166,38 @@ static int apply_reply(cloudnotify_ctx *ctx, pending *p, xmlNode *iq, gboolean i
   if (r->errors < (unsigned)ctx->opt.max_errors)
     return 0;
   rc = cn_store_remove(ctx, u->account, r->jid, r->node);
+  if (rc == CN_WAIT) {
+    limit_wait(ctx, u->account, r->ident);
+    return 0;
+  }
   if (rc)
     return rc;
-  cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "disabling push to %s for %s after %u errors", r->jid,
-         u->account, r->errors);
-  cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_ERRORS);
+  limit_removed(ctx, u, r);
   return 0;
+}
+
+/* The id, type and entry of a reply; NULL entry when it is not ours. */
+static pending *reply_entry(cloudnotify_ctx *ctx, xmlNode *iq, const char **type) {
+  *type = cn_xml_attr(iq, "type");
+  const char *id = cn_xml_attr(iq, "id");
+  if (!strcmp((const char *)iq->name, "iq") && *type &&
+      (!strcmp(*type, "result") || !strcmp(*type, "error")) && id)
+    return g_hash_table_lookup(ctx->outstanding, id);
+  return NULL;
+}
+
+static int reply_replay(cloudnotify_ctx *ctx, cn_replay *r) {
+  xmlDoc *doc;
+  int rc = cn_parse(ctx, r->xml, r->len, &doc);
+  if (rc)
+    return rc;
+  xmlNode *iq = xmlDocGetRootElement(doc);
+  const char *type;
+  pending *p = reply_entry(ctx, iq, &type);
+  /* Forgotten meanwhile (expired, or its registration went): as late. */
+  rc = p ? apply_reply(ctx, p, iq, !strcmp(type, "error")) : 0;
+  xmlFreeDoc(doc);
+  return rc;
 }
 
 int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx, const char *xml, size_t len) {
@@ -153,10 +215,24 @@ int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx, const char *xml, size_t l
   if (!strcmp((const char *)iq->name, "iq") && type &&
       (!strcmp(type, "result") || !strcmp(type, "error")) && id)
     p = g_hash_table_lookup(ctx->outstanding, id);
-  if (!p)
+  if (!p) {
     rc = CLOUDNOTIFY_ERR_NOT_MINE;
-  else
+  } else if (cn_pending_busy(ctx, p->account)) {
+    /* Applied in order behind the account's earlier work; consumed now. */
+    cn_replay *r = cn_replay_new(p->account, NULL, reply_replay, 0, xml, len, NULL, NULL, 0,
+                                 NULL, 0);
+    rc = cn_pending_enqueue(ctx, &r->t);
+  } else {
+    char *account = g_strdup(p->account);
     rc = apply_reply(ctx, p, iq, !strcmp(type, "error"));
+    if (rc == CN_PARKED) {
+      cn_replay *r = cn_replay_new(account, NULL, reply_replay, 0, xml, len, NULL, NULL, 0,
+                                   NULL, 0);
+      cn_pending_after_load(ctx, &r->t);
+      rc = 0;
+    }
+    g_free(account);
+  }
   xmlFreeDoc(doc);
   return cn_leave(ctx, rc);
 }

@@ -124,11 +124,14 @@ void cn_summary_clear(cn_summary *s);
 void cn_summary_free(cn_summary *s);
 
 /* Push for one stanza (sum NULL: ping) to r unless r was already pushed
- * for this stanza.  Returns 1 when a publish was sent, 0 otherwise. */
+ * for this stanza.  Returns 1 when a publish was sent, 0 otherwise, or
+ * CN_WAIT (pending.h) when the notification filter answers later: the
+ * caller parks the rest of its work on the op. */
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum);
 /* Process a batch of summaries for a session's registration: at most one
- * important and one unimportant push.  Returns pushes sent. */
+ * important and one unimportant push.  Returns pushes sent before it
+ * returned; a filter answering later parks the rest (with copies). */
 unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries);
 
 /* ---- sessions (session.c) ------------------------------------------- */
@@ -214,6 +217,7 @@ struct cloudnotify_ctx {
   int64_t reported_deadline; /* last absolute deadline told to the host */
 
   cn_xml_parser *parser;
+  struct cn_pending *pending; /* work parked for the host's answers (pending.c) */
   int in_callback;
   gboolean destroying;
   int depth; /* API nesting, for the timer_changed report on the way out */
@@ -242,6 +246,9 @@ void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
 int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r);
 int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
                     const char *node);
+/* A store answer (given now or later) as 0 or CLOUDNOTIFY_ERR_STORE,
+ * logged; what is "saving" or "removing". */
+int cn_store_checked(cloudnotify_ctx *ctx, const char *what, const char *account, int rc);
 
 /* ---- misc ------------------------------------------------------------ */
 

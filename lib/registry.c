@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jid.h"
+#include "pending.h"
 
 struct cloudnotify_loader {
   cloudnotify_ctx *ctx;
@@ -13,6 +14,7 @@ struct cloudnotify_loader {
   GPtrArray *regs;    /* cn_reg* read so far */
   GHashTable *by_key; /* ident -> index in regs: a hostile store may return
                          thousands of records, so no linear search */
+  int closed;         /* nonzero once the load is over: what loader_add says */
 };
 
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
@@ -68,7 +70,7 @@ void cn_users_trim(cloudnotify_ctx *ctx) {
     l = l->prev;
     /* A user with sessions stays: sessions point at its registrations.
      * The head is the user the caller is about to use. */
-    if (u->sessions || &u->lru == ctx->user_lru.head)
+    if (u->sessions || &u->lru == ctx->user_lru.head || cn_pending_pinned(ctx, u->account))
       continue;
     g_queue_unlink(&ctx->user_lru, &u->lru);
     g_hash_table_remove(ctx->users, u->account);
@@ -90,6 +92,155 @@ static gint newest_first(gconstpointer a, gconstpointer b) {
   return x->enabled_at < y->enabled_at ? 1 : (x->enabled_at > y->enabled_at ? -1 : 0);
 }
 
+static cloudnotify_loader *loader_new(cloudnotify_ctx *ctx, cn_user *u) {
+  cloudnotify_loader *l = g_new0(cloudnotify_loader, 1);
+  l->ctx = ctx;
+  l->user = u;
+  l->regs = g_ptr_array_new();
+  l->by_key = g_hash_table_new(g_str_hash, g_str_equal);
+  return l;
+}
+
+/* The records read so far, taken out of the loader, which is closed. */
+static GPtrArray *loader_take(cloudnotify_loader *l) {
+  GPtrArray *regs = l->regs;
+  l->regs = g_ptr_array_new();
+  cn_loader_close(l, CLOUDNOTIFY_ERR_OP_DONE);
+  return regs;
+}
+
+void cn_loader_close(cloudnotify_loader *l, int rc) {
+  if (l->closed)
+    return;
+  for (guint i = 0; i < l->regs->len; i++)
+    cn_reg_free(l->regs->pdata[i]);
+  g_ptr_array_free(l->regs, TRUE);
+  g_hash_table_destroy(l->by_key);
+  l->regs = NULL;
+  l->by_key = NULL;
+  /* The context may go before the host drops its op: nothing of it is
+   * reachable from a closed loader. */
+  l->ctx = NULL;
+  l->user = NULL;
+  l->closed = rc;
+}
+
+void cn_loader_free(cloudnotify_loader *l) {
+  if (!l)
+    return;
+  cn_loader_close(l, CLOUDNOTIFY_ERR_OP_DONE);
+  g_free(l);
+}
+
+static void regs_free(GPtrArray *regs) {
+  for (guint i = 0; i < regs->len; i++)
+    cn_reg_free(regs->pdata[i]);
+  g_ptr_array_free(regs, TRUE);
+}
+
+/* A load answered later, then the removal of its surplus records. */
+typedef struct {
+  cn_task t;
+  cn_user *u;         /* not cached until the load is answered */
+  GPtrArray *surplus; /* cn_reg*, removed from the store one by one */
+  guint k;
+} load_job;
+
+static void load_job_free(cn_task *t) {
+  load_job *j = (load_job *)t;
+  if (j->u)
+    user_free(j->u);
+  if (j->surplus)
+    regs_free(j->surplus);
+  cn_task_fini(t);
+  g_free(j);
+}
+
+static int load_run(cloudnotify_ctx *ctx, cn_task *t);
+
+static load_job *load_job_new(const char *account) {
+  load_job *j = g_new0(load_job, 1);
+  cn_task_init(&j->t, load_run, load_job_free, account, NULL);
+  return j;
+}
+
+/* Remove the surplus from the store, from index j->k on.  A removal
+ * answered later parks the rest; the caller then gets CN_PARKED. */
+static int trim_surplus(cloudnotify_ctx *ctx, load_job *j) {
+  const char *account = j->t.account;
+  for (; j->k < j->surplus->len; j->k++) {
+    cn_reg *r = j->surplus->pdata[j->k];
+    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "dropping surplus registration %s of %s", r->jid,
+           account);
+    int rc = cn_store_remove(ctx, account, r->jid, r->node);
+    if (rc == CN_WAIT)
+      return CN_WAIT;
+    if (rc == 0)
+      cn_cb_removed(ctx, account, r, CLOUDNOTIFY_REMOVED_EVICTED);
+  }
+  return 0;
+}
+
+/* The load answered rc with regs: cache the user and drop the surplus.
+ * j is the parked job when answered later, else NULL.  Returns 0 (and
+ * *out), STORE, CN_PARKED (surplus removal parked; a new job when j is
+ * NULL) or, for j, CN_WAIT. */
+static int load_finish(cloudnotify_ctx *ctx, cn_user *u, GPtrArray *regs, int rc,
+                       cn_user **out, load_job *j) {
+  if (rc < 0) {
+    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: loading the registrations of %s failed (%d)",
+           u->account, rc);
+    regs_free(regs);
+    user_free(u);
+    return CLOUDNOTIFY_ERR_STORE;
+  }
+  /* Storage may hold more than the limit (a lower push_max_devices, a
+   * crash between save and evict): keep the most recently enabled. */
+  g_ptr_array_sort(regs, newest_first);
+  GPtrArray *surplus = g_ptr_array_new();
+  for (guint i = 0; i < regs->len; i++)
+    g_ptr_array_add(i < (guint)ctx->opt.max_devices ? u->regs : surplus, regs->pdata[i]);
+  g_ptr_array_free(regs, TRUE);
+
+  g_hash_table_insert(ctx->users, u->account, u);
+  g_queue_push_head_link(&ctx->user_lru, &u->lru);
+  cn_users_trim(ctx);
+  *out = u;
+  if (!surplus->len) {
+    g_ptr_array_free(surplus, TRUE);
+    return 0;
+  }
+  load_job *own = j ? j : load_job_new(u->account);
+  own->surplus = surplus;
+  own->k = 0;
+  rc = trim_surplus(ctx, own);
+  if (rc == CN_WAIT) {
+    if (j)
+      return CN_WAIT;
+    cn_pending_wait(ctx, &own->t);
+    return CN_PARKED;
+  }
+  if (!j)
+    load_job_free(&own->t);
+  return 0;
+}
+
+static int load_run(cloudnotify_ctx *ctx, cn_task *t) {
+  load_job *j = (load_job *)t;
+  if (!j->surplus) {
+    cloudnotify_loader *l = cn_task_loader(t);
+    int rc = cn_task_answer(t, NULL, NULL);
+    cn_user *u = g_steal_pointer(&j->u);
+    cn_user *out;
+    return load_finish(ctx, u, loader_take(l), rc < 0 ? rc : 0, &out, j);
+  }
+  int rc = cn_store_checked(ctx, "removing", t->account, cn_task_answer(t, NULL, NULL));
+  if (rc == 0)
+    cn_cb_removed(ctx, t->account, j->surplus->pdata[j->k], CLOUDNOTIFY_REMOVED_EVICTED);
+  j->k++;
+  return trim_surplus(ctx, j);
+}
+
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   cn_user *u = g_hash_table_lookup(ctx->users, account);
   if (u) {
@@ -97,49 +248,29 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
     *out = u;
     return 0;
   }
+  /* Replayed behind a load of this account that failed: the failure is
+   * the answer, as it would have been for a call made at that moment. */
+  if (cn_pending_no_reload(ctx))
+    return CLOUDNOTIFY_ERR_STORE;
   u = g_new0(cn_user, 1);
   u->account = g_strdup(account);
   u->regs = g_ptr_array_new();
   u->lru.data = u;
 
-  cloudnotify_loader loader = { ctx, u, g_ptr_array_new(),
-                                g_hash_table_new(g_str_hash, g_str_equal) };
-  ctx->in_callback++;
-  int rc = ctx->store.load(ctx->store_data, account, &loader);
-  ctx->in_callback--;
-  if (rc < 0) {
-    for (guint i = 0; i < loader.regs->len; i++)
-      cn_reg_free(loader.regs->pdata[i]);
-    g_ptr_array_free(loader.regs, TRUE);
-    g_hash_table_destroy(loader.by_key);
-    user_free(u);
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: loading the registrations of %s failed (%d)",
-           account, rc);
-    return CLOUDNOTIFY_ERR_STORE;
+  cloudnotify_loader *loader = loader_new(ctx, u);
+  cn_ask_begin(ctx, CLOUDNOTIFY_OP_LOAD);
+  cn_ask_set_loader(ctx, loader);
+  int rc = ctx->store.load(ctx->store_data, account, loader);
+  if (cn_ask_end(ctx, &rc)) {
+    /* The op owns the loader now: records may come until it is answered. */
+    load_job *j = load_job_new(account);
+    j->u = u;
+    cn_pending_wait(ctx, &j->t);
+    return CN_PARKED;
   }
-  /* Storage may hold more than the limit (a lower push_max_devices, a
-   * crash between save and evict): keep the most recently enabled. */
-  g_ptr_array_sort(loader.regs, newest_first);
-  for (guint i = 0; i < loader.regs->len; i++) {
-    cn_reg *r = loader.regs->pdata[i];
-    if (i < (guint)ctx->opt.max_devices) {
-      g_ptr_array_add(u->regs, r);
-      continue;
-    }
-    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "dropping surplus registration %s of %s", r->jid,
-           account);
-    if (cn_store_remove(ctx, account, r->jid, r->node) == 0)
-      cn_cb_removed(ctx, account, r, CLOUDNOTIFY_REMOVED_EVICTED);
-    cn_reg_free(r);
-  }
-  g_ptr_array_free(loader.regs, TRUE);
-  g_hash_table_destroy(loader.by_key);
-
-  g_hash_table_insert(ctx->users, u->account, u);
-  g_queue_push_head_link(&ctx->user_lru, &u->lru);
-  cn_users_trim(ctx);
-  *out = u;
-  return 0;
+  GPtrArray *regs = loader_take(loader);
+  cn_loader_free(loader);
+  return load_finish(ctx, u, regs, rc < 0 ? rc : 0, out, NULL);
 }
 
 /* canon, when given, receives the form as the library serialises it:
@@ -170,7 +301,11 @@ int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len) {
 }
 
 int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record *record) {
-  if (!loader || !record || !record->jid)
+  if (!loader)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (loader->closed)
+    return loader->closed;
+  if (!record || !record->jid)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = loader->ctx;
   const char *account = loader->user->account;

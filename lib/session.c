@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jid.h"
+#include "pending.h"
 
 static void summaries_free(GPtrArray *a) {
   for (guint i = 0; i < a->len; i++)
@@ -73,6 +74,10 @@ void cloudnotify_session_free(cloudnotify_session *s) {
     return;
   }
   ctx->depth++;
+  /* Its parked work goes (a store write in flight is finished without
+   * it); this may run the account's later work. */
+  if (!ctx->destroying)
+    cn_pending_session_gone(ctx, s);
   session_stop_work(ctx, s);
   g_ptr_array_free(s->pending, TRUE);
   if (s->user)
@@ -174,18 +179,68 @@ static unsigned push_unacked_or(cloudnotify_session *s, const cloudnotify_buf *q
   return pushes;
 }
 
-static void wake_fire(cloudnotify_ctx *ctx, void *data) {
+/* Session events and timers that come while the account's work is
+ * parked are replayed in order behind it (pending.h). */
+enum {
+  EV_SM, EV_HIBERNATED, EV_QUEUED, EV_ACK_REQUESTED, EV_ACKED, EV_ACK_DELAYED, EV_RESUMED,
+  EV_TIMER,
+};
+
+static int sm_enabled_impl(cloudnotify_session *s);
+static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n);
+static int queued_impl(cloudnotify_session *s, const char *xml, size_t len);
+static int ack_requested_impl(cloudnotify_session *s);
+static int acked_impl(cloudnotify_session *s, uint32_t h);
+static int ack_delayed_impl(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n);
+static int resumed_impl(cloudnotify_session *s);
+
+static int event_replay(cloudnotify_ctx *ctx, cn_replay *r) {
+  cloudnotify_session *s = r->t.session;
+  switch (r->kind) {
+  case EV_SM: return sm_enabled_impl(s);
+  case EV_HIBERNATED: return hibernated_impl(s, r->bufs, r->n);
+  case EV_QUEUED: return queued_impl(s, r->xml, r->len);
+  case EV_ACK_REQUESTED: return ack_requested_impl(s);
+  case EV_ACKED: return acked_impl(s, r->h);
+  case EV_ACK_DELAYED: return ack_delayed_impl(s, r->bufs, r->n);
+  case EV_RESUMED: return resumed_impl(s);
+  default: r->timer_fn(ctx, s); return 0;
+  }
+}
+
+/* A timer of s fired while its account is busy: run it in turn. */
+static gboolean timer_parked(cloudnotify_session *s, cn_timer_fn fn) {
+  int rc;
+  return cn_pending_session_event(s, event_replay, EV_TIMER, NULL, 0, NULL, 0, 0, fn, &rc);
+}
+
+static void wake_run(cloudnotify_ctx *ctx, void *data) {
   cloudnotify_session *s = data;
-  if (s->reg && s->state == CN_SESSION_HIBERNATED)
-    cn_notify(ctx, s->reg, s, NULL);
+  if (s->reg && s->state == CN_SESSION_HIBERNATED &&
+      cn_notify(ctx, s->reg, s, NULL) == CN_WAIT)
+    cn_notify_single_wait(ctx, s->account, s);
+}
+
+/* The timers' functions: run now, or in turn with what is parked (the
+ * replay calls the run function itself). */
+static void wake_fire(cloudnotify_ctx *ctx, void *data) {
+  if (!timer_parked(data, wake_run))
+    wake_run(ctx, data);
 }
 
 int cloudnotify_session_sm_enabled(cloudnotify_session *s) {
   if (!s)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(s->ctx);
+  int rc;
+  if (cn_pending_session_event(s, event_replay, EV_SM, NULL, 0, NULL, 0, 0, NULL, &rc))
+    return cn_leave(s->ctx, rc);
+  return cn_leave(s->ctx, sm_enabled_impl(s));
+}
+
+static int sm_enabled_impl(cloudnotify_session *s) {
   s->sm = TRUE;
-  return cn_leave(s->ctx, 0);
+  return 0;
 }
 
 int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
@@ -194,12 +249,20 @@ int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  int rc;
+  if (cn_pending_session_event(s, event_replay, EV_HIBERNATED, NULL, 0, queue, n, 0, NULL, &rc))
+    return cn_leave(ctx, rc);
+  return cn_leave(ctx, hibernated_impl(s, queue, n));
+}
+
+static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n) {
+  cloudnotify_ctx *ctx = s->ctx;
   if (s->state == CN_SESSION_HIBERNATED)
-    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
+    return CLOUDNOTIFY_ERR_STATE;
   s->state = CN_SESSION_HIBERNATED;
   cn_timer_cancel(ctx, &s->ack_timer);
   if (!s->reg)
-    return cn_leave(ctx, 0);
+    return 0;
   if (ctx->opt.max_hibernation_timeout > 0) {
     s->extended = TRUE;
     cn_cb_hibernation_timeout(ctx, s, ctx->opt.max_hibernation_timeout);
@@ -210,19 +273,29 @@ int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf
   }
   push_unacked_or(s, queue, n);
   unacked_clear(s);
-  return cn_leave(ctx, 0);
+  return 0;
 }
 
-static void coalesce_fire(cloudnotify_ctx *ctx, void *data) {
+static void coalesce_run(cloudnotify_ctx *ctx, void *data) {
   cloudnotify_session *s = data;
   cn_notify_batch(ctx, s, s->pending);
   summaries_free(s->pending);
 }
 
-static void ack_fire(cloudnotify_ctx *ctx, void *data) {
+static void coalesce_fire(cloudnotify_ctx *ctx, void *data) {
+  if (!timer_parked(data, coalesce_run))
+    coalesce_run(ctx, data);
+}
+
+static void ack_run(cloudnotify_ctx *ctx, void *data) {
   cloudnotify_session *s = data;
   cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "ack of %s overdue", s->full);
   push_unacked_or(s, NULL, 0);
+}
+
+static void ack_fire(cloudnotify_ctx *ctx, void *data) {
+  if (!timer_parked(data, ack_run))
+    ack_run(ctx, data);
 }
 
 int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t len) {
@@ -230,16 +303,24 @@ int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t l
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  int rc;
+  if (cn_pending_session_event(s, event_replay, EV_QUEUED, xml, len, NULL, 0, 0, NULL, &rc))
+    return cn_leave(ctx, rc);
+  return cn_leave(ctx, queued_impl(s, xml, len));
+}
+
+static int queued_impl(cloudnotify_session *s, const char *xml, size_t len) {
+  cloudnotify_ctx *ctx = s->ctx;
   if (s->state == CN_SESSION_LIVE)
     s->sent++;
   /* A session without push costs one branch per stanza. */
   if (!s->reg)
-    return cn_leave(ctx, 0);
+    return 0;
   cn_summary *sum = g_new0(cn_summary, 1);
   int rc = cn_summarize(ctx, s->account, xml, len, sum);
   if (rc) {
     g_free(sum);
-    return cn_leave(ctx, rc);
+    return rc;
   }
   if (s->state == CN_SESSION_LIVE) {
     sum->seq = s->sent;
@@ -247,7 +328,7 @@ int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t l
     while (s->unacked.length >= (guint)ctx->opt.max_session_queue)
       cn_summary_free(g_queue_pop_head(&s->unacked));
     g_queue_push_tail(&s->unacked, sum);
-    return cn_leave(ctx, 0);
+    return 0;
   }
   if (s->pending->len >= (guint)ctx->opt.max_session_queue) {
     guint drop = s->pending->len - (guint)ctx->opt.max_session_queue + 1;
@@ -257,10 +338,10 @@ int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t l
   }
   g_ptr_array_add(s->pending, sum);
   if (ctx->opt.coalesce_ms == 0)
-    coalesce_fire(ctx, s);
+    coalesce_run(ctx, s);
   else if (!cn_timer_armed(&s->coalesce_timer))
     cn_timer_arm(ctx, &s->coalesce_timer, ctx->opt.coalesce_ms, coalesce_fire, s);
-  return cn_leave(ctx, 0);
+  return 0;
 }
 
 int cloudnotify_session_ack_requested(cloudnotify_session *s) {
@@ -268,13 +349,22 @@ int cloudnotify_session_ack_requested(cloudnotify_session *s) {
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  int rc;
+  if (cn_pending_session_event(s, event_replay, EV_ACK_REQUESTED, NULL, 0, NULL, 0, 0, NULL,
+                               &rc))
+    return cn_leave(ctx, rc);
+  return cn_leave(ctx, ack_requested_impl(s));
+}
+
+static int ack_requested_impl(cloudnotify_session *s) {
+  cloudnotify_ctx *ctx = s->ctx;
   /* The clock runs from the oldest unanswered request. */
   if (s->reg && s->state == CN_SESSION_LIVE && !cn_timer_armed(&s->ack_timer) &&
       s->unacked.length) {
     s->ack_target = s->sent;
     cn_timer_arm(ctx, &s->ack_timer, ctx->opt.max_ack_delay * 1000, ack_fire, s);
   }
-  return cn_leave(ctx, 0);
+  return 0;
 }
 
 int cloudnotify_session_acked(cloudnotify_session *s, uint32_t h) {
@@ -282,6 +372,14 @@ int cloudnotify_session_acked(cloudnotify_session *s, uint32_t h) {
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  int rc;
+  if (cn_pending_session_event(s, event_replay, EV_ACKED, NULL, 0, NULL, 0, h, NULL, &rc))
+    return cn_leave(ctx, rc);
+  return cn_leave(ctx, acked_impl(s, h));
+}
+
+static int acked_impl(cloudnotify_session *s, uint32_t h) {
+  cloudnotify_ctx *ctx = s->ctx;
   s->acked = h;
   cn_summary *sum;
   /* Serial-number arithmetic: h wraps at 2^32 (XEP-0198). */
@@ -289,7 +387,7 @@ int cloudnotify_session_acked(cloudnotify_session *s, uint32_t h) {
     cn_summary_free(g_queue_pop_head(&s->unacked));
   if (cn_timer_armed(&s->ack_timer) && (int32_t)(h - s->ack_target) >= 0)
     cn_timer_cancel(ctx, &s->ack_timer);
-  return cn_leave(ctx, 0);
+  return 0;
 }
 
 int cloudnotify_session_ack_delayed(cloudnotify_session *s, const cloudnotify_buf *queue,
@@ -298,9 +396,17 @@ int cloudnotify_session_ack_delayed(cloudnotify_session *s, const cloudnotify_bu
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  int rc;
+  if (cn_pending_session_event(s, event_replay, EV_ACK_DELAYED, NULL, 0, queue, n, 0, NULL,
+                               &rc))
+    return cn_leave(ctx, rc);
+  return cn_leave(ctx, ack_delayed_impl(s, queue, n));
+}
+
+static int ack_delayed_impl(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n) {
   if (s->reg)
     push_unacked_or(s, queue, n);
-  return cn_leave(ctx, 0);
+  return 0;
 }
 
 int cloudnotify_session_resumed(cloudnotify_session *s) {
@@ -308,13 +414,21 @@ int cloudnotify_session_resumed(cloudnotify_session *s) {
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  int rc;
+  if (cn_pending_session_event(s, event_replay, EV_RESUMED, NULL, 0, NULL, 0, 0, NULL, &rc))
+    return cn_leave(ctx, rc);
+  return cn_leave(ctx, resumed_impl(s));
+}
+
+static int resumed_impl(cloudnotify_session *s) {
+  cloudnotify_ctx *ctx = s->ctx;
   if (s->state != CN_SESSION_HIBERNATED)
-    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
+    return CLOUDNOTIFY_ERR_STATE;
   s->state = CN_SESSION_LIVE;
   s->extended = FALSE;
   /* Stanzas still unacknowledged are resent by the host on resumption
    * and reported again through queued. */
   session_stop_work(ctx, s);
   s->sent = s->acked;
-  return cn_leave(ctx, 0);
+  return 0;
 }

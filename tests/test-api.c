@@ -400,6 +400,11 @@ static const int all_codes[] = {
   CLOUDNOTIFY_ERR_OPTION_VALUE,
   CLOUDNOTIFY_ERR_REENTRANT,
   CLOUDNOTIFY_ERR_STATE,
+  CLOUDNOTIFY_ERR_OP_DONE,
+  CLOUDNOTIFY_ERR_OP_CANCELLED,
+  CLOUDNOTIFY_ERR_GONE,
+  CLOUDNOTIFY_ERR_BUSY,
+  CLOUDNOTIFY_ERR_OP_UNKNOWN,
 };
 
 static void strerror_distinct(void **state) {
@@ -414,7 +419,7 @@ static void strerror_distinct(void **state) {
     for (size_t k = i + 1; k < G_N_ELEMENTS(all_codes); k++)
       assert_string_not_equal(a, cloudnotify_strerror(all_codes[k]));
   }
-  const int others[] = { 1, -1, -500, -513, INT32_MIN, INT32_MAX };
+  const int others[] = { 1, -1, -500, -518, INT32_MIN, INT32_MAX };
   for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
     assert_non_null(cloudnotify_strerror(others[i]));
     assert_string_equal(cloudnotify_strerror(others[i]), unknown);

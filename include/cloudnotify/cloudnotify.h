@@ -86,6 +86,22 @@ typedef enum cloudnotify_error {
   /** The call does not fit the session's state (e.g. resume of a session
    *  that is not hibernated). */
   CLOUDNOTIFY_ERR_STATE = -512,
+  /* Answers that come later (see cloudnotify_op below). */
+  /** The operation was already answered: completed before, or answered
+   *  by the callback's own return value. */
+  CLOUDNOTIFY_ERR_OP_DONE = -513,
+  /** The operation was cancelled: the work waiting on it belonged to a
+   *  session that was freed. */
+  CLOUDNOTIFY_ERR_OP_CANCELLED = -514,
+  /** The context the operation belonged to was freed. */
+  CLOUDNOTIFY_ERR_GONE = -515,
+  /** Too much work is parked waiting for the host's answers
+   *  (CLOUDNOTIFY_MAX_PARKED_PER_ACCOUNT, CLOUDNOTIFY_MAX_PARKED); the
+   *  call was not processed. */
+  CLOUDNOTIFY_ERR_BUSY = -516,
+  /** Not an operation handed out by this library, or a completion call
+   *  that does not fit the operation's kind. */
+  CLOUDNOTIFY_ERR_OP_UNKNOWN = -517,
 } cloudnotify_error;
 
 /** Static English description of an error code; never NULL.  Callable
@@ -555,6 +571,118 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_set_body(cloudnotify_push *push, const c
 /** Replace the sender field (copied; NULL removes it).
  *  Errors: INVALID_ARGUMENT (as cloudnotify_push_set_body). */
 CLOUDNOTIFY_EXPORT int cloudnotify_push_set_sender(cloudnotify_push *push, const char *jid);
+
+/* ------------------------------------------------------------------ */
+/* Answers that come later                                             */
+/* ------------------------------------------------------------------ */
+
+/* Every callback through which the library asks the host something --
+ * the store's load, save and remove, the registration filter and the
+ * notification filter -- may answer later instead of at once:
+ *
+ *   1. inside the callback, take the operation with
+ *      cloudnotify_ctx_current_op(ctx) (the host owns that reference);
+ *   2. return CLOUDNOTIFY_PENDING;
+ *   3. later, outside any callback, answer with cloudnotify_op_complete
+ *      (or cloudnotify_op_veto for a registration filter) and release the
+ *      reference with cloudnotify_op_free.
+ *
+ * Returning 0 / a negative value (store) or 0 / nonzero (filters) as in
+ * 0.1 stays the simple path and behaves exactly as before; an op taken
+ * in a callback that then answers synchronously is simply freed later
+ * (completing it returns CLOUDNOTIFY_ERR_OP_DONE).  Returning
+ * CLOUDNOTIFY_PENDING without having taken the op counts as a failure
+ * (store: STORE error; filters: a veto / a drop) and is logged.
+ *
+ * While an answer is outstanding the account concerned is "busy": the
+ * work that depends on the answer is parked, and every later call that
+ * concerns the account (triggers, client IQs of its sessions, app-server
+ * replies to its publishes, its sessions' events and timers, pings) is
+ * parked behind it with copies of its inputs, and run in the order the
+ * calls came when the answer arrives.  Other accounts are not held up.
+ * A parked call returns 0 (or BUSY) at once: errors it meets later are
+ * logged, not returned, and out-parameters such as `pushes` count only
+ * the publishes sent before the call returned (0 when it was parked).
+ * cloudnotify_account_has_push answers 1 ("maybe") for a busy account.
+ * Calls that reject their input before looking at the account (XML,
+ * TOO_LARGE, NOT_MINE, INVALID_ARGUMENT, JID_MALFORMED) still do so at
+ * once.  Options in force when the work finally runs apply.
+ *
+ * A client's enable or disable is answered only when the store write
+ * completed: with the usual result, or wait/internal-server-error with
+ * nothing changed in memory when the completion reports failure.  A
+ * store write in flight is finished even if the session that asked for
+ * it is freed (without reply), so that memory keeps agreeing with the
+ * store; every other parked work of a freed session is dropped and its
+ * outstanding filter operations cancelled (OP_CANCELLED).
+ * cloudnotify_ctx_free cancels everything: later completions return
+ * GONE.  cloudnotify_ctx_set_store is refused (STATE) while work is
+ * parked. */
+
+/** Returned by a callback that will answer later.  Deliberately not a
+ *  small number: 0.1 filters that veto with 1 or -1 keep their meaning. */
+#define CLOUDNOTIFY_PENDING 0x504E
+
+/** Most calls parked behind one busy account, and in the whole context. */
+#define CLOUDNOTIFY_MAX_PARKED_PER_ACCOUNT 1024
+#define CLOUDNOTIFY_MAX_PARKED 65536
+
+/** One question to the host that may be answered later. */
+typedef struct cloudnotify_op cloudnotify_op;
+
+typedef enum cloudnotify_op_kind {
+  CLOUDNOTIFY_OP_LOAD = 1,
+  CLOUDNOTIFY_OP_SAVE = 2,
+  CLOUDNOTIFY_OP_REMOVE = 3,
+  CLOUDNOTIFY_OP_REGISTRATION_FILTER = 4,
+  CLOUDNOTIFY_OP_NOTIFICATION_FILTER = 5,
+} cloudnotify_op_kind;
+
+/** Inside a store callback (load, save, remove) or a filter of ctx: the
+ *  operation it answers, with a new reference owned by the caller and
+ *  released with cloudnotify_op_free (each call gives one reference).
+ *  NULL outside those callbacks or for NULL ctx.  Callable from
+ *  callbacks (it is meant to be). */
+CLOUDNOTIFY_EXPORT cloudnotify_op *cloudnotify_ctx_current_op(cloudnotify_ctx *ctx);
+
+/** The kind of op, or 0 for NULL.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT cloudnotify_op_kind cloudnotify_op_get_kind(const cloudnotify_op *op);
+
+/** For a notification filter op still waiting for its answer: the push,
+ *  borrowed until the op is completed or cancelled, so that the
+ *  cloudnotify_push_* getters and setters can be used until then.  NULL
+ *  otherwise.  (For a load op, the loader passed to load likewise stays
+ *  valid for cloudnotify_loader_add until the op is completed; after
+ *  that cloudnotify_loader_add returns OP_DONE, OP_CANCELLED or GONE, as
+ *  long as the op has not been freed.)  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT cloudnotify_push *cloudnotify_op_push(cloudnotify_op *op);
+
+/** Answer op.  result: for load, save and remove 0 (or positive) for
+ *  success, negative for failure, as the callback would have returned;
+ *  for the registration filter 0 accepts and nonzero vetoes with
+ *  cancel/not-allowed; for the notification filter 0 sends (with any
+ *  amendment made through cloudnotify_op_push) and nonzero drops.  The
+ *  parked work of the account then runs, callbacks included, before this
+ *  returns.  op stays owned by the caller.
+ *  Errors: INVALID_ARGUMENT (op NULL, or result is CLOUDNOTIFY_PENDING),
+ *  OP_UNKNOWN (op is not an operation of this library), OP_DONE,
+ *  OP_CANCELLED, GONE, REENTRANT (called from a callback of op's
+ *  context, including the callback that handed out op). */
+CLOUDNOTIFY_EXPORT int cloudnotify_op_complete(cloudnotify_op *op, int result);
+
+/** Answer a registration filter op with a veto and its error (static or
+ *  borrowed strings, as for the synchronous filter; invalid or NULL
+ *  values become cancel / not-allowed).
+ *  Errors: as cloudnotify_op_complete; OP_UNKNOWN also when op is not a
+ *  registration filter op. */
+CLOUDNOTIFY_EXPORT int cloudnotify_op_veto(cloudnotify_op *op, const char *error_type,
+                                           const char *error_condition);
+
+/** Release one reference taken with cloudnotify_ctx_current_op.  Freeing
+ *  the last reference of an op that was never answered leaves its account
+ *  parked until cloudnotify_ctx_free: answer first.  Valid after
+ *  cloudnotify_ctx_free.  NULL is a no-op.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT void cloudnotify_op_free(cloudnotify_op *op);
 
 #ifdef __cplusplus
 }
