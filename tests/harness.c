@@ -19,6 +19,212 @@ static void removed_free(gpointer p) {
   g_free(r);
 }
 
+fh_mode fh_default_mode = FH_SYNC;
+unsigned fh_default_fail_at;
+
+/* One question the host answers later. */
+typedef struct fh_op {
+  cloudnotify_op *op;
+  cloudnotify_op_kind kind;
+  char *account;
+  cloudnotify_loader *loader; /* load */
+  fh_row rec;                 /* save: the record; remove: jid and node */
+  int verdict;                /* filters: the answer decided when asked */
+  const char *veto_type, *veto_condition;
+  int amend;                  /* notification filter: set the body at completion */
+} fh_op;
+
+static void row_clear(fh_row *r) {
+  g_free(r->account);
+  g_free(r->jid);
+  g_free(r->node);
+  g_free(r->form);
+}
+
+static void row_free(gpointer p) {
+  row_clear(p);
+  g_free(p);
+}
+
+static void fhop_free(fh_op *o) {
+  cloudnotify_op_free(o->op);
+  g_free(o->account);
+  row_clear(&o->rec);
+  g_free(o);
+}
+
+/* Inside a callback: take the op and remember what to answer. */
+static fh_op *ask_later(fake_host *h, cloudnotify_op_kind kind, const char *account) {
+  fh_op *o = g_new0(fh_op, 1);
+  o->op = cloudnotify_ctx_current_op(h->ctx);
+  assert_non_null(o->op);
+  assert_int_equal(cloudnotify_op_get_kind(o->op), kind);
+  o->kind = kind;
+  o->account = g_strdup(account);
+  g_ptr_array_add(h->ops, o);
+  return o;
+}
+
+static int row_find(const fake_host *h, const char *account, const char *jid, const char *node) {
+  for (guint i = 0; i < h->rows->len; i++) {
+    const fh_row *r = h->rows->pdata[i];
+    if (!strcmp(r->account, account) && !strcmp(r->jid, jid) && !g_strcmp0(r->node, node))
+      return (int)i;
+  }
+  return -1;
+}
+
+static void store_load_rows(fake_host *h, const char *account, cloudnotify_loader *loader) {
+  for (guint i = 0; i < h->rows->len; i++) {
+    const fh_row *r = h->rows->pdata[i];
+    if (strcmp(r->account, account))
+      continue;
+    cloudnotify_record rec = { r->jid, r->node, r->form, r->form_len, r->enabled_at };
+    cloudnotify_loader_add(loader, &rec);
+  }
+}
+
+static void store_save_row(fake_host *h, const char *account, const fh_row *rec) {
+  int i = row_find(h, account, rec->jid, rec->node);
+  if (i >= 0)
+    g_ptr_array_remove_index(h->rows, (guint)i);
+  fh_row *r = g_new0(fh_row, 1);
+  r->account = g_strdup(account);
+  r->jid = g_strdup(rec->jid);
+  r->node = g_strdup(rec->node);
+  r->form = rec->form ? g_strndup(rec->form, rec->form_len) : NULL;
+  r->form_len = rec->form_len;
+  r->enabled_at = rec->enabled_at;
+  g_ptr_array_add(h->rows, r);
+}
+
+static void store_remove_row(fake_host *h, const char *account, const char *jid,
+                             const char *node) {
+  int i = row_find(h, account, jid, node);
+  if (i >= 0)
+    g_ptr_array_remove_index(h->rows, (guint)i);
+}
+
+static int st_load(void *data, const char *account, cloudnotify_loader *loader) {
+  fake_host *h = data;
+  if (h->mode == FH_SYNC) {
+    store_load_rows(h, account, loader);
+    return 0;
+  }
+  fh_op *o = ask_later(h, CLOUDNOTIFY_OP_LOAD, account);
+  o->loader = loader;
+  return CLOUDNOTIFY_PENDING;
+}
+
+static int st_save(void *data, const char *account, const cloudnotify_record *rec) {
+  fake_host *h = data;
+  fh_row r = { NULL, (char *)rec->jid, (char *)rec->node, (char *)rec->publish_options,
+               rec->publish_options ? rec->publish_options_len : 0, rec->enabled_at_ms };
+  if (h->mode == FH_SYNC) {
+    store_save_row(h, account, &r);
+    return 0;
+  }
+  fh_op *o = ask_later(h, CLOUDNOTIFY_OP_SAVE, account);
+  o->rec.jid = g_strdup(rec->jid);
+  o->rec.node = g_strdup(rec->node);
+  o->rec.form = r.form ? g_strndup(r.form, r.form_len) : NULL;
+  o->rec.form_len = r.form_len;
+  o->rec.enabled_at = rec->enabled_at_ms;
+  return CLOUDNOTIFY_PENDING;
+}
+
+static int st_remove(void *data, const char *account, const char *jid, const char *node) {
+  fake_host *h = data;
+  if (h->mode == FH_SYNC) {
+    store_remove_row(h, account, jid, node);
+    return 0;
+  }
+  fh_op *o = ask_later(h, CLOUDNOTIFY_OP_REMOVE, account);
+  o->rec.jid = g_strdup(jid);
+  o->rec.node = g_strdup(node);
+  return CLOUDNOTIFY_PENDING;
+}
+
+static guint32 next_rand(fake_host *h) {
+  h->rand = h->rand * 1103515245u + 12345u;
+  return h->rand >> 8;
+}
+
+/* Answer o (removed from h->ops by the caller). */
+static void answer(fake_host *h, fh_op *o) {
+  h->completions++;
+  gboolean fail = h->mode == FH_FAIL_NTH && h->completions == h->fail_at;
+  if (fail) {
+    h->failures++;
+    h->failed_kind = o->kind;
+  }
+  int rc = 0;
+  switch (o->kind) {
+  case CLOUDNOTIFY_OP_LOAD:
+    /* Records may come until the completion; a failure discards them. */
+    store_load_rows(h, o->account, o->loader);
+    rc = cloudnotify_op_complete(o->op, fail ? -1 : 0);
+    break;
+  case CLOUDNOTIFY_OP_SAVE:
+    if (!fail)
+      store_save_row(h, o->account, &o->rec);
+    rc = cloudnotify_op_complete(o->op, fail ? -1 : 0);
+    break;
+  case CLOUDNOTIFY_OP_REMOVE:
+    if (!fail)
+      store_remove_row(h, o->account, o->rec.jid, o->rec.node);
+    rc = cloudnotify_op_complete(o->op, fail ? -1 : 0);
+    break;
+  case CLOUDNOTIFY_OP_REGISTRATION_FILTER:
+    if (fail)
+      rc = cloudnotify_op_complete(o->op, 1);
+    else if (o->verdict)
+      rc = cloudnotify_op_veto(o->op, o->veto_type, o->veto_condition);
+    else
+      rc = cloudnotify_op_complete(o->op, 0);
+    break;
+  case CLOUDNOTIFY_OP_NOTIFICATION_FILTER:
+    if (o->amend)
+      assert_int_equal(cloudnotify_push_set_body(cloudnotify_op_push(o->op), "amended"), 0);
+    rc = cloudnotify_op_complete(o->op, fail ? 1 : o->verdict);
+    break;
+  }
+  h->complete_rc = rc;
+  assert_int_equal(rc, 0);
+  /* Answered: a second answer is refused and changes nothing. */
+  assert_int_equal(cloudnotify_op_complete(o->op, 0), CLOUDNOTIFY_ERR_OP_DONE);
+  fhop_free(o);
+}
+
+void fh_settle(fake_host *h) {
+  while (h->ops->len) {
+    guint i = 0;
+    if (h->mode == FH_SHUFFLE)
+      i = next_rand(h) % h->ops->len;
+    fh_op *o = h->ops->pdata[i];
+    g_ptr_array_remove_index(h->ops, i);
+    answer(h, o);
+  }
+}
+
+void fh_step(fake_host *h, int need_results) {
+  if (h->mode == FH_LATER || h->mode == FH_FAIL_NTH || (h->mode == FH_SHUFFLE && need_results))
+    fh_settle(h);
+}
+
+unsigned fh_open_ops(const fake_host *h) {
+  return h->ops->len;
+}
+
+/* Hosts alive: fh_iq reaches its host through them (one at a time in
+ * the suites that use the asynchronous modes). */
+static GPtrArray *live_hosts;
+
+static fake_host *fh_host_of(cloudnotify_session *s) {
+  (void)s;
+  return live_hosts && live_hosts->len ? live_hosts->pdata[live_hosts->len - 1] : NULL;
+}
+
 static int cb_send(void *ud, cloudnotify_route route, cloudnotify_session *session,
                    const char *account, const char *to, const char *xml, size_t len) {
   fake_host *h = ud;
@@ -70,6 +276,13 @@ static void cb_log(void *ud, cloudnotify_log_level level, const char *msg) {
 static int cb_regfilter(void *ud, cloudnotify_session *s, const char *account, const char *jid,
                         const char *node, const char **type, const char **cond) {
   fake_host *h = ud;
+  if (h->mode != FH_SYNC) {
+    fh_op *o = ask_later(h, CLOUDNOTIFY_OP_REGISTRATION_FILTER, account);
+    o->verdict = h->veto_type != NULL;
+    o->veto_type = h->veto_type;
+    o->veto_condition = h->veto_condition;
+    return CLOUDNOTIFY_PENDING;
+  }
   if (!h->veto_type)
     return 0;
   *type = h->veto_type;
@@ -79,6 +292,14 @@ static int cb_regfilter(void *ud, cloudnotify_session *s, const char *account, c
 
 static int cb_pushfilter(void *ud, cloudnotify_push *p) {
   fake_host *h = ud;
+  if (h->mode != FH_SYNC && h->push_filter != 3) {
+    fh_op *o = ask_later(h, CLOUDNOTIFY_OP_NOTIFICATION_FILTER, cloudnotify_push_account(p));
+    assert_ptr_equal(cloudnotify_op_push(o->op), p);
+    o->verdict = h->push_filter == 1;
+    /* Amended at completion: the push stays amendable until then. */
+    o->amend = h->push_filter == 2;
+    return CLOUDNOTIFY_PENDING;
+  }
   if (h->push_filter == 1)
     return 1;
   if (h->push_filter == 2)
@@ -111,10 +332,33 @@ void fh_init(fake_host *h) {
     .notification_filter = cb_pushfilter,
   };
   assert_int_equal(cloudnotify_ctx_new(&h->ctx, &cb, h), 0);
+  h->mode = fh_default_mode;
+  h->fail_at = fh_default_fail_at;
+  h->rand = 20261127;
+  h->ops = g_ptr_array_new();
+  h->rows = g_ptr_array_new_with_free_func(row_free);
+  if (!live_hosts)
+    live_hosts = g_ptr_array_new();
+  g_ptr_array_add(live_hosts, h);
+  if (h->mode != FH_SYNC) {
+    cloudnotify_store st = {
+      .size = sizeof st, .load = st_load, .save = st_save, .remove = st_remove,
+    };
+    assert_int_equal(cloudnotify_ctx_set_store(h->ctx, &st, h), 0);
+  }
 }
 
 void fh_fini(fake_host *h) {
+  g_ptr_array_remove(live_hosts, h);
   cloudnotify_ctx_free(h->ctx);
+  /* Questions left open: the context is gone, and answering says so. */
+  for (guint i = 0; i < h->ops->len; i++) {
+    fh_op *o = h->ops->pdata[i];
+    assert_int_equal(cloudnotify_op_complete(o->op, 0), CLOUDNOTIFY_ERR_GONE);
+    fhop_free(o);
+  }
+  g_ptr_array_free(h->ops, TRUE);
+  g_ptr_array_free(h->rows, TRUE);
   g_ptr_array_free(h->sent, TRUE);
   g_ptr_array_free(h->removed, TRUE);
   g_ptr_array_free(h->hib, TRUE);
@@ -219,7 +463,30 @@ char *fh_outcome(const char *xml) {
 }
 
 int fh_iq(cloudnotify_session *s, const char *xml) {
-  return cloudnotify_handle_client_iq(s, xml, strlen(xml));
+  fake_host *h = fh_host_of(s);
+  unsigned before = h ? h->sent->len : 0, failures = h ? h->failures : 0;
+  int rc = cloudnotify_handle_client_iq(s, xml, strlen(xml));
+  if (!h)
+    return rc;
+  /* Whatever the host's timing, the client's reply is there when the
+   * call and the answers it waited for are done. */
+  fh_step(h, 1);
+  unsigned replies = 0;
+  const fh_sent *last = NULL;
+  for (guint i = before; i < h->sent->len; i++)
+    if (((fh_sent *)h->sent->pdata[i])->route == CLOUDNOTIFY_ROUTE_CLIENT) {
+      replies++;
+      last = h->sent->pdata[i];
+    }
+  assert_true(replies <= 1);
+  if (h->failures != failures && last) {
+    /* A failed answer on the way: never a result, nothing half done. */
+    char *o = fh_outcome(last->xml);
+    assert_non_null(o);
+    assert_string_not_equal(o, "result");
+    g_free(o);
+  }
+  return rc;
 }
 
 static GString *open_push_iq(const char *el, const char *jid, const char *node) {
@@ -260,6 +527,7 @@ int fh_reply(fake_host *h, unsigned n, const char *type, const char *from) {
                         "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
                         "</error></iq>", id, from ? from : p->to, type);
   int rc = cloudnotify_handle_app_reply(h->ctx, x, strlen(x));
+  fh_step(h, 1);
   g_free(x);
   g_free(id);
   return rc;

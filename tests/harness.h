@@ -29,8 +29,40 @@ typedef struct fh_hib {
   int64_t seconds;
 } fh_hib;
 
+/* How the fake host answers the callbacks that ask it something (store
+ * load/save/remove, the two filters):
+ *   FH_SYNC     at once, with the in-memory store of the library (0.1 host);
+ *   FH_LATER    every question answered CLOUDNOTIFY_PENDING and completed
+ *               in order by fh_settle, which the harness calls right after
+ *               every API call it makes (fh_iq, fh_reply; run_scenario);
+ *   FH_SHUFFLE  completed by fh_settle in a pseudo-random order, and only
+ *               when the test needs results (fh_step with TRUE);
+ *   FH_FAIL_NTH as FH_LATER, but completion number fail_at (1-based) reports
+ *               failure (store: -1, nothing written; filters: veto/drop).
+ * Modes other than FH_SYNC install the harness's own store (fh_store_*). */
+typedef enum { FH_SYNC = 0, FH_LATER, FH_SHUFFLE, FH_FAIL_NTH } fh_mode;
+
+/* Mode given to every fake host fh_init creates (tests set it). */
+extern fh_mode fh_default_mode;
+extern unsigned fh_default_fail_at;
+
+typedef struct fh_row {
+  char *account, *jid, *node, *form;
+  size_t form_len;
+  int64_t enabled_at;
+} fh_row;
+
 typedef struct fake_host {
   cloudnotify_ctx *ctx;
+  fh_mode mode;
+  GPtrArray *ops;        /* fh_op*: questions not answered yet */
+  GPtrArray *rows;       /* fh_row*: the harness store (modes but FH_SYNC) */
+  unsigned completions;  /* answers given through completion calls */
+  unsigned fail_at;      /* FH_FAIL_NTH */
+  unsigned failures;     /* failures delivered so far */
+  cloudnotify_op_kind failed_kind; /* kind of the last failure delivered */
+  guint32 rand;          /* FH_SHUFFLE's generator */
+  int complete_rc;       /* rc of the last completion call */
   int64_t now;                /* ms; starts at 1.7e12 */
   GPtrArray *sent;            /* fh_sent* */
   GPtrArray *removed;         /* fh_removed* */
@@ -52,6 +84,14 @@ typedef struct fake_host {
 
 /* New host + context with every callback installed. */
 void fh_init(fake_host *h);
+/* Answer every question still open (modes but FH_SYNC); completions run
+ * the library's parked work, which may ask more: answered too. */
+void fh_settle(fake_host *h);
+/* After (or before) an API call: FH_LATER / FH_FAIL_NTH settle always,
+ * FH_SHUFFLE only when need_results. */
+void fh_step(fake_host *h, int need_results);
+/* Questions open now. */
+unsigned fh_open_ops(const fake_host *h);
 void fh_fini(fake_host *h);
 void fh_clear(fake_host *h); /* forget recordings */
 
