@@ -73,10 +73,10 @@ static void op_maybe_free(cloudnotify_op *op) {
 static void op_release(cloudnotify_ctx *ctx, cloudnotify_op *op, op_state state) {
   op->state = state;
   op->task = NULL;
-  if (op->loader)
-    cn_loader_close(op->loader, state == OP_GONE        ? CLOUDNOTIFY_ERR_GONE
-                                : state == OP_CANCELLED ? CLOUDNOTIFY_ERR_OP_CANCELLED
-                                                        : CLOUDNOTIFY_ERR_OP_DONE);
+  /* Answered: the load took (and closed) the loader itself. */
+  if (op->loader && state != OP_DONE)
+    cn_loader_close(op->loader, state == OP_GONE ? CLOUDNOTIFY_ERR_GONE
+                                                 : CLOUDNOTIFY_ERR_OP_CANCELLED);
   if (op->push) {
     cn_push_free(op->push);
     op->push = NULL;
@@ -104,6 +104,9 @@ cloudnotify_op *cloudnotify_ctx_current_op(cloudnotify_ctx *ctx) {
     op->link.data = op;
     op->push = pd->asking_push;
     op->loader = pd->asking_loader;
+    /* The host may keep the loader as long as the op: it goes with it. */
+    if (op->loader)
+      cn_loader_hand_to_op(op->loader);
     g_queue_push_tail_link(&pd->ops, &op->link);
     pd->asking_op = op;
   }
@@ -162,8 +165,8 @@ gboolean cn_ask_end(cloudnotify_ctx *ctx, int *rc) {
     *rc = -1;
   }
   if (op) {
-    /* The loader and push still belong to the caller: it answered now. */
-    op->loader = NULL;
+    /* The push still belongs to the caller: it answered now.  The loader
+     * stays with the op (closed by the caller when it takes the records). */
     op->push = NULL;
     op_release(ctx, op, OP_DONE);
   }
@@ -428,8 +431,11 @@ void cn_pending_fini(cloudnotify_ctx *ctx) {
   while (g_hash_table_iter_next(&it, NULL, &v)) {
     acct_queue *q = v;
     cn_task *t;
-    while ((t = g_queue_pop_head(&q->tasks)))
+    GList *l;
+    while ((l = g_queue_pop_head_link(&q->tasks))) {
+      t = l->data;
       task_destroy(t);
+    }
   }
   g_hash_table_destroy(pd->accounts);
   g_free(pd);

@@ -143,6 +143,8 @@ cn_summary *cn_summary_copy(const cn_summary *s);
 void cn_notify_single_wait(cloudnotify_ctx *ctx, const char *account, cloudnotify_session *s);
 /* registry.c: the loader of a load op, owned by the op once taken. */
 void cn_loader_close(cloudnotify_loader *l, int rc);
+/* The loader now belongs to the op that was taken during the load. */
+void cn_loader_hand_to_op(cloudnotify_loader *l);
 void cn_loader_free(cloudnotify_loader *l);
 
 #endif

@@ -15,6 +15,7 @@ struct cloudnotify_loader {
   GHashTable *by_key; /* ident -> index in regs: a hostile store may return
                          thousands of records, so no linear search */
   int closed;         /* nonzero once the load is over: what loader_add says */
+  gboolean op_owned;  /* freed with the op the host took, not by the load */
 };
 
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
@@ -123,6 +124,10 @@ void cn_loader_close(cloudnotify_loader *l, int rc) {
   l->ctx = NULL;
   l->user = NULL;
   l->closed = rc;
+}
+
+void cn_loader_hand_to_op(cloudnotify_loader *l) {
+  l->op_owned = TRUE;
 }
 
 void cn_loader_free(cloudnotify_loader *l) {
@@ -269,7 +274,8 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
     return CN_PARKED;
   }
   GPtrArray *regs = loader_take(loader);
-  cn_loader_free(loader);
+  if (!loader->op_owned)
+    cn_loader_free(loader);
   return load_finish(ctx, u, regs, rc < 0 ? rc : 0, out, NULL);
 }
 

@@ -90,8 +90,14 @@ void fh_settle(fake_host *h);
 /* After (or before) an API call: FH_LATER / FH_FAIL_NTH settle always,
  * FH_SHUFFLE only when need_results. */
 void fh_step(fake_host *h, int need_results);
-/* Questions open now. */
+/* Questions open now, in the order they were asked. */
 unsigned fh_open_ops(const fake_host *h);
+cloudnotify_op_kind fh_op_kind(const fake_host *h, unsigned i);
+const char *fh_op_account(const fake_host *h, unsigned i);
+cloudnotify_op *fh_op_handle(const fake_host *h, unsigned i); /* the harness's reference */
+/* Answer question i as the mode would (fail: as a failure); returns the
+ * completion's rc (the record is dropped whatever it is). */
+int fh_complete(fake_host *h, unsigned i, int fail);
 void fh_fini(fake_host *h);
 void fh_clear(fake_host *h); /* forget recordings */
 

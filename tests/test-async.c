@@ -1,0 +1,556 @@
+/* Host answers that come later (the cloudnotify_op section of the
+ * header): what the operation handles refuse, what a client sees, the
+ * order of an account's parked work, and what happens when a session or
+ * the context goes while an answer is outstanding.  The whole scenario
+ * suite also runs under the asynchronous modes (test-scenarios-*). */
+#include "api-util.h"
+
+#define BOB "bob@montague.example"
+#define CAROL "carol@verona.example"
+
+static void later_init(fake_host *h) {
+  fh_default_mode = FH_LATER;
+  fh_init(h);
+  fh_default_mode = FH_SYNC;
+}
+
+static void later_fini(fake_host *h) {
+  fh_fini(h);
+}
+
+/* The enable IQ as text, sent without the harness's settling. */
+static int raw_enable(cloudnotify_session *s, const char *jid, const char *node) {
+  char *x = g_strdup_printf("<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='%s' "
+                            "node='%s'/></iq>", jid, node);
+  int rc = cloudnotify_handle_client_iq(s, x, strlen(x));
+  g_free(x);
+  return rc;
+}
+
+static int raw_disable(cloudnotify_session *s, const char *jid) {
+  char *x = g_strdup_printf("<iq type='set' id='d1'><disable xmlns='urn:xmpp:push:0' "
+                            "jid='%s'/></iq>", jid);
+  int rc = cloudnotify_handle_client_iq(s, x, strlen(x));
+  g_free(x);
+  return rc;
+}
+
+static unsigned client_replies(const fake_host *h) {
+  return fh_count(h, CLOUDNOTIFY_ROUTE_CLIENT);
+}
+
+/* A session of account with one registration (node n), all answered. */
+static cloudnotify_session *enabled_session(fake_host *h, const char *account,
+                                            const char *node) {
+  cloudnotify_session *s = au_session(h, account, "phone");
+  assert_int_equal(raw_enable(s, PUSH_JID, node), 0);
+  fh_settle(h);
+  au_assert_last_reply(h, "result");
+  return s;
+}
+
+static char *msg(const char *to, const char *id, const char *body) {
+  return fh_message(to, id, body);
+}
+
+static unsigned offline(fake_host *h, const char *account, const char *id, const char *body) {
+  char *m = msg(account, id, body);
+  unsigned n = 999;
+  assert_int_equal(cloudnotify_message_offline(h->ctx, account, m, strlen(m), &n), 0);
+  g_free(m);
+  return n;
+}
+
+/* ---- the client's reply waits for the store ------------------------- */
+
+static void enable_reply_after_save_completes(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = au_session(&h, ALICE, ALICE_RES);
+  assert_int_equal(raw_enable(s, PUSH_JID, "n1"), 0);
+  /* Load of the account, then (once answered) the filter, then the save. */
+  assert_int_equal(fh_open_ops(&h), 1);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_LOAD);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REGISTRATION_FILTER);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_SAVE);
+  assert_int_equal(client_replies(&h), 0);
+  /* A ping while the save is out is parked: it must see the new one. */
+  unsigned n = 999;
+  assert_int_equal(cloudnotify_ping(h.ctx, ALICE, NULL, 0, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(au_publishes(&h), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  au_assert_last_reply(&h, "result");
+  /* The parked ping ran after the enable, and its filter asks now. */
+  assert_int_equal(fh_open_ops(&h), 1);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_NOTIFICATION_FILTER);
+  fh_settle(&h);
+  assert_int_equal(au_publishes_to(&h, PUSH_JID, "n1"), 1);
+  later_fini(&h);
+}
+
+static void enable_save_failure_changes_nothing(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  fh_clear(&h);
+  assert_int_equal(raw_enable(s, OTHER_PUSH_JID, "n2"), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REGISTRATION_FILTER);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_SAVE);
+  assert_int_equal(fh_complete(&h, 0, 1), 0);
+  au_assert_last_reply(&h, "wait/internal-server-error");
+  /* Memory unchanged: only the first registration is pushed. */
+  assert_int_equal(offline(&h, ALICE, "x1", "hi"), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 1);
+  assert_int_equal(au_publishes_to(&h, PUSH_JID, "n1"), 1);
+  assert_int_equal(h.rows->len, 1);
+  later_fini(&h);
+}
+
+static void disable_reply_after_remove_completes(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  fh_clear(&h);
+  assert_int_equal(raw_disable(s, PUSH_JID), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REMOVE);
+  assert_int_equal(client_replies(&h), 0);
+  assert_int_equal(h.removed->len, 0);
+  /* Failure: the registration stays, in memory as in the store. */
+  assert_int_equal(fh_complete(&h, 0, 1), 0);
+  au_assert_last_reply(&h, "wait/internal-server-error");
+  assert_int_equal(h.removed->len, 0);
+  assert_int_equal(h.rows->len, 1);
+  assert_int_equal(raw_disable(s, PUSH_JID), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  au_assert_last_reply(&h, "result");
+  assert_int_equal(au_removed(&h, 0)->reason, CLOUDNOTIFY_REMOVED_DISABLED);
+  assert_int_equal(h.rows->len, 0);
+  later_fini(&h);
+}
+
+/* ---- order per account ---------------------------------------------- */
+
+static void account_order_is_kept(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  au_set(&h, "push_notification_with_body", "true");
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  au_set(&h, "push_coalesce_ms", "0");
+  assert_int_equal(cloudnotify_session_hibernated(s, NULL, 0), 0);
+  fh_settle(&h);
+  fh_clear(&h);
+  /* The first message's filter is out: everything after it waits. */
+  assert_int_equal(offline(&h, ALICE, "o1", "first"), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  char *q = msg(ALICE, "q2", "second");
+  assert_int_equal(cloudnotify_session_queued(s, q, strlen(q)), 0);
+  g_free(q);
+  assert_int_equal(offline(&h, ALICE, "o3", "third"), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  assert_int_equal(au_publishes(&h), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 3);
+  au_assert_summary_field(fh_publish(&h, 0)->xml, "last-message-body", "first");
+  au_assert_summary_field(fh_publish(&h, 1)->xml, "last-message-body", "second");
+  au_assert_summary_field(fh_publish(&h, 2)->xml, "last-message-body", "third");
+  later_fini(&h);
+}
+
+/* Several accounts' answers completed in reverse: each account's own
+ * work still runs in its order, and no account waits for another. */
+static void accounts_answered_out_of_order(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  au_set(&h, "push_notification_with_body", "true");
+  const char *accounts[] = { ALICE, BOB, CAROL };
+  for (int i = 0; i < 3; i++) {
+    cloudnotify_session *s = enabled_session(&h, accounts[i], "n");
+    cloudnotify_session_free(s);
+  }
+  /* Forget the cache so that each trigger loads again. */
+  au_set(&h, "push_max_cached_users", "1");
+  au_set(&h, "push_max_cached_users", "100");
+  fh_clear(&h);
+  for (int i = 0; i < 3; i++) {
+    char id[8];
+    g_snprintf(id, sizeof id, "a%d", i);
+    assert_int_equal(offline(&h, accounts[i], id, "one"), 0);
+    g_snprintf(id, sizeof id, "b%d", i);
+    assert_int_equal(offline(&h, accounts[i], id, "two"), 0);
+  }
+  /* Alice is cached (the most recent); Bob and Carol load. */
+  unsigned open = fh_open_ops(&h);
+  assert_true(open >= 2);
+  while (fh_open_ops(&h))
+    assert_int_equal(fh_complete(&h, fh_open_ops(&h) - 1, 0), 0);
+  assert_int_equal(au_publishes(&h), 6);
+  for (int i = 0; i < 3; i++) {
+    int first = -1, second = -1;
+    for (unsigned k = 0; fh_publish(&h, k); k++) {
+      const fh_sent *p = fh_publish(&h, k);
+      if (strcmp(p->account, accounts[i]))
+        continue;
+      char *b = au_summary_field(p->xml, "last-message-body");
+      if (!strcmp(b, "one"))
+        first = (int)k;
+      else
+        second = (int)k;
+      g_free(b);
+    }
+    assert_true(first >= 0 && second > first);
+  }
+  later_fini(&h);
+}
+
+static void app_reply_parked_in_order(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  au_set(&h, "push_max_errors", "1");
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  (void)s;
+  fh_clear(&h);
+  assert_int_equal(offline(&h, ALICE, "m1", "x"), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 1);
+  /* A second message's filter is out when the error for the first comes:
+   * the error (and the removal it causes) waits for it. */
+  assert_int_equal(offline(&h, ALICE, "m2", "y"), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  const fh_sent *p = fh_publish(&h, 0);
+  char *id = fh_attr(p->xml, "id");
+  char *x = g_strdup_printf("<iq type='error' id='%s' from='%s'><error type='cancel'>"
+                            "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+                            "</error></iq>", id, PUSH_JID);
+  assert_int_equal(cloudnotify_handle_app_reply(h.ctx, x, strlen(x)), 0);
+  /* Not ours is still decided at once. */
+  assert_int_equal(cloudnotify_handle_app_reply(h.ctx, "<iq type='result' id='zz'/>", 27),
+                   CLOUDNOTIFY_ERR_NOT_MINE);
+  assert_int_equal(h.removed->len, 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(au_publishes(&h), 2);
+  /* Now the error applies: the removal is asked, then done. */
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REMOVE);
+  fh_settle(&h);
+  assert_int_equal(au_removed(&h, 0)->reason, CLOUDNOTIFY_REMOVED_ERRORS);
+  g_free(x);
+  g_free(id);
+  later_fini(&h);
+}
+
+static void timer_of_busy_account_waits(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  assert_int_equal(cloudnotify_session_hibernated(s, NULL, 0), 0);
+  char *q = msg(ALICE, "q1", "queued");
+  assert_int_equal(cloudnotify_session_queued(s, q, strlen(q)), 0);
+  g_free(q);
+  fh_clear(&h);
+  /* An offline message whose filter is out when the coalescing timer
+   * fires: the timer's push comes after it. */
+  assert_int_equal(offline(&h, ALICE, "o1", "offline"), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  h.now += 1000;
+  assert_int_equal(cloudnotify_tick(h.ctx), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  assert_int_equal(au_publishes(&h), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 2);
+  later_fini(&h);
+}
+
+/* ---- what completions refuse ---------------------------------------- */
+
+static void double_and_wrong_completions(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = au_session(&h, ALICE, ALICE_RES);
+  assert_int_equal(raw_enable(s, PUSH_JID, "n1"), 0);
+  cloudnotify_op *op = fh_op_handle(&h, 0);
+  assert_int_equal(cloudnotify_op_get_kind(op), CLOUDNOTIFY_OP_LOAD);
+  assert_null(cloudnotify_op_push(op));
+  assert_int_equal(cloudnotify_op_complete(NULL, 0), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(cloudnotify_op_complete(op, CLOUDNOTIFY_PENDING),
+                   CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  /* A veto is only for the registration filter. */
+  assert_int_equal(cloudnotify_op_veto(op, "cancel", "forbidden"), CLOUDNOTIFY_ERR_OP_UNKNOWN);
+  /* Not an operation at all. */
+  guint32 junk[16] = { 0 };
+  assert_int_equal(cloudnotify_op_complete((cloudnotify_op *)junk, 0),
+                   CLOUDNOTIFY_ERR_OP_UNKNOWN);
+  assert_int_equal(cloudnotify_op_get_kind((cloudnotify_op *)junk), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  assert_int_equal(client_replies(&h), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  fh_settle(&h);
+  au_assert_last_reply(&h, "result");
+  assert_null(cloudnotify_ctx_current_op(h.ctx));
+  assert_null(cloudnotify_ctx_current_op(NULL));
+  cloudnotify_op_free(NULL);
+  later_fini(&h);
+}
+
+static void filter_veto_later(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  h.veto_type = "auth";
+  h.veto_condition = "forbidden";
+  cloudnotify_session *s = au_session(&h, ALICE, ALICE_RES);
+  assert_int_equal(raw_enable(s, PUSH_JID, "n1"), 0);
+  fh_settle(&h);
+  au_assert_last_reply(&h, "auth/forbidden");
+  assert_int_equal(h.rows->len, 0);
+  /* Invalid strings become cancel/not-allowed, as when answered at once. */
+  h.veto_type = "nonsense";
+  assert_int_equal(raw_enable(s, PUSH_JID, "n1"), 0);
+  fh_settle(&h);
+  au_assert_last_reply(&h, "cancel/not-allowed");
+  later_fini(&h);
+}
+
+static void push_amended_until_completion(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  enabled_session(&h, ALICE, "n1");
+  fh_clear(&h);
+  h.push_filter = 2;
+  assert_int_equal(offline(&h, ALICE, "m1", "secret"), 0);
+  cloudnotify_op *op = fh_op_handle(&h, 0);
+  cloudnotify_push *p = cloudnotify_op_push(op);
+  assert_non_null(p);
+  assert_string_equal(cloudnotify_push_account(p), ALICE);
+  assert_string_equal(cloudnotify_push_body(p), "New Message!");
+  fh_settle(&h);
+  au_assert_summary_field(fh_publish(&h, 0)->xml, "last-message-body", "amended");
+  /* A dropped one is not sent. */
+  h.push_filter = 1;
+  assert_int_equal(offline(&h, ALICE, "m2", "x"), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 1);
+  later_fini(&h);
+}
+
+static void completion_after_session_free(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *keep = enabled_session(&h, ALICE, "n0");
+  (void)keep;
+  cloudnotify_session *s = au_session(&h, ALICE, "tablet");
+  fh_clear(&h);
+  assert_int_equal(raw_enable(s, PUSH_JID, "n1"), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REGISTRATION_FILTER);
+  /* Work queued behind it for the same session goes with it. */
+  char *q = msg(ALICE, "q1", "x");
+  assert_int_equal(cloudnotify_session_queued(s, q, strlen(q)), 0);
+  g_free(q);
+  cloudnotify_session_free(s);
+  assert_int_equal(fh_complete(&h, 0, 0), CLOUDNOTIFY_ERR_OP_CANCELLED);
+  assert_int_equal(client_replies(&h), 0);
+  assert_int_equal(h.rows->len, 1);
+  /* The account is free again. */
+  assert_int_equal(offline(&h, ALICE, "m1", "x"), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 1);
+  later_fini(&h);
+}
+
+/* A store write in flight is finished without its session: memory keeps
+ * agreeing with the store. */
+static void save_survives_session_free(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *keep = enabled_session(&h, ALICE, "n0");
+  (void)keep;
+  cloudnotify_session *s = au_session(&h, ALICE, "tablet");
+  fh_clear(&h);
+  assert_int_equal(raw_enable(s, PUSH_JID, "n1"), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_SAVE);
+  cloudnotify_session_free(s);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(client_replies(&h), 0);
+  assert_int_equal(h.rows->len, 2);
+  unsigned n = 999;
+  assert_int_equal(cloudnotify_ping(h.ctx, ALICE, NULL, 0, &n), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 2);
+  later_fini(&h);
+}
+
+static void completion_after_ctx_free(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = au_session(&h, ALICE, ALICE_RES);
+  assert_int_equal(raw_enable(s, PUSH_JID, "n1"), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_LOAD);
+  /* fh_fini frees the context first, then answers every open question:
+   * GONE each time, and the loader it kept refuses records. */
+  cloudnotify_op *op = fh_op_handle(&h, 0);
+  (void)op;
+  later_fini(&h);
+}
+
+static void loader_closed_after_completion(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = au_session(&h, ALICE, ALICE_RES);
+  (void)s;
+  unsigned n = 999;
+  assert_int_equal(cloudnotify_ping(h.ctx, ALICE, NULL, 0, &n), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_LOAD);
+  /* Busy: "maybe". */
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), 1);
+  /* The store cannot be swapped under parked work. */
+  cloudnotify_store st = au_store_vtable();
+  au_store aus;
+  au_store_init(&aus);
+  assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &st, &aus), CLOUDNOTIFY_ERR_STATE);
+  au_store_fini(&aus);
+  fh_settle(&h);
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), 0);
+  later_fini(&h);
+}
+
+/* ---- hosts that misuse the protocol --------------------------------- */
+
+static fake_host *bad_host;
+static cloudnotify_op *kept_op;
+static cloudnotify_loader *kept_loader;
+
+static int pending_without_op(void *data, const char *account, cloudnotify_loader *l) {
+  (void)data;
+  (void)account;
+  (void)l;
+  return CLOUDNOTIFY_PENDING;
+}
+
+/* Takes the op, answers at once anyway; keeps op and loader. */
+static int answers_now(void *data, const char *account, cloudnotify_loader *l) {
+  (void)data;
+  (void)account;
+  kept_op = cloudnotify_ctx_current_op(bad_host->ctx);
+  kept_loader = l;
+  /* Completing from inside its own callback re-enters. */
+  assert_int_equal(cloudnotify_op_complete(kept_op, 0), CLOUDNOTIFY_ERR_REENTRANT);
+  return 0;
+}
+
+static int keeps_loader(void *data, const char *account, cloudnotify_loader *l) {
+  (void)data;
+  (void)account;
+  kept_op = cloudnotify_ctx_current_op(bad_host->ctx);
+  kept_loader = l;
+  return CLOUDNOTIFY_PENDING;
+}
+
+static int ok_save(void *d, const char *a, const cloudnotify_record *r) {
+  (void)d, (void)a, (void)r;
+  return 0;
+}
+
+static int ok_remove(void *d, const char *a, const char *j, const char *n) {
+  (void)d, (void)a, (void)j, (void)n;
+  return 0;
+}
+
+static void misbehaving_store(void **state) {
+  (void)state;
+  fake_host h;
+  fh_init(&h);
+  bad_host = &h;
+  cloudnotify_store st = { sizeof st, pending_without_op, ok_save, ok_remove, NULL };
+  assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &st, NULL), 0);
+  /* Pending without the op is a failure, at once. */
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), CLOUDNOTIFY_ERR_STORE);
+  assert_true(au_log_contains(&h, "without taking its operation"));
+
+  st.load = answers_now;
+  assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &st, NULL), 0);
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), 0);
+  assert_int_equal(cloudnotify_op_complete(kept_op, 0), CLOUDNOTIFY_ERR_OP_DONE);
+  cloudnotify_record rec = { PUSH_JID, NULL, NULL, 0, 1 };
+  assert_int_equal(cloudnotify_loader_add(kept_loader, &rec), CLOUDNOTIFY_ERR_OP_DONE);
+  cloudnotify_op_free(kept_op);
+
+  /* Records may come until the completion, then the loader closes. */
+  st.load = keeps_loader;
+  assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &st, NULL), 0);
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, BOB), 1);
+  assert_int_equal(cloudnotify_loader_add(kept_loader, &rec), 0);
+  assert_int_equal(cloudnotify_op_complete(kept_op, 0), 0);
+  assert_int_equal(cloudnotify_loader_add(kept_loader, &rec), CLOUDNOTIFY_ERR_OP_DONE);
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, BOB), 1);
+  cloudnotify_op_free(kept_op);
+
+  /* After the context is gone. */
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, CAROL), 1);
+  cloudnotify_op *op = kept_op;
+  cloudnotify_loader *l = kept_loader;
+  fh_fini(&h);
+  assert_int_equal(cloudnotify_op_complete(op, 0), CLOUDNOTIFY_ERR_GONE);
+  assert_int_equal(cloudnotify_loader_add(l, &rec), CLOUDNOTIFY_ERR_GONE);
+  cloudnotify_op_free(op);
+}
+
+static void parked_work_is_bounded(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  assert_int_equal(offline(&h, ALICE, "m0", "x"), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  char *q = msg(ALICE, "q", "x");
+  int rc = 0;
+  unsigned i;
+  for (i = 0; i < CLOUDNOTIFY_MAX_PARKED_PER_ACCOUNT + 5 && rc == 0; i++)
+    rc = cloudnotify_session_queued(s, q, strlen(q));
+  g_free(q);
+  assert_int_equal(rc, CLOUDNOTIFY_ERR_BUSY);
+  assert_true(i >= CLOUDNOTIFY_MAX_PARKED_PER_ACCOUNT - 1);
+  fh_settle(&h);
+  /* Free again. */
+  assert_int_equal(cloudnotify_session_acked(s, 0), 0);
+  assert_int_equal(fh_open_ops(&h), 0);
+  later_fini(&h);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(enable_reply_after_save_completes),
+    cmocka_unit_test(enable_save_failure_changes_nothing),
+    cmocka_unit_test(disable_reply_after_remove_completes),
+    cmocka_unit_test(account_order_is_kept),
+    cmocka_unit_test(accounts_answered_out_of_order),
+    cmocka_unit_test(app_reply_parked_in_order),
+    cmocka_unit_test(timer_of_busy_account_waits),
+    cmocka_unit_test(double_and_wrong_completions),
+    cmocka_unit_test(filter_veto_later),
+    cmocka_unit_test(push_amended_until_completion),
+    cmocka_unit_test(completion_after_session_free),
+    cmocka_unit_test(save_survives_session_free),
+    cmocka_unit_test(completion_after_ctx_free),
+    cmocka_unit_test(loader_closed_after_completion),
+    cmocka_unit_test(misbehaving_store),
+    cmocka_unit_test(parked_work_is_bounded),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
