@@ -124,10 +124,28 @@ cloudnotify_push *cloudnotify_op_push(cloudnotify_op *op) {
   return op->push;
 }
 
+static int op_answer(cloudnotify_op *op, int result, const char *type, const char *cond,
+                     gboolean veto_form);
+
+/* What an op answers when the host lets go of it without answering. */
+static int op_failure(const cloudnotify_op *op) {
+  return op->kind == CLOUDNOTIFY_OP_REGISTRATION_FILTER ||
+                 op->kind == CLOUDNOTIFY_OP_NOTIFICATION_FILTER
+             ? 1
+             : -1;
+}
+
 void cloudnotify_op_free(cloudnotify_op *op) {
   if (!op || op->magic != OP_MAGIC || !op->host_refs)
     return;
   op->host_refs--;
+  /* Nobody can answer it any more: a failure rather than an account
+   * parked for ever (not possible from inside a callback). */
+  if (!op->host_refs && op->state == OP_IN_FLIGHT && op->ctx && !op->ctx->in_callback) {
+    cn_log(op->ctx, CLOUDNOTIFY_LOG_WARN, "an operation was freed unanswered; failed");
+    op_answer(op, op_failure(op), NULL, NULL, FALSE);
+    return;
+  }
   op_maybe_free(op);
 }
 
@@ -154,14 +172,15 @@ gboolean cn_ask_end(cloudnotify_ctx *ctx, int *rc) {
   pd->asking_op = NULL;
   pd->asking_loader = NULL;
   pd->asking_push = NULL;
-  if (*rc == CLOUDNOTIFY_PENDING && op) {
+  if (*rc == CLOUDNOTIFY_PENDING && op && op->host_refs) {
     op->state = OP_IN_FLIGHT;
     pd->taken = op;
     return TRUE;
   }
   if (*rc == CLOUDNOTIFY_PENDING) {
     cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
-           "a callback answered pending without taking its operation; counted as a failure");
+           "a callback answered pending without taking (or keeping) its operation; counted as "
+           "a failure");
     *rc = -1;
   }
   if (op) {

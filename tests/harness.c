@@ -214,6 +214,13 @@ int fh_complete(fake_host *h, unsigned i, int fail) {
   return rc;
 }
 
+void fh_drop_op(fake_host *h, unsigned i) {
+  assert_true(i < h->ops->len);
+  fh_op *o = h->ops->pdata[i];
+  g_ptr_array_remove_index(h->ops, i);
+  fhop_free(o);
+}
+
 cloudnotify_op_kind fh_op_kind(const fake_host *h, unsigned i) {
   assert_true(i < h->ops->len);
   return ((fh_op *)h->ops->pdata[i])->kind;

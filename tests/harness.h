@@ -98,6 +98,8 @@ cloudnotify_op *fh_op_handle(const fake_host *h, unsigned i); /* the harness's r
 /* Answer question i as the mode would (fail: as a failure); returns the
  * completion's rc (the record is dropped whatever it is). */
 int fh_complete(fake_host *h, unsigned i, int fail);
+/* Let go of question i without answering it (cloudnotify_op_free). */
+void fh_drop_op(fake_host *h, unsigned i);
 void fh_fini(fake_host *h);
 void fh_clear(fake_host *h); /* forget recordings */
 

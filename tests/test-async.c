@@ -481,7 +481,7 @@ static void misbehaving_store(void **state) {
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &st, NULL), 0);
   /* Pending without the op is a failure, at once. */
   assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), CLOUDNOTIFY_ERR_STORE);
-  assert_true(au_log_contains(&h, "without taking its operation"));
+  assert_true(au_log_contains(&h, "without taking (or keeping) its operation"));
 
   st.load = answers_now;
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &st, NULL), 0);
@@ -509,6 +509,31 @@ static void misbehaving_store(void **state) {
   assert_int_equal(cloudnotify_op_complete(op, 0), CLOUDNOTIFY_ERR_GONE);
   assert_int_equal(cloudnotify_loader_add(l, &rec), CLOUDNOTIFY_ERR_GONE);
   cloudnotify_op_free(op);
+}
+
+/* An op the host lets go of unanswered fails instead of parking its
+ * account for ever. */
+static void op_freed_unanswered_fails(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  fh_clear(&h);
+  assert_int_equal(raw_enable(s, OTHER_PUSH_JID, "n2"), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_SAVE);
+  fh_drop_op(&h, 0);
+  au_assert_last_reply(&h, "wait/internal-server-error");
+  assert_true(au_log_contains(&h, "freed unanswered"));
+  /* The account is not stuck. */
+  assert_int_equal(offline(&h, ALICE, "m1", "x"), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  fh_drop_op(&h, 0);
+  assert_int_equal(au_publishes(&h), 0);
+  assert_int_equal(offline(&h, ALICE, "m2", "x"), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 1);
+  later_fini(&h);
 }
 
 static void parked_work_is_bounded(void **state) {
@@ -550,6 +575,7 @@ int main(void) {
     cmocka_unit_test(completion_after_ctx_free),
     cmocka_unit_test(loader_closed_after_completion),
     cmocka_unit_test(misbehaving_store),
+    cmocka_unit_test(op_freed_unanswered_fails),
     cmocka_unit_test(parked_work_is_bounded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

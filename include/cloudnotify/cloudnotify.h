@@ -678,10 +678,15 @@ CLOUDNOTIFY_EXPORT int cloudnotify_op_complete(cloudnotify_op *op, int result);
 CLOUDNOTIFY_EXPORT int cloudnotify_op_veto(cloudnotify_op *op, const char *error_type,
                                            const char *error_condition);
 
-/** Release one reference taken with cloudnotify_ctx_current_op.  Freeing
- *  the last reference of an op that was never answered leaves its account
- *  parked until cloudnotify_ctx_free: answer first.  Valid after
- *  cloudnotify_ctx_free.  NULL is a no-op.  Callable from callbacks. */
+/** Release one reference taken with cloudnotify_ctx_current_op.  Releasing
+ *  the last reference of an op still waiting for its answer answers it
+ *  as a failure (store: failure; filters: veto / drop), logged, and runs
+ *  the parked work as cloudnotify_op_complete would; from inside a
+ *  callback that cannot happen and the account stays parked until
+ *  cloudnotify_ctx_free, so answer first.  Releasing the last reference
+ *  inside the very callback that returns CLOUDNOTIFY_PENDING counts as
+ *  not having taken the op.  Valid after cloudnotify_ctx_free.  NULL is
+ *  a no-op.  Callable from callbacks. */
 CLOUDNOTIFY_EXPORT void cloudnotify_op_free(cloudnotify_op *op);
 
 #ifdef __cplusplus
