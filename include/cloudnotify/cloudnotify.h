@@ -228,7 +228,9 @@ typedef struct cloudnotify_callbacks {
    *  and set *error_type ("cancel", "modify", "auth" or "wait") and
    *  *error_condition (an RFC 6120 defined-condition element name such as
    *  "not-allowed") to static strings; invalid or unset values become
-   *  cancel / not-allowed.  Default: accept. */
+   *  cancel / not-allowed.  May answer later: CLOUDNOTIFY_PENDING (see
+   *  "Answers that come later"; then session is borrowed until the
+   *  callback returns, like the other arguments).  Default: accept. */
   int (*registration_filter)(void *user_data, cloudnotify_session *session,
                              const char *account, const char *jid,
                              const char *node, const char **error_type,
@@ -236,7 +238,9 @@ typedef struct cloudnotify_callbacks {
 
   /** Notification filter, called before each publish.  Return 0 to send
    *  (possibly after amending push with cloudnotify_push_set_*), nonzero
-   *  to drop this one publish.  Default: send. */
+   *  to drop this one publish, or CLOUDNOTIFY_PENDING to answer later
+   *  (push then stays valid through cloudnotify_op_push until the answer).
+   *  Default: send. */
   int (*notification_filter)(void *user_data, cloudnotify_push *push);
 } cloudnotify_callbacks;
 
@@ -359,10 +363,13 @@ typedef struct cloudnotify_record {
   int64_t enabled_at_ms;
 } cloudnotify_record;
 
-/** A synchronous storage backend.  Set size to sizeof(cloudnotify_store).
+/** A storage backend.  Set size to sizeof(cloudnotify_store).
  *  Data read back is untrusted: every record is validated again by
- *  cloudnotify_loader_add.  Return 0 on success, negative on failure.
- *  store_data is the pointer given to cloudnotify_ctx_set_store. */
+ *  cloudnotify_loader_add.  Return 0 on success, negative on failure, or
+ *  CLOUDNOTIFY_PENDING to answer later (see "Answers that come later";
+ *  the store_data must then let the host reach the context, for
+ *  cloudnotify_ctx_current_op).  store_data is the pointer given to
+ *  cloudnotify_ctx_set_store. */
 typedef struct cloudnotify_store {
   size_t size;
   /** Add every registration of account with cloudnotify_loader_add. */
@@ -382,16 +389,20 @@ typedef struct cloudnotify_store {
  *  destroy is called).  The previous backend's destroy is called and the
  *  user cache emptied.  store NULL restores the in-memory store (empty).
  *  Errors: INVALID_ARGUMENT (ctx NULL, or load/save/remove NULL),
- *  VTABLE_SIZE, REENTRANT, STATE (sessions exist: set the store first). */
+ *  VTABLE_SIZE, REENTRANT, STATE (sessions exist, or work is parked
+ *  waiting for an answer: set the store first). */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx,
                                                  const cloudnotify_store *store,
                                                  void *store_data);
 
-/** Called from a store's load: add one record (copied).  An invalid
- *  record (bad JID, bad form) is skipped and logged, and its error
- *  returned; the load continues.  Records beyond push_max_devices are
- *  trimmed, least recently enabled first, and removed from the store.
- *  Errors: INVALID_ARGUMENT, JID_MALFORMED, XML, TOO_LARGE. */
+/** Called from a store's load, or until a load answered later is
+ *  completed: add one record (copied).  An invalid record (bad JID, bad
+ *  form) is skipped and logged, and its error returned; the load
+ *  continues.  Records beyond push_max_devices are trimmed, least
+ *  recently enabled first, and removed from the store.
+ *  Errors: INVALID_ARGUMENT, JID_MALFORMED, XML, TOO_LARGE; after the load
+ *  is over (only reachable while the host holds the load's op): OP_DONE,
+ *  OP_CANCELLED, GONE. */
 CLOUDNOTIFY_EXPORT int cloudnotify_loader_add(cloudnotify_loader *loader,
                                               const cloudnotify_record *record);
 
@@ -471,7 +482,9 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_resumed(cloudnotify_session *session)
 
 /** A client IQ arrived on session.  For an enable or disable in
  *  urn:xmpp:push:0 the reply (result or error) is sent through send with
- *  ROUTE_CLIENT and 0 is returned, whatever the reply.
+ *  ROUTE_CLIENT and 0 is returned, whatever the reply.  When the answer
+ *  needs a host answer that comes later (or the account is busy) 0 is
+ *  returned at once and the reply is sent when the work completes.
  *  Errors: INVALID_ARGUMENT; XML / TOO_LARGE (no reply sent: the host
  *  answers or drops as for any malformed stanza); NOT_MINE (not a set IQ
  *  whose child is in urn:xmpp:push:0); SEND (the reply could not be sent;
@@ -495,7 +508,10 @@ CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx,
 
 /** A message for account went to offline storage: every registration is
  *  notified (at most once per stanza).  pushes, if not NULL, receives the
- *  number of publishes sent.  Errors: INVALID_ARGUMENT, JID_MALFORMED,
+ *  number of publishes sent before the call returned (work parked behind
+ *  a host answer is not counted).  Every call taking an account, a
+ *  session or a reply may also return BUSY (see "Answers that come
+ *  later").  Errors: INVALID_ARGUMENT, JID_MALFORMED,
  *  XML, TOO_LARGE, STORE (registrations could not be loaded), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_message_offline(cloudnotify_ctx *ctx,
                                                    const char *account,
@@ -521,7 +537,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx,
                                                           unsigned *pushes);
 
 /** Whether account has at least one registration (loading it from the
- *  store if needed): 1 yes, 0 no, or a negative error.  Lets a host skip
+ *  store if needed): 1 yes (or not known yet: the account is busy or its
+ *  load answers later), 0 no, or a negative error.  Lets a host skip
  *  serialising a stanza for the triggers above when nothing would be
  *  pushed.  Errors: INVALID_ARGUMENT, JID_MALFORMED, STORE, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account);
