@@ -74,15 +74,16 @@ void cloudnotify_session_free(cloudnotify_session *s) {
     return;
   }
   ctx->depth++;
-  /* Its parked work goes (a store write in flight is finished without
-   * it); this may run the account's later work. */
-  if (!ctx->destroying)
-    cn_pending_session_gone(ctx, s);
   session_stop_work(ctx, s);
   g_ptr_array_free(s->pending, TRUE);
   if (s->user)
     s->user->sessions = g_list_remove(s->user->sessions, s);
   ctx->sessions = g_list_delete_link(ctx->sessions, s->ctx_link);
+  /* Its parked work goes (a store write in flight is finished without
+   * it).  This may run the account's later work, which must no longer
+   * see the session: hence after the unlinking above. */
+  if (!ctx->destroying)
+    cn_pending_session_gone(ctx, s);
   g_free(s->account);
   g_free(s->resource);
   g_free(s->full);
