@@ -243,7 +243,9 @@ void fh_settle(fake_host *h) {
       i = next_rand(h) % h->ops->len;
     fh_op *o = h->ops->pdata[i];
     g_ptr_array_remove_index(h->ops, i);
-    assert_int_equal(answer(h, o), 0);
+    /* Cancelled: its session was freed while the question was open. */
+    int rc = answer(h, o);
+    assert_true(rc == 0 || rc == CLOUDNOTIFY_ERR_OP_CANCELLED);
   }
 }
 

@@ -558,6 +558,172 @@ static void parked_work_is_bounded(void **state) {
   later_fini(&h);
 }
 
+/* ---- random interleavings ------------------------------------------- */
+
+/* Every registration the library holds for account is stored (a ping
+ * reaches only stored rows), with the host answering at once. */
+static void check_memory_in_store(fake_host *h, const char *account) {
+  fh_settle(h);
+  fh_mode mode = h->mode;
+  h->mode = FH_SYNC;
+  guint before = h->sent->len;
+  unsigned n;
+  assert_int_equal(cloudnotify_ping(h->ctx, account, NULL, 0, &n), 0);
+  for (guint i = before; i < h->sent->len; i++) {
+    const fh_sent *p = h->sent->pdata[i];
+    if (p->route != CLOUDNOTIFY_ROUTE_APP_SERVER)
+      continue;
+    const char *at = strstr(p->xml, "<publish node='");
+    char *node = at ? g_strndup(at + 15, strcspn(at + 15, "'")) : NULL;
+    gboolean found = FALSE;
+    for (guint k = 0; k < h->rows->len && !found; k++) {
+      const fh_row *r = h->rows->pdata[k];
+      found = !strcmp(r->account, account) && !strcmp(r->jid, p->to) &&
+              !g_strcmp0(r->node, node);
+    }
+    if (!found)
+      print_error("%s holds %s<%s, not stored\n", account, p->to, node ? node : "");
+    assert_true(found);
+    g_free(node);
+  }
+  h->mode = mode;
+}
+
+static unsigned rnd(guint32 *r, unsigned n) {
+  *r = *r * 1103515245u + 12345u;
+  return (*r >> 8) % n;
+}
+
+/* Calls of every kind on three accounts, answers completed in a random
+ * order, some failing, some dropped unanswered, sessions freed with
+ * work outstanding.  The sanitizers and valgrind watch the memory; the
+ * test checks return codes, that nothing stays open, and that memory
+ * never holds what the store does not. */
+static void random_interleavings(void **state) {
+  (void)state;
+  const char *accounts[] = { ALICE, BOB, CAROL };
+  const char *jids[] = { PUSH_JID, OTHER_PUSH_JID };
+  const char *nodes[] = { "n1", "n2", "n3" };
+  for (guint32 seed = 1; seed <= 120; seed++) {
+    fake_host h;
+    fh_default_mode = FH_SHUFFLE;
+    fh_init(&h);
+    fh_default_mode = FH_SYNC;
+    au_set(&h, "push_max_devices", "2");
+    au_set(&h, "push_max_errors", "2");
+    au_set(&h, "push_max_cached_users", "1");
+    cloudnotify_session *slots[4] = { NULL };
+    guint32 r = seed * 2654435761u;
+#define RND(n) rnd(&r, (n))
+    unsigned serial = 0;
+    for (int step = 0; step < 250; step++) {
+      unsigned slot = RND(4);
+      cloudnotify_session *s = slots[slot];
+      const char *account = accounts[slot % 3];
+      int rc = 0;
+      switch (RND(14)) {
+      case 0:
+        if (!s)
+          slots[slot] = au_session(&h, account, slot == 3 ? "other" : "phone");
+        break;
+      case 1:
+        if (s) {
+          cloudnotify_session_free(s);
+          slots[slot] = NULL;
+        }
+        break;
+      case 2:
+        if (s)
+          rc = raw_enable(s, jids[RND(2)], nodes[RND(3)]);
+        break;
+      case 3:
+        if (s)
+          rc = raw_disable(s, jids[RND(2)]);
+        break;
+      case 4: {
+        char id[16];
+        g_snprintf(id, sizeof id, "r%u", ++serial);
+        char *m = msg(account, id, "hi");
+        unsigned n;
+        rc = RND(2) ? cloudnotify_message_offline(h.ctx, account, m, strlen(m), &n)
+                    : cloudnotify_message_archived(h.ctx, account, m, strlen(m), id, &n);
+        g_free(m);
+        break;
+      }
+      case 5:
+        if (s) {
+          char id[16];
+          g_snprintf(id, sizeof id, "q%u", ++serial);
+          char *m = msg(account, id, "q");
+          rc = cloudnotify_session_queued(s, m, strlen(m));
+          g_free(m);
+        }
+        break;
+      case 6:
+        if (s) {
+          rc = RND(2) ? cloudnotify_session_hibernated(s, NULL, 0) : cloudnotify_session_resumed(s);
+          if (rc == CLOUDNOTIFY_ERR_STATE)
+            rc = 0;
+        }
+        break;
+      case 7:
+        if (s)
+          rc = RND(2) ? cloudnotify_session_ack_requested(s)
+                      : cloudnotify_session_acked(s, (uint32_t)RND(4));
+        break;
+      case 8:
+        if (au_publishes(&h)) {
+          unsigned k = RND(au_publishes(&h));
+          const fh_sent *p = fh_publish(&h, k);
+          char *id = fh_attr(p->xml, "id");
+          char *x = RND(2) ? g_strdup_printf("<iq type='result' id='%s' from='%s'/>", id, p->to)
+                           : g_strdup_printf("<iq type='error' id='%s' from='%s'><error "
+                                             "type='cancel'/></iq>", id, p->to);
+          rc = cloudnotify_handle_app_reply(h.ctx, x, strlen(x));
+          if (rc == CLOUDNOTIFY_ERR_NOT_MINE)
+            rc = 0;
+          g_free(x);
+          g_free(id);
+        }
+        break;
+      case 9:
+        h.now += RND(40000);
+        rc = cloudnotify_tick(h.ctx);
+        break;
+      case 10: {
+        unsigned n;
+        rc = RND(2) ? cloudnotify_ping(h.ctx, account, NULL, 0, &n) : 0;
+        int has = cloudnotify_account_has_push(h.ctx, account);
+        assert_true(has == 0 || has == 1);
+        break;
+      }
+      default:
+        /* Answer some of what is open, in any order. */
+        for (unsigned k = RND(3) + 1; k > 0 && fh_open_ops(&h); k--) {
+          unsigned i = RND(fh_open_ops(&h));
+          if (RND(20) == 0) {
+            fh_drop_op(&h, i);
+            continue;
+          }
+          int crc = fh_complete(&h, i, RND(5) == 0);
+          assert_true(crc == 0 || crc == CLOUDNOTIFY_ERR_OP_CANCELLED);
+        }
+        break;
+      }
+      if (rc != 0)
+        print_error("seed %u step %d: rc %d\n", seed, step, rc);
+      assert_int_equal(rc, 0);
+    }
+#undef RND
+    for (int i = 0; i < 3; i++)
+      check_memory_in_store(&h, accounts[i]);
+    /* The runs do reach the parked paths (a few dozen answers each). */
+    assert_true(h.completions > 10);
+    assert_int_equal(fh_open_ops(&h), 0);
+    fh_fini(&h);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(enable_reply_after_save_completes),
@@ -577,6 +743,7 @@ int main(void) {
     cmocka_unit_test(misbehaving_store),
     cmocka_unit_test(op_freed_unanswered_fails),
     cmocka_unit_test(parked_work_is_bounded),
+    cmocka_unit_test(random_interleavings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
