@@ -621,9 +621,11 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_set_sender(cloudnotify_push *push, const
  * logged, not returned, and out-parameters such as `pushes` count only
  * the publishes sent before the call returned (0 when it was parked).
  * cloudnotify_account_has_push answers 1 ("maybe") for a busy account.
- * Calls that reject their input before looking at the account (XML,
- * TOO_LARGE, NOT_MINE, INVALID_ARGUMENT, JID_MALFORMED) still do so at
- * once.  Options in force when the work finally runs apply.
+ * INVALID_ARGUMENT and JID_MALFORMED are still returned at once; client
+ * IQs and app-server replies are parsed at once too (XML, TOO_LARGE,
+ * NOT_MINE), while the stanzas of triggers and session events are parsed
+ * when their turn comes.  Options in force when the work finally runs
+ * apply.
  *
  * A client's enable or disable is answered only when the store write
  * completed: with the usual result, or wait/internal-server-error with
