@@ -1070,6 +1070,30 @@ SCENARIO(state_errors,
   "resume phone => STATE",
   "expect hib")
 
+/* Two accounts whose answers may come in any order (test-scenarios-shuffle
+ * holds them across the event lines): each account's events still apply
+ * in their order, and one account never waits for the other. */
+SCENARIO(two_accounts_interleaved,
+  "option push_max_hibernation_timeout 0",
+  "session phone",
+  "session tab nurse@capulet.example",
+  "enable phone push.example n1",
+  "enable tab push.example n2",
+  "hibernate phone",
+  "hibernate tab",
+  "queue phone m1",
+  "queue tab m2",
+  "queue phone m3",
+  "advance 1000",
+  "tick",
+  "queue tab m4",
+  "offline m5",
+  "expect pushes 3 important important important",
+  "advance 1000",
+  "tick",
+  "expect pushes 1 important,node=n2",
+  "expect timer 299000")
+
 int main(void) {
   const char *mode = g_getenv("CN_HOST_MODE");
   if (mode && !strcmp(mode, "later"))
@@ -1113,6 +1137,7 @@ int main(void) {
     cmocka_unit_test(close_cancels_timers),
     cmocka_unit_test(never_twice_for_one_stanza),
     cmocka_unit_test(state_errors),
+    cmocka_unit_test(two_accounts_interleaved),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
