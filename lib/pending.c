@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-#include "jid.h"
 
 #define OP_MAGIC 0x63706f70u /* "cpop" */
 
