@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-
 #define OP_MAGIC 0x63706f70u /* "cpop" */
 
 typedef enum { OP_ASKING, OP_IN_FLIGHT, OP_DONE, OP_CANCELLED, OP_GONE } op_state;
