@@ -136,6 +136,80 @@ static void disable_reply_after_remove_completes(void **state) {
   later_fini(&h);
 }
 
+/* The device limit: the eviction is a removal answered later too, and a
+ * failed one takes the new registration back. */
+static void eviction_answered_later(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  au_set(&h, "push_max_devices", "1");
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  fh_clear(&h);
+  h.now += 10;
+  assert_int_equal(raw_enable(s, PUSH_JID, "n2"), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0); /* filter */
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_SAVE);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REMOVE);
+  assert_int_equal(client_replies(&h), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  au_assert_last_reply(&h, "result");
+  assert_int_equal(au_removed(&h, 0)->reason, CLOUDNOTIFY_REMOVED_EVICTED);
+  assert_string_equal(au_removed(&h, 0)->node, "n1");
+  assert_int_equal(h.rows->len, 1);
+
+  /* The eviction fails: the new one is removed again, nothing changes. */
+  fh_clear(&h);
+  h.now += 10;
+  assert_int_equal(raw_enable(s, PUSH_JID, "n3"), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0); /* filter */
+  assert_int_equal(fh_complete(&h, 0, 0), 0); /* save */
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REMOVE);
+  assert_int_equal(fh_complete(&h, 0, 1), 0); /* eviction of n2 fails */
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REMOVE);
+  assert_int_equal(client_replies(&h), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0); /* n3 taken back */
+  au_assert_last_reply(&h, "wait/internal-server-error");
+  assert_int_equal(h.removed->len, 0);
+  assert_int_equal(h.rows->len, 1);
+  assert_int_equal(offline(&h, ALICE, "m1", "x"), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes_to(&h, PUSH_JID, "n2"), 1);
+  assert_int_equal(au_publishes(&h), 1);
+  later_fini(&h);
+}
+
+/* A load that finds more than the limit removes the surplus, each removal
+ * answered later, before the call that caused the load goes on. */
+static void load_surplus_answered_later(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  const char *nodes[] = { "a", "b", "c" };
+  for (int i = 0; i < 3; i++) {
+    fh_row *r = g_new0(fh_row, 1);
+    r->account = g_strdup(ALICE);
+    r->jid = g_strdup(PUSH_JID);
+    r->node = g_strdup(nodes[i]);
+    r->enabled_at = 1000 + i;
+    g_ptr_array_add(h.rows, r);
+  }
+  au_set(&h, "push_max_devices", "2");
+  assert_int_equal(offline(&h, ALICE, "m1", "x"), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_LOAD);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REMOVE);
+  assert_int_equal(au_publishes(&h), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(au_removed(&h, 0)->reason, CLOUDNOTIFY_REMOVED_EVICTED);
+  assert_string_equal(au_removed(&h, 0)->node, "a");
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 2);
+  assert_int_equal(au_publishes_to(&h, PUSH_JID, "a"), 0);
+  assert_int_equal(h.rows->len, 2);
+  later_fini(&h);
+}
+
 /* ---- order per account ---------------------------------------------- */
 
 static void account_order_is_kept(void **state) {
@@ -729,6 +803,8 @@ int main(void) {
     cmocka_unit_test(enable_reply_after_save_completes),
     cmocka_unit_test(enable_save_failure_changes_nothing),
     cmocka_unit_test(disable_reply_after_remove_completes),
+    cmocka_unit_test(eviction_answered_later),
+    cmocka_unit_test(load_surplus_answered_later),
     cmocka_unit_test(account_order_is_kept),
     cmocka_unit_test(accounts_answered_out_of_order),
     cmocka_unit_test(app_reply_parked_in_order),
