@@ -8,21 +8,24 @@
 
 #include "jid.h"
 
-/* Every callbacks size a released header declared.  A host compiled
- * against a newer header passes a size not listed here and is refused
- * rather than having fields silently ignored. */
-static const size_t known_callbacks_sizes[] = {
-  sizeof(cloudnotify_callbacks),
-};
-static const size_t known_store_sizes[] = {
-  sizeof(cloudnotify_store),
-};
+/* The first released layouts (0.2): every later header only appends, so
+ * any size from these up to ours names a prefix of our fields. */
+#define CALLBACKS_SIZE_0_2 \
+  (offsetof(cloudnotify_callbacks, notification_filter) + sizeof(void (*)(void)))
+#define STORE_SIZE_0_2 (offsetof(cloudnotify_store, destroy) + sizeof(void (*)(void)))
 
-static gboolean size_known(size_t size, const size_t *known, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (known[i] == size)
-      return TRUE;
-  return FALSE;
+/* libxkbcommon's rule: an older size is a prefix and the missing fields
+ * are NULL; a newer size is accepted only when every field this library
+ * does not know is zero, because a set field there is a request this
+ * library would silently ignore.  Every field is a pointer or a size, so
+ * a size between fields is a corrupt struct. */
+static gboolean vtable_size_ok(const void *vt, size_t size, size_t min, size_t ours) {
+  if (size < min || size % sizeof(void *) != 0)
+    return FALSE;
+  for (size_t i = ours; i < size; i++)
+    if (((const unsigned char *)vt)[i])
+      return FALSE;
+  return TRUE;
 }
 
 static void options_defaults(cn_options *o) {
@@ -51,13 +54,13 @@ int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *call
   if (!out)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   *out = NULL;
-  if (callbacks && !size_known(callbacks->size, known_callbacks_sizes,
-                               G_N_ELEMENTS(known_callbacks_sizes)))
+  if (callbacks && !vtable_size_ok(callbacks, callbacks->size, CALLBACKS_SIZE_0_2,
+                                   sizeof(cloudnotify_callbacks)))
     return CLOUDNOTIFY_ERR_VTABLE_SIZE;
 
   cloudnotify_ctx *ctx = g_new0(cloudnotify_ctx, 1);
   if (callbacks)
-    memcpy(&ctx->cb, callbacks, callbacks->size);
+    memcpy(&ctx->cb, callbacks, MIN(callbacks->size, sizeof ctx->cb));
   ctx->cb.size = sizeof ctx->cb;
   ctx->user_data = user_data;
   options_defaults(&ctx->opt);
@@ -219,7 +222,7 @@ int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx, const cloudnotify_store *sto
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(ctx);
   if (store) {
-    if (!size_known(store->size, known_store_sizes, G_N_ELEMENTS(known_store_sizes)))
+    if (!vtable_size_ok(store, store->size, STORE_SIZE_0_2, sizeof(cloudnotify_store)))
       return cn_leave(ctx, CLOUDNOTIFY_ERR_VTABLE_SIZE);
     if (!store->load || !store->save || !store->remove)
       return cn_leave(ctx, CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
@@ -234,7 +237,7 @@ int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx, const cloudnotify_store *sto
     ctx->store.destroy(ctx->store_data);
   if (store) {
     memset(&ctx->store, 0, sizeof ctx->store);
-    memcpy(&ctx->store, store, store->size);
+    memcpy(&ctx->store, store, MIN(store->size, sizeof ctx->store));
     ctx->store_data = store_data;
   } else {
     ctx->store = *cn_store_memory_vtable();

@@ -20,7 +20,7 @@ const char *cloudnotify_strerror(int error) {
   }
 }
 
-int cloudnotify_is_fatal(int error) {
+int cloudnotify_is_usage_error(int error) {
   switch (error) {
   case CLOUDNOTIFY_ERR_INVALID_ARGUMENT:
   case CLOUDNOTIFY_ERR_VTABLE_SIZE:
@@ -35,4 +35,8 @@ int cloudnotify_is_fatal(int error) {
 
 const char *cloudnotify_version_string(void) {
   return CN_VERSION_STRING;
+}
+
+uint32_t cloudnotify_version_number(void) {
+  return CLOUDNOTIFY_VERSION_NUMBER;
 }

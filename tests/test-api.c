@@ -7,22 +7,61 @@
 
 /* ---- context creation ----------------------------------------------------------- */
 
+/* A callbacks struct followed by fields of a header newer than ours. */
+typedef struct {
+  cloudnotify_callbacks cb;
+  void *newer[2];
+} newer_callbacks;
+
 static void ctx_new_vtable_size(void **state) {
   (void)state;
-  const size_t sizes[] = { 0, 1, sizeof(cloudnotify_callbacks) - 1,
-                           sizeof(cloudnotify_callbacks) + 1,
-                           sizeof(cloudnotify_callbacks) + sizeof(void *), SIZE_MAX };
-  for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
-    cloudnotify_callbacks cb = { .size = sizes[i] };
-    cloudnotify_ctx *ctx = (cloudnotify_ctx *)&cb; /* must be overwritten */
-    assert_int_equal(cloudnotify_ctx_new(&ctx, &cb, NULL), CLOUDNOTIFY_ERR_VTABLE_SIZE);
+  const size_t first = offsetof(cloudnotify_callbacks, notification_filter) + sizeof(void *);
+  const size_t refused[] = { 0, 1, first - sizeof(void *), sizeof(cloudnotify_callbacks) - 1,
+                             sizeof(cloudnotify_callbacks) + 1, SIZE_MAX };
+  for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+    newer_callbacks n = { .cb.size = refused[i] };
+    cloudnotify_ctx *ctx = (cloudnotify_ctx *)&n; /* must be overwritten */
+    assert_int_equal(cloudnotify_ctx_new(&ctx, &n.cb, NULL), CLOUDNOTIFY_ERR_VTABLE_SIZE);
     assert_null(ctx);
   }
-  assert_int_equal(cloudnotify_ctx_new(NULL, NULL, NULL), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  cloudnotify_callbacks cb = { .size = sizeof cb };
+  /* A newer header's struct with a field this library does not know set:
+   * refused, since the host asks for something that would not happen. */
+  newer_callbacks n = { .cb.size = sizeof n, .newer[1] = &n };
   cloudnotify_ctx *ctx = NULL;
-  assert_int_equal(cloudnotify_ctx_new(&ctx, &cb, NULL), 0);
-  assert_non_null(ctx);
+  assert_int_equal(cloudnotify_ctx_new(&ctx, &n.cb, NULL), CLOUDNOTIFY_ERR_VTABLE_SIZE);
+  assert_null(ctx);
+  /* The first released size, ours, and a newer one with a zero tail. */
+  const size_t accepted[] = { first, sizeof(cloudnotify_callbacks), sizeof n };
+  for (size_t i = 0; i < G_N_ELEMENTS(accepted); i++) {
+    newer_callbacks ok = { .cb.size = accepted[i] };
+    ctx = NULL;
+    assert_int_equal(cloudnotify_ctx_new(&ctx, &ok.cb, NULL), 0);
+    assert_non_null(ctx);
+    cloudnotify_ctx_free(ctx);
+  }
+  assert_int_equal(cloudnotify_ctx_new(NULL, NULL, NULL), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+}
+
+/* An older, shorter struct: the fields past its size are never read,
+ * whatever the memory after it holds. */
+static void ctx_new_older_size_reads_prefix(void **state) {
+  (void)state;
+  unsigned sent = 0;
+  cloudnotify_callbacks *cb = g_malloc(sizeof *cb);
+  memset(cb, 0xA5, sizeof *cb); /* garbage past the declared size */
+  const size_t first = offsetof(cloudnotify_callbacks, notification_filter) + sizeof(void *);
+  memset(cb, 0, first);
+  cb->size = first;
+  cloudnotify_ctx *ctx = NULL;
+  assert_int_equal(cloudnotify_ctx_new(&ctx, cb, &sent), 0);
+  g_free(cb);
+  cloudnotify_session *s;
+  assert_int_equal(cloudnotify_session_new(ctx, ALICE, ALICE_RES, &s), 0);
+  unsigned n = 7;
+  assert_int_equal(cloudnotify_ping(ctx, ALICE, NULL, 0, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(cloudnotify_tick(ctx), 0);
+  cloudnotify_session_free(s);
   cloudnotify_ctx_free(ctx);
 }
 
@@ -89,12 +128,18 @@ static void set_store_errors(void **state) {
   cloudnotify_store v = au_store_vtable();
 
   assert_int_equal(cloudnotify_ctx_set_store(NULL, &v, &st), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  const size_t sizes[] = { 0, sizeof v - 1, sizeof v + 1, sizeof v + sizeof(void *) };
+  const size_t sizes[] = { 0, offsetof(cloudnotify_store, destroy), sizeof v - 1, sizeof v + 1 };
   for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
     cloudnotify_store w = v;
     w.size = sizes[i];
     assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &w, &st), CLOUDNOTIFY_ERR_VTABLE_SIZE);
   }
+  struct {
+    cloudnotify_store s;
+    void *newer;
+  } wide = { v, &st };
+  wide.s.size = sizeof wide;
+  assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &wide.s, &st), CLOUDNOTIFY_ERR_VTABLE_SIZE);
   cloudnotify_store w = v;
   w.load = NULL;
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &w, &st), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
@@ -421,17 +466,17 @@ static void strerror_distinct(void **state) {
   }
 }
 
-static void is_fatal_per_header(void **state) {
+static void is_usage_error_per_header(void **state) {
   (void)state;
   for (size_t i = 0; i < G_N_ELEMENTS(all_codes); i++) {
     int c = all_codes[i];
     int want = c == CLOUDNOTIFY_ERR_INVALID_ARGUMENT || c == CLOUDNOTIFY_ERR_VTABLE_SIZE ||
                c == CLOUDNOTIFY_ERR_UNKNOWN_OPTION || c == CLOUDNOTIFY_ERR_OPTION_VALUE ||
                c == CLOUDNOTIFY_ERR_REENTRANT;
-    assert_int_equal(!!cloudnotify_is_fatal(c), want);
+    assert_int_equal(!!cloudnotify_is_usage_error(c), want);
   }
-  assert_int_equal(cloudnotify_is_fatal(-9999), 0);
-  assert_int_equal(cloudnotify_is_fatal(1), 0);
+  assert_int_equal(cloudnotify_is_usage_error(-9999), 0);
+  assert_int_equal(cloudnotify_is_usage_error(1), 0);
 }
 
 static void version_string(void **state) {
@@ -442,6 +487,8 @@ static void version_string(void **state) {
   assert_string_equal(cloudnotify_version_string(), fromh);
   g_free(fromh);
   assert_ptr_equal(cloudnotify_version_string(), cloudnotify_version_string());
+  assert_int_equal(cloudnotify_version_number(), CLOUDNOTIFY_VERSION_NUMBER);
+  assert_int_equal(cloudnotify_version_number(), 0x000200);
 }
 
 /* ---- NULL-safety ------------------------------------------------------------------------- */
@@ -698,6 +745,7 @@ static void session_state_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(ctx_new_vtable_size),
+    cmocka_unit_test(ctx_new_older_size_reads_prefix),
     cmocka_unit_test(ctx_new_null_callbacks),
     cmocka_unit_test(partial_callbacks),
     cmocka_unit_test(set_store_errors),
@@ -709,7 +757,7 @@ int main(void) {
     cmocka_unit_test(options_by_number),
     cmocka_unit_test(option_takes_effect),
     cmocka_unit_test(strerror_distinct),
-    cmocka_unit_test(is_fatal_per_header),
+    cmocka_unit_test(is_usage_error_per_header),
     cmocka_unit_test(version_string),
     cmocka_unit_test(null_safe),
     cmocka_unit_test(ctx_free_with_sessions),

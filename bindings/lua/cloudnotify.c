@@ -1303,15 +1303,15 @@ static int l_strerror(lua_State *L) {
   return 1;
 }
 
-static int l_is_fatal(lua_State *L) {
-  lua_pushboolean(L, cloudnotify_is_fatal((int)luaL_checkinteger(L, 1)));
+static int l_is_usage_error(lua_State *L) {
+  lua_pushboolean(L, cloudnotify_is_usage_error((int)luaL_checkinteger(L, 1)));
   return 1;
 }
 
 static const luaL_Reg module_functions[] = {
   { "new", l_new },
   { "strerror", l_strerror },
-  { "is_fatal", l_is_fatal },
+  { "is_usage_error", l_is_usage_error },
   { "stanza_tree", cn_lua_stanza_tree },
   { NULL, NULL },
 };

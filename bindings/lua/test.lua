@@ -93,7 +93,7 @@ test("module constants", function()
 		assert(math.type(cn[k]) == "integer", k)
 	end
 	assert(type(cn.strerror(cn.ERR_NOT_MINE)) == "string")
-	assert(cn.is_fatal(cn.ERR_REENTRANT) and not cn.is_fatal(cn.ERR_XML))
+	assert(cn.is_usage_error(cn.ERR_REENTRANT) and not cn.is_usage_error(cn.ERR_XML))
 end)
 
 test("enable with publish-options, offline push carries the secret", function()

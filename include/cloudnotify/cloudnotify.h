@@ -22,8 +22,24 @@
  *   changes state from inside a callback returns CLOUDNOTIFY_ERR_REENTRANT
  *   and changes nothing.  Functions marked "callable from callbacks" are
  *   pure getters and are safe there.
- * - One context and everything created from it must be used from one
- *   thread at a time.  Different contexts are independent.
+ * - Threads: the library starts none and holds no global state.  One
+ *   context and everything created from it (sessions, operations) must be
+ *   used from one thread at a time (the host serialises calls, e.g. by
+ *   owning the context in one thread or process); different contexts are
+ *   fully independent and may be used from different threads at once.
+ *   Callbacks run on the thread that made the call.  The pure functions
+ *   (cloudnotify_strerror, cloudnotify_is_usage_error,
+ *   cloudnotify_version_string, cloudnotify_version_number) may be called
+ *   from any thread.
+ * - One context per virtual host is the intended model: options, store,
+ *   the user cache and the outstanding publishes are per context, and
+ *   accounts passed to a context are expected to belong to its host.
+ * - Vtables (cloudnotify_callbacks, cloudnotify_store) start with a size
+ *   field.  Every size a released header declared is accepted (missing
+ *   fields count as NULL); a size larger than this library knows is
+ *   accepted only when every byte it does not know is zero, so a host built
+ *   against a newer header runs on an older library as long as it leaves
+ *   the newer fields unset.  Any other size is CLOUDNOTIFY_ERR_VTABLE_SIZE.
  * - Out of memory aborts the process (GLib's policy); no function returns
  *   an out-of-memory error.
  */
@@ -46,6 +62,11 @@ extern "C" {
 #define CLOUDNOTIFY_VERSION_MAJOR 0
 #define CLOUDNOTIFY_VERSION_MINOR 2
 #define CLOUDNOTIFY_VERSION_MICRO 0
+/** The header's version as one number, 0xMMmmuu, comparable with
+ *  cloudnotify_version_number(). */
+#define CLOUDNOTIFY_VERSION_NUMBER                                              \
+  ((CLOUDNOTIFY_VERSION_MAJOR << 16) | (CLOUDNOTIFY_VERSION_MINOR << 8) |       \
+   CLOUDNOTIFY_VERSION_MICRO)
 
 /** The XEP-0357 namespace, to advertise in the account's disco#info. */
 #define CLOUDNOTIFY_NS_PUSH "urn:xmpp:push:0"
@@ -72,8 +93,10 @@ typedef enum cloudnotify_error {
   CLOUDNOTIFY_ERR_JID_MALFORMED = -505,
   /** The storage vtable reported a failure; nothing changed in memory. */
   CLOUDNOTIFY_ERR_STORE = -506,
-  /** A vtable (callbacks or store) declares a size this version of the
-   *  library does not know: it was built against a newer header. */
+  /** A vtable (callbacks or store) declares a size this library cannot
+   *  accept: smaller than the first released layout, not a whole number
+   *  of fields, or larger with nonzero fields this library does not know
+   *  (the host was built against a newer header and uses them). */
   CLOUDNOTIFY_ERR_VTABLE_SIZE = -507,
   /** The send callback reported a failure. */
   CLOUDNOTIFY_ERR_SEND = -508,
@@ -93,14 +116,22 @@ typedef enum cloudnotify_error {
 CLOUDNOTIFY_EXPORT const char *cloudnotify_strerror(int error);
 
 /** Nonzero when the error is the host's programming error or a version
- *  mismatch: retrying the same call can never succeed
+ *  mismatch: retrying the same call unchanged can never succeed
  *  (INVALID_ARGUMENT, VTABLE_SIZE, UNKNOWN_OPTION, OPTION_VALUE,
  *  REENTRANT).  Zero for errors caused by the input or a transient
- *  failure, and for non-errors.  Callable from callbacks. */
-CLOUDNOTIFY_EXPORT int cloudnotify_is_fatal(int error);
+ *  failure, and for non-errors.  No error of this library leaves a context
+ *  unusable (out of memory aborts), so there is no "fatal" class: after
+ *  any error the context and its sessions stay valid.  Callable from
+ *  callbacks and from any thread. */
+CLOUDNOTIFY_EXPORT int cloudnotify_is_usage_error(int error);
 
-/** Version of the library at run time, e.g. "0.1.0"; static string. */
+/** Version of the library at run time, e.g. "0.2.0"; static string. */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_version_string(void);
+
+/** Version of the library at run time as 0xMMmmuu (major, minor, micro),
+ *  to compare with CLOUDNOTIFY_VERSION_NUMBER, e.g. to refuse running on a
+ *  library older than the header a host was built against. */
+CLOUDNOTIFY_EXPORT uint32_t cloudnotify_version_number(void);
 
 /* ------------------------------------------------------------------ */
 /* Handles                                                             */
@@ -156,9 +187,10 @@ typedef enum cloudnotify_removal_reason {
   CLOUDNOTIFY_REMOVED_EVICTED = 3,
 } cloudnotify_removal_reason;
 
-/** The host's callbacks.  Set size to sizeof(cloudnotify_callbacks); a
- *  later version of the library only appends fields, and accepts the
- *  sizes of every earlier version (missing fields count as NULL).  Every
+/** The host's callbacks.  Set size to sizeof(cloudnotify_callbacks) and
+ *  zero-initialise the struct (a designated initialiser does); a later
+ *  version of the library only appends fields.  Sizes are checked by the
+ *  vtable rule in the conventions at the top of this header.  Every
  *  field may be NULL; the documented default then applies.
  *  Every pointer passed to a callback is borrowed for the duration of the
  *  call.  user_data is the pointer given to cloudnotify_ctx_new. */
@@ -232,8 +264,8 @@ typedef struct cloudnotify_callbacks {
  *  NULL for all defaults.  user_data is passed to every callback.  The
  *  context starts with the in-memory store.  *out is owned by the caller
  *  and freed with cloudnotify_ctx_free.
- *  Errors: INVALID_ARGUMENT (out NULL), VTABLE_SIZE (callbacks->size is
- *  not a size this library knows). */
+ *  Errors: INVALID_ARGUMENT (out NULL), VTABLE_SIZE (callbacks->size
+ *  refused by the vtable rule). */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_new(cloudnotify_ctx **out,
                                            const cloudnotify_callbacks *callbacks,
                                            void *user_data);
@@ -343,7 +375,9 @@ typedef struct cloudnotify_record {
   int64_t enabled_at_ms;
 } cloudnotify_record;
 
-/** A synchronous storage backend.  Set size to sizeof(cloudnotify_store).
+/** A storage backend.  Set size to sizeof(cloudnotify_store) and
+ *  zero-initialise the struct; sizes follow the vtable rule at the top of
+ *  this header.
  *  Data read back is untrusted: every record is validated again by
  *  cloudnotify_loader_add.  Return 0 on success, negative on failure.
  *  store_data is the pointer given to cloudnotify_ctx_set_store. */
