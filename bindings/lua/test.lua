@@ -564,8 +564,8 @@ local function text_of(t, keys)
 	return table.concat(out)
 end
 
-local ATTR_ORDER = { iq = { "type", "id", "from", "to" }, publish = { "node" }, x = { "type", "xml:lang" },
-	field = { "var" }, error = { "type" } }
+local ATTR_ORDER = { iq = { "type", "id", "from", "to" }, publish = { "node" }, x = { "type" },
+	field = { "var" }, value = { "xml:lang" }, error = { "type" } }
 
 local function message_tree(id, body)
 	return el("message", { type = "chat", from = "romeo@montague.example/orchard", to = ACCOUNT, id = id },
@@ -575,18 +575,19 @@ end
 local function enable_tree(id, node)
 	return el("iq", { type = "set", id = id }, {
 		el("enable", { xmlns = "urn:xmpp:push:0", jid = PUSH, node = node }, {
-			el("x", { xmlns = "jabber:x:data", type = "submit", ["xml:lang"] = "en" }, {
+			el("x", { xmlns = "jabber:x:data", type = "submit" }, {
 				el("field", { var = "FORM_TYPE" }, { el("value", nil, { "http://jabber.org/protocol/pubsub#publish-options" }) }),
-				el("field", { var = "secret" }, { el("value", nil, { SECRET .. " & <co>" }) }),
+				-- One attribute per element: a table's order is not the text's.
+				el("field", { var = "secret" }, { el("value", { ["xml:lang"] = "en" }, { SECRET .. " & <co>" }) }),
 			}),
 		}),
 	})
 end
 
 local ENABLE_TEXT = "<iq type='set' id='t1'><enable xmlns='urn:xmpp:push:0' jid='" .. PUSH .. "' node='" .. NODE .. "'>"
-	.. "<x xmlns='jabber:x:data' type='submit' xml:lang='en'>"
+	.. "<x xmlns='jabber:x:data' type='submit'>"
 	.. "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>"
-	.. "<field var='secret'><value>" .. SECRET .. " &amp; &lt;co&gt;</value></field></x></enable></iq>"
+	.. "<field var='secret'><value xml:lang='en'>" .. SECRET .. " &amp; &lt;co&gt;</value></field></x></enable></iq>"
 
 local function normalised(h)
 	local out = {}
@@ -670,7 +671,7 @@ test("stanzas out as util.stanza tables with stanza_mt", function()
 	assert(publish.attr.xmlns == nil and pubsub.attr.xmlns == "http://jabber.org/protocol/pubsub")
 	assert(pubsub.tags[1].attr.xmlns == nil, "inherits its parent's namespace")
 	local form = pubsub.tags[2].tags[1]
-	assert(form.attr.xmlns == "jabber:x:data" and form.attr["xml:lang"] == "en")
+	assert(form.attr.xmlns == "jabber:x:data" and form.tags[2].tags[1].attr["xml:lang"] == "en")
 	assert(form.tags[2].tags[1][1] == SECRET .. " & <co>")
 	-- An IQ error reply to an IQ without id has no id.
 	local s = assert(h.ctx:session(ACCOUNT, "other"))
