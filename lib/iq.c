@@ -4,55 +4,42 @@
 
 #include <string.h>
 
+#include "emit.h"
 #include "jid.h"
+#include "tree.h"
 
 #define NS_PUSH "urn:xmpp:push:0"
 #define NS_DATA "jabber:x:data"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
-static void reply_open(GString *x, cloudnotify_session *s, const char *id, const char *type) {
-  g_string_append(x, "<iq type='");
-  g_string_append(x, type);
-  g_string_append_c(x, '\'');
-  if (id) {
-    g_string_append(x, " id='");
-    cn_xml_escape(x, id, strlen(id));
-    g_string_append_c(x, '\'');
-  }
-  g_string_append(x, " from='");
-  cn_xml_escape(x, s->account, strlen(s->account));
-  g_string_append(x, "' to='");
-  cn_xml_escape(x, s->full, strlen(s->full));
-  g_string_append_c(x, '\'');
+static cn_el *reply_open(cloudnotify_session *s, const char *id, const char *type) {
+  cn_el *iq = cn_el_new("iq", NULL);
+  cn_el_attr(iq, "type", type);
+  cn_el_attr(iq, "id", id);
+  cn_el_attr(iq, "from", s->account);
+  cn_el_attr(iq, "to", s->full);
+  return iq;
+}
+
+static int send_reply(cloudnotify_session *s, const char *id, cn_el *iq) {
+  int rc = cn_emit(s->ctx, CLOUDNOTIFY_ROUTE_CLIENT, s, s->account, s->full, id, iq);
+  cn_el_free(iq);
+  return rc;
 }
 
 static int send_result(cloudnotify_session *s, const char *id) {
-  GString *x = g_string_sized_new(128);
-  reply_open(x, s, id, "result");
-  g_string_append(x, "/>");
-  int rc = cn_send(s->ctx, CLOUDNOTIFY_ROUTE_CLIENT, s, s->account, s->full, x);
-  g_string_free(x, TRUE);
-  return rc;
+  return send_reply(s, id, reply_open(s, id, "result"));
 }
 
 static int send_error(cloudnotify_session *s, const char *id, const char *type,
                       const char *condition, const char *text) {
-  GString *x = g_string_sized_new(256);
-  reply_open(x, s, id, "error");
-  g_string_append(x, "><error type='");
-  g_string_append(x, type);
-  g_string_append(x, "'><");
-  g_string_append(x, condition);
-  g_string_append(x, " xmlns='" NS_STANZAS "'/>");
-  if (text) {
-    g_string_append(x, "<text xmlns='" NS_STANZAS "'>");
-    cn_xml_escape(x, text, strlen(text));
-    g_string_append(x, "</text>");
-  }
-  g_string_append(x, "</error></iq>");
-  int rc = cn_send(s->ctx, CLOUDNOTIFY_ROUTE_CLIENT, s, s->account, s->full, x);
-  g_string_free(x, TRUE);
-  return rc;
+  cn_el *iq = reply_open(s, id, "error");
+  cn_el *error = cn_el_add(iq, "error", NULL);
+  cn_el_attr(error, "type", type);
+  cn_el_add(error, condition, NS_STANZAS);
+  if (text)
+    cn_el_text(cn_el_add(error, "text", NS_STANZAS), text);
+  return send_reply(s, id, iq);
 }
 
 /* The RFC 6120 section 8.3.3 conditions a registration filter may choose. */
@@ -305,16 +292,29 @@ static int dispatch(cloudnotify_session *s, xmlNode *iq) {
   return send_error(s, id, "cancel", "feature-not-implemented", NULL);
 }
 
-int cloudnotify_handle_client_iq(cloudnotify_session *s, const char *xml, size_t len) {
-  if (!s || !xml)
-    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+static int handle_client_iq(cloudnotify_session *s, const cn_input *in) {
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
   xmlDoc *doc;
-  int rc = cn_parse(ctx, xml, len, &doc);
+  int rc = cn_input_parse(ctx, in, &doc);
   if (rc)
     return cn_leave(ctx, rc);
   rc = dispatch(s, xmlDocGetRootElement(doc));
   xmlFreeDoc(doc);
   return cn_leave(ctx, rc);
+}
+
+int cloudnotify_handle_client_iq(cloudnotify_session *s, const char *xml, size_t len) {
+  if (!s || !xml)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cn_input in = { xml, len, NULL };
+  return handle_client_iq(s, &in);
+}
+
+int cloudnotify_handle_client_iq_tree(cloudnotify_session *s, const cloudnotify_tree *tree) {
+  int rc = s ? cn_tree_check(tree) : CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (rc)
+    return rc;
+  cn_input in = { NULL, 0, tree };
+  return handle_client_iq(s, &in);
 }

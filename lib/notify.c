@@ -3,6 +3,8 @@
  * pushed twice for the same stanza. */
 #include "private.h"
 
+#include "emit.h"
+
 #include <string.h>
 
 struct cloudnotify_push {
@@ -23,9 +25,16 @@ int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, siz
   int rc = cn_parse(ctx, xml, len, &doc);
   if (rc)
     return rc;
-  cn_stanza_info info;
-  cn_rules_classify(xmlDocGetRootElement(doc), account, &info);
+  cn_summarize_root(ctx, account, xmlDocGetRootElement(doc), out);
   xmlFreeDoc(doc);
+  return 0;
+}
+
+void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode *root,
+                       cn_summary *out) {
+  memset(out, 0, sizeof *out);
+  cn_stanza_info info;
+  cn_rules_classify(root, account, &info);
   out->important = info.important;
   out->urgent = info.urgent;
   out->skip = info.outgoing_carbon;
@@ -35,7 +44,6 @@ int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, siz
   out->key = g_steal_pointer(&info.key);
   out->alt_key = g_steal_pointer(&info.alt_key);
   cn_stanza_info_clear(&info);
-  return 0;
 }
 
 void cn_summary_clear(cn_summary *s) {
@@ -107,44 +115,35 @@ static void seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *
 
 /* ---- the publish ---------------------------------------------------- */
 
-static void add_field(GString *x, const char *var, const char *value) {
-  g_string_append(x, "<field var='");
-  g_string_append(x, var);
-  g_string_append(x, "'><value>");
-  cn_xml_escape(x, value, strlen(value));
-  g_string_append(x, "</value></field>");
+static void add_field(cn_el *x, const char *var, const char *value) {
+  cn_el *f = cn_el_add(x, "field", NULL);
+  cn_el_attr(f, "var", var);
+  cn_el_text(cn_el_add(f, "value", NULL), value);
 }
 
-static void build_publish(GString *x, const char *id, const char *domain,
-                          const cloudnotify_push *p) {
+static cn_el *build_publish(const char *id, const char *domain, const cloudnotify_push *p) {
   const cn_reg *r = p->reg;
-  g_string_append(x, "<iq type='set' id='");
-  g_string_append(x, id);
-  g_string_append(x, "' from='");
-  cn_xml_escape(x, domain, strlen(domain));
-  g_string_append(x, "' to='");
-  cn_xml_escape(x, r->jid, strlen(r->jid));
-  g_string_append(x, "'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish");
-  if (r->node) {
-    g_string_append(x, " node='");
-    cn_xml_escape(x, r->node, strlen(r->node));
-    g_string_append_c(x, '\'');
-  }
-  g_string_append(x, "><item><notification xmlns='urn:xmpp:push:0'>"
-                     "<x xmlns='jabber:x:data' type='submit'>");
+  cn_el *iq = cn_el_new("iq", NULL);
+  cn_el_attr(iq, "type", "set");
+  cn_el_attr(iq, "id", id);
+  cn_el_attr(iq, "from", domain);
+  cn_el_attr(iq, "to", r->jid);
+  cn_el *pubsub = cn_el_add(iq, "pubsub", "http://jabber.org/protocol/pubsub");
+  cn_el *publish = cn_el_add(pubsub, "publish", NULL);
+  cn_el_attr(publish, "node", r->node);
+  cn_el *x = cn_el_add(cn_el_add(cn_el_add(publish, "item", NULL), "notification",
+                                 "urn:xmpp:push:0"),
+                       "x", "jabber:x:data");
+  cn_el_attr(x, "type", "submit");
   add_field(x, "FORM_TYPE", "urn:xmpp:push:summary");
   add_field(x, "message-count", "1");
   if (p->sender)
     add_field(x, "last-message-sender", p->sender);
   if (p->body)
     add_field(x, "last-message-body", p->body);
-  g_string_append(x, "</x></notification></item></publish>");
-  if (r->form) {
-    g_string_append(x, "<publish-options>");
-    g_string_append_len(x, r->form, (gssize)r->form_len);
-    g_string_append(x, "</publish-options>");
-  }
-  g_string_append(x, "</pubsub></iq>");
+  if (r->form)
+    cn_el_raw(cn_el_add(pubsub, "publish-options", NULL), r->form, r->form_len);
+  return iq;
 }
 
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
@@ -175,9 +174,9 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
     char id[33];
     cn_random_id(id);
     const char *domain = strchr(r->user->account, '@') + 1;
-    GString *x = g_string_sized_new(512 + r->form_len);
-    build_publish(x, id, domain, &p);
-    if (cn_send(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, x) == 0) {
+    cn_el *x = build_publish(id, domain, &p);
+    if (cn_emit(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, id, x) ==
+        0) {
       cn_outstanding_add(ctx, id, r);
       if (sum)
         seen_add(ctx, sum, r);
@@ -188,7 +187,7 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
       cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "the host refused a push to %s for %s", r->jid,
              r->user->account);
     }
-    g_string_free(x, TRUE);
+    cn_el_free(x);
   }
   g_free(p.body);
   g_free(p.sender);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jid.h"
+#include "tree.h"
 
 typedef struct {
   char id[33];
@@ -138,12 +139,10 @@ static int apply_reply(cloudnotify_ctx *ctx, pending *p, xmlNode *iq, gboolean i
   return 0;
 }
 
-int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx, const char *xml, size_t len) {
-  if (!ctx || !xml)
-    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+static int handle_app_reply(cloudnotify_ctx *ctx, const cn_input *in) {
   CN_ENTER(ctx);
   xmlDoc *doc;
-  int rc = cn_parse(ctx, xml, len, &doc);
+  int rc = cn_input_parse(ctx, in, &doc);
   if (rc)
     return cn_leave(ctx, rc);
   xmlNode *iq = xmlDocGetRootElement(doc);
@@ -159,4 +158,19 @@ int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx, const char *xml, size_t l
     rc = apply_reply(ctx, p, iq, !strcmp(type, "error"));
   xmlFreeDoc(doc);
   return cn_leave(ctx, rc);
+}
+
+int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx, const char *xml, size_t len) {
+  if (!ctx || !xml)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cn_input in = { xml, len, NULL };
+  return handle_app_reply(ctx, &in);
+}
+
+int cloudnotify_handle_app_reply_tree(cloudnotify_ctx *ctx, const cloudnotify_tree *tree) {
+  int rc = ctx ? cn_tree_check(tree) : CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (rc)
+    return rc;
+  cn_input in = { NULL, 0, tree };
+  return handle_app_reply(ctx, &in);
 }

@@ -120,6 +120,9 @@ typedef struct cn_summary {
 /* Parse and classify a stanza; 0 or XML/TOO_LARGE. */
 int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
                  cn_summary *out);
+/* Classify an already parsed stanza (cn_summarize without the parse). */
+void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode *root,
+                       cn_summary *out);
 void cn_summary_clear(cn_summary *s);
 void cn_summary_free(cn_summary *s);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jid.h"
+#include "tree.h"
 
 static void summaries_free(GPtrArray *a) {
   for (guint i = 0; i < a->len; i++)
@@ -142,12 +143,14 @@ void cn_session_pushed(cloudnotify_ctx *ctx, cloudnotify_session *s, gboolean im
 /* Summaries of a stanza array; stanzas that do not parse are skipped
  * (they were delivered by the host, so they are not an attack on us, but
  * they cannot be classified). */
-static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n,
-                            GPtrArray *out) {
+static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue,
+                            const cloudnotify_tree *trees, size_t n, GPtrArray *out) {
   for (size_t i = 0; i < n; i++) {
     cn_summary *sum = g_new0(cn_summary, 1);
-    if (!queue[i].data ||
-        cn_summarize(s->ctx, s->account, queue[i].data, queue[i].len, sum) != 0) {
+    cn_input in = { queue ? queue[i].data : NULL, queue ? queue[i].len : 0,
+                    trees ? &trees[i] : NULL };
+    if ((trees ? cn_tree_check(in.tree) != 0 : !in.xml) ||
+        cn_summarize_input(s->ctx, s->account, &in, sum) != 0) {
       cn_log(s->ctx, CLOUDNOTIFY_LOG_WARN, "skipping an unparsable queued stanza of %s",
              s->full);
       g_free(sum);
@@ -158,10 +161,10 @@ static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue
 }
 
 static unsigned push_unacked_or(cloudnotify_session *s, const cloudnotify_buf *queue,
-                                size_t n) {
+                                const cloudnotify_tree *trees, size_t n) {
   GPtrArray *batch = g_ptr_array_new();
   if (n) {
-    summarize_array(s, queue, n, batch);
+    summarize_array(s, queue, trees, n, batch);
     unsigned pushes = cn_notify_batch(s->ctx, s, batch);
     summaries_free(batch);
     g_ptr_array_free(batch, TRUE);
@@ -188,10 +191,8 @@ int cloudnotify_session_sm_enabled(cloudnotify_session *s) {
   return cn_leave(s->ctx, 0);
 }
 
-int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
-                                   size_t n) {
-  if (!s || (n && !queue))
-    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+static int hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
+                      const cloudnotify_tree *trees, size_t n) {
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
   if (s->state == CN_SESSION_HIBERNATED)
@@ -208,9 +209,23 @@ int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf
       cn_timer_arm(ctx, &s->wake_timer, (ctx->opt.max_hibernation_timeout - wake) * 1000,
                    wake_fire, s);
   }
-  push_unacked_or(s, queue, n);
+  push_unacked_or(s, queue, trees, n);
   unacked_clear(s);
   return cn_leave(ctx, 0);
+}
+
+int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
+                                   size_t n) {
+  if (!s || (n && !queue))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  return hibernated(s, queue, NULL, n);
+}
+
+int cloudnotify_session_hibernated_tree(cloudnotify_session *s, const cloudnotify_tree *queue,
+                                        size_t n) {
+  if (!s || (n && !queue))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  return hibernated(s, NULL, queue, n);
 }
 
 static void coalesce_fire(cloudnotify_ctx *ctx, void *data) {
@@ -222,12 +237,10 @@ static void coalesce_fire(cloudnotify_ctx *ctx, void *data) {
 static void ack_fire(cloudnotify_ctx *ctx, void *data) {
   cloudnotify_session *s = data;
   cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "ack of %s overdue", s->full);
-  push_unacked_or(s, NULL, 0);
+  push_unacked_or(s, NULL, NULL, 0);
 }
 
-int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t len) {
-  if (!s || !xml)
-    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+static int queued(cloudnotify_session *s, const cn_input *in) {
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
   if (s->state == CN_SESSION_LIVE)
@@ -236,7 +249,7 @@ int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t l
   if (!s->reg)
     return cn_leave(ctx, 0);
   cn_summary *sum = g_new0(cn_summary, 1);
-  int rc = cn_summarize(ctx, s->account, xml, len, sum);
+  int rc = cn_summarize_input(ctx, s->account, in, sum);
   if (rc) {
     g_free(sum);
     return cn_leave(ctx, rc);
@@ -261,6 +274,21 @@ int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t l
   else if (!cn_timer_armed(&s->coalesce_timer))
     cn_timer_arm(ctx, &s->coalesce_timer, ctx->opt.coalesce_ms, coalesce_fire, s);
   return cn_leave(ctx, 0);
+}
+
+int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t len) {
+  if (!s || !xml)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cn_input in = { xml, len, NULL };
+  return queued(s, &in);
+}
+
+int cloudnotify_session_queued_tree(cloudnotify_session *s, const cloudnotify_tree *tree) {
+  int rc = s ? cn_tree_check(tree) : CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (rc)
+    return rc;
+  cn_input in = { NULL, 0, tree };
+  return queued(s, &in);
 }
 
 int cloudnotify_session_ack_requested(cloudnotify_session *s) {
@@ -292,15 +320,27 @@ int cloudnotify_session_acked(cloudnotify_session *s, uint32_t h) {
   return cn_leave(ctx, 0);
 }
 
+static int ack_delayed(cloudnotify_session *s, const cloudnotify_buf *queue,
+                       const cloudnotify_tree *trees, size_t n) {
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  if (s->reg)
+    push_unacked_or(s, queue, trees, n);
+  return cn_leave(ctx, 0);
+}
+
 int cloudnotify_session_ack_delayed(cloudnotify_session *s, const cloudnotify_buf *queue,
                                     size_t n) {
   if (!s || (n && !queue))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
-  cloudnotify_ctx *ctx = s->ctx;
-  CN_ENTER(ctx);
-  if (s->reg)
-    push_unacked_or(s, queue, n);
-  return cn_leave(ctx, 0);
+  return ack_delayed(s, queue, NULL, n);
+}
+
+int cloudnotify_session_ack_delayed_tree(cloudnotify_session *s, const cloudnotify_tree *queue,
+                                         size_t n) {
+  if (!s || (n && !queue))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  return ack_delayed(s, NULL, queue, n);
 }
 
 int cloudnotify_session_resumed(cloudnotify_session *s) {

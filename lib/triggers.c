@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jid.h"
+#include "tree.h"
 
 typedef enum { FOR_ALL, FOR_UNBOUND } audience;
 
@@ -32,12 +33,17 @@ static int account_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) 
   return rc;
 }
 
-static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
+static int trigger(cloudnotify_ctx *ctx, const char *account, const cn_input *in,
                    const char *archive_id, audience who, unsigned *pushes) {
   if (pushes)
     *pushes = 0;
-  if (!ctx || !account || !xml)
+  if (!ctx || !account || (!in->xml && !in->tree))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (in->tree) {
+    int rc = cn_tree_check(in->tree);
+    if (rc)
+      return rc;
+  }
   CN_ENTER(ctx);
   cn_user *u;
   int rc = account_user(ctx, account, &u);
@@ -45,7 +51,7 @@ static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, s
   if (rc || u->regs->len == 0)
     return cn_leave(ctx, rc);
   cn_summary sum;
-  rc = cn_summarize(ctx, u->account, xml, len, &sum);
+  rc = cn_summarize_input(ctx, u->account, in, &sum);
   if (rc)
     return cn_leave(ctx, rc);
   if (archive_id && *archive_id) {
@@ -78,17 +84,47 @@ static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, s
 
 int cloudnotify_message_offline(cloudnotify_ctx *ctx, const char *account, const char *xml,
                                 size_t len, unsigned *pushes) {
-  return trigger(ctx, account, xml, len, NULL, FOR_ALL, pushes);
+  cn_input in = { xml, len, NULL };
+  return trigger(ctx, account, &in, NULL, FOR_ALL, pushes);
 }
 
 int cloudnotify_message_archived(cloudnotify_ctx *ctx, const char *account, const char *xml,
                                  size_t len, const char *archive_id, unsigned *pushes) {
-  return trigger(ctx, account, xml, len, archive_id, FOR_UNBOUND, pushes);
+  cn_input in = { xml, len, NULL };
+  return trigger(ctx, account, &in, archive_id, FOR_UNBOUND, pushes);
 }
 
 int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx, const char *account,
                                        const char *xml, size_t len, unsigned *pushes) {
-  return trigger(ctx, account, xml, len, NULL, FOR_ALL, pushes);
+  cn_input in = { xml, len, NULL };
+  return trigger(ctx, account, &in, NULL, FOR_ALL, pushes);
+}
+
+/* The tree forms: the same trigger, fed through the host's adapter.  A
+ * NULL tree is refused like a NULL text. */
+static const cn_input *tree_input(cn_input *in, const cloudnotify_tree *tree) {
+  static const cloudnotify_tree missing = { NULL, NULL, NULL };
+  *in = (cn_input){ NULL, 0, tree ? tree : &missing };
+  return in;
+}
+
+int cloudnotify_message_offline_tree(cloudnotify_ctx *ctx, const char *account,
+                                     const cloudnotify_tree *tree, unsigned *pushes) {
+  cn_input in;
+  return trigger(ctx, account, tree_input(&in, tree), NULL, FOR_ALL, pushes);
+}
+
+int cloudnotify_message_archived_tree(cloudnotify_ctx *ctx, const char *account,
+                                      const cloudnotify_tree *tree, const char *archive_id,
+                                      unsigned *pushes) {
+  cn_input in;
+  return trigger(ctx, account, tree_input(&in, tree), archive_id, FOR_UNBOUND, pushes);
+}
+
+int cloudnotify_message_groupchat_bare_tree(cloudnotify_ctx *ctx, const char *account,
+                                            const cloudnotify_tree *tree, unsigned *pushes) {
+  cn_input in;
+  return trigger(ctx, account, tree_input(&in, tree), NULL, FOR_ALL, pushes);
 }
 
 int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account) {

@@ -64,6 +64,7 @@ typedef struct binding {
   int cb_ref[CB_COUNT]; /* registry refs, LUA_NOREF when not given */
   int sessions_ref;     /* registry ref: light userdata -> session object */
   int push_ref;         /* registry ref: the reusable push object */
+  int stanza_mt_ref;    /* registry ref: stanza metatable, LUA_NOREF: send text */
   lpush *push;          /* that object, kept alive by push_ref */
   int in_cb;            /* library callbacks currently running */
 } binding;
@@ -290,6 +291,43 @@ static int t_send(void *ud, cloudnotify_route route, cloudnotify_session *sessio
                   const char *account, const char *to, const char *xml, size_t len) {
   send_args a = { ud, route, session, account, to, xml, len, 0 };
   if (call_protected(a.b, "send", p_send, &a) != 0)
+    return -1;
+  return a.ok ? 0 : -1;
+}
+
+/* With stanza_mt given to cn.new, send receives util.stanza tables built
+ * from the library's structure (no text is made) and the stanza's id. */
+typedef struct send_stanza_args {
+  binding *b;
+  const cloudnotify_stanza *st;
+  int ok;
+} send_stanza_args;
+
+static int p_send_stanza(lua_State *L) {
+  send_stanza_args *a = lua_touserdata(L, 1);
+  const cloudnotify_stanza *st = a->st;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->b->stanza_mt_ref);
+  int mt = lua_gettop(L);
+  if (cn_lua_stanza_push(L, st, mt) != 0)
+    return lua_error(L);
+  int stanza = lua_gettop(L);
+  push_cb(L, a->b, CB_SEND);
+  lua_pushstring(L, cloudnotify_stanza_route(st) == CLOUDNOTIFY_ROUTE_CLIENT ? "client" : "app");
+  push_session(L, a->b, cloudnotify_stanza_session(st));
+  lua_pushstring(L, cloudnotify_stanza_account(st));
+  lua_pushstring(L, cloudnotify_stanza_to(st));
+  lua_pushvalue(L, stanza);
+  lua_pushstring(L, cloudnotify_stanza_id(st)); /* NULL pushes nil */
+  lua_call(L, 6, 2);
+  a->ok = lua_toboolean(L, -2);
+  if (!a->ok)
+    log_refusal(a->b, L, -1, "cloudnotify: send callback refused a stanza: ");
+  return 0;
+}
+
+static int t_send_stanza(void *ud, const cloudnotify_stanza *st) {
+  send_stanza_args a = { ud, st, 0 };
+  if (call_protected(a.b, "send", p_send_stanza, &a) != 0)
     return -1;
   return a.ok ? 0 : -1;
 }
@@ -660,31 +698,58 @@ static void t_destroy(void *store_data) {
 /* Input arrays                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A table of XML strings as a cloudnotify_buf array.  Leaves two values
- * on the stack: the array (a userdata, so a later argument error cannot
- * leak it) and a table holding the strings, so that a callback editing
- * the caller's table cannot free a string the library is reading. */
-static size_t check_bufs(lua_State *L, int idx, cloudnotify_buf **out) {
-  *out = NULL;
+/* A queue: a table of stanzas, either all XML strings (a cloudnotify_buf
+ * array) or all util.stanza tables (a cloudnotify_tree array).  For
+ * strings it leaves two values on the stack: the array (a userdata, so a
+ * later argument error cannot leak it) and a table holding the strings, so
+ * that a callback editing the caller's table cannot free a string the
+ * library is reading.  For tables it leaves the array, the adapter's keys
+ * and every item (the adapter reads items by stack index). */
+typedef struct queue {
+  size_t n;
+  cloudnotify_buf *bufs;   /* strings */
+  cloudnotify_tree *trees; /* tables */
+  cn_lua_tree lt;
+} queue;
+
+static void check_queue(lua_State *L, int idx, queue *q) {
+  memset(q, 0, sizeof *q);
   if (lua_isnoneornil(L, idx))
-    return 0;
+    return;
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_Integer n = luaL_len(L, idx);
   if (n <= 0)
-    return 0;
-  if ((lua_Unsigned)n > SIZE_MAX / sizeof(cloudnotify_buf))
+    return;
+  if ((lua_Unsigned)n > SIZE_MAX / sizeof(cloudnotify_tree) || n > 1000000)
     luaL_argerror(L, idx, "queue too long");
+  int first = lua_geti(L, idx, 1);
+  lua_pop(L, 1);
+  if (first == LUA_TTABLE) {
+    cloudnotify_tree *v = lua_newuserdatauv(L, (size_t)n * sizeof *v, 0);
+    cn_lua_tree_prepare(L, &q->lt);
+    luaL_checkstack(L, (int)n, "queue too long");
+    for (lua_Integer i = 1; i <= n; i++) {
+      if (lua_geti(L, idx, i) != LUA_TTABLE)
+        luaL_argerror(L, idx, lua_pushfstring(L, "item %I is not a stanza (items must be all "
+                                                 "strings or all stanzas)", (LUAI_UACINT)i));
+      v[i - 1] = cn_lua_tree_at(&q->lt, -1);
+    }
+    q->trees = v;
+    q->n = (size_t)n;
+    return;
+  }
   cloudnotify_buf *v = lua_newuserdatauv(L, (size_t)n * sizeof *v, 0);
   lua_createtable(L, (int)(n < 1 << 20 ? n : 1 << 20), 0);
   int anchor = lua_gettop(L);
   for (lua_Integer i = 1; i <= n; i++) {
     if (lua_geti(L, idx, i) != LUA_TSTRING)
-      luaL_argerror(L, idx, lua_pushfstring(L, "item %I is not a string", (LUAI_UACINT)i));
+      luaL_argerror(L, idx, lua_pushfstring(L, "item %I is not a string (items must be all "
+                                               "strings or all stanzas)", (LUAI_UACINT)i));
     v[i - 1].data = lua_tolstring(L, -1, &v[i - 1].len);
     lua_rawseti(L, anchor, i);
   }
-  *out = v;
-  return (size_t)n;
+  q->bufs = v;
+  q->n = (size_t)n;
 }
 
 static size_t check_endpoints(lua_State *L, int idx, cloudnotify_endpoint **out) {
@@ -846,12 +911,14 @@ static int session_event(lua_State *L, int (*event)(cloudnotify_session *)) {
 
 static int session_queue_event(lua_State *L,
                                int (*event)(cloudnotify_session *, const cloudnotify_buf *,
-                                            size_t)) {
+                                            size_t),
+                               int (*tree_event)(cloudnotify_session *,
+                                                 const cloudnotify_tree *, size_t)) {
   lsession *ls = check_session(L, 1);
-  cloudnotify_buf *q;
-  size_t n = check_bufs(L, 2, &q);
+  queue q;
+  check_queue(L, 2, &q);
   lua_State *prev = enter(ls->b, L);
-  int rc = event(ls->s, q, n);
+  int rc = q.trees ? tree_event(ls->s, q.trees, q.n) : event(ls->s, q.bufs, q.n);
   ls->b->L = prev;
   return push_rc(L, rc);
 }
@@ -861,23 +928,36 @@ static int s_sm_enabled(lua_State *L) {
 }
 
 static int s_hibernated(lua_State *L) {
-  return session_queue_event(L, cloudnotify_session_hibernated);
+  return session_queue_event(L, cloudnotify_session_hibernated,
+                             cloudnotify_session_hibernated_tree);
 }
 
-/* And those that take one stanza as text. */
+/* And those that take one stanza, as text or as a util.stanza table. */
 static int session_text_event(lua_State *L,
-                              int (*event)(cloudnotify_session *, const char *, size_t)) {
+                              int (*event)(cloudnotify_session *, const char *, size_t),
+                              int (*tree_event)(cloudnotify_session *,
+                                                const cloudnotify_tree *)) {
   lsession *ls = check_session(L, 1);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 2, &len);
-  lua_State *prev = enter(ls->b, L);
-  int rc = event(ls->s, xml, len);
-  ls->b->L = prev;
+  int rc;
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    cn_lua_tree lt;
+    cn_lua_tree_prepare(L, &lt);
+    cloudnotify_tree t = cn_lua_tree_at(&lt, 2);
+    lua_State *prev = enter(ls->b, L);
+    rc = tree_event(ls->s, &t);
+    ls->b->L = prev;
+  } else {
+    size_t len;
+    const char *xml = luaL_checklstring(L, 2, &len);
+    lua_State *prev = enter(ls->b, L);
+    rc = event(ls->s, xml, len);
+    ls->b->L = prev;
+  }
   return push_rc(L, rc);
 }
 
 static int s_queued(lua_State *L) {
-  return session_text_event(L, cloudnotify_session_queued);
+  return session_text_event(L, cloudnotify_session_queued, cloudnotify_session_queued_tree);
 }
 
 static int s_ack_requested(lua_State *L) {
@@ -895,7 +975,8 @@ static int s_acked(lua_State *L) {
 }
 
 static int s_ack_delayed(lua_State *L) {
-  return session_queue_event(L, cloudnotify_session_ack_delayed);
+  return session_queue_event(L, cloudnotify_session_ack_delayed,
+                             cloudnotify_session_ack_delayed_tree);
 }
 
 static int s_resumed(lua_State *L) {
@@ -903,7 +984,8 @@ static int s_resumed(lua_State *L) {
 }
 
 static int s_handle_iq(lua_State *L) {
-  return session_text_event(L, cloudnotify_handle_client_iq);
+  return session_text_event(L, cloudnotify_handle_client_iq,
+                            cloudnotify_handle_client_iq_tree);
 }
 
 static const luaL_Reg session_methods[] = {
@@ -989,6 +1071,7 @@ static void ctx_release(lua_State *L, binding *b) {
   for (int i = 0; i < CB_COUNT; i++)
     unref(L, &b->cb_ref[i]);
   unref(L, &b->sessions_ref);
+  unref(L, &b->stanza_mt_ref);
   if (b->push)
     b->push->p = NULL;
   b->push = NULL;
@@ -1129,41 +1212,50 @@ static int push_count(lua_State *L, int rc, unsigned pushes) {
   return 1;
 }
 
-static int c_offline(lua_State *L) {
+/* The triggers: the stanza (argument 3) as text or as a util.stanza
+ * table; which selects the function. */
+enum { TRIGGER_OFFLINE, TRIGGER_ARCHIVED, TRIGGER_GROUPCHAT };
+
+static int trigger(lua_State *L, int which) {
   binding *b = check_ctx(L, 1);
   const char *account = check_cstr(L, 2);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 3, &len);
+  const char *archive_id = which == TRIGGER_ARCHIVED ? opt_cstr(L, 4) : NULL;
   unsigned pushes = 0;
-  lua_State *prev = enter(b, L);
-  int rc = cloudnotify_message_offline(b->ctx, account, xml, len, &pushes);
-  b->L = prev;
+  int rc;
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    cn_lua_tree lt;
+    cn_lua_tree_prepare(L, &lt);
+    cloudnotify_tree t = cn_lua_tree_at(&lt, 3);
+    lua_State *prev = enter(b, L);
+    rc = which == TRIGGER_OFFLINE    ? cloudnotify_message_offline_tree(b->ctx, account, &t, &pushes)
+         : which == TRIGGER_ARCHIVED ? cloudnotify_message_archived_tree(b->ctx, account, &t,
+                                                                          archive_id, &pushes)
+                                     : cloudnotify_message_groupchat_bare_tree(b->ctx, account, &t,
+                                                                               &pushes);
+    b->L = prev;
+  } else {
+    size_t len;
+    const char *xml = luaL_checklstring(L, 3, &len);
+    lua_State *prev = enter(b, L);
+    rc = which == TRIGGER_OFFLINE ? cloudnotify_message_offline(b->ctx, account, xml, len, &pushes)
+         : which == TRIGGER_ARCHIVED
+           ? cloudnotify_message_archived(b->ctx, account, xml, len, archive_id, &pushes)
+           : cloudnotify_message_groupchat_bare(b->ctx, account, xml, len, &pushes);
+    b->L = prev;
+  }
   return push_count(L, rc, pushes);
+}
+
+static int c_offline(lua_State *L) {
+  return trigger(L, TRIGGER_OFFLINE);
 }
 
 static int c_archived(lua_State *L) {
-  binding *b = check_ctx(L, 1);
-  const char *account = check_cstr(L, 2);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 3, &len);
-  const char *archive_id = opt_cstr(L, 4);
-  unsigned pushes = 0;
-  lua_State *prev = enter(b, L);
-  int rc = cloudnotify_message_archived(b->ctx, account, xml, len, archive_id, &pushes);
-  b->L = prev;
-  return push_count(L, rc, pushes);
+  return trigger(L, TRIGGER_ARCHIVED);
 }
 
 static int c_groupchat_bare(lua_State *L) {
-  binding *b = check_ctx(L, 1);
-  const char *account = check_cstr(L, 2);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 3, &len);
-  unsigned pushes = 0;
-  lua_State *prev = enter(b, L);
-  int rc = cloudnotify_message_groupchat_bare(b->ctx, account, xml, len, &pushes);
-  b->L = prev;
-  return push_count(L, rc, pushes);
+  return trigger(L, TRIGGER_GROUPCHAT);
 }
 
 static int c_has_push(lua_State *L) {
@@ -1192,11 +1284,21 @@ static int c_ping(lua_State *L) {
 
 static int c_app_reply(lua_State *L) {
   binding *b = check_ctx(L, 1);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 2, &len);
-  lua_State *prev = enter(b, L);
-  int rc = cloudnotify_handle_app_reply(b->ctx, xml, len);
-  b->L = prev;
+  int rc;
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    cn_lua_tree lt;
+    cn_lua_tree_prepare(L, &lt);
+    cloudnotify_tree t = cn_lua_tree_at(&lt, 2);
+    lua_State *prev = enter(b, L);
+    rc = cloudnotify_handle_app_reply_tree(b->ctx, &t);
+    b->L = prev;
+  } else {
+    size_t len;
+    const char *xml = luaL_checklstring(L, 2, &len);
+    lua_State *prev = enter(b, L);
+    rc = cloudnotify_handle_app_reply(b->ctx, xml, len);
+    b->L = prev;
+  }
   return push_rc(L, rc);
 }
 
@@ -1242,6 +1344,12 @@ static int l_new(lua_State *L) {
     lua_pushnil(L);
     while (lua_next(L, 1)) {
       const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+      if (k && !strcmp(k, "stanza_mt")) {
+        if (lua_type(L, -1) != LUA_TTABLE)
+          return luaL_argerror(L, 1, "stanza_mt must be a table");
+        lua_pop(L, 1);
+        continue;
+      }
       int known = 0;
       for (int i = 0; k && i < CB_COUNT; i++)
         known |= !strcmp(k, cb_names[i]);
@@ -1256,7 +1364,7 @@ static int l_new(lua_State *L) {
   binding *b = lua_newuserdatauv(L, sizeof *b, 0);
   memset(b, 0, sizeof *b);
   b->L = L;
-  b->sessions_ref = b->push_ref = LUA_NOREF;
+  b->sessions_ref = b->push_ref = b->stanza_mt_ref = LUA_NOREF;
   for (int i = 0; i < CB_COUNT; i++)
     b->cb_ref[i] = LUA_NOREF;
   luaL_setmetatable(L, CTX_MT);
@@ -1280,7 +1388,14 @@ static int l_new(lua_State *L) {
   }
   /* Only what the host gave: the library's defaults (real clock, polled
    * timers, ...) apply to the rest. */
-  if (b->cb_ref[CB_SEND] != LUA_NOREF) cb.send = t_send;
+  if (have && lua_getfield(L, 1, "stanza_mt") == LUA_TTABLE)
+    b->stanza_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  else if (have)
+    lua_pop(L, 1);
+  if (b->cb_ref[CB_SEND] != LUA_NOREF && b->stanza_mt_ref != LUA_NOREF)
+    cb.send_stanza = t_send_stanza;
+  else if (b->cb_ref[CB_SEND] != LUA_NOREF)
+    cb.send = t_send;
   if (b->cb_ref[CB_NOW] != LUA_NOREF) cb.now_ms = t_now;
   if (b->cb_ref[CB_TIMER] != LUA_NOREF) cb.timer_changed = t_timer;
   if (b->cb_ref[CB_HIBERNATION] != LUA_NOREF) cb.hibernation_timeout = t_hibernation;
@@ -1312,7 +1427,6 @@ static const luaL_Reg module_functions[] = {
   { "new", l_new },
   { "strerror", l_strerror },
   { "is_usage_error", l_is_usage_error },
-  { "stanza_tree", cn_lua_stanza_tree },
   { NULL, NULL },
 };
 

@@ -531,24 +531,176 @@ test("callbacks run on the calling coroutine", function()
 	h.ctx:free()
 end)
 
-test("stanza_tree builds util.stanza-shaped tables", function()
-	local mt = {}
-	local t = assert(cn.stanza_tree("<iq type='set' id='x'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
-		.. "<publish node='n'><item>a &amp; b<x xmlns='jabber:x:data' xml:lang='en'/></item></publish>"
-		.. "</pubsub></iq>", mt))
-	assert(getmetatable(t) == mt)
-	assert(t.name == "iq" and t.attr.type == "set" and t.attr.id == "x" and t.attr.xmlns == nil)
-	assert(#t.tags == 1 and t.tags[1] == t[1])
-	local pubsub = t.tags[1]
-	assert(pubsub.name == "pubsub" and pubsub.attr.xmlns == "http://jabber.org/protocol/pubsub")
-	local item = pubsub.tags[1].tags[1]
-	assert(item.name == "item" and item[1] == "a & b" and item[2] == item.tags[1])
-	assert(item.tags[1].attr.xmlns == "jabber:x:data" and item.tags[1].attr["xml:lang"] == "en")
-	assert(getmetatable(item.tags[1]) == mt)
-	local none, err = cn.stanza_tree("<a><b></a>", mt)
-	assert(none == nil and type(err) == "string")
-	assert(cn.stanza_tree("<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>", mt) == nil)
-	raises(function() cn.stanza_tree({}, mt) end)
+-- util.stanza-shaped tables, as Prosody routes them: name, attr (xmlns
+-- only where the namespace changes; "xml:lang"; "uri\1name" for other
+-- namespaced attributes), tags, and the children in the array part.
+local function el(name, attr, children)
+	local t = { name = name, attr = attr or {}, tags = {} }
+	for _, c in ipairs(children or {}) do
+		t[#t + 1] = c
+		if type(c) == "table" then t.tags[#t.tags + 1] = c end
+	end
+	return t
+end
+
+local function esc(s)
+	return (s:gsub("[&<>\"'\r\n\t]", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
+		['"'] = "&quot;", ["'"] = "&apos;", ["\r"] = "&#13;", ["\n"] = "&#10;", ["\t"] = "&#9;" }))
+end
+
+-- The library's text form of a table it built: xmlns first, then the
+-- other attributes in the order given by keys (the library's own order
+-- is not kept by a Lua table).
+local function text_of(t, keys)
+	local out = { "<", t.name }
+	if t.attr.xmlns then out[#out + 1] = " xmlns='" .. esc(t.attr.xmlns) .. "'" end
+	for _, k in ipairs(keys[t.name] or {}) do
+		if t.attr[k] then out[#out + 1] = " " .. k .. "='" .. esc(t.attr[k]) .. "'" end
+	end
+	if #t == 0 then out[#out + 1] = "/>"; return table.concat(out) end
+	out[#out + 1] = ">"
+	for _, c in ipairs(t) do out[#out + 1] = type(c) == "string" and esc(c) or text_of(c, keys) end
+	out[#out + 1] = "</" .. t.name .. ">"
+	return table.concat(out)
+end
+
+local ATTR_ORDER = { iq = { "type", "id", "from", "to" }, publish = { "node" }, x = { "type" },
+	field = { "var" }, value = { "xml:lang" }, error = { "type" } }
+
+local function message_tree(id, body)
+	return el("message", { type = "chat", from = "romeo@montague.example/orchard", to = ACCOUNT, id = id },
+		{ el("body", nil, { body or "Wherefore art thou?" }) })
+end
+
+local function enable_tree(id, node)
+	return el("iq", { type = "set", id = id }, {
+		el("enable", { xmlns = "urn:xmpp:push:0", jid = PUSH, node = node }, {
+			el("x", { xmlns = "jabber:x:data", type = "submit" }, {
+				el("field", { var = "FORM_TYPE" }, { el("value", nil, { "http://jabber.org/protocol/pubsub#publish-options" }) }),
+				-- One attribute per element: a table's order is not the text's.
+				el("field", { var = "secret" }, { el("value", { ["xml:lang"] = "en" }, { SECRET .. " & <co>" }) }),
+			}),
+		}),
+	})
+end
+
+local ENABLE_TEXT = "<iq type='set' id='t1'><enable xmlns='urn:xmpp:push:0' jid='" .. PUSH .. "' node='" .. NODE .. "'>"
+	.. "<x xmlns='jabber:x:data' type='submit'>"
+	.. "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>"
+	.. "<field var='secret'><value xml:lang='en'>" .. SECRET .. " &amp; &lt;co&gt;</value></field></x></enable></iq>"
+
+local function normalised(h)
+	local out = {}
+	for i, m in ipairs(h.sent) do
+		local x = m.xml
+		if type(x) == "table" then x = text_of(x, ATTR_ORDER) end
+		out[i] = m.route .. " " .. m.to .. " " .. x:gsub("id='%x+'", "id='ID'")
+	end
+	return table.concat(out, "\n")
+end
+
+-- One script, fed text or tables.
+local function tree_script(h, as_tree)
+	local function m(id, body)
+		if as_tree then return message_tree(id, body) end
+		return message(id, body)
+	end
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(as_tree and enable_tree("t1", NODE) or ENABLE_TEXT))
+	assert(h.ctx:offline(ACCOUNT, m("o1", "tab\there")) == 1)
+	assert(h.ctx:offline(ACCOUNT, m("o1", "tab\there")) == 0, "the same stanza twice")
+	assert(h.ctx:groupchat_bare(ACCOUNT, m("g1")) == 1)
+	assert(h.ctx:archived(ACCOUNT, m("a1"), "arch-1") == 0, "bound to a live session")
+	assert(s:hibernated({ m("h1"), m("h2") }))
+	assert(s:queued(m("q1")))
+	h.clock = h.clock + 2000
+	assert(h.ctx:tick())
+	assert(s:resumed())
+	assert(s:ack_delayed({ m("d1") }))
+	-- A reply to the first publish: a result from the app server.
+	local id = h.by_route("app")[1]
+	id = type(id.xml) == "table" and id.xml.attr.id or id.xml:match(" id='(%x+)'")
+	local reply = as_tree and el("iq", { type = "result", id = id, from = PUSH })
+		or "<iq type='result' id='" .. id .. "' from='" .. PUSH .. "'/>"
+	assert(h.ctx:app_reply(reply))
+	local _, _, code = h.ctx:app_reply(reply)
+	assert(code == cn.ERR_NOT_MINE, "consumed once")
+	local bad = as_tree and el("iq", { type = "set", id = "b" }, { el("frobnicate", { xmlns = "urn:xmpp:push:0" }) })
+		or "<iq type='set' id='b'><frobnicate xmlns='urn:xmpp:push:0'/></iq>"
+	assert(s:handle_iq(bad))
+	return s
+end
+
+test("stanzas as tables give what their text gives", function()
+	local a, b = recorder(), recorder()
+	tree_script(a, false)
+	tree_script(b, true)
+	assert(#a.sent >= 7, "the script sends")
+	assert(normalised(a) == normalised(b), normalised(a) .. "\n---\n" .. normalised(b))
+end)
+
+test("stanzas out as util.stanza tables with stanza_mt", function()
+	local mt = { __index = {} }
+	local text_host = recorder()
+	local sent = {}
+	local h = recorder{ stanza_mt = mt, send = function(route, session, account, to, stanza, id)
+		assert(getmetatable(stanza) == mt)
+		assert(id == stanza.attr.id)
+		local tags = 0
+		for _, c in ipairs(stanza) do if type(c) == "table" then tags = tags + 1; assert(getmetatable(c) == mt) end end
+		assert(tags == #stanza.tags)
+		sent[#sent + 1] = { route = route, session = session, account = account, to = to, xml = stanza, id = id }
+		return true
+	end }
+	h.by_route = function(route)
+		local out = {}
+		for _, m in ipairs(sent) do if m.route == route then out[#out + 1] = m end end
+		return out
+	end
+	local ok, err = pcall(tree_script, h, true)
+	if not ok then
+		for _, l in ipairs(h.logs) do print(l.level, l.msg) end
+		error(err)
+	end
+	tree_script(text_host, false)
+	h.sent = sent
+	assert(normalised(h) == normalised(text_host), normalised(h) .. "\n---\n" .. normalised(text_host))
+	local publish = sent[2].xml
+	assert(sent[2].route == "app" and #sent[2].id == 32 and sent[2].id:match("^%x+$"))
+	local pubsub = publish.tags[1]
+	assert(publish.attr.xmlns == nil and pubsub.attr.xmlns == "http://jabber.org/protocol/pubsub")
+	assert(pubsub.tags[1].attr.xmlns == nil, "inherits its parent's namespace")
+	local form = pubsub.tags[2].tags[1]
+	assert(form.attr.xmlns == "jabber:x:data" and form.tags[2].tags[1].attr["xml:lang"] == "en")
+	assert(form.tags[2].tags[1][1] == SECRET .. " & <co>")
+	-- An IQ error reply to an IQ without id has no id.
+	local s = assert(h.ctx:session(ACCOUNT, "other"))
+	assert(s:handle_iq(el("iq", { type = "set" }, { el("enable", { xmlns = "urn:xmpp:push:0", jid = PUSH }) })))
+	assert(sent[#sent].id == nil and sent[#sent].xml.attr.type == "error")
+end)
+
+test("tables the library cannot take", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	local function expect_xml(stanza)
+		local ok, err, code = h.ctx:offline(ACCOUNT, stanza)
+		assert(ok == nil and type(err) == "string" and code == cn.ERR_XML, tostring(code))
+	end
+	expect_xml({ name = 42, attr = {} })
+	expect_xml(el("message", { type = 7 }, { el("body", nil, { "x" }) }))
+	expect_xml(el("message", nil, { el("body", nil, { "bad\0nul" }) }))
+	expect_xml(el("message", { xmlns = "urn:not-a-stanza" }, { el("body", nil, { "x" }) }))
+	expect_xml(el("message", nil, { el("body", nil, { 42 }) }))
+	expect_xml(el("mes sage", nil, {}))
+	-- a namespaced attribute as util.xmppstream keys it is fine
+	assert(h.ctx:offline(ACCOUNT, el("message", { type = "chat", ["urn:x\1a"] = "1", ["xml:lang"] = "en" },
+		{ el("body", nil, { "ok" }) })) == 1)
+	raises(function() s:hibernated({ message("m1"), message_tree("m2") }) end, "all strings or all stanzas")
+	raises(function() s:hibernated({ message_tree("m1"), message("m2") }) end, "all strings or all stanzas")
+	raises(function() cn.new{ stanza_mt = "no" } end, "stanza_mt must be a table")
+	local _, _, code = h.ctx:app_reply({ name = "iq", attr = { type = "result", id = ("0"):rep(32) } })
+	assert(code == cn.ERR_NOT_MINE)
 end)
 
 test("garbage collection without free", function()

@@ -53,16 +53,13 @@ local function on_timer(timeout_ms)
 	end);
 end
 
+-- Stanzas cross as util.stanza objects both ways: the library reads
+-- Prosody's tables through the binding's tree adapter, and builds the
+-- stanzas it emits straight into tables with Prosody's stanza metatable.
+-- Nothing is serialised or parsed on the way.
 local stanza_mt = st.stanza_mt;
 
-local function on_send(route, s, account, to, text)
-	-- The binding builds the stanza tables straight from libxml2's tree:
-	-- util.xml.parse would cost several times more per push.
-	local stanza, err = cn.stanza_tree(text, stanza_mt);
-	if not stanza then
-		module:log("error", "libcloudnotify produced unparsable XML: %s", tostring(err));
-		return nil, err;
-	end
+local function on_send(route, s, account, to, stanza)
 	if route == "client" then
 		local session = prosody_session(s);
 		if not session then return nil, "session gone"; end
@@ -95,6 +92,7 @@ local levels = { debug = "debug", info = "info", warn = "warn", error = "error" 
 
 ctx = cn.new {
 	send = on_send;
+	stanza_mt = stanza_mt;
 	timer = on_timer;
 	hibernation_timeout = on_hibernation_timeout;
 	log = function(level, msg) module:log(levels[level] or "info", "%s", msg); end;
@@ -243,7 +241,7 @@ local function push_iq(event)
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
 		return true;
 	end
-	local ok, err = s:handle_iq(tostring(stanza));
+	local ok, err = s:handle_iq(stanza);
 	if not ok then
 		module:log("debug", "Push IQ not handled: %s", tostring(err));
 		return nil;
@@ -257,24 +255,25 @@ module:hook("account-disco-info", function(event)
 	(event.reply or event.stanza):tag("feature", { var = xmlns_push }):up();
 end);
 
-local function queue_texts(queue)
-	local texts = {};
+-- The queue as an array without holes.
+local function queue_stanzas(queue)
+	local stanzas = {};
 	if queue then
 		for i = 1, #queue do
-			if queue[i] then texts[#texts + 1] = tostring(queue[i]); end
+			if queue[i] then stanzas[#stanzas + 1] = queue[i]; end
 		end
 	end
-	return texts;
+	return stanzas;
 end
 
 module:hook("smacks-hibernation-start", function(event)
 	local s = session_for(event.origin, false);
-	if s then s:hibernated(queue_texts(event.queue)); end
+	if s then s:hibernated(queue_stanzas(event.queue)); end
 end);
 
 module:hook("smacks-hibernation-stanza-queued", function(event)
 	local s = session_for(event.origin, false);
-	if s then s:queued(tostring(event.stanza)); end
+	if s then s:queued(event.stanza); end
 end);
 
 module:hook("smacks-hibernation-end", function(event)
@@ -290,9 +289,9 @@ module:hook("smacks-ack-delayed", function(event)
 	local s = session_for(event.origin, false);
 	if not s then return; end
 	if event.stanza then
-		s:ack_delayed({ tostring(event.stanza) });
+		s:ack_delayed({ event.stanza });
 	else
-		s:ack_delayed(queue_texts(event.queue));
+		s:ack_delayed(queue_stanzas(event.queue));
 	end
 end);
 
@@ -310,7 +309,7 @@ module:hook("message/offline/handle", function(event)
 	if not username then return; end
 	local account = account_of(username);
 	if ctx:has_push(account) then
-		ctx:offline(account, tostring(event.stanza));
+		ctx:offline(account, event.stanza);
 	end
 end, 1);
 
@@ -320,7 +319,7 @@ module:hook("message/bare/groupchat", function(event)
 	if not username then return; end
 	local account = account_of(username);
 	if ctx:has_push(account) then
-		ctx:groupchat_bare(account, tostring(event.stanza));
+		ctx:groupchat_bare(account, event.stanza);
 	end
 end, 1);
 
@@ -332,7 +331,7 @@ module:hook("archive-message-added", function(event)
 	if not for_user or username_of(event) ~= for_user then return; end
 	local account = account_of(for_user);
 	if ctx:has_push(account) then
-		ctx:archived(account, tostring(event.stanza), event.id);
+		ctx:archived(account, event.stanza, event.id);
 	end
 end);
 
@@ -353,13 +352,13 @@ end);
 
 ---------------------------------------------------------------------------
 -- App-server replies come back to the host; our ids are 32 hex digits,
--- so other IQ replies are passed on without being serialised.
+-- so other IQ replies are passed on without being looked at.
 
 module:hook("iq/host", function(event)
 	local stanza = event.stanza;
 	local t, id = stanza.attr.type, stanza.attr.id;
 	if not active or (t ~= "result" and t ~= "error") or not id or #id ~= 32 or id:find("[^%x]") then return; end
-	local ok = ctx:app_reply(tostring(stanza));
+	local ok = ctx:app_reply(stanza);
 	if ok then return true; end
 end, 10);
 

@@ -13,7 +13,9 @@
  *   duration of the call; the receiver copies what it wants to keep.
  *   "owned" says which function frees the object.
  * - Stanzas cross the API as XML text: a pointer and a length in bytes,
- *   no NUL terminator needed.  Accepted default namespaces of a stanza:
+ *   no NUL terminator needed; or, since 0.2, as trees read through the
+ *   host's adapter (cloudnotify_tree) on the way in and as structure
+ *   (cloudnotify_stanza, the send_stanza callback) on the way out.  Accepted default namespaces of a stanza:
  *   jabber:client, jabber:server, jabber:component:accept, or none.
  * - Identity always comes from the host: "account" parameters are the
  *   bare JID (user@domain) of the local account concerned.  The library
@@ -146,6 +148,9 @@ typedef struct cloudnotify_session cloudnotify_session;
 typedef struct cloudnotify_push cloudnotify_push;
 /** Collects registrations during cloudnotify_store.load. */
 typedef struct cloudnotify_loader cloudnotify_loader;
+/** A stanza the library emits, handed to the send_stanza callback as
+ *  structure (see "Stanzas as structure" below). */
+typedef struct cloudnotify_stanza cloudnotify_stanza;
 
 /** A byte buffer: a pointer and a length.  Used for arrays of stanzas. */
 typedef struct cloudnotify_buf {
@@ -254,6 +259,19 @@ typedef struct cloudnotify_callbacks {
    *  (possibly after amending push with cloudnotify_push_set_*), nonzero
    *  to drop this one publish.  Default: send. */
   int (*notification_filter)(void *user_data, cloudnotify_push *push);
+
+  /* ---- appended in 0.2 ---- */
+
+  /** Send a stanza given as structure instead of text.  When set, it is
+   *  called instead of send for every stanza the library emits (send is
+   *  then never called), and the library does not serialise the stanza
+   *  unless the host asks with cloudnotify_stanza_text.  stanza is
+   *  borrowed for the call: read it with the cloudnotify_stanza_*
+   *  getters, walk it into the host's own objects with
+   *  cloudnotify_stanza_build, and keep nothing of it after returning.
+   *  Return 0 when accepted for delivery, negative otherwise (handled as
+   *  for send).  Default (NULL): send. */
+  int (*send_stanza)(void *user_data, const cloudnotify_stanza *stanza);
 } cloudnotify_callbacks;
 
 /* ------------------------------------------------------------------ */
@@ -550,6 +568,204 @@ CLOUDNOTIFY_EXPORT int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const 
 CLOUDNOTIFY_EXPORT int cloudnotify_ping(cloudnotify_ctx *ctx, const char *account,
                                         const cloudnotify_endpoint *endpoints,
                                         size_t n, unsigned *pushes);
+
+/* ------------------------------------------------------------------ */
+/* Stanzas as trees, in (0.2)                                          */
+/* ------------------------------------------------------------------ */
+
+/* A host that holds its stanzas parsed already (Prosody's util.stanza
+ * tables, Erlang terms) hands them over through a read-only adapter
+ * instead of serialising them.  Every entry point that takes a stanza as
+ * text has a _tree form; for the same stanza both give the same results:
+ * the same pushes, replies, errors and de-duplication identities.  "The
+ * same stanza" means the tree whose text form is what the text entry
+ * point would have been given: element and attribute names, namespaces,
+ * attribute values (in the order the text would list them: the content
+ * digest of a stanza without id depends on it) and text, with character
+ * references already resolved.
+ *
+ * Element handles are the host's own pointers (or indices cast to
+ * pointers): the library only passes them back to the adapter, during the
+ * call that was given the tree, and keeps nothing after it returns.
+ *
+ * The bounds and checks of the text form apply:
+ *  - TOO_LARGE when the elements nest deeper than push_max_xml_depth
+ *    (the root is depth 1), or when the tree's size exceeds
+ *    push_max_stanza_size.  The size is that of its text form without
+ *    character escapes or prefixes: per element 2 * name + 5 bytes
+ *    (+ namespace + 9 where it differs from the parent's), per attribute
+ *    name + value + 4, plus every text's length.  A tree is never counted
+ *    larger than its text, so a tree refused as too large is refused as
+ *    text too.
+ *  - XML when a name is not an XML NCName (no prefix: namespaces are
+ *    given apart), when a name, namespace, attribute value or text is
+ *    not valid UTF-8 or holds a character XML 1.0 cannot carry (NUL, C0
+ *    controls but tab/LF/CR, U+FFFE, U+FFFF), when the root's namespace
+ *    is not one of the accepted stanza namespaces, when an element holds
+ *    the same attribute (namespace and name) twice, when an attribute's
+ *    namespace is the XMLNS one, or when an adapter function fails.
+ */
+
+/** What cloudnotify_tree_ops.children reports for each child. */
+typedef struct cloudnotify_tree_visitor {
+  /** An element child; child is the host's handle for it.  Returns 0 to
+   *  go on; nonzero stops the iteration: children must then return that
+   *  value at once. */
+  int (*element)(void *visit_data, const void *child);
+  /** A text child: len bytes at text (no NUL needed; a NUL byte is
+   *  refused).  Adjacent texts are joined; empty ones are ignored.
+   *  Return value as for element. */
+  int (*text)(void *visit_data, const char *text, size_t len);
+} cloudnotify_tree_visitor;
+
+/** Read-only access to one of the host's stanza trees.  Set size to
+ *  sizeof(cloudnotify_tree_ops); every field is required.  tree_data is
+ *  cloudnotify_tree.data.  Every string returned is borrowed from the
+ *  host and must stay valid and unchanged until the library's call that
+ *  received the tree returns.  Strings are given as a pointer and a
+ *  length; a NUL byte inside is refused (XML). */
+typedef struct cloudnotify_tree_ops {
+  size_t size;
+  /** The element's local name (no prefix).  Return 0 and set
+   *  *name / *len, or negative on failure. */
+  int (*name)(void *tree_data, const void *element, const char **name, size_t *len);
+  /** The element's namespace.  Set *ns to NULL when the element has no
+   *  namespace of its own and inherits its parent's (for the root: none);
+   *  to "" (len 0) for no namespace under a parent that has one.  Return
+   *  0, or negative on failure. */
+  int (*ns)(void *tree_data, const void *element, const char **ns, size_t *len);
+  /** Call visit once per attribute, in order, with its namespace (NULL
+   *  or len 0: none; "http://www.w3.org/XML/1998/namespace" for xml:lang
+   *  and the like), local name and value; namespace declarations are not
+   *  attributes.  When visit returns nonzero, return that value at once.
+   *  Return 0 after the last, or negative on failure. */
+  int (*attrs)(void *tree_data, const void *element,
+               int (*visit)(void *visit_data, const char *ns, size_t ns_len,
+                            const char *name, size_t name_len,
+                            const char *value, size_t value_len),
+               void *visit_data);
+  /** Call the visitor once per child, elements and texts in document
+   *  order.  Same return rules as attrs.  The library may call the
+   *  adapter for a child (its children included) from inside
+   *  visitor->element: the iteration state must survive that. */
+  int (*children)(void *tree_data, const void *element,
+                  const cloudnotify_tree_visitor *visitor, void *visit_data);
+} cloudnotify_tree_ops;
+
+/** One stanza as a tree: the adapter, its data and the root element.
+ *  Borrowed for the call it is passed to. */
+typedef struct cloudnotify_tree {
+  const cloudnotify_tree_ops *ops;
+  void *data;
+  const void *root;
+} cloudnotify_tree;
+
+/* The tree forms.  Each behaves exactly as the text function it is named
+ * after, with the same errors plus: INVALID_ARGUMENT when tree (or
+ * tree->ops, or tree->root) is NULL; VTABLE_SIZE when tree->ops->size is
+ * not a size this library knows; XML and TOO_LARGE as described above.
+ * In the arrays of hibernated_tree and ack_delayed_tree, a tree that is
+ * refused is skipped as an unparsable text would be. */
+
+CLOUDNOTIFY_EXPORT int cloudnotify_message_offline_tree(cloudnotify_ctx *ctx,
+                                                        const char *account,
+                                                        const cloudnotify_tree *tree,
+                                                        unsigned *pushes);
+CLOUDNOTIFY_EXPORT int cloudnotify_message_archived_tree(cloudnotify_ctx *ctx,
+                                                         const char *account,
+                                                         const cloudnotify_tree *tree,
+                                                         const char *archive_id,
+                                                         unsigned *pushes);
+CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare_tree(cloudnotify_ctx *ctx,
+                                                               const char *account,
+                                                               const cloudnotify_tree *tree,
+                                                               unsigned *pushes);
+CLOUDNOTIFY_EXPORT int cloudnotify_session_queued_tree(cloudnotify_session *session,
+                                                       const cloudnotify_tree *tree);
+/** queue: n trees (n may be 0; queue may then be NULL). */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated_tree(cloudnotify_session *session,
+                                                           const cloudnotify_tree *queue,
+                                                           size_t n);
+/** queue as cloudnotify_session_hibernated_tree. */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_delayed_tree(cloudnotify_session *session,
+                                                            const cloudnotify_tree *queue,
+                                                            size_t n);
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq_tree(cloudnotify_session *session,
+                                                         const cloudnotify_tree *tree);
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply_tree(cloudnotify_ctx *ctx,
+                                                         const cloudnotify_tree *tree);
+
+/* ------------------------------------------------------------------ */
+/* Stanzas as structure, out (0.2)                                     */
+/* ------------------------------------------------------------------ */
+
+/* With the send_stanza callback the host receives each stanza the
+ * library emits (publishes to app servers, IQ replies to clients) as an
+ * object it reads with the getters below, and builds its own stanza
+ * object from it with cloudnotify_stanza_build, element by element,
+ * without parsing text.  Every getter is callable from callbacks; the
+ * stanza and every pointer obtained from it are borrowed, valid until
+ * send_stanza returns. */
+
+/** One attribute passed to cloudnotify_builder.start_element. */
+typedef struct cloudnotify_attr {
+  /** NULL for an attribute without namespace (the usual case);
+   *  "http://www.w3.org/XML/1998/namespace" for xml:lang and the like. */
+  const char *ns;
+  const char *name;
+  const char *value;
+} cloudnotify_attr;
+
+/** A builder of the host's.  Set size to sizeof(cloudnotify_builder);
+ *  every field is required.  Each function returns 0 to go on; nonzero
+ *  stops the walk, and cloudnotify_stanza_build returns that value. */
+typedef struct cloudnotify_builder {
+  size_t size;
+  /** An element starts.  name is its local name; ns its namespace (NULL:
+   *  none; the root of every stanza the library emits has none, so that it
+   *  takes the host's stream namespace).  The text form declares xmlns
+   *  exactly where ns differs from the parent's.  attrs: n attributes, in
+   *  the order of the text form. */
+  int (*start_element)(void *build_data, const char *name, const char *ns,
+                       const cloudnotify_attr *attrs, size_t n);
+  /** Character data of the current element: len bytes, unescaped. */
+  int (*text)(void *build_data, const char *text, size_t len);
+  /** The current element ends. */
+  int (*end_element)(void *build_data, const char *name);
+} cloudnotify_builder;
+
+/** CLOUDNOTIFY_ROUTE_CLIENT or CLOUDNOTIFY_ROUTE_APP_SERVER; 0 for NULL. */
+CLOUDNOTIFY_EXPORT cloudnotify_route cloudnotify_stanza_route(const cloudnotify_stanza *stanza);
+/** The client session for ROUTE_CLIENT, NULL for ROUTE_APP_SERVER. */
+CLOUDNOTIFY_EXPORT cloudnotify_session *cloudnotify_stanza_session(const cloudnotify_stanza *stanza);
+/** The local account concerned (normalised bare JID). */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_stanza_account(const cloudnotify_stanza *stanza);
+/** The destination JID (also the stanza's 'to'). */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_stanza_to(const cloudnotify_stanza *stanza);
+/** The stanza's id attribute, NULL when it has none (an error reply to
+ *  an IQ without id).  For ROUTE_APP_SERVER it is the publish id, the id
+ *  the app server's reply carries: a fresh unpredictable value, today 32
+ *  lowercase hexadecimal digits from getrandom(); when the context is
+ *  configured with an id prefix, the full id including the prefix.
+ *  Hosts that route replies by id use it whole and assume nothing else
+ *  about its form. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_stanza_id(const cloudnotify_stanza *stanza);
+/** The stanza as XML text, exactly what send would have been given;
+ *  serialised at the first call (later calls return the same buffer).
+ *  *len (if len is not NULL) receives its length; the text is also
+ *  NUL-terminated.  NULL for a NULL stanza. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_stanza_text(const cloudnotify_stanza *stanza,
+                                                       size_t *len);
+/** Walk the stanza into builder: start_element, text and end_element
+ *  calls in document order, properly nested, the root first.  Every
+ *  pointer passed to the builder is borrowed for that one call.  May be
+ *  called several times.  Returns 0, the builder's nonzero return value
+ *  (the walk stopped there), or INVALID_ARGUMENT (stanza or builder
+ *  NULL, or a builder function NULL), VTABLE_SIZE (builder->size not a
+ *  size this library knows). */
+CLOUDNOTIFY_EXPORT int cloudnotify_stanza_build(const cloudnotify_stanza *stanza,
+                                                const cloudnotify_builder *builder,
+                                                void *build_data);
 
 /* ------------------------------------------------------------------ */
 /* Time                                                                */
