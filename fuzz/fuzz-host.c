@@ -499,6 +499,8 @@ void fh_init(fuzz_host *h) {
     .log = cb_log,
     .registration_filter = cb_regfilter,
     .notification_filter = cb_pushfilter,
+    /* One simulated time drives both clocks. */
+    .monotonic_ms = cb_now,
   };
   FH_CHECK(cloudnotify_ctx_new(&h->ctx, &cb, h) == 0);
   FH_CHECK(cloudnotify_ctx_set_store(h->ctx, &host_store, h) == 0);

@@ -285,6 +285,20 @@ int64_t cn_now(cloudnotify_ctx *ctx) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Deadlines must not move when an administrator or NTP sets the wall
+ * clock: an hour's step back would hold every push for an hour. */
+int64_t cn_mono(cloudnotify_ctx *ctx) {
+  if (ctx->cb.monotonic_ms) {
+    ctx->in_callback++;
+    int64_t t = ctx->cb.monotonic_ms(ctx->user_data);
+    ctx->in_callback--;
+    return t;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...) {
   if (!ctx->cb.log)
     return;
@@ -337,7 +351,7 @@ int cn_leave(cloudnotify_ctx *ctx, int rc) {
     return rc;
   int64_t timeout = -1;
   if (deadline != INT64_MAX) {
-    int64_t now = cn_now(ctx);
+    int64_t now = cn_mono(ctx);
     timeout = deadline > now ? deadline - now : 0;
   }
   ctx->in_callback++;
@@ -354,7 +368,7 @@ int64_t cloudnotify_next_timeout(const cloudnotify_ctx *ctx) {
   int64_t deadline = cn_timers_next_deadline(ctx);
   if (deadline == INT64_MAX)
     return -1;
-  int64_t now = cn_now((cloudnotify_ctx *)ctx);
+  int64_t now = cn_mono((cloudnotify_ctx *)ctx);
   return deadline > now ? deadline - now : 0;
 }
 

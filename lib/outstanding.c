@@ -50,7 +50,7 @@ void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
   g_strlcpy(p->id, id, sizeof p->id);
   p->account = g_strdup(r->user->account);
   p->ident = g_strdup(r->ident);
-  p->created = cn_now(ctx);
+  p->created = cn_mono(ctx);
   p->link.data = p;
   g_hash_table_insert(ctx->outstanding, p->id, p);
   g_queue_push_tail_link(&ctx->outstanding_fifo, &p->link);

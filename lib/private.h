@@ -18,7 +18,7 @@ typedef struct cn_timer cn_timer;
 typedef void (*cn_timer_fn)(cloudnotify_ctx *ctx, void *data);
 
 struct cn_timer {
-  int64_t deadline; /* absolute, now_ms clock */
+  int64_t deadline; /* absolute, monotonic clock (cn_mono) */
   guint64 seq;      /* orders equal deadlines by creation */
   cn_timer_fn fn;
   void *data;
@@ -230,7 +230,10 @@ struct cloudnotify_ctx {
   } while (0)
 int cn_leave(cloudnotify_ctx *ctx, int rc);
 
+/* Wall clock: only for the enable times that are stored. */
 int64_t cn_now(cloudnotify_ctx *ctx);
+/* Monotonic clock: every deadline. */
+int64_t cn_mono(cloudnotify_ctx *ctx);
 void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *s,

@@ -35,6 +35,11 @@ static int cb_send(void *ud, cloudnotify_route route, cloudnotify_session *sessi
 }
 
 static int64_t cb_now(void *ud) {
+  const fake_host *h = ud;
+  return h->now + h->wall_offset;
+}
+
+static int64_t cb_mono(void *ud) {
   return ((fake_host *)ud)->now;
 }
 
@@ -109,6 +114,7 @@ void fh_init(fake_host *h) {
     .log = cb_log,
     .registration_filter = cb_regfilter,
     .notification_filter = cb_pushfilter,
+    .monotonic_ms = cb_mono,
   };
   assert_int_equal(cloudnotify_ctx_new(&h->ctx, &cb, h), 0);
 }

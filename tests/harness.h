@@ -31,7 +31,8 @@ typedef struct fh_hib {
 
 typedef struct fake_host {
   cloudnotify_ctx *ctx;
-  int64_t now;                /* ms; starts at 1.7e12 */
+  int64_t now;                /* ms; starts at 1.7e12: the monotonic clock */
+  int64_t wall_offset;        /* the wall clock (now_ms) is now + wall_offset */
   GPtrArray *sent;            /* fh_sent* */
   GPtrArray *removed;         /* fh_removed* */
   GPtrArray *hib;             /* fh_hib* */

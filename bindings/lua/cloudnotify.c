@@ -45,13 +45,14 @@ enum {
   CB_LOG,
   CB_REG_FILTER,
   CB_NOTIFY_FILTER,
+  CB_MONOTONIC,
   CB_COUNT
 };
 
 /* Keys accepted by cn.new, indexed like the enum above. */
 static const char *const cb_names[CB_COUNT] = {
   "send", "now", "timer", "hibernation_timeout", "removed", "log",
-  "registration_filter", "notification_filter",
+  "registration_filter", "notification_filter", "monotonic",
 };
 
 typedef struct lpush lpush;
@@ -299,11 +300,12 @@ static int t_send(void *ud, cloudnotify_route route, cloudnotify_session *sessio
 typedef struct now_args {
   binding *b;
   int64_t ms;
+  int which; /* CB_NOW or CB_MONOTONIC */
 } now_args;
 
 static int p_now(lua_State *L) {
   now_args *a = lua_touserdata(L, 1);
-  push_cb(L, a->b, CB_NOW);
+  push_cb(L, a->b, a->which);
   lua_call(L, 0, 1);
   int isint;
   lua_Integer i = lua_tointegerx(L, -1, &isint);
@@ -319,17 +321,26 @@ static int p_now(lua_State *L) {
       return 0;
     }
   }
-  return luaL_error(L, "now must return a number of milliseconds, got %s",
-                    luaL_typename(L, -1));
+  return luaL_error(L, "%s must return a number of milliseconds, got %s",
+                    cb_names[a->which], luaL_typename(L, -1));
 }
 
 static int64_t t_now(void *ud) {
-  now_args a = { ud, 0 };
+  now_args a = { ud, 0, CB_NOW };
   if (call_protected(a.b, "now", p_now, &a) == 0)
     return a.ms;
   /* The library needs a time; the real clock beats a made-up one. */
   struct timespec ts;
   timespec_get(&ts, TIME_UTC);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t t_monotonic(void *ud) {
+  now_args a = { ud, 0, CB_MONOTONIC };
+  if (call_protected(a.b, "monotonic", p_now, &a) == 0)
+    return a.ms;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -1282,6 +1293,7 @@ static int l_new(lua_State *L) {
    * timers, ...) apply to the rest. */
   if (b->cb_ref[CB_SEND] != LUA_NOREF) cb.send = t_send;
   if (b->cb_ref[CB_NOW] != LUA_NOREF) cb.now_ms = t_now;
+  if (b->cb_ref[CB_MONOTONIC] != LUA_NOREF) cb.monotonic_ms = t_monotonic;
   if (b->cb_ref[CB_TIMER] != LUA_NOREF) cb.timer_changed = t_timer;
   if (b->cb_ref[CB_HIBERNATION] != LUA_NOREF) cb.hibernation_timeout = t_hibernation;
   if (b->cb_ref[CB_REMOVED] != LUA_NOREF) cb.registration_removed = t_removed;

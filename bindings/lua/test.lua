@@ -38,6 +38,7 @@ local function recorder(extra)
 			return true
 		end,
 		now = function() return h.clock end,
+		monotonic = function() return h.clock end,
 		timer = function(ms) h.timers[#h.timers + 1] = ms end,
 		hibernation_timeout = function(session, seconds)
 			h.hibernation[#h.hibernation + 1] = { session = session, seconds = seconds }

@@ -175,9 +175,10 @@ typedef struct cloudnotify_callbacks {
               cloudnotify_session *session, const char *account,
               const char *to, const char *xml, size_t len);
 
-  /** Wall-clock time in milliseconds since the Unix epoch.  Used for
-   *  timers and for the enable time stored with each registration, so it
-   *  must keep counting across restarts.  Default: CLOCK_REALTIME. */
+  /** Wall-clock time in milliseconds since the Unix epoch.  Used only
+   *  for the enable time stored with each registration (it orders
+   *  device-limit eviction), so it must keep counting across restarts;
+   *  it may step.  Timers use monotonic_ms.  Default: CLOCK_REALTIME. */
   int64_t (*now_ms)(void *user_data);
 
   /** The next deadline changed: call cloudnotify_tick() after timeout_ms
@@ -222,6 +223,16 @@ typedef struct cloudnotify_callbacks {
    *  (possibly after amending push with cloudnotify_push_set_*), nonzero
    *  to drop this one publish.  Default: send. */
   int (*notification_filter)(void *user_data, cloudnotify_push *push);
+
+  /* ---- appended in 0.2 ---- */
+
+  /** A monotonic clock in milliseconds (any origin; it must never go
+   *  back nor jump when the wall clock is set).  Every deadline runs on
+   *  it: coalescing window, ack delay, wake-up before expiry, publish
+   *  expiry, and the timeouts given to timer_changed and returned by
+   *  cloudnotify_next_timeout.  A host that fakes time (tests,
+   *  simulations) sets both clocks.  Default: CLOCK_MONOTONIC. */
+  int64_t (*monotonic_ms)(void *user_data);
 } cloudnotify_callbacks;
 
 /* ------------------------------------------------------------------ */
