@@ -780,7 +780,11 @@ int fh_app_reply(fuzz_host *h, const char *xml, size_t len) {
   unsigned sends = h->app_sends + h->client_sends, removed = h->removed;
   int rc = cloudnotify_handle_app_reply(h->ctx, xml, len);
   FH_CHECK(rc == 0 || rc == CLOUDNOTIFY_ERR_XML || rc == CLOUDNOTIFY_ERR_TOO_LARGE ||
-           rc == CLOUDNOTIFY_ERR_NOT_MINE || rc == CLOUDNOTIFY_ERR_STORE);
+           rc == CLOUDNOTIFY_ERR_NOT_MINE || rc == CLOUDNOTIFY_ERR_STORE ||
+           rc == CLOUDNOTIFY_ERR_FOREIGN_SENDER);
+  /* A foreign sender changes nothing at all. */
+  if (rc == CLOUDNOTIFY_ERR_FOREIGN_SENDER)
+    FH_CHECK(h->removed == removed);
   FH_CHECK(h->app_sends + h->client_sends == sends);
   /* One reply removes at most its own registration, and only for errors
    * (or, while loading it back, surplus ones: evicted). */
