@@ -346,6 +346,8 @@ int64_t cn_mono(cloudnotify_ctx *ctx) {
 /* The threshold is checked before anything is formatted: a busy server
  * that discards debug lines must not pay for building them. */
 static void log_v(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
+                  const char *fmt, va_list ap) G_GNUC_PRINTF(4, 0);
+static void log_v(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
                   const char *fmt, va_list ap) {
   if ((int64_t)level < ctx->opt.log_level || (!ctx->cb.log && !ctx->cb.log2))
     return;
