@@ -526,8 +526,11 @@ int fh_restart(fuzz_host *h) {
   int live = 0;
   for (int i = 0; i < FH_SLOTS; i++)
     live += h->slots[i].s != NULL;
+  fh_note_store_swap(h);
   int rc = cloudnotify_ctx_set_store(h->ctx, &host_store, h);
   FH_CHECK(rc == (live ? CLOUDNOTIFY_ERR_STATE : 0));
+  if (rc)
+    h->store_forgot = h->store_forgot_before;
   fh_check(h);
   return rc;
 }
@@ -606,8 +609,35 @@ static void check_internal(fuzz_host *h) {
   }
 }
 
+static uint64_t counter(fuzz_host *h, cloudnotify_counter c) {
+  uint64_t v = 0;
+  FH_CHECK(cloudnotify_ctx_get_counter(h->ctx, c, &v) == 0);
+  return v;
+}
+
+/* Every publish the host accepted is counted once, and ends in exactly
+ * one outcome or is still awaited (the store is set only at init, so no
+ * outstanding publish is forgotten silently). */
+static void check_counters(fuzz_host *h) {
+  uint64_t sent = counter(h, CLOUDNOTIFY_COUNTER_PUBLISHES_SENT);
+  FH_CHECK(sent == h->app_accepted);
+  uint64_t ended = counter(h, CLOUDNOTIFY_COUNTER_REPLIES_OK) +
+                   counter(h, CLOUDNOTIFY_COUNTER_REPLIES_ERROR) +
+                   counter(h, CLOUDNOTIFY_COUNTER_REPLIES_WAIT) +
+                   counter(h, CLOUDNOTIFY_COUNTER_PUBLISHES_EXPIRED) +
+                   counter(h, CLOUDNOTIFY_COUNTER_PUBLISHES_DROPPED) +
+                   counter(h, CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN);
+  FH_CHECK(sent == ended + h->store_forgot + counter(h, CLOUDNOTIFY_GAUGE_OUTSTANDING));
+}
+
+void fh_note_store_swap(fuzz_host *h) {
+  h->store_forgot_before = h->store_forgot;
+  h->store_forgot += counter(h, CLOUDNOTIFY_GAUGE_OUTSTANDING);
+}
+
 void fh_check(fuzz_host *h) {
   check_timer(h);
+  check_counters(h);
   for (int i = 0; i < FH_SLOTS; i++) {
     fh_slot *slot = &h->slots[i];
     if (!slot->s)
