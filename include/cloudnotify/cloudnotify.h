@@ -262,7 +262,8 @@ typedef struct cloudnotify_callbacks {
                                cloudnotify_removal_reason reason);
 
   /** A log line.  Message bodies and publish-options contents are never
-   *  part of it.  Default: discarded. */
+   *  part of it.  Not called (nor the line formatted) below
+   *  push_log_level, nor when log2 is set.  Default: discarded. */
   void (*log)(void *user_data, cloudnotify_log_level level,
               const char *message);
 
