@@ -457,8 +457,11 @@ static void step(state *st) {
       /* Back to the built-in store: empty, and none of the host's
        * failure switches apply to it. */
       unsigned live_sessions = g_list_length(h->ctx->sessions);
+      fh_note_store_swap(h);
       int rc = cloudnotify_ctx_set_store(h->ctx, NULL, NULL);
       FH_CHECK(rc == (live_sessions ? CLOUDNOTIFY_ERR_STATE : 0));
+      if (rc)
+        h->store_forgot = h->store_forgot_before;
       if (rc == 0)
         h->store_exact = FALSE;
       fh_check(h);

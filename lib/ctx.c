@@ -47,6 +47,8 @@ static void options_defaults(cn_options *o) {
   o->max_remembered = 4096;
   o->max_session_queue = 1000;
   o->wake_before_expiry = 0;
+  o->id_prefix = NULL;
+  o->log_level = CLOUDNOTIFY_LOG_DEBUG;
 }
 
 int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *callbacks,
@@ -94,6 +96,7 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
     ctx->store.destroy(ctx->store_data);
   cn_xml_parser_free(ctx->parser);
   g_free(ctx->opt.important_body);
+  g_free(ctx->opt.id_prefix);
   g_free(ctx);
 }
 
@@ -102,7 +105,7 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
 typedef struct {
   const char *name;
   cloudnotify_option opt;
-  int kind; /* 0 bool, 1 int, 2 string */
+  int kind; /* 0 bool, 1 int, 2 string, 3 log level (int, or its name) */
   int64_t min, max;
   size_t offset;
 } option_desc;
@@ -127,6 +130,8 @@ static const option_desc option_table[] = {
   OPT("push_max_remembered_stanzas", CLOUDNOTIFY_OPT_MAX_REMEMBERED_STANZAS, 1, 0, 10000000, max_remembered),
   OPT("push_max_session_queue", CLOUDNOTIFY_OPT_MAX_SESSION_QUEUE, 1, 1, 100000, max_session_queue),
   OPT("push_wake_before_expiry", CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY, 1, 0, 86400, wake_before_expiry),
+  OPT("push_id_prefix", CLOUDNOTIFY_OPT_ID_PREFIX, 2, 0, 0, id_prefix),
+  OPT("push_log_level", CLOUDNOTIFY_OPT_LOG_LEVEL, 3, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ERROR + 1, log_level),
 };
 
 static const option_desc *find_option(cloudnotify_option opt) {
@@ -149,12 +154,26 @@ static int set_int(cloudnotify_ctx *ctx, const option_desc *d, int64_t value) {
   return 0;
 }
 
+/* The prefix goes unescaped into every publish id: a small set of
+ * characters that no XML attribute, id scheme or log line trips over. */
+static gboolean id_prefix_ok(const char *value) {
+  size_t n = 0;
+  for (const char *c = value; *c; c++, n++)
+    if (!g_ascii_isalnum(*c) && !strchr("-_.:", *c))
+      return FALSE;
+  return n <= CLOUDNOTIFY_ID_PREFIX_MAX;
+}
+
 static int set_string(cloudnotify_ctx *ctx, const option_desc *d, const char *value) {
   if (d->kind != 2 || !cn_text_is_xml_safe(value))
     return CLOUDNOTIFY_ERR_OPTION_VALUE;
-  g_free(ctx->opt.important_body);
-  /* The reference treats an empty important body as "off". */
-  ctx->opt.important_body = *value ? g_strdup(value) : NULL;
+  if (d->opt == CLOUDNOTIFY_OPT_ID_PREFIX && !id_prefix_ok(value))
+    return CLOUDNOTIFY_ERR_OPTION_VALUE;
+  char **field = (char **)((char *)&ctx->opt + d->offset);
+  g_free(*field);
+  /* "" is "none" for every string option (the reference treats an empty
+   * important body as "off"). */
+  *field = *value ? g_strdup(value) : NULL;
   return 0;
 }
 
@@ -177,6 +196,15 @@ int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx, cloudnotify_option o
 }
 
 static int parse_value(const option_desc *d, const char *text, int64_t *out) {
+  if (d->kind == 3) {
+    static const char *const levels[] = { "debug", "info", "warn", "error", "none" };
+    for (size_t i = 0; i < G_N_ELEMENTS(levels); i++) {
+      if (!g_ascii_strcasecmp(text, levels[i])) {
+        *out = (int64_t)i;
+        return 0;
+      }
+    }
+  }
   if (d->kind == 0) {
     if (!g_ascii_strcasecmp(text, "true") || !strcmp(text, "1")) {
       *out = 1;
@@ -257,9 +285,11 @@ int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r) {
   ctx->in_callback++;
   int rc = ctx->store.save(ctx->store_data, account, &rec);
   ctx->in_callback--;
-  if (rc < 0)
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: saving a registration of %s failed (%d)",
-           account, rc);
+  if (rc < 0) {
+    CN_COUNT(ctx, CN_C_STORE_FAILURES);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_SAVE_FAILED,
+              "storage: saving a registration of %s failed (%d)", account, rc);
+  }
   return rc < 0 ? CLOUDNOTIFY_ERR_STORE : 0;
 }
 
@@ -268,9 +298,23 @@ int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
   ctx->in_callback++;
   int rc = ctx->store.remove(ctx->store_data, account, jid, node);
   ctx->in_callback--;
-  if (rc < 0)
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: removing a registration of %s failed (%d)",
-           account, rc);
+  if (rc < 0) {
+    CN_COUNT(ctx, CN_C_STORE_FAILURES);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_REMOVE_FAILED,
+              "storage: removing a registration of %s failed (%d)", account, rc);
+  }
+  return rc < 0 ? CLOUDNOTIFY_ERR_STORE : 0;
+}
+
+int cn_store_load(cloudnotify_ctx *ctx, const char *account, cloudnotify_loader *loader) {
+  ctx->in_callback++;
+  int rc = ctx->store.load(ctx->store_data, account, loader);
+  ctx->in_callback--;
+  if (rc < 0) {
+    CN_COUNT(ctx, CN_C_STORE_FAILURES);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED,
+              "storage: loading the registrations of %s failed (%d)", account, rc);
+  }
   return rc < 0 ? CLOUDNOTIFY_ERR_STORE : 0;
 }
 
@@ -288,17 +332,52 @@ int64_t cn_now(cloudnotify_ctx *ctx) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...) {
-  if (!ctx->cb.log)
+/* Deadlines must not move when an administrator or NTP sets the wall
+ * clock: an hour's step back would hold every push for an hour. */
+int64_t cn_mono(cloudnotify_ctx *ctx) {
+  if (ctx->cb.monotonic_ms) {
+    ctx->in_callback++;
+    int64_t t = ctx->cb.monotonic_ms(ctx->user_data);
+    ctx->in_callback--;
+    return t;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The threshold is checked before anything is formatted: a busy server
+ * that discards debug lines must not pay for building them. */
+static void log_v(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
+                  const char *fmt, va_list ap) G_GNUC_PRINTF(4, 0);
+static void log_v(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
+                  const char *fmt, va_list ap) {
+  if ((int64_t)level < ctx->opt.log_level || (!ctx->cb.log && !ctx->cb.log2))
     return;
-  va_list ap;
-  va_start(ap, fmt);
   char *msg = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
+  CN_COUNT(ctx, CN_C_LOG_MESSAGES);
   ctx->in_callback++;
-  ctx->cb.log(ctx->user_data, level, msg);
+  if (ctx->cb.log2)
+    ctx->cb.log2(ctx->user_data, level, id, msg);
+  else
+    ctx->cb.log(ctx->user_data, level, msg);
   ctx->in_callback--;
   g_free(msg);
+}
+
+void cn_log_id(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
+               const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  log_v(ctx, level, id, fmt, ap);
+  va_end(ap);
+}
+
+void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  log_v(ctx, level, CLOUDNOTIFY_LOG_ID_OTHER, fmt, ap);
+  va_end(ap);
 }
 
 int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *s,
@@ -313,10 +392,87 @@ int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *
 
 void cn_cb_removed(cloudnotify_ctx *ctx, const char *account, const cn_reg *r,
                    cloudnotify_removal_reason reason) {
+  if (reason > 0 && reason <= CN_C_REMOVED_LAST - CN_C_REMOVED)
+    CN_COUNT(ctx, CN_C_REMOVED + reason);
+  if (ctx->cb.registration_removed2) {
+    gboolean errors = reason == CLOUDNOTIFY_REMOVED_ERRORS;
+    ctx->in_callback++;
+    ctx->cb.registration_removed2(ctx->user_data, account, r->jid, r->node, reason,
+                                  errors ? r->last_error_type : NULL,
+                                  errors ? r->last_error_condition : NULL);
+    ctx->in_callback--;
+    return;
+  }
   if (!ctx->cb.registration_removed)
     return;
   ctx->in_callback++;
   ctx->cb.registration_removed(ctx->user_data, account, r->jid, r->node, reason);
+  ctx->in_callback--;
+}
+
+int cn_cb_registration_filter(cloudnotify_ctx *ctx, cloudnotify_session *s, const char *jid,
+                              const char *node, const char **error_type,
+                              const char **error_condition) {
+  if (!ctx->cb.registration_filter)
+    return 0;
+  ctx->in_callback++;
+  int veto = ctx->cb.registration_filter(ctx->user_data, s, s->account, jid, node, error_type,
+                                         error_condition);
+  ctx->in_callback--;
+  return veto;
+}
+
+int cn_cb_notification_filter(cloudnotify_ctx *ctx, cloudnotify_push *push) {
+  if (!ctx->cb.notification_filter)
+    return 0;
+  ctx->in_callback++;
+  int veto = ctx->cb.notification_filter(ctx->user_data, push);
+  ctx->in_callback--;
+  return veto;
+}
+
+void cn_cb_registration_added(cloudnotify_ctx *ctx, cloudnotify_session *s, const cn_reg *r,
+                              gboolean replaced) {
+  CN_COUNT(ctx, CN_C_ENABLES);
+  if (!ctx->cb.registration_added)
+    return;
+  ctx->in_callback++;
+  ctx->cb.registration_added(ctx->user_data, s, r->user->account, r->jid, r->node,
+                             replaced ? CLOUDNOTIFY_REGISTRATION_REPLACED
+                                      : CLOUDNOTIFY_REGISTRATION_ADDED);
+  ctx->in_callback--;
+}
+
+void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid,
+                       const char *node, const char *id, cloudnotify_publish_outcome outcome,
+                       const char *error_type, const char *error_condition,
+                       unsigned consecutive_errors) {
+  static const cn_counter counter[] = {
+    [CLOUDNOTIFY_PUBLISH_OK] = CN_C_REPLIES_OK,
+    [CLOUDNOTIFY_PUBLISH_ERROR] = CN_C_REPLIES_ERROR,
+    [CLOUDNOTIFY_PUBLISH_WAIT] = CN_C_REPLIES_WAIT,
+    [CLOUDNOTIFY_PUBLISH_EXPIRED] = CN_C_PUBLISHES_EXPIRED,
+    [CLOUDNOTIFY_PUBLISH_DROPPED] = CN_C_PUBLISHES_DROPPED,
+    [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = CN_C_PUBLISHES_FORGOTTEN,
+    [CLOUDNOTIFY_PUBLISH_REFUSED] = CN_C_PUBLISHES_REFUSED,
+    [CLOUDNOTIFY_PUBLISH_VETOED] = CN_C_PUBLISHES_VETOED,
+  };
+  CN_COUNT(ctx, counter[outcome]);
+  if (!ctx->cb.publish_outcome || ctx->destroying)
+    return;
+  cloudnotify_publish_report rep = {
+    .size = sizeof rep,
+    .account = account,
+    .jid = jid,
+    .node = node,
+    .id = id,
+    .outcome = outcome,
+    .error_type = error_type,
+    .error_condition = error_condition,
+    .consecutive_errors = consecutive_errors,
+  };
+  ctx->in_callback++;
+  ctx->cb.publish_outcome(ctx->user_data, &rep);
   ctx->in_callback--;
 }
 
@@ -330,6 +486,9 @@ void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
 }
 
 int cn_leave(cloudnotify_ctx *ctx, int rc) {
+  if (rc == CLOUDNOTIFY_ERR_XML || rc == CLOUDNOTIFY_ERR_TOO_LARGE ||
+      rc == CLOUDNOTIFY_ERR_JID_MALFORMED)
+    CN_COUNT(ctx, CN_C_INPUTS_REJECTED);
   if (--ctx->depth > 0 || ctx->destroying)
     return rc;
   int64_t deadline = cn_timers_next_deadline(ctx);
@@ -340,7 +499,7 @@ int cn_leave(cloudnotify_ctx *ctx, int rc) {
     return rc;
   int64_t timeout = -1;
   if (deadline != INT64_MAX) {
-    int64_t now = cn_now(ctx);
+    int64_t now = cn_mono(ctx);
     timeout = deadline > now ? deadline - now : 0;
   }
   ctx->in_callback++;
@@ -357,7 +516,7 @@ int64_t cloudnotify_next_timeout(const cloudnotify_ctx *ctx) {
   int64_t deadline = cn_timers_next_deadline(ctx);
   if (deadline == INT64_MAX)
     return -1;
-  int64_t now = cn_now((cloudnotify_ctx *)ctx);
+  int64_t now = cn_mono((cloudnotify_ctx *)ctx);
   return deadline > now ? deadline - now : 0;
 }
 

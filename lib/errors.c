@@ -16,6 +16,7 @@ const char *cloudnotify_strerror(int error) {
   case CLOUDNOTIFY_ERR_OPTION_VALUE: return "invalid option value";
   case CLOUDNOTIFY_ERR_REENTRANT: return "called from inside a callback";
   case CLOUDNOTIFY_ERR_STATE: return "call does not fit the session state";
+  case CLOUDNOTIFY_ERR_FOREIGN_SENDER: return "reply from a JID other than the registered one";
   default: return "unknown error code";
   }
 }

@@ -93,12 +93,9 @@ static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, 
   cloudnotify_ctx *ctx = s->ctx;
   cn_user *u = s->user;
 
-  if (ctx->cb.registration_filter) {
+  {
     const char *etype = NULL, *econd = NULL;
-    ctx->in_callback++;
-    int veto = ctx->cb.registration_filter(ctx->user_data, s, s->account, push->full, node,
-                                           &etype, &econd);
-    ctx->in_callback--;
+    int veto = cn_cb_registration_filter(ctx, s, push->full, node, &etype, &econd);
     if (veto) {
       if (!known_type(etype) || !known_condition(econd)) {
         etype = "cancel";
@@ -149,9 +146,9 @@ static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, 
         cn_user_drop_reg(ctx, u, evict->pdata[i], CLOUDNOTIFY_REMOVED_EVICTED);
       g_ptr_array_free(evict, TRUE);
       if (cn_store_remove(ctx, u->account, r->jid, r->node))
-        cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
-               "storage: %s now holds more than push_max_devices registrations; the surplus "
-               "is dropped at the next load", u->account);
+        cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_OVER_LIMIT,
+                  "storage: %s now holds more than push_max_devices registrations; the "
+                  "surplus is dropped at the next load", u->account);
       cn_reg_free(r);
       return send_error(s, id, "wait", "internal-server-error", NULL);
     }
@@ -171,7 +168,9 @@ static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, 
   g_ptr_array_free(evict, TRUE);
   g_ptr_array_add(u->regs, r);
   s->reg = r;
-  cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push enabled for %s to %s", s->full, r->jid);
+  cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_PUSH_ENABLED, "push enabled for %s to %s",
+            s->full, r->jid);
+  cn_cb_registration_added(ctx, s, r, old != NULL);
   return send_result(s, id);
 }
 
@@ -240,13 +239,15 @@ static int handle_disable(cloudnotify_session *s, const char *id, const xmlNode 
       i++;
       continue;
     }
-    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push disabled for %s to %s", s->full, r->jid);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_PUSH_DISABLED,
+              "push disabled for %s to %s", s->full, r->jid);
     cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_DISABLED);
   }
   g_free(push);
   if (failed)
     return send_error(s, id, "wait", "internal-server-error", NULL);
   /* Disabling what does not exist succeeds: the client's wish holds. */
+  CN_COUNT(ctx, CN_C_DISABLES);
   return send_result(s, id);
 }
 

@@ -148,8 +148,12 @@ static cn_el *build_publish(const char *id, const char *domain, const cloudnotif
 
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum) {
-  if (sum && (sum->skip || seen_contains(ctx, sum, r)))
+  if (sum && sum->skip)
     return 0;
+  if (sum && seen_contains(ctx, sum, r)) {
+    CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
+    return 0;
+  }
   cloudnotify_push p = { ctx, r, session, sum, NULL, NULL };
   if (sum && ctx->opt.with_sender)
     p.sender = g_strdup(sum->sender);
@@ -159,20 +163,17 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
     p.body = g_strdup(ctx->opt.important_body);
 
   int sent = 0;
-  int veto = 0;
-  if (ctx->cb.notification_filter) {
-    ctx->in_callback++;
-    veto = ctx->cb.notification_filter(ctx->user_data, &p);
-    ctx->in_callback--;
-  }
+  int veto = cn_cb_notification_filter(ctx, &p);
   if (veto) {
     if (sum)
       seen_add(ctx, sum, r);
-    cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "push to %s for %s vetoed by the host", r->jid,
-           r->user->account);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_PUSH_VETOED,
+              "push to %s for %s vetoed by the host", r->jid, r->user->account);
+    cn_report_publish(ctx, r->user->account, r->jid, r->node, NULL, CLOUDNOTIFY_PUBLISH_VETOED,
+                      NULL, NULL, r->errors);
   } else {
-    char id[33];
-    cn_random_id(id);
+    char id[CN_PUBLISH_ID_SIZE];
+    cn_publish_id(ctx, id);
     const char *domain = strchr(r->user->account, '@') + 1;
     cn_el *x = build_publish(id, domain, &p);
     if (cn_emit(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, id, x) ==
@@ -181,11 +182,15 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
       if (sum)
         seen_add(ctx, sum, r);
       sent = 1;
-      cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "sent %s push to %s for %s",
-             p.body ? "important" : "unimportant", r->jid, r->user->account);
+      CN_COUNT(ctx, CN_C_PUBLISHES_SENT);
+      cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_PUSH_SENT,
+                "sent %s push to %s for %s", p.body ? "important" : "unimportant", r->jid,
+                r->user->account);
     } else {
-      cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "the host refused a push to %s for %s", r->jid,
-             r->user->account);
+      cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_PUSH_REFUSED,
+                "the host refused a push to %s for %s", r->jid, r->user->account);
+      cn_report_publish(ctx, r->user->account, r->jid, r->node, id,
+                        CLOUDNOTIFY_PUBLISH_REFUSED, NULL, NULL, r->errors);
     }
     cn_el_free(x);
   }

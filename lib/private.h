@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "cloudnotify/cloudnotify.h"
+#include "counters.h"
 #include "rules.h"
 #include "xml.h"
 
@@ -18,7 +19,7 @@ typedef struct cn_timer cn_timer;
 typedef void (*cn_timer_fn)(cloudnotify_ctx *ctx, void *data);
 
 struct cn_timer {
-  int64_t deadline; /* absolute, now_ms clock */
+  int64_t deadline; /* absolute, monotonic clock (cn_mono) */
   guint64 seq;      /* orders equal deadlines by creation */
   cn_timer_fn fn;
   void *data;
@@ -48,6 +49,10 @@ struct cn_reg {
   int64_t enabled_at;
   unsigned errors;   /* consecutive app-server errors, memory only */
   char *ident;       /* "jid<node": identity used for de-duplication */
+  /* the last counted error's type and condition (static strings from
+   * stanza-errors.c, or NULL), reported when it causes the removal */
+  const char *last_error_type;
+  const char *last_error_condition;
 };
 
 struct cn_user {
@@ -189,6 +194,8 @@ typedef struct cn_options {
   int64_t max_remembered;
   int64_t max_session_queue;
   int64_t wake_before_expiry;
+  char *id_prefix;   /* NULL when none ("") */
+  int64_t log_level; /* messages below it are not formatted */
 } cn_options;
 
 struct cloudnotify_ctx {
@@ -220,6 +227,7 @@ struct cloudnotify_ctx {
   int in_callback;
   gboolean destroying;
   int depth; /* API nesting, for the timer_changed report on the way out */
+  uint64_t counters[CN_C_COUNT];
 };
 
 /* Guards: every state-changing entry point starts with CN_ENTER and
@@ -233,7 +241,15 @@ struct cloudnotify_ctx {
   } while (0)
 int cn_leave(cloudnotify_ctx *ctx, int rc);
 
+/* Wall clock: only for the enable times that are stored. */
 int64_t cn_now(cloudnotify_ctx *ctx);
+/* Monotonic clock: every deadline. */
+int64_t cn_mono(cloudnotify_ctx *ctx);
+/* id: one of the CLOUDNOTIFY_LOG_ID_* strings.  Nothing is formatted
+ * below push_log_level. */
+void cn_log_id(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
+               const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+/* A message without its own id yet (CLOUDNOTIFY_LOG_ID_OTHER). */
 void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *s,
@@ -242,6 +258,18 @@ void cn_cb_removed(cloudnotify_ctx *ctx, const char *account, const cn_reg *r,
                    cloudnotify_removal_reason reason);
 void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
                                int64_t seconds);
+int cn_cb_registration_filter(cloudnotify_ctx *ctx, cloudnotify_session *s, const char *jid,
+                              const char *node, const char **error_type,
+                              const char **error_condition);
+int cn_cb_notification_filter(cloudnotify_ctx *ctx, cloudnotify_push *push);
+void cn_cb_registration_added(cloudnotify_ctx *ctx, cloudnotify_session *s, const cn_reg *r,
+                              gboolean replaced);
+/* The publish_outcome callback and its counter. */
+void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid,
+                       const char *node, const char *id, cloudnotify_publish_outcome outcome,
+                       const char *error_type, const char *error_condition,
+                       unsigned consecutive_errors);
+int cn_store_load(cloudnotify_ctx *ctx, const char *account, cloudnotify_loader *loader);
 int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r);
 int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
                     const char *node);
@@ -252,6 +280,13 @@ int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
 gboolean cn_text_is_xml_safe(const char *text);
 /* A fresh unpredictable id from getrandom(): 32 hex characters. */
 void cn_random_id(char out[33]);
+/* A publish id: push_id_prefix then cn_random_id. */
+#define CN_PUBLISH_ID_SIZE (CLOUDNOTIFY_PUBLISH_ID_MAX + 1)
+void cn_publish_id(const cloudnotify_ctx *ctx, char out[CN_PUBLISH_ID_SIZE]);
+/* The static copy of a known stanza error type / RFC 6120 defined
+ * condition, or NULL (stanza-errors.c). */
+const char *cn_error_type_static(const char *type);
+const char *cn_error_condition_static(const char *condition);
 /* Normalised bare account or NULL; a JID with a resource or no node is
  * refused. */
 char *cn_account_normalize(const char *account);

@@ -93,6 +93,7 @@ static gint newest_first(gconstpointer a, gconstpointer b) {
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   cn_user *u = g_hash_table_lookup(ctx->users, account);
   if (u) {
+    CN_COUNT(ctx, CN_C_CACHE_HITS);
     cn_user_touch(ctx, u);
     *out = u;
     return 0;
@@ -104,17 +105,14 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
 
   cloudnotify_loader loader = { ctx, u, g_ptr_array_new(),
                                 g_hash_table_new(g_str_hash, g_str_equal) };
-  ctx->in_callback++;
-  int rc = ctx->store.load(ctx->store_data, account, &loader);
-  ctx->in_callback--;
+  CN_COUNT(ctx, CN_C_CACHE_MISSES);
+  int rc = cn_store_load(ctx, account, &loader);
   if (rc < 0) {
     for (guint i = 0; i < loader.regs->len; i++)
       cn_reg_free(loader.regs->pdata[i]);
     g_ptr_array_free(loader.regs, TRUE);
     g_hash_table_destroy(loader.by_key);
     user_free(u);
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: loading the registrations of %s failed (%d)",
-           account, rc);
     return CLOUDNOTIFY_ERR_STORE;
   }
   /* Storage may hold more than the limit (a lower push_max_devices, a
@@ -126,8 +124,8 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
       g_ptr_array_add(u->regs, r);
       continue;
     }
-    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "dropping surplus registration %s of %s", r->jid,
-           account);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_STORE_SURPLUS_DROPPED,
+              "dropping surplus registration %s of %s", r->jid, account);
     if (cn_store_remove(ctx, account, r->jid, r->node) == 0)
       cn_cb_removed(ctx, account, r, CLOUDNOTIFY_REMOVED_EVICTED);
     cn_reg_free(r);
@@ -190,8 +188,10 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
     rc = form_parse(ctx, record->publish_options, record->publish_options_len, form);
   }
   if (rc) {
-    cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "storage: skipping an invalid registration of %s (%s)",
-           account, cloudnotify_strerror(rc));
+    CN_COUNT(ctx, CN_C_STORE_RECORDS_REJECTED);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_STORE_RECORD_INVALID,
+              "storage: skipping an invalid registration of %s (%s)", account,
+              cloudnotify_strerror(rc));
     g_free(jid);
     if (form)
       g_string_free(form, TRUE);

@@ -151,8 +151,8 @@ static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue
                     trees ? &trees[i] : NULL };
     if ((trees ? cn_tree_check(in.tree) != 0 : !in.xml) ||
         cn_summarize_input(s->ctx, s->account, &in, sum) != 0) {
-      cn_log(s->ctx, CLOUDNOTIFY_LOG_WARN, "skipping an unparsable queued stanza of %s",
-             s->full);
+      cn_log_id(s->ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_QUEUED_UNPARSABLE,
+                "skipping an unparsable queued stanza of %s", s->full);
       g_free(sum);
       continue;
     }
@@ -236,7 +236,8 @@ static void coalesce_fire(cloudnotify_ctx *ctx, void *data) {
 
 static void ack_fire(cloudnotify_ctx *ctx, void *data) {
   cloudnotify_session *s = data;
-  cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "ack of %s overdue", s->full);
+  cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_ACK_OVERDUE, "ack of %s overdue",
+            s->full);
   push_unacked_or(s, NULL, NULL, 0);
 }
 

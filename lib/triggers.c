@@ -22,6 +22,7 @@ static int account_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) 
    * passing the normalised form (the usual case) skips stringprep. */
   *u = g_hash_table_lookup(ctx->users, account);
   if (*u) {
+    CN_COUNT(ctx, CN_C_CACHE_HITS);
     cn_user_touch(ctx, *u);
     return 0;
   }

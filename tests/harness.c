@@ -16,7 +16,28 @@ static void removed_free(gpointer p) {
   g_free(r->account);
   g_free(r->jid);
   g_free(r->node);
+  g_free(r->error_type);
+  g_free(r->error_condition);
   g_free(r);
+}
+
+static void report_free(gpointer p) {
+  fh_report *r = p;
+  g_free(r->account);
+  g_free(r->jid);
+  g_free(r->node);
+  g_free(r->id);
+  g_free(r->error_type);
+  g_free(r->error_condition);
+  g_free(r);
+}
+
+static void added_free(gpointer p) {
+  fh_added *a = p;
+  g_free(a->account);
+  g_free(a->jid);
+  g_free(a->node);
+  g_free(a);
 }
 
 static int cb_send(void *ud, cloudnotify_route route, cloudnotify_session *session,
@@ -35,6 +56,11 @@ static int cb_send(void *ud, cloudnotify_route route, cloudnotify_session *sessi
 }
 
 static int64_t cb_now(void *ud) {
+  const fake_host *h = ud;
+  return h->now + h->wall_offset;
+}
+
+static int64_t cb_mono(void *ud) {
   return ((fake_host *)ud)->now;
 }
 
@@ -67,6 +93,50 @@ static void cb_log(void *ud, cloudnotify_log_level level, const char *msg) {
   g_ptr_array_add(((fake_host *)ud)->logs, g_strdup(msg));
 }
 
+static void cb_log2(void *ud, cloudnotify_log_level level, const char *id, const char *msg) {
+  fake_host *h = ud;
+  g_ptr_array_add(h->logs, g_strdup(msg));
+  g_ptr_array_add(h->log_ids, g_strdup(id));
+}
+
+static void cb_removed2(void *ud, const char *account, const char *jid, const char *node,
+                        cloudnotify_removal_reason reason, const char *error_type,
+                        const char *error_condition) {
+  fake_host *h = ud;
+  cb_removed(ud, account, jid, node, reason);
+  fh_removed *r = h->removed->pdata[h->removed->len - 1];
+  r->v2 = TRUE;
+  r->error_type = g_strdup(error_type);
+  r->error_condition = g_strdup(error_condition);
+}
+
+static void cb_outcome(void *ud, const cloudnotify_publish_report *rep) {
+  fake_host *h = ud;
+  assert_true(rep->size >= sizeof *rep);
+  fh_report *r = g_new0(fh_report, 1);
+  r->account = g_strdup(rep->account);
+  r->jid = g_strdup(rep->jid);
+  r->node = g_strdup(rep->node);
+  r->id = g_strdup(rep->id);
+  r->outcome = rep->outcome;
+  r->error_type = g_strdup(rep->error_type);
+  r->error_condition = g_strdup(rep->error_condition);
+  r->errors = rep->consecutive_errors;
+  g_ptr_array_add(h->reports, r);
+}
+
+static void cb_added(void *ud, cloudnotify_session *s, const char *account, const char *jid,
+                     const char *node, cloudnotify_registration_change change) {
+  fake_host *h = ud;
+  fh_added *a = g_new0(fh_added, 1);
+  a->session = s;
+  a->account = g_strdup(account);
+  a->jid = g_strdup(jid);
+  a->node = g_strdup(node);
+  a->change = change;
+  g_ptr_array_add(h->added, a);
+}
+
 static int cb_regfilter(void *ud, cloudnotify_session *s, const char *account, const char *jid,
                         const char *node, const char **type, const char **cond) {
   fake_host *h = ud;
@@ -92,6 +162,10 @@ static int cb_pushfilter(void *ud, cloudnotify_push *p) {
 }
 
 void fh_init(fake_host *h) {
+  fh_init_ex(h, 0);
+}
+
+void fh_init_ex(fake_host *h, unsigned flags) {
   memset(h, 0, sizeof *h);
   h->now = 1700000000000;
   h->timer = -2;
@@ -99,6 +173,9 @@ void fh_init(fake_host *h) {
   h->removed = g_ptr_array_new_with_free_func(removed_free);
   h->hib = g_ptr_array_new_with_free_func(g_free);
   h->logs = g_ptr_array_new_with_free_func(g_free);
+  h->log_ids = g_ptr_array_new_with_free_func(g_free);
+  h->reports = g_ptr_array_new_with_free_func(report_free);
+  h->added = g_ptr_array_new_with_free_func(added_free);
   cloudnotify_callbacks cb = {
     .size = sizeof cb,
     .send = cb_send,
@@ -109,6 +186,11 @@ void fh_init(fake_host *h) {
     .log = cb_log,
     .registration_filter = cb_regfilter,
     .notification_filter = cb_pushfilter,
+    .monotonic_ms = cb_mono,
+    .publish_outcome = cb_outcome,
+    .registration_added = cb_added,
+    .registration_removed2 = (flags & FH_REMOVED2) ? cb_removed2 : NULL,
+    .log2 = (flags & FH_LOG2) ? cb_log2 : NULL,
   };
   assert_int_equal(cloudnotify_ctx_new(&h->ctx, &cb, h), 0);
 }
@@ -119,6 +201,9 @@ void fh_fini(fake_host *h) {
   g_ptr_array_free(h->removed, TRUE);
   g_ptr_array_free(h->hib, TRUE);
   g_ptr_array_free(h->logs, TRUE);
+  g_ptr_array_free(h->log_ids, TRUE);
+  g_ptr_array_free(h->reports, TRUE);
+  g_ptr_array_free(h->added, TRUE);
 }
 
 void fh_clear(fake_host *h) {
@@ -126,6 +211,9 @@ void fh_clear(fake_host *h) {
   g_ptr_array_set_size(h->removed, 0);
   g_ptr_array_set_size(h->hib, 0);
   g_ptr_array_set_size(h->logs, 0);
+  g_ptr_array_set_size(h->log_ids, 0);
+  g_ptr_array_set_size(h->reports, 0);
+  g_ptr_array_set_size(h->added, 0);
 }
 
 const fh_sent *fh_last(const fake_host *h) {

@@ -380,7 +380,7 @@ static void options_by_number(void **state) {
                    CLOUDNOTIFY_ERR_OPTION_VALUE);
   assert_int_equal(cloudnotify_ctx_set_option_int(c, (cloudnotify_option)0, 1),
                    CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
-  assert_int_equal(cloudnotify_ctx_set_option_int(c, (cloudnotify_option)19, 1),
+  assert_int_equal(cloudnotify_ctx_set_option_int(c, (cloudnotify_option)21, 1),
                    CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
   assert_int_equal(cloudnotify_ctx_set_option_int(NULL, CLOUDNOTIFY_OPT_MAX_DEVICES, 1),
                    CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
@@ -445,6 +445,7 @@ static const int all_codes[] = {
   CLOUDNOTIFY_ERR_OPTION_VALUE,
   CLOUDNOTIFY_ERR_REENTRANT,
   CLOUDNOTIFY_ERR_STATE,
+  CLOUDNOTIFY_ERR_FOREIGN_SENDER,
 };
 
 static void strerror_distinct(void **state) {
@@ -459,7 +460,7 @@ static void strerror_distinct(void **state) {
     for (size_t k = i + 1; k < G_N_ELEMENTS(all_codes); k++)
       assert_string_not_equal(a, cloudnotify_strerror(all_codes[k]));
   }
-  const int others[] = { 1, -1, -500, -513, INT32_MIN, INT32_MAX };
+  const int others[] = { 1, -1, -500, -514, INT32_MIN, INT32_MAX };
   for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
     assert_non_null(cloudnotify_strerror(others[i]));
     assert_string_equal(cloudnotify_strerror(others[i]), unknown);

@@ -554,7 +554,8 @@ static int64_t flood_now(void *ud) {
 static void flood_init(flood_host *fh) {
   memset(fh, 0, sizeof *fh);
   fh->now = 1700000000000;
-  cloudnotify_callbacks cb = { .size = sizeof cb, .send = flood_send, .now_ms = flood_now };
+  cloudnotify_callbacks cb = { .size = sizeof cb, .send = flood_send, .now_ms = flood_now,
+                               .monotonic_ms = flood_now };
   assert_int_equal(cloudnotify_ctx_new(&fh->ctx, &cb, fh), 0);
 }
 

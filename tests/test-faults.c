@@ -127,6 +127,7 @@ static void host_init(host *h, fstore *fs, gboolean track) {
   h->track = track;
   cloudnotify_callbacks cb = {
     .size = sizeof cb, .send = cb_send, .now_ms = cb_now, .registration_removed = cb_removed,
+    .monotonic_ms = cb_now,
   };
   assert_int_equal(cloudnotify_ctx_new(&h->ctx, &cb, h), 0);
   cloudnotify_store v = { .size = sizeof v, .load = fs_load, .save = fs_save,

@@ -418,6 +418,7 @@ static void stress_sessions(void **state) {
     .size = sizeof cb,
     .send = cb_send,
     .now_ms = cb_now,
+    .monotonic_ms = cb_now,
     .timer_changed = cb_timer,
     .hibernation_timeout = cb_hib,
     .registration_removed = cb_removed,

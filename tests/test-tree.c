@@ -202,6 +202,7 @@ static void sh_init(fake_host *h) {
     .size = sizeof cb,
     .send = sh_send_text,
     .now_ms = sh_now,
+    .monotonic_ms = sh_now,
     .registration_removed = cb_removed,
     .send_stanza = sh_send_stanza,
   };

@@ -45,13 +45,17 @@ enum {
   CB_LOG,
   CB_REG_FILTER,
   CB_NOTIFY_FILTER,
+  CB_MONOTONIC,
+  CB_OUTCOME,
+  CB_ADDED,
   CB_COUNT
 };
 
 /* Keys accepted by cn.new, indexed like the enum above. */
 static const char *const cb_names[CB_COUNT] = {
   "send", "now", "timer", "hibernation_timeout", "removed", "log",
-  "registration_filter", "notification_filter",
+  "registration_filter", "notification_filter", "monotonic", "publish_outcome",
+  "registration_added",
 };
 
 typedef struct lpush lpush;
@@ -337,11 +341,12 @@ static int t_send_stanza(void *ud, const cloudnotify_stanza *st) {
 typedef struct now_args {
   binding *b;
   int64_t ms;
+  int which; /* CB_NOW or CB_MONOTONIC */
 } now_args;
 
 static int p_now(lua_State *L) {
   now_args *a = lua_touserdata(L, 1);
-  push_cb(L, a->b, CB_NOW);
+  push_cb(L, a->b, a->which);
   lua_call(L, 0, 1);
   int isint;
   lua_Integer i = lua_tointegerx(L, -1, &isint);
@@ -357,17 +362,26 @@ static int p_now(lua_State *L) {
       return 0;
     }
   }
-  return luaL_error(L, "now must return a number of milliseconds, got %s",
-                    luaL_typename(L, -1));
+  return luaL_error(L, "%s must return a number of milliseconds, got %s",
+                    cb_names[a->which], luaL_typename(L, -1));
 }
 
 static int64_t t_now(void *ud) {
-  now_args a = { ud, 0 };
+  now_args a = { ud, 0, CB_NOW };
   if (call_protected(a.b, "now", p_now, &a) == 0)
     return a.ms;
   /* The library needs a time; the real clock beats a made-up one. */
   struct timespec ts;
   timespec_get(&ts, TIME_UTC);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t t_monotonic(void *ud) {
+  now_args a = { ud, 0, CB_MONOTONIC };
+  if (call_protected(a.b, "monotonic", p_now, &a) == 0)
+    return a.ms;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -406,10 +420,13 @@ static void t_hibernation(void *ud, cloudnotify_session *session, int64_t second
   call_protected(a.b, "hibernation_timeout", p_hibernation, &a);
 }
 
+#define G_N_ELEMENTS_LUA(a) (sizeof(a) / sizeof((a)[0]))
+
 typedef struct removed_args {
   binding *b;
   const char *account, *jid, *node;
   cloudnotify_removal_reason reason;
+  const char *error_type, *error_condition; /* NULL but for error removals */
 } removed_args;
 
 static int p_removed(lua_State *L) {
@@ -421,14 +438,92 @@ static int p_removed(lua_State *L) {
   lua_pushstring(L, a->reason == CLOUDNOTIFY_REMOVED_DISABLED ? "disabled"
                     : a->reason == CLOUDNOTIFY_REMOVED_ERRORS ? "errors"
                                                               : "evicted");
-  lua_call(L, 4, 0);
+  lua_pushstring(L, a->error_type);
+  lua_pushstring(L, a->error_condition);
+  lua_call(L, 6, 0);
   return 0;
 }
 
-static void t_removed(void *ud, const char *account, const char *jid, const char *node,
-                      cloudnotify_removal_reason reason) {
-  removed_args a = { ud, account, jid, node, reason };
+/* Through registration_removed2: the cause of an error removal comes as
+ * two more arguments, which older Lua callbacks simply ignore. */
+static void t_removed2(void *ud, const char *account, const char *jid, const char *node,
+                       cloudnotify_removal_reason reason, const char *error_type,
+                       const char *error_condition) {
+  removed_args a = { ud, account, jid, node, reason, error_type, error_condition };
   call_protected(a.b, "removed", p_removed, &a);
+}
+
+static const char *const outcome_names[] = {
+  [CLOUDNOTIFY_PUBLISH_OK] = "ok",
+  [CLOUDNOTIFY_PUBLISH_ERROR] = "error",
+  [CLOUDNOTIFY_PUBLISH_WAIT] = "wait",
+  [CLOUDNOTIFY_PUBLISH_EXPIRED] = "expired",
+  [CLOUDNOTIFY_PUBLISH_DROPPED] = "dropped",
+  [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = "forgotten",
+  [CLOUDNOTIFY_PUBLISH_REFUSED] = "refused",
+  [CLOUDNOTIFY_PUBLISH_VETOED] = "vetoed",
+};
+
+typedef struct outcome_args {
+  binding *b;
+  const cloudnotify_publish_report *r;
+} outcome_args;
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+  if (!v)
+    return;
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static int p_outcome(lua_State *L) {
+  outcome_args *a = lua_touserdata(L, 1);
+  const cloudnotify_publish_report *r = a->r;
+  push_cb(L, a->b, CB_OUTCOME);
+  lua_createtable(L, 0, 8);
+  set_str(L, "account", r->account);
+  set_str(L, "jid", r->jid);
+  set_str(L, "node", r->node);
+  set_str(L, "id", r->id);
+  unsigned o = (unsigned)r->outcome;
+  set_str(L, "outcome", o < G_N_ELEMENTS_LUA(outcome_names) && outcome_names[o]
+                            ? outcome_names[o] : "unknown");
+  set_str(L, "error_type", r->error_type);
+  set_str(L, "error_condition", r->error_condition);
+  lua_pushinteger(L, r->consecutive_errors);
+  lua_setfield(L, -2, "errors");
+  lua_call(L, 1, 0);
+  return 0;
+}
+
+static void t_outcome(void *ud, const cloudnotify_publish_report *r) {
+  outcome_args a = { ud, r };
+  call_protected(a.b, "publish_outcome", p_outcome, &a);
+}
+
+typedef struct added_args {
+  binding *b;
+  cloudnotify_session *session;
+  const char *account, *jid, *node;
+  cloudnotify_registration_change change;
+} added_args;
+
+static int p_added(lua_State *L) {
+  added_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_ADDED);
+  push_session(L, a->b, a->session);
+  lua_pushstring(L, a->account);
+  lua_pushstring(L, a->jid);
+  lua_pushstring(L, a->node);
+  lua_pushstring(L, a->change == CLOUDNOTIFY_REGISTRATION_REPLACED ? "replaced" : "added");
+  lua_call(L, 5, 0);
+  return 0;
+}
+
+static void t_added(void *ud, cloudnotify_session *session, const char *account,
+                    const char *jid, const char *node, cloudnotify_registration_change change) {
+  added_args a = { ud, session, account, jid, node, change };
+  call_protected(a.b, "registration_added", p_added, &a);
 }
 
 static void t_log(void *ud, cloudnotify_log_level level, const char *message) {
@@ -1302,6 +1397,104 @@ static int c_app_reply(lua_State *L) {
   return push_rc(L, rc);
 }
 
+/* The reply fields a host already has: a table with id, from, type and,
+ * for errors, error_type and error_condition. */
+static const char *field_cstr(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  const char *v = NULL;
+  if (!lua_isnil(L, -1)) {
+    size_t len;
+    v = lua_tolstring(L, -1, &len);
+    if (!v || strlen(v) != len)
+      luaL_error(L, "reply field '%s' must be a string without embedded zeros", k);
+  }
+  lua_pop(L, 1); /* the string stays alive: the table holds it */
+  return v;
+}
+
+static int c_app_reply_fields(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  cloudnotify_reply r = { sizeof r, field_cstr(L, 2, "id"), field_cstr(L, 2, "from"),
+                          field_cstr(L, 2, "type"), field_cstr(L, 2, "error_type"),
+                          field_cstr(L, 2, "error_condition") };
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_handle_app_reply_fields(b->ctx, &r);
+  b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int c_is_outstanding(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  lua_pushboolean(L, cloudnotify_is_outstanding_id(b->ctx, check_cstr(L, 2)) == 1);
+  return 1;
+}
+
+static const struct {
+  const char *name;
+  cloudnotify_counter which;
+} counter_names[] = {
+  { "publishes_sent", CLOUDNOTIFY_COUNTER_PUBLISHES_SENT },
+  { "publishes_vetoed", CLOUDNOTIFY_COUNTER_PUBLISHES_VETOED },
+  { "publishes_refused", CLOUDNOTIFY_COUNTER_PUBLISHES_REFUSED },
+  { "publishes_deduplicated", CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED },
+  { "publishes_expired", CLOUDNOTIFY_COUNTER_PUBLISHES_EXPIRED },
+  { "publishes_dropped", CLOUDNOTIFY_COUNTER_PUBLISHES_DROPPED },
+  { "publishes_forgotten", CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN },
+  { "replies_ok", CLOUDNOTIFY_COUNTER_REPLIES_OK },
+  { "replies_error", CLOUDNOTIFY_COUNTER_REPLIES_ERROR },
+  { "replies_wait", CLOUDNOTIFY_COUNTER_REPLIES_WAIT },
+  { "replies_foreign", CLOUDNOTIFY_COUNTER_REPLIES_FOREIGN },
+  { "replies_not_mine", CLOUDNOTIFY_COUNTER_REPLIES_NOT_MINE },
+  { "enables", CLOUDNOTIFY_COUNTER_ENABLES },
+  { "disables", CLOUDNOTIFY_COUNTER_DISABLES },
+  { "store_failures", CLOUDNOTIFY_COUNTER_STORE_FAILURES },
+  { "cache_hits", CLOUDNOTIFY_COUNTER_CACHE_HITS },
+  { "cache_misses", CLOUDNOTIFY_COUNTER_CACHE_MISSES },
+  { "inputs_rejected", CLOUDNOTIFY_COUNTER_INPUTS_REJECTED },
+  { "store_records_rejected", CLOUDNOTIFY_COUNTER_STORE_RECORDS_REJECTED },
+  { "log_messages", CLOUDNOTIFY_COUNTER_LOG_MESSAGES },
+  { "removed_disabled", CLOUDNOTIFY_COUNTER_REMOVED_DISABLED },
+  { "removed_errors", CLOUDNOTIFY_COUNTER_REMOVED_ERRORS },
+  { "removed_evicted", CLOUDNOTIFY_COUNTER_REMOVED_EVICTED },
+  { "outstanding", CLOUDNOTIFY_GAUGE_OUTSTANDING },
+  { "cached_accounts", CLOUDNOTIFY_GAUGE_CACHED_ACCOUNTS },
+  { "sessions", CLOUDNOTIFY_GAUGE_SESSIONS },
+};
+
+/* ctx:counters() -> { name = value, ... } for every counter and gauge. */
+static int c_counters(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  lua_createtable(L, 0, (int)G_N_ELEMENTS_LUA(counter_names));
+  for (size_t i = 0; i < G_N_ELEMENTS_LUA(counter_names); i++) {
+    uint64_t v = 0;
+    cloudnotify_ctx_get_counter(b->ctx, counter_names[i].which, &v);
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, counter_names[i].name);
+  }
+  return 1;
+}
+
+/* ctx:counter(name or number) -> value | nil, err, code */
+static int c_counter(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  int which = -1;
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    which = (int)luaL_checkinteger(L, 2);
+  } else {
+    const char *name = check_cstr(L, 2);
+    for (size_t i = 0; i < G_N_ELEMENTS_LUA(counter_names); i++)
+      if (!strcmp(name, counter_names[i].name))
+        which = (int)counter_names[i].which;
+  }
+  uint64_t v = 0;
+  int rc = cloudnotify_ctx_get_counter(b->ctx, (cloudnotify_counter)which, &v);
+  if (rc < 0)
+    return push_error(L, rc);
+  lua_pushinteger(L, (lua_Integer)v);
+  return 1;
+}
+
 static int c_next_timeout(lua_State *L) {
   binding *b = check_ctx(L, 1);
   /* Not a state change, but it asks the now callback. */
@@ -1331,6 +1524,10 @@ static const luaL_Reg ctx_methods[] = {
   { "has_push", c_has_push },
   { "ping", c_ping },
   { "app_reply", c_app_reply },
+  { "app_reply_fields", c_app_reply_fields },
+  { "is_outstanding", c_is_outstanding },
+  { "counter", c_counter },
+  { "counters", c_counters },
   { "next_timeout", c_next_timeout },
   { "tick", c_tick },
   { NULL, NULL },
@@ -1397,9 +1594,12 @@ static int l_new(lua_State *L) {
   else if (b->cb_ref[CB_SEND] != LUA_NOREF)
     cb.send = t_send;
   if (b->cb_ref[CB_NOW] != LUA_NOREF) cb.now_ms = t_now;
+  if (b->cb_ref[CB_MONOTONIC] != LUA_NOREF) cb.monotonic_ms = t_monotonic;
   if (b->cb_ref[CB_TIMER] != LUA_NOREF) cb.timer_changed = t_timer;
   if (b->cb_ref[CB_HIBERNATION] != LUA_NOREF) cb.hibernation_timeout = t_hibernation;
-  if (b->cb_ref[CB_REMOVED] != LUA_NOREF) cb.registration_removed = t_removed;
+  if (b->cb_ref[CB_REMOVED] != LUA_NOREF) cb.registration_removed2 = t_removed2;
+  if (b->cb_ref[CB_OUTCOME] != LUA_NOREF) cb.publish_outcome = t_outcome;
+  if (b->cb_ref[CB_ADDED] != LUA_NOREF) cb.registration_added = t_added;
   if (b->cb_ref[CB_LOG] != LUA_NOREF) cb.log = t_log;
   if (b->cb_ref[CB_REG_FILTER] != LUA_NOREF) cb.registration_filter = t_regfilter;
   if (b->cb_ref[CB_NOTIFY_FILTER] != LUA_NOREF) cb.notification_filter = t_notify;
@@ -1446,6 +1646,7 @@ static const struct {
   { "ERR_OPTION_VALUE", CLOUDNOTIFY_ERR_OPTION_VALUE },
   { "ERR_REENTRANT", CLOUDNOTIFY_ERR_REENTRANT },
   { "ERR_STATE", CLOUDNOTIFY_ERR_STATE },
+  { "ERR_FOREIGN_SENDER", CLOUDNOTIFY_ERR_FOREIGN_SENDER },
 };
 
 #if defined(__GNUC__)

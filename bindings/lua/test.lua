@@ -38,12 +38,14 @@ local function recorder(extra)
 			return true
 		end,
 		now = function() return h.clock end,
+		monotonic = function() return h.clock end,
 		timer = function(ms) h.timers[#h.timers + 1] = ms end,
 		hibernation_timeout = function(session, seconds)
 			h.hibernation[#h.hibernation + 1] = { session = session, seconds = seconds }
 		end,
-		removed = function(account, jid, node, reason)
-			h.removed[#h.removed + 1] = { account = account, jid = jid, node = node, reason = reason }
+		removed = function(account, jid, node, reason, error_type, error_condition)
+			h.removed[#h.removed + 1] = { account = account, jid = jid, node = node, reason = reason,
+				error_type = error_type, error_condition = error_condition }
 		end,
 		log = function(level, msg) h.logs[#h.logs + 1] = { level = level, msg = msg } end,
 	}
@@ -143,6 +145,50 @@ test("app-server errors remove the registration", function()
 	assert(h.ctx:has_push(ACCOUNT) == false)
 	local ok, err, code = h.ctx:app_reply("<iq type='result' id='nope' from='" .. PUSH .. "'/>")
 	assert(ok == nil and type(err) == "string" and code == cn.ERR_NOT_MINE)
+	h.ctx:free()
+end)
+
+test("observability: counters, outcomes, added, removal cause, reply routing", function()
+	local outcomes, added = {}, {}
+	local h = recorder{
+		publish_outcome = function(r) outcomes[#outcomes + 1] = r end,
+		registration_added = function(session, account, jid, node, change)
+			added[#added + 1] = { session = session, account = account, jid = jid, node = node, change = change }
+		end,
+	}
+	assert(cn.ERR_FOREIGN_SENDER == -513)
+	assert(h.ctx:set_option("push_max_errors", 2))
+	assert(h.ctx:set_option("push_id_prefix", "lua-"))
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	assert(s:handle_iq(enable_iq("e2", NODE)))
+	assert(#added == 2 and added[1].change == "added" and added[2].change == "replaced")
+	assert(added[1].session == s and added[1].jid == PUSH and added[1].node == NODE)
+	s:free()
+	assert(h.ctx:offline(ACCOUNT, message("m1")) == 1)
+	local id = h.last_id()
+	assert(id:match("^lua%-%x+$") and #id == 36)
+	assert(h.ctx:is_outstanding(id) == true and h.ctx:is_outstanding("nope") == false)
+	local ok, _, code = h.ctx:app_reply_fields{ id = id, from = "evil.example", type = "result" }
+	assert(ok == nil and code == cn.ERR_FOREIGN_SENDER)
+	assert(h.ctx:app_reply_fields{ id = id, from = PUSH, type = "error", error_type = "cancel",
+		error_condition = "gone" } == true)
+	assert(#outcomes == 1 and outcomes[1].outcome == "error" and outcomes[1].id == id)
+	assert(outcomes[1].errors == 1 and outcomes[1].error_condition == "gone" and outcomes[1].node == NODE)
+	ok, _, code = h.ctx:app_reply_fields{ id = id, from = PUSH, type = "error", error_type = "bogus" }
+	assert(ok == nil and code == cn.ERR_INVALID_ARGUMENT)
+	assert(h.ctx:offline(ACCOUNT, message("m2")) == 1)
+	assert(h.ctx:app_reply("<iq type='error' id='" .. h.last_id() .. "' from='" .. PUSH .. "'><error type='auth'>"
+		.. "<forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>") == true)
+	assert(#h.removed == 1 and h.removed[1].reason == "errors")
+	assert(h.removed[1].error_type == "auth" and h.removed[1].error_condition == "forbidden")
+	local c = h.ctx:counters()
+	assert(c.publishes_sent == 2 and c.replies_error == 2 and c.replies_foreign == 1)
+	assert(c.enables == 2 and c.removed_errors == 1 and c.outstanding == 0 and c.sessions == 0)
+	assert(h.ctx:counter("replies_error") == 2 and h.ctx:counter(cn.ERR_XML) == nil)
+	ok, _, code = h.ctx:counter("no_such_counter")
+	assert(ok == nil and code == cn.ERR_UNKNOWN_OPTION)
+	assert(h.ctx:set_option("push_log_level", "none"))
 	h.ctx:free()
 end)
 

@@ -96,8 +96,9 @@ ctx = cn.new {
 	timer = on_timer;
 	hibernation_timeout = on_hibernation_timeout;
 	log = function(level, msg) module:log(levels[level] or "info", "%s", msg); end;
-	removed = function(account, push_jid, node, reason)
-		module:log("info", "Push registration %s<%s of %s removed (%s)", push_jid, node or "", account, reason);
+	removed = function(account, push_jid, node, reason, error_type, error_condition)
+		module:log("info", "Push registration %s<%s of %s removed (%s%s)", push_jid, node or "", account, reason,
+			error_type and (": " .. error_type .. "/" .. (error_condition or "?")) or "");
 	end;
 	registration_filter = function(s, account, push_jid, node)
 		local session = prosody_session(s);
@@ -128,6 +129,7 @@ local options = {
 	smacks_max_ack_delay = "number", push_coalesce_ms = "number",
 	push_max_outstanding = "number", push_publish_timeout = "number",
 	push_max_cached_users = "number", push_wake_before_expiry = "number",
+	push_id_prefix = "string", push_log_level = "string",
 };
 for name, kind in pairs(options) do
 	local value;
@@ -351,15 +353,17 @@ module:hook("cloud-notify-ping", function(event)
 end);
 
 ---------------------------------------------------------------------------
--- App-server replies come back to the host; our ids are 32 hex digits,
--- so other IQ replies are passed on without being looked at.
+-- App-server replies come back to the host; only ids the library is still
+-- waiting for are handed over (as the stanza table itself), every other IQ
+-- reply is passed on at the cost of one table lookup.  A reply to our id
+-- from a foreign sender is a spoof: dropped here.
 
 module:hook("iq/host", function(event)
 	local stanza = event.stanza;
 	local t, id = stanza.attr.type, stanza.attr.id;
-	if not active or (t ~= "result" and t ~= "error") or not id or #id ~= 32 or id:find("[^%x]") then return; end
-	local ok = ctx:app_reply(stanza);
-	if ok then return true; end
+	if not active or (t ~= "result" and t ~= "error") or not id or not ctx:is_outstanding(id) then return; end
+	local ok, _, code = ctx:app_reply(stanza);
+	if ok or code == cn.ERR_FOREIGN_SENDER then return true; end
 end, 10);
 
 ---------------------------------------------------------------------------

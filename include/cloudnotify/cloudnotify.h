@@ -111,6 +111,11 @@ typedef enum cloudnotify_error {
   /** The call does not fit the session's state (e.g. resume of a session
    *  that is not hibernated). */
   CLOUDNOTIFY_ERR_STATE = -512,
+  /** An app-server reply carries the id of an outstanding publish but
+   *  comes from a JID other than the registration's (or from none).  It
+   *  changed nothing and the publish still awaits its real reply; the
+   *  host may drop the stanza (appended in 0.2). */
+  CLOUDNOTIFY_ERR_FOREIGN_SENDER = -513,
 } cloudnotify_error;
 
 /** Static English description of an error code; never NULL.  Callable
@@ -192,6 +197,58 @@ typedef enum cloudnotify_removal_reason {
   CLOUDNOTIFY_REMOVED_EVICTED = 3,
 } cloudnotify_removal_reason;
 
+/** What became of one publish (see the publish_outcome callback). */
+typedef enum cloudnotify_publish_outcome {
+  /** A result from the registered JID; the error count is reset. */
+  CLOUDNOTIFY_PUBLISH_OK = 1,
+  /** An error (any type but 'wait') from the registered JID, counted
+   *  towards push_max_errors. */
+  CLOUDNOTIFY_PUBLISH_ERROR = 2,
+  /** A 'wait' error from the registered JID: not counted. */
+  CLOUDNOTIFY_PUBLISH_WAIT = 3,
+  /** No reply within push_publish_timeout: neither success nor error. */
+  CLOUDNOTIFY_PUBLISH_EXPIRED = 4,
+  /** Forgotten unanswered because push_max_outstanding was reached. */
+  CLOUDNOTIFY_PUBLISH_DROPPED = 5,
+  /** Forgotten unanswered because its registration was removed. */
+  CLOUDNOTIFY_PUBLISH_FORGOTTEN = 6,
+  /** The send callback refused the publish: it never left. */
+  CLOUDNOTIFY_PUBLISH_REFUSED = 7,
+  /** The notification filter vetoed it: never built, no id. */
+  CLOUDNOTIFY_PUBLISH_VETOED = 8,
+} cloudnotify_publish_outcome;
+
+/** Passed to publish_outcome; every pointer borrowed for the call.  The
+ *  library may append fields: read size before any field added after
+ *  0.2. */
+typedef struct cloudnotify_publish_report {
+  size_t size;
+  const char *account;
+  /** The registration's push service JID and node (node may be NULL). */
+  const char *jid;
+  const char *node;
+  /** The publish id (as in the stanza's id attribute); NULL for VETOED. */
+  const char *id;
+  cloudnotify_publish_outcome outcome;
+  /** For ERROR and WAIT: the reply's error type ("cancel", "modify",
+   *  "auth", "wait") and RFC 6120 defined condition, each NULL when the
+   *  reply had none (a condition outside RFC 6120 is reported as
+   *  "undefined-condition").  NULL for the other outcomes. */
+  const char *error_type;
+  const char *error_condition;
+  /** The registration's consecutive error count after this outcome, as
+   *  held in memory (0 when the account is not cached). */
+  unsigned consecutive_errors;
+} cloudnotify_publish_report;
+
+typedef enum cloudnotify_registration_change {
+  /** A new (jid, node) for the account. */
+  CLOUDNOTIFY_REGISTRATION_ADDED = 1,
+  /** An enable for a (jid, node) the account already had: its form and
+   *  enable time were replaced and its error count restarts at 0. */
+  CLOUDNOTIFY_REGISTRATION_REPLACED = 2,
+} cloudnotify_registration_change;
+
 /** The host's callbacks.  Set size to sizeof(cloudnotify_callbacks) and
  *  zero-initialise the struct (a designated initialiser does); a later
  *  version of the library only appends fields.  Sizes are checked by the
@@ -212,9 +269,10 @@ typedef struct cloudnotify_callbacks {
               cloudnotify_session *session, const char *account,
               const char *to, const char *xml, size_t len);
 
-  /** Wall-clock time in milliseconds since the Unix epoch.  Used for
-   *  timers and for the enable time stored with each registration, so it
-   *  must keep counting across restarts.  Default: CLOCK_REALTIME. */
+  /** Wall-clock time in milliseconds since the Unix epoch.  Used only
+   *  for the enable time stored with each registration (it orders
+   *  device-limit eviction), so it must keep counting across restarts;
+   *  it may step.  Timers use monotonic_ms.  Default: CLOCK_REALTIME. */
   int64_t (*now_ms)(void *user_data);
 
   /** The next deadline changed: call cloudnotify_tick() after timeout_ms
@@ -240,7 +298,8 @@ typedef struct cloudnotify_callbacks {
                                cloudnotify_removal_reason reason);
 
   /** A log line.  Message bodies and publish-options contents are never
-   *  part of it.  Default: discarded. */
+   *  part of it.  Not called (nor the line formatted) below
+   *  push_log_level, nor when log2 is set.  Default: discarded. */
   void (*log)(void *user_data, cloudnotify_log_level level,
               const char *message);
 
@@ -272,7 +331,84 @@ typedef struct cloudnotify_callbacks {
    *  Return 0 when accepted for delivery, negative otherwise (handled as
    *  for send).  Default (NULL): send. */
   int (*send_stanza)(void *user_data, const cloudnotify_stanza *stanza);
+  /** A monotonic clock in milliseconds (any origin; it must never go
+   *  back nor jump when the wall clock is set).  Every deadline runs on
+   *  it: coalescing window, ack delay, wake-up before expiry, publish
+   *  expiry, and the timeouts given to timer_changed and returned by
+   *  cloudnotify_next_timeout.  A host that fakes time (tests,
+   *  simulations) sets both clocks.  Default: CLOCK_MONOTONIC. */
+  int64_t (*monotonic_ms)(void *user_data);
+
+  /** Every publish ends here exactly once with its outcome (see
+   *  cloudnotify_publish_outcome), except publishes still awaiting a
+   *  reply when cloudnotify_ctx_set_store or cloudnotify_ctx_free
+   *  forgets them.  Default: ignored. */
+  void (*publish_outcome)(void *user_data, const cloudnotify_publish_report *report);
+
+  /** An enable was stored: change says whether (jid, node) is new for
+   *  the account or replaced an existing registration.  session is the
+   *  enabling session; node may be NULL.  Called after any eviction it
+   *  caused was reported and before the client's result is sent.
+   *  Default: ignored. */
+  void (*registration_added)(void *user_data, cloudnotify_session *session,
+                             const char *account, const char *jid, const char *node,
+                             cloudnotify_registration_change change);
+
+  /** As registration_removed, with the cause of an error removal: for
+   *  CLOUDNOTIFY_REMOVED_ERRORS, error_type and error_condition are those
+   *  of the error that reached push_max_errors (each NULL when that reply
+   *  had none); NULL for the other reasons.  When set it is called
+   *  instead of registration_removed.  Default: registration_removed. */
+  void (*registration_removed2)(void *user_data, const char *account, const char *jid,
+                                const char *node, cloudnotify_removal_reason reason,
+                                const char *error_type, const char *error_condition);
+
+  /** As log, with a stable identifier of the message (one of the
+   *  CLOUDNOTIFY_LOG_ID_* strings below, static).  When set it is called
+   *  instead of log.  Messages below push_log_level are never formatted.
+   *  Default: log. */
+  void (*log2)(void *user_data, cloudnotify_log_level level, const char *id,
+               const char *message);
 } cloudnotify_callbacks;
+
+/* Identifiers passed to log2.  Each names one kind of message; the text
+ * may change between versions, the identifier does not. */
+/** ERROR: the store's save failed. */
+#define CLOUDNOTIFY_LOG_ID_STORE_SAVE_FAILED "store-save-failed"
+/** ERROR: the store's remove failed. */
+#define CLOUDNOTIFY_LOG_ID_STORE_REMOVE_FAILED "store-remove-failed"
+/** ERROR: the store's load failed. */
+#define CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED "store-load-failed"
+/** ERROR: a failed eviction left more than push_max_devices stored. */
+#define CLOUDNOTIFY_LOG_ID_STORE_OVER_LIMIT "store-over-limit"
+/** WARN: a stored record was invalid and skipped. */
+#define CLOUDNOTIFY_LOG_ID_STORE_RECORD_INVALID "store-record-invalid"
+/** INFO: a stored record beyond push_max_devices was removed on load. */
+#define CLOUDNOTIFY_LOG_ID_STORE_SURPLUS_DROPPED "store-surplus-dropped"
+/** INFO: a client enabled push. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_ENABLED "push-enabled"
+/** INFO: a client disabled push. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_DISABLED "push-disabled"
+/** DEBUG: a publish was sent. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_SENT "push-sent"
+/** DEBUG: the notification filter vetoed a publish. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_VETOED "push-vetoed"
+/** WARN: the send callback refused a publish. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_REFUSED "push-refused"
+/** WARN: a reply to a publish came from a foreign sender. */
+#define CLOUDNOTIFY_LOG_ID_REPLY_FOREIGN_SENDER "reply-foreign-sender"
+/** DEBUG: a 'wait' error reply, not counted. */
+#define CLOUDNOTIFY_LOG_ID_REPLY_WAIT "reply-wait"
+/** INFO: an error reply, counted. */
+#define CLOUDNOTIFY_LOG_ID_REPLY_ERROR "reply-error"
+/** WARN: a registration was removed at push_max_errors. */
+#define CLOUDNOTIFY_LOG_ID_REMOVED_ERRORS "removed-errors"
+/** WARN: a stanza in a session queue could not be parsed. */
+#define CLOUDNOTIFY_LOG_ID_QUEUED_UNPARSABLE "queued-unparsable"
+/** DEBUG: a session's ack is overdue. */
+#define CLOUDNOTIFY_LOG_ID_ACK_OVERDUE "ack-overdue"
+/** Any message a future version adds before it gets its own id. */
+#define CLOUDNOTIFY_LOG_ID_OTHER "other"
 
 /* ------------------------------------------------------------------ */
 /* Context and options                                                 */
@@ -344,7 +480,21 @@ typedef enum cloudnotify_option {
   /** int seconds 0..86400, default 0 (off): push once this long before an
    *  extended hibernation would expire. */
   CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY = 18,
+  /** string, default "" (none), appended in 0.2: prepended to every
+   *  publish id, for servers that route or shard replies by id.  At most
+   *  CLOUDNOTIFY_ID_PREFIX_MAX characters from A-Z a-z 0-9 '-' '_' '.'
+   *  ':' (safe in an XML attribute and in any id); anything else is
+   *  OPTION_VALUE.  Changing it does not affect publishes already sent. */
+  CLOUDNOTIFY_OPT_ID_PREFIX = 19,
+  /** int 0..4, default 0 (CLOUDNOTIFY_LOG_DEBUG), appended in 0.2: log
+   *  messages below this level are neither formatted nor passed to log /
+   *  log2; 4 turns logging off.  By name it also takes "debug", "info",
+   *  "warn", "error" and "none". */
+  CLOUDNOTIFY_OPT_LOG_LEVEL = 20,
 } cloudnotify_option;
+
+/** Longest push_id_prefix, in bytes. */
+#define CLOUDNOTIFY_ID_PREFIX_MAX 32
 
 /** Set an integer or boolean option.
  *  Errors: INVALID_ARGUMENT (ctx NULL), UNKNOWN_OPTION, OPTION_VALUE
@@ -356,7 +506,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_int(cloudnotify_ctx *ctx,
 /** Set a string option; value is copied.
  *  Errors: INVALID_ARGUMENT (ctx or value NULL), UNKNOWN_OPTION,
  *  OPTION_VALUE (not a string option, not valid UTF-8, or holding a
- *  character XML cannot carry), REENTRANT. */
+ *  character XML cannot carry; for ID_PREFIX: too long or a character
+ *  outside its set), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx,
                                                          cloudnotify_option option,
                                                          const char *value);
@@ -368,8 +519,9 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx,
  *  push_coalesce_ms, push_max_outstanding, push_publish_timeout,
  *  push_max_cached_users, push_max_stanza_size, push_max_xml_depth,
  *  push_max_form_size, push_max_form_fields, push_max_remembered_stanzas,
- *  push_max_session_queue, push_wake_before_expiry) with the value as
- *  text ("true"/"false"/"1"/"0" for booleans, decimal for integers).
+ *  push_max_session_queue, push_wake_before_expiry; since 0.2
+ *  push_id_prefix, push_log_level) with the value as text
+ *  ("true"/"false"/"1"/"0" for booleans, decimal for integers).
  *  Errors: INVALID_ARGUMENT, UNKNOWN_OPTION, OPTION_VALUE, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx,
                                                   const char *name,
@@ -516,14 +668,74 @@ CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq(cloudnotify_session *session
                                                     const char *xml, size_t len);
 
 /** An IQ result or error arrived for the local domain.  If its id is one
- *  of our outstanding publishes it is consumed (0); results from the
- *  registered JID reset the error count, errors of any type but 'wait'
- *  from it count towards push_max_errors; anything from another JID
- *  changes nothing.  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, NOT_MINE,
+ *  of our outstanding publishes and it comes from the registered JID it
+ *  is consumed (0): results reset the error count, errors of any type
+ *  but 'wait' count towards push_max_errors.  A reply from another JID,
+ *  or without from, changes nothing, leaves the publish awaiting its
+ *  real reply and returns FOREIGN_SENDER (0.1 returned 0).
+ *  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, NOT_MINE, FOREIGN_SENDER,
  *  STORE (the removal at the error limit could not be stored; it is
  *  retried at the next error), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx,
                                                     const char *xml, size_t len);
+
+/* ---- Routing replies without parsing (0.2) ---------------------------
+ *
+ * Publish ids are the push_id_prefix option's value followed by 32
+ * lowercase hexadecimal digits (128 bits from getrandom()), so at most
+ * CLOUDNOTIFY_PUBLISH_ID_MAX bytes.  A host routing by id may rely on
+ * that shape; only the library decides which ids are outstanding. */
+
+/** Longest publish id, in bytes, without the terminating NUL. */
+#define CLOUDNOTIFY_PUBLISH_ID_MAX (CLOUDNOTIFY_ID_PREFIX_MAX + 32)
+
+/** 1 if id (NUL-terminated, borrowed) is a publish of ctx still awaiting
+ *  its reply, 0 otherwise (ctx or id NULL included).  Parses nothing,
+ *  calls no callback, changes nothing: a hash lookup.  A reply whose id
+ *  gives 0 is one cloudnotify_handle_app_reply would answer NOT_MINE
+ *  (unless a tick expires the entry in between).  Callable from
+ *  callbacks. */
+CLOUDNOTIFY_EXPORT int cloudnotify_is_outstanding_id(const cloudnotify_ctx *ctx,
+                                                    const char *id);
+
+/** An app-server reply the host has already parsed.  Every pointer is
+ *  borrowed for the call.  Set size to sizeof(cloudnotify_reply). */
+typedef struct cloudnotify_reply {
+  size_t size;
+  /** The IQ's id attribute. */
+  const char *id;
+  /** The IQ's from attribute, as received (normalised by the library). */
+  const char *from;
+  /** The IQ's type: "result" or "error" ("get" and "set" are not
+   *  replies: NOT_MINE). */
+  const char *type;
+  /** For "error": the <error/> element's type attribute ("cancel",
+   *  "modify", "auth" or "wait"), or NULL when it had none.  Must be NULL
+   *  for "result". */
+  const char *error_type;
+  /** For "error": the name of the RFC 6120 defined-condition element
+   *  (section 8.3.3: bad-request, conflict, feature-not-implemented,
+   *  forbidden, gone, internal-server-error, item-not-found,
+   *  jid-malformed, not-acceptable, not-allowed, not-authorized,
+   *  policy-violation, recipient-unavailable, redirect,
+   *  registration-required, remote-server-not-found,
+   *  remote-server-timeout, resource-constraint, service-unavailable,
+   *  subscription-required, undefined-condition, unexpected-request), or
+   *  NULL when it had none.  A host that met another condition passes
+   *  "undefined-condition".  Must be NULL for "result". */
+  const char *error_condition;
+} cloudnotify_reply;
+
+/** The same as cloudnotify_handle_app_reply, from fields instead of
+ *  text: same rules, same outcome, same callbacks and counters.
+ *  Errors: INVALID_ARGUMENT (ctx, reply, id, from or type NULL; type not
+ *  one of result, error, get, set; error_type or error_condition not
+ *  one of the values listed above, or set for a result); VTABLE_SIZE
+ *  (reply->size is not a size this library knows); JID_MALFORMED (from
+ *  is not a JID); NOT_MINE (type get or set, or id not outstanding);
+ *  FOREIGN_SENDER; STORE (as cloudnotify_handle_app_reply); REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply_fields(cloudnotify_ctx *ctx,
+                                                           const cloudnotify_reply *reply);
 
 /* ------------------------------------------------------------------ */
 /* Triggers                                                            */
@@ -531,7 +743,11 @@ CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx,
 
 /** A message for account went to offline storage: every registration is
  *  notified (at most once per stanza).  pushes, if not NULL, receives the
- *  number of publishes sent.  Errors: INVALID_ARGUMENT, JID_MALFORMED,
+ *  number of publishes the send callback accepted during this call
+ *  (CLOUDNOTIFY_COUNTER_PUBLISHES_SENT's increase): publishes vetoed by
+ *  the notification filter, refused by send, or not made because the
+ *  registration was already pushed for this stanza are not included;
+ *  0 on error.  Errors: INVALID_ARGUMENT, JID_MALFORMED,
  *  XML, TOO_LARGE, STORE (registrations could not be loaded), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_message_offline(cloudnotify_ctx *ctx,
                                                    const char *account,
@@ -563,7 +779,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx,
 CLOUDNOTIFY_EXPORT int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account);
 
 /** Ping: a notification without stanza to every registration of account
- *  (endpoints NULL or n 0) or to the named ones that exist.
+ *  (endpoints NULL or n 0) or to the named ones that exist.  pushes as
+ *  for cloudnotify_message_offline.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, STORE, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ping(cloudnotify_ctx *ctx, const char *account,
                                         const cloudnotify_endpoint *endpoints,
@@ -777,6 +994,82 @@ CLOUDNOTIFY_EXPORT int64_t cloudnotify_next_timeout(const cloudnotify_ctx *ctx);
 
 /** Run every timer that is due.  Errors: INVALID_ARGUMENT, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_tick(cloudnotify_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Counters and gauges (0.2)                                           */
+/* ------------------------------------------------------------------ */
+
+/** What cloudnotify_ctx_get_counter reads.  Counters count events since
+ *  the context was created and only grow (modulo 2^64); gauges are the
+ *  current size of something.  Values are only ever added. */
+typedef enum cloudnotify_counter {
+  /** Publishes the send callback accepted. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_SENT = 1,
+  /** Publishes the notification filter vetoed. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_VETOED = 2,
+  /** Publishes the send callback refused. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_REFUSED = 3,
+  /** Publishes not made because the registration was already pushed for
+   *  the same stanza. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED = 4,
+  /** Sent publishes that got no reply within push_publish_timeout. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_EXPIRED = 5,
+  /** Sent publishes forgotten unanswered because push_max_outstanding
+   *  was reached. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_DROPPED = 6,
+  /** Sent publishes forgotten unanswered because their registration was
+   *  removed. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN = 7,
+  /** Results from the registered JID. */
+  CLOUDNOTIFY_COUNTER_REPLIES_OK = 8,
+  /** Errors from the registered JID counted towards push_max_errors. */
+  CLOUDNOTIFY_COUNTER_REPLIES_ERROR = 9,
+  /** 'wait' errors from the registered JID (not counted). */
+  CLOUDNOTIFY_COUNTER_REPLIES_WAIT = 10,
+  /** Replies to an outstanding id from another JID (FOREIGN_SENDER). */
+  CLOUDNOTIFY_COUNTER_REPLIES_FOREIGN = 11,
+  /** Replies given to the library that were not for it (NOT_MINE). */
+  CLOUDNOTIFY_COUNTER_REPLIES_NOT_MINE = 12,
+  /** Enables stored (new or replacing). */
+  CLOUDNOTIFY_COUNTER_ENABLES = 13,
+  /** Disables answered with a result. */
+  CLOUDNOTIFY_COUNTER_DISABLES = 14,
+  /** Store load, save or remove calls that failed. */
+  CLOUDNOTIFY_COUNTER_STORE_FAILURES = 15,
+  /** Account lookups answered from the cache. */
+  CLOUDNOTIFY_COUNTER_CACHE_HITS = 16,
+  /** Account lookups that had to load from the store. */
+  CLOUDNOTIFY_COUNTER_CACHE_MISSES = 17,
+  /** Calls that returned XML, TOO_LARGE or JID_MALFORMED. */
+  CLOUDNOTIFY_COUNTER_INPUTS_REJECTED = 18,
+  /** Stored records cloudnotify_loader_add refused. */
+  CLOUDNOTIFY_COUNTER_STORE_RECORDS_REJECTED = 19,
+  /** Log messages formatted and passed to log or log2. */
+  CLOUDNOTIFY_COUNTER_LOG_MESSAGES = 20,
+
+  /** Registrations removed, one counter per cloudnotify_removal_reason:
+   *  CLOUDNOTIFY_COUNTER_REMOVED_BASE + reason.  A reason added later
+   *  gets its counter at the same offset. */
+  CLOUDNOTIFY_COUNTER_REMOVED_BASE = 0x100,
+  CLOUDNOTIFY_COUNTER_REMOVED_DISABLED = 0x100 + CLOUDNOTIFY_REMOVED_DISABLED,
+  CLOUDNOTIFY_COUNTER_REMOVED_ERRORS = 0x100 + CLOUDNOTIFY_REMOVED_ERRORS,
+  CLOUDNOTIFY_COUNTER_REMOVED_EVICTED = 0x100 + CLOUDNOTIFY_REMOVED_EVICTED,
+
+  /** Gauge: publishes awaiting a reply. */
+  CLOUDNOTIFY_GAUGE_OUTSTANDING = 0x200,
+  /** Gauge: accounts in the cache. */
+  CLOUDNOTIFY_GAUGE_CACHED_ACCOUNTS = 0x201,
+  /** Gauge: sessions alive. */
+  CLOUDNOTIFY_GAUGE_SESSIONS = 0x202,
+} cloudnotify_counter;
+
+/** Read one counter or gauge into *out.  Callable from callbacks.
+ *  Errors: INVALID_ARGUMENT (ctx or out NULL), UNKNOWN_OPTION (which is
+ *  not a value this version knows, CLOUDNOTIFY_COUNTER_REMOVED_BASE
+ *  itself included; *out is then 0). */
+CLOUDNOTIFY_EXPORT int cloudnotify_ctx_get_counter(const cloudnotify_ctx *ctx,
+                                                   cloudnotify_counter which,
+                                                   uint64_t *out);
 
 /* ------------------------------------------------------------------ */
 /* Notification filter accessors (valid only inside the filter)        */
