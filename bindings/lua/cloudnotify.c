@@ -194,6 +194,7 @@ typedef struct log_args {
   cloudnotify_log_level level;
   const char *prefix; /* may be "" */
   const char *msg;
+  const char *id;     /* the library's stable message id; NULL for the binding's own */
 } log_args;
 
 static int p_log(lua_State *L) {
@@ -204,7 +205,8 @@ static int p_log(lua_State *L) {
     lua_pushfstring(L, "%s%s", a->prefix, a->msg);
   else
     lua_pushstring(L, a->msg);
-  lua_call(L, 2, 0);
+  lua_pushstring(L, a->id ? a->id : "lua-binding");
+  lua_call(L, 3, 0);
   return 0;
 }
 
@@ -216,7 +218,7 @@ static void log_line(binding *b, cloudnotify_log_level level, const char *prefix
                      const char *msg) {
   if (b->cb_ref[CB_LOG] == LUA_NOREF)
     return;
-  log_args a = { b, level, prefix, msg };
+  log_args a = { b, level, prefix, msg, NULL };
   call_protected(b, "log", p_log, &a);
 }
 
@@ -230,7 +232,7 @@ static void report_failure(binding *b, const char *what) {
   if (strcmp(what, "log") != 0 && b->cb_ref[CB_LOG] != LUA_NOREF) {
     char prefix[96];
     snprintf(prefix, sizeof prefix, "cloudnotify: Lua %s callback failed: ", what);
-    log_args a = { b, CLOUDNOTIFY_LOG_ERROR, prefix, msg };
+    log_args a = { b, CLOUDNOTIFY_LOG_ERROR, prefix, msg, NULL };
     if (call_protected(b, "log", p_log, &a) == 0)
       return;
   }
@@ -526,8 +528,11 @@ static void t_added(void *ud, cloudnotify_session *session, const char *account,
   call_protected(a.b, "registration_added", p_added, &a);
 }
 
-static void t_log(void *ud, cloudnotify_log_level level, const char *message) {
-  log_line(ud, level, "", message);
+/* Through log2: the message's stable id is the third argument. */
+static void t_log2(void *ud, cloudnotify_log_level level, const char *id, const char *message) {
+  binding *b = ud;
+  log_args a = { b, level, "", message, id };
+  call_protected(b, "log", p_log, &a);
 }
 
 /* ---- registration filter -------------------------------------------- */
@@ -1600,7 +1605,7 @@ static int l_new(lua_State *L) {
   if (b->cb_ref[CB_REMOVED] != LUA_NOREF) cb.registration_removed2 = t_removed2;
   if (b->cb_ref[CB_OUTCOME] != LUA_NOREF) cb.publish_outcome = t_outcome;
   if (b->cb_ref[CB_ADDED] != LUA_NOREF) cb.registration_added = t_added;
-  if (b->cb_ref[CB_LOG] != LUA_NOREF) cb.log = t_log;
+  if (b->cb_ref[CB_LOG] != LUA_NOREF) cb.log2 = t_log2;
   if (b->cb_ref[CB_REG_FILTER] != LUA_NOREF) cb.registration_filter = t_regfilter;
   if (b->cb_ref[CB_NOTIFY_FILTER] != LUA_NOREF) cb.notification_filter = t_notify;
 

@@ -47,7 +47,7 @@ local function recorder(extra)
 			h.removed[#h.removed + 1] = { account = account, jid = jid, node = node, reason = reason,
 				error_type = error_type, error_condition = error_condition }
 		end,
-		log = function(level, msg) h.logs[#h.logs + 1] = { level = level, msg = msg } end,
+		log = function(level, msg, id) h.logs[#h.logs + 1] = { level = level, msg = msg, id = id } end,
 	}
 	for k, v in pairs(extra or {}) do callbacks[k] = v end
 	h.ctx = assert(cn.new(callbacks))
@@ -188,7 +188,13 @@ test("observability: counters, outcomes, added, removal cause, reply routing", f
 	assert(h.ctx:counter("replies_error") == 2 and h.ctx:counter(cn.ERR_XML) == nil)
 	ok, _, code = h.ctx:counter("no_such_counter")
 	assert(ok == nil and code == cn.ERR_UNKNOWN_OPTION)
+	local foreign = h.logged("unexpected sender")
+	assert(foreign and foreign.id == "reply-foreign-sender" and foreign.level == "warn")
 	assert(h.ctx:set_option("push_log_level", "none"))
+	local before = #h.logs
+	assert(h.ctx:offline(ACCOUNT, message("m3")) == 0)
+	assert(h.ctx:has_push("romeo@montague.example") == false)
+	assert(#h.logs == before)
 	h.ctx:free()
 end)
 
