@@ -69,7 +69,8 @@ static int load(fuzz_host *h, const char *account, cloudnotify_loader *loader) {
   for (int round = 0; round < (in->twice ? 2 : 1); round++) {
     for (unsigned i = 0; i < in->n; i++) {
       const rec *e = &in->recs[i];
-      cloudnotify_record r = { e->jid, e->node, e->form, e->form_len, e->enabled_at };
+      cloudnotify_record r = { .jid = e->jid, .node = e->node, .publish_options = e->form,
+                               .publish_options_len = e->form_len, .enabled_at_ms = e->enabled_at };
       int rc = cloudnotify_loader_add(loader, &r);
       FH_CHECK(rc == 0 || rc == CLOUDNOTIFY_ERR_INVALID_ARGUMENT ||
                rc == CLOUDNOTIFY_ERR_JID_MALFORMED || rc == CLOUDNOTIFY_ERR_XML ||

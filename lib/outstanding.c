@@ -113,7 +113,8 @@ static int apply_reply(cloudnotify_ctx *ctx, pending *p, xmlNode *iq, gboolean i
   g_free(from);
   drop(ctx, p);
   if (!is_error) {
-    r->errors = 0;
+    if (r->errors)
+      cn_reg_set_errors(ctx, r, 0);
     return 0;
   }
   xmlNode *err = cn_xml_child(iq, "error", NULL);
@@ -123,8 +124,7 @@ static int apply_reply(cloudnotify_ctx *ctx, pending *p, xmlNode *iq, gboolean i
            u->account);
     return 0;
   }
-  if (r->errors < G_MAXUINT)
-    r->errors++;
+  cn_reg_set_errors(ctx, r, r->errors < G_MAXUINT ? r->errors + 1 : r->errors);
   cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push to %s for %s failed; %u error(s) in a row", r->jid,
          u->account, r->errors);
   if (r->errors < (unsigned)ctx->opt.max_errors)

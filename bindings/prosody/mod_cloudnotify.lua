@@ -267,8 +267,18 @@ local function queue_texts(queue)
 	return texts;
 end
 
+-- Prosody 0.12's mod_smacks fires no event when stream management is
+-- enabled; its own events prove it is, and the library refuses
+-- hibernation and ack handling before it is told (sm_enabled is
+-- idempotent).
+local function sm_session(session)
+	local s = session_for(session, false);
+	if s and session.smacks then s:sm_enabled(); end
+	return s;
+end
+
 module:hook("smacks-hibernation-start", function(event)
-	local s = session_for(event.origin, false);
+	local s = sm_session(event.origin);
 	if s then s:hibernated(queue_texts(event.queue)); end
 end);
 
@@ -287,7 +297,7 @@ module:hook("smacks-hibernation-end", function(event)
 end);
 
 module:hook("smacks-ack-delayed", function(event)
-	local s = session_for(event.origin, false);
+	local s = sm_session(event.origin);
 	if not s then return; end
 	if event.stanza then
 		s:ack_delayed({ tostring(event.stanza) });
