@@ -296,7 +296,7 @@ static void cb_removed(void *ud, const char *account, const char *jid, const cha
   check_push_jid(jid);
   FH_CHECK(node == NULL || *node != '\0');
   FH_CHECK(reason == CLOUDNOTIFY_REMOVED_DISABLED || reason == CLOUDNOTIFY_REMOVED_ERRORS ||
-           reason == CLOUDNOTIFY_REMOVED_EVICTED);
+           reason == CLOUDNOTIFY_REMOVED_EVICTED || reason == CLOUDNOTIFY_REMOVED_ACCOUNT);
   h->removed++;
   g_free(h->last_removed_jid);
   h->last_removed_jid = g_strdup(jid);

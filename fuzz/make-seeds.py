@@ -211,7 +211,8 @@ def trigger():
 
 
 def store_load():
-    def rec(jid, node, form, at, flags=0):
+    def rec(jid, node, form, at, flags=0, errors=None, client_id=None):
+        flags |= (8 if errors is not None else 0) | (16 if client_id is not None else 0)
         out = bytearray([flags])
         for s in (jid, node):
             b = (s or "").encode() if isinstance(s, str) or s is None else s
@@ -219,6 +220,11 @@ def store_load():
         f = form.encode() if isinstance(form, str) else (form or b"")
         out += struct.pack("<H", len(f)) + f
         out += struct.pack("<q", at)
+        if errors is not None:
+            out += struct.pack("<I", errors)
+        if client_id is not None:
+            c = client_id.encode() if isinstance(client_id, str) else client_id
+            out += bytes([len(c)]) + c
         return bytes(out)
 
     t0 = 1700000000000
@@ -259,6 +265,12 @@ def store_load():
         "full-save-fails": bytes([0 | 0x10 | 0x20]) + rec("push.example.net", "n", FORM, t0),
         "with-body": bytes([five | 0x40]) + rec("push.example.net", "n", FORM, t0),
         "empty": bytes([five]),
+        "errors-and-client-id": bytes([five]) + rec("push.example.net", "n", FORM, t0, errors=15,
+                                                    client_id="urn:uuid:6e8bc430")
+        + rec("other.example.net", None, None, t0 + 1, 2 | 4, errors=0xffffffff, client_id=""),
+        "client-id-control-char": bytes([five]) + rec("push.example.net", "n", None, t0, 4,
+                                                      client_id=b"a\x01b")
+        + rec("other.example.net", "n", None, t0, 4, client_id=b"\xc3\x28"),
     }
     write("store-load", files)
 
