@@ -284,7 +284,8 @@ end);
 
 module:hook("smacks-hibernation-stanza-queued", function(event)
 	local s = session_for(event.origin, false);
-	if s then s:queued(tostring(event.stanza)); end
+	-- Without a bound registration the stanza would only be counted.
+	if s and s:has_push() then s:queued(tostring(event.stanza)); end
 end);
 
 module:hook("smacks-hibernation-end", function(event)
