@@ -355,6 +355,10 @@ int cn_leave(cloudnotify_ctx *ctx, int rc) {
   ctx->in_callback++;
   ctx->cb.timer_changed(ctx->user_data, timeout);
   ctx->in_callback--;
+  /* A session freed by timer_changed (or the clock) is not left waiting
+   * for the next call; its timers are already cancelled, so the deadline
+   * just reported stands. */
+  cn_sessions_reap(ctx);
   return rc;
 }
 

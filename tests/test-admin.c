@@ -964,6 +964,9 @@ typedef struct {
   int free_ctx;        /* try to free the context from send */
   int free_in_now;     /* free victim from now_ms */
   int free_in_regfilter; /* ... from the registration filter */
+  int free_in_timer;     /* ... from timer_changed */
+  int probe_reentry;     /* the notification filter calls the 0.2 entry points */
+  int reentry_rcs[5];
   unsigned regfilter_calls;
   unsigned filter_calls, hib_calls, sends;
   cloudnotify_session *named[64];
@@ -989,12 +992,28 @@ static int fr_send(void *ud, cloudnotify_route route, cloudnotify_session *s,
   return 0;
 }
 
+static int collect_nothing(void *ud, const char *account, const cloudnotify_record *r) {
+  return 0;
+}
+
 static int fr_filter(void *ud, cloudnotify_push *p) {
   free_host *f = ud;
   f->filter_calls++;
   fr_name(f, cloudnotify_push_session(p));
   if (f->free_in_filter && cloudnotify_push_session(p) == f->victim)
     cloudnotify_session_free(f->victim);
+  if (f->probe_reentry) {
+    unsigned n = 12345;
+    f->reentry_rcs[0] = cloudnotify_account_registrations(f->h.ctx, ALICE, collect_nothing, NULL);
+    f->reentry_rcs[1] = cloudnotify_account_remove_all(f->h.ctx, ALICE, &n);
+    f->reentry_rcs[2] = cloudnotify_account_forget(f->h.ctx, ALICE);
+    f->reentry_rcs[3] = cloudnotify_session_set_client_id(f->victim, "x");
+    f->reentry_rcs[4] = n == 0 ? 0 : -1;
+    /* The getters stay usable. */
+    assert_int_equal(cloudnotify_session_has_push(f->victim), 1);
+    assert_null(cloudnotify_session_client_id(f->victim));
+    assert_null(cloudnotify_push_client_id(p));
+  }
   return 0;
 }
 
@@ -1015,6 +1034,14 @@ static int fr_regfilter(void *ud, cloudnotify_session *s, const char *account,
   return 0;
 }
 
+static void fr_timer(void *ud, int64_t ms) {
+  free_host *f = ud;
+  if (f->free_in_timer && f->victim) {
+    cloudnotify_session_free(f->victim);
+    f->victim = NULL;
+  }
+}
+
 static int64_t fr_now(void *ud) {
   free_host *f = ud;
   if (f->free_in_now && f->victim) {
@@ -1031,6 +1058,7 @@ static free_host *fr_new(void) {
                                .send = fr_send,
                                .now_ms = fr_now,
                                .hibernation_timeout = fr_hib,
+                               .timer_changed = fr_timer,
                                .registration_filter = fr_regfilter,
                                .notification_filter = fr_filter };
   assert_int_equal(cloudnotify_ctx_new(&f->h.ctx, &cb, f), 0);
@@ -1194,6 +1222,47 @@ static void free_session_outside_calls(void **state) {
   }
 }
 
+/* Freed by timer_changed on the way out of a call: gone when the call
+ * returns, not at the next one. */
+static void free_session_in_timer_changed(void **state) {
+  (void)state;
+  free_host *f = fr_new();
+  cloudnotify_session *s = fr_session(f, ALICE_RES);
+  assert_int_equal(fh_enable(s, PUSH_JID, NULL, NULL), 0);
+  f->victim = s;
+  f->free_in_timer = 1;
+  unsigned n;
+  /* The publish arms its expiry: the deadline changes. */
+  assert_int_equal(cloudnotify_ping(f->h.ctx, ALICE, NULL, 0, &n), 0);
+  assert_null(f->victim);
+  f->free_in_timer = 0;
+  assert_int_equal(cloudnotify_ctx_set_store(f->h.ctx, NULL, NULL), 0);
+  cloudnotify_ctx_free(f->h.ctx);
+  g_free(f);
+}
+
+/* The entry points of 0.2 that change state refuse from a callback. */
+static void admin_reentry_refused(void **state) {
+  (void)state;
+  free_host *f = fr_new();
+  cloudnotify_session *s = fr_session(f, ALICE_RES);
+  assert_int_equal(fh_enable(s, PUSH_JID, NULL, NULL), 0);
+  f->victim = s;
+  f->probe_reentry = 1;
+  unsigned n;
+  assert_int_equal(cloudnotify_ping(f->h.ctx, ALICE, NULL, 0, &n), 0);
+  assert_int_equal(n, 1);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(f->reentry_rcs[i], CLOUDNOTIFY_ERR_REENTRANT);
+  assert_int_equal(f->reentry_rcs[4], 0);
+  /* Nothing changed. */
+  assert_int_equal(cloudnotify_session_has_push(s), 1);
+  assert_null(cloudnotify_session_client_id(s));
+  cloudnotify_session_free(s);
+  cloudnotify_ctx_free(f->h.ctx);
+  g_free(f);
+}
+
 static unsigned criticals;
 static void count_criticals(const gchar *domain, GLogLevelFlags level, const gchar *message,
                             gpointer ud) {
@@ -1250,6 +1319,8 @@ int main(void) {
     cmocka_unit_test(free_session_in_store_load),
     cmocka_unit_test(free_session_outside_calls),
     cmocka_unit_test(ctx_free_in_callback_refused),
+    cmocka_unit_test(free_session_in_timer_changed),
+    cmocka_unit_test(admin_reentry_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -638,9 +638,11 @@ CLOUDNOTIFY_EXPORT int cloudnotify_account_remove_all(cloudnotify_ctx *ctx,
  *  stays bound to the registration with the same jid and node if the
  *  store still has it, and is unbound otherwise (hibernation_timeout(-1)
  *  where the timeout was extended; registration_removed is not called,
- *  this library removed nothing).  Error counts are taken from the store
- *  when it has set_errors; without it a registration that survives keeps
- *  its count from memory.  An account that is not cached is a no-op.
+ *  this library removed nothing).  Error counts come from the store's
+ *  records; with a store without set_errors (whose records hold no
+ *  current count) a registration that survives a reload under sessions
+ *  with the same enable time keeps its count from memory.  An account
+ *  that is not cached is a no-op.
  *  Errors: INVALID_ARGUMENT (ctx or account NULL), JID_MALFORMED, STORE
  *  (the reload failed: the cached state is kept unchanged), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_account_forget(cloudnotify_ctx *ctx, const char *account);
