@@ -416,6 +416,7 @@ class Prog:
     def host(self, which): return self.op(22, which)
     def restart(self, memory=False): return self.op(23, 3 if memory else 0)
     def iq(self, slot, which): return self.op(24, slot, which)
+    def admin(self, which, account=0): return self.op(26, which, account)
 
 
 # Option table indexes in fuzz-api-sequence.c.
@@ -440,6 +441,11 @@ def api_sequence():
     files["restart"] = (Prog().new(0).enable(0, 1, 2, 2).enable(0, 0).free(0).restart().offline(0, 0)
                         .has_push(1).b)
     files["restart-with-sessions"] = Prog().new(0).enable(0).restart().b
+    # Listing, forgetting under a hibernated session, removing the account
+    # (once with the store refusing, once not), then pushing to nothing.
+    files["admin"] = (Prog().new(0).sm(0).enable(0).new(1).sm(1).enable(1, 1, 2).hibernated(0)
+                      .offline(0, 0).admin(0).admin(2).admin(0).host(5).admin(1).host(7)
+                      .admin(1).admin(2).admin(0).offline(0, 0, 2).restart().admin(0).b)
     files["memory-store"] = (Prog().new(0).enable(0).free(0).restart(True).new(0).enable(0, 1)
                              .offline(0, 0).free(0).restart().offline(0, 0, 2).b)
     files["user-cache-eviction"] = (Prog().option(OPT_CACHED, 0).new(0, 0).enable(0).new(1, 1)
