@@ -400,8 +400,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx,
                                                  void *store_data);
 
 /** Called from a store's load: add one record (copied).  An invalid
- *  record (bad JID, bad form) is skipped and logged, and its error
- *  returned; the load continues.  Records beyond push_max_devices are
+ *  record (bad JID, bad form, bad client id) is skipped and logged, and
+ *  its error returned; the load continues.  Records beyond push_max_devices are
  *  trimmed, least recently enabled first, and removed from the store.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, XML, TOO_LARGE. */
 CLOUDNOTIFY_EXPORT int cloudnotify_loader_add(cloudnotify_loader *loader,
