@@ -296,7 +296,7 @@ static void cb_removed(void *ud, const char *account, const char *jid, const cha
   check_push_jid(jid);
   FH_CHECK(node == NULL || *node != '\0');
   FH_CHECK(reason == CLOUDNOTIFY_REMOVED_DISABLED || reason == CLOUDNOTIFY_REMOVED_ERRORS ||
-           reason == CLOUDNOTIFY_REMOVED_EVICTED);
+           reason == CLOUDNOTIFY_REMOVED_EVICTED || reason == CLOUDNOTIFY_REMOVED_ACCOUNT);
   h->removed++;
   g_free(h->last_removed_jid);
   h->last_removed_jid = g_strdup(jid);
@@ -398,7 +398,8 @@ static int st_load(void *data, const char *account, cloudnotify_loader *loader) 
   GPtrArray *a = store_records(h, account, FALSE);
   for (guint i = 0; a && i < a->len; i++) {
     const fh_record *r = a->pdata[i];
-    cloudnotify_record rec = { r->jid, r->node, r->form, r->form_len, r->enabled_at };
+    cloudnotify_record rec = { .jid = r->jid, .node = r->node, .publish_options = r->form,
+                               .publish_options_len = r->form_len, .enabled_at_ms = r->enabled_at };
     int rc = cloudnotify_loader_add(loader, &rec);
     /* What the library saved it must accept back after a restart. */
     if (h->store_strict)
@@ -702,6 +703,9 @@ int fh_session_new(fuzz_host *h, int slot_no, const char *account, const char *r
   slot->account = bare;
   slot->full = full;
   cloudnotify_session_set_user_data(s, slot);
+  /* Every modelled session has stream management: the wrappers below
+   * model hibernation and acks, which need it. */
+  FH_CHECK(cloudnotify_session_sm_enabled(s) == 0);
   fh_check(h);
   return 0;
 }

@@ -82,6 +82,12 @@ int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *call
 void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
   if (!ctx)
     return;
+  if (ctx->in_callback || ctx->destroying) {
+    /* The call that is running the callback would return into freed
+     * memory; the function returns nothing, so the refusal is logged. */
+    g_critical("cloudnotify_ctx_free called from a callback; ignored");
+    return;
+  }
   /* No callback runs while the context is being destroyed. */
   ctx->destroying = TRUE;
   /* Freeing sessions first releases their pins on cached users. */
@@ -281,6 +287,8 @@ int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r) {
     .publish_options = r->form,
     .publish_options_len = r->form_len,
     .enabled_at_ms = r->enabled_at,
+    .errors = r->errors,
+    .client_id = r->client_id,
   };
   ctx->in_callback++;
   int rc = ctx->store.save(ctx->store_data, account, &rec);
@@ -384,6 +392,9 @@ int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *
             const char *account, const char *to, const GString *xml) {
   if (!ctx->cb.send)
     return CLOUDNOTIFY_ERR_SEND;
+  /* Freed from a callback during this call: nobody is left to read it. */
+  if (s && s->dead)
+    return 0;
   ctx->in_callback++;
   int rc = ctx->cb.send(ctx->user_data, route, s, account, to, xml->str, xml->len);
   ctx->in_callback--;
@@ -478,7 +489,7 @@ void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *ji
 
 void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
                                int64_t seconds) {
-  if (!ctx->cb.hibernation_timeout)
+  if (!ctx->cb.hibernation_timeout || s->dead)
     return;
   ctx->in_callback++;
   ctx->cb.hibernation_timeout(ctx->user_data, s, seconds);
@@ -491,6 +502,7 @@ int cn_leave(cloudnotify_ctx *ctx, int rc) {
     CN_COUNT(ctx, CN_C_INPUTS_REJECTED);
   if (--ctx->depth > 0 || ctx->destroying)
     return rc;
+  cn_sessions_reap(ctx);
   int64_t deadline = cn_timers_next_deadline(ctx);
   if (deadline == ctx->reported_deadline)
     return rc;
@@ -505,6 +517,10 @@ int cn_leave(cloudnotify_ctx *ctx, int rc) {
   ctx->in_callback++;
   ctx->cb.timer_changed(ctx->user_data, timeout);
   ctx->in_callback--;
+  /* A session freed by timer_changed (or the clock) is not left waiting
+   * for the next call; its timers are already cancelled, so the deadline
+   * just reported stands. */
+  cn_sessions_reap(ctx);
   return rc;
 }
 

@@ -92,6 +92,9 @@ static gint oldest_first(gconstpointer a, gconstpointer b) {
 static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node, GString *form) {
   cloudnotify_ctx *ctx = s->ctx;
   cn_user *u = s->user;
+  /* Freed by an earlier callback of this call: nobody to enable for. */
+  if (s->dead)
+    return 0;
 
   {
     const char *etype = NULL, *econd = NULL;
@@ -118,6 +121,7 @@ static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, 
   cn_reg *old = cn_user_find_reg(u, push->full, node);
   cn_reg *r = cn_reg_new(u, push->full, node, form ? form->str : NULL, form ? form->len : 0,
                          now);
+  r->client_id = g_strdup(s->client_id);
   if (cn_store_save(ctx, u->account, r)) {
     cn_reg_free(r);
     return send_error(s, id, "wait", "internal-server-error", NULL);

@@ -202,7 +202,7 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
 unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries) {
   gboolean done_important = FALSE, done_unimportant = FALSE;
   unsigned pushes = 0;
-  for (guint i = 0; i < summaries->len && s->reg; i++) {
+  for (guint i = 0; i < summaries->len && s->reg && !s->dead; i++) {
     const cn_summary *sum = summaries->pdata[i];
     /* Without an important body every push looks the same to the device,
      * so one push covers the batch. */
@@ -246,6 +246,9 @@ int cloudnotify_push_is_urgent(const cloudnotify_push *p) {
 }
 cloudnotify_session *cloudnotify_push_session(const cloudnotify_push *p) {
   return p ? p->session : NULL;
+}
+const char *cloudnotify_push_client_id(const cloudnotify_push *p) {
+  return p ? p->reg->client_id : NULL;
 }
 
 gboolean cn_text_is_xml_safe(const char *text) {

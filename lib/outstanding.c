@@ -153,7 +153,8 @@ static int apply_reply(cloudnotify_ctx *ctx, const reply_fields *f) {
   g_strlcpy(id, p->id, sizeof id);
   drop(ctx, p);
   if (!f->is_error) {
-    r->errors = 0;
+    if (r->errors)
+      cn_reg_set_errors(ctx, r, 0);
     cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_OK, NULL, NULL,
                       0);
     return 0;
@@ -165,8 +166,7 @@ static int apply_reply(cloudnotify_ctx *ctx, const reply_fields *f) {
                       f->error_type, f->error_condition, r->errors);
     return 0;
   }
-  if (r->errors < G_MAXUINT)
-    r->errors++;
+  cn_reg_set_errors(ctx, r, r->errors < G_MAXUINT ? r->errors + 1 : r->errors);
   r->last_error_type = f->error_type;
   r->last_error_condition = f->error_condition;
   cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_REPLY_ERROR,

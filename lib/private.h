@@ -47,12 +47,13 @@ struct cn_reg {
   char *form;        /* publish-options <x/> serialised, NULL when none */
   size_t form_len;
   int64_t enabled_at;
-  unsigned errors;   /* consecutive app-server errors, memory only */
+  unsigned errors;   /* consecutive app-server errors, stored through set_errors */
   char *ident;       /* "jid<node": identity used for de-duplication */
   /* the last counted error's type and condition (static strings from
    * stanza-errors.c, or NULL), reported when it causes the removal */
   const char *last_error_type;
   const char *last_error_condition;
+  char *client_id;   /* of the enabling session, NULL when none */
 };
 
 struct cn_user {
@@ -68,6 +69,8 @@ struct cn_user {
  * has sessions. */
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out);
 void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
+/* Free a user already taken out of the cache (ctx->users, user_lru). */
+void cn_user_free(cn_user *u);
 /* Evict users beyond max_cached_users that hold no session. */
 void cn_users_trim(cloudnotify_ctx *ctx);
 void cn_users_clear(cloudnotify_ctx *ctx);
@@ -82,6 +85,15 @@ cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *fo
 void cn_reg_free(cn_reg *r);
 /* Validate a publish-options form given as text; returns 0 or an error. */
 int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len);
+
+/* ---- administration (admin.c) --------------------------------------- */
+
+/* Change r's consecutive error count, in memory and through the store's
+ * set_errors when it has one (a failure there is logged). */
+void cn_reg_set_errors(cloudnotify_ctx *ctx, cn_reg *r, unsigned errors);
+/* 0 when id is acceptable as a client identity (NULL is), else
+ * INVALID_ARGUMENT or TOO_LARGE. */
+int cn_client_id_check(const char *id);
 
 /* ---- the in-memory store (store-memory.c) --------------------------- */
 
@@ -163,6 +175,8 @@ struct cloudnotify_session {
   cn_timer ack_timer;
   cn_timer wake_timer;
   GList *ctx_link;
+  char *client_id;            /* cloudnotify_session_set_client_id, or NULL */
+  gboolean dead;              /* freed from a callback: reaped on the way out */
 };
 
 /* Make sure s->user is loaded and s is among its sessions (which pins
@@ -172,6 +186,8 @@ int cn_session_attach(cloudnotify_session *s);
 void cn_sessions_unbind_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r);
 /* First important push went out for s. */
 void cn_session_pushed(cloudnotify_ctx *ctx, cloudnotify_session *s, gboolean important);
+/* Free the sessions freed from callbacks during the call now ending. */
+void cn_sessions_reap(cloudnotify_ctx *ctx);
 
 /* ---- the context (ctx.c) -------------------------------------------- */
 
@@ -228,6 +244,7 @@ struct cloudnotify_ctx {
   gboolean destroying;
   int depth; /* API nesting, for the timer_changed report on the way out */
   uint64_t counters[CN_C_COUNT];
+  GList *doomed; /* sessions freed from a callback, freed at depth 0 */
 };
 
 /* Guards: every state-changing entry point starts with CN_ENTER and

@@ -36,6 +36,7 @@ void cn_reg_free(cn_reg *r) {
   g_free(r->node);
   g_free(r->form);
   g_free(r->ident);
+  g_free(r->client_id);
   g_free(r);
 }
 
@@ -45,6 +46,10 @@ static void user_free(cn_user *u) {
   g_ptr_array_free(u->regs, TRUE);
   g_free(u->account);
   g_free(u);
+}
+
+void cn_user_free(cn_user *u) {
+  user_free(u);
 }
 
 cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node) {
@@ -182,6 +187,14 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
   /* The node goes into every publish as an attribute value. */
   if (!rc && node && !cn_text_is_xml_safe(node))
     rc = CLOUDNOTIFY_ERR_XML;
+  const char *client_id = record->client_id && *record->client_id ? record->client_id : NULL;
+  if (!rc && client_id) {
+    rc = cn_client_id_check(client_id);
+    /* Goes into no stanza, but the host sees it again: held to the rules
+     * a session's own identity follows. */
+    if (rc == CLOUDNOTIFY_ERR_INVALID_ARGUMENT)
+      rc = CLOUDNOTIFY_ERR_XML;
+  }
   GString *form = NULL;
   if (!rc && record->publish_options && record->publish_options_len) {
     form = g_string_new(NULL);
@@ -199,6 +212,8 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
   }
   cn_reg *r = cn_reg_new(loader->user, jid, node, form ? form->str : NULL,
                          form ? form->len : 0, record->enabled_at_ms);
+  r->errors = record->errors;
+  r->client_id = g_strdup(client_id);
   g_free(jid);
   if (form)
     g_string_free(form, TRUE);

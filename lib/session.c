@@ -63,28 +63,70 @@ int cloudnotify_session_new(cloudnotify_ctx *ctx, const char *account, const cha
   return cn_leave(ctx, 0);
 }
 
-void cloudnotify_session_free(cloudnotify_session *s) {
-  if (!s)
-    return;
-  cloudnotify_ctx *ctx = s->ctx;
-  if (ctx->in_callback && !ctx->destroying) {
-    /* Freeing a session from a callback could pull it from under the
-     * call that is reporting on it. */
-    g_critical("cloudnotify_session_free called from a callback; ignored");
-    return;
-  }
-  ctx->depth++;
+static void session_destroy(cloudnotify_ctx *ctx, cloudnotify_session *s) {
   session_stop_work(ctx, s);
   g_ptr_array_free(s->pending, TRUE);
   if (s->user)
     s->user->sessions = g_list_remove(s->user->sessions, s);
   ctx->sessions = g_list_delete_link(ctx->sessions, s->ctx_link);
+  if (s->dead)
+    ctx->doomed = g_list_remove(ctx->doomed, s);
   g_free(s->account);
   g_free(s->resource);
   g_free(s->full);
+  g_free(s->client_id);
   g_free(s);
+}
+
+void cloudnotify_session_free(cloudnotify_session *s) {
+  if (!s)
+    return;
+  cloudnotify_ctx *ctx = s->ctx;
+  if (ctx->in_callback && !ctx->destroying) {
+    /* The call reporting on the session may still be walking the lists
+     * that hold it (or its queue): it only stops here, and is freed on
+     * the way out of the outermost call. */
+    if (s->dead)
+      return;
+    s->dead = TRUE;
+    cn_timer_cancel(ctx, &s->coalesce_timer);
+    cn_timer_cancel(ctx, &s->ack_timer);
+    cn_timer_cancel(ctx, &s->wake_timer);
+    ctx->doomed = g_list_prepend(ctx->doomed, s);
+    return;
+  }
+  ctx->depth++;
+  session_destroy(ctx, s);
   cn_users_trim(ctx);
   cn_leave(ctx, 0);
+}
+
+void cn_sessions_reap(cloudnotify_ctx *ctx) {
+  if (!ctx->doomed)
+    return;
+  while (ctx->doomed)
+    session_destroy(ctx, ctx->doomed->data);
+  cn_users_trim(ctx);
+}
+
+int cloudnotify_session_has_push(const cloudnotify_session *s) {
+  return s && s->reg && !s->dead;
+}
+
+int cloudnotify_session_set_client_id(cloudnotify_session *s, const char *id) {
+  if (!s)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(s->ctx);
+  int rc = cn_client_id_check(id);
+  if (rc == 0) {
+    g_free(s->client_id);
+    s->client_id = g_strdup(id);
+  }
+  return cn_leave(s->ctx, rc);
+}
+
+const char *cloudnotify_session_client_id(const cloudnotify_session *s) {
+  return s ? s->client_id : NULL;
 }
 
 void cloudnotify_session_set_user_data(cloudnotify_session *s, void *user_data) {
@@ -195,7 +237,7 @@ static int hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
                       const cloudnotify_tree *trees, size_t n) {
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
-  if (s->state == CN_SESSION_HIBERNATED)
+  if (s->state == CN_SESSION_HIBERNATED || !s->sm)
     return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   s->state = CN_SESSION_HIBERNATED;
   cn_timer_cancel(ctx, &s->ack_timer);
@@ -244,6 +286,8 @@ static void ack_fire(cloudnotify_ctx *ctx, void *data) {
 static int queued(cloudnotify_session *s, const cn_input *in) {
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  if (!s->sm)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   if (s->state == CN_SESSION_LIVE)
     s->sent++;
   /* A session without push costs one branch per stanza. */
@@ -297,6 +341,8 @@ int cloudnotify_session_ack_requested(cloudnotify_session *s) {
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  if (!s->sm)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   /* The clock runs from the oldest unanswered request. */
   if (s->reg && s->state == CN_SESSION_LIVE && !cn_timer_armed(&s->ack_timer) &&
       s->unacked.length) {
@@ -311,6 +357,8 @@ int cloudnotify_session_acked(cloudnotify_session *s, uint32_t h) {
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  if (!s->sm)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   s->acked = h;
   cn_summary *sum;
   /* Serial-number arithmetic: h wraps at 2^32 (XEP-0198). */
@@ -325,6 +373,8 @@ static int ack_delayed(cloudnotify_session *s, const cloudnotify_buf *queue,
                        const cloudnotify_tree *trees, size_t n) {
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  if (!s->sm)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   if (s->reg)
     push_unacked_or(s, queue, trees, n);
   return cn_leave(ctx, 0);

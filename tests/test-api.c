@@ -256,13 +256,15 @@ static void store_load_failure(void **state) {
 /* Records read back from storage are validated again. */
 static int bad_records_load(void *data, const char *account, cloudnotify_loader *loader) {
   int *rcs = data;
-  cloudnotify_record good = { "push.example", "n", NULL, 0, 1 };
-  cloudnotify_record badjid = { "bad jid", "n", NULL, 0, 2 };
+  cloudnotify_record good = { .jid = "push.example", .node = "n", .enabled_at_ms = 1 };
+  cloudnotify_record badjid = { .jid = "bad jid", .node = "n", .enabled_at_ms = 2 };
   const char *form = "<x xmlns='jabber:x:data' type='submit'";
-  cloudnotify_record badform = { "form.example", NULL, form, strlen(form), 3 };
+  cloudnotify_record badform = { .jid = "form.example", .publish_options = form,
+                                .publish_options_len = strlen(form), .enabled_at_ms = 3 };
   const char *other = "<y xmlns='urn:other'/>";
-  cloudnotify_record notform = { "notform.example", NULL, other, strlen(other), 4 };
-  cloudnotify_record nojid = { NULL, "n", NULL, 0, 5 };
+  cloudnotify_record notform = { .jid = "notform.example", .publish_options = other,
+                                   .publish_options_len = strlen(other), .enabled_at_ms = 4 };
+  cloudnotify_record nojid = { .jid = NULL, .node = "n", .enabled_at_ms = 5 };
   rcs[0] = cloudnotify_loader_add(loader, &good);
   rcs[1] = cloudnotify_loader_add(loader, &badjid);
   rcs[2] = cloudnotify_loader_add(loader, &badform);
@@ -286,7 +288,8 @@ static void loader_validates(void **state) {
   fake_host h;
   fh_init(&h);
   int rcs[7] = { 1, 1, 1, 1, 1, 1, 1 };
-  cloudnotify_store v = { sizeof v, bad_records_load, nop_save, nop_remove, NULL };
+  cloudnotify_store v = { .size = sizeof v, .load = bad_records_load, .save = nop_save,
+                          .remove = nop_remove };
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &v, rcs), 0);
   assert_int_equal(au_ping(&h, ALICE), 1);
   assert_int_equal(au_publishes_to(&h, PUSH_JID, "n"), 1);

@@ -81,7 +81,7 @@ static void max_devices_at_bound(void **state) {
 /* ---- push_max_cached_users ---------------------------------------------------- */
 
 static void store_registration(fixture *f, const char *account) {
-  cloudnotify_record rec = { PUSH_JID, account, NULL, 0, 1 };
+  cloudnotify_record rec = { .jid = PUSH_JID, .node = account, .enabled_at_ms = 1 };
   assert_int_equal(au_store_save(&f->st, account, &rec), 0);
 }
 
@@ -595,6 +595,7 @@ static void flood_offline_unanswered(void **state) {
   flood_init(&fh);
   cloudnotify_session *s;
   assert_int_equal(cloudnotify_session_new(fh.ctx, ALICE, ALICE_RES, &s), 0);
+  assert_int_equal(cloudnotify_session_sm_enabled(s), 0);
   flood_enable(&fh, s);
   cloudnotify_session_free(s);
 
@@ -626,6 +627,7 @@ static void flood_fresh_names(void **state) {
   flood_init(&fh);
   cloudnotify_session *s;
   assert_int_equal(cloudnotify_session_new(fh.ctx, ALICE, ALICE_RES, &s), 0);
+  assert_int_equal(cloudnotify_session_sm_enabled(s), 0);
   flood_enable(&fh, s);
   cloudnotify_session_free(s);
   char m[320];
@@ -659,6 +661,7 @@ static void flood_hibernated_queue(void **state) {
   assert_int_equal(cloudnotify_ctx_set_option(fh.ctx, "push_notification_with_body", "true"), 0);
   cloudnotify_session *s;
   assert_int_equal(cloudnotify_session_new(fh.ctx, ALICE, ALICE_RES, &s), 0);
+  assert_int_equal(cloudnotify_session_sm_enabled(s), 0);
   flood_enable(&fh, s);
   assert_int_equal(cloudnotify_session_hibernated(s, NULL, 0), 0);
 

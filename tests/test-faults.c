@@ -348,6 +348,7 @@ static void script_run(host *h, script *sc) {
   assert_int_equal(offline(h, ALICE, "m1"), 0);
   assert_int_equal(cloudnotify_session_new(h->ctx, ALICE, "balcony", &sc->s1), 0);
   assert_int_equal(cloudnotify_session_new(h->ctx, ALICE, "orchard", &sc->s2), 0);
+  assert_int_equal(cloudnotify_session_sm_enabled(sc->s1), 0);
 
   /* Three registrations from two sessions with room for two. */
   enable(h, sc->s1, PUSH_JID, "n1");

@@ -284,6 +284,8 @@ static int command(scenario *sc, char **tok, guint ntok) {
     CHECK(sc, a1 && !g_hash_table_contains(sc->sessions, a1), "bad session name");
     rc = cloudnotify_session_new(ctx, ntok > 2 ? tok[2] : ALICE, a1, &s);
     if (rc == 0)
+      rc = cloudnotify_session_sm_enabled(s);
+    if (rc == 0)
       g_hash_table_insert(sc->sessions, g_strdup(a1), s);
   } else if (!strcmp(op, "enable")) {
     CHECK(sc, ntok == 4, "enable S JID NODE");

@@ -245,6 +245,7 @@ static void open_session(stress *st, unsigned idx) {
   char *acct = account_of(si->account);
   char *res = g_strdup_printf("r%u", idx);
   ok(st, cloudnotify_session_new(st->ctx, acct, res, &si->s));
+  ok(st, cloudnotify_session_sm_enabled(si->s));
   cloudnotify_session_set_user_data(si->s, si);
   g_hash_table_insert(st->live, si->s, si);
   g_ptr_array_add(st->open, si);

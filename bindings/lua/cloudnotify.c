@@ -439,7 +439,8 @@ static int p_removed(lua_State *L) {
   lua_pushstring(L, a->node); /* NULL pushes nil */
   lua_pushstring(L, a->reason == CLOUDNOTIFY_REMOVED_DISABLED ? "disabled"
                     : a->reason == CLOUDNOTIFY_REMOVED_ERRORS ? "errors"
-                                                              : "evicted");
+                    : a->reason == CLOUDNOTIFY_REMOVED_ACCOUNT ? "account"
+                                                               : "evicted");
   lua_pushstring(L, a->error_type);
   lua_pushstring(L, a->error_condition);
   lua_call(L, 6, 0);
@@ -700,6 +701,21 @@ static int p_load(lua_State *L) {
         valid = 0;
       }
     }
+    if (valid) {
+      int isint = 0;
+      int t = lua_getfield(L, rec_idx, "errors");
+      lua_Integer e = lua_tointegerx(L, -1, &isint);
+      if (t == LUA_TNUMBER && isint && e >= 0 && e <= (lua_Integer)UINT32_MAX)
+        rec.errors = (unsigned)e;
+      else if (t != LUA_TNIL)
+        valid = 0;
+    }
+    if (valid) {
+      int r = record_string(L, rec_idx, "client_id", 0);
+      if (r == 1)
+        rec.client_id = lua_tostring(L, -1);
+      valid = r >= 0;
+    }
     /* The strings stay on the stack, and so alive, until loader_add has
      * copied them. */
     if (valid)
@@ -748,6 +764,12 @@ static int p_save(lua_State *L) {
   }
   lua_pushinteger(L, a->rec->enabled_at_ms);
   lua_setfield(L, -2, "enabled_at");
+  lua_pushinteger(L, a->rec->errors);
+  lua_setfield(L, -2, "errors");
+  if (a->rec->client_id) {
+    lua_pushstring(L, a->rec->client_id);
+    lua_setfield(L, -2, "client_id");
+  }
   lua_call(L, 2, 2);
   a->ok = lua_toboolean(L, -2);
   if (!a->ok)
@@ -782,6 +804,38 @@ static int t_remove(void *store_data, const char *account, const char *jid,
   lstore *st = store_data;
   save_args a = { st->b, st->ref, account, NULL, jid, node, 0 };
   if (call_protected(a.b, "store remove", p_remove, &a) != 0)
+    return -1;
+  return a.ok ? 0 : -1;
+}
+
+typedef struct set_errors_args {
+  binding *b;
+  int ref;
+  const char *account, *jid, *node;
+  unsigned errors;
+  int ok;
+} set_errors_args;
+
+static int p_set_errors(lua_State *L) {
+  set_errors_args *a = lua_touserdata(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+  lua_getfield(L, -1, "set_errors");
+  lua_pushstring(L, a->account);
+  lua_pushstring(L, a->jid);
+  lua_pushstring(L, a->node);
+  lua_pushinteger(L, a->errors);
+  lua_call(L, 4, 2);
+  a->ok = lua_toboolean(L, -2);
+  if (!a->ok)
+    log_refusal(a->b, L, -1, "cloudnotify: store set_errors failed: ");
+  return 0;
+}
+
+static int t_set_errors(void *store_data, const char *account, const char *jid,
+                        const char *node, unsigned errors) {
+  lstore *st = store_data;
+  set_errors_args a = { st->b, st->ref, account, jid, node, errors, 0 };
+  if (call_protected(a.b, "store set_errors", p_set_errors, &a) != 0)
     return -1;
   return a.ok ? 0 : -1;
 }
@@ -944,6 +998,8 @@ static int push_index(lua_State *L) {
     lua_pushboolean(L, cloudnotify_push_is_urgent(p));
   else if (!strcmp(k, "session"))
     push_session(L, pu->b, cloudnotify_push_session(p));
+  else if (!strcmp(k, "client_id"))
+    lua_pushstring(L, cloudnotify_push_client_id(p));
   else
     lua_pushnil(L);
   return 1;
@@ -968,10 +1024,9 @@ static int s_free(lua_State *L) {
     return 1;
   }
   binding *b = ls->b;
-  /* The library would ignore it, and the object would be dead while the
-   * C session lives on. */
-  if (b->in_cb)
-    return push_error(L, CLOUDNOTIFY_ERR_REENTRANT);
+  /* From a callback the library stops the session at once and frees it
+   * when the call running the callback returns; no later callback names
+   * it, so the object can let go of it now. */
   cloudnotify_session *s = ls->s;
   lua_State *prev = enter(b, L);
   cloudnotify_session_free(s);
@@ -1083,6 +1138,28 @@ static int s_resumed(lua_State *L) {
   return session_event(L, cloudnotify_session_resumed);
 }
 
+static int s_has_push(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  lua_pushboolean(L, cloudnotify_session_has_push(ls->s));
+  return 1;
+}
+
+/* s:set_client_id(id): a string, or nil to forget it. */
+static int s_set_client_id(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  const char *id = lua_isnoneornil(L, 2) ? NULL : check_cstr(L, 2);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_session_set_client_id(ls->s, id);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int s_client_id(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  lua_pushstring(L, cloudnotify_session_client_id(ls->s));
+  return 1;
+}
+
 static int s_handle_iq(lua_State *L) {
   return session_text_event(L, cloudnotify_handle_client_iq,
                             cloudnotify_handle_client_iq_tree);
@@ -1098,6 +1175,9 @@ static const luaL_Reg session_methods[] = {
   { "ack_delayed", s_ack_delayed },
   { "resumed", s_resumed },
   { "handle_iq", s_handle_iq },
+  { "has_push", s_has_push },
+  { "set_client_id", s_set_client_id },
+  { "client_id", s_client_id },
   { NULL, NULL },
 };
 
@@ -1252,6 +1332,12 @@ static int c_set_store(lua_State *L) {
       return luaL_argerror(L, 2, lua_pushfstring(L, "%s must be a function", fields[i]));
     lua_setfield(L, -2, fields[i]);
   }
+  /* Optional: without it error counts live in memory only. */
+  int t = lua_getfield(L, 2, "set_errors");
+  if (t != LUA_TNIL && t != LUA_TFUNCTION)
+    return luaL_argerror(L, 2, "set_errors must be a function");
+  int with_set_errors = t == LUA_TFUNCTION;
+  lua_setfield(L, -2, "set_errors");
   int ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lstore *st = malloc(sizeof *st);
   if (!st) {
@@ -1262,6 +1348,7 @@ static int c_set_store(lua_State *L) {
   st->ref = ref;
   const cloudnotify_store vt = {
     .size = sizeof vt, .load = t_load, .save = t_save, .remove = t_remove, .destroy = t_destroy,
+    .set_errors = with_set_errors ? t_set_errors : NULL,
   };
   lua_State *prev = enter(b, L);
   int rc = cloudnotify_ctx_set_store(b->ctx, &vt, st);
@@ -1368,6 +1455,89 @@ static int c_has_push(lua_State *L) {
     return push_error(L, rc);
   lua_pushboolean(L, rc > 0);
   return 1;
+}
+
+/* ctx:registrations(account): an array of records shaped as the store's
+ * (jid, node, publish_options, enabled_at, errors, client_id), newest
+ * first. */
+static int p_registration(lua_State *L) {
+  const cloudnotify_record *r = lua_touserdata(L, 1);
+  lua_Integer i = lua_tointeger(L, 2);
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, r->jid);
+  lua_setfield(L, -2, "jid");
+  lua_pushstring(L, r->node);
+  lua_setfield(L, -2, "node");
+  if (r->publish_options) {
+    lua_pushlstring(L, r->publish_options, r->publish_options_len);
+    lua_setfield(L, -2, "publish_options");
+  }
+  lua_pushinteger(L, r->enabled_at_ms);
+  lua_setfield(L, -2, "enabled_at");
+  lua_pushinteger(L, r->errors);
+  lua_setfield(L, -2, "errors");
+  lua_pushstring(L, r->client_id);
+  lua_setfield(L, -2, "client_id");
+  lua_seti(L, 3, i);
+  return 0;
+}
+
+typedef struct {
+  lua_State *L;
+  int list; /* stack index of the result table in L */
+  lua_Integer n;
+  int failed;
+} listing_args;
+
+/* Runs inside the library: no Lua error may escape, so the table is
+ * filled through a protected call. */
+static int t_registration(void *ud, const char *account, const cloudnotify_record *r) {
+  listing_args *a = ud;
+  lua_State *L = a->L;
+  lua_pushcfunction(L, p_registration);
+  lua_pushlightuserdata(L, (void *)r);
+  lua_pushinteger(L, ++a->n);
+  lua_pushvalue(L, a->list);
+  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    a->failed = 1;
+    return 1;
+  }
+  return 0;
+}
+
+static int c_registrations(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  lua_newtable(L);
+  listing_args a = { L, lua_gettop(L), 0, 0 };
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_account_registrations(b->ctx, account, t_registration, &a);
+  b->L = prev;
+  if (rc < 0)
+    return push_error(L, rc);
+  if (a.failed)
+    return luaL_error(L, "not enough memory");
+  return 1;
+}
+
+static int c_remove_all(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  unsigned removed = 0;
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_account_remove_all(b->ctx, account, &removed);
+  b->L = prev;
+  return push_count(L, rc, removed);
+}
+
+static int c_forget(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_account_forget(b->ctx, account);
+  b->L = prev;
+  return push_rc(L, rc);
 }
 
 static int c_ping(lua_State *L) {
@@ -1527,6 +1697,9 @@ static const luaL_Reg ctx_methods[] = {
   { "archived", c_archived },
   { "groupchat_bare", c_groupchat_bare },
   { "has_push", c_has_push },
+  { "registrations", c_registrations },
+  { "remove_all", c_remove_all },
+  { "forget", c_forget },
   { "ping", c_ping },
   { "app_reply", c_app_reply },
   { "app_reply_fields", c_app_reply_fields },

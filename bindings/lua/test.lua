@@ -552,12 +552,110 @@ test("re-entering from a callback", function()
 	local s = assert(h.ctx:session(ACCOUNT, "phone"))
 	assert(s:handle_iq(enable_iq("e", NODE)))
 	assert(results.tick[1] == nil and results.tick[3] == cn.ERR_REENTRANT)
-	assert(results.free[1] == nil and results.free[3] == cn.ERR_REENTRANT)
+	-- Freeing the session from a callback is deferred by the library, not
+	-- refused: the object lets go of it at once.
+	assert(results.free[1] == true)
 	assert(results.ctxfree[1] == nil and results.ctxfree[3] == cn.ERR_REENTRANT)
 	assert(results.offline[3] == cn.ERR_REENTRANT)
 	assert(results.next == -1)
-	assert(s:sm_enabled(), "the session is still alive")
+	raises(function() s:sm_enabled() end, "freed")
 	assert(s:free() == true)
+	assert(h.ctx:has_push(ACCOUNT) == true, "the enable stood")
+	assert(h.ctx:set_store(nil) == true, "no session is left")
+	h.ctx:free()
+end)
+
+test("administration: listing, client ids, error counts, forget and remove_all", function()
+	local data, calls = {}, { set_errors = 0 }
+	local function key(jid, node) return jid .. "<" .. (node or "") end
+	local store = {
+		load = function(account)
+			local out = {}
+			for _, rec in pairs(data[account] or {}) do out[#out + 1] = rec end
+			return out
+		end,
+		save = function(account, rec)
+			data[account] = data[account] or {}
+			data[account][key(rec.jid, rec.node)] = rec
+			return true
+		end,
+		remove = function(account, jid, node)
+			if data[account] then data[account][key(jid, node)] = nil end
+			return true
+		end,
+		set_errors = function(account, jid, node, errors)
+			calls.set_errors = calls.set_errors + 1
+			data[account][key(jid, node)].errors = errors
+			return true
+		end,
+	}
+	local seen
+	local h = recorder{ notification_filter = function(push) seen = push.client_id; return false end }
+	assert(h.ctx:set_store(store))
+	assert(h.ctx:set_option("push_max_errors", 2))
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:client_id() == nil and s:has_push() == false)
+	local ok, err, code = s:set_client_id("bad\1id")
+	assert(ok == nil and code == cn.ERR_INVALID_ARGUMENT)
+	assert(s:set_client_id("urn:uuid:1234"))
+	assert(s:client_id() == "urn:uuid:1234")
+	assert(s:handle_iq(ENABLE_WITH_FORM))
+	assert(s:has_push() == true)
+	assert(data[ACCOUNT][key(PUSH, NODE)].client_id == "urn:uuid:1234")
+	assert(data[ACCOUNT][key(PUSH, NODE)].errors == 0)
+
+	-- One counted error, stored through set_errors.
+	assert(h.ctx:ping(ACCOUNT) == 1)
+	assert(seen == "urn:uuid:1234")
+	local id = h.last_id()
+	assert(h.ctx:app_reply("<iq type='error' id='" .. id .. "' from='" .. PUSH .. "'>"
+		.. "<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"))
+	assert(calls.set_errors == 1 and data[ACCOUNT][key(PUSH, NODE)].errors == 1)
+
+	local regs = assert(h.ctx:registrations(ACCOUNT))
+	assert(#regs == 1)
+	assert(regs[1].jid == PUSH and regs[1].node == NODE and regs[1].errors == 1)
+	assert(regs[1].client_id == "urn:uuid:1234" and regs[1].enabled_at == h.clock)
+	assert(regs[1].publish_options:find(SECRET, 1, true))
+	assert(#assert(h.ctx:registrations("romeo@montague.example")) == 0)
+	local ok2, err2, code2 = h.ctx:registrations("not a jid")
+	assert(ok2 == nil and code2 == cn.ERR_JID_MALFORMED)
+
+	-- Another node adds a registration; forget reloads it, the session stays bound.
+	data[ACCOUNT][key("other.example", nil)] = { jid = "other.example", enabled_at = h.clock + 1, errors = 1 }
+	assert(#assert(h.ctx:registrations(ACCOUNT)) == 1, "the cache rules until forgotten")
+	assert(h.ctx:forget(ACCOUNT) == true)
+	regs = assert(h.ctx:registrations(ACCOUNT))
+	assert(#regs == 2 and regs[1].jid == "other.example" and regs[1].errors == 1)
+	assert(s:has_push() == true)
+
+	-- The account is deleted.
+	assert(h.ctx:remove_all(ACCOUNT) == 2)
+	assert(next(data[ACCOUNT]) == nil)
+	assert(#h.removed == 2 and h.removed[1].reason == "account" and h.removed[2].reason == "account")
+	assert(s:has_push() == false)
+	s:free()
+	h.ctx:free()
+	raises(function() h.ctx:remove_all(ACCOUNT) end, "freed")
+	h4 = recorder()
+	raises(function() h4.ctx:set_store{ load = print, save = print, remove = print, set_errors = 1 } end,
+		"set_errors must be a function")
+	h4.ctx:free()
+end)
+
+test("stream management comes first", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	local ok, err, code = s:hibernated({ message("m1") })
+	assert(ok == nil and code == cn.ERR_STATE)
+	assert(#h.hibernation == 0 and #h.by_route("app") == 0)
+	assert(s:sm_enabled())
+	assert(s:hibernated({ message("m1") }))
+	-- Extended, then back to normal once the important push went out.
+	assert(#h.hibernation == 2 and h.hibernation[1].seconds > 0 and h.hibernation[2].seconds == -1)
+	assert(#h.by_route("app") == 1, #h.by_route("app"))
+	s:free()
 	h.ctx:free()
 end)
 
@@ -658,6 +756,7 @@ local function tree_script(h, as_tree)
 		return message(id, body)
 	end
 	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:sm_enabled())
 	assert(s:handle_iq(as_tree and enable_tree("t1", NODE) or ENABLE_TEXT))
 	assert(h.ctx:offline(ACCOUNT, m("o1", "tab\there")) == 1)
 	assert(h.ctx:offline(ACCOUNT, m("o1", "tab\there")) == 0, "the same stanza twice")

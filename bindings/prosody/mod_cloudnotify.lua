@@ -163,9 +163,14 @@ ctx:set_store {
 					local ok, deserialized = pcall(st.deserialize, reg.options);
 					if ok and deserialized then form = tostring(deserialized); end
 				end
+				-- Rows written by mod_cloud_notify have neither field.
+				local errors = math.tointeger(reg.errors);
+				if errors and (errors < 0 or errors > 0xffffffff) then errors = nil; end
 				records[#records + 1] = {
 					jid = reg.jid; node = reg.node; publish_options = form;
 					enabled_at = tonumber(reg.enabled_at_ms) or (tonumber(reg.timestamp) or 0) * 1000;
+					errors = errors;
+					client_id = type(reg.client_id) == "string" and reg.client_id or nil;
 				};
 			end
 		end
@@ -184,7 +189,22 @@ ctx:set_store {
 		data[key_of(rec.jid, rec.node)] = {
 			jid = rec.jid; node = rec.node; options = options;
 			timestamp = math.floor(rec.enabled_at / 1000); enabled_at_ms = rec.enabled_at;
+			errors = rec.errors ~= 0 and rec.errors or nil; client_id = rec.client_id;
 		};
+		return store:set(username, data);
+	end;
+	-- Error counts survive restarts and reach the other nodes sharing the
+	-- storage; mod_cloud_notify ignores the extra field.
+	set_errors = function(account, push_jid, node, errors)
+		local username = jid.split(account);
+		local data, err = store:get(username);
+		if not data then
+			if err then return nil, err; end
+			return true;
+		end
+		local row = data[key_of(push_jid, node)];
+		if type(row) ~= "table" then return true; end
+		row.errors = errors ~= 0 and errors or nil;
 		return store:set(username, data);
 	end;
 	remove = function(account, push_jid, node)
@@ -268,14 +288,25 @@ local function queue_stanzas(queue)
 	return stanzas;
 end
 
+-- Prosody 0.12's mod_smacks fires no event when stream management is
+-- enabled; its own events prove it is, and the library refuses
+-- hibernation and ack handling before it is told (sm_enabled is
+-- idempotent).
+local function sm_session(session)
+	local s = session_for(session, false);
+	if s and session.smacks then s:sm_enabled(); end
+	return s;
+end
+
 module:hook("smacks-hibernation-start", function(event)
-	local s = session_for(event.origin, false);
+	local s = sm_session(event.origin);
 	if s then s:hibernated(queue_stanzas(event.queue)); end
 end);
 
 module:hook("smacks-hibernation-stanza-queued", function(event)
 	local s = session_for(event.origin, false);
-	if s then s:queued(event.stanza); end
+	-- Without a bound registration the stanza would only be counted.
+	if s and s:has_push() then s:queued(event.stanza); end
 end);
 
 module:hook("smacks-hibernation-end", function(event)
@@ -288,7 +319,7 @@ module:hook("smacks-hibernation-end", function(event)
 end);
 
 module:hook("smacks-ack-delayed", function(event)
-	local s = session_for(event.origin, false);
+	local s = sm_session(event.origin);
 	if not s then return; end
 	if event.stanza then
 		s:ack_delayed({ event.stanza });

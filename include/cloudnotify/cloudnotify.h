@@ -195,6 +195,9 @@ typedef enum cloudnotify_removal_reason {
   CLOUDNOTIFY_REMOVED_ERRORS = 2,
   /** push_max_devices was exceeded; this was the least recently enabled. */
   CLOUDNOTIFY_REMOVED_EVICTED = 3,
+  /** The host removed every registration of the account
+   *  (cloudnotify_account_remove_all: the account was deleted). */
+  CLOUDNOTIFY_REMOVED_ACCOUNT = 4,
 } cloudnotify_removal_reason;
 
 /** What became of one publish (see the publish_outcome callback). */
@@ -427,7 +430,9 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_new(cloudnotify_ctx **out,
 /** Free a context and everything created from it that is still alive,
  *  sessions included (their handles become invalid).  Calls the store's
  *  destroy.  No callback other than the store's destroy is called.
- *  NULL is a no-op.  Must not be called from a callback. */
+ *  NULL is a no-op.  Called from inside one of the context's callbacks it
+ *  is refused: nothing is freed and a critical message is logged through
+ *  GLib (g_critical); free the context after the call returns. */
 CLOUDNOTIFY_EXPORT void cloudnotify_ctx_free(cloudnotify_ctx *ctx);
 
 typedef enum cloudnotify_option {
@@ -543,6 +548,19 @@ typedef struct cloudnotify_record {
   size_t publish_options_len;
   /** When it was enabled (now_ms); orders device-limit eviction. */
   int64_t enabled_at_ms;
+  /* Fields added in 0.2.  Fields are only ever appended: a host must
+   * zero-initialise records it builds (a designated or positional
+   * initialiser, or memset) so that fields it does not know are 0/NULL. */
+  /** Consecutive app-server errors so far (0 for a new registration).
+   *  Stored so that cache eviction, restarts and other nodes do not reset
+   *  the count towards push_max_errors; see cloudnotify_store.set_errors.
+   *  A store that keeps no count passes 0 to the loader. */
+  unsigned errors;
+  /** Client identity of the session that enabled it (see
+   *  cloudnotify_session_set_client_id), NULL when none was set.  From a
+   *  store: valid UTF-8 XML can carry, at most
+   *  CLOUDNOTIFY_CLIENT_ID_MAX bytes; "" counts as NULL. */
+  const char *client_id;
 } cloudnotify_record;
 
 /** A storage backend.  Set size to sizeof(cloudnotify_store) and
@@ -564,6 +582,16 @@ typedef struct cloudnotify_store {
   /** Called once when the store is replaced or the context freed.  May be
    *  NULL. */
   void (*destroy)(void *store_data);
+  /* Added in 0.2. */
+  /** The consecutive error count of the registration keyed by (jid,
+   *  node) changed to errors (0 after a successful publish).  Update only
+   *  that field of the stored record; a missing record is not an error.
+   *  May be NULL: counts then live in memory only, and restart from the
+   *  stored value (what save wrote, normally 0) whenever the account is
+   *  loaded again.  A failure (negative) is logged; the count in memory
+   *  stands and the call is repeated at the next change. */
+  int (*set_errors)(void *store_data, const char *account, const char *jid,
+                    const char *node, unsigned errors);
 } cloudnotify_store;
 
 /** Replace the storage backend (vtable copied; store_data borrowed until
@@ -576,8 +604,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx,
                                                  void *store_data);
 
 /** Called from a store's load: add one record (copied).  An invalid
- *  record (bad JID, bad form) is skipped and logged, and its error
- *  returned; the load continues.  Records beyond push_max_devices are
+ *  record (bad JID, bad form, bad client id) is skipped and logged, and
+ *  its error returned; the load continues.  Records beyond push_max_devices are
  *  trimmed, least recently enabled first, and removed from the store.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, XML, TOO_LARGE. */
 CLOUDNOTIFY_EXPORT int cloudnotify_loader_add(cloudnotify_loader *loader,
@@ -597,7 +625,12 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_new(cloudnotify_ctx *ctx,
                                                cloudnotify_session **out);
 
 /** The session closed: cancel its timers and unbind it.  NULL is a no-op.
- *  Must not be called from a callback. */
+ *  May be called from a callback (e.g. the send callback learning that
+ *  the connection is gone): the session then stops at once (its timers
+ *  are cancelled and no further callback names it or sends to it) and is
+ *  freed on the way out of the outermost call of the library in progress;
+ *  the handle must not be passed to the library again either way.
+ *  Freeing it twice from callbacks is a no-op the second time. */
 CLOUDNOTIFY_EXPORT void cloudnotify_session_free(cloudnotify_session *session);
 
 /** Attach the host's own pointer to a session (borrowed). */
@@ -611,7 +644,14 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_session_account(const cloudnotify_ses
 /** The normalised resource; borrowed as above.  Callable from callbacks. */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_session_resource(const cloudnotify_session *session);
 
-/** Stream management was enabled on the session.
+/** Stream management (XEP-0198) was enabled on the session; calling it
+ *  again changes nothing.  Until it is called the session has no
+ *  stream-management machinery: cloudnotify_session_hibernated, _queued,
+ *  _ack_requested, _acked and _ack_delayed return CLOUDNOTIFY_ERR_STATE
+ *  and change nothing (without stream management there is no queue to
+ *  report, no ack to wait for and no hibernation), so neither ack-delay
+ *  nor hibernation pushes can start.  Stanzas are numbered for
+ *  cloudnotify_session_acked from this call on, as XEP-0198's h is.
  *  Errors: INVALID_ARGUMENT, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_sm_enabled(cloudnotify_session *session);
 
@@ -619,7 +659,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_sm_enabled(cloudnotify_session *sessi
  *  keeps it).  queue is the session's unacknowledged stanzas (n may be 0);
  *  if the session has push enabled one push goes out for them and the
  *  hibernation_timeout callback is asked for the extended timeout.
- *  Errors: INVALID_ARGUMENT, STATE (already hibernated), REENTRANT. */
+ *  Errors: INVALID_ARGUMENT, STATE (already hibernated, or
+ *  cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated(cloudnotify_session *session,
                                                       const cloudnotify_buf *queue,
                                                       size_t n);
@@ -627,23 +668,26 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated(cloudnotify_session *sessi
 /** A stanza was added to the session's stream-management queue (sent to
  *  a live session, or queued while hibernated).  While hibernated it is
  *  pushed after the coalescing window; while live it is remembered for
- *  the ack-delay push.  Errors: INVALID_ARGUMENT, XML, TOO_LARGE,
- *  REENTRANT. */
+ *  the ack-delay push.  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, STATE
+ *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_queued(cloudnotify_session *session,
                                                   const char *xml, size_t len);
 
 /** The server sent an ack request <r/>; the ack-delay clock starts for
- *  the stanzas queued so far.  Errors: INVALID_ARGUMENT, REENTRANT. */
+ *  the stanzas queued so far.  Errors: INVALID_ARGUMENT, STATE
+ *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_requested(cloudnotify_session *session);
 
 /** The client acknowledged: h is the <a h=''/> value (stanzas handled,
- *  modulo 2^32).  Errors: INVALID_ARGUMENT, REENTRANT. */
+ *  modulo 2^32).  Errors: INVALID_ARGUMENT, STATE
+ *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_acked(cloudnotify_session *session,
                                                  uint32_t h);
 
 /** The host detected an overdue ack itself; queue holds the unacked
  *  stanzas (n may be 0: the ones reported through queued are used).
- *  Errors: INVALID_ARGUMENT, REENTRANT. */
+ *  Errors: INVALID_ARGUMENT, STATE (cloudnotify_session_sm_enabled not
+ *  called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_delayed(cloudnotify_session *session,
                                                        const cloudnotify_buf *queue,
                                                        size_t n);
@@ -652,6 +696,36 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_delayed(cloudnotify_session *sess
  *  the hibernation_timeout callback is not called again.
  *  Errors: INVALID_ARGUMENT, STATE (not hibernated), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_resumed(cloudnotify_session *session);
+
+/* ---- Sessions: push state and client identity (0.2) ---------------- */
+
+/** Longest client identity accepted, in bytes. */
+#define CLOUDNOTIFY_CLIENT_ID_MAX 1024
+
+/** 1 when a registration is bound to the session (its client enabled
+ *  push on it, and that registration still exists), 0 otherwise or when
+ *  session is NULL.  A host may skip serialising stanzas for
+ *  cloudnotify_session_queued when it is 0: such calls change nothing
+ *  but the stanza count.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_has_push(const cloudnotify_session *session);
+
+/** Tell the library the identity of the client behind the session: a
+ *  SASL2 / Bind2 client id (XEP-0388, XEP-0386) or whatever stable
+ *  identifier the server has.  id is copied; NULL forgets it.  The
+ *  identity is stored with each registration this session enables
+ *  afterwards (cloudnotify_record.client_id), reported by
+ *  cloudnotify_account_registrations and cloudnotify_push_client_id;
+ *  registrations enabled earlier keep theirs.
+ *  Errors: INVALID_ARGUMENT (session NULL; id empty, not UTF-8, or
+ *  holding a character XML cannot carry), TOO_LARGE (longer than
+ *  CLOUDNOTIFY_CLIENT_ID_MAX bytes), REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_set_client_id(cloudnotify_session *session,
+                                                         const char *id);
+
+/** The identity set with cloudnotify_session_set_client_id, or NULL;
+ *  borrowed, valid until it is set again or the session is freed.
+ *  Callable from callbacks (the registration filter sees the session). */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_session_client_id(const cloudnotify_session *session);
 
 /* ------------------------------------------------------------------ */
 /* Client IQs and app-server replies                                   */
@@ -985,6 +1059,62 @@ CLOUDNOTIFY_EXPORT int cloudnotify_stanza_build(const cloudnotify_stanza *stanza
                                                 void *build_data);
 
 /* ------------------------------------------------------------------ */
+/* Administration (0.2)                                                */
+/* ------------------------------------------------------------------ */
+
+/** Called once per registration by cloudnotify_account_registrations.
+ *  account is the normalised bare JID; record and every pointer in it are
+ *  borrowed for the duration of the call (publish_options is the form as
+ *  the library will send it, without NUL terminator).  Return 0 to go on,
+ *  nonzero to stop the listing. */
+typedef int (*cloudnotify_registration_fn)(void *user_data, const char *account,
+                                           const cloudnotify_record *record);
+
+/** List the registrations of account (loading them from the store if
+ *  they are not cached), most recently enabled first, calling callback
+ *  once per registration with user_data.  The callback runs as any other
+ *  callback does: calls that change state are refused there.  Returns
+ *  the number of registrations reported (>= 0), or a negative error.
+ *  Errors: INVALID_ARGUMENT (ctx, account or callback NULL),
+ *  JID_MALFORMED, STORE (the load failed), REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_account_registrations(cloudnotify_ctx *ctx,
+                                                         const char *account,
+                                                         cloudnotify_registration_fn callback,
+                                                         void *user_data);
+
+/** Remove every registration of account, e.g. because the account was
+ *  deleted: each is removed from the store, the sessions bound to it are
+ *  unbound (hibernation_timeout(-1) where the timeout was extended),
+ *  its publishes awaiting a reply are forgotten, and registration_removed
+ *  is called with CLOUDNOTIFY_REMOVED_ACCOUNT.  A registration the store
+ *  fails to remove stays, in memory as in the store, and the others are
+ *  still removed.  Records the loader skipped as invalid are unknown to
+ *  the library and stay in the store.  removed, if not NULL, receives the
+ *  number of registrations removed.
+ *  Errors: INVALID_ARGUMENT (ctx or account NULL), JID_MALFORMED, STORE
+ *  (the load, or the removal of at least one registration, failed),
+ *  REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_account_remove_all(cloudnotify_ctx *ctx,
+                                                      const char *account,
+                                                      unsigned *removed);
+
+/** Forget what the library caches for account because the store changed
+ *  behind it (another node, an administrator).  When no session of the
+ *  account exists the cached registrations are dropped and the next use
+ *  loads them again.  Otherwise they are reloaded at once: each session
+ *  stays bound to the registration with the same jid and node if the
+ *  store still has it, and is unbound otherwise (hibernation_timeout(-1)
+ *  where the timeout was extended; registration_removed is not called,
+ *  this library removed nothing).  Error counts come from the store's
+ *  records; with a store without set_errors (whose records hold no
+ *  current count) a registration that survives a reload under sessions
+ *  with the same enable time keeps its count from memory.  An account
+ *  that is not cached is a no-op.
+ *  Errors: INVALID_ARGUMENT (ctx or account NULL), JID_MALFORMED, STORE
+ *  (the reload failed: the cached state is kept unchanged), REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_account_forget(cloudnotify_ctx *ctx, const char *account);
+
+/* ------------------------------------------------------------------ */
 /* Time                                                                */
 /* ------------------------------------------------------------------ */
 
@@ -1090,6 +1220,9 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_is_important(const cloudnotify_push *pus
 CLOUDNOTIFY_EXPORT int cloudnotify_push_is_urgent(const cloudnotify_push *push);
 /** The session this push is for, or NULL (offline, archive, ping). */
 CLOUDNOTIFY_EXPORT cloudnotify_session *cloudnotify_push_session(const cloudnotify_push *push);
+/** The client identity stored with the registration being pushed to
+ *  (that of the session that enabled it), or NULL.  Added in 0.2. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_client_id(const cloudnotify_push *push);
 
 /** Replace the body field (copied; NULL removes it).
  *  Errors: INVALID_ARGUMENT (push NULL, or text not UTF-8 or holding a
