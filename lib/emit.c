@@ -236,9 +236,9 @@ static int walk_xml(walk *w, const xmlNode *n) {
 
 static int walk_raw(walk *w, const cn_el *e) {
   xmlDoc *doc;
-  int rc = cn_xml_parse_element(w->ctx->parser, e->text, e->len, e->len,
-                                (int)w->ctx->opt.max_xml_depth, &doc);
-  /* It was validated and serialised by the library itself. */
+  /* It was validated and serialised by the library itself; the depth
+   * option may have been lowered since, so only libxml2's own bound. */
+  int rc = cn_xml_parse_element(w->ctx->parser, e->text, e->len, e->len, 256, &doc);
   if (rc)
     return rc;
   rc = walk_xml(w, xmlDocGetRootElement(doc));

@@ -89,16 +89,35 @@ static inline void tt_free(tt_node *n) {
   g_free(n);
 }
 
+/* libxml2 without entity substitution leaves '&' in a namespace name as
+ * "&#38;" (the library's parser repairs it, see xml.c); a host's parser
+ * gives the name as written. */
+static inline char *tt_ns_name(const xmlNs *ns) {
+  if (!ns || !ns->href)
+    return NULL;
+  GString *out = g_string_new(NULL);
+  for (const char *r = (const char *)ns->href; *r;) {
+    if (!strncmp(r, "&#38;", 5)) {
+      g_string_append_c(out, '&');
+      r += 5;
+    } else {
+      g_string_append_c(out, *r++);
+    }
+  }
+  return g_string_free(out, FALSE);
+}
+
 /* As a host would hold it: a namespace only where it changes, like
  * util.stanza's attr.xmlns ("" leaving a namespace for none). */
 static inline tt_node *tt_from_node(const xmlNode *x, const char *parent_ns) {
-  const char *ns = x->ns ? (const char *)x->ns->href : NULL;
+  char *ns = tt_ns_name(x->ns);
   const char *given = g_strcmp0(ns, parent_ns) ? (ns ? ns : "") : NULL;
   tt_node *n = tt_element((const char *)x->name, given);
   for (const xmlAttr *a = x->properties; a; a = a->next) {
     xmlChar *v = xmlNodeGetContent((const xmlNode *)a);
-    tt_add_attr(n, a->ns ? (const char *)a->ns->href : NULL, (const char *)a->name,
-                v ? (const char *)v : "");
+    char *ans = tt_ns_name(a->ns);
+    tt_add_attr(n, ans, (const char *)a->name, v ? (const char *)v : "");
+    g_free(ans);
     xmlFree(v);
   }
   for (const xmlNode *c = x->children; c; c = c->next) {
@@ -108,6 +127,7 @@ static inline tt_node *tt_from_node(const xmlNode *x, const char *parent_ns) {
       g_ptr_array_add(n->children,
                       tt_text_node((const char *)c->content, strlen((const char *)c->content)));
   }
+  g_free(ns);
   return n;
 }
 
