@@ -28,7 +28,7 @@ int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, siz
   xmlFreeDoc(doc);
   out->important = info.important;
   out->urgent = info.urgent;
-  out->skip = info.outgoing_carbon;
+  out->skip = info.outgoing_carbon || info.own;
   out->sender = g_steal_pointer(&info.sender);
   /* The body is kept only when it may leave the server. */
   out->body = ctx->opt.with_body ? g_steal_pointer(&info.body) : NULL;

@@ -10,6 +10,7 @@ typedef struct cn_stanza_info {
   unsigned important : 1;       /* see cn_rules_classify */
   unsigned urgent : 1;          /* Jingle Message Initiation <propose/> */
   unsigned outgoing_carbon : 1; /* <sent xmlns='urn:xmpp:carbons:2'/>: never pushed */
+  unsigned own : 1;             /* the account's own message: never pushed */
   char *sender;                 /* 'from' of the effective stanza (after unwrapping an
                                    incoming carbon), g_malloc'd, NULL if absent */
   char *body;                   /* text of the effective stanza's <body/>, g_malloc'd,
@@ -37,6 +38,11 @@ typedef struct cn_stanza_info {
  * or <propose xmlns='urn:xmpp:jingle-message:0'/>; never for a groupchat
  * message with a <subject/>; otherwise when it has a non-empty <body/>.
  * urgent: the effective message holds the <propose/> above.
+ *
+ * own: the effective stanza is a message whose 'from' is the account
+ * (any resource, compared normalised), or whose 'to' names someone else
+ * (the archive stores what the account sends, as the client wrote it,
+ * possibly without 'from').  important and urgent stay 0.
  *
  * key: "sid:" + the id of a <stanza-id xmlns='urn:xmpp:sid:0'/> whose 'by'
  * is account (compared normalised), else "id:" + from + "\n" + id

@@ -477,6 +477,17 @@ CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx,
 /* Triggers                                                            */
 /* ------------------------------------------------------------------ */
 
+/* What to pass.  Every function below that takes a stanza, and
+ * cloudnotify_session_queued / _hibernated / _ack_delayed, expects it as
+ * routed: with the 'from' the server stamped and the 'to' it was
+ * addressed to.  The account's own messages are never pushed, on any of
+ * these paths: a message whose 'from' is the account (any resource: a
+ * note to self, a message from another of its devices) or whose 'to'
+ * names someone else (the copy of an outgoing message the archive
+ * stores).  A host may pass them (the library drops them after one
+ * parse) but must not strip 'from' or 'to' from what it passes: a
+ * message with neither counts as a peer's. */
+
 /** A message for account went to offline storage: every registration is
  *  notified (at most once per stanza).  pushes, if not NULL, receives the
  *  number of publishes sent.  Errors: INVALID_ARGUMENT, JID_MALFORMED,

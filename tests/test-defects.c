@@ -1,0 +1,116 @@
+/* Behaviour defects found by trying the library as a new user would
+ * (issue 8, point 10).  Each test failed before its fix. */
+#include "api-util.h"
+
+#include <string.h>
+
+typedef struct {
+  fake_host h;
+  au_store st;
+  cloudnotify_session *s; /* live session of ALICE, may be bound */
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = g_new0(fixture, 1);
+  fh_init(&f->h);
+  au_store_init(&f->st);
+  au_use_store(&f->h, &f->st);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  cloudnotify_session_free(f->s);
+  fh_fini(&f->h);
+  au_store_fini(&f->st);
+  g_free(f);
+  return 0;
+}
+
+/* A registration enabled from a session that is gone again. */
+static void enable_unbound(fixture *f, const char *jid, const char *node) {
+  cloudnotify_session *s = au_session(&f->h, ALICE, "tmp");
+  au_enable_ok(&f->h, s, jid, node, NULL);
+  cloudnotify_session_free(s);
+  fh_clear(&f->h);
+}
+
+static void enable_bound(fixture *f, const char *jid, const char *node) {
+  f->s = au_session(&f->h, ALICE, ALICE_RES);
+  au_enable_ok(&f->h, f->s, jid, node, NULL);
+  fh_clear(&f->h);
+}
+
+static unsigned archived(fixture *f, const char *xml, const char *archive_id) {
+  unsigned n = 12345;
+  assert_int_equal(
+      cloudnotify_message_archived(f->h.ctx, ALICE, xml, strlen(xml), archive_id, &n), 0);
+  return n;
+}
+
+static unsigned groupchat(fixture *f, const char *xml) {
+  unsigned n = 12345;
+  assert_int_equal(cloudnotify_message_groupchat_bare(f->h.ctx, ALICE, xml, strlen(xml), &n),
+                   0);
+  return n;
+}
+
+static void queued(fixture *f, const char *xml) {
+  assert_int_equal(cloudnotify_session_queued(f->s, xml, strlen(xml)), 0);
+}
+
+/* ---- 1. the account's own messages ----------------------------------------- */
+
+#define OWN_TO_PEER(id)                                                               \
+  "<message xmlns='jabber:client' type='chat' from='" ALICE "/phone' "               \
+  "to='romeo@montague.example' id='" id "'><body>my own words</body></message>"
+#define OWN_NO_FROM(id)                                                               \
+  "<message xmlns='jabber:client' type='chat' to='romeo@montague.example' id='" id "'>" \
+  "<body>my own words</body></message>"
+#define OWN_TO_SELF(id)                                                               \
+  "<message type='chat' from='JULIET@capulet.example/laptop' to='" ALICE "' id='" id \
+  "'><body>note to self</body></message>"
+
+static void own_messages_never_pushed(void **state) {
+  fixture *f = *state;
+  enable_unbound(f, PUSH_JID, "n1");
+  /* The archive stores what the account sends as well as what it gets. */
+  assert_int_equal(archived(f, OWN_TO_PEER("o1"), "A1"), 0);
+  /* Without 'from' (a host that archives outgoing stanzas as the client
+   * wrote them) the 'to' still says it is not for the account. */
+  assert_int_equal(archived(f, OWN_NO_FROM("o2"), "A2"), 0);
+  assert_int_equal(au_offline(&f->h, ALICE, OWN_TO_SELF("o3")), 0);
+  assert_int_equal(groupchat(f, OWN_TO_PEER("o4")), 0);
+  assert_int_equal(au_publishes(&f->h), 0);
+  /* A peer's message still goes. */
+  assert_int_equal(au_offline_msg(&f->h, ALICE, "hi"), 1);
+}
+
+static void own_messages_not_pushed_from_session_queue(void **state) {
+  fixture *f = *state;
+  enable_bound(f, PUSH_JID, "n1");
+  cloudnotify_buf q[] = { { OWN_TO_SELF("q1"), strlen(OWN_TO_SELF("q1")) } };
+  assert_int_equal(cloudnotify_session_hibernated(f->s, q, 1), 0);
+  assert_int_equal(au_publishes(&f->h), 0);
+  queued(f, OWN_TO_SELF("q2"));
+  f->h.now += 60000;
+  assert_int_equal(cloudnotify_tick(f->h.ctx), 0);
+  assert_int_equal(au_publishes(&f->h), 0);
+  /* Live again, the ack-delay path is the same. */
+  assert_int_equal(cloudnotify_session_resumed(f->s), 0);
+  queued(f, OWN_TO_SELF("q3"));
+  cloudnotify_buf q2[] = { { OWN_TO_SELF("q4"), strlen(OWN_TO_SELF("q4")) } };
+  assert_int_equal(cloudnotify_session_ack_delayed(f->s, q2, 1), 0);
+  assert_int_equal(cloudnotify_session_ack_delayed(f->s, NULL, 0), 0);
+  assert_int_equal(au_publishes(&f->h), 0);
+}
+
+int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+  const struct CMUnitTest tests[] = {
+    T(own_messages_never_pushed),
+    T(own_messages_not_pushed_from_session_queue),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
