@@ -53,58 +53,6 @@ void cn_summary_free(cn_summary *s) {
   g_free(s);
 }
 
-/* ---- de-duplication ------------------------------------------------- */
-
-void cn_seen_init(cloudnotify_ctx *ctx) {
-  ctx->seen = g_hash_table_new(g_str_hash, g_str_equal);
-  g_queue_init(&ctx->seen_fifo);
-}
-
-void cn_seen_clear(cloudnotify_ctx *ctx) {
-  g_hash_table_destroy(ctx->seen);
-  g_queue_free_full(g_queue_copy(&ctx->seen_fifo), g_free);
-  g_queue_clear(&ctx->seen_fifo);
-}
-
-/* The account is part of the key: two accounts may share a push service
- * and node, and a stanza id is only unique per sender. */
-static char *seen_key(const char *key, const cn_reg *r) {
-  return g_strconcat(key, "\x1f", r->user->account, "\x1f", r->ident, NULL);
-}
-
-static gboolean seen_contains_one(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
-  char *k = seen_key(key, r);
-  gboolean seen = g_hash_table_contains(ctx->seen, k);
-  g_free(k);
-  return seen;
-}
-
-static gboolean seen_contains(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r) {
-  return seen_contains_one(ctx, sum->key, r) ||
-         (sum->alt_key && seen_contains_one(ctx, sum->alt_key, r));
-}
-
-/* Remembered only once the stanza is dealt with for r: a publish the host
- * refused was not sent, and another copy of the stanza may still go. */
-static void seen_add_one(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
-  if (ctx->opt.max_remembered == 0)
-    return;
-  while (ctx->seen_fifo.length >= (guint)ctx->opt.max_remembered) {
-    char *old = g_queue_pop_head(&ctx->seen_fifo);
-    g_hash_table_remove(ctx->seen, old);
-    g_free(old);
-  }
-  char *k = seen_key(key, r);
-  g_hash_table_add(ctx->seen, k);
-  g_queue_push_tail(&ctx->seen_fifo, k);
-}
-
-static void seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r) {
-  seen_add_one(ctx, sum->key, r);
-  if (sum->alt_key && strcmp(sum->alt_key, sum->key))
-    seen_add_one(ctx, sum->alt_key, r);
-}
-
 /* ---- the publish ---------------------------------------------------- */
 
 static void add_field(GString *x, const char *var, const char *value) {
@@ -149,7 +97,7 @@ static void build_publish(GString *x, const char *id, const char *domain,
 
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum) {
-  if (sum && (sum->skip || seen_contains(ctx, sum, r)))
+  if (sum && (sum->skip || cn_seen_contains(ctx, sum, r)))
     return 0;
   cloudnotify_push p = { ctx, r, session, sum, NULL, NULL };
   if (sum && ctx->opt.with_sender)
@@ -168,7 +116,7 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
   }
   if (veto) {
     if (sum)
-      seen_add(ctx, sum, r);
+      cn_seen_add(ctx, sum, r);
     cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "push to %s for %s vetoed by the host", r->jid,
            r->user->account);
   } else {
@@ -180,7 +128,7 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
     if (cn_send(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, x) == 0) {
       cn_outstanding_add(ctx, id, r);
       if (sum)
-        seen_add(ctx, sum, r);
+        cn_seen_add(ctx, sum, r);
       sent = 1;
       cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "sent %s push to %s for %s",
              p.body ? "important" : "unimportant", r->jid, r->user->account);

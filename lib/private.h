@@ -98,15 +98,24 @@ void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char
 int64_t cn_outstanding_next_deadline(const cloudnotify_ctx *ctx);
 void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now);
 
-/* ---- de-duplication memory (notify.c) ------------------------------- */
+/* ---- de-duplication memory (seen.c) --------------------------------- */
 
+/* How long a stanza known only by a digest of its content is remembered
+ * as pushed (docs/design.md, "Stanza identity"). */
+#define CN_DIGEST_WINDOW_MS (60 * 1000)
+
+typedef struct cn_summary cn_summary;
 void cn_seen_init(cloudnotify_ctx *ctx);
 void cn_seen_clear(cloudnotify_ctx *ctx);
+/* Whether r was already pushed (or vetoed) for the stanza of sum. */
+gboolean cn_seen_contains(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r);
+/* Remember that r was pushed (or vetoed) for it. */
+void cn_seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r);
 
 /* ---- notifications (notify.c) --------------------------------------- */
 
 /* One stanza reduced to what a push needs. */
-typedef struct cn_summary {
+struct cn_summary {
   unsigned important : 1;
   unsigned urgent : 1;
   unsigned skip : 1; /* outgoing carbon: never pushed */
@@ -114,8 +123,8 @@ typedef struct cn_summary {
   char *sender;
   char *body;
   char *key;
-  char *alt_key; /* see cn_stanza_info; a stanza counts as pushed under either */
-} cn_summary;
+  char *alt_key; /* see cn_stanza_info and seen.c */
+};
 
 /* Parse and classify a stanza; 0 or XML/TOO_LARGE. */
 int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
@@ -205,7 +214,7 @@ struct cloudnotify_ctx {
   GHashTable *outstanding;
   GQueue outstanding_fifo;
 
-  /* de-duplication: "key\x1fident" strings; FIFO for the bound */
+  /* de-duplication (seen.c): key -> entry; FIFO for the bound */
   GHashTable *seen;
   GQueue seen_fifo;
 

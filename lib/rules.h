@@ -50,7 +50,9 @@ typedef struct cn_stanza_info {
  * the canonical serialisation of root with <delay xmlns='urn:xmpp:delay'/>
  * and <stanza-id xmlns='urn:xmpp:sid:0'/> children removed, so that the
  * copy stored offline and the copy archived give the same key.  alt_key is
- * the same without the stanza-id rule. */
+ * the same without the stanza-id rule.  How the two are compared is
+ * seen.c's business: distinct stanza-ids are distinct stanzas, and a
+ * digest identity is only trusted for a short time. */
 void cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out);
 
 /* Free the strings and zero info.  NULL-safe. */

@@ -106,11 +106,63 @@ static void own_messages_not_pushed_from_session_queue(void **state) {
   assert_int_equal(au_publishes(&f->h), 0);
 }
 
+/* ---- 2. stanza identity ------------------------------------------------------ */
+
+/* The same words from the same sender, no id attribute: only the
+ * archive's stanza-id tells two such messages apart. */
+#define NO_ID(extra)                                                                  \
+  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' " \
+  "to='" ALICE "'><body>ok</body>" extra "</message>"
+#define SID(x) "<stanza-id xmlns='urn:xmpp:sid:0' by='" ALICE "' id='" x "'/>"
+
+static void distinct_stanza_ids_are_distinct_stanzas(void **state) {
+  fixture *f = *state;
+  enable_unbound(f, PUSH_JID, "n1");
+  assert_int_equal(au_offline(&f->h, ALICE, NO_ID(SID("S1"))), 1);
+  assert_int_equal(au_offline(&f->h, ALICE, NO_ID(SID("S2"))), 1);
+  /* ... and distinct archive ids. */
+  assert_int_equal(archived(f, NO_ID(""), "A1"), 1);
+  assert_int_equal(archived(f, NO_ID(""), "A2"), 1);
+  /* Copies of one of them are still recognised, by stanza-id or archive id. */
+  assert_int_equal(archived(f, NO_ID(""), "S1"), 0);
+  assert_int_equal(au_offline(&f->h, ALICE, NO_ID(SID("A2"))), 0);
+  assert_int_equal(au_publishes(&f->h), 4);
+}
+
+/* A stanza with an id attribute but no stanza-id: a stanza-id distinguishes
+ * it from an earlier stanza that reused the id. */
+static void stanza_id_beats_reused_id_attribute(void **state) {
+  fixture *f = *state;
+  enable_unbound(f, PUSH_JID, "n1");
+  char *a = fh_message(ALICE, "reused", "one");
+  assert_int_equal(archived(f, a, "R1"), 1);
+  assert_int_equal(archived(f, a, "R2"), 1);
+  /* The copy without any stanza-id matches either. */
+  assert_int_equal(au_offline(&f->h, ALICE, a), 0);
+  g_free(a);
+}
+
+static void digest_only_identity_is_time_bound(void **state) {
+  fixture *f = *state;
+  enable_unbound(f, PUSH_JID, "n1");
+  /* Nothing but the content: the copies a host hands over for one stanza
+   * arrive together and are one push. */
+  assert_int_equal(au_offline(&f->h, ALICE, NO_ID("")), 1);
+  assert_int_equal(archived(f, NO_ID(""), NULL), 0);
+  /* An hour later the same words are a new message. */
+  f->h.now += 3600 * 1000;
+  assert_int_equal(au_offline(&f->h, ALICE, NO_ID("")), 1);
+  assert_int_equal(au_publishes(&f->h), 2);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
     T(own_messages_never_pushed),
     T(own_messages_not_pushed_from_session_queue),
+    T(distinct_stanza_ids_are_distinct_stanzas),
+    T(stanza_id_beats_reused_id_attribute),
+    T(digest_only_identity_is_time_bound),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
