@@ -155,6 +155,88 @@ static void digest_only_identity_is_time_bound(void **state) {
   assert_int_equal(au_publishes(&f->h), 2);
 }
 
+/* ---- 3. the per-session queue bound ------------------------------------------ */
+
+#define PRESENCE(n)                                                                   \
+  "<presence xmlns='jabber:client' from='romeo@montague.example/" n "' to='" ALICE_FULL \
+  "'/>"
+
+static void presences(fixture *f, unsigned n) {
+  for (unsigned i = 0; i < n; i++) {
+    char *p = g_strdup_printf(PRESENCE("%u"), i);
+    queued(f, p);
+    g_free(p);
+  }
+}
+
+static gboolean important_push_sent(const fixture *f) {
+  for (unsigned i = 0; fh_publish(&f->h, i); i++) {
+    char *b = au_summary_field(fh_publish(&f->h, i)->xml, "last-message-body");
+    gboolean important = b != NULL;
+    g_free(b);
+    if (important)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void overflow_keeps_the_important_stanza_hibernated(void **state) {
+  fixture *f = *state;
+  au_set(&f->h, "push_max_session_queue", "5");
+  enable_bound(f, PUSH_JID, "n1");
+  assert_int_equal(cloudnotify_session_hibernated(f->s, NULL, 0), 0);
+  char *m = fh_message(ALICE_FULL, "q-1", "the one that matters");
+  queued(f, m);
+  g_free(m);
+  presences(f, 20);
+  f->h.now += 2000;
+  assert_int_equal(cloudnotify_tick(f->h.ctx), 0);
+  assert_true(important_push_sent(f));
+}
+
+static void overflow_keeps_the_important_stanza_live(void **state) {
+  fixture *f = *state;
+  au_set(&f->h, "push_max_session_queue", "5");
+  enable_bound(f, PUSH_JID, "n1");
+  char *m = fh_message(ALICE_FULL, "q-2", "the one that matters");
+  queued(f, m);
+  g_free(m);
+  presences(f, 20);
+  assert_int_equal(cloudnotify_session_ack_requested(f->s), 0);
+  f->h.now += 31000;
+  assert_int_equal(cloudnotify_tick(f->h.ctx), 0);
+  assert_true(important_push_sent(f));
+  /* The ack still releases what it covers: h counts the stanzas sent. */
+  fh_clear(&f->h);
+  assert_int_equal(cloudnotify_session_acked(f->s, 21), 0);
+  assert_int_equal(cloudnotify_session_ack_delayed(f->s, NULL, 0), 0);
+  assert_int_equal(au_publishes(&f->h), 0);
+}
+
+/* Among important entries the oldest goes; the one unimportant entry stays
+ * to decide the unimportant push. */
+static void overflow_of_important_stanzas_drops_the_oldest(void **state) {
+  fixture *f = *state;
+  au_set(&f->h, "push_max_session_queue", "2");
+  au_set(&f->h, "push_notification_with_body", "true");
+  enable_bound(f, PUSH_JID, "n1");
+  assert_int_equal(cloudnotify_session_hibernated(f->s, NULL, 0), 0);
+  for (unsigned i = 1; i <= 3; i++) {
+    char id[8], body[8];
+    g_snprintf(id, sizeof id, "i%u", i);
+    g_snprintf(body, sizeof body, "m%u", i);
+    char *m = fh_message(ALICE_FULL, id, body);
+    queued(f, m);
+    g_free(m);
+  }
+  presences(f, 1);
+  f->h.now += 2000;
+  assert_int_equal(cloudnotify_tick(f->h.ctx), 0);
+  assert_int_equal(au_publishes(&f->h), 2);
+  au_assert_summary_field(fh_publish(&f->h, 0)->xml, "last-message-body", "m3");
+  au_assert_summary_field(fh_publish(&f->h, 1)->xml, "last-message-body", NULL);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -163,6 +245,9 @@ int main(void) {
     T(distinct_stanza_ids_are_distinct_stanzas),
     T(stanza_id_beats_reused_id_attribute),
     T(digest_only_identity_is_time_bound),
+    T(overflow_keeps_the_important_stanza_hibernated),
+    T(overflow_keeps_the_important_stanza_live),
+    T(overflow_of_important_stanzas_drops_the_oldest),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -289,7 +289,10 @@ typedef enum cloudnotify_option {
    *  context so that no registration is pushed twice for one stanza. */
   CLOUDNOTIFY_OPT_MAX_REMEMBERED_STANZAS = 16,
   /** int 1..100000, default 1000: stanzas tracked per session for the
-   *  hibernation and ack-delay pushes; older ones are dropped. */
+   *  hibernation and ack-delay pushes.  Beyond it one is dropped: a
+   *  stanza that is never pushed first, else the oldest unimportant one,
+   *  else the oldest important one, but never the last important or the
+   *  last unimportant one (they decide the pushes). */
   CLOUDNOTIFY_OPT_MAX_SESSION_QUEUE = 17,
   /** int seconds 0..86400, default 0 (off): push once this long before an
    *  extended hibernation would expire. */
