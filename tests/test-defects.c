@@ -237,6 +237,108 @@ static void overflow_of_important_stanzas_drops_the_oldest(void **state) {
   au_assert_summary_field(fh_publish(&f->h, 1)->xml, "last-message-body", NULL);
 }
 
+/* ---- 4. registrations stored under a non-normalised key ------------------------ */
+
+/* What mod_cloud_notify leaves behind: the service JID as the client wrote
+ * it. */
+static void store_raw(fixture *f, const char *jid, const char *node, int64_t at) {
+  au_record *r = g_new0(au_record, 1);
+  r->account = g_strdup(ALICE);
+  r->jid = g_strdup(jid);
+  r->node = g_strdup(node);
+  r->enabled_at = at;
+  g_ptr_array_add(f->st.records, r);
+}
+
+/* A restarted server: a fresh context over the same store. */
+static int has_push_after_restart(fixture *f) {
+  fake_host h2;
+  fh_init(&h2);
+  au_use_store(&h2, &f->st);
+  int rc = cloudnotify_account_has_push(h2.ctx, ALICE);
+  fh_fini(&h2);
+  return rc;
+}
+
+static void assert_only_row(const fixture *f, const char *jid, const char *node) {
+  assert_int_equal(f->st.records->len, 1);
+  const au_record *r = f->st.records->pdata[0];
+  assert_string_equal(r->jid, jid);
+  assert_string_equal(r->node, node);
+}
+
+static void raw_key_rewritten_on_load(void **state) {
+  fixture *f = *state;
+  store_raw(f, "PUSH.Example.", "n1", 1000);
+  assert_int_equal(cloudnotify_account_has_push(f->h.ctx, ALICE), 1);
+  assert_only_row(f, PUSH_JID, "n1");
+  /* The rewrite is a replacement, not an addition or a removal. */
+  assert_int_equal(f->h.removed->len, 0);
+  assert_int_equal(((au_record *)f->st.records->pdata[0])->enabled_at, 1000);
+}
+
+static void raw_key_disabled_stays_gone_after_restart(void **state) {
+  fixture *f = *state;
+  store_raw(f, "Push.Example", "n1", 1000);
+  f->s = au_session(&f->h, ALICE, ALICE_RES);
+  assert_int_equal(fh_disable(f->s, PUSH_JID, "n1"), 0);
+  au_assert_last_reply(&f->h, "result");
+  assert_int_equal(f->st.records->len, 0);
+  assert_int_equal(has_push_after_restart(f), 0);
+}
+
+static void raw_key_error_removal_stays_gone_after_restart(void **state) {
+  fixture *f = *state;
+  au_set(&f->h, "push_max_errors", "1");
+  store_raw(f, "PUSH.EXAMPLE.", NULL, 1000);
+  assert_int_equal(au_offline_msg(&f->h, ALICE, "hi"), 1);
+  assert_int_equal(fh_reply(&f->h, 0, "cancel", NULL), 0);
+  assert_int_equal(f->h.removed->len, 1);
+  assert_int_equal(f->st.records->len, 0);
+  assert_int_equal(has_push_after_restart(f), 0);
+}
+
+static void raw_key_reenable_leaves_one_row(void **state) {
+  fixture *f = *state;
+  store_raw(f, "Push.Example.", "n1", 1000);
+  f->s = au_session(&f->h, ALICE, ALICE_RES);
+  au_enable_ok(&f->h, f->s, PUSH_JID, "n1", NULL);
+  assert_only_row(f, PUSH_JID, "n1");
+}
+
+/* An empty node and no node are the same registration; a store that kept
+ * the empty string is rewritten to "no node". */
+static void empty_node_rewritten(void **state) {
+  fixture *f = *state;
+  store_raw(f, PUSH_JID, "", 1000);
+  f->s = au_session(&f->h, ALICE, ALICE_RES);
+  assert_int_equal(fh_disable(f->s, PUSH_JID, NULL), 0);
+  assert_int_equal(f->st.records->len, 0);
+  assert_int_equal(has_push_after_restart(f), 0);
+}
+
+/* Two spellings of one key: one row remains, the newer. */
+static void two_spellings_collapse(void **state) {
+  fixture *f = *state;
+  store_raw(f, "PUSH.example", "n1", 1000);
+  store_raw(f, "push.example.", "n1", 2000);
+  assert_int_equal(cloudnotify_account_has_push(f->h.ctx, ALICE), 1);
+  assert_only_row(f, PUSH_JID, "n1");
+  assert_int_equal(((au_record *)f->st.records->pdata[0])->enabled_at, 2000);
+}
+
+/* A store that cannot rewrite: the load fails (and is retried later)
+ * rather than leave a row that no removal would reach. */
+static void raw_key_rewrite_failure_fails_the_load(void **state) {
+  fixture *f = *state;
+  store_raw(f, "Push.Example", "n1", 1000);
+  f->st.fail_remove = 1;
+  assert_int_equal(cloudnotify_account_has_push(f->h.ctx, ALICE), CLOUDNOTIFY_ERR_STORE);
+  f->st.fail_remove = 0;
+  assert_int_equal(cloudnotify_account_has_push(f->h.ctx, ALICE), 1);
+  assert_only_row(f, PUSH_JID, "n1");
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -248,6 +350,13 @@ int main(void) {
     T(overflow_keeps_the_important_stanza_hibernated),
     T(overflow_keeps_the_important_stanza_live),
     T(overflow_of_important_stanzas_drops_the_oldest),
+    T(raw_key_rewritten_on_load),
+    T(raw_key_disabled_stays_gone_after_restart),
+    T(raw_key_error_removal_stays_gone_after_restart),
+    T(raw_key_reenable_leaves_one_row),
+    T(empty_node_rewritten),
+    T(two_spellings_collapse),
+    T(raw_key_rewrite_failure_fails_the_load),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

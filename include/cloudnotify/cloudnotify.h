@@ -378,6 +378,13 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx,
  *  record (bad JID, bad form) is skipped and logged, and its error
  *  returned; the load continues.  Records beyond push_max_devices are
  *  trimmed, least recently enabled first, and removed from the store.
+ *  A record stored under a key that is not normalised (a service JID in
+ *  another case or with a trailing dot, as mod_cloud_notify keeps what
+ *  clients wrote; an empty node instead of none) is rewritten once the
+ *  load returns: saved under the normalised key, then removed under the
+ *  stored one, so that later removals reach it.  If the store refuses
+ *  either, the load fails (the caller gets CLOUDNOTIFY_ERR_STORE, nothing
+ *  is cached) and the next call tries again.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, XML, TOO_LARGE. */
 CLOUDNOTIFY_EXPORT int cloudnotify_loader_add(cloudnotify_loader *loader,
                                               const cloudnotify_record *record);
