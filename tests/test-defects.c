@@ -339,6 +339,60 @@ static void raw_key_rewrite_failure_fails_the_load(void **state) {
   assert_only_row(f, PUSH_JID, "n1");
 }
 
+/* ---- 5. the publish-options form is kept verbatim ------------------------------ */
+
+#define NS_FORM                                                                        \
+  "<x xmlns='jabber:x:data' xmlns:ext='urn:example:ext' type='submit' ext:flag='on'>"  \
+  "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options"     \
+  "</value></field><field var='secret' ext:hint='a&amp;b' xml:lang='en'>"              \
+  "<value>s3cr3t</value></field></x>"
+
+/* count(expr) on xml with ext bound to urn:example:ext. */
+static long count_ext(const char *xml, const char *expr) {
+  xmlDoc *d = xmlReadMemory(xml, (int)strlen(xml), NULL, "UTF-8", XML_PARSE_NONET);
+  assert_non_null(d);
+  xmlXPathContext *c = xmlXPathNewContext(d);
+  xmlXPathRegisterNs(c, BAD_CAST "ps", BAD_CAST "http://jabber.org/protocol/pubsub");
+  xmlXPathRegisterNs(c, BAD_CAST "x", BAD_CAST "jabber:x:data");
+  xmlXPathRegisterNs(c, BAD_CAST "e", BAD_CAST "urn:example:ext");
+  char *q = g_strdup_printf("count(%s)", expr);
+  xmlXPathObject *o = xmlXPathEvalExpression(BAD_CAST q, c);
+  assert_non_null(o);
+  long n = (long)xmlXPathCastToNumber(o);
+  xmlXPathFreeObject(o);
+  xmlXPathFreeContext(c);
+  xmlFreeDoc(d);
+  g_free(q);
+  return n;
+}
+
+static void assert_form_kept(const char *publish) {
+  const char *form = "/iq/ps:pubsub/ps:publish-options/x:x";
+  char *q = g_strdup_printf("%s[@e:flag='on']", form);
+  assert_int_equal(count_ext(publish, q), 1);
+  g_free(q);
+  q = g_strdup_printf("%s/x:field[@var='secret'][@e:hint='a&b'][@xml:lang='en']", form);
+  assert_int_equal(count_ext(publish, q), 1);
+  g_free(q);
+}
+
+static void form_namespaced_attributes_kept(void **state) {
+  fixture *f = *state;
+  cloudnotify_session *s = au_session(&f->h, ALICE, "tmp");
+  au_enable_ok(&f->h, s, PUSH_JID, "n1", NS_FORM);
+  cloudnotify_session_free(s);
+  fh_clear(&f->h);
+  assert_int_equal(au_offline_msg(&f->h, ALICE, "hi"), 1);
+  assert_form_kept(fh_publish(&f->h, 0)->xml);
+  /* And as stored: after a restart the form is read back the same. */
+  fake_host h2;
+  fh_init(&h2);
+  au_use_store(&h2, &f->st);
+  assert_int_equal(au_offline_msg(&h2, ALICE, "again"), 1);
+  assert_form_kept(fh_publish(&h2, 0)->xml);
+  fh_fini(&h2);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -357,6 +411,7 @@ int main(void) {
     T(empty_node_rewritten),
     T(two_spellings_collapse),
     T(raw_key_rewrite_failure_fails_the_load),
+    T(form_namespaced_attributes_kept),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
