@@ -393,6 +393,54 @@ static void form_namespaced_attributes_kept(void **state) {
   fh_fini(&h2);
 }
 
+/* ---- 6. which IQs are the library's, and how they are answered ----------------- */
+
+static char *iq_outcome(fixture *f, const char *xml, int *rc) {
+  fh_clear(&f->h);
+  *rc = fh_iq(f->s, xml);
+  return f->h.sent->len ? fh_outcome(fh_last(&f->h)->xml) : NULL;
+}
+
+static void iq_children_order_does_not_matter(void **state) {
+  fixture *f = *state;
+  f->s = au_session(&f->h, ALICE, ALICE_RES);
+  const char *push_first = "<iq type='set' id='o1'><enable xmlns='urn:xmpp:push:0' "
+                           "jid='push.example'/><query xmlns='jabber:iq:version'/></iq>";
+  const char *push_second = "<iq type='set' id='o2'><query xmlns='jabber:iq:version'/>"
+                            "<enable xmlns='urn:xmpp:push:0' jid='push.example'/></iq>";
+  int rc1, rc2;
+  char *a = iq_outcome(f, push_first, &rc1);
+  char *b = iq_outcome(f, push_second, &rc2);
+  assert_int_equal(rc1, 0);
+  assert_int_equal(rc2, 0);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_string_equal(a, "modify/bad-request");
+  assert_string_equal(b, a);
+  g_free(a);
+  g_free(b);
+  assert_int_equal(f->st.saves, 0);
+}
+
+/* An enable in a get: the library's (its namespace), answered bad-request,
+ * as the header says. */
+static void iq_get_answered_as_documented(void **state) {
+  fixture *f = *state;
+  f->s = au_session(&f->h, ALICE, ALICE_RES);
+  int rc;
+  char *o = iq_outcome(f, "<iq type='get' id='g1'><enable xmlns='urn:xmpp:push:0' "
+                          "jid='push.example'/></iq>", &rc);
+  assert_int_equal(rc, 0);
+  assert_non_null(o);
+  assert_string_equal(o, "modify/bad-request");
+  g_free(o);
+  /* Results and errors never are, whatever they hold. */
+  o = iq_outcome(f, "<iq type='result' id='g2'><query xmlns='jabber:iq:version'/>"
+                    "<enable xmlns='urn:xmpp:push:0' jid='push.example'/></iq>", &rc);
+  assert_int_equal(rc, CLOUDNOTIFY_ERR_NOT_MINE);
+  assert_null(o);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -412,6 +460,8 @@ int main(void) {
     T(two_spellings_collapse),
     T(raw_key_rewrite_failure_fails_the_load),
     T(form_namespaced_attributes_kept),
+    T(iq_children_order_does_not_matter),
+    T(iq_get_answered_as_documented),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

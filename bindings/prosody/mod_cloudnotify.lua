@@ -228,15 +228,15 @@ end
 module:hook("resource-bind", function(event) session_for(event.session, true); end);
 module:hook("resource-unbind", function(event) forget_session(event.session); end);
 
--- Every IQ in the push namespace from a local client, whatever its child
--- and whatever its 'to': the library answers unknown elements
--- (feature-not-implemented) and IQs for another account (forbidden)
--- itself, so they are taken before mod_iq turns them into
+-- Every IQ with a child in the push namespace from a local client,
+-- whatever the child, its position and the 'to': the library answers
+-- unknown elements (feature-not-implemented), IQs for another account
+-- (forbidden) and IQs with several children (bad-request, in either
+-- order) itself, so they are taken before mod_iq turns them into
 -- service-unavailable.
 local function push_iq(event)
 	local origin, stanza = event.origin, event.stanza;
-	local child = stanza.tags[1];
-	if not child or child.attr.xmlns ~= xmlns_push then return; end
+	if not stanza:get_child(nil, xmlns_push) then return; end
 	if origin.type ~= "c2s" or origin.host ~= host or not origin.username then return; end
 	local s = session_for(origin, true);
 	if not s then

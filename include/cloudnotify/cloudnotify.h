@@ -463,13 +463,23 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_resumed(cloudnotify_session *session)
 /* Client IQs and app-server replies                                   */
 /* ------------------------------------------------------------------ */
 
-/** A client IQ arrived on session.  For an enable or disable in
- *  urn:xmpp:push:0 the reply (result or error) is sent through send with
- *  ROUTE_CLIENT and 0 is returned, whatever the reply.
+/** A client IQ arrived on session.  The library takes every <iq/> that
+ *  has a type other than result and error and at least one child element
+ *  in urn:xmpp:push:0, in any position; it sends the reply (result or
+ *  error) through send with ROUTE_CLIENT and returns 0, whatever the
+ *  reply.  The replies, in the order checked: no id: modify/bad-request
+ *  without id; a type other than set or get: modify/bad-request; a 'to'
+ *  that is not the account's bare JID: cancel/forbidden; type get
+ *  (XEP-0357 defines only set) or more than one child element (RFC 6120
+ *  8.2.3), whichever the order: modify/bad-request; a child other than
+ *  enable or disable: cancel/feature-not-implemented; the account's
+ *  registrations cannot be loaded: wait/internal-server-error; then
+ *  enable and disable as XEP-0357 says.
  *  Errors: INVALID_ARGUMENT; XML / TOO_LARGE (no reply sent: the host
- *  answers or drops as for any malformed stanza); NOT_MINE (not a set IQ
- *  whose child is in urn:xmpp:push:0); SEND (the reply could not be sent;
- *  the state change it reports stands); REENTRANT. */
+ *  answers or drops as for any malformed stanza); NOT_MINE (not an <iq/>,
+ *  no type, type result or error, or no child in urn:xmpp:push:0; no
+ *  reply sent); SEND (the reply could not be sent; the state change it
+ *  reports stands); REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq(cloudnotify_session *session,
                                                     const char *xml, size_t len);
 
