@@ -95,6 +95,21 @@ static void build_publish(GString *x, const char *id, const char *domain,
   g_string_append(x, "</pubsub></iq>");
 }
 
+/* The body field a push starts with (the filter may change it), NULL for
+ * none.  App servers tell an alert from a silent push by this field, so
+ * an important stanza always has one while the placeholder is set, even
+ * with push_notification_with_body on: a call or an encrypted message
+ * has no <body/> to copy. */
+static const char *push_body(const cloudnotify_ctx *ctx, const cn_summary *sum) {
+  if (!sum)
+    return NULL;
+  if (ctx->opt.with_body && sum->body && *sum->body)
+    return sum->body;
+  if (sum->important)
+    return ctx->opt.important_body;
+  return ctx->opt.with_body ? sum->body : NULL;
+}
+
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum) {
   if (sum && (sum->skip || cn_seen_contains(ctx, sum, r)))
@@ -102,10 +117,7 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
   cloudnotify_push p = { ctx, r, session, sum, NULL, NULL };
   if (sum && ctx->opt.with_sender)
     p.sender = g_strdup(sum->sender);
-  if (sum && ctx->opt.with_body)
-    p.body = g_strdup(sum->body);
-  else if (sum && sum->important && ctx->opt.important_body)
-    p.body = g_strdup(ctx->opt.important_body);
+  p.body = g_strdup(push_body(ctx, sum));
 
   int sent = 0;
   int veto = 0;

@@ -441,6 +441,34 @@ static void iq_get_answered_as_documented(void **state) {
   assert_null(o);
 }
 
+/* ---- 7. with_body and important stanzas without a body -------------------------- */
+
+#define OMEMO_NO_BODY(id)                                                             \
+  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' " \
+  "to='" ALICE "' id='" id "'><encrypted xmlns='eu.siacs.conversations.axolotl'>"     \
+  "<header sid='1'/><payload>AAAA</payload></encrypted></message>"
+#define CALL(id)                                                                      \
+  "<message type='chat' from='romeo@montague.example/orchard' to='" ALICE "' id='" id \
+  "'><propose xmlns='urn:xmpp:jingle-message:0' id='c1'><description "                \
+  "xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>"
+
+static void with_body_important_without_body_gets_placeholder(void **state) {
+  fixture *f = *state;
+  au_set(&f->h, "push_notification_with_body", "true");
+  enable_unbound(f, PUSH_JID, "n1");
+  assert_int_equal(au_offline(&f->h, ALICE, OMEMO_NO_BODY("b1")), 1);
+  au_assert_summary_field(fh_publish(&f->h, 0)->xml, "last-message-body", "New Message!");
+  assert_int_equal(archived(f, CALL("b2"), "B2"), 1);
+  au_assert_summary_field(fh_publish(&f->h, 1)->xml, "last-message-body", "New Message!");
+  /* A real body is still sent as it is. */
+  assert_int_equal(au_offline_msg(&f->h, ALICE, "words"), 1);
+  au_assert_summary_field(fh_publish(&f->h, 2)->xml, "last-message-body", "words");
+  /* Unimportant stays without body; an empty placeholder means none. */
+  au_set(&f->h, "push_notification_important_body", "");
+  assert_int_equal(au_offline(&f->h, ALICE, OMEMO_NO_BODY("b3")), 1);
+  au_assert_summary_field(fh_publish(&f->h, 3)->xml, "last-message-body", NULL);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -462,6 +490,7 @@ int main(void) {
     T(form_namespaced_attributes_kept),
     T(iq_children_order_does_not_matter),
     T(iq_get_answered_as_documented),
+    T(with_body_important_without_body_gets_placeholder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

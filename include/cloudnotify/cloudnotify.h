@@ -245,7 +245,10 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_new(cloudnotify_ctx **out,
 CLOUDNOTIFY_EXPORT void cloudnotify_ctx_free(cloudnotify_ctx *ctx);
 
 typedef enum cloudnotify_option {
-  /** bool, default 0: put the real message body in the summary. */
+  /** bool, default 0: put the real message body in the summary.  An
+   *  important stanza without a body of its own (a call, an encrypted
+   *  message) still gets IMPORTANT_BODY, so that app servers that tell
+   *  an alert from a silent push by the body field see it. */
   CLOUDNOTIFY_OPT_WITH_BODY = 1,
   /** bool, default 0: put the message sender in the summary. */
   CLOUDNOTIFY_OPT_WITH_SENDER = 2,
