@@ -44,6 +44,7 @@ static void options_defaults(cn_options *o) {
   o->max_remembered = 4096;
   o->max_session_queue = 1000;
   o->wake_before_expiry = 0;
+  o->publish_from_bare = FALSE;
 }
 
 int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *callbacks,
@@ -124,6 +125,7 @@ static const option_desc option_table[] = {
   OPT("push_max_remembered_stanzas", CLOUDNOTIFY_OPT_MAX_REMEMBERED_STANZAS, 1, 0, 10000000, max_remembered),
   OPT("push_max_session_queue", CLOUDNOTIFY_OPT_MAX_SESSION_QUEUE, 1, 1, 100000, max_session_queue),
   OPT("push_wake_before_expiry", CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY, 1, 0, 86400, wake_before_expiry),
+  OPT("push_publish_from_bare", CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE, 0, 0, 1, publish_from_bare),
 };
 
 static const option_desc *find_option(cloudnotify_option opt) {

@@ -5,14 +5,7 @@
 
 #include <string.h>
 
-struct cloudnotify_push {
-  cloudnotify_ctx *ctx;
-  const cn_reg *reg;
-  cloudnotify_session *session;
-  const cn_summary *sum;
-  char *body;   /* what will be sent, owned */
-  char *sender; /* what will be sent, owned */
-};
+#include "push.h"
 
 /* ---- summaries ------------------------------------------------------ */
 
@@ -34,6 +27,8 @@ int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, siz
   out->body = ctx->opt.with_body ? g_steal_pointer(&info.body) : NULL;
   out->key = g_steal_pointer(&info.key);
   out->alt_key = g_steal_pointer(&info.alt_key);
+  out->type = g_steal_pointer(&info.type);
+  out->id = g_steal_pointer(&info.id);
   cn_stanza_info_clear(&info);
   return 0;
 }
@@ -43,6 +38,8 @@ void cn_summary_clear(cn_summary *s) {
   g_free(s->body);
   g_free(s->key);
   g_free(s->alt_key);
+  g_free(s->type);
+  g_free(s->id);
   memset(s, 0, sizeof *s);
 }
 
@@ -63,13 +60,13 @@ static void add_field(GString *x, const char *var, const char *value) {
   g_string_append(x, "</value></field>");
 }
 
-static void build_publish(GString *x, const char *id, const char *domain,
+static void build_publish(GString *x, const char *id, const char *from,
                           const cloudnotify_push *p) {
   const cn_reg *r = p->reg;
   g_string_append(x, "<iq type='set' id='");
   g_string_append(x, id);
   g_string_append(x, "' from='");
-  cn_xml_escape(x, domain, strlen(domain));
+  cn_xml_escape(x, from, strlen(from));
   g_string_append(x, "' to='");
   cn_xml_escape(x, r->jid, strlen(r->jid));
   g_string_append(x, "'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish");
@@ -80,13 +77,17 @@ static void build_publish(GString *x, const char *id, const char *domain,
   }
   g_string_append(x, "><item><notification xmlns='urn:xmpp:push:0'>"
                      "<x xmlns='jabber:x:data' type='submit'>");
-  add_field(x, "FORM_TYPE", "urn:xmpp:push:summary");
-  add_field(x, "message-count", "1");
-  if (p->sender)
-    add_field(x, "last-message-sender", p->sender);
-  if (p->body)
-    add_field(x, "last-message-body", p->body);
-  g_string_append(x, "</x></notification></item></publish>");
+  char count[16];
+  GArray *fields = cn_push_summary_fields(p, count);
+  for (guint i = 0; i < fields->len; i++) {
+    const cn_push_field *f = &g_array_index(fields, cn_push_field, i);
+    add_field(x, f->var, f->value);
+  }
+  g_array_unref(fields);
+  g_string_append(x, "</x>");
+  if (p->extra)
+    g_string_append(x, p->extra);
+  g_string_append(x, "</notification></item></publish>");
   if (r->form) {
     g_string_append(x, "<publish-options>");
     g_string_append_len(x, r->form, (gssize)r->form_len);
@@ -110,11 +111,28 @@ static const char *push_body(const cloudnotify_ctx *ctx, const cn_summary *sum) 
   return ctx->opt.with_body ? sum->body : NULL;
 }
 
+static void seen_add_all(cloudnotify_ctx *ctx, const cn_summary *sum, GPtrArray *covered,
+                         const cn_reg *r) {
+  if (!covered) {
+    cn_seen_add(ctx, sum, r);
+    return;
+  }
+  for (guint i = 0; i < covered->len; i++)
+    cn_seen_add(ctx, covered->pdata[i], r);
+}
+
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum) {
+  return cn_notify_covering(ctx, r, session, sum, NULL);
+}
+
+int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
+                       const cn_summary *sum, GPtrArray *covered) {
   if (sum && (sum->skip || cn_seen_contains(ctx, sum, r)))
     return 0;
-  cloudnotify_push p = { ctx, r, session, sum, NULL, NULL };
+  cloudnotify_push p = { ctx, r, session, sum, NULL, NULL, 0, NULL, NULL };
+  if (sum)
+    p.count = covered ? covered->len : 1;
   if (sum && ctx->opt.with_sender)
     p.sender = g_strdup(sum->sender);
   p.body = g_strdup(push_body(ctx, sum));
@@ -128,19 +146,22 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
   }
   if (veto) {
     if (sum)
-      cn_seen_add(ctx, sum, r);
+      seen_add_all(ctx, sum, covered, r);
     cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "push to %s for %s vetoed by the host", r->jid,
            r->user->account);
   } else {
     char id[33];
     cn_random_id(id);
-    const char *domain = strchr(r->user->account, '@') + 1;
+    /* The domain, as the reference (module.host), unless the host asked
+     * for the account's bare JID, as in XEP-0357's examples. */
+    const char *from = ctx->opt.publish_from_bare ? r->user->account
+                                                  : strchr(r->user->account, '@') + 1;
     GString *x = g_string_sized_new(512 + r->form_len);
-    build_publish(x, id, domain, &p);
+    build_publish(x, id, from, &p);
     if (cn_send(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, x) == 0) {
       cn_outstanding_add(ctx, id, r);
       if (sum)
-        cn_seen_add(ctx, sum, r);
+        seen_add_all(ctx, sum, covered, r);
       sent = 1;
       cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "sent %s push to %s for %s",
              p.body ? "important" : "unimportant", r->jid, r->user->account);
@@ -152,7 +173,25 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
   }
   g_free(p.body);
   g_free(p.sender);
+  cn_push_content_clear(&p);
   return sent;
+}
+
+/* The stanzas of a batch one push stands for: from the first one of its
+ * kind not yet pushed (at index first) to the end, those of the same kind
+ * (important or not, as the batch sorts them) that can be pushed and were
+ * not yet.  Their number is the publish's message-count. */
+static GPtrArray *batch_covered(cloudnotify_ctx *ctx, const cn_reg *r, GPtrArray *summaries,
+                                guint first, gboolean important) {
+  GPtrArray *covered = g_ptr_array_new();
+  for (guint i = first; i < summaries->len; i++) {
+    cn_summary *sum = summaries->pdata[i];
+    if (sum->skip || (sum->important && ctx->opt.important_body) != important)
+      continue;
+    if (i == first || !cn_seen_contains(ctx, sum, r))
+      g_ptr_array_add(covered, sum);
+  }
+  return covered;
 }
 
 unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries) {
@@ -164,9 +203,12 @@ unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray
      * so one push covers the batch. */
     gboolean important = sum->important && ctx->opt.important_body;
     gboolean *done = important ? &done_important : &done_unimportant;
-    if (*done || sum->skip)
+    if (*done || sum->skip || cn_seen_contains(ctx, sum, s->reg))
       continue;
-    if (cn_notify(ctx, s->reg, s, sum)) {
+    GPtrArray *covered = batch_covered(ctx, s->reg, summaries, i, important);
+    int pushed = cn_notify_covering(ctx, s->reg, s, sum, covered);
+    g_ptr_array_free(covered, TRUE);
+    if (pushed) {
       *done = TRUE;
       pushes++;
       cn_session_pushed(ctx, s, important || !ctx->opt.important_body);

@@ -124,6 +124,8 @@ struct cn_summary {
   char *body;
   char *key;
   char *alt_key; /* see cn_stanza_info and seen.c */
+  char *type;    /* see cn_stanza_info: for the notification filter */
+  char *id;
 };
 
 /* Parse and classify a stanza; 0 or XML/TOO_LARGE. */
@@ -136,6 +138,11 @@ void cn_summary_free(cn_summary *s);
  * for this stanza.  Returns 1 when a publish was sent, 0 otherwise. */
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum);
+/* As cn_notify for sum, on behalf of every summary in covered (sum among
+ * them, none already pushed to r): the publish's message-count is their
+ * number, and each is remembered as pushed. */
+int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
+                       const cn_summary *sum, GPtrArray *covered);
 /* Process a batch of summaries for a session's registration: at most one
  * important and one unimportant push.  Returns pushes sent. */
 unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries);
@@ -195,6 +202,7 @@ typedef struct cn_options {
   int64_t max_remembered;
   int64_t max_session_queue;
   int64_t wake_before_expiry;
+  gboolean publish_from_bare; /* publishes from the account, not the domain */
 } cn_options;
 
 struct cloudnotify_ctx {

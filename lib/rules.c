@@ -246,6 +246,17 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
     out->own = !outgoing && is_own(eff, account) ? 1 : 0;
   }
 
+  {
+    const char *type = cn_xml_attr(eff, "type");
+    const char *id = cn_xml_attr(eff, "id");
+
+    if (type == NULL && eff->type == XML_ELEMENT_NODE)
+      type = name_is(eff, "message") ? "normal"
+             : name_is(eff, "presence") ? "available" : NULL;
+    out->type = g_strdup(type);
+    out->id = g_strdup(id);
+  }
+
   from = cn_xml_attr(eff, "from");
   out->sender = from != NULL ? g_strdup(from) : NULL;
   body = cn_xml_child(eff, "body", NULL);
@@ -271,5 +282,7 @@ cn_stanza_info_clear(cn_stanza_info *info)
   g_free(info->body);
   g_free(info->key);
   g_free(info->alt_key);
+  g_free(info->type);
+  g_free(info->id);
   memset(info, 0, sizeof *info);
 }

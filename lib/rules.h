@@ -17,6 +17,11 @@ typedef struct cn_stanza_info {
                                    NULL when there is no body element */
   char *key;                    /* identity of the stanza, g_malloc'd, never NULL;
                                    see cn_rules_classify */
+  char *type;                   /* 'type' of the effective stanza, g_malloc'd; when
+                                   absent the RFC 6121 default ("normal" for a
+                                   message, "available" for a presence), else NULL */
+  char *id;                     /* 'id' of the effective stanza, g_malloc'd, NULL if
+                                   absent */
   char *alt_key;                /* the id/sha256 key, ignoring any stanza-id, never
                                    NULL: a copy without the archive's stanza-id (the
                                    archived one) still matches the copies with it */

@@ -130,6 +130,7 @@ local options = {
 	smacks_max_ack_delay = "number", push_coalesce_ms = "number",
 	push_max_outstanding = "number", push_publish_timeout = "number",
 	push_max_cached_users = "number", push_wake_before_expiry = "number",
+	push_publish_from_bare = "boolean",
 };
 for name, kind in pairs(options) do
 	local value;
@@ -355,13 +356,18 @@ end);
 -- App-server replies come back to the host; our ids are 32 hex digits,
 -- so other IQ replies are passed on without being serialised.
 
-module:hook("iq/host", function(event)
+local function app_reply(event)
 	local stanza = event.stanza;
 	local t, id = stanza.attr.type, stanza.attr.id;
 	if not active or (t ~= "result" and t ~= "error") or not id or #id ~= 32 or id:find("[^%x]") then return; end
 	local ok = ctx:app_reply(tostring(stanza));
 	if ok then return true; end
-end, 10);
+end
+module:hook("iq/host", app_reply, 10);
+-- Publishing from the account's bare JID: the app server answers there.
+-- Hooked whatever the option says now, so that replies to publishes sent
+-- before a reload that changed it still reach the library.
+module:hook("iq/bare", app_reply, 10);
 
 ---------------------------------------------------------------------------
 

@@ -300,6 +300,16 @@ typedef enum cloudnotify_option {
   /** int seconds 0..86400, default 0 (off): push once this long before an
    *  extended hibernation would expire. */
   CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY = 18,
+  /** bool, default 0 (by name: push_publish_from_bare): publish from the
+   *  account's bare JID, as XEP-0357's examples do, instead of from its
+   *  domain (the reference's choice).  App servers then answer to the
+   *  account's bare JID: the host must hand IQ results and errors
+   *  addressed to a local account's bare JID (not only those addressed to
+   *  the domain) to cloudnotify_handle_app_reply, before answering them
+   *  on the account's behalf, and process them as usual when it returns
+   *  CLOUDNOTIFY_ERR_NOT_MINE.  Publishes already sent are answered
+   *  wherever they were sent from: route both while switching. */
+  CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE = 19,
 } cloudnotify_option;
 
 /** Set an integer or boolean option.
@@ -324,7 +334,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx,
  *  push_coalesce_ms, push_max_outstanding, push_publish_timeout,
  *  push_max_cached_users, push_max_stanza_size, push_max_xml_depth,
  *  push_max_form_size, push_max_form_fields, push_max_remembered_stanzas,
- *  push_max_session_queue, push_wake_before_expiry) with the value as
+ *  push_max_session_queue, push_wake_before_expiry,
+ *  push_publish_from_bare) with the value as
  *  text ("true"/"false"/"1"/"0" for booleans, decimal for integers).
  *  Errors: INVALID_ARGUMENT, UNKNOWN_OPTION, OPTION_VALUE, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx,
@@ -581,6 +592,62 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_is_important(const cloudnotify_push *pus
 CLOUDNOTIFY_EXPORT int cloudnotify_push_is_urgent(const cloudnotify_push *push);
 /** The session this push is for, or NULL (offline, archive, ping). */
 CLOUDNOTIFY_EXPORT cloudnotify_session *cloudnotify_push_session(const cloudnotify_push *push);
+
+/* ---- Notification content (0.2) ---------------------------------- */
+
+/** The triggering stanza's type: its 'type' attribute, or when it has
+ *  none the RFC 6121 default ("normal" for a message, "available" for a
+ *  presence).  For a carbon the forwarded message's.  NULL for a ping (a
+ *  push without stanza: cloudnotify_ping, the wake-up before expiry).
+ *  Borrowed, valid during the filter call.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_type(const cloudnotify_push *push);
+/** The triggering stanza's 'id' attribute (for a carbon the forwarded
+ *  message's), NULL when it has none and for a ping.  When one push
+ *  covers several stanzas (a session's queue), the first of them.
+ *  Borrowed, valid during the filter call.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_id(const cloudnotify_push *push);
+
+/** Most fields cloudnotify_push_add_field adds to one push. */
+#define CLOUDNOTIFY_PUSH_MAX_FIELDS 16
+/** Longest field name (var) in bytes. */
+#define CLOUDNOTIFY_PUSH_MAX_VAR_SIZE 256
+/** Longest field value in bytes. */
+#define CLOUDNOTIFY_PUSH_MAX_VALUE_SIZE 4096
+/** Longest extra element, as given, in bytes. */
+#define CLOUDNOTIFY_PUSH_MAX_EXTRA_SIZE 8192
+
+/** Add a field to the summary form (urn:xmpp:push:summary), after the
+ *  library's own.  Both strings are copied.  Adding a var again replaces
+ *  its value.  The form the publish carries says message-count (the
+ *  number of stanzas the push covers: 1 for a message, n for a batch of a
+ *  session's queue; none for a ping), last-message-sender and
+ *  last-message-body (see cloudnotify_push_set_sender / _set_body), then
+ *  these fields in the order first added.
+ *  Errors: INVALID_ARGUMENT (push, var or value NULL; var empty, longer
+ *  than CLOUDNOTIFY_PUSH_MAX_VAR_SIZE, holding white space, or one of the
+ *  library's: FORM_TYPE, message-count, last-message-sender,
+ *  last-message-body; var or value not UTF-8 or holding a character XML
+ *  cannot carry, as cloudnotify_push_set_body), TOO_LARGE (value longer
+ *  than CLOUDNOTIFY_PUSH_MAX_VALUE_SIZE, or CLOUDNOTIFY_PUSH_MAX_FIELDS
+ *  fields already added).  On error the push is unchanged. */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_add_field(cloudnotify_push *push, const char *var,
+                                                  const char *value);
+
+/** Set the one extra child element of <notification/>, written after the
+ *  summary form: xml is one element as text (len bytes, copied), parsed
+ *  with the same hardening as stanzas and written again by the library
+ *  (prefixes become default namespace declarations, namespaced
+ *  attributes keep theirs).  A second call replaces the first; xml NULL
+ *  removes it.
+ *  Errors: INVALID_ARGUMENT (push NULL), TOO_LARGE (len over
+ *  CLOUDNOTIFY_PUSH_MAX_EXTRA_SIZE, or nesting deeper than
+ *  push_max_xml_depth), XML (not exactly one well-formed element: empty,
+ *  text around it, several elements, DOCTYPE, comment, CDATA, processing
+ *  instruction, NUL byte, invalid UTF-8; or an element in no namespace,
+ *  in urn:xmpp:push:0 or in jabber:x:data, which would pass for part of
+ *  the notification).  On error the push is unchanged. */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_set_extra(cloudnotify_push *push, const char *xml,
+                                                  size_t len);
 
 /** Replace the body field (copied; NULL removes it).
  *  Errors: INVALID_ARGUMENT (push NULL, or text not UTF-8 or holding a
