@@ -371,7 +371,10 @@ typedef struct cloudnotify_store {
   /** Insert or replace the registration keyed by (jid, node). */
   int (*save)(void *store_data, const char *account, const cloudnotify_record *record);
   /** Remove the registration keyed by (jid, node); node NULL is the
-   *  registration without node.  Removing a missing one succeeds. */
+   *  registration without node.  Removing a missing one succeeds.  jid
+   *  and node are normalised, except when a load rewrites a record
+   *  stored under another spelling (see cloudnotify_loader_add): then
+   *  they are the record's own, as load gave them. */
   int (*remove)(void *store_data, const char *account, const char *jid,
                 const char *node);
   /** Called once when the store is replaced or the context freed.  May be
