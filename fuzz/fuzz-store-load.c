@@ -153,6 +153,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int has = cloudnotify_account_has_push(h.ctx, ACCOUNT);
   if (h.store_fail_load)
     FH_CHECK(has == CLOUDNOTIFY_ERR_STORE);
+  else if (h.store_fail_save || h.store_fail_remove)
+    /* A record stored under a non-normalised key is rewritten on load;
+     * when that fails, so does the load. */
+    FH_CHECK(has == 0 || has == 1 || has == CLOUDNOTIFY_ERR_STORE);
   else
     FH_CHECK(has == 0 || has == 1);
   fh_check(&h);
@@ -166,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *m1 = fh_stanza(0, ACCOUNT, 1);
   unsigned pushes = 0;
   int rc = fh_trigger(&h, FH_OFFLINE, ACCOUNT, m1, strlen(m1), NULL, &pushes);
-  FH_CHECK(rc == (h.store_fail_load ? CLOUDNOTIFY_ERR_STORE : 0));
+  FH_CHECK(rc == (has == CLOUDNOTIFY_ERR_STORE ? CLOUDNOTIFY_ERR_STORE : 0));
   FH_CHECK(pushes == loaded);
   g_free(m1);
 

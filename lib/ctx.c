@@ -49,6 +49,7 @@ static void options_defaults(cn_options *o) {
   o->wake_before_expiry = 0;
   o->id_prefix = NULL;
   o->log_level = CLOUDNOTIFY_LOG_DEBUG;
+  o->publish_from_bare = FALSE;
 }
 
 int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *callbacks,
@@ -138,6 +139,7 @@ static const option_desc option_table[] = {
   OPT("push_wake_before_expiry", CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY, 1, 0, 86400, wake_before_expiry),
   OPT("push_id_prefix", CLOUDNOTIFY_OPT_ID_PREFIX, 2, 0, 0, id_prefix),
   OPT("push_log_level", CLOUDNOTIFY_OPT_LOG_LEVEL, 3, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ERROR + 1, log_level),
+  OPT("push_publish_from_bare", CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE, 0, 0, 1, publish_from_bare),
 };
 
 static const option_desc *find_option(cloudnotify_option opt) {

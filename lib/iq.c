@@ -259,16 +259,18 @@ static int dispatch(cloudnotify_session *s, xmlNode *iq) {
   const char *type = cn_xml_attr(iq, "type");
   if (strcmp((const char *)iq->name, "iq") || !type)
     return CLOUDNOTIFY_ERR_NOT_MINE;
+  /* Ours when any child is in the push namespace, wherever it stands:
+   * an IQ with two children is answered the same in either order. */
   xmlNode *child = NULL;
   unsigned children = 0;
   for (xmlNode *c = iq->children; c; c = c->next) {
     if (c->type == XML_ELEMENT_NODE) {
-      if (!child)
+      if (!child && !g_strcmp0(cn_xml_ns(c), NS_PUSH))
         child = c;
       children++;
     }
   }
-  if (!child || g_strcmp0(cn_xml_ns(child), NS_PUSH))
+  if (!child)
     return CLOUDNOTIFY_ERR_NOT_MINE;
   /* Results and errors are never answered (RFC 6120 8.2.3). */
   if (!strcmp(type, "result") || !strcmp(type, "error"))

@@ -7,14 +7,7 @@
 
 #include <string.h>
 
-struct cloudnotify_push {
-  cloudnotify_ctx *ctx;
-  const cn_reg *reg;
-  cloudnotify_session *session;
-  const cn_summary *sum;
-  char *body;   /* what will be sent, owned */
-  char *sender; /* what will be sent, owned */
-};
+#include "push.h"
 
 /* ---- summaries ------------------------------------------------------ */
 
@@ -37,12 +30,14 @@ void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode 
   cn_rules_classify(root, account, &info);
   out->important = info.important;
   out->urgent = info.urgent;
-  out->skip = info.outgoing_carbon;
+  out->skip = info.outgoing_carbon || info.own;
   out->sender = g_steal_pointer(&info.sender);
   /* The body is kept only when it may leave the server. */
   out->body = ctx->opt.with_body ? g_steal_pointer(&info.body) : NULL;
   out->key = g_steal_pointer(&info.key);
   out->alt_key = g_steal_pointer(&info.alt_key);
+  out->type = g_steal_pointer(&info.type);
+  out->id = g_steal_pointer(&info.id);
   cn_stanza_info_clear(&info);
 }
 
@@ -51,6 +46,8 @@ void cn_summary_clear(cn_summary *s) {
   g_free(s->body);
   g_free(s->key);
   g_free(s->alt_key);
+  g_free(s->type);
+  g_free(s->id);
   memset(s, 0, sizeof *s);
 }
 
@@ -61,58 +58,6 @@ void cn_summary_free(cn_summary *s) {
   g_free(s);
 }
 
-/* ---- de-duplication ------------------------------------------------- */
-
-void cn_seen_init(cloudnotify_ctx *ctx) {
-  ctx->seen = g_hash_table_new(g_str_hash, g_str_equal);
-  g_queue_init(&ctx->seen_fifo);
-}
-
-void cn_seen_clear(cloudnotify_ctx *ctx) {
-  g_hash_table_destroy(ctx->seen);
-  g_queue_free_full(g_queue_copy(&ctx->seen_fifo), g_free);
-  g_queue_clear(&ctx->seen_fifo);
-}
-
-/* The account is part of the key: two accounts may share a push service
- * and node, and a stanza id is only unique per sender. */
-static char *seen_key(const char *key, const cn_reg *r) {
-  return g_strconcat(key, "\x1f", r->user->account, "\x1f", r->ident, NULL);
-}
-
-static gboolean seen_contains_one(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
-  char *k = seen_key(key, r);
-  gboolean seen = g_hash_table_contains(ctx->seen, k);
-  g_free(k);
-  return seen;
-}
-
-static gboolean seen_contains(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r) {
-  return seen_contains_one(ctx, sum->key, r) ||
-         (sum->alt_key && seen_contains_one(ctx, sum->alt_key, r));
-}
-
-/* Remembered only once the stanza is dealt with for r: a publish the host
- * refused was not sent, and another copy of the stanza may still go. */
-static void seen_add_one(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
-  if (ctx->opt.max_remembered == 0)
-    return;
-  while (ctx->seen_fifo.length >= (guint)ctx->opt.max_remembered) {
-    char *old = g_queue_pop_head(&ctx->seen_fifo);
-    g_hash_table_remove(ctx->seen, old);
-    g_free(old);
-  }
-  char *k = seen_key(key, r);
-  g_hash_table_add(ctx->seen, k);
-  g_queue_push_tail(&ctx->seen_fifo, k);
-}
-
-static void seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r) {
-  seen_add_one(ctx, sum->key, r);
-  if (sum->alt_key && strcmp(sum->alt_key, sum->key))
-    seen_add_one(ctx, sum->alt_key, r);
-}
-
 /* ---- the publish ---------------------------------------------------- */
 
 static void add_field(cn_el *x, const char *var, const char *value) {
@@ -121,52 +66,84 @@ static void add_field(cn_el *x, const char *var, const char *value) {
   cn_el_text(cn_el_add(f, "value", NULL), value);
 }
 
-static cn_el *build_publish(const char *id, const char *domain, const cloudnotify_push *p) {
+static cn_el *build_publish(const char *id, const char *from, const cloudnotify_push *p) {
   const cn_reg *r = p->reg;
   cn_el *iq = cn_el_new("iq", NULL);
   cn_el_attr(iq, "type", "set");
   cn_el_attr(iq, "id", id);
-  cn_el_attr(iq, "from", domain);
+  cn_el_attr(iq, "from", from);
   cn_el_attr(iq, "to", r->jid);
   cn_el *pubsub = cn_el_add(iq, "pubsub", "http://jabber.org/protocol/pubsub");
   cn_el *publish = cn_el_add(pubsub, "publish", NULL);
   cn_el_attr(publish, "node", r->node);
-  cn_el *x = cn_el_add(cn_el_add(cn_el_add(publish, "item", NULL), "notification",
-                                 "urn:xmpp:push:0"),
-                       "x", "jabber:x:data");
+  cn_el *notification = cn_el_add(cn_el_add(publish, "item", NULL), "notification",
+                                  "urn:xmpp:push:0");
+  cn_el *x = cn_el_add(notification, "x", "jabber:x:data");
   cn_el_attr(x, "type", "submit");
-  add_field(x, "FORM_TYPE", "urn:xmpp:push:summary");
-  add_field(x, "message-count", "1");
-  if (p->sender)
-    add_field(x, "last-message-sender", p->sender);
-  if (p->body)
-    add_field(x, "last-message-body", p->body);
+  char count[16];
+  GArray *fields = cn_push_summary_fields(p, count);
+  for (guint i = 0; i < fields->len; i++) {
+    const cn_push_field *f = &g_array_index(fields, cn_push_field, i);
+    add_field(x, f->var, f->value);
+  }
+  g_array_unref(fields);
+  if (p->extra)
+    cn_el_raw(notification, p->extra, strlen(p->extra));
   if (r->form)
     cn_el_raw(cn_el_add(pubsub, "publish-options", NULL), r->form, r->form_len);
   return iq;
 }
 
+/* The body field a push starts with (the filter may change it), NULL for
+ * none.  App servers tell an alert from a silent push by this field, so
+ * an important stanza always has one while the placeholder is set, even
+ * with push_notification_with_body on: a call or an encrypted message
+ * has no <body/> to copy. */
+static const char *push_body(const cloudnotify_ctx *ctx, const cn_summary *sum) {
+  if (!sum)
+    return NULL;
+  if (ctx->opt.with_body && sum->body && *sum->body)
+    return sum->body;
+  if (sum->important)
+    return ctx->opt.important_body;
+  return ctx->opt.with_body ? sum->body : NULL;
+}
+
+static void seen_add_all(cloudnotify_ctx *ctx, const cn_summary *sum, GPtrArray *covered,
+                         const cn_reg *r) {
+  if (!covered) {
+    cn_seen_add(ctx, sum, r);
+    return;
+  }
+  for (guint i = 0; i < covered->len; i++)
+    cn_seen_add(ctx, covered->pdata[i], r);
+}
+
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum) {
+  return cn_notify_covering(ctx, r, session, sum, NULL);
+}
+
+int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
+                       const cn_summary *sum, GPtrArray *covered) {
   if (sum && sum->skip)
     return 0;
-  if (sum && seen_contains(ctx, sum, r)) {
+  if (sum && cn_seen_contains(ctx, sum, r)) {
     CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
     return 0;
   }
-  cloudnotify_push p = { ctx, r, session, sum, NULL, NULL };
+  cloudnotify_push p = { ctx, r, session, sum, NULL, NULL, 0, NULL, NULL };
+  if (sum)
+    p.count = covered ? covered->len : 1;
   if (sum && ctx->opt.with_sender)
     p.sender = g_strdup(sum->sender);
-  if (sum && ctx->opt.with_body)
-    p.body = g_strdup(sum->body);
-  else if (sum && sum->important && ctx->opt.important_body)
-    p.body = g_strdup(ctx->opt.important_body);
+  p.body = g_strdup(push_body(ctx, sum));
 
   int sent = 0;
   int veto = cn_cb_notification_filter(ctx, &p);
   if (veto) {
     if (sum)
-      seen_add(ctx, sum, r);
+      seen_add_all(ctx, sum, covered, r);
     cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_PUSH_VETOED,
               "push to %s for %s vetoed by the host", r->jid, r->user->account);
     cn_report_publish(ctx, r->user->account, r->jid, r->node, NULL, CLOUDNOTIFY_PUBLISH_VETOED,
@@ -174,13 +151,16 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
   } else {
     char id[CN_PUBLISH_ID_SIZE];
     cn_publish_id(ctx, id);
-    const char *domain = strchr(r->user->account, '@') + 1;
-    cn_el *x = build_publish(id, domain, &p);
+    /* The domain, as the reference (module.host), unless the host asked
+     * for the account's bare JID, as in XEP-0357's examples. */
+    const char *from = ctx->opt.publish_from_bare ? r->user->account
+                                                  : strchr(r->user->account, '@') + 1;
+    cn_el *x = build_publish(id, from, &p);
     if (cn_emit(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, id, x) ==
         0) {
       cn_outstanding_add(ctx, id, r);
       if (sum)
-        seen_add(ctx, sum, r);
+        seen_add_all(ctx, sum, covered, r);
       sent = 1;
       CN_COUNT(ctx, CN_C_PUBLISHES_SENT);
       cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_PUSH_SENT,
@@ -196,7 +176,25 @@ int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
   }
   g_free(p.body);
   g_free(p.sender);
+  cn_push_content_clear(&p);
   return sent;
+}
+
+/* The stanzas of a batch one push stands for: from the first one of its
+ * kind not yet pushed (at index first) to the end, those of the same kind
+ * (important or not, as the batch sorts them) that can be pushed and were
+ * not yet.  Their number is the publish's message-count. */
+static GPtrArray *batch_covered(cloudnotify_ctx *ctx, const cn_reg *r, GPtrArray *summaries,
+                                guint first, gboolean important) {
+  GPtrArray *covered = g_ptr_array_new();
+  for (guint i = first; i < summaries->len; i++) {
+    cn_summary *sum = summaries->pdata[i];
+    if (sum->skip || (sum->important && ctx->opt.important_body) != important)
+      continue;
+    if (i == first || !cn_seen_contains(ctx, sum, r))
+      g_ptr_array_add(covered, sum);
+  }
+  return covered;
 }
 
 unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries) {
@@ -208,9 +206,12 @@ unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray
      * so one push covers the batch. */
     gboolean important = sum->important && ctx->opt.important_body;
     gboolean *done = important ? &done_important : &done_unimportant;
-    if (*done || sum->skip)
+    if (*done || sum->skip || cn_seen_contains(ctx, sum, s->reg))
       continue;
-    if (cn_notify(ctx, s->reg, s, sum)) {
+    GPtrArray *covered = batch_covered(ctx, s->reg, summaries, i, important);
+    int pushed = cn_notify_covering(ctx, s->reg, s, sum, covered);
+    g_ptr_array_free(covered, TRUE);
+    if (pushed) {
       *done = TRUE;
       pushes++;
       cn_session_pushed(ctx, s, important || !ctx->opt.important_body);

@@ -115,15 +115,24 @@ void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char
 int64_t cn_outstanding_next_deadline(const cloudnotify_ctx *ctx);
 void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now);
 
-/* ---- de-duplication memory (notify.c) ------------------------------- */
+/* ---- de-duplication memory (seen.c) --------------------------------- */
 
+/* How long a stanza known only by a digest of its content is remembered
+ * as pushed (docs/design.md, "Stanza identity"). */
+#define CN_DIGEST_WINDOW_MS (60 * 1000)
+
+typedef struct cn_summary cn_summary;
 void cn_seen_init(cloudnotify_ctx *ctx);
 void cn_seen_clear(cloudnotify_ctx *ctx);
+/* Whether r was already pushed (or vetoed) for the stanza of sum. */
+gboolean cn_seen_contains(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r);
+/* Remember that r was pushed (or vetoed) for it. */
+void cn_seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r);
 
 /* ---- notifications (notify.c) --------------------------------------- */
 
 /* One stanza reduced to what a push needs. */
-typedef struct cn_summary {
+struct cn_summary {
   unsigned important : 1;
   unsigned urgent : 1;
   unsigned skip : 1; /* outgoing carbon: never pushed */
@@ -131,8 +140,10 @@ typedef struct cn_summary {
   char *sender;
   char *body;
   char *key;
-  char *alt_key; /* see cn_stanza_info; a stanza counts as pushed under either */
-} cn_summary;
+  char *alt_key; /* see cn_stanza_info and seen.c */
+  char *type;    /* see cn_stanza_info: for the notification filter */
+  char *id;
+};
 
 /* Parse and classify a stanza; 0 or XML/TOO_LARGE. */
 int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
@@ -147,6 +158,11 @@ void cn_summary_free(cn_summary *s);
  * for this stanza.  Returns 1 when a publish was sent, 0 otherwise. */
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum);
+/* As cn_notify for sum, on behalf of every summary in covered (sum among
+ * them, none already pushed to r): the publish's message-count is their
+ * number, and each is remembered as pushed. */
+int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
+                       const cn_summary *sum, GPtrArray *covered);
 /* Process a batch of summaries for a session's registration: at most one
  * important and one unimportant push.  Returns pushes sent. */
 unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries);
@@ -212,6 +228,7 @@ typedef struct cn_options {
   int64_t wake_before_expiry;
   char *id_prefix;   /* NULL when none ("") */
   int64_t log_level; /* messages below it are not formatted */
+  gboolean publish_from_bare; /* publishes from the account, not the domain */
 } cn_options;
 
 struct cloudnotify_ctx {
@@ -231,7 +248,7 @@ struct cloudnotify_ctx {
   GHashTable *outstanding;
   GQueue outstanding_fifo;
 
-  /* de-duplication: "key\x1fident" strings; FIFO for the bound */
+  /* de-duplication (seen.c): key -> entry; FIFO for the bound */
   GHashTable *seen;
   GQueue seen_fifo;
 

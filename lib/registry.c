@@ -13,7 +13,86 @@ struct cloudnotify_loader {
   GPtrArray *regs;    /* cn_reg* read so far */
   GHashTable *by_key; /* ident -> index in regs: a hostile store may return
                          thousands of records, so no linear search */
+  GHashTable *raw;    /* ident -> GPtrArray of raw_key*: the keys records were
+                         stored under when they differ from the normalised
+                         one; NULL until the first such record */
 };
+
+/* A key as a store holds it, when that is not how the library would
+ * write it: a service JID as a client spelled it (mod_cloud_notify keeps
+ * "Push.Example." as written) or an empty node. */
+typedef struct {
+  char *jid;
+  char *node;
+} raw_key;
+
+static void raw_key_free(gpointer p) {
+  raw_key *k = p;
+  g_free(k->jid);
+  g_free(k->node);
+  g_free(k);
+}
+
+static void loader_remember_raw(cloudnotify_loader *l, const char *ident,
+                                const cloudnotify_record *rec) {
+  if (!l->raw)
+    l->raw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                   (GDestroyNotify)g_ptr_array_unref);
+  GPtrArray *keys = g_hash_table_lookup(l->raw, ident);
+  if (!keys) {
+    keys = g_ptr_array_new_with_free_func(raw_key_free);
+    g_hash_table_insert(l->raw, g_strdup(ident), keys);
+  }
+  raw_key *k = g_new0(raw_key, 1);
+  k->jid = g_strdup(rec->jid);
+  k->node = g_strdup(rec->node);
+  g_ptr_array_add(keys, k);
+}
+
+/* Remove the rows a registration was stored under besides its normalised
+ * key.  0 or CLOUDNOTIFY_ERR_STORE (the rest are still attempted). */
+static int remove_raw_keys(cloudnotify_ctx *ctx, const char *account, GPtrArray *keys) {
+  int rc = 0;
+  for (guint i = 0; keys && i < keys->len; i++) {
+    const raw_key *k = keys->pdata[i];
+    if (cn_store_remove(ctx, account, k->jid, k->node))
+      rc = CLOUDNOTIFY_ERR_STORE;
+  }
+  return rc;
+}
+
+/* Every removal names the normalised key, so a row stored under another
+ * spelling would outlive its disable or error removal and come back at
+ * the next load, and a re-enable would add a second row.  Such rows are
+ * rewritten under the normalised key as they are loaded: saved first,
+ * then the original removed, so that a failure half way leaves at worst
+ * both rows, which the next load collapses again. */
+static int rewrite_raw_keys(cloudnotify_ctx *ctx, cloudnotify_loader *l) {
+  if (!l->raw)
+    return 0;
+  const char *account = l->user->account;
+  for (guint i = 0; i < l->regs->len; i++) {
+    const cn_reg *r = l->regs->pdata[i];
+    GPtrArray *keys = g_hash_table_lookup(l->raw, r->ident);
+    if (!keys)
+      continue;
+    if (cn_store_save(ctx, account, r) || remove_raw_keys(ctx, account, keys))
+      return CLOUDNOTIFY_ERR_STORE;
+    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "storage: registration %s of %s rewritten under its "
+           "normalised key", r->jid, account);
+    g_hash_table_remove(l->raw, r->ident);
+  }
+  return 0;
+}
+
+static void loader_dispose(cloudnotify_loader *l, gboolean free_regs) {
+  for (guint i = 0; free_regs && i < l->regs->len; i++)
+    cn_reg_free(l->regs->pdata[i]);
+  g_ptr_array_free(l->regs, TRUE);
+  g_hash_table_destroy(l->by_key);
+  if (l->raw)
+    g_hash_table_destroy(l->raw);
+}
 
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
                    size_t form_len, int64_t enabled_at) {
@@ -109,20 +188,35 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   u->lru.data = u;
 
   cloudnotify_loader loader = { ctx, u, g_ptr_array_new(),
-                                g_hash_table_new(g_str_hash, g_str_equal) };
+                                g_hash_table_new(g_str_hash, g_str_equal), NULL };
   CN_COUNT(ctx, CN_C_CACHE_MISSES);
   int rc = cn_store_load(ctx, account, &loader);
   if (rc < 0) {
-    for (guint i = 0; i < loader.regs->len; i++)
-      cn_reg_free(loader.regs->pdata[i]);
-    g_ptr_array_free(loader.regs, TRUE);
-    g_hash_table_destroy(loader.by_key);
+    loader_dispose(&loader, TRUE);
     user_free(u);
     return CLOUDNOTIFY_ERR_STORE;
   }
   /* Storage may hold more than the limit (a lower push_max_devices, a
    * crash between save and evict): keep the most recently enabled. */
   g_ptr_array_sort(loader.regs, newest_first);
+  guint keep = MIN(loader.regs->len, (guint)ctx->opt.max_devices);
+  GPtrArray *surplus = g_ptr_array_new();
+  while (loader.regs->len > keep)
+    g_ptr_array_add(surplus, g_ptr_array_steal_index(loader.regs, loader.regs->len - 1));
+  if (rewrite_raw_keys(ctx, &loader)) {
+    /* Nothing is cached: the next call loads and rewrites again. */
+    for (guint i = 0; i < surplus->len; i++)
+      cn_reg_free(surplus->pdata[i]);
+    g_ptr_array_free(surplus, TRUE);
+    loader_dispose(&loader, TRUE);
+    user_free(u);
+    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: the registrations of %s could not be "
+           "rewritten under their normalised keys", account);
+    return CLOUDNOTIFY_ERR_STORE;
+  }
+  for (guint i = surplus->len; i-- > 0;)
+    g_ptr_array_add(loader.regs, surplus->pdata[i]);
+  g_ptr_array_free(surplus, TRUE);
   for (guint i = 0; i < loader.regs->len; i++) {
     cn_reg *r = loader.regs->pdata[i];
     if (i < (guint)ctx->opt.max_devices) {
@@ -131,12 +225,13 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
     }
     cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_STORE_SURPLUS_DROPPED,
               "dropping surplus registration %s of %s", r->jid, account);
-    if (cn_store_remove(ctx, account, r->jid, r->node) == 0)
+    GPtrArray *raw = loader.raw ? g_hash_table_lookup(loader.raw, r->ident) : NULL;
+    if (cn_store_remove(ctx, account, r->jid, r->node) == 0 &&
+        remove_raw_keys(ctx, account, raw) == 0)
       cn_cb_removed(ctx, account, r, CLOUDNOTIFY_REMOVED_EVICTED);
     cn_reg_free(r);
   }
-  g_ptr_array_free(loader.regs, TRUE);
-  g_hash_table_destroy(loader.by_key);
+  loader_dispose(&loader, FALSE);
 
   g_hash_table_insert(ctx->users, u->account, u);
   g_queue_push_head_link(&ctx->user_lru, &u->lru);
@@ -214,6 +309,8 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
                          form ? form->len : 0, record->enabled_at_ms);
   r->errors = record->errors;
   r->client_id = g_strdup(client_id);
+  if (strcmp(record->jid, jid) || (record->node && !node))
+    loader_remember_raw(loader, r->ident, record);
   g_free(jid);
   if (form)
     g_string_free(form, TRUE);

@@ -106,6 +106,38 @@ effective_message(const xmlNode *root, const char *account, gboolean *outgoing)
   return root;
 }
 
+/* True when the bare part of the JID jid names account. */
+static gboolean
+bare_is_account(const char *jid, const char *account)
+{
+  const char *slash = strchr(jid, '/');
+  char *bare;
+  gboolean eq;
+
+  if (slash == NULL)
+    return jid_matches_account(jid, account);
+  bare = g_strndup(jid, (gsize)(slash - jid));
+  eq = jid_matches_account(bare, account);
+  g_free(bare);
+  return eq;
+}
+
+/* What the account sent itself is never news for its devices, whichever
+ * route reports it: the archive (outgoing copies), a note to self, a
+ * message from another of its resources. */
+static gboolean
+is_own(const xmlNode *msg, const char *account)
+{
+  const char *from = cn_xml_attr(msg, "from");
+  const char *to = cn_xml_attr(msg, "to");
+
+  if (account == NULL)
+    return FALSE;
+  if (from != NULL && bare_is_account(from, account))
+    return TRUE;
+  return to != NULL && to[0] != '\0' && !bare_is_account(to, account);
+}
+
 static gboolean
 is_important(const xmlNode *msg, const char *body)
 {
@@ -211,6 +243,18 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
     out->is_message = 1;
     eff = effective_message(root, account, &outgoing);
     out->outgoing_carbon = outgoing ? 1 : 0;
+    out->own = !outgoing && is_own(eff, account) ? 1 : 0;
+  }
+
+  {
+    const char *type = cn_xml_attr(eff, "type");
+    const char *id = cn_xml_attr(eff, "id");
+
+    if (type == NULL && eff->type == XML_ELEMENT_NODE)
+      type = name_is(eff, "message") ? "normal"
+             : name_is(eff, "presence") ? "available" : NULL;
+    out->type = g_strdup(type);
+    out->id = g_strdup(id);
   }
 
   from = cn_xml_attr(eff, "from");
@@ -218,7 +262,7 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
   body = cn_xml_child(eff, "body", NULL);
   out->body = body != NULL ? cn_xml_text(body) : NULL;
 
-  if (out->is_message && !outgoing) {
+  if (out->is_message && !outgoing && !out->own) {
     out->important = is_important(eff, out->body) ? 1 : 0;
     /* A call that is not important (a headline, a bounce) is not urgent
      * either: urgency only changes when an important push goes out. */
@@ -238,5 +282,7 @@ cn_stanza_info_clear(cn_stanza_info *info)
   g_free(info->body);
   g_free(info->key);
   g_free(info->alt_key);
+  g_free(info->type);
+  g_free(info->id);
   memset(info, 0, sizeof *info);
 }

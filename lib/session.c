@@ -202,6 +202,63 @@ static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue
   }
 }
 
+/* What goes when a session's queue is over push_max_session_queue: what
+ * can never be pushed first, then unimportant stanzas, then important
+ * ones, oldest first within each, but never the last stanza of a kind
+ * (a batch gives at most one important and one unimportant push, decided
+ * by the first of each kind).  The tally is fed the queue in order. */
+typedef struct {
+  guint count[3];    /* by kind: skip, unimportant, important */
+  gpointer first[3]; /* the oldest of each kind (an index + 1, or a link) */
+} overflow_tally;
+
+static gboolean tally_add(overflow_tally *t, const cn_summary *sum, gpointer ref) {
+  int kind = sum->skip ? 0 : (sum->important ? 2 : 1);
+  if (!t->count[kind]++)
+    t->first[kind] = ref;
+  return kind == 0; /* nothing beats a stanza that is never pushed */
+}
+
+static gpointer tally_victim(const overflow_tally *t) {
+  if (t->count[0])
+    return t->first[0];
+  if (t->count[1] > 1 || t->count[2] == 0)
+    return t->first[1];
+  if (t->count[2] > 1)
+    return t->first[2];
+  /* One of each and a bound of 1: the important one decides more. */
+  return t->first[1];
+}
+
+/* Add sum to a session queue, then bring it back under the bound (a
+ * while: the bound may have been lowered since). */
+static void pending_push(cloudnotify_ctx *ctx, GPtrArray *a, cn_summary *sum) {
+  g_ptr_array_add(a, sum);
+  while (a->len > (guint)ctx->opt.max_session_queue) {
+    overflow_tally t = { { 0 }, { NULL } };
+    for (guint i = 0; i < a->len; i++)
+      if (tally_add(&t, a->pdata[i], GUINT_TO_POINTER(i + 1)))
+        break;
+    guint victim = GPOINTER_TO_UINT(tally_victim(&t)) - 1;
+    cn_summary_free(a->pdata[victim]);
+    g_ptr_array_remove_index(a, victim);
+  }
+}
+
+static void unacked_push(cloudnotify_ctx *ctx, GQueue *q, cn_summary *sum) {
+  g_queue_push_tail(q, sum);
+  while (q->length > (guint)ctx->opt.max_session_queue) {
+    overflow_tally t = { { 0 }, { NULL } };
+    for (GList *l = q->head; l; l = l->next)
+      if (tally_add(&t, l->data, l))
+        break;
+    /* Entries stay in sequence order whichever goes, as acked() needs. */
+    GList *victim = tally_victim(&t);
+    cn_summary_free(victim->data);
+    g_queue_delete_link(q, victim);
+  }
+}
+
 static unsigned push_unacked_or(cloudnotify_session *s, const cloudnotify_buf *queue,
                                 const cloudnotify_tree *trees, size_t n) {
   GPtrArray *batch = g_ptr_array_new();
@@ -301,19 +358,10 @@ static int queued(cloudnotify_session *s, const cn_input *in) {
   }
   if (s->state == CN_SESSION_LIVE) {
     sum->seq = s->sent;
-    /* while, not if: the bound may have been lowered since. */
-    while (s->unacked.length >= (guint)ctx->opt.max_session_queue)
-      cn_summary_free(g_queue_pop_head(&s->unacked));
-    g_queue_push_tail(&s->unacked, sum);
+    unacked_push(ctx, &s->unacked, sum);
     return cn_leave(ctx, 0);
   }
-  if (s->pending->len >= (guint)ctx->opt.max_session_queue) {
-    guint drop = s->pending->len - (guint)ctx->opt.max_session_queue + 1;
-    for (guint i = 0; i < drop; i++)
-      cn_summary_free(s->pending->pdata[i]);
-    g_ptr_array_remove_range(s->pending, 0, drop);
-  }
-  g_ptr_array_add(s->pending, sum);
+  pending_push(ctx, s->pending, sum);
   if (ctx->opt.coalesce_ms == 0)
     coalesce_fire(ctx, s);
   else if (!cn_timer_armed(&s->coalesce_timer))

@@ -650,9 +650,9 @@ static void iq_shape(void **state) {
       "<query xmlns='jabber:iq:version'/></iq>", "modify/bad-request" },
     { "<iq type='set' id='g'><Enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>",
       "cancel/feature-not-implemented" },
-    /* Not ours: the first child decides. */
+    /* Ours whichever child comes first: answered as above. */
     { "<iq type='set' id='g'><query xmlns='jabber:iq:version'/>"
-      "<enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>", NULL },
+      "<enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>", "modify/bad-request" },
     { "<iq type='result' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>",
       NULL },
     { "<message type='chat' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/>"

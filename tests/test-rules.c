@@ -465,6 +465,26 @@ test_key_hash_distinguishes_structure(void **state)
   g_free(d);
 }
 
+/* Namespaced attributes count, whatever prefix spells them. */
+static void
+test_key_hash_namespaced_attributes(void **state)
+{
+  char *a, *b, *c, *d;
+
+  (void)state;
+  a = key_of("<message from='a@b' xmlns:p='urn:p' p:x='1'><body>x</body></message>");
+  b = key_of("<message from='a@b' xmlns:q='urn:p' q:x='1'><body>x</body></message>");
+  c = key_of("<message from='a@b' xmlns:p='urn:p' p:x='2'><body>x</body></message>");
+  d = key_of("<message from='a@b'><body>x</body></message>");
+  assert_string_equal(a, b);
+  assert_string_not_equal(a, c);
+  assert_string_not_equal(a, d);
+  g_free(a);
+  g_free(b);
+  g_free(c);
+  g_free(d);
+}
+
 static void
 test_empty_id_falls_back(void **state)
 {
@@ -529,6 +549,7 @@ main(void)
     cmocka_unit_test(test_key_id),
     cmocka_unit_test(test_key_content_hash),
     cmocka_unit_test(test_key_hash_distinguishes_structure),
+    cmocka_unit_test(test_key_hash_namespaced_attributes),
     cmocka_unit_test(test_empty_id_falls_back),
     cmocka_unit_test(test_clear),
     cmocka_unit_test(test_info_outlives_doc),

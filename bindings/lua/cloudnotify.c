@@ -970,6 +970,20 @@ static int push_set_sender(lua_State *L) {
   return push_rc(L, cloudnotify_push_set_sender(p, opt_cstr(L, 2)));
 }
 
+static int push_add_field(lua_State *L) {
+  cloudnotify_push *p = check_push(L, 1);
+  return push_rc(L, cloudnotify_push_add_field(p, luaL_checkstring(L, 2),
+                                               luaL_checkstring(L, 3)));
+}
+
+/* push:set_extra(xml) sets the extra element, push:set_extra(nil) removes it. */
+static int push_set_extra(lua_State *L) {
+  cloudnotify_push *p = check_push(L, 1);
+  size_t len = 0;
+  const char *xml = lua_isnoneornil(L, 2) ? NULL : luaL_checklstring(L, 2, &len);
+  return push_rc(L, cloudnotify_push_set_extra(p, xml, len));
+}
+
 static int push_index(lua_State *L) {
   lpush *pu = luaL_checkudata(L, 1, PUSH_MT);
   const char *k = luaL_checkstring(L, 2);
@@ -979,6 +993,14 @@ static int push_index(lua_State *L) {
   }
   if (!strcmp(k, "set_sender")) {
     lua_pushcfunction(L, push_set_sender);
+    return 1;
+  }
+  if (!strcmp(k, "add_field")) {
+    lua_pushcfunction(L, push_add_field);
+    return 1;
+  }
+  if (!strcmp(k, "set_extra")) {
+    lua_pushcfunction(L, push_set_extra);
     return 1;
   }
   cloudnotify_push *p = check_push(L, 1);
@@ -996,6 +1018,10 @@ static int push_index(lua_State *L) {
     lua_pushboolean(L, cloudnotify_push_is_important(p));
   else if (!strcmp(k, "urgent"))
     lua_pushboolean(L, cloudnotify_push_is_urgent(p));
+  else if (!strcmp(k, "stanza_type"))
+    lua_pushstring(L, cloudnotify_push_stanza_type(p));
+  else if (!strcmp(k, "stanza_id"))
+    lua_pushstring(L, cloudnotify_push_stanza_id(p));
   else if (!strcmp(k, "session"))
     push_session(L, pu->b, cloudnotify_push_session(p));
   else if (!strcmp(k, "client_id"))

@@ -362,10 +362,17 @@ test("notification filter: drop, amend, push object lifetime", function()
 		notification_filter = function(push)
 			kept = push
 			fields = { account = push.account, jid = push.jid, node = push.node, body = push.body,
-				sender = push.sender, important = push.important, urgent = push.urgent, session = push.session }
+				sender = push.sender, important = push.important, urgent = push.urgent, session = push.session,
+				stanza_type = push.stanza_type, stanza_id = push.stanza_id }
 			if push.node == "drop" then return true end
 			assert(push:set_body("Custom body"))
 			assert(push:set_sender(nil))
+			assert(push:add_field("x-app", "a&b"))
+			local ok, err, code = push:add_field("message-count", "9")
+			assert(ok == nil and code == cn.ERR_INVALID_ARGUMENT, err)
+			ok, err, code = push:set_extra("<a/>")
+			assert(ok == nil and code == cn.ERR_XML, err)
+			assert(push:set_extra("<info xmlns='urn:example:info'>4</info>"))
 			return false
 		end,
 	}
@@ -377,6 +384,7 @@ test("notification filter: drop, amend, push object lifetime", function()
 	assert(fields.account == ACCOUNT and fields.jid == PUSH and fields.node == "drop")
 	assert(fields.important == true and fields.urgent == false and fields.session == nil)
 	assert(fields.body == "New Message!" and fields.sender == "romeo@montague.example/orchard")
+	assert(fields.stanza_type == "chat" and fields.stanza_id == "m1", tostring(fields.stanza_id))
 	raises(function() return kept.account end, "outside the notification filter")
 	raises(function() kept:set_body("x") end, "outside the notification filter")
 
@@ -386,6 +394,8 @@ test("notification filter: drop, amend, push object lifetime", function()
 	assert(h.ctx:offline(ACCOUNT, message("m2")) == 1)
 	local app = h.by_route("app")
 	assert(#app == 1 and app[1].xml:find("Custom body", 1, true))
+	assert(app[1].xml:find("<field var='x-app'><value>a&amp;b</value></field>", 1, true), app[1].xml)
+	assert(app[1].xml:find("</x><info xmlns='urn:example:info'>4</info></notification>", 1, true))
 	s:free()
 	h.ctx:free()
 end)

@@ -142,6 +142,7 @@ local options = {
 	push_max_outstanding = "number", push_publish_timeout = "number",
 	push_max_cached_users = "number", push_wake_before_expiry = "number",
 	push_id_prefix = "string", push_log_level = "string",
+	push_publish_from_bare = "boolean",
 };
 for name, kind in pairs(options) do
 	local value;
@@ -260,15 +261,15 @@ end
 module:hook("resource-bind", function(event) session_for(event.session, true); end);
 module:hook("resource-unbind", function(event) forget_session(event.session); end);
 
--- Every IQ in the push namespace from a local client, whatever its child
--- and whatever its 'to': the library answers unknown elements
--- (feature-not-implemented) and IQs for another account (forbidden)
--- itself, so they are taken before mod_iq turns them into
+-- Every IQ with a child in the push namespace from a local client,
+-- whatever the child, its position and the 'to': the library answers
+-- unknown elements (feature-not-implemented), IQs for another account
+-- (forbidden) and IQs with several children (bad-request, in either
+-- order) itself, so they are taken before mod_iq turns them into
 -- service-unavailable.
 local function push_iq(event)
 	local origin, stanza = event.origin, event.stanza;
-	local child = stanza.tags[1];
-	if not child or child.attr.xmlns ~= xmlns_push then return; end
+	if not stanza:get_child(nil, xmlns_push) then return; end
 	if origin.type ~= "c2s" or origin.host ~= host or not origin.username then return; end
 	local s = session_for(origin, true);
 	if not s then
@@ -401,13 +402,18 @@ end);
 -- reply is passed on at the cost of one table lookup.  A reply to our id
 -- from a foreign sender is a spoof: dropped here.
 
-module:hook("iq/host", function(event)
+local function app_reply(event)
 	local stanza = event.stanza;
 	local t, id = stanza.attr.type, stanza.attr.id;
 	if not active or (t ~= "result" and t ~= "error") or not id or not ctx:is_outstanding(id) then return; end
 	local ok, _, code = ctx:app_reply(stanza);
 	if ok or code == cn.ERR_FOREIGN_SENDER then return true; end
-end, 10);
+end
+module:hook("iq/host", app_reply, 10);
+-- Publishing from the account's bare JID: the app server answers there.
+-- Hooked whatever the option says now, so that replies to publishes sent
+-- before a reload that changed it still reach the library.
+module:hook("iq/bare", app_reply, 10);
 
 ---------------------------------------------------------------------------
 

@@ -436,7 +436,10 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_new(cloudnotify_ctx **out,
 CLOUDNOTIFY_EXPORT void cloudnotify_ctx_free(cloudnotify_ctx *ctx);
 
 typedef enum cloudnotify_option {
-  /** bool, default 0: put the real message body in the summary. */
+  /** bool, default 0: put the real message body in the summary.  An
+   *  important stanza without a body of its own (a call, an encrypted
+   *  message) still gets IMPORTANT_BODY, so that app servers that tell
+   *  an alert from a silent push by the body field see it. */
   CLOUDNOTIFY_OPT_WITH_BODY = 1,
   /** bool, default 0: put the message sender in the summary. */
   CLOUDNOTIFY_OPT_WITH_SENDER = 2,
@@ -480,7 +483,10 @@ typedef enum cloudnotify_option {
    *  context so that no registration is pushed twice for one stanza. */
   CLOUDNOTIFY_OPT_MAX_REMEMBERED_STANZAS = 16,
   /** int 1..100000, default 1000: stanzas tracked per session for the
-   *  hibernation and ack-delay pushes; older ones are dropped. */
+   *  hibernation and ack-delay pushes.  Beyond it one is dropped: a
+   *  stanza that is never pushed first, else the oldest unimportant one,
+   *  else the oldest important one, but never the last important or the
+   *  last unimportant one (they decide the pushes). */
   CLOUDNOTIFY_OPT_MAX_SESSION_QUEUE = 17,
   /** int seconds 0..86400, default 0 (off): push once this long before an
    *  extended hibernation would expire. */
@@ -496,6 +502,16 @@ typedef enum cloudnotify_option {
    *  log2; 4 turns logging off.  By name it also takes "debug", "info",
    *  "warn", "error" and "none". */
   CLOUDNOTIFY_OPT_LOG_LEVEL = 20,
+  /** bool, default 0 (by name: push_publish_from_bare): publish from the
+   *  account's bare JID, as XEP-0357's examples do, instead of from its
+   *  domain (the reference's choice).  App servers then answer to the
+   *  account's bare JID: the host must hand IQ results and errors
+   *  addressed to a local account's bare JID (not only those addressed to
+   *  the domain) to cloudnotify_handle_app_reply, before answering them
+   *  on the account's behalf, and process them as usual when it returns
+   *  CLOUDNOTIFY_ERR_NOT_MINE.  Publishes already sent are answered
+   *  wherever they were sent from: route both while switching. */
+  CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE = 21,
 } cloudnotify_option;
 
 /** Longest push_id_prefix, in bytes. */
@@ -525,8 +541,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx,
  *  push_max_cached_users, push_max_stanza_size, push_max_xml_depth,
  *  push_max_form_size, push_max_form_fields, push_max_remembered_stanzas,
  *  push_max_session_queue, push_wake_before_expiry; since 0.2
- *  push_id_prefix, push_log_level) with the value as text
- *  ("true"/"false"/"1"/"0" for booleans, decimal for integers).
+ *  push_id_prefix, push_log_level, push_publish_from_bare) with the value
+ *  as text ("true"/"false"/"1"/"0" for booleans, decimal for integers).
  *  Errors: INVALID_ARGUMENT, UNKNOWN_OPTION, OPTION_VALUE, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx,
                                                   const char *name,
@@ -576,7 +592,10 @@ typedef struct cloudnotify_store {
   /** Insert or replace the registration keyed by (jid, node). */
   int (*save)(void *store_data, const char *account, const cloudnotify_record *record);
   /** Remove the registration keyed by (jid, node); node NULL is the
-   *  registration without node.  Removing a missing one succeeds. */
+   *  registration without node.  Removing a missing one succeeds.  jid
+   *  and node are normalised, except when a load rewrites a record
+   *  stored under another spelling (see cloudnotify_loader_add): then
+   *  they are the record's own, as load gave them. */
   int (*remove)(void *store_data, const char *account, const char *jid,
                 const char *node);
   /** Called once when the store is replaced or the context freed.  May be
@@ -607,6 +626,13 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx,
  *  record (bad JID, bad form, bad client id) is skipped and logged, and
  *  its error returned; the load continues.  Records beyond push_max_devices are
  *  trimmed, least recently enabled first, and removed from the store.
+ *  A record stored under a key that is not normalised (a service JID in
+ *  another case or with a trailing dot, as mod_cloud_notify keeps what
+ *  clients wrote; an empty node instead of none) is rewritten once the
+ *  load returns: saved under the normalised key, then removed under the
+ *  stored one, so that later removals reach it.  If the store refuses
+ *  either, the load fails (the caller gets CLOUDNOTIFY_ERR_STORE, nothing
+ *  is cached) and the next call tries again.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, XML, TOO_LARGE. */
 CLOUDNOTIFY_EXPORT int cloudnotify_loader_add(cloudnotify_loader *loader,
                                               const cloudnotify_record *record);
@@ -731,13 +757,23 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_session_client_id(const cloudnotify_s
 /* Client IQs and app-server replies                                   */
 /* ------------------------------------------------------------------ */
 
-/** A client IQ arrived on session.  For an enable or disable in
- *  urn:xmpp:push:0 the reply (result or error) is sent through send with
- *  ROUTE_CLIENT and 0 is returned, whatever the reply.
+/** A client IQ arrived on session.  The library takes every <iq/> that
+ *  has a type other than result and error and at least one child element
+ *  in urn:xmpp:push:0, in any position; it sends the reply (result or
+ *  error) through send with ROUTE_CLIENT and returns 0, whatever the
+ *  reply.  The replies, in the order checked: no id: modify/bad-request
+ *  without id; a type other than set or get: modify/bad-request; a 'to'
+ *  that is not the account's bare JID: cancel/forbidden; type get
+ *  (XEP-0357 defines only set) or more than one child element (RFC 6120
+ *  8.2.3), whichever the order: modify/bad-request; a child other than
+ *  enable or disable: cancel/feature-not-implemented; the account's
+ *  registrations cannot be loaded: wait/internal-server-error; then
+ *  enable and disable as XEP-0357 says.
  *  Errors: INVALID_ARGUMENT; XML / TOO_LARGE (no reply sent: the host
- *  answers or drops as for any malformed stanza); NOT_MINE (not a set IQ
- *  whose child is in urn:xmpp:push:0); SEND (the reply could not be sent;
- *  the state change it reports stands); REENTRANT. */
+ *  answers or drops as for any malformed stanza); NOT_MINE (not an <iq/>,
+ *  no type, type result or error, or no child in urn:xmpp:push:0; no
+ *  reply sent); SEND (the reply could not be sent; the state change it
+ *  reports stands); REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq(cloudnotify_session *session,
                                                     const char *xml, size_t len);
 
@@ -814,6 +850,17 @@ CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply_fields(cloudnotify_ctx *ctx,
 /* ------------------------------------------------------------------ */
 /* Triggers                                                            */
 /* ------------------------------------------------------------------ */
+
+/* What to pass.  Every function below that takes a stanza, and
+ * cloudnotify_session_queued / _hibernated / _ack_delayed, expects it as
+ * routed: with the 'from' the server stamped and the 'to' it was
+ * addressed to.  The account's own messages are never pushed, on any of
+ * these paths: a message whose 'from' is the account (any resource: a
+ * note to self, a message from another of its devices) or whose 'to'
+ * names someone else (the copy of an outgoing message the archive
+ * stores).  A host may pass them (the library drops them after one
+ * parse) but must not strip 'from' or 'to' from what it passes: a
+ * message with neither counts as a peer's. */
 
 /** A message for account went to offline storage: every registration is
  *  notified (at most once per stanza).  pushes, if not NULL, receives the
@@ -1223,6 +1270,62 @@ CLOUDNOTIFY_EXPORT cloudnotify_session *cloudnotify_push_session(const cloudnoti
 /** The client identity stored with the registration being pushed to
  *  (that of the session that enabled it), or NULL.  Added in 0.2. */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_push_client_id(const cloudnotify_push *push);
+
+/* ---- Notification content (0.2) ---------------------------------- */
+
+/** The triggering stanza's type: its 'type' attribute, or when it has
+ *  none the RFC 6121 default ("normal" for a message, "available" for a
+ *  presence).  For a carbon the forwarded message's.  NULL for a ping (a
+ *  push without stanza: cloudnotify_ping, the wake-up before expiry).
+ *  Borrowed, valid during the filter call.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_type(const cloudnotify_push *push);
+/** The triggering stanza's 'id' attribute (for a carbon the forwarded
+ *  message's), NULL when it has none and for a ping.  When one push
+ *  covers several stanzas (a session's queue), the first of them.
+ *  Borrowed, valid during the filter call.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_id(const cloudnotify_push *push);
+
+/** Most fields cloudnotify_push_add_field adds to one push. */
+#define CLOUDNOTIFY_PUSH_MAX_FIELDS 16
+/** Longest field name (var) in bytes. */
+#define CLOUDNOTIFY_PUSH_MAX_VAR_SIZE 256
+/** Longest field value in bytes. */
+#define CLOUDNOTIFY_PUSH_MAX_VALUE_SIZE 4096
+/** Longest extra element, as given, in bytes. */
+#define CLOUDNOTIFY_PUSH_MAX_EXTRA_SIZE 8192
+
+/** Add a field to the summary form (urn:xmpp:push:summary), after the
+ *  library's own.  Both strings are copied.  Adding a var again replaces
+ *  its value.  The form the publish carries says message-count (the
+ *  number of stanzas the push covers: 1 for a message, n for a batch of a
+ *  session's queue; none for a ping), last-message-sender and
+ *  last-message-body (see cloudnotify_push_set_sender / _set_body), then
+ *  these fields in the order first added.
+ *  Errors: INVALID_ARGUMENT (push, var or value NULL; var empty, longer
+ *  than CLOUDNOTIFY_PUSH_MAX_VAR_SIZE, holding white space, or one of the
+ *  library's: FORM_TYPE, message-count, last-message-sender,
+ *  last-message-body; var or value not UTF-8 or holding a character XML
+ *  cannot carry, as cloudnotify_push_set_body), TOO_LARGE (value longer
+ *  than CLOUDNOTIFY_PUSH_MAX_VALUE_SIZE, or CLOUDNOTIFY_PUSH_MAX_FIELDS
+ *  fields already added).  On error the push is unchanged. */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_add_field(cloudnotify_push *push, const char *var,
+                                                  const char *value);
+
+/** Set the one extra child element of <notification/>, written after the
+ *  summary form: xml is one element as text (len bytes, copied), parsed
+ *  with the same hardening as stanzas and written again by the library
+ *  (prefixes become default namespace declarations, namespaced
+ *  attributes keep theirs).  A second call replaces the first; xml NULL
+ *  removes it.
+ *  Errors: INVALID_ARGUMENT (push NULL), TOO_LARGE (len over
+ *  CLOUDNOTIFY_PUSH_MAX_EXTRA_SIZE, or nesting deeper than
+ *  push_max_xml_depth), XML (not exactly one well-formed element: empty,
+ *  text around it, several elements, DOCTYPE, comment, CDATA, processing
+ *  instruction, NUL byte, invalid UTF-8; or an element in no namespace,
+ *  in urn:xmpp:push:0 or in jabber:x:data, which would pass for part of
+ *  the notification).  On error the push is unchanged. */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_set_extra(cloudnotify_push *push, const char *xml,
+                                                  size_t len);
 
 /** Replace the body field (copied; NULL removes it).
  *  Errors: INVALID_ARGUMENT (push NULL, or text not UTF-8 or holding a
