@@ -12,7 +12,11 @@ lib=$1 baseline=$2 headers=$3
 if [ $update -eq 1 ]; then
   exec abidw --headers-dir "$headers" --no-corpus-path --out-file "$baseline" "$lib"
 fi
-command -v abidiff >/dev/null || { echo "abidiff missing (Debian package abigail-tools)"; exit 1; }
+if ! command -v abidiff >/dev/null; then
+  echo "abidiff missing (Debian package abigail-tools)"
+  # A developer's machine may lack it (skip); CI installs it and must not.
+  [ "${CI:-}" = "true" ] && exit 1 || exit 77
+fi
 abidiff --headers-dir2 "$headers" "$baseline" "$lib" > "${TMPDIR:-/tmp}/abidiff.$$" 2>&1
 rc=$?
 cat "${TMPDIR:-/tmp}/abidiff.$$"; rm -f "${TMPDIR:-/tmp}/abidiff.$$"
