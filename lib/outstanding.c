@@ -138,10 +138,7 @@ static int apply_reply(cloudnotify_ctx *ctx, const reply_fields *f) {
     drop_reporting(ctx, p, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
     return 0;
   }
-  char *from = f->from ? cn_jid_normalize(f->from) : NULL;
-  gboolean foreign = !from || strcmp(from, r->jid);
-  g_free(from);
-  if (foreign) {
+  if (!cn_jid_equal(f->from, r->jid)) {
     /* Another JID answering for this id changes nothing, and the entry
      * stays for the real app server's reply. */
     CN_COUNT(ctx, CN_C_REPLIES_FOREIGN);

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "jid.h"
 #include "xml.h"
 
 #define NS_CARBONS "urn:xmpp:carbons:2"
@@ -33,45 +34,6 @@ name_is(const xmlNode *node, const char *name)
   return strcmp((const char *)node->name, name) == 0;
 }
 
-static gboolean
-is_ascii(const char *s)
-{
-  for (; *s != '\0'; s++) {
-    if ((unsigned char)*s >= 0x80)
-      return FALSE;
-  }
-  return TRUE;
-}
-
-/* account is normalised already; 'by' comes from the wire.  Case folding
- * plus NFKC is what nodeprep and nameprep amount to for the inputs met in
- * practice, without pulling the full JID code into classification. */
-static gboolean
-jid_matches_account(const char *by, const char *account)
-{
-  char *fa, *fb, *na, *nb;
-  gboolean eq;
-
-  if (strcmp(by, account) == 0)
-    return TRUE;
-  /* Most 'by' values are ASCII, where folding is plain lower-casing and
-   * costs no allocation. */
-  if (is_ascii(by) && is_ascii(account))
-    return g_ascii_strcasecmp(by, account) == 0;
-  if (!g_utf8_validate(by, -1, NULL) || !g_utf8_validate(account, -1, NULL))
-    return FALSE;
-  fa = g_utf8_casefold(account, -1);
-  fb = g_utf8_casefold(by, -1);
-  na = g_utf8_normalize(fa, -1, G_NORMALIZE_NFKC);
-  nb = g_utf8_normalize(fb, -1, G_NORMALIZE_NFKC);
-  eq = na != NULL && nb != NULL && strcmp(na, nb) == 0;
-  g_free(fa);
-  g_free(fb);
-  g_free(na);
-  g_free(nb);
-  return eq;
-}
-
 /* Carbons are only believed from the account itself (XEP-0280 section
  * 11): a wrapper from anyone else would let a peer choose the sender and
  * body shown in someone's push. */
@@ -80,7 +42,7 @@ carbon_trusted(const xmlNode *root, const char *account)
 {
   const char *from = cn_xml_attr(root, "from");
 
-  return from == NULL || (account != NULL && jid_matches_account(from, account));
+  return from == NULL || (account != NULL && cn_jid_equal(from, account));
 }
 
 static const xmlNode *
@@ -106,22 +68,6 @@ effective_message(const xmlNode *root, const char *account, gboolean *outgoing)
   return root;
 }
 
-/* True when the bare part of the JID jid names account. */
-static gboolean
-bare_is_account(const char *jid, const char *account)
-{
-  const char *slash = strchr(jid, '/');
-  char *bare;
-  gboolean eq;
-
-  if (slash == NULL)
-    return jid_matches_account(jid, account);
-  bare = g_strndup(jid, (gsize)(slash - jid));
-  eq = jid_matches_account(bare, account);
-  g_free(bare);
-  return eq;
-}
-
 /* What the account sent itself is never news for its devices, whichever
  * route reports it: the archive (outgoing copies), a note to self, a
  * message from another of its resources. */
@@ -133,9 +79,9 @@ is_own(const xmlNode *msg, const char *account)
 
   if (account == NULL)
     return FALSE;
-  if (from != NULL && bare_is_account(from, account))
+  if (from != NULL && cn_jid_bare_equal(from, account))
     return TRUE;
-  return to != NULL && to[0] != '\0' && !bare_is_account(to, account);
+  return to != NULL && to[0] != '\0' && !cn_jid_bare_equal(to, account);
 }
 
 static gboolean
@@ -212,7 +158,7 @@ stanza_key(const xmlNode *root, const char *account)
       by = cn_xml_attr(c, "by");
       sid = cn_xml_attr(c, "id");
       if (by != NULL && sid != NULL && sid[0] != '\0'
-          && jid_matches_account(by, account))
+          && cn_jid_equal(by, account))
         return g_strconcat("sid:", sid, NULL);
     }
   }
