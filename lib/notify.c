@@ -25,37 +25,10 @@ int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, siz
 
 void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode *root,
                        cn_summary *out) {
-  memset(out, 0, sizeof *out);
-  cn_stanza_info info;
-  cn_rules_classify(root, account, &info);
-  out->important = info.important;
-  out->urgent = info.urgent;
-  out->skip = info.outgoing_carbon || info.own;
-  out->sender = g_steal_pointer(&info.sender);
+  cn_rules_classify(root, account, out);
   /* The body is kept only when it may leave the server. */
-  out->body = ctx->opt.with_body ? g_steal_pointer(&info.body) : NULL;
-  out->key = g_steal_pointer(&info.key);
-  out->alt_key = g_steal_pointer(&info.alt_key);
-  out->type = g_steal_pointer(&info.type);
-  out->id = g_steal_pointer(&info.id);
-  cn_stanza_info_clear(&info);
-}
-
-void cn_summary_clear(cn_summary *s) {
-  g_free(s->sender);
-  g_free(s->body);
-  g_free(s->key);
-  g_free(s->alt_key);
-  g_free(s->type);
-  g_free(s->id);
-  memset(s, 0, sizeof *s);
-}
-
-void cn_summary_free(cn_summary *s) {
-  if (!s)
-    return;
-  cn_summary_clear(s);
-  g_free(s);
+  if (!ctx->opt.with_body)
+    g_clear_pointer(&out->body, g_free);
 }
 
 /* ---- the publish ---------------------------------------------------- */

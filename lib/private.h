@@ -121,7 +121,6 @@ void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now);
  * as pushed (docs/design.md, "Stanza identity"). */
 #define CN_DIGEST_WINDOW_MS (60 * 1000)
 
-typedef struct cn_summary cn_summary;
 void cn_seen_init(cloudnotify_ctx *ctx);
 void cn_seen_clear(cloudnotify_ctx *ctx);
 /* Whether r was already pushed (or vetoed) for the stanza of sum. */
@@ -131,19 +130,6 @@ void cn_seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r);
 
 /* ---- notifications (notify.c) --------------------------------------- */
 
-/* One stanza reduced to what a push needs. */
-struct cn_summary {
-  unsigned important : 1;
-  unsigned urgent : 1;
-  unsigned skip : 1; /* outgoing carbon: never pushed */
-  uint32_t seq;      /* stream-management number, for the ack queue */
-  char *sender;
-  char *body;
-  char *key;
-  char *alt_key; /* see cn_stanza_info and seen.c */
-  char *type;    /* see cn_stanza_info: for the notification filter */
-  char *id;
-};
 
 /* Parse and classify a stanza; 0 or XML/TOO_LARGE. */
 int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
@@ -151,8 +137,6 @@ int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, siz
 /* Classify an already parsed stanza (cn_summarize without the parse). */
 void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode *root,
                        cn_summary *out);
-void cn_summary_clear(cn_summary *s);
-void cn_summary_free(cn_summary *s);
 
 /* Push for one stanza (sum NULL: ping) to r unless r was already pushed
  * for this stanza.  Returns 1 when a publish was sent, 0 otherwise. */

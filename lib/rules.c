@@ -166,7 +166,7 @@ stanza_key(const xmlNode *root, const char *account)
 }
 
 void
-cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
+cn_rules_classify(const xmlNode *root, const char *account, cn_summary *out)
 {
   const xmlNode *eff = root;
   const xmlNode *body;
@@ -190,6 +190,7 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
     eff = effective_message(root, account, &outgoing);
     out->outgoing_carbon = outgoing ? 1 : 0;
     out->own = !outgoing && is_own(eff, account) ? 1 : 0;
+    out->skip = out->outgoing_carbon || out->own;
   }
 
   {
@@ -220,15 +221,24 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
 }
 
 void
-cn_stanza_info_clear(cn_stanza_info *info)
+cn_summary_clear(cn_summary *sum)
 {
-  if (info == NULL)
+  if (sum == NULL)
     return;
-  g_free(info->sender);
-  g_free(info->body);
-  g_free(info->key);
-  g_free(info->alt_key);
-  g_free(info->type);
-  g_free(info->id);
-  memset(info, 0, sizeof *info);
+  g_free(sum->sender);
+  g_free(sum->body);
+  g_free(sum->key);
+  g_free(sum->alt_key);
+  g_free(sum->type);
+  g_free(sum->id);
+  memset(sum, 0, sizeof *sum);
+}
+
+void
+cn_summary_free(cn_summary *sum)
+{
+  if (sum == NULL)
+    return;
+  cn_summary_clear(sum);
+  g_free(sum);
 }
