@@ -1,66 +1,83 @@
 #!/usr/bin/python3
-"""What each push module costs Prosody per push, side by side in one run.
+"""What a push module costs Prosody per push: ours, the reference, a floor and none.
 
 A benchmark, not a test: it prints figures and fails only when a run could not
-complete. It compares prosody-modules' mod_cloud_notify (the reference) with our
-mod_cloudnotify (bindings/prosody + the Lua binding from a meson build dir), using
-the real-server harness of tests/integration/ (harness.py).
+complete. It runs the same workload through four private Prosody 0.12 servers that
+differ only in their push module (the "configurations"):
 
-    /usr/bin/python3 bench/prosody-push-cost.py                  # N=2000, R=3
-    /usr/bin/python3 bench/prosody-push-cost.py --count 500 --repeat 5 --build build -v
+  none       no push module at all (messages to alice only go offline)
+  floor      bench/mod_push_floor.lua: on each offline message it sends one fixed
+             publish to the app server registered by the enable IQ, and nothing else;
+             the least a push module can cost in Prosody
+  reference  prosody-modules' mod_cloud_notify
+  before     (only with --before DIR) mod_cloudnotify of another checkout and its build:
+             the code before a change, measured in the same time slots as ours
+  ours       mod_cloudnotify (bindings/prosody + the Lua binding from a meson build dir)
+
+using the real-server harness of tests/integration/ (harness.py).
+
+    /usr/bin/python3 bench/prosody-push-cost.py --build _b          # N=2000, R=5
+    /usr/bin/python3 bench/prosody-push-cost.py --build _b --count 500 --rounds 3 -v
+    /usr/bin/python3 bench/prosody-push-cost.py --build _b --before /tmp/before   # + before
 
 Options:
-  --count N      messages per measured phase (default 2000); each push phase must
-                 produce exactly N publishes at the app server
-  --repeat R     repeats (default 3); each repeat starts a fresh Prosody per module;
-                 the table shows the median over the repeats of every figure
-  --slice S      messages per slice (default 100); the modules take turns slice by
-                 slice, see below; 0 = no interleaving: each module runs its whole
-                 phase alone, the modules' order alternating per repeat
-  --warmup W     unmeasured messages before the phases, W without and W with an
-                 answered push (default 200)
+  --count N      messages per measured phase (default 2000); each push phase of a
+                 configuration with a push module must produce exactly N publishes
+  --rounds R     rounds (default 5; --repeat is the old name); each round starts a
+                 fresh Prosody per configuration; figures are medians over the rounds
+  --slice S      messages per slice (default 100); the configurations take turns slice
+                 by slice, see below; 0 = no interleaving: each configuration runs its
+                 whole phase alone, the order rotating per round
+  --warmup W     unmeasured messages to alice (answered) before the phases (default 400)
   --build DIR    meson build dir holding bindings/lua/cloudnotify.so (default
                  <repo>/build; `ninja -C build` first)
-  --module M     measure only cloud_notify (reference) or cloudnotify (ours); no ratios
+  --configs LIST comma-separated subset of none,floor,reference,before,ours (default all,
+                 before only with --before); a difference or ratio is printed only when
+                 its configurations ran
+  --before DIR   a checkout (e.g. a git worktree) of the code to compare with: its
+                 bindings/prosody/mod_cloudnotify.lua and the Lua binding of its build
+                 make the configuration "before"
+  --before-build DIR  that checkout's meson build dir (default DIR/_b)
   --tmpdir DIR   parent of the work dirs (Prosody's data); default /dev/shm when it is
                  a tmpfs, so that disk writeback adds no noise; else the system temp dir
   --timeout S    limit for one slice to complete (default 30 s + 50 ms per message
                  of a slice: 35 s with the default slice)
   --keep         keep every work dir (config, data, prosody.log); the work dirs of
                  failed runs and of runs whose prosody.log has error lines are always kept
-  -v             one line per phase and module: wall, CPU (sys part), publishes, how
-                 busy the machine was, Prosody's event-loop sleeps, heap and VmRSS
+  -v             one line per phase and configuration: wall, CPU (sys part), publishes,
+                 how busy the machine was, Prosody's event-loop sleeps, heap and VmRSS
 
 Must run with /usr/bin/python3 (the only interpreter that sees python3-slixmpp).
 
-Setup, per repeat and module: a fresh private Prosody (tests/integration's config, the
-same for both modules except the push module, plus `storage_archive_item_limit`
+Setup, per round and configuration: a fresh private Prosody (tests/integration's config,
+the same for all configurations except the push module, plus `storage_archive_item_limit`
 raised so that no archive reaches its quota), the recording app server
 (push.localhost), and
-  - alice: one device enables push (node "bench") and closes its stream cleanly, so
-    every message to her goes to offline storage and causes one push;
-  - bob: never enabled push (the baseline: his messages go offline without a push);
+  - alice: one device connects, enables push (node "bench"; not under "none") and closes
+    its stream cleanly, so every message to her goes to offline storage and, with a
+    push module, causes one push;
   - carol: the sender (no stream management; raw <message type='chat'> with a body,
     written as fast as Prosody reads them);
   - admin: reads the Lua heap after a full GC (mod_test_ping's <memory/> IQ).
-Phases, in this order, after the warm-up: baseline = N messages to bob; answered = N
-messages to alice, the app server answers every publish with a result; silent = N
-messages to alice, the app server never answers.
+Phases, after the warm-up: answered = N messages to alice, the app server answers every
+publish with a result; silent = N messages to alice, the app server never answers.
 
-Both modules' Prosody processes run side by side and take turns slice by slice
-(S messages to one, then S to the other, which one goes first alternating): this
-machine's speed drifts by up to 2x within seconds (shared host), and the turns make
-both modules see the same drift, so the ratios stay meaningful. A slice ends when the
-sender's ping has come back (Prosody has handled every message), the app server has
-received the slice's publishes, and the app server's own ping has come back (Prosody
-has handled every reply). The idle Prosody does nothing meanwhile.
+The configurations' Prosody processes run side by side and take turns slice by slice
+(S messages to one, then S to the next; the order rotates by one every slice and
+every round): this machine's speed drifts by up to 2x within seconds (shared host), and
+the turns make all configurations see the same drift, so the differences taken within
+a round stay meaningful. A slice ends when the sender's ping has come back (Prosody has
+handled every message), the app server has received the slice's publishes, and the app
+server's own ping has come back (Prosody has handled every reply). The idle Prosody
+processes do nothing meanwhile.
 
-Measured per phase and module: Prosody CPU seconds (utime+stime, /proc/<pid>/stat)
-summed over the phase's slices, divided by N; Lua heap after a full GC before and
-after the phase (the GC runs outside the CPU windows); VmRSS before and after (read
-after the GC). Push-attributable CPU = phase - baseline of the same run. Every figure
-is computed per run; the table gives the median over the R repeats, the lines above it
-the per-run figures and the spread of the CPU figures.
+Measured per phase and configuration: Prosody CPU time summed over the phase's slices
+(the scheduler's exact on-CPU time, /proc/<pid>/schedstat; Prosody is one thread), per
+message in microseconds; Lua heap after a full GC before and after the phase (the GC
+runs outside the CPU windows); VmRSS before and after (read after the GC). Differences
+between configurations (ours - floor, floor - none, ...) are taken within each round
+(the same time slots), then the median over the rounds is printed with the range; the
+ratios are those of the median differences.
 
 Exit status: 0 when every run completed; 1 when a run failed (the reasons are printed
 last); 2 for bad arguments or a missing build.
@@ -69,12 +86,15 @@ last); 2 for bad arguments or a missing build.
 import argparse
 import asyncio
 import atexit
+import datetime
 import logging
 import os
+import platform
 import re
 import shlex
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,11 +109,21 @@ import harness  # noqa: E402
 from slixmpp.exceptions import IqTimeout  # noqa: E402
 from harness import Ctx, DOMAIN, OUR_MODULE, PUSH_JID, REFERENCE_MODULE  # noqa: E402
 
-LABEL = {REFERENCE_MODULE: "reference", OUR_MODULE: "ours"}
-ALICE = "alice@" + DOMAIN     # push registration, offline
-BOB = "bob@" + DOMAIN         # no registration (baseline)
+FLOOR_MODULE = "push_floor"          # bench/mod_push_floor.lua
+CONFIGS = ("none", "floor", "reference", "before", "ours")
+MODULE = {"none": None, "floor": FLOOR_MODULE, "reference": REFERENCE_MODULE,
+          "before": OUR_MODULE, "ours": OUR_MODULE}
+DESCRIPTION = {
+    "none": "no push module",
+    "floor": "bench/mod_push_floor.lua, one fixed publish per offline message",
+    "reference": "mod_cloud_notify (prosody-modules)",
+    "before": "mod_cloudnotify from the --before checkout and its build",
+    "ours": "mod_cloudnotify (libcloudnotify)",
+}
+ALICE = "alice@" + DOMAIN     # push registration (except under "none"), offline
 NS_PING = "urn:xmpp:ping"
 LOG_ERROR_RE = re.compile(r"^\w{3} +\d+ [\d:]+ (\S+)\s+error\s+(.*)$")
+PHASES = ("answered", "silent")
 
 _live = []
 
@@ -115,8 +145,9 @@ class RunFailed(Exception):
 class Phase:
     def __init__(self, name, n):
         self.name, self.n = name, n
-        self.cpu = 0.0         # Prosody CPU seconds, summed over the slices
-        self.sys = 0.0         # of which kernel
+        self.cpu = 0.0         # Prosody CPU seconds (schedstat), summed over the slices
+        self.ticks = 0.0       # the same from utime+stime (clock ticks), a cross-check
+        self.sys = 0.0         # kernel part (ticks)
         self.wall = 0.0        # wall seconds, summed over the slices
         self.rq = 0.0          # seconds Prosody waited for a CPU (schedstat run_delay)
         self.other = 0.0       # CPU seconds used by other processes (not Prosody, not us)
@@ -125,10 +156,11 @@ class Phase:
         self.rss0 = self.rss1 = None     # KiB
         self.mark0 = 0
         self.publishes = 0
+        self.slice_us = []     # CPU us per message of each slice, in order
 
     @property
-    def cpu_ms_per(self):
-        return self.cpu * 1000.0 / self.n
+    def cpu_us_per(self):
+        return self.cpu * 1e6 / self.n
 
     @property
     def heap_b_per(self):
@@ -144,15 +176,16 @@ class Phase:
 
 
 class Run:
-    """One module in one repeat."""
+    """One configuration in one round."""
 
-    def __init__(self, module, rep):
-        self.module, self.rep = module, rep
+    def __init__(self, config, rnd):
+        self.config, self.rnd = config, rnd
         self.phases = {}
         self.error = None
         self.log_errors = []
         self.seconds = 0.0
         self.workdir = None
+        self.rss_start = None   # VmRSS after setup, before the warm-up (KiB)
 
     def contention(self):
         """(CPU cores used by other processes, share of the wall time Prosody waited
@@ -164,33 +197,35 @@ class Run:
                 sum(p.rq for p in self.phases.values()) / wall)
 
     def figures(self):
-        b, a, s = self.phases["baseline"], self.phases["answered"], self.phases["silent"]
+        a, s = self.phases["answered"], self.phases["silent"]
         return {
-            "base_cpu": b.cpu_ms_per,
-            "ans_cpu": a.cpu_ms_per,
-            "sil_cpu": s.cpu_ms_per,
-            "ans_push_cpu": a.cpu_ms_per - b.cpu_ms_per,
-            "sil_push_cpu": s.cpu_ms_per - b.cpu_ms_per,
+            "ans_cpu": a.cpu_us_per,
+            "sil_cpu": s.cpu_us_per,
+            "ans_cpu_slices": a.slice_us,
+            "sil_cpu_slices": s.slice_us,
+            "ans_cpu_s": a.cpu,
+            "sil_cpu_s": s.cpu,
             "ans_heap": a.heap_b_per,
             "sil_heap": s.heap_b_per,
             "ans_rss": a.rss_delta,
             "sil_rss": s.rss_delta,
+            "rss_total": (None if s.rss1 is None or self.rss_start is None
+                          else s.rss1 - self.rss_start),
         }
 
 
 # (key, header line 1, header line 2, format)
 COLUMNS = [
-    ("base_cpu", "baseline", "CPU ms/msg", "%.3f"),
-    ("ans_cpu", "CPU ms/push", "answered", "%.3f"),
-    ("sil_cpu", "CPU ms/push", "silent", "%.3f"),
-    ("ans_push_cpu", "push-attrib.", "CPU ms ans.", "%.3f"),
-    ("sil_push_cpu", "push-attrib.", "CPU ms sil.", "%.3f"),
-    ("ans_heap", "Lua heap", "B/push ans.", "%.0f"),
-    ("sil_heap", "Lua heap", "B/push sil.", "%.0f"),
-    ("ans_rss", "VmRSS KiB", "delta ans.", "%.0f"),
-    ("sil_rss", "VmRSS KiB", "delta sil.", "%.0f"),
+    ("ans_cpu", "CPU us/msg", "answered", "%.0f"),
+    ("sil_cpu", "CPU us/msg", "silent", "%.0f"),
+    ("ans_cpu_s", "CPU s", "answered", "%.2f"),
+    ("sil_cpu_s", "CPU s", "silent", "%.2f"),
+    ("ans_rss", "VmRSS KiB", "+ answered", "%+.0f"),
+    ("sil_rss", "VmRSS KiB", "+ silent", "%+.0f"),
+    ("rss_total", "VmRSS KiB", "+ whole run", "%+.0f"),
+    ("ans_heap", "Lua heap", "B/msg ans.", "%.0f"),
+    ("sil_heap", "Lua heap", "B/msg sil.", "%.0f"),
 ]
-CPU_KEYS = ("base_cpu", "ans_cpu", "sil_cpu", "ans_push_cpu", "sil_push_cpu")
 
 
 # ---------------------------------------------------------------------- /proc
@@ -202,17 +237,21 @@ def _stat_fields(pid):
 
 
 def sample(pid):
-    """Counters for one Prosody: its utime+stime and stime, run_delay and voluntary
-    context switches; the machine's busy CPU time and our own."""
+    """Counters for one Prosody: its on-CPU time (schedstat, exact; ticks as a
+    fallback and cross-check), stime, run_delay and voluntary context switches; the
+    machine's busy CPU time and our own."""
     try:
         fields = _stat_fields(pid)
     except OSError:
         return None
-    s = {"cpu": (int(fields[11]) + int(fields[12])) / harness.CLK_TCK,
-         "sys": int(fields[12]) / harness.CLK_TCK, "rq": 0.0, "sleeps": 0}
+    ticks = (int(fields[11]) + int(fields[12])) / harness.CLK_TCK
+    s = {"cpu": ticks, "ticks": ticks, "sys": int(fields[12]) / harness.CLK_TCK,
+         "rq": 0.0, "sleeps": 0}
     try:
         with open("/proc/%d/schedstat" % pid) as f:
-            s["rq"] = int(f.read().split()[1]) / 1e9
+            v = f.read().split()
+        s["cpu"] = int(v[0]) / 1e9
+        s["rq"] = int(v[1]) / 1e9
     except (OSError, IndexError, ValueError):
         pass
     try:
@@ -254,16 +293,37 @@ async def send_messages(sender, to, n, tag):
         sender.send_raw("".join(chunk))
 
 
-class Side:
-    """One module's private Prosody, app server and clients within one repeat."""
+def patch_config(prosody, old, new):
+    """Replace `old` by `new`, once, in a harness-written config: the harness knows
+    neither bench/ (the floor module) nor another checkout's bindings/prosody."""
+    with open(prosody.config_path) as f:
+        text = f.read()
+    if text.count(old) != 1:
+        raise RunFailed("%r is not in %s exactly once" % (old, prosody.config_path))
+    with open(prosody.config_path, "w") as f:
+        f.write(text.replace(old, new))
 
-    def __init__(self, module, rep, args, tmp_root, template):
-        self.run = Run(module, rep)
-        self.run.workdir = tempfile.mkdtemp(prefix="%s-r%d-" % (LABEL[module], rep), dir=tmp_root)
+
+class Side:
+    """One configuration's private Prosody, app server and clients within one round."""
+
+    def __init__(self, config, rnd, args, tmp_root, template):
+        self.config = config
+        self.run = Run(config, rnd)
+        self.run.workdir = tempfile.mkdtemp(prefix="%s-r%d-" % (config, rnd), dir=tmp_root)
         n, w = args.count, args.warmup
-        options = {"storage_archive_item_limit": max(10000, 4 * (n + w) + 1000)}
-        self.ctx = Ctx("push-cost", module, self.run.workdir, template, build_dir=args.build,
+        options = {"storage_archive_item_limit": max(10000, 2 * n + w + 1000)}
+        self.ctx = Ctx("push-cost", MODULE[config], self.run.workdir, template,
+                       build_dir=args.before_build if config == "before" else args.build,
                        options=options)
+        if config == "floor":
+            patch_config(self.ctx.prosody, "\nplugin_paths = { ",
+                         "\nplugin_paths = { %s, " % harness.lua_value(HERE))
+        elif config == "before":
+            patch_config(self.ctx.prosody,
+                         harness.lua_value(os.path.join(REPO, "bindings", "prosody")),
+                         harness.lua_value(os.path.join(args.before, "bindings", "prosody")))
+        self.pushes = config != "none"
         self.sender = None
         self.slices = 0
         self.t0 = time.monotonic()
@@ -282,12 +342,14 @@ class Side:
         await ctx.setup()
         self.sender = await ctx.client("carol", "sender", sm=False, presence=False)
         alice = await ctx.client("alice", "phone")
-        r = await alice.enable_push(node="bench")
-        if r != "result":
-            raise RunFailed("alice's enable was answered %r" % r)
+        if self.pushes:
+            r = await alice.enable_push(node="bench")
+            if r != "result":
+                raise RunFailed("alice's enable was answered %r" % r)
         await ctx.close(alice)
+        self.run.rss_start = harness.proc_rss_kib(ctx.prosody.pid)
 
-    async def run_slice(self, ph, to, n, expect_push, timeout):
+    async def run_slice(self, ph, to, n, timeout):
         ctx = self.ctx
         pid = ctx.prosody.pid
         m0 = ctx.mark()
@@ -300,7 +362,7 @@ class Side:
         except IqTimeout:
             raise RunFailed("%s phase: the sender's ping got no answer within %gs (Prosody did "
                             "not get through a slice of %d messages)" % (ph.name, timeout, n))
-        if expect_push:
+        if self.pushes:
             left = max(1.0, timeout - (time.monotonic() - t0))
             if not await ctx.app.wait_for(m0 + n, left):
                 raise RunFailed("%s phase: the app server received %d of a slice's %d publishes "
@@ -315,11 +377,13 @@ class Side:
         if s0 is None or s1 is None:
             raise RunFailed("%s phase: Prosody (pid %s) is gone" % (ph.name, pid))
         ph.cpu += s1["cpu"] - s0["cpu"]
+        ph.slice_us.append((s1["cpu"] - s0["cpu"]) * 1e6 / n)
+        ph.ticks += s1["ticks"] - s0["ticks"]
         ph.sys += s1["sys"] - s0["sys"]
         ph.wall += wall
         ph.rq += s1["rq"] - s0["rq"]
         ph.sleeps += s1["sleeps"] - s0["sleeps"]
-        ph.other += max(0.0, (s1["busy"] - s0["busy"]) - (s1["cpu"] - s0["cpu"])
+        ph.other += max(0.0, (s1["busy"] - s0["busy"]) - (s1["ticks"] - s0["ticks"])
                         - (s1["self"] - s0["self"]))
 
     async def teardown(self, keep):
@@ -342,8 +406,9 @@ class Side:
             shutil.rmtree(self.run.workdir, ignore_errors=True)
 
 
-async def phase(sides, name, to, n, expect_push, mode, args, measure, first=0):
-    """N messages to `to` for every side, slice by slice, the sides taking turns."""
+async def phase(sides, name, to, n, mode, args, measure, first=0):
+    """N messages to `to` for every side, slice by slice, the sides taking turns in
+    an order that rotates by one every slice."""
     phases = {}
     for side in sides:
         if not side.ok:
@@ -361,15 +426,15 @@ async def phase(sides, name, to, n, expect_push, mode, args, measure, first=0):
     await asyncio.sleep(0.1)
     step = args.slice or n
     if not args.slice:
-        first = 0           # whole phases, in the repeat's order
+        first = 0           # whole phases, in the round's order
     done, k = 0, first
     while done < n:
         count = min(step, n - done)
-        order = sides if k % 2 == 0 else sides[::-1]
-        for side in order:
+        r = k % len(sides)
+        for side in sides[r:] + sides[:r]:
             if side.ok and side in phases:
                 try:
-                    await side.run_slice(phases[side], to, count, expect_push, args.timeout)
+                    await side.run_slice(phases[side], to, count, args.timeout)
                 except RunFailed as e:
                     side.fail(str(e))
                 except Exception as e:
@@ -385,7 +450,7 @@ async def phase(sides, name, to, n, expect_push, mode, args, measure, first=0):
                 ph.heap1 = await side.ctx.admin.lua_heap_kib()
                 ph.rss1 = harness.proc_rss_kib(side.ctx.prosody.pid)
             ph.publishes = side.ctx.mark() - ph.mark0
-            want = n if expect_push else 0
+            want = n if side.pushes else 0
             if ph.publishes != want:
                 raise RunFailed("%s phase: the app server received %d publishes, expected %d"
                                 % (name, ph.publishes, want))
@@ -398,9 +463,9 @@ async def phase(sides, name, to, n, expect_push, mode, args, measure, first=0):
             side.fail("%s phase: %s: %s" % (name, type(e).__name__, e))
             continue
         if args.verbose:
-            print("    r%d %-9s %-9s %5d msgs %6.2fs wall, CPU %.2fs (sys %.2f), %d publishes, "
-                  "rq-wait %.0f%%, other load %.2f cores, %d sleeps%s" % (
-                      side.run.rep, LABEL[side.run.module], name, n, ph.wall, ph.cpu, ph.sys,
+            print("    r%d %-9s %-9s %5d msgs %6.2fs wall, CPU %.3fs (ticks %.2f, sys %.2f), "
+                  "%d publishes, rq-wait %.0f%%, other load %.2f cores, %d sleeps%s" % (
+                      side.run.rnd, side.config, name, n, ph.wall, ph.cpu, ph.ticks, ph.sys,
                       ph.publishes, 100 * ph.rq / ph.wall if ph.wall else 0,
                       ph.other / ph.wall if ph.wall else 0, ph.sleeps,
                       "" if not measure else ", Lua heap %.1f->%.1f KiB, VmRSS %s->%s KiB"
@@ -408,8 +473,8 @@ async def phase(sides, name, to, n, expect_push, mode, args, measure, first=0):
             sys.stdout.flush()
 
 
-async def one_repeat(rep, modules, args, tmp_root, template):
-    sides = [Side(m, rep, args, tmp_root, template) for m in modules]
+async def one_round(rnd, configs, args, tmp_root, template):
+    sides = [Side(c, rnd, args, tmp_root, template) for c in configs]
     try:
         for side in sides:
             try:
@@ -418,11 +483,9 @@ async def one_repeat(rep, modules, args, tmp_root, template):
                 side.fail("setup: %s: %s" % (type(e).__name__, e))
         n, w = args.count, args.warmup
         if w:
-            await phase(sides, "warm-np", BOB, w, False, "result", args, False, rep)
-            await phase(sides, "warm-push", ALICE, w, True, "result", args, False, rep)
-        await phase(sides, "baseline", BOB, n, False, "result", args, True, rep)
-        await phase(sides, "answered", ALICE, n, True, "result", args, True, rep)
-        await phase(sides, "silent", ALICE, n, True, "silent", args, True, rep)
+            await phase(sides, "warm-up", ALICE, w, "result", args, False, rnd)
+        await phase(sides, "answered", ALICE, n, "result", args, True, rnd)
+        await phase(sides, "silent", ALICE, n, "silent", args, True, rnd)
     finally:
         for side in sides:
             await side.teardown(args.keep)
@@ -435,31 +498,22 @@ def fmt(fmt_, v):
     return "-" if v is None else fmt_ % v
 
 
-def ratio(ours, ref):
-    if ours is None or ref is None or abs(ref) < 1e-9:
-        return "n/a"
-    r = ours / ref
-    return "%.2f" % (0.0 if abs(r) < 0.005 else r)
-
-
 def print_run(run):
     if run.error:
-        print("  run %d %-9s FAILED after %.1fs: %s" % (run.rep, LABEL[run.module], run.seconds,
-                                                       run.error))
+        print("  round %d %-9s FAILED after %.1fs: %s" % (run.rnd, run.config, run.seconds,
+                                                         run.error))
         return
     f = run.figures()
     other, rq = run.contention()
-    print("  run %d %-9s CPU ms/msg base %.3f ans %.3f sil %.3f | heap B/msg base %s ans %s sil %s"
-          " | VmRSS KiB ans %s sil %s | other load %s cores, rq-wait %s"
-          % (run.rep, LABEL[run.module], f["base_cpu"], f["ans_cpu"], f["sil_cpu"],
-             fmt("%.0f", run.phases["baseline"].heap_b_per), fmt("%.0f", f["ans_heap"]),
-             fmt("%.0f", f["sil_heap"]), fmt("%+d", f["ans_rss"]), fmt("%+d", f["sil_rss"]),
-             fmt("%.2f", other), fmt("%.0f%%", rq and rq * 100)))
+    print("  round %d %-9s CPU us/msg ans %4.0f sil %4.0f | VmRSS KiB ans %s sil %s run %s"
+          " | Lua heap B/msg ans %s sil %s | other load %s cores, rq-wait %s"
+          % (run.rnd, run.config, f["ans_cpu"], f["sil_cpu"], fmt("%+d", f["ans_rss"]),
+             fmt("%+d", f["sil_rss"]), fmt("%+d", f["rss_total"]), fmt("%.0f", f["ans_heap"]),
+             fmt("%.0f", f["sil_heap"]), fmt("%.2f", other), fmt("%.0f%%", rq and rq * 100)))
 
 
-def print_table(rows, ratios):
-    names = [r[0] for r in rows] + ["ours / reference"]
-    w0 = max(len(x) for x in names + ["module"])
+def print_table(rows):
+    w0 = max(len(x) for x in [r[0] for r in rows] + ["config"])
     widths = [max(len(c[1]), len(c[2]), 8) for c in COLUMNS]
 
     def line(cells):
@@ -467,15 +521,146 @@ def print_table(rows, ratios):
                                  for i, (c, w) in enumerate(zip(cells, [w0] + widths))) + " |"
     sep = "+-" + "-+-".join("-" * w for w in [w0] + widths) + "-+"
     print(sep)
-    print(line(["module"] + [c[1] for c in COLUMNS]))
+    print(line(["config"] + [c[1] for c in COLUMNS]))
     print(line([""] + [c[2] for c in COLUMNS]))
     print(sep)
     for name, cells in rows:
         print(line([name] + cells))
     print(sep)
-    if ratios:
-        print(line(["ours / reference"] + ratios))
-        print(sep)
+
+
+def med_range(vals, f="%.0f"):
+    """'median [min..max]' of a list of numbers."""
+    return "%s [%s..%s]" % (f % statistics.median(vals), f % min(vals), f % max(vals))
+
+
+TRIM = 0.2      # share of the slice differences dropped at each end
+
+
+def trimmed_mean(vals, trim=TRIM):
+    if not vals:
+        return None
+    vals = sorted(vals)
+    k = int(len(vals) * trim)
+    kept = vals[k:len(vals) - k] or vals
+    return sum(kept) / len(kept)
+
+
+def quotient(a, b):
+    if a is None or b is None or abs(b) < 1e-9:
+        return None
+    return a / b
+
+
+def report(runs, configs, args):
+    ok = [r for r in runs if not r.error]
+    by_round = {}
+    for r in ok:
+        by_round.setdefault(r.rnd, {})[r.config] = r.figures()
+    print()
+    # -- per configuration
+    rows = []
+    for config in configs:
+        figs = [by_round[k][config] for k in sorted(by_round) if config in by_round[k]]
+        note = "" if len(figs) == args.rounds else " [%d/%d rounds]" % (len(figs), args.rounds)
+        cells = []
+        for key, _, _, f in COLUMNS:
+            vals = [x[key] for x in figs if x[key] is not None]
+            cells.append(fmt(f, statistics.median(vals) if vals else None))
+        rows.append((config + note, cells))
+    print("Per configuration, median of %d rounds, N = %d messages per phase (CPU: Prosody's "
+          "on-CPU time; VmRSS: growth over the phase, and from the end of setup to the end of "
+          "the run):" % (args.rounds, args.count))
+    print_table(rows)
+    for config in configs:
+        figs = [by_round[k][config] for k in sorted(by_round) if config in by_round[k]]
+        if len(figs) > 1:
+            print("  spread %-9s CPU us/msg answered %s, silent %s; trimmed slice mean "
+                  "answered %.0f, silent %.0f" % (
+                      config, med_range([x["ans_cpu"] for x in figs]),
+                      med_range([x["sil_cpu"] for x in figs]),
+                      trimmed_mean([v for x in figs for v in x["ans_cpu_slices"]]),
+                      trimmed_mean([v for x in figs for v in x["sil_cpu_slices"]])))
+
+    # -- differences between configurations, slice by slice: slice i of a phase ran
+    # for every configuration in adjacent time slots, so a_i - b_i sees the same
+    # machine; bursts of other load hit single slices, hence a trimmed mean.
+    def slice_pairs(a, b, key, rounds):
+        out = []
+        for k in rounds:
+            if a in by_round[k] and b in by_round[k]:
+                xs, ys = by_round[k][a][key + "_slices"], by_round[k][b][key + "_slices"]
+                out += [x - y for x, y in zip(xs, ys)]
+        return out
+
+    def per_round(a, b, key):
+        return [trimmed_mean(slice_pairs(a, b, key, [k])) for k in sorted(by_round)
+                if a in by_round[k] and b in by_round[k]]
+
+    def whole(a, b, key):
+        return [by_round[k][a][key] - by_round[k][b][key] for k in sorted(by_round)
+                if a in by_round[k] and b in by_round[k]]
+
+    diffs = [("ours", "floor"), ("floor", "none"), ("reference", "floor"),
+             ("ours", "none"), ("reference", "none"), ("ours", "reference"),
+             ("before", "floor"), ("ours", "before")]
+    diffs = [(a, b) for a, b in diffs if a in configs and b in configs]
+    est = {}
+    print()
+    print("CPU per push, microseconds of Prosody CPU per message, A - B. First figure: %d%% "
+          "trimmed mean of the slice-by-slice differences of all rounds (the estimate used "
+          "below); then that per round, median [min..max]; then, for comparison, whole-phase "
+          "means per round, median [min..max]:" % int(100 * TRIM))
+    for a, b in diffs:
+        for ph, key in (("answered", "ans_cpu"), ("silent", "sil_cpu")):
+            pairs = slice_pairs(a, b, key, sorted(by_round))
+            if not pairs:
+                continue
+            est[(a, b, key)] = trimmed_mean(pairs)
+            print("  %-18s %-8s %+5.0f  rounds %s  whole-phase %s" % (
+                "%s - %s" % (a, b), ph, est[(a, b, key)],
+                med_range(per_round(a, b, key), "%+.0f"), med_range(whole(a, b, key), "%+.0f")))
+
+    print()
+    print("Ratios (of the estimates above; per round [min..max]):")
+    ratio_defs = [
+        ("(ours - floor) / (floor - none)", ("ours", "floor"), ("floor", "none")),
+        ("(ours - floor) / (reference - floor)", ("ours", "floor"), ("reference", "floor")),
+        ("(ours - none) / (reference - none)", ("ours", "none"), ("reference", "none")),
+        ("(ours - floor) / (before - floor)", ("ours", "floor"), ("before", "floor")),
+    ]
+    for label, num, den in ratio_defs:
+        if not all(c in configs for c in num + den):
+            continue
+        parts = []
+        for ph, key in (("answered", "ans_cpu"), ("silent", "sil_cpu")):
+            q = quotient(est.get(num + (key,)), est.get(den + (key,)))
+            per = [quotient(x, y) for x, y in zip(per_round(*num, key), per_round(*den, key))]
+            per = [x for x in per if x is not None]
+            parts.append("%s %s%s" % (ph, fmt("%.2f", q),
+                                      " [%.2f..%.2f]" % (min(per), max(per)) if per else ""))
+        print("  %-38s %s" % (label, ";  ".join(parts)))
+    if "ours" in configs and "reference" in configs:
+        parts = []
+        for ph, key in (("answered", "ans_cpu"), ("silent", "sil_cpu")):
+            per = [by_round[k]["ours"][key] / by_round[k]["reference"][key]
+                   for k in sorted(by_round) if "ours" in by_round[k] and "reference" in by_round[k]]
+            if per:
+                parts.append("%s %s" % (ph, med_range(per, "%.2f")))
+        if parts:
+            print("  %-38s %s" % ("ours / reference (whole CPU per msg)", ";  ".join(parts)))
+    key = ("ours", "floor", "ans_cpu")
+    if key in est:
+        print()
+        print("HEADLINE ours - floor, answered: %.0f us of Prosody CPU per push (%d rounds)%s"
+              % (est[key], len(per_round("ours", "floor", "ans_cpu")),
+                 "" if "before" in configs else
+                 "; issue 8 target after the tree crossing: <= %.0f us" % (est[key] / 2)))
+    bkey = ("before", "floor", "ans_cpu")
+    if key in est and bkey in est:
+        print("HEADLINE before - floor, answered: %.0f us in the same slots; (ours - floor) / "
+              "(before - floor) = %s (issue 8 target: <= 0.50)"
+              % (est[bkey], fmt("%.2f", quotient(est[key], est[bkey]))))
 
 
 async def main_async(args):
@@ -483,12 +668,11 @@ async def main_async(args):
     runs = []
     try:
         template = harness.make_data_template(tmp_root)
-        for rep in range(1, args.repeat + 1):
-            modules = [args.module] if args.module else [REFERENCE_MODULE, OUR_MODULE]
-            if rep % 2 == 0:
-                modules.reverse()
-            got = await one_repeat(rep, modules, args, tmp_root, template)
-            for run in sorted(got, key=lambda r: r.module != REFERENCE_MODULE):
+        for rnd in range(1, args.rounds + 1):
+            r = (rnd - 1) % len(args.configs)
+            configs = args.configs[r:] + args.configs[:r]
+            got = await one_round(rnd, configs, args, tmp_root, template)
+            for run in sorted(got, key=lambda x: args.configs.index(x.config)):
                 print_run(run)
             sys.stdout.flush()
             runs += got
@@ -509,51 +693,134 @@ def is_tmpfs(path):
         return False
 
 
+def describe_machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = "%.1f GiB" % (int(f.readline().split()[1]) / 1048576)
+    except (OSError, ValueError, IndexError):
+        pass
+    return "%s, %d cores, %s RAM, %s %s, load average %s" % (
+        model, os.cpu_count() or 0, mem, platform.system(), platform.release(),
+        " ".join("%.2f" % x for x in os.getloadavg()))
+
+
+def describe_code(repo, build):
+    def git(*a):
+        try:
+            return subprocess.run(["git", "-C", repo] + list(a), capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    head = git("log", "-1", "--format=%h %s") or "?"
+    code = git("log", "-1", "--format=%h", "--", "lib", "bindings", "include") or "?"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "lib", "bindings",
+                "include")
+    btype = "?"
+    try:
+        with open(os.path.join(build, "meson-info", "intro-buildoptions.json")) as f:
+            import json
+            for o in json.load(f):
+                if o.get("name") == "buildtype":
+                    btype = o.get("value")
+    except (OSError, ValueError):
+        pass
+    return "%s at %s; lib/bindings/include last changed in %s%s; build %s (buildtype %s)" % (
+        repo, head, code, " + uncommitted changes" if dirty else "", build, btype)
+
+
+def prosody_version():
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}  ",
+                              "prosody", "prosody-modules"],
+                             capture_output=True, text=True, timeout=10).stdout
+        return out.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=2000, metavar="N",
                     help="messages per measured phase (default 2000)")
-    ap.add_argument("--repeat", type=int, default=3, metavar="R",
-                    help="repeats, a fresh Prosody per module each; median reported (default 3)")
+    ap.add_argument("--rounds", "--repeat", type=int, default=5, metavar="R",
+                    help="rounds, a fresh Prosody per configuration each; medians (default 5)")
     ap.add_argument("--slice", type=int, default=100, metavar="S",
-                    help="messages per turn of the interleaved modules (default 100; 0 = whole phases)")
-    ap.add_argument("--warmup", type=int, default=200, metavar="W",
-                    help="unmeasured messages before the phases, without and with push (default 200)")
+                    help="messages per turn of the interleaved configurations (default 100; "
+                         "0 = whole phases)")
+    ap.add_argument("--warmup", type=int, default=400, metavar="W",
+                    help="unmeasured messages to alice before the phases (default 400)")
     ap.add_argument("--build", default=os.path.join(REPO, "build"),
                     help="meson build dir holding bindings/lua/cloudnotify.so (default <repo>/build)")
-    ap.add_argument("--module", choices=[REFERENCE_MODULE, OUR_MODULE], default=None,
-                    help="measure only this module (no ratio line); default: both")
+    ap.add_argument("--configs", default=None, metavar="LIST",
+                    help="comma-separated subset of %s (default: all; before only with "
+                         "--before)" % ",".join(CONFIGS))
+    ap.add_argument("--before", default=None, metavar="DIR",
+                    help="a checkout of the code to compare with (its bindings/prosody); adds "
+                         "the configuration 'before'")
+    ap.add_argument("--before-build", default=None, metavar="DIR",
+                    help="that checkout's meson build dir (default DIR/_b)")
     ap.add_argument("--tmpdir", default=None,
                     help="parent of the work dirs; default /dev/shm when it is a tmpfs")
     ap.add_argument("--timeout", type=float, default=None, metavar="S",
                     help="limit for one slice in seconds (default 30 + messages per slice / 20)")
     ap.add_argument("--keep", action="store_true", help="keep every work dir")
-    ap.add_argument("-v", "--verbose", action="store_true", help="one line per phase and module")
+    ap.add_argument("-v", "--verbose", action="store_true", help="one line per phase and config")
     args = ap.parse_args()
-    if args.count < 1 or args.repeat < 1 or args.warmup < 0 or args.slice < 0:
-        ap.error("--count and --repeat must be >= 1, --warmup and --slice >= 0")
+    if args.count < 1 or args.rounds < 1 or args.warmup < 0 or args.slice < 0:
+        ap.error("--count and --rounds must be >= 1, --warmup and --slice >= 0")
+    if args.configs is None:
+        args.configs = ",".join(c for c in CONFIGS if c != "before" or args.before)
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    bad = [c for c in configs if c not in CONFIGS]
+    if bad or not configs or len(set(configs)) != len(configs):
+        ap.error("--configs: a comma-separated subset of %s, each once" % ",".join(CONFIGS))
+    if ("before" in configs) != bool(args.before):
+        ap.error("the configuration 'before' needs --before DIR, and --before needs it")
+    args.configs = [c for c in CONFIGS if c in configs]
+    if args.before:
+        args.before = os.path.abspath(args.before)
+        args.before_build = os.path.abspath(args.before_build or os.path.join(args.before, "_b"))
     if args.timeout is None:
         args.timeout = 30.0 + (args.slice or args.count) / 20.0
     if args.tmpdir is None and os.access("/dev/shm", os.W_OK) and is_tmpfs("/dev/shm"):
         args.tmpdir = "/dev/shm"
 
-    so = os.path.join(os.path.abspath(args.build), "bindings", "lua", "cloudnotify.so")
-    mod = os.path.join(REPO, "bindings", "prosody", "mod_cloudnotify.lua")
-    for path, hint in ((so, " (run `ninja -C %s` first)" % args.build), (mod, "")):
-        if args.module != REFERENCE_MODULE and not os.path.exists(path):
-            print("error: %s does not exist%s" % (path, hint))
-            return 2
+    for config, repo, build in (("ours", REPO, args.build), ("before", args.before, args.before_build)):
+        if config not in args.configs:
+            continue
+        so = os.path.join(os.path.abspath(build), "bindings", "lua", "cloudnotify.so")
+        mod = os.path.join(repo, "bindings", "prosody", "mod_cloudnotify.lua")
+        for path, hint in ((so, " (run `ninja -C %s` first)" % build), (mod, "")):
+            if not os.path.exists(path):
+                print("error: %s does not exist%s" % (path, hint))
+                return 2
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
 
+    print("date: %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
     print("command: %s" % " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv))
-    print("N = %d messages per phase, R = %d repeats, slices of %s, warm-up %d+%d, build %s, "
-          "work dirs in %s" % (args.count, args.repeat, args.slice or "N (no interleaving)",
-                               args.warmup, args.warmup, args.build,
-                               args.tmpdir or tempfile.gettempdir()))
-    print("reference = mod_cloud_notify (prosody-modules), ours = mod_cloudnotify (libcloudnotify)")
+    print("machine: %s" % describe_machine())
+    print("code (ours): %s" % describe_code(REPO, os.path.abspath(args.build)))
+    if args.before:
+        print("code (before): %s" % describe_code(args.before, args.before_build))
+    print("packages: %s" % prosody_version())
+    print("N = %d messages per phase, R = %d rounds, slices of %s, warm-up %d, work dirs in %s"
+          % (args.count, args.rounds, args.slice or "N (no interleaving)", args.warmup,
+             args.tmpdir or tempfile.gettempdir()))
+    for c in args.configs:
+        print("  %-9s = %s" % (c, DESCRIPTION[c]))
     sys.stdout.flush()
     t0 = time.monotonic()
     try:
@@ -563,68 +830,30 @@ def main():
         print("interrupted")
         return 130
 
+    report(runs, args.configs, args)
     ok = [r for r in runs if not r.error]
     failed = [r for r in runs if r.error]
-    modules = [args.module] if args.module else [REFERENCE_MODULE, OUR_MODULE]
     print()
-    rows, med = [], {}
-    for module in modules:
-        figs = [r.figures() for r in ok if r.module == module]
-        med[module] = {}
-        for key, *_ in COLUMNS:
-            vals = [f[key] for f in figs if f[key] is not None]
-            med[module][key] = statistics.median(vals) if vals else None
-        note = "" if len(figs) == args.repeat else " [%d/%d runs]" % (len(figs), args.repeat)
-        rows.append(("%s (%s)%s" % (LABEL[module], module, note),
-                     [fmt(c[3], med[module][c[0]]) for c in COLUMNS]))
-        if len(figs) > 1:
-            spreads = []
-            for key in CPU_KEYS:
-                vals = [f[key] for f in figs]
-                m = statistics.median(vals)
-                rel = (max(vals) - min(vals)) / abs(m) if abs(m) > 1e-9 else float("inf")
-                spreads.append("%s %.3f..%.3f (%.0f%%)" % (key, min(vals), max(vals), 100 * rel))
-            print("spread (max-min)/median over %d runs, %s: %s"
-                  % (len(figs), LABEL[module], "; ".join(spreads)))
-    if len(modules) == 2:
-        # the ratio per repeat (both modules measured in the same time slots)
-        by_rep = {}
-        for r in ok:
-            by_rep.setdefault(r.rep, {})[r.module] = r.figures()
-        per = []
-        for rep, pair in sorted(by_rep.items()):
-            if len(pair) == 2:
-                per.append("r%d " % rep + " ".join(
-                    ratio(pair[OUR_MODULE][k], pair[REFERENCE_MODULE][k]) for k in CPU_KEYS[:3]))
-        if per:
-            print("ours/reference per repeat (baseline, answered, silent CPU): " + "; ".join(per))
-    print()
-    print("Median of %d repeats per module, N = %d messages per phase "
-          "(push-attributable = phase - baseline of the same run):" % (args.repeat, args.count))
-    ratios = None
-    if len(modules) == 2:
-        ratios = [ratio(med[OUR_MODULE][c[0]], med[REFERENCE_MODULE][c[0]]) for c in COLUMNS]
-    print_table(rows, ratios)
     print("total wall time %.1fs" % (time.monotonic() - t0))
-
     loads = [r.contention() for r in ok]
     others = [o for o, _ in loads if o is not None]
     rqs = [q for _, q in loads if q is not None]
     if others:
-        print("machine: other processes used %.2f of %d cores on average during the measured "
-              "slices (max run %.2f); Prosody waited for a CPU %.0f%% of the time"
-              % (statistics.mean(others), os.cpu_count() or 0, max(others),
-                 100 * statistics.mean(rqs) if rqs else float("nan")))
+        print("machine during the measured slices: other processes used %.2f of %d cores on "
+              "average (max run %.2f); Prosody waited for a CPU %.0f%% of the time; load "
+              "average now %s" % (statistics.mean(others), os.cpu_count() or 0, max(others),
+                                  100 * statistics.mean(rqs) if rqs else float("nan"),
+                                  " ".join("%.2f" % x for x in os.getloadavg())))
         if max(others) > 0.25:
             print("warning: other processes were busy during the measurement; CPU figures are "
-                  "inflated and scattered (see the spread lines)")
+                  "inflated and scattered (see the spread and [min..max])")
     for r in runs:
         if r.log_errors:
-            print("note: run %d (%s): %d error line(s) in prosody.log (kept in %s), first: %s"
-                  % (r.rep, LABEL[r.module], len(r.log_errors), r.workdir, r.log_errors[0][:200]))
+            print("note: round %d (%s): %d error line(s) in prosody.log (kept in %s), first: %s"
+                  % (r.rnd, r.config, len(r.log_errors), r.workdir, r.log_errors[0][:200]))
     if failed:
         for r in failed:
-            print("FAILED: run %d (%s): %s; work dir %s" % (r.rep, LABEL[r.module], r.error, r.workdir))
+            print("FAILED: round %d (%s): %s; work dir %s" % (r.rnd, r.config, r.error, r.workdir))
         return 1
     return 0
 

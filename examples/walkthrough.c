@@ -125,7 +125,9 @@ int main(void) {
              "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
              h.last_publish_id);
     printf("<- app server\n    %s\n", reply);
-    check(cloudnotify_handle_app_reply(ctx, reply, strlen(reply)), "app reply");
+    /* A server routes replies by id first: no parsing for the others. */
+    if (cloudnotify_is_outstanding_id(ctx, h.last_publish_id))
+      check(cloudnotify_handle_app_reply(ctx, reply, strlen(reply)), "app reply");
     if (i < 3) {
       char next[128];
       snprintf(next, sizeof next, "<message type='chat' from='romeo@montague.example/orchard' "
@@ -146,6 +148,24 @@ int main(void) {
   printf("\n5. A hostile enable: the push service is Juliet herself\n");
   client_iq(phone, "<iq type='set' id='enable3'><enable xmlns='urn:xmpp:push:0' jid='"
                    "JULIET@capulet.example/laptop' node='x'/></iq>");
+
+  printf("\n6. What the counters say\n");
+  static const struct {
+    const char *name;
+    cloudnotify_counter which;
+  } counters[] = {
+    { "publishes sent", CLOUDNOTIFY_COUNTER_PUBLISHES_SENT },
+    { "error replies", CLOUDNOTIFY_COUNTER_REPLIES_ERROR },
+    { "enables", CLOUDNOTIFY_COUNTER_ENABLES },
+    { "removed (errors)", CLOUDNOTIFY_COUNTER_REMOVED_ERRORS },
+    { "removed (disabled)", CLOUDNOTIFY_COUNTER_REMOVED_DISABLED },
+    { "sessions", CLOUDNOTIFY_GAUGE_SESSIONS },
+  };
+  for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+    uint64_t v = 0;
+    check(cloudnotify_ctx_get_counter(ctx, counters[i].which, &v), "counter");
+    printf("  %-20s %llu\n", counters[i].name, (unsigned long long)v);
+  }
 
   cloudnotify_session_free(phone);
   cloudnotify_ctx_free(ctx);

@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "jid.h"
 #include "private.h"
 
 #define MAX_OPS 512
@@ -397,9 +398,49 @@ static void op_host(state *st) {
   }
 }
 
+/* Every record listed is one the library would accept from a store. */
+static int check_listed(void *ud, const char *account, const cloudnotify_record *r) {
+  unsigned *n = ud;
+  char *norm = cn_jid_normalize(r->jid);
+  FH_CHECK(norm && strcmp(norm, r->jid) == 0);
+  g_free(norm);
+  FH_CHECK(r->node == NULL || *r->node);
+  FH_CHECK((r->publish_options == NULL) == (r->publish_options_len == 0));
+  FH_CHECK(r->client_id == NULL || cn_client_id_check(r->client_id) == 0);
+  (*n)++;
+  return 0;
+}
+
+/* Listing, removing every registration of, or forgetting an account. */
+static void op_admin(state *st) {
+  fuzz_host *h = &st->h;
+  uint8_t which = fh_u8(&st->in) % 3;
+  const char *account = PICK(&st->in, accounts);
+  int rc;
+  if (which == 0) {
+    unsigned n = 0;
+    rc = cloudnotify_account_registrations(h->ctx, account, check_listed, &n);
+    FH_CHECK(rc == CLOUDNOTIFY_ERR_JID_MALFORMED || rc == CLOUDNOTIFY_ERR_STORE ||
+             (rc >= 0 && (unsigned)rc == n));
+  } else if (which == 1) {
+    unsigned removed = 12345;
+    rc = cloudnotify_account_remove_all(h->ctx, account, &removed);
+    FH_CHECK(rc == 0 || rc == CLOUDNOTIFY_ERR_JID_MALFORMED || rc == CLOUDNOTIFY_ERR_STORE);
+    FH_CHECK(rc == 0 ? removed != 12345 : removed <= 1000);
+    if (rc == 0)
+      FH_CHECK(cloudnotify_account_has_push(h->ctx, account) == 0);
+  } else {
+    rc = cloudnotify_account_forget(h->ctx, account);
+    FH_CHECK(rc == 0 || rc == CLOUDNOTIFY_ERR_JID_MALFORMED || rc == CLOUDNOTIFY_ERR_STORE);
+  }
+  fh_check(h);
+}
+
 static void step(state *st) {
   fuzz_host *h = &st->h;
-  uint8_t op = fh_u8(&st->in) % 26;
+  /* Operations are only ever appended: a byte below an older count keeps
+   * its meaning, so the crafted seeds keep theirs. */
+  uint8_t op = fh_u8(&st->in) % 27;
   int slot;
   switch (op) {
   case 0:
@@ -452,13 +493,19 @@ static void step(state *st) {
   case 22:
     op_host(st);
     return;
+  case 26:
+    op_admin(st);
+    return;
   case 23:
     if (fh_u8(&st->in) % 4 == 3) {
       /* Back to the built-in store: empty, and none of the host's
        * failure switches apply to it. */
       unsigned live_sessions = g_list_length(h->ctx->sessions);
+      fh_note_store_swap(h);
       int rc = cloudnotify_ctx_set_store(h->ctx, NULL, NULL);
       FH_CHECK(rc == (live_sessions ? CLOUDNOTIFY_ERR_STATE : 0));
+      if (rc)
+        h->store_forgot = h->store_forgot_before;
       if (rc == 0)
         h->store_exact = FALSE;
       fh_check(h);

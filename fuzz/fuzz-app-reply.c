@@ -16,7 +16,9 @@
 #include "private.h"
 
 #define JULIET "juliet@capulet.example"
-#define ROMEO "romeo@montague.example"
+/* Not the sender of the stanzas fh_stanza builds: an account's own
+ * messages are never pushed. */
+#define ROMEO "mercutio@verona.example"
 #define FORM                                                              \
   "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>" \
   "http://jabber.org/protocol/pubsub#publish-options</value></field></x>"

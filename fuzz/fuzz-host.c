@@ -296,7 +296,7 @@ static void cb_removed(void *ud, const char *account, const char *jid, const cha
   check_push_jid(jid);
   FH_CHECK(node == NULL || *node != '\0');
   FH_CHECK(reason == CLOUDNOTIFY_REMOVED_DISABLED || reason == CLOUDNOTIFY_REMOVED_ERRORS ||
-           reason == CLOUDNOTIFY_REMOVED_EVICTED);
+           reason == CLOUDNOTIFY_REMOVED_EVICTED || reason == CLOUDNOTIFY_REMOVED_ACCOUNT);
   h->removed++;
   g_free(h->last_removed_jid);
   h->last_removed_jid = g_strdup(jid);
@@ -398,7 +398,8 @@ static int st_load(void *data, const char *account, cloudnotify_loader *loader) 
   GPtrArray *a = store_records(h, account, FALSE);
   for (guint i = 0; a && i < a->len; i++) {
     const fh_record *r = a->pdata[i];
-    cloudnotify_record rec = { r->jid, r->node, r->form, r->form_len, r->enabled_at };
+    cloudnotify_record rec = { .jid = r->jid, .node = r->node, .publish_options = r->form,
+                               .publish_options_len = r->form_len, .enabled_at_ms = r->enabled_at };
     int rc = cloudnotify_loader_add(loader, &rec);
     /* What the library saved it must accept back after a restart. */
     if (h->store_strict)
@@ -445,8 +446,13 @@ static int st_remove(void *data, const char *account, const char *jid, const cha
   fuzz_host *h = data;
   cb_enter(h);
   check_account(account);
-  check_push_jid(jid);
-  FH_CHECK(node == NULL || *node != '\0');
+  /* Removals name the normalised key, or the key a loaded record was
+   * stored under when it differs (rewritten on load): a JID as a client
+   * spelled it, an empty node. */
+  FH_CHECK(jid != NULL);
+  char *norm = cn_jid_normalize(jid);
+  FH_CHECK(norm != NULL);
+  g_free(norm);
   if (h->store_fail_remove)
     return -1;
   GPtrArray *a = store_records(h, account, FALSE);
@@ -499,6 +505,8 @@ void fh_init(fuzz_host *h) {
     .log = cb_log,
     .registration_filter = cb_regfilter,
     .notification_filter = cb_pushfilter,
+    /* One simulated time drives both clocks. */
+    .monotonic_ms = cb_now,
   };
   FH_CHECK(cloudnotify_ctx_new(&h->ctx, &cb, h) == 0);
   FH_CHECK(cloudnotify_ctx_set_store(h->ctx, &host_store, h) == 0);
@@ -524,8 +532,11 @@ int fh_restart(fuzz_host *h) {
   int live = 0;
   for (int i = 0; i < FH_SLOTS; i++)
     live += h->slots[i].s != NULL;
+  fh_note_store_swap(h);
   int rc = cloudnotify_ctx_set_store(h->ctx, &host_store, h);
   FH_CHECK(rc == (live ? CLOUDNOTIFY_ERR_STATE : 0));
+  if (rc)
+    h->store_forgot = h->store_forgot_before;
   fh_check(h);
   return rc;
 }
@@ -604,8 +615,35 @@ static void check_internal(fuzz_host *h) {
   }
 }
 
+static uint64_t counter(fuzz_host *h, cloudnotify_counter c) {
+  uint64_t v = 0;
+  FH_CHECK(cloudnotify_ctx_get_counter(h->ctx, c, &v) == 0);
+  return v;
+}
+
+/* Every publish the host accepted is counted once, and ends in exactly
+ * one outcome or is still awaited (the store is set only at init, so no
+ * outstanding publish is forgotten silently). */
+static void check_counters(fuzz_host *h) {
+  uint64_t sent = counter(h, CLOUDNOTIFY_COUNTER_PUBLISHES_SENT);
+  FH_CHECK(sent == h->app_accepted);
+  uint64_t ended = counter(h, CLOUDNOTIFY_COUNTER_REPLIES_OK) +
+                   counter(h, CLOUDNOTIFY_COUNTER_REPLIES_ERROR) +
+                   counter(h, CLOUDNOTIFY_COUNTER_REPLIES_WAIT) +
+                   counter(h, CLOUDNOTIFY_COUNTER_PUBLISHES_EXPIRED) +
+                   counter(h, CLOUDNOTIFY_COUNTER_PUBLISHES_DROPPED) +
+                   counter(h, CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN);
+  FH_CHECK(sent == ended + h->store_forgot + counter(h, CLOUDNOTIFY_GAUGE_OUTSTANDING));
+}
+
+void fh_note_store_swap(fuzz_host *h) {
+  h->store_forgot_before = h->store_forgot;
+  h->store_forgot += counter(h, CLOUDNOTIFY_GAUGE_OUTSTANDING);
+}
+
 void fh_check(fuzz_host *h) {
   check_timer(h);
+  check_counters(h);
   for (int i = 0; i < FH_SLOTS; i++) {
     fh_slot *slot = &h->slots[i];
     if (!slot->s)
@@ -670,6 +708,9 @@ int fh_session_new(fuzz_host *h, int slot_no, const char *account, const char *r
   slot->account = bare;
   slot->full = full;
   cloudnotify_session_set_user_data(s, slot);
+  /* Every modelled session has stream management: the wrappers below
+   * model hibernation and acks, which need it. */
+  FH_CHECK(cloudnotify_session_sm_enabled(s) == 0);
   fh_check(h);
   return 0;
 }
@@ -778,7 +819,11 @@ int fh_app_reply(fuzz_host *h, const char *xml, size_t len) {
   unsigned sends = h->app_sends + h->client_sends, removed = h->removed;
   int rc = cloudnotify_handle_app_reply(h->ctx, xml, len);
   FH_CHECK(rc == 0 || rc == CLOUDNOTIFY_ERR_XML || rc == CLOUDNOTIFY_ERR_TOO_LARGE ||
-           rc == CLOUDNOTIFY_ERR_NOT_MINE || rc == CLOUDNOTIFY_ERR_STORE);
+           rc == CLOUDNOTIFY_ERR_NOT_MINE || rc == CLOUDNOTIFY_ERR_STORE ||
+           rc == CLOUDNOTIFY_ERR_FOREIGN_SENDER);
+  /* A foreign sender changes nothing at all. */
+  if (rc == CLOUDNOTIFY_ERR_FOREIGN_SENDER)
+    FH_CHECK(h->removed == removed);
   FH_CHECK(h->app_sends + h->client_sends == sends);
   /* One reply removes at most its own registration, and only for errors
    * (or, while loading it back, surplus ones: evicted). */

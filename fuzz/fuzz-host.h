@@ -70,6 +70,8 @@ struct fuzz_host {
   unsigned client_sends;  /* ROUTE_CLIENT attempts */
   unsigned app_sends;     /* ROUTE_APP_SERVER attempts */
   unsigned app_accepted;  /* ... that the host accepted */
+  uint64_t store_forgot;  /* outstanding publishes set_store forgot (no outcome) */
+  uint64_t store_forgot_before; /* its value before the last swap attempt */
   unsigned removed;       /* registration_removed calls */
   char *last_removed_jid;
   cloudnotify_removal_reason last_removed_reason;
@@ -112,6 +114,9 @@ void fh_fini(fuzz_host *h);
 
 /* Invariants that must hold between any two API calls. */
 void fh_check(fuzz_host *h);
+/* Call before cloudnotify_ctx_set_store; on failure restore store_forgot
+ * from store_forgot_before. */
+void fh_note_store_swap(fuzz_host *h);
 
 /* Option setters that keep the host's mirrors in step; return the rc. */
 int fh_set_int(fuzz_host *h, cloudnotify_option opt, int64_t value);

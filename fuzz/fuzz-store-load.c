@@ -4,13 +4,15 @@
  *             fails, bit 5 remove fails, bit 6 with_body, bit 7 the
  *             records are returned twice;
  *   records   until the input ends (at most 32):
- *             u8 flags (bit 0 jid NULL, bit 1 node NULL, bit 2 form NULL),
+ *             u8 flags (bit 0 jid NULL, bit 1 node NULL, bit 2 form NULL,
+ *             bit 3 an error count follows, bit 4 a client id follows),
  *             u8 length + jid bytes, u8 length + node bytes,
- *             u16 LE length + publish-options bytes, i64 LE enabled_at.
+ *             u16 LE length + publish-options bytes, i64 LE enabled_at,
+ *             [u32 LE errors], [u8 length + client id bytes].
  * Strings are NUL-terminated copies; the form is an exactly sized buffer
  * without terminator.  The loaded registrations are then used: checked
- * against the library's own validation, pushed to, enabled next to,
- * disabled and pinged. */
+ * against the library's own validation, listed, pushed to, enabled next
+ * to, disabled, pinged, forgotten and removed with the account. */
 #include "fuzz-host.h"
 
 #include <string.h>
@@ -21,9 +23,10 @@
 #define ACCOUNT "juliet@capulet.example"
 
 typedef struct {
-  char *jid, *node, *form;
+  char *jid, *node, *form, *client_id;
   size_t form_len;
   int64_t enabled_at;
+  unsigned errors;
 } rec;
 
 typedef struct {
@@ -58,6 +61,10 @@ static void decode(fh_reader *r, input *in) {
     r->p += len;
     r->n -= len;
     e->enabled_at = (int64_t)fh_u64(r);
+    if (f & 8)
+      e->errors = fh_u32(r);
+    if (f & 16)
+      e->client_id = take_string(r, fh_u8(r), FALSE);
   }
 }
 
@@ -69,7 +76,9 @@ static int load(fuzz_host *h, const char *account, cloudnotify_loader *loader) {
   for (int round = 0; round < (in->twice ? 2 : 1); round++) {
     for (unsigned i = 0; i < in->n; i++) {
       const rec *e = &in->recs[i];
-      cloudnotify_record r = { e->jid, e->node, e->form, e->form_len, e->enabled_at };
+      cloudnotify_record r = { .jid = e->jid, .node = e->node, .publish_options = e->form,
+                               .publish_options_len = e->form_len, .enabled_at_ms = e->enabled_at,
+                               .errors = e->errors, .client_id = e->client_id };
       int rc = cloudnotify_loader_add(loader, &r);
       FH_CHECK(rc == 0 || rc == CLOUDNOTIFY_ERR_INVALID_ARGUMENT ||
                rc == CLOUDNOTIFY_ERR_JID_MALFORMED || rc == CLOUDNOTIFY_ERR_XML ||
@@ -97,8 +106,31 @@ static unsigned check_loaded(fuzz_host *h, int64_t max_devices) {
     FH_CHECK((r->form == NULL) == (r->form_len == 0));
     if (r->form)
       FH_CHECK(cn_form_validate_text(h->ctx, r->form, r->form_len) == 0);
+    FH_CHECK(r->client_id == NULL || (*r->client_id && cn_client_id_check(r->client_id) == 0));
   }
   return u->regs->len;
+}
+
+typedef struct {
+  unsigned n;
+  int64_t last_at;
+} listed;
+
+/* The listing shows what was kept, newest first, as a client would see
+ * it through an enable. */
+static int check_listed(void *ud, const char *account, const cloudnotify_record *r) {
+  listed *l = ud;
+  FH_CHECK(strcmp(account, ACCOUNT) == 0);
+  char *norm = cn_jid_normalize(r->jid);
+  FH_CHECK(norm && strcmp(norm, r->jid) == 0);
+  g_free(norm);
+  FH_CHECK(r->node == NULL || *r->node);
+  FH_CHECK((r->publish_options == NULL) == (r->publish_options_len == 0));
+  FH_CHECK(r->client_id == NULL || cn_client_id_check(r->client_id) == 0);
+  FH_CHECK(l->n == 0 || r->enabled_at_ms <= l->last_at);
+  l->last_at = r->enabled_at_ms;
+  l->n++;
+  return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -121,16 +153,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int has = cloudnotify_account_has_push(h.ctx, ACCOUNT);
   if (h.store_fail_load)
     FH_CHECK(has == CLOUDNOTIFY_ERR_STORE);
+  else if (h.store_fail_save || h.store_fail_remove)
+    /* A record stored under a non-normalised key is rewritten on load;
+     * when that fails, so does the load. */
+    FH_CHECK(has == 0 || has == 1 || has == CLOUDNOTIFY_ERR_STORE);
   else
     FH_CHECK(has == 0 || has == 1);
   fh_check(&h);
   unsigned loaded = check_loaded(&h, max_devices);
   FH_CHECK(has < 0 || (unsigned)has == (loaded > 0));
+  listed l = { 0 };
+  int n = cloudnotify_account_registrations(h.ctx, ACCOUNT, check_listed, &l);
+  FH_CHECK(n == (h.store_fail_load ? CLOUDNOTIFY_ERR_STORE : (int)loaded));
+  FH_CHECK(n < 0 || (unsigned)n == l.n);
 
   char *m1 = fh_stanza(0, ACCOUNT, 1);
   unsigned pushes = 0;
   int rc = fh_trigger(&h, FH_OFFLINE, ACCOUNT, m1, strlen(m1), NULL, &pushes);
-  FH_CHECK(rc == (h.store_fail_load ? CLOUDNOTIFY_ERR_STORE : 0));
+  FH_CHECK(rc == (has == CLOUDNOTIFY_ERR_STORE ? CLOUDNOTIFY_ERR_STORE : 0));
   FH_CHECK(pushes == loaded);
   g_free(m1);
 
@@ -160,14 +200,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       g_free(jid);
       g_free(node);
     }
+    /* Reloaded under a session, and every registration removed. */
+    int rc2 = cloudnotify_account_forget(h.ctx, ACCOUNT);
+    FH_CHECK(rc2 == 0 || rc2 == CLOUDNOTIFY_ERR_STORE);
+    fh_check(&h);
+    unsigned removed = 12345;
+    rc2 = cloudnotify_account_remove_all(h.ctx, ACCOUNT, &removed);
+    FH_CHECK(rc2 == 0 || rc2 == CLOUDNOTIFY_ERR_STORE);
+    FH_CHECK(rc2 == CLOUDNOTIFY_ERR_STORE || cloudnotify_account_has_push(h.ctx, ACCOUNT) == 0);
+    FH_CHECK(removed <= (unsigned)max_devices);
+    fh_check(&h);
     fh_session_free(&h, 0);
   }
+  FH_CHECK(cloudnotify_account_forget(h.ctx, ACCOUNT) == 0);
   fh_advance(&h, 301 * 1000);
   fh_fini(&h);
   for (unsigned i = 0; i < in.n; i++) {
     g_free(in.recs[i].jid);
     g_free(in.recs[i].node);
     g_free(in.recs[i].form);
+    g_free(in.recs[i].client_id);
   }
   return 0;
 }

@@ -23,7 +23,7 @@
 static cn_xml_parser *reused;
 
 static void check_same_info(const xmlNode *a, const xmlNode *b) {
-  cn_stanza_info x, y;
+  cn_summary x, y;
   cn_rules_classify(a, ACCOUNT, &x);
   cn_rules_classify(b, ACCOUNT, &y);
   FH_CHECK(x.is_message == y.is_message && x.important == y.important);
@@ -32,8 +32,8 @@ static void check_same_info(const xmlNode *a, const xmlNode *b) {
   FH_CHECK(g_strcmp0(x.body, y.body) == 0);
   FH_CHECK(x.key != NULL && strcmp(x.key, y.key) == 0);
   FH_CHECK(x.body == NULL || g_utf8_validate(x.body, -1, NULL));
-  cn_stanza_info_clear(&x);
-  cn_stanza_info_clear(&y);
+  cn_summary_clear(&x);
+  cn_summary_clear(&y);
 }
 
 static void round_trip(xmlNode *root, gboolean stanza) {

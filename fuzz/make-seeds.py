@@ -211,7 +211,8 @@ def trigger():
 
 
 def store_load():
-    def rec(jid, node, form, at, flags=0):
+    def rec(jid, node, form, at, flags=0, errors=None, client_id=None):
+        flags |= (8 if errors is not None else 0) | (16 if client_id is not None else 0)
         out = bytearray([flags])
         for s in (jid, node):
             b = (s or "").encode() if isinstance(s, str) or s is None else s
@@ -219,6 +220,11 @@ def store_load():
         f = form.encode() if isinstance(form, str) else (form or b"")
         out += struct.pack("<H", len(f)) + f
         out += struct.pack("<q", at)
+        if errors is not None:
+            out += struct.pack("<I", errors)
+        if client_id is not None:
+            c = client_id.encode() if isinstance(client_id, str) else client_id
+            out += bytes([len(c)]) + c
         return bytes(out)
 
     t0 = 1700000000000
@@ -259,6 +265,12 @@ def store_load():
         "full-save-fails": bytes([0 | 0x10 | 0x20]) + rec("push.example.net", "n", FORM, t0),
         "with-body": bytes([five | 0x40]) + rec("push.example.net", "n", FORM, t0),
         "empty": bytes([five]),
+        "errors-and-client-id": bytes([five]) + rec("push.example.net", "n", FORM, t0, errors=15,
+                                                    client_id="urn:uuid:6e8bc430")
+        + rec("other.example.net", None, None, t0 + 1, 2 | 4, errors=0xffffffff, client_id=""),
+        "client-id-control-char": bytes([five]) + rec("push.example.net", "n", None, t0, 4,
+                                                      client_id=b"a\x01b")
+        + rec("other.example.net", "n", None, t0, 4, client_id=b"\xc3\x28"),
     }
     write("store-load", files)
 
@@ -404,6 +416,7 @@ class Prog:
     def host(self, which): return self.op(22, which)
     def restart(self, memory=False): return self.op(23, 3 if memory else 0)
     def iq(self, slot, which): return self.op(24, slot, which)
+    def admin(self, which, account=0): return self.op(26, which, account)
 
 
 # Option table indexes in fuzz-api-sequence.c.
@@ -428,6 +441,11 @@ def api_sequence():
     files["restart"] = (Prog().new(0).enable(0, 1, 2, 2).enable(0, 0).free(0).restart().offline(0, 0)
                         .has_push(1).b)
     files["restart-with-sessions"] = Prog().new(0).enable(0).restart().b
+    # Listing, forgetting under a hibernated session, removing the account
+    # (once with the store refusing, once not), then pushing to nothing.
+    files["admin"] = (Prog().new(0).sm(0).enable(0).new(1).sm(1).enable(1, 1, 2).hibernated(0)
+                      .offline(0, 0).admin(0).admin(2).admin(0).host(5).admin(1).host(7)
+                      .admin(1).admin(2).admin(0).offline(0, 0, 2).restart().admin(0).b)
     files["memory-store"] = (Prog().new(0).enable(0).free(0).restart(True).new(0).enable(0, 1)
                              .offline(0, 0).free(0).restart().offline(0, 0, 2).b)
     files["user-cache-eviction"] = (Prog().option(OPT_CACHED, 0).new(0, 0).enable(0).new(1, 1)

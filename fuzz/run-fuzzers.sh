@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.." || exit 2
 src=$PWD
 dir=${2:-$src/_test/build-fuzz}
 jobs=${FUZZ_JOBS:-1}
-read -r -a targets <<< "${FUZZ_TARGETS:-client-iq app-reply trigger store-load jid xml api-sequence}"
+read -r -a targets <<< "${FUZZ_TARGETS:-client-iq app-reply trigger store-load jid xml api-sequence tree}"
 
 if [ ! -f "$dir/build.ninja" ]; then
   CC=clang meson setup "$dir" -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false ||

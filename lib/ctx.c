@@ -9,21 +9,24 @@
 #include "jid.h"
 #include "pending.h"
 
-/* Every callbacks size a released header declared.  A host compiled
- * against a newer header passes a size not listed here and is refused
- * rather than having fields silently ignored. */
-static const size_t known_callbacks_sizes[] = {
-  sizeof(cloudnotify_callbacks),
-};
-static const size_t known_store_sizes[] = {
-  sizeof(cloudnotify_store),
-};
+/* The first released layouts (0.2): every later header only appends, so
+ * any size from these up to ours names a prefix of our fields. */
+#define CALLBACKS_SIZE_0_2 \
+  (offsetof(cloudnotify_callbacks, notification_filter) + sizeof(void (*)(void)))
+#define STORE_SIZE_0_2 (offsetof(cloudnotify_store, destroy) + sizeof(void (*)(void)))
 
-static gboolean size_known(size_t size, const size_t *known, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (known[i] == size)
-      return TRUE;
-  return FALSE;
+/* libxkbcommon's rule: an older size is a prefix and the missing fields
+ * are NULL; a newer size is accepted only when every field this library
+ * does not know is zero, because a set field there is a request this
+ * library would silently ignore.  Every field is a pointer or a size, so
+ * a size between fields is a corrupt struct. */
+static gboolean vtable_size_ok(const void *vt, size_t size, size_t min, size_t ours) {
+  if (size < min || size % sizeof(void *) != 0)
+    return FALSE;
+  for (size_t i = ours; i < size; i++)
+    if (((const unsigned char *)vt)[i])
+      return FALSE;
+  return TRUE;
 }
 
 static void options_defaults(cn_options *o) {
@@ -45,6 +48,9 @@ static void options_defaults(cn_options *o) {
   o->max_remembered = 4096;
   o->max_session_queue = 1000;
   o->wake_before_expiry = 0;
+  o->id_prefix = NULL;
+  o->log_level = CLOUDNOTIFY_LOG_DEBUG;
+  o->publish_from_bare = FALSE;
 }
 
 int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *callbacks,
@@ -52,13 +58,13 @@ int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *call
   if (!out)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   *out = NULL;
-  if (callbacks && !size_known(callbacks->size, known_callbacks_sizes,
-                               G_N_ELEMENTS(known_callbacks_sizes)))
+  if (callbacks && !vtable_size_ok(callbacks, callbacks->size, CALLBACKS_SIZE_0_2,
+                                   sizeof(cloudnotify_callbacks)))
     return CLOUDNOTIFY_ERR_VTABLE_SIZE;
 
   cloudnotify_ctx *ctx = g_new0(cloudnotify_ctx, 1);
   if (callbacks)
-    memcpy(&ctx->cb, callbacks, callbacks->size);
+    memcpy(&ctx->cb, callbacks, MIN(callbacks->size, sizeof ctx->cb));
   ctx->cb.size = sizeof ctx->cb;
   ctx->user_data = user_data;
   options_defaults(&ctx->opt);
@@ -79,6 +85,12 @@ int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *call
 void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
   if (!ctx)
     return;
+  if (ctx->in_callback || ctx->destroying) {
+    /* The call that is running the callback would return into freed
+     * memory; the function returns nothing, so the refusal is logged. */
+    g_critical("cloudnotify_ctx_free called from a callback; ignored");
+    return;
+  }
   /* No callback runs while the context is being destroyed. */
   ctx->destroying = TRUE;
   /* Parked work refers to sessions and users: it goes first, and every
@@ -96,6 +108,7 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
     ctx->store.destroy(ctx->store_data);
   cn_xml_parser_free(ctx->parser);
   g_free(ctx->opt.important_body);
+  g_free(ctx->opt.id_prefix);
   g_free(ctx);
 }
 
@@ -104,7 +117,7 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
 typedef struct {
   const char *name;
   cloudnotify_option opt;
-  int kind; /* 0 bool, 1 int, 2 string */
+  int kind; /* 0 bool, 1 int, 2 string, 3 log level (int, or its name) */
   int64_t min, max;
   size_t offset;
 } option_desc;
@@ -129,6 +142,9 @@ static const option_desc option_table[] = {
   OPT("push_max_remembered_stanzas", CLOUDNOTIFY_OPT_MAX_REMEMBERED_STANZAS, 1, 0, 10000000, max_remembered),
   OPT("push_max_session_queue", CLOUDNOTIFY_OPT_MAX_SESSION_QUEUE, 1, 1, 100000, max_session_queue),
   OPT("push_wake_before_expiry", CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY, 1, 0, 86400, wake_before_expiry),
+  OPT("push_id_prefix", CLOUDNOTIFY_OPT_ID_PREFIX, 2, 0, 0, id_prefix),
+  OPT("push_log_level", CLOUDNOTIFY_OPT_LOG_LEVEL, 3, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ERROR + 1, log_level),
+  OPT("push_publish_from_bare", CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE, 0, 0, 1, publish_from_bare),
 };
 
 static const option_desc *find_option(cloudnotify_option opt) {
@@ -151,12 +167,26 @@ static int set_int(cloudnotify_ctx *ctx, const option_desc *d, int64_t value) {
   return 0;
 }
 
+/* The prefix goes unescaped into every publish id: a small set of
+ * characters that no XML attribute, id scheme or log line trips over. */
+static gboolean id_prefix_ok(const char *value) {
+  size_t n = 0;
+  for (const char *c = value; *c; c++, n++)
+    if (!g_ascii_isalnum(*c) && !strchr("-_.:", *c))
+      return FALSE;
+  return n <= CLOUDNOTIFY_ID_PREFIX_MAX;
+}
+
 static int set_string(cloudnotify_ctx *ctx, const option_desc *d, const char *value) {
   if (d->kind != 2 || !cn_text_is_xml_safe(value))
     return CLOUDNOTIFY_ERR_OPTION_VALUE;
-  g_free(ctx->opt.important_body);
-  /* The reference treats an empty important body as "off". */
-  ctx->opt.important_body = *value ? g_strdup(value) : NULL;
+  if (d->opt == CLOUDNOTIFY_OPT_ID_PREFIX && !id_prefix_ok(value))
+    return CLOUDNOTIFY_ERR_OPTION_VALUE;
+  char **field = (char **)((char *)&ctx->opt + d->offset);
+  g_free(*field);
+  /* "" is "none" for every string option (the reference treats an empty
+   * important body as "off"). */
+  *field = *value ? g_strdup(value) : NULL;
   return 0;
 }
 
@@ -179,6 +209,15 @@ int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx, cloudnotify_option o
 }
 
 static int parse_value(const option_desc *d, const char *text, int64_t *out) {
+  if (d->kind == 3) {
+    static const char *const levels[] = { "debug", "info", "warn", "error", "none" };
+    for (size_t i = 0; i < G_N_ELEMENTS(levels); i++) {
+      if (!g_ascii_strcasecmp(text, levels[i])) {
+        *out = (int64_t)i;
+        return 0;
+      }
+    }
+  }
   if (d->kind == 0) {
     if (!g_ascii_strcasecmp(text, "true") || !strcmp(text, "1")) {
       *out = 1;
@@ -224,7 +263,7 @@ int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx, const cloudnotify_store *sto
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(ctx);
   if (store) {
-    if (!size_known(store->size, known_store_sizes, G_N_ELEMENTS(known_store_sizes)))
+    if (!vtable_size_ok(store, store->size, STORE_SIZE_0_2, sizeof(cloudnotify_store)))
       return cn_leave(ctx, CLOUDNOTIFY_ERR_VTABLE_SIZE);
     if (!store->load || !store->save || !store->remove)
       return cn_leave(ctx, CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
@@ -239,7 +278,7 @@ int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx, const cloudnotify_store *sto
     ctx->store.destroy(ctx->store_data);
   if (store) {
     memset(&ctx->store, 0, sizeof ctx->store);
-    memcpy(&ctx->store, store, store->size);
+    memcpy(&ctx->store, store, MIN(store->size, sizeof ctx->store));
     ctx->store_data = store_data;
   } else {
     ctx->store = *cn_store_memory_vtable();
@@ -255,6 +294,8 @@ int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r) {
     .publish_options = r->form,
     .publish_options_len = r->form_len,
     .enabled_at_ms = r->enabled_at,
+    .errors = r->errors,
+    .client_id = r->client_id,
   };
   cn_ask_begin(ctx, CLOUDNOTIFY_OP_SAVE);
   int rc = ctx->store.save(ctx->store_data, account, &rec);
@@ -263,10 +304,17 @@ int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r) {
   return cn_store_checked(ctx, "saving", account, rc);
 }
 
+/* Every store answer, given at once or completed later, ends here, so the
+ * failure counter and the log see each answer once. */
 int cn_store_checked(cloudnotify_ctx *ctx, const char *what, const char *account, int rc) {
-  if (rc < 0)
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: %s a registration of %s failed (%d)", what,
-           account, rc);
+  if (rc < 0) {
+    CN_COUNT(ctx, CN_C_STORE_FAILURES);
+    const char *id = what[0] == 's'   ? CLOUDNOTIFY_LOG_ID_STORE_SAVE_FAILED
+             : what[0] == 'l' ? CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED
+                              : CLOUDNOTIFY_LOG_ID_STORE_REMOVE_FAILED;
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, id, "storage: %s a registration of %s failed (%d)",
+              what, account, rc);
+  }
   return rc < 0 ? CLOUDNOTIFY_ERR_STORE : 0;
 }
 
@@ -277,6 +325,18 @@ int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
   if (cn_ask_end(ctx, &rc))
     return CN_WAIT;
   return cn_store_checked(ctx, "removing", account, rc);
+}
+
+/* CN_WAIT when the host answers later (the op owns the loader then);
+ * otherwise the raw answer: the caller reports it through
+ * cn_store_checked once it has taken the records. */
+int cn_store_load(cloudnotify_ctx *ctx, const char *account, cloudnotify_loader *loader) {
+  cn_ask_begin(ctx, CLOUDNOTIFY_OP_LOAD);
+  cn_ask_set_loader(ctx, loader);
+  int rc = ctx->store.load(ctx->store_data, account, loader);
+  if (cn_ask_end(ctx, &rc))
+    return CN_WAIT;
+  return rc < 0 ? rc : 0;
 }
 
 /* ---- callbacks ------------------------------------------------------- */
@@ -293,23 +353,61 @@ int64_t cn_now(cloudnotify_ctx *ctx) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...) {
-  if (!ctx->cb.log)
+/* Deadlines must not move when an administrator or NTP sets the wall
+ * clock: an hour's step back would hold every push for an hour. */
+int64_t cn_mono(cloudnotify_ctx *ctx) {
+  if (ctx->cb.monotonic_ms) {
+    ctx->in_callback++;
+    int64_t t = ctx->cb.monotonic_ms(ctx->user_data);
+    ctx->in_callback--;
+    return t;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The threshold is checked before anything is formatted: a busy server
+ * that discards debug lines must not pay for building them. */
+static void log_v(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
+                  const char *fmt, va_list ap) G_GNUC_PRINTF(4, 0);
+static void log_v(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
+                  const char *fmt, va_list ap) {
+  if ((int64_t)level < ctx->opt.log_level || (!ctx->cb.log && !ctx->cb.log2))
     return;
-  va_list ap;
-  va_start(ap, fmt);
   char *msg = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
+  CN_COUNT(ctx, CN_C_LOG_MESSAGES);
   ctx->in_callback++;
-  ctx->cb.log(ctx->user_data, level, msg);
+  if (ctx->cb.log2)
+    ctx->cb.log2(ctx->user_data, level, id, msg);
+  else
+    ctx->cb.log(ctx->user_data, level, msg);
   ctx->in_callback--;
   g_free(msg);
+}
+
+void cn_log_id(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
+               const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  log_v(ctx, level, id, fmt, ap);
+  va_end(ap);
+}
+
+void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  log_v(ctx, level, CLOUDNOTIFY_LOG_ID_OTHER, fmt, ap);
+  va_end(ap);
 }
 
 int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *s,
             const char *account, const char *to, const GString *xml) {
   if (!ctx->cb.send)
     return CLOUDNOTIFY_ERR_SEND;
+  /* Freed from a callback during this call: nobody is left to read it. */
+  if (s && s->dead)
+    return 0;
   ctx->in_callback++;
   int rc = ctx->cb.send(ctx->user_data, route, s, account, to, xml->str, xml->len);
   ctx->in_callback--;
@@ -318,6 +416,17 @@ int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *
 
 void cn_cb_removed(cloudnotify_ctx *ctx, const char *account, const cn_reg *r,
                    cloudnotify_removal_reason reason) {
+  if (reason > 0 && reason <= CN_C_REMOVED_LAST - CN_C_REMOVED)
+    CN_COUNT(ctx, CN_C_REMOVED + reason);
+  if (ctx->cb.registration_removed2) {
+    gboolean errors = reason == CLOUDNOTIFY_REMOVED_ERRORS;
+    ctx->in_callback++;
+    ctx->cb.registration_removed2(ctx->user_data, account, r->jid, r->node, reason,
+                                  errors ? r->last_error_type : NULL,
+                                  errors ? r->last_error_condition : NULL);
+    ctx->in_callback--;
+    return;
+  }
   if (!ctx->cb.registration_removed)
     return;
   ctx->in_callback++;
@@ -325,9 +434,78 @@ void cn_cb_removed(cloudnotify_ctx *ctx, const char *account, const cn_reg *r,
   ctx->in_callback--;
 }
 
+int cn_cb_registration_filter(cloudnotify_ctx *ctx, cloudnotify_session *s, const char *jid,
+                              const char *node, const char **error_type,
+                              const char **error_condition) {
+  if (!ctx->cb.registration_filter)
+    return 0;
+  cn_ask_begin(ctx, CLOUDNOTIFY_OP_REGISTRATION_FILTER);
+  int veto = ctx->cb.registration_filter(ctx->user_data, s, s->account, jid, node, error_type,
+                                         error_condition);
+  if (cn_ask_end(ctx, &veto))
+    return CN_WAIT;
+  return veto;
+}
+
+int cn_cb_notification_filter(cloudnotify_ctx *ctx, cloudnotify_push *push) {
+  if (!ctx->cb.notification_filter)
+    return 0;
+  cn_ask_begin(ctx, CLOUDNOTIFY_OP_NOTIFICATION_FILTER);
+  cn_ask_set_push(ctx, push);
+  int veto = ctx->cb.notification_filter(ctx->user_data, push);
+  if (cn_ask_end(ctx, &veto))
+    return CN_WAIT;
+  return veto;
+}
+
+void cn_cb_registration_added(cloudnotify_ctx *ctx, cloudnotify_session *s, const cn_reg *r,
+                              gboolean replaced) {
+  CN_COUNT(ctx, CN_C_ENABLES);
+  if (!ctx->cb.registration_added)
+    return;
+  ctx->in_callback++;
+  ctx->cb.registration_added(ctx->user_data, s, r->user->account, r->jid, r->node,
+                             replaced ? CLOUDNOTIFY_REGISTRATION_REPLACED
+                                      : CLOUDNOTIFY_REGISTRATION_ADDED);
+  ctx->in_callback--;
+}
+
+void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid,
+                       const char *node, const char *id, cloudnotify_publish_outcome outcome,
+                       const char *error_type, const char *error_condition,
+                       unsigned consecutive_errors) {
+  static const cn_counter counter[] = {
+    [CLOUDNOTIFY_PUBLISH_OK] = CN_C_REPLIES_OK,
+    [CLOUDNOTIFY_PUBLISH_ERROR] = CN_C_REPLIES_ERROR,
+    [CLOUDNOTIFY_PUBLISH_WAIT] = CN_C_REPLIES_WAIT,
+    [CLOUDNOTIFY_PUBLISH_EXPIRED] = CN_C_PUBLISHES_EXPIRED,
+    [CLOUDNOTIFY_PUBLISH_DROPPED] = CN_C_PUBLISHES_DROPPED,
+    [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = CN_C_PUBLISHES_FORGOTTEN,
+    [CLOUDNOTIFY_PUBLISH_REFUSED] = CN_C_PUBLISHES_REFUSED,
+    [CLOUDNOTIFY_PUBLISH_VETOED] = CN_C_PUBLISHES_VETOED,
+  };
+  CN_COUNT(ctx, counter[outcome]);
+  if (!ctx->cb.publish_outcome || ctx->destroying)
+    return;
+  cloudnotify_publish_report rep = {
+    .size = sizeof rep,
+    .account = account,
+    .jid = jid,
+    .node = node,
+    .id = id,
+    .outcome = outcome,
+    .error_type = error_type,
+    .error_condition = error_condition,
+    .consecutive_errors = consecutive_errors,
+  };
+  ctx->in_callback++;
+  ctx->cb.publish_outcome(ctx->user_data, &rep);
+  ctx->in_callback--;
+}
+
 void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
                                int64_t seconds) {
-  if (!ctx->cb.hibernation_timeout)
+  if (!ctx->cb.hibernation_timeout || s->dead)
     return;
   ctx->in_callback++;
   ctx->cb.hibernation_timeout(ctx->user_data, s, seconds);
@@ -335,8 +513,12 @@ void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
 }
 
 int cn_leave(cloudnotify_ctx *ctx, int rc) {
+  if (rc == CLOUDNOTIFY_ERR_XML || rc == CLOUDNOTIFY_ERR_TOO_LARGE ||
+      rc == CLOUDNOTIFY_ERR_JID_MALFORMED)
+    CN_COUNT(ctx, CN_C_INPUTS_REJECTED);
   if (--ctx->depth > 0 || ctx->destroying)
     return rc;
+  cn_sessions_reap(ctx);
   int64_t deadline = cn_timers_next_deadline(ctx);
   if (deadline == ctx->reported_deadline)
     return rc;
@@ -345,12 +527,16 @@ int cn_leave(cloudnotify_ctx *ctx, int rc) {
     return rc;
   int64_t timeout = -1;
   if (deadline != INT64_MAX) {
-    int64_t now = cn_now(ctx);
+    int64_t now = cn_mono(ctx);
     timeout = deadline > now ? deadline - now : 0;
   }
   ctx->in_callback++;
   ctx->cb.timer_changed(ctx->user_data, timeout);
   ctx->in_callback--;
+  /* A session freed by timer_changed (or the clock) is not left waiting
+   * for the next call; its timers are already cancelled, so the deadline
+   * just reported stands. */
+  cn_sessions_reap(ctx);
   return rc;
 }
 
@@ -362,7 +548,7 @@ int64_t cloudnotify_next_timeout(const cloudnotify_ctx *ctx) {
   int64_t deadline = cn_timers_next_deadline(ctx);
   if (deadline == INT64_MAX)
     return -1;
-  int64_t now = cn_now((cloudnotify_ctx *)ctx);
+  int64_t now = cn_mono((cloudnotify_ctx *)ctx);
   return deadline > now ? deadline - now : 0;
 }
 

@@ -16,6 +16,7 @@ const char *cloudnotify_strerror(int error) {
   case CLOUDNOTIFY_ERR_OPTION_VALUE: return "invalid option value";
   case CLOUDNOTIFY_ERR_REENTRANT: return "called from inside a callback";
   case CLOUDNOTIFY_ERR_STATE: return "call does not fit the session state";
+  case CLOUDNOTIFY_ERR_FOREIGN_SENDER: return "reply from a JID other than the registered one";
   case CLOUDNOTIFY_ERR_OP_DONE: return "operation already answered";
   case CLOUDNOTIFY_ERR_OP_CANCELLED: return "operation cancelled";
   case CLOUDNOTIFY_ERR_GONE: return "the operation's context was freed";
@@ -25,13 +26,18 @@ const char *cloudnotify_strerror(int error) {
   }
 }
 
-int cloudnotify_is_fatal(int error) {
+int cloudnotify_is_usage_error(int error) {
   switch (error) {
   case CLOUDNOTIFY_ERR_INVALID_ARGUMENT:
   case CLOUDNOTIFY_ERR_VTABLE_SIZE:
   case CLOUDNOTIFY_ERR_UNKNOWN_OPTION:
   case CLOUDNOTIFY_ERR_OPTION_VALUE:
   case CLOUDNOTIFY_ERR_REENTRANT:
+  /* Completing an operation twice, or something that is no operation of
+   * that kind, is the host's bug; CANCELLED, GONE and BUSY are races and
+   * load a host meets in normal running. */
+  case CLOUDNOTIFY_ERR_OP_DONE:
+  case CLOUDNOTIFY_ERR_OP_UNKNOWN:
     return 1;
   default:
     return 0;
@@ -40,4 +46,8 @@ int cloudnotify_is_fatal(int error) {
 
 const char *cloudnotify_version_string(void) {
   return CN_VERSION_STRING;
+}
+
+uint32_t cloudnotify_version_number(void) {
+  return CLOUDNOTIFY_VERSION_NUMBER;
 }

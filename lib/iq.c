@@ -4,56 +4,43 @@
 
 #include <string.h>
 
+#include "emit.h"
 #include "jid.h"
 #include "pending.h"
+#include "tree.h"
 
 #define NS_PUSH "urn:xmpp:push:0"
 #define NS_DATA "jabber:x:data"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
-static void reply_open(GString *x, cloudnotify_session *s, const char *id, const char *type) {
-  g_string_append(x, "<iq type='");
-  g_string_append(x, type);
-  g_string_append_c(x, '\'');
-  if (id) {
-    g_string_append(x, " id='");
-    cn_xml_escape(x, id, strlen(id));
-    g_string_append_c(x, '\'');
-  }
-  g_string_append(x, " from='");
-  cn_xml_escape(x, s->account, strlen(s->account));
-  g_string_append(x, "' to='");
-  cn_xml_escape(x, s->full, strlen(s->full));
-  g_string_append_c(x, '\'');
+static cn_el *reply_open(cloudnotify_session *s, const char *id, const char *type) {
+  cn_el *iq = cn_el_new("iq", NULL);
+  cn_el_attr(iq, "type", type);
+  cn_el_attr(iq, "id", id);
+  cn_el_attr(iq, "from", s->account);
+  cn_el_attr(iq, "to", s->full);
+  return iq;
+}
+
+static int send_reply(cloudnotify_session *s, const char *id, cn_el *iq) {
+  int rc = cn_emit(s->ctx, CLOUDNOTIFY_ROUTE_CLIENT, s, s->account, s->full, id, iq);
+  cn_el_free(iq);
+  return rc;
 }
 
 static int send_result(cloudnotify_session *s, const char *id) {
-  GString *x = g_string_sized_new(128);
-  reply_open(x, s, id, "result");
-  g_string_append(x, "/>");
-  int rc = cn_send(s->ctx, CLOUDNOTIFY_ROUTE_CLIENT, s, s->account, s->full, x);
-  g_string_free(x, TRUE);
-  return rc;
+  return send_reply(s, id, reply_open(s, id, "result"));
 }
 
 static int send_error(cloudnotify_session *s, const char *id, const char *type,
                       const char *condition, const char *text) {
-  GString *x = g_string_sized_new(256);
-  reply_open(x, s, id, "error");
-  g_string_append(x, "><error type='");
-  g_string_append(x, type);
-  g_string_append(x, "'><");
-  g_string_append(x, condition);
-  g_string_append(x, " xmlns='" NS_STANZAS "'/>");
-  if (text) {
-    g_string_append(x, "<text xmlns='" NS_STANZAS "'>");
-    cn_xml_escape(x, text, strlen(text));
-    g_string_append(x, "</text>");
-  }
-  g_string_append(x, "</error></iq>");
-  int rc = cn_send(s->ctx, CLOUDNOTIFY_ROUTE_CLIENT, s, s->account, s->full, x);
-  g_string_free(x, TRUE);
-  return rc;
+  cn_el *iq = reply_open(s, id, "error");
+  cn_el *error = cn_el_add(iq, "error", NULL);
+  cn_el_attr(error, "type", type);
+  cn_el_add(error, condition, NS_STANZAS);
+  if (text)
+    cn_el_text(cn_el_add(error, "text", NS_STANZAS), text);
+  return send_reply(s, id, iq);
 }
 
 /* The RFC 6120 section 8.3.3 conditions a registration filter may choose. */
@@ -180,6 +167,8 @@ static void enable_new_reg(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
       now = o->enabled_at < INT64_MAX ? o->enabled_at + 1 : INT64_MAX;
   }
   j->r = cn_reg_new(u, j->jid, j->node, j->form, j->form_len, now);
+  if (j->t.session)
+    j->r->client_id = g_strdup(j->t.session->client_id);
 }
 
 /* The least recently enabled go when the new one would exceed the
@@ -204,6 +193,7 @@ static int enable_apply(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
   cloudnotify_session *s = j->t.session;
   cn_reg *r = g_steal_pointer(&j->r);
   cn_reg *old = cn_user_find_reg(u, r->jid, r->node);
+  gboolean replaced = old != NULL;
   if (old) {
     /* Replacing keeps sessions bound to the same key bound to the new one. */
     for (GList *l = u->sessions; l; l = l->next) {
@@ -221,12 +211,15 @@ static int enable_apply(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
   }
   g_ptr_array_add(u->regs, r);
   if (!s) {
-    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push enabled for %s to %s (session gone)", u->account,
-           r->jid);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_PUSH_ENABLED,
+              "push enabled for %s to %s (session gone)", u->account, r->jid);
+    cn_cb_registration_added(ctx, NULL, r, replaced);
     return 0;
   }
   s->reg = r;
-  cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push enabled for %s to %s", s->full, r->jid);
+  cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_PUSH_ENABLED, "push enabled for %s to %s",
+            s->full, r->jid);
+  cn_cb_registration_added(ctx, s, r, replaced);
   return send_result(s, j->id);
 }
 
@@ -237,18 +230,15 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
   int rc;
   for (;;) {
     switch (j->stage) {
-    case EN_FILTER:
-      if (ctx->cb.registration_filter) {
-        const char *etype = NULL, *econd = NULL;
-        cn_ask_begin(ctx, CLOUDNOTIFY_OP_REGISTRATION_FILTER);
-        int veto = ctx->cb.registration_filter(ctx->user_data, j->t.session, j->t.account,
-                                               j->jid, j->node, &etype, &econd);
-        if (cn_ask_end(ctx, &veto))
-          return CN_WAIT;
-        if (veto)
-          return enable_vetoed(j, etype, econd);
-      }
+    case EN_FILTER: {
+      const char *etype = NULL, *econd = NULL;
+      int veto = cn_cb_registration_filter(ctx, j->t.session, j->jid, j->node, &etype, &econd);
+      if (veto == CN_WAIT)
+        return CN_WAIT;
+      if (veto)
+        return enable_vetoed(j, etype, econd);
       j->stage = EN_SAVE;
+    }
       break;
     case EN_SAVE:
       enable_new_reg(ctx, j, u);
@@ -291,9 +281,9 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
       if (rc == CN_WAIT)
         return CN_WAIT;
       if (rc)
-        cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
-               "storage: %s now holds more than push_max_devices registrations; the surplus "
-               "is dropped at the next load", u->account);
+        cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_OVER_LIMIT,
+                  "storage: %s now holds more than push_max_devices registrations; the "
+                  "surplus is dropped at the next load", u->account);
       return enable_error(j, "wait", "internal-server-error");
     case EN_UNDONE:
       return enable_error(j, "wait", "internal-server-error");
@@ -330,9 +320,9 @@ static int enable_run(cloudnotify_ctx *ctx, cn_task *t) {
   case EN_UNDO:
   case EN_UNDONE:
     if (cn_store_checked(ctx, "removing", t->account, answer))
-      cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
-             "storage: %s now holds more than push_max_devices registrations; the surplus "
-             "is dropped at the next load", t->account);
+      cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_OVER_LIMIT,
+                "storage: %s now holds more than push_max_devices registrations; the "
+                "surplus is dropped at the next load", t->account);
     return enable_error(j, "wait", "internal-server-error");
   }
   return enable_step(ctx, j);
@@ -340,6 +330,9 @@ static int enable_run(cloudnotify_ctx *ctx, cn_task *t) {
 
 static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node, GString *form) {
   cloudnotify_ctx *ctx = s->ctx;
+  /* Freed by an earlier callback of this call: nobody to enable for. */
+  if (s->dead)
+    return 0;
   enable_job *j = g_new0(enable_job, 1);
   cn_task_init(&j->t, enable_run, enable_job_free, s->account, s);
   j->id = g_strdup(id);
@@ -422,8 +415,9 @@ static void disable_removed(cloudnotify_ctx *ctx, disable_job *j, cn_user *u, in
   }
   if (!r)
     return;
-  cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push disabled for %s to %s",
-         j->t.session ? j->t.session->full : u->account, r->jid);
+  cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_PUSH_DISABLED,
+            "push disabled for %s to %s", j->t.session ? j->t.session->full : u->account,
+            r->jid);
   cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_DISABLED);
 }
 
@@ -438,6 +432,8 @@ static int disable_step(cloudnotify_ctx *ctx, disable_job *j) {
       return CN_WAIT;
     disable_removed(ctx, j, u, rc);
   }
+  if (!j->failed)
+    CN_COUNT(ctx, CN_C_DISABLES);
   cloudnotify_session *s = j->t.session;
   if (!s)
     return 0;
@@ -497,16 +493,18 @@ static int iq_mine(xmlNode *iq, xmlNode **child_out, unsigned *children_out) {
   const char *type = cn_xml_attr(iq, "type");
   if (strcmp((const char *)iq->name, "iq") || !type)
     return CLOUDNOTIFY_ERR_NOT_MINE;
+  /* Ours when any child is in the push namespace, wherever it stands:
+   * an IQ with two children is answered the same in either order. */
   xmlNode *child = NULL;
   unsigned children = 0;
   for (xmlNode *c = iq->children; c; c = c->next) {
     if (c->type == XML_ELEMENT_NODE) {
-      if (!child)
+      if (!child && !g_strcmp0(cn_xml_ns(c), NS_PUSH))
         child = c;
       children++;
     }
   }
-  if (!child || g_strcmp0(cn_xml_ns(child), NS_PUSH))
+  if (!child)
     return CLOUDNOTIFY_ERR_NOT_MINE;
   /* Results and errors are never answered (RFC 6120 8.2.3). */
   if (!strcmp(type, "result") || !strcmp(type, "error"))
@@ -560,13 +558,21 @@ static int iq_replay(cloudnotify_ctx *ctx, cn_replay *r) {
   return rc;
 }
 
-int cloudnotify_handle_client_iq(cloudnotify_session *s, const char *xml, size_t len) {
-  if (!s || !xml)
-    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+static cn_replay *iq_replay_new(cloudnotify_session *s, const cn_input *in, xmlDoc *doc) {
+  GString *tmp;
+  size_t len;
+  const char *xml = cn_input_text(in, doc, &tmp, &len);
+  cn_replay *r = cn_replay_new(s->account, s, iq_replay, 0, xml, len, NULL, NULL, 0, NULL, 0);
+  if (tmp)
+    g_string_free(tmp, TRUE);
+  return r;
+}
+
+static int handle_client_iq(cloudnotify_session *s, const cn_input *in) {
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
   xmlDoc *doc;
-  int rc = cn_parse(ctx, xml, len, &doc);
+  int rc = cn_input_parse(ctx, in, &doc);
   if (rc)
     return cn_leave(ctx, rc);
   xmlNode *child;
@@ -574,19 +580,34 @@ int cloudnotify_handle_client_iq(cloudnotify_session *s, const char *xml, size_t
   if (cn_pending_busy(ctx, s->account)) {
     /* Answered once the account's earlier work is done, in order. */
     rc = iq_mine(xmlDocGetRootElement(doc), &child, &children);
+    cn_replay *r = rc ? NULL : iq_replay_new(s, in, doc);
     xmlFreeDoc(doc);
     if (rc)
       return cn_leave(ctx, rc);
-    cn_replay *r = cn_replay_new(s->account, s, iq_replay, 0, xml, len, NULL, NULL, 0, NULL, 0);
     return cn_leave(ctx, cn_pending_enqueue(ctx, &r->t));
   }
   rc = dispatch(s, xmlDocGetRootElement(doc));
-  xmlFreeDoc(doc);
   if (rc == CN_PARKED) {
     /* The account is being loaded: the IQ is handled again behind it. */
-    cn_replay *r = cn_replay_new(s->account, s, iq_replay, 0, xml, len, NULL, NULL, 0, NULL, 0);
+    cn_replay *r = iq_replay_new(s, in, doc);
     cn_pending_after_load(ctx, &r->t);
     rc = 0;
   }
+  xmlFreeDoc(doc);
   return cn_leave(ctx, rc);
+}
+
+int cloudnotify_handle_client_iq(cloudnotify_session *s, const char *xml, size_t len) {
+  if (!s || !xml)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cn_input in = { xml, len, NULL };
+  return handle_client_iq(s, &in);
+}
+
+int cloudnotify_handle_client_iq_tree(cloudnotify_session *s, const cloudnotify_tree *tree) {
+  int rc = s ? cn_tree_check(tree) : CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (rc)
+    return rc;
+  cn_input in = { NULL, 0, tree };
+  return handle_client_iq(s, &in);
 }

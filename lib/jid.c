@@ -270,3 +270,26 @@ cn_jid_normalize_bare(const char *text)
   cn_jid_clear(&j);
   return bare;
 }
+
+int cn_jid_equal(const char *wire, const char *jid) {
+  if (!wire || !jid)
+    return 0;
+  if (!strcmp(wire, jid))
+    return 1;
+  char *n = cn_jid_normalize(wire);
+  int eq = n && !strcmp(n, jid);
+  g_free(n);
+  return eq;
+}
+
+int cn_jid_bare_equal(const char *wire, const char *bare) {
+  if (!wire || !bare)
+    return 0;
+  size_t n = strlen(bare);
+  if (!strncmp(wire, bare, n) && (wire[n] == '\0' || wire[n] == '/'))
+    return 1;
+  char *b = cn_jid_normalize_bare(wire);
+  int eq = b && !strcmp(b, bare);
+  g_free(b);
+  return eq;
+}

@@ -39,4 +39,13 @@ char *cn_jid_normalize(const char *text);
 /* Convenience: normalised bare form, or NULL when invalid. */
 char *cn_jid_normalize_bare(const char *text);
 
+/* The library's one comparison of a JID from the wire (or a host, or a
+ * store) with a JID it holds normalised: nonzero when wire, once
+ * normalised, is jid.  Byte-equal text is the common case and costs no
+ * preparation; an invalid wire JID names nobody.  NULL-safe (false). */
+int cn_jid_equal(const char *wire, const char *jid);
+
+/* The same for the bare part of wire, whatever its resource. */
+int cn_jid_bare_equal(const char *wire, const char *bare);
+
 #endif

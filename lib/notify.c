@@ -4,17 +4,11 @@
 #include "private.h"
 #include "pending.h"
 
+#include "emit.h"
+
 #include <string.h>
 
-struct cloudnotify_push {
-  cloudnotify_ctx *ctx;
-  const cn_reg *reg;
-  cloudnotify_session *session;
-  const cn_summary *sum;
-  char *body;   /* what will be sent, owned */
-  char *sender; /* what will be sent, owned */
-  cn_summary *own_sum; /* sum points here while the filter answers later */
-};
+#include "push.h"
 
 /* ---- summaries ------------------------------------------------------ */
 
@@ -25,27 +19,17 @@ int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, siz
   int rc = cn_parse(ctx, xml, len, &doc);
   if (rc)
     return rc;
-  cn_stanza_info info;
-  cn_rules_classify(xmlDocGetRootElement(doc), account, &info);
+  cn_summarize_root(ctx, account, xmlDocGetRootElement(doc), out);
   xmlFreeDoc(doc);
-  out->important = info.important;
-  out->urgent = info.urgent;
-  out->skip = info.outgoing_carbon;
-  out->sender = g_steal_pointer(&info.sender);
-  /* The body is kept only when it may leave the server. */
-  out->body = ctx->opt.with_body ? g_steal_pointer(&info.body) : NULL;
-  out->key = g_steal_pointer(&info.key);
-  out->alt_key = g_steal_pointer(&info.alt_key);
-  cn_stanza_info_clear(&info);
   return 0;
 }
 
-void cn_summary_clear(cn_summary *s) {
-  g_free(s->sender);
-  g_free(s->body);
-  g_free(s->key);
-  g_free(s->alt_key);
-  memset(s, 0, sizeof *s);
+void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode *root,
+                       cn_summary *out) {
+  cn_rules_classify(root, account, out);
+  /* The body is kept only when it may leave the server. */
+  if (!ctx->opt.with_body)
+    g_clear_pointer(&out->body, g_free);
 }
 
 cn_summary *cn_summary_copy(const cn_summary *s) {
@@ -55,108 +39,70 @@ cn_summary *cn_summary_copy(const cn_summary *s) {
   c->body = g_strdup(s->body);
   c->key = g_strdup(s->key);
   c->alt_key = g_strdup(s->alt_key);
+  c->type = g_strdup(s->type);
+  c->id = g_strdup(s->id);
   return c;
-}
-
-void cn_summary_free(cn_summary *s) {
-  if (!s)
-    return;
-  cn_summary_clear(s);
-  g_free(s);
-}
-
-/* ---- de-duplication ------------------------------------------------- */
-
-void cn_seen_init(cloudnotify_ctx *ctx) {
-  ctx->seen = g_hash_table_new(g_str_hash, g_str_equal);
-  g_queue_init(&ctx->seen_fifo);
-}
-
-void cn_seen_clear(cloudnotify_ctx *ctx) {
-  g_hash_table_destroy(ctx->seen);
-  g_queue_free_full(g_queue_copy(&ctx->seen_fifo), g_free);
-  g_queue_clear(&ctx->seen_fifo);
-}
-
-/* The account is part of the key: two accounts may share a push service
- * and node, and a stanza id is only unique per sender. */
-static char *seen_key(const char *key, const cn_reg *r) {
-  return g_strconcat(key, "\x1f", r->user->account, "\x1f", r->ident, NULL);
-}
-
-static gboolean seen_contains_one(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
-  char *k = seen_key(key, r);
-  gboolean seen = g_hash_table_contains(ctx->seen, k);
-  g_free(k);
-  return seen;
-}
-
-static gboolean seen_contains(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r) {
-  return seen_contains_one(ctx, sum->key, r) ||
-         (sum->alt_key && seen_contains_one(ctx, sum->alt_key, r));
-}
-
-/* Remembered only once the stanza is dealt with for r: a publish the host
- * refused was not sent, and another copy of the stanza may still go. */
-static void seen_add_one(cloudnotify_ctx *ctx, const char *key, const cn_reg *r) {
-  if (ctx->opt.max_remembered == 0)
-    return;
-  while (ctx->seen_fifo.length >= (guint)ctx->opt.max_remembered) {
-    char *old = g_queue_pop_head(&ctx->seen_fifo);
-    g_hash_table_remove(ctx->seen, old);
-    g_free(old);
-  }
-  char *k = seen_key(key, r);
-  g_hash_table_add(ctx->seen, k);
-  g_queue_push_tail(&ctx->seen_fifo, k);
-}
-
-static void seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r) {
-  seen_add_one(ctx, sum->key, r);
-  if (sum->alt_key && strcmp(sum->alt_key, sum->key))
-    seen_add_one(ctx, sum->alt_key, r);
 }
 
 /* ---- the publish ---------------------------------------------------- */
 
-static void add_field(GString *x, const char *var, const char *value) {
-  g_string_append(x, "<field var='");
-  g_string_append(x, var);
-  g_string_append(x, "'><value>");
-  cn_xml_escape(x, value, strlen(value));
-  g_string_append(x, "</value></field>");
+static void add_field(cn_el *x, const char *var, const char *value) {
+  cn_el *f = cn_el_add(x, "field", NULL);
+  cn_el_attr(f, "var", var);
+  cn_el_text(cn_el_add(f, "value", NULL), value);
 }
 
-static void build_publish(GString *x, const char *id, const char *domain,
-                          const cloudnotify_push *p) {
+static cn_el *build_publish(const char *id, const char *from, const cloudnotify_push *p) {
   const cn_reg *r = p->reg;
-  g_string_append(x, "<iq type='set' id='");
-  g_string_append(x, id);
-  g_string_append(x, "' from='");
-  cn_xml_escape(x, domain, strlen(domain));
-  g_string_append(x, "' to='");
-  cn_xml_escape(x, r->jid, strlen(r->jid));
-  g_string_append(x, "'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish");
-  if (r->node) {
-    g_string_append(x, " node='");
-    cn_xml_escape(x, r->node, strlen(r->node));
-    g_string_append_c(x, '\'');
+  cn_el *iq = cn_el_new("iq", NULL);
+  cn_el_attr(iq, "type", "set");
+  cn_el_attr(iq, "id", id);
+  cn_el_attr(iq, "from", from);
+  cn_el_attr(iq, "to", r->jid);
+  cn_el *pubsub = cn_el_add(iq, "pubsub", "http://jabber.org/protocol/pubsub");
+  cn_el *publish = cn_el_add(pubsub, "publish", NULL);
+  cn_el_attr(publish, "node", r->node);
+  cn_el *notification = cn_el_add(cn_el_add(publish, "item", NULL), "notification",
+                                  "urn:xmpp:push:0");
+  cn_el *x = cn_el_add(notification, "x", "jabber:x:data");
+  cn_el_attr(x, "type", "submit");
+  char count[16];
+  GArray *fields = cn_push_summary_fields(p, count);
+  for (guint i = 0; i < fields->len; i++) {
+    const cn_push_field *f = &g_array_index(fields, cn_push_field, i);
+    add_field(x, f->var, f->value);
   }
-  g_string_append(x, "><item><notification xmlns='urn:xmpp:push:0'>"
-                     "<x xmlns='jabber:x:data' type='submit'>");
-  add_field(x, "FORM_TYPE", "urn:xmpp:push:summary");
-  add_field(x, "message-count", "1");
-  if (p->sender)
-    add_field(x, "last-message-sender", p->sender);
-  if (p->body)
-    add_field(x, "last-message-body", p->body);
-  g_string_append(x, "</x></notification></item></publish>");
-  if (r->form) {
-    g_string_append(x, "<publish-options>");
-    g_string_append_len(x, r->form, (gssize)r->form_len);
-    g_string_append(x, "</publish-options>");
+  g_array_unref(fields);
+  if (p->extra)
+    cn_el_raw(notification, p->extra, strlen(p->extra));
+  if (r->form)
+    cn_el_raw(cn_el_add(pubsub, "publish-options", NULL), r->form, r->form_len);
+  return iq;
+}
+
+/* The body field a push starts with (the filter may change it), NULL for
+ * none.  App servers tell an alert from a silent push by this field, so
+ * an important stanza always has one while the placeholder is set, even
+ * with push_notification_with_body on: a call or an encrypted message
+ * has no <body/> to copy. */
+static const char *push_body(const cloudnotify_ctx *ctx, const cn_summary *sum) {
+  if (!sum)
+    return NULL;
+  if (ctx->opt.with_body && sum->body && *sum->body)
+    return sum->body;
+  if (sum->important)
+    return ctx->opt.important_body;
+  return ctx->opt.with_body ? sum->body : NULL;
+}
+
+static void seen_add_all(cloudnotify_ctx *ctx, const cn_summary *sum, GPtrArray *covered,
+                         const cn_reg *r) {
+  if (!covered) {
+    cn_seen_add(ctx, sum, r);
+    return;
   }
-  g_string_append(x, "</pubsub></iq>");
+  for (guint i = 0; i < covered->len; i++)
+    cn_seen_add(ctx, covered->pdata[i], r);
 }
 
 void cn_push_free(cloudnotify_push *p) {
@@ -164,7 +110,13 @@ void cn_push_free(cloudnotify_push *p) {
     return;
   g_free(p->body);
   g_free(p->sender);
+  cn_push_content_clear(p);
   cn_summary_free(p->own_sum);
+  if (p->own_covered) {
+    for (guint i = 0; i < p->own_covered->len; i++)
+      cn_summary_free(p->own_covered->pdata[i]);
+    g_ptr_array_free(p->own_covered, TRUE);
+  }
   g_free(p);
 }
 
@@ -173,61 +125,80 @@ static int push_finish(cloudnotify_ctx *ctx, cloudnotify_push *p, int veto) {
   const cn_reg *r = p->reg;
   const cn_summary *sum = p->sum;
   int sent = 0;
+  GPtrArray *covered = p->covered;
   if (veto) {
     if (sum)
-      seen_add(ctx, sum, r);
-    cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "push to %s for %s vetoed by the host", r->jid,
-           r->user->account);
+      seen_add_all(ctx, sum, covered, r);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_PUSH_VETOED,
+              "push to %s for %s vetoed by the host", r->jid, r->user->account);
+    cn_report_publish(ctx, r->user->account, r->jid, r->node, NULL, CLOUDNOTIFY_PUBLISH_VETOED,
+                      NULL, NULL, r->errors);
   } else {
-    char id[33];
-    cn_random_id(id);
-    const char *domain = strchr(r->user->account, '@') + 1;
-    GString *x = g_string_sized_new(512 + r->form_len);
-    build_publish(x, id, domain, p);
-    if (cn_send(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, x) == 0) {
+    char id[CN_PUBLISH_ID_SIZE];
+    cn_publish_id(ctx, id);
+    /* The domain, as the reference (module.host), unless the host asked
+     * for the account's bare JID, as in XEP-0357's examples. */
+    const char *from = ctx->opt.publish_from_bare ? r->user->account
+                                                  : strchr(r->user->account, '@') + 1;
+    cn_el *x = build_publish(id, from, p);
+    if (cn_emit(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, id, x) ==
+        0) {
       cn_outstanding_add(ctx, id, r);
       if (sum)
-        seen_add(ctx, sum, r);
+        seen_add_all(ctx, sum, covered, r);
       sent = 1;
-      cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "sent %s push to %s for %s",
-             p->body ? "important" : "unimportant", r->jid, r->user->account);
+      CN_COUNT(ctx, CN_C_PUBLISHES_SENT);
+      cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_PUSH_SENT,
+                "sent %s push to %s for %s", p->body ? "important" : "unimportant", r->jid,
+                r->user->account);
     } else {
-      cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "the host refused a push to %s for %s", r->jid,
-             r->user->account);
+      cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_PUSH_REFUSED,
+                "the host refused a push to %s for %s", r->jid, r->user->account);
+      cn_report_publish(ctx, r->user->account, r->jid, r->node, id,
+                        CLOUDNOTIFY_PUBLISH_REFUSED, NULL, NULL, r->errors);
     }
-    g_string_free(x, TRUE);
+    cn_el_free(x);
   }
   return sent;
 }
 
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum) {
-  if (sum && (sum->skip || seen_contains(ctx, sum, r)))
+  return cn_notify_covering(ctx, r, session, sum, NULL);
+}
+
+int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
+                       const cn_summary *sum, GPtrArray *covered) {
+  if (sum && sum->skip)
     return 0;
+  if (sum && cn_seen_contains(ctx, sum, r)) {
+    CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
+    return 0;
+  }
   /* On the heap: a filter that answers later keeps it until then. */
   cloudnotify_push *p = g_new0(cloudnotify_push, 1);
   p->ctx = ctx;
   p->reg = r;
   p->session = session;
   p->sum = sum;
+  if (sum)
+    p->count = covered ? covered->len : 1;
   if (sum && ctx->opt.with_sender)
     p->sender = g_strdup(sum->sender);
-  if (sum && ctx->opt.with_body)
-    p->body = g_strdup(sum->body);
-  else if (sum && sum->important && ctx->opt.important_body)
-    p->body = g_strdup(ctx->opt.important_body);
-
-  int veto = 0;
-  if (ctx->cb.notification_filter) {
-    cn_ask_begin(ctx, CLOUDNOTIFY_OP_NOTIFICATION_FILTER);
-    cn_ask_set_push(ctx, p);
-    veto = ctx->cb.notification_filter(ctx->user_data, p);
-    if (cn_ask_end(ctx, &veto)) {
-      /* The op owns p now; the caller's summary will not outlive it. */
-      if (sum)
-        p->sum = p->own_sum = cn_summary_copy(sum);
-      return CN_WAIT;
+  p->body = g_strdup(push_body(ctx, sum));
+  p->covered = covered;
+  int veto = cn_cb_notification_filter(ctx, p);
+  if (veto == CN_WAIT) {
+    /* The op owns p now; the caller's summaries will not outlive it. */
+    if (sum)
+      p->sum = p->own_sum = cn_summary_copy(sum);
+    if (covered) {
+      p->own_covered = g_ptr_array_new();
+      for (guint i = 0; i < covered->len; i++)
+        g_ptr_array_add(p->own_covered, cn_summary_copy(covered->pdata[i]));
+      p->covered = p->own_covered;
     }
+    return CN_WAIT;
   }
   int sent = push_finish(ctx, p, veto);
   cn_push_free(p);
@@ -238,6 +209,23 @@ int cn_notify_resume(cloudnotify_ctx *ctx, cn_task *t) {
   cloudnotify_push *p = cn_task_push(t);
   int veto = cn_task_answer(t, NULL, NULL);
   return push_finish(ctx, p, veto);
+}
+
+/* The stanzas of a batch one push stands for: from the first one of its
+ * kind not yet pushed (at index first) to the end, those of the same kind
+ * (important or not, as the batch sorts them) that can be pushed and were
+ * not yet.  Their number is the publish's message-count. */
+static GPtrArray *batch_covered(cloudnotify_ctx *ctx, const cn_reg *r, GPtrArray *summaries,
+                                guint first, gboolean important) {
+  GPtrArray *covered = g_ptr_array_new();
+  for (guint i = first; i < summaries->len; i++) {
+    cn_summary *sum = summaries->pdata[i];
+    if (sum->skip || (sum->important && ctx->opt.important_body) != important)
+      continue;
+    if (i == first || !cn_seen_contains(ctx, sum, r))
+      g_ptr_array_add(covered, sum);
+  }
+  return covered;
 }
 
 /* A batch whose filter answers later: the rest of it, with copies of the
@@ -276,12 +264,15 @@ static void batch_sent(cloudnotify_ctx *ctx, batch_job *b, const cn_summary *sum
 
 static int batch_loop(cloudnotify_ctx *ctx, batch_job *b) {
   cloudnotify_session *s = b->t.session;
-  for (; b->i < b->sums->len && s->reg; b->i++) {
+  for (; b->i < b->sums->len && s->reg && !s->dead; b->i++) {
     const cn_summary *sum = b->sums->pdata[b->i];
-    gboolean *done = batch_important(ctx, sum) ? &b->done_important : &b->done_unimportant;
-    if (*done || sum->skip)
+    gboolean important = batch_important(ctx, sum);
+    gboolean *done = important ? &b->done_important : &b->done_unimportant;
+    if (*done || sum->skip || cn_seen_contains(ctx, sum, s->reg))
       continue;
-    int rc = cn_notify(ctx, s->reg, s, sum);
+    GPtrArray *covered = batch_covered(ctx, s->reg, b->sums, b->i, important);
+    int rc = cn_notify_covering(ctx, s->reg, s, sum, covered);
+    g_ptr_array_free(covered, TRUE);
     if (rc == CN_WAIT)
       return CN_WAIT;
     batch_sent(ctx, b, sum, rc);
@@ -360,6 +351,9 @@ int cloudnotify_push_is_urgent(const cloudnotify_push *p) {
 }
 cloudnotify_session *cloudnotify_push_session(const cloudnotify_push *p) {
   return p ? p->session : NULL;
+}
+const char *cloudnotify_push_client_id(const cloudnotify_push *p) {
+  return p ? p->reg->client_id : NULL;
 }
 
 gboolean cn_text_is_xml_safe(const char *text) {

@@ -7,18 +7,22 @@
 
 #include "jid.h"
 #include "pending.h"
+#include "tree.h"
 
 typedef struct {
-  char id[33];
+  char id[CN_PUBLISH_ID_SIZE];
   char *account;
   char *ident;
-  int64_t created;
+  char *jid, *node; /* for the publish_outcome report */
+  int64_t created;  /* monotonic */
   GList link;
 } pending;
 
 static void pending_free(pending *p) {
   g_free(p->account);
   g_free(p->ident);
+  g_free(p->jid);
+  g_free(p->node);
   g_free(p);
 }
 
@@ -44,14 +48,29 @@ void cn_outstanding_fini(cloudnotify_ctx *ctx) {
   ctx->outstanding = NULL;
 }
 
+static cn_reg *find_by_ident(cn_user *u, const char *ident);
+
+/* An entry leaving without a reply of its own: the count it reports is
+ * the one in memory, without loading an account that left the cache. */
+static void drop_reporting(cloudnotify_ctx *ctx, pending *p,
+                           cloudnotify_publish_outcome outcome) {
+  cn_user *u = g_hash_table_lookup(ctx->users, p->account);
+  const cn_reg *r = u ? find_by_ident(u, p->ident) : NULL;
+  cn_report_publish(ctx, p->account, p->jid, p->node, p->id, outcome, NULL, NULL,
+                    r ? r->errors : 0);
+  drop(ctx, p);
+}
+
 void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
   while (ctx->outstanding_fifo.length >= (guint)ctx->opt.max_outstanding)
-    drop(ctx, ctx->outstanding_fifo.head->data);
+    drop_reporting(ctx, ctx->outstanding_fifo.head->data, CLOUDNOTIFY_PUBLISH_DROPPED);
   pending *p = g_new0(pending, 1);
   g_strlcpy(p->id, id, sizeof p->id);
   p->account = g_strdup(r->user->account);
   p->ident = g_strdup(r->ident);
-  p->created = cn_now(ctx);
+  p->jid = g_strdup(r->jid);
+  p->node = g_strdup(r->node);
+  p->created = cn_mono(ctx);
   p->link.data = p;
   g_hash_table_insert(ctx->outstanding, p->id, p);
   g_queue_push_tail_link(&ctx->outstanding_fifo, &p->link);
@@ -62,7 +81,7 @@ void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char
     pending *p = l->data;
     l = l->next;
     if (!strcmp(p->ident, ident) && !strcmp(p->account, account))
-      drop(ctx, p);
+      drop_reporting(ctx, p, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
   }
 }
 
@@ -80,7 +99,7 @@ void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now) {
       break;
     /* No answer is neither success nor failure: an app server that is
      * merely slow must not lose the user's registration. */
-    drop(ctx, p);
+    drop_reporting(ctx, p, CLOUDNOTIFY_PUBLISH_EXPIRED);
   }
 }
 
@@ -94,8 +113,8 @@ static cn_reg *find_by_ident(cn_user *u, const char *ident) {
 }
 
 static void limit_removed(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r) {
-  cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "disabling push to %s for %s after %u errors", r->jid,
-         u->account, r->errors);
+  cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_REMOVED_ERRORS,
+            "disabling push to %s for %s after %u errors", r->jid, u->account, r->errors);
   cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_ERRORS);
 }
 
@@ -128,41 +147,65 @@ static void limit_wait(cloudnotify_ctx *ctx, const char *account, const char *id
   cn_pending_wait(ctx, &j->t);
 }
 
-static int apply_reply(cloudnotify_ctx *ctx, pending *p, xmlNode *iq, gboolean is_error) {
+/* A reply reduced to what the rules need, from either entry point:
+ * error_type and error_condition are static strings or NULL. */
+typedef struct {
+  const char *id;
+  const char *from; /* as received; NULL when absent */
+  gboolean is_error;
+  const char *error_type;
+  const char *error_condition;
+} reply_fields;
+
+static int foreign_sender(cloudnotify_ctx *ctx, const pending *p) {
+  /* Another JID answering for this id changes nothing, and the entry
+   * stays for the real app server's reply. */
+  CN_COUNT(ctx, CN_C_REPLIES_FOREIGN);
+  cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_REPLY_FOREIGN_SENDER,
+            "ignoring a push reply for %s from an unexpected sender", p->account);
+  return CLOUDNOTIFY_ERR_FOREIGN_SENDER;
+}
+
+/* The reply f to the outstanding publish p, its account not busy.  May
+ * return CN_PARKED (the account is being loaded). */
+static int apply_now(cloudnotify_ctx *ctx, pending *p, const reply_fields *f) {
   cn_user *u;
   int rc = cn_user_get(ctx, p->account, &u);
   if (rc)
     return rc;
   cn_reg *r = find_by_ident(u, p->ident);
-  char *from = cn_jid_normalize(cn_xml_attr(iq, "from"));
-  if (!r || !from || strcmp(from, r->jid)) {
-    /* Another JID answering for this id changes nothing, and the entry
-     * stays for the real app server's reply. */
-    cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "ignoring a push reply for %s from an unexpected sender",
-           p->account);
-    gboolean gone = r == NULL;
-    g_free(from);
-    if (gone)
-      drop(ctx, p);
+  if (!r) {
+    /* The registration went behind our back (the store changed): the
+     * reply is ours, and nobody's count is left to change. */
+    drop_reporting(ctx, p, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
     return 0;
   }
-  g_free(from);
+  if (!cn_jid_equal(f->from, r->jid))
+    return foreign_sender(ctx, p);
+  char id[CN_PUBLISH_ID_SIZE];
+  g_strlcpy(id, p->id, sizeof id);
   drop(ctx, p);
-  if (!is_error) {
-    r->errors = 0;
+  if (!f->is_error) {
+    if (r->errors)
+      cn_reg_set_errors(ctx, r, 0);
+    cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_OK, NULL, NULL,
+                      0);
     return 0;
   }
-  xmlNode *err = cn_xml_child(iq, "error", NULL);
-  const char *type = err ? cn_xml_attr(err, "type") : NULL;
-  if (type && !strcmp(type, "wait")) {
-    cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "push to %s for %s: temporary error, not counted", r->jid,
-           u->account);
+  if (f->error_type && !strcmp(f->error_type, "wait")) {
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_REPLY_WAIT,
+              "push to %s for %s: temporary error, not counted", r->jid, u->account);
+    cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_WAIT,
+                      f->error_type, f->error_condition, r->errors);
     return 0;
   }
-  if (r->errors < G_MAXUINT)
-    r->errors++;
-  cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push to %s for %s failed; %u error(s) in a row", r->jid,
-         u->account, r->errors);
+  cn_reg_set_errors(ctx, r, r->errors < G_MAXUINT ? r->errors + 1 : r->errors);
+  r->last_error_type = f->error_type;
+  r->last_error_condition = f->error_condition;
+  cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_REPLY_ERROR,
+            "push to %s for %s failed; %u error(s) in a row", r->jid, u->account, r->errors);
+  cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_ERROR,
+                    f->error_type, f->error_condition, r->errors);
   if (r->errors < (unsigned)ctx->opt.max_errors)
     return 0;
   rc = cn_store_remove(ctx, u->account, r->jid, r->node);
@@ -176,63 +219,155 @@ static int apply_reply(cloudnotify_ctx *ctx, pending *p, xmlNode *iq, gboolean i
   return 0;
 }
 
-/* The id, type and entry of a reply; NULL entry when it is not ours. */
-static pending *reply_entry(cloudnotify_ctx *ctx, xmlNode *iq, const char **type) {
-  *type = cn_xml_attr(iq, "type");
-  const char *id = cn_xml_attr(iq, "id");
-  if (!strcmp((const char *)iq->name, "iq") && *type &&
-      (!strcmp(*type, "result") || !strcmp(*type, "error")) && id)
-    return g_hash_table_lookup(ctx->outstanding, id);
+/* A reply kept behind its account's earlier work: its fields copied (the
+ * error strings are static), whichever entry point it came through. */
+typedef struct {
+  cn_task t;
+  char *id, *from;
+  gboolean is_error;
+  const char *error_type, *error_condition;
+} reply_job;
+
+static void reply_job_free(cn_task *t) {
+  reply_job *j = (reply_job *)t;
+  g_free(j->id);
+  g_free(j->from);
+  cn_task_fini(t);
+  g_free(j);
+}
+
+static int reply_run(cloudnotify_ctx *ctx, cn_task *t) {
+  reply_job *j = (reply_job *)t;
+  reply_fields f = { j->id, j->from, j->is_error, j->error_type, j->error_condition };
+  pending *p = g_hash_table_lookup(ctx->outstanding, j->id);
+  /* Forgotten meanwhile (expired, or its registration went): as late. */
+  return p ? apply_now(ctx, p, &f) : 0;
+}
+
+static cn_task *reply_job_new(const char *account, const reply_fields *f) {
+  reply_job *j = g_new0(reply_job, 1);
+  cn_task_init(&j->t, reply_run, reply_job_free, account, NULL);
+  j->id = g_strdup(f->id);
+  j->from = g_strdup(f->from);
+  j->is_error = f->is_error;
+  j->error_type = f->error_type;
+  j->error_condition = f->error_condition;
+  return &j->t;
+}
+
+static int apply_reply(cloudnotify_ctx *ctx, const reply_fields *f) {
+  pending *p = g_hash_table_lookup(ctx->outstanding, f->id);
+  if (!p) {
+    CN_COUNT(ctx, CN_C_REPLIES_NOT_MINE);
+    return CLOUDNOTIFY_ERR_NOT_MINE;
+  }
+  if (cn_pending_busy(ctx, p->account)) {
+    /* Applied in order behind the account's earlier work; consumed now.
+     * The sender is checked now against the JID the publish went to, so
+     * that the host still hears of a foreign sender. */
+    if (!cn_jid_equal(f->from, p->jid))
+      return foreign_sender(ctx, p);
+    return cn_pending_enqueue(ctx, reply_job_new(p->account, f));
+  }
+  char *account = g_strdup(p->account);
+  int rc = apply_now(ctx, p, f);
+  if (rc == CN_PARKED) {
+    cn_pending_after_load(ctx, reply_job_new(account, f));
+    rc = 0;
+  }
+  g_free(account);
+  return rc;
+}
+
+
+/* The defined condition of an <error/>: the first child in the stanzas
+ * namespace that is not <text/>.  One outside RFC 6120 is reported as
+ * undefined-condition, which is what that condition is for. */
+static const char *xml_error_condition(const xmlNode *err) {
+  for (const xmlNode *c = err->children; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE ||
+        g_strcmp0(cn_xml_ns(c), "urn:ietf:params:xml:ns:xmpp-stanzas") ||
+        !strcmp((const char *)c->name, "text"))
+      continue;
+    const char *known = cn_error_condition_static((const char *)c->name);
+    return known ? known : "undefined-condition";
+  }
   return NULL;
 }
 
-static int reply_replay(cloudnotify_ctx *ctx, cn_replay *r) {
+static int handle_app_reply(cloudnotify_ctx *ctx, const cn_input *in) {
+  CN_ENTER(ctx);
   xmlDoc *doc;
-  int rc = cn_parse(ctx, r->xml, r->len, &doc);
+  int rc = cn_input_parse(ctx, in, &doc);
   if (rc)
-    return rc;
+    return cn_leave(ctx, rc);
   xmlNode *iq = xmlDocGetRootElement(doc);
-  const char *type;
-  pending *p = reply_entry(ctx, iq, &type);
-  /* Forgotten meanwhile (expired, or its registration went): as late. */
-  rc = p ? apply_reply(ctx, p, iq, !strcmp(type, "error")) : 0;
+  const char *type = cn_xml_attr(iq, "type");
+  reply_fields f = { cn_xml_attr(iq, "id"), cn_xml_attr(iq, "from"), FALSE, NULL, NULL };
+  if (strcmp((const char *)iq->name, "iq") || !type ||
+      (strcmp(type, "result") && strcmp(type, "error")) || !f.id) {
+    CN_COUNT(ctx, CN_C_REPLIES_NOT_MINE);
+    rc = CLOUDNOTIFY_ERR_NOT_MINE;
+  } else {
+    f.is_error = !strcmp(type, "error");
+    xmlNode *err = f.is_error ? cn_xml_child(iq, "error", NULL) : NULL;
+    if (err) {
+      f.error_type = cn_error_type_static(cn_xml_attr(err, "type"));
+      f.error_condition = xml_error_condition(err);
+    }
+    rc = apply_reply(ctx, &f);
+  }
   xmlFreeDoc(doc);
-  return rc;
+  return cn_leave(ctx, rc);
 }
 
 int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx, const char *xml, size_t len) {
   if (!ctx || !xml)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
-  CN_ENTER(ctx);
-  xmlDoc *doc;
-  int rc = cn_parse(ctx, xml, len, &doc);
+  cn_input in = { xml, len, NULL };
+  return handle_app_reply(ctx, &in);
+}
+
+int cloudnotify_handle_app_reply_tree(cloudnotify_ctx *ctx, const cloudnotify_tree *tree) {
+  int rc = ctx ? cn_tree_check(tree) : CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   if (rc)
-    return cn_leave(ctx, rc);
-  xmlNode *iq = xmlDocGetRootElement(doc);
-  const char *type = cn_xml_attr(iq, "type");
-  const char *id = cn_xml_attr(iq, "id");
-  pending *p = NULL;
-  if (!strcmp((const char *)iq->name, "iq") && type &&
-      (!strcmp(type, "result") || !strcmp(type, "error")) && id)
-    p = g_hash_table_lookup(ctx->outstanding, id);
-  if (!p) {
-    rc = CLOUDNOTIFY_ERR_NOT_MINE;
-  } else if (cn_pending_busy(ctx, p->account)) {
-    /* Applied in order behind the account's earlier work; consumed now. */
-    cn_replay *r = cn_replay_new(p->account, NULL, reply_replay, 0, xml, len, NULL, NULL, 0,
-                                 NULL, 0);
-    rc = cn_pending_enqueue(ctx, &r->t);
-  } else {
-    char *account = g_strdup(p->account);
-    rc = apply_reply(ctx, p, iq, !strcmp(type, "error"));
-    if (rc == CN_PARKED) {
-      cn_replay *r = cn_replay_new(account, NULL, reply_replay, 0, xml, len, NULL, NULL, 0,
-                                   NULL, 0);
-      cn_pending_after_load(ctx, &r->t);
-      rc = 0;
-    }
-    g_free(account);
+    return rc;
+  cn_input in = { NULL, 0, tree };
+  return handle_app_reply(ctx, &in);
+}
+
+int cloudnotify_handle_app_reply_fields(cloudnotify_ctx *ctx, const cloudnotify_reply *reply) {
+  if (!ctx || !reply)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (reply->size != sizeof(cloudnotify_reply))
+    return CLOUDNOTIFY_ERR_VTABLE_SIZE;
+  CN_ENTER(ctx);
+  const cloudnotify_reply *in = reply;
+  if (!in->id || !in->from || !in->type)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  gboolean is_result = !strcmp(in->type, "result"), is_error = !strcmp(in->type, "error");
+  if (!is_result && !is_error && strcmp(in->type, "get") && strcmp(in->type, "set"))
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  reply_fields f = { in->id, in->from, is_error, cn_error_type_static(in->error_type),
+                     cn_error_condition_static(in->error_condition) };
+  /* Given but unknown, or given for a result: the host mis-parsed. */
+  if ((in->error_type && (!f.error_type || is_result)) ||
+      (in->error_condition && (!f.error_condition || is_result)))
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  char *from = cn_jid_normalize(in->from);
+  gboolean jid_ok = from != NULL;
+  g_free(from);
+  if (!jid_ok)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
+  if (!is_result && !is_error) {
+    CN_COUNT(ctx, CN_C_REPLIES_NOT_MINE);
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_NOT_MINE);
   }
-  xmlFreeDoc(doc);
-  return cn_leave(ctx, rc);
+  return cn_leave(ctx, apply_reply(ctx, &f));
+}
+
+int cloudnotify_is_outstanding_id(const cloudnotify_ctx *ctx, const char *id) {
+  if (!ctx || !id)
+    return 0;
+  return g_hash_table_contains(ctx->outstanding, id);
 }

@@ -2,6 +2,8 @@
  * per-account queues of parked work, and the replay of API calls that
  * came while their account was busy.  See pending.h for the model. */
 #include "pending.h"
+#include "tree.h"
+#include "xml.h"
 
 #include <string.h>
 
@@ -527,4 +529,19 @@ gboolean cn_pending_session_event(cloudnotify_session *s, cn_replay_fn fn, int k
   r->timer_fn = timer_fn;
   *rc = cn_pending_enqueue(ctx, &r->t);
   return TRUE;
+}
+
+/* A parked call keeps text only: the host's tree is borrowed for the call,
+ * so a tree input is kept as the serialisation of the document it was
+ * converted into, which parses back to an equal document. */
+const char *cn_input_text(const cn_input *in, const xmlDoc *doc, GString **tmp, size_t *len) {
+  *tmp = NULL;
+  if (!in->tree) {
+    *len = in->len;
+    return in->xml;
+  }
+  *tmp = g_string_new(NULL);
+  cn_xml_serialize(*tmp, xmlDocGetRootElement((xmlDoc *)doc));
+  *len = (*tmp)->len;
+  return (*tmp)->str;
 }

@@ -130,6 +130,12 @@ gboolean cn_pending_session_event(cloudnotify_session *s, cn_replay_fn fn, int k
                                   const char *xml, size_t len, const cloudnotify_buf *bufs,
                                   size_t n, uint32_t h, cn_timer_fn timer_fn, int *rc);
 
+/* The text a parked call keeps of its input (in->xml, or doc serialised
+ * into *tmp, which the caller frees with g_string_free when not NULL). */
+struct cn_input;
+const char *cn_input_text(const struct cn_input *in, const xmlDoc *doc, GString **tmp,
+                          size_t *len);
+
 /* ---- hooks implemented elsewhere ------------------------------------ */
 
 /* notify.c: the pending push of a notification filter op. */

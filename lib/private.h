@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "cloudnotify/cloudnotify.h"
+#include "counters.h"
 #include "rules.h"
 #include "xml.h"
 
@@ -18,7 +19,7 @@ typedef struct cn_timer cn_timer;
 typedef void (*cn_timer_fn)(cloudnotify_ctx *ctx, void *data);
 
 struct cn_timer {
-  int64_t deadline; /* absolute, now_ms clock */
+  int64_t deadline; /* absolute, monotonic clock (cn_mono) */
   guint64 seq;      /* orders equal deadlines by creation */
   cn_timer_fn fn;
   void *data;
@@ -46,8 +47,13 @@ struct cn_reg {
   char *form;        /* publish-options <x/> serialised, NULL when none */
   size_t form_len;
   int64_t enabled_at;
-  unsigned errors;   /* consecutive app-server errors, memory only */
+  unsigned errors;   /* consecutive app-server errors, stored through set_errors */
   char *ident;       /* "jid<node": identity used for de-duplication */
+  /* the last counted error's type and condition (static strings from
+   * stanza-errors.c, or NULL), reported when it causes the removal */
+  const char *last_error_type;
+  const char *last_error_condition;
+  char *client_id;   /* of the enabling session, NULL when none */
 };
 
 struct cn_user {
@@ -63,6 +69,8 @@ struct cn_user {
  * has sessions. */
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out);
 void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
+/* Free a user already taken out of the cache (ctx->users, user_lru). */
+void cn_user_free(cn_user *u);
 /* Evict users beyond max_cached_users that hold no session. */
 void cn_users_trim(cloudnotify_ctx *ctx);
 void cn_users_clear(cloudnotify_ctx *ctx);
@@ -77,6 +85,15 @@ cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *fo
 void cn_reg_free(cn_reg *r);
 /* Validate a publish-options form given as text; returns 0 or an error. */
 int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len);
+
+/* ---- administration (admin.c) --------------------------------------- */
+
+/* Change r's consecutive error count, in memory and through the store's
+ * set_errors when it has one (a failure there is logged). */
+void cn_reg_set_errors(cloudnotify_ctx *ctx, cn_reg *r, unsigned errors);
+/* 0 when id is acceptable as a client identity (NULL is), else
+ * INVALID_ARGUMENT or TOO_LARGE. */
+int cn_client_id_check(const char *id);
 
 /* ---- the in-memory store (store-memory.c) --------------------------- */
 
@@ -98,30 +115,28 @@ void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char
 int64_t cn_outstanding_next_deadline(const cloudnotify_ctx *ctx);
 void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now);
 
-/* ---- de-duplication memory (notify.c) ------------------------------- */
+/* ---- de-duplication memory (seen.c) --------------------------------- */
+
+/* How long a stanza known only by a digest of its content is remembered
+ * as pushed (docs/design.md, "Stanza identity"). */
+#define CN_DIGEST_WINDOW_MS (60 * 1000)
 
 void cn_seen_init(cloudnotify_ctx *ctx);
 void cn_seen_clear(cloudnotify_ctx *ctx);
+/* Whether r was already pushed (or vetoed) for the stanza of sum. */
+gboolean cn_seen_contains(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r);
+/* Remember that r was pushed (or vetoed) for it. */
+void cn_seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r);
 
 /* ---- notifications (notify.c) --------------------------------------- */
 
-/* One stanza reduced to what a push needs. */
-typedef struct cn_summary {
-  unsigned important : 1;
-  unsigned urgent : 1;
-  unsigned skip : 1; /* outgoing carbon: never pushed */
-  uint32_t seq;      /* stream-management number, for the ack queue */
-  char *sender;
-  char *body;
-  char *key;
-  char *alt_key; /* see cn_stanza_info; a stanza counts as pushed under either */
-} cn_summary;
 
 /* Parse and classify a stanza; 0 or XML/TOO_LARGE. */
 int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
                  cn_summary *out);
-void cn_summary_clear(cn_summary *s);
-void cn_summary_free(cn_summary *s);
+/* Classify an already parsed stanza (cn_summarize without the parse). */
+void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode *root,
+                       cn_summary *out);
 
 /* Push for one stanza (sum NULL: ping) to r unless r was already pushed
  * for this stanza.  Returns 1 when a publish was sent, 0 otherwise, or
@@ -129,6 +144,11 @@ void cn_summary_free(cn_summary *s);
  * caller parks the rest of its work on the op. */
 int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
               const cn_summary *sum);
+/* As cn_notify for sum, on behalf of every summary in covered (sum among
+ * them, none already pushed to r): the publish's message-count is their
+ * number, and each is remembered as pushed. */
+int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
+                       const cn_summary *sum, GPtrArray *covered);
 /* Process a batch of summaries for a session's registration: at most one
  * important and one unimportant push.  Returns pushes sent before it
  * returned; a filter answering later parks the rest (with copies). */
@@ -158,6 +178,8 @@ struct cloudnotify_session {
   cn_timer ack_timer;
   cn_timer wake_timer;
   GList *ctx_link;
+  char *client_id;            /* cloudnotify_session_set_client_id, or NULL */
+  gboolean dead;              /* freed from a callback: reaped on the way out */
 };
 
 /* Make sure s->user is loaded and s is among its sessions (which pins
@@ -167,6 +189,8 @@ int cn_session_attach(cloudnotify_session *s);
 void cn_sessions_unbind_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r);
 /* First important push went out for s. */
 void cn_session_pushed(cloudnotify_ctx *ctx, cloudnotify_session *s, gboolean important);
+/* Free the sessions freed from callbacks during the call now ending. */
+void cn_sessions_reap(cloudnotify_ctx *ctx);
 
 /* ---- the context (ctx.c) -------------------------------------------- */
 
@@ -189,6 +213,9 @@ typedef struct cn_options {
   int64_t max_remembered;
   int64_t max_session_queue;
   int64_t wake_before_expiry;
+  char *id_prefix;   /* NULL when none ("") */
+  int64_t log_level; /* messages below it are not formatted */
+  gboolean publish_from_bare; /* publishes from the account, not the domain */
 } cn_options;
 
 struct cloudnotify_ctx {
@@ -208,7 +235,7 @@ struct cloudnotify_ctx {
   GHashTable *outstanding;
   GQueue outstanding_fifo;
 
-  /* de-duplication: "key\x1fident" strings; FIFO for the bound */
+  /* de-duplication (seen.c): key -> entry; FIFO for the bound */
   GHashTable *seen;
   GQueue seen_fifo;
 
@@ -221,6 +248,8 @@ struct cloudnotify_ctx {
   int in_callback;
   gboolean destroying;
   int depth; /* API nesting, for the timer_changed report on the way out */
+  uint64_t counters[CN_C_COUNT];
+  GList *doomed; /* sessions freed from a callback, freed at depth 0 */
 };
 
 /* Guards: every state-changing entry point starts with CN_ENTER and
@@ -234,7 +263,15 @@ struct cloudnotify_ctx {
   } while (0)
 int cn_leave(cloudnotify_ctx *ctx, int rc);
 
+/* Wall clock: only for the enable times that are stored. */
 int64_t cn_now(cloudnotify_ctx *ctx);
+/* Monotonic clock: every deadline. */
+int64_t cn_mono(cloudnotify_ctx *ctx);
+/* id: one of the CLOUDNOTIFY_LOG_ID_* strings.  Nothing is formatted
+ * below push_log_level. */
+void cn_log_id(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
+               const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+/* A message without its own id yet (CLOUDNOTIFY_LOG_ID_OTHER). */
 void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *s,
@@ -243,6 +280,23 @@ void cn_cb_removed(cloudnotify_ctx *ctx, const char *account, const cn_reg *r,
                    cloudnotify_removal_reason reason);
 void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
                                int64_t seconds);
+/* Every host call goes through these helpers (ctx.c) and pending.c's
+ * cn_ask_begin / cn_ask_end: the filters and the store may answer later,
+ * and they then return CN_WAIT (pending.h) with the op handed to the
+ * caller's task; store answers, now or later, are counted and logged by
+ * cn_store_checked. */
+int cn_cb_registration_filter(cloudnotify_ctx *ctx, cloudnotify_session *s, const char *jid,
+                              const char *node, const char **error_type,
+                              const char **error_condition);
+int cn_cb_notification_filter(cloudnotify_ctx *ctx, cloudnotify_push *push);
+void cn_cb_registration_added(cloudnotify_ctx *ctx, cloudnotify_session *s, const cn_reg *r,
+                              gboolean replaced);
+/* The publish_outcome callback and its counter. */
+void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid,
+                       const char *node, const char *id, cloudnotify_publish_outcome outcome,
+                       const char *error_type, const char *error_condition,
+                       unsigned consecutive_errors);
+int cn_store_load(cloudnotify_ctx *ctx, const char *account, cloudnotify_loader *loader);
 int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r);
 int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
                     const char *node);
@@ -256,6 +310,13 @@ int cn_store_checked(cloudnotify_ctx *ctx, const char *what, const char *account
 gboolean cn_text_is_xml_safe(const char *text);
 /* A fresh unpredictable id from getrandom(): 32 hex characters. */
 void cn_random_id(char out[33]);
+/* A publish id: push_id_prefix then cn_random_id. */
+#define CN_PUBLISH_ID_SIZE (CLOUDNOTIFY_PUBLISH_ID_MAX + 1)
+void cn_publish_id(const cloudnotify_ctx *ctx, char out[CN_PUBLISH_ID_SIZE]);
+/* The static copy of a known stanza error type / RFC 6120 defined
+ * condition, or NULL (stanza-errors.c). */
+const char *cn_error_type_static(const char *type);
+const char *cn_error_condition_static(const char *condition);
 /* Normalised bare account or NULL; a JID with a resource or no node is
  * refused. */
 char *cn_account_normalize(const char *account);

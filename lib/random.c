@@ -4,6 +4,7 @@
 #include "private.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/random.h>
 
 void cn_random_id(char out[33]) {
@@ -26,4 +27,12 @@ void cn_random_id(char out[33]) {
     out[2 * i + 1] = hex[buf[i] & 15];
   }
   out[32] = '\0';
+}
+
+/* The prefix (push_id_prefix) lets a server that shards by id route a
+ * reply before parsing it; the random part stays the whole 128 bits. */
+void cn_publish_id(const cloudnotify_ctx *ctx, char out[CN_PUBLISH_ID_SIZE]) {
+  size_t n = ctx->opt.id_prefix ? strlen(ctx->opt.id_prefix) : 0;
+  memcpy(out, ctx->opt.id_prefix ? ctx->opt.id_prefix : "", n);
+  cn_random_id(out + n);
 }

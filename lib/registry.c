@@ -14,9 +14,43 @@ struct cloudnotify_loader {
   GPtrArray *regs;    /* cn_reg* read so far */
   GHashTable *by_key; /* ident -> index in regs: a hostile store may return
                          thousands of records, so no linear search */
+  GHashTable *raw;    /* ident -> GPtrArray of raw_key*: the keys records were
+                         stored under when they differ from the normalised
+                         one; NULL until the first such record */
   int closed;         /* nonzero once the load is over: what loader_add says */
   gboolean op_owned;  /* freed with the op the host took, not by the load */
 };
+
+/* A key as a store holds it, when that is not how the library would
+ * write it: a service JID as a client spelled it (mod_cloud_notify keeps
+ * "Push.Example." as written) or an empty node. */
+typedef struct {
+  char *jid;
+  char *node;
+} raw_key;
+
+static void raw_key_free(gpointer p) {
+  raw_key *k = p;
+  g_free(k->jid);
+  g_free(k->node);
+  g_free(k);
+}
+
+static void loader_remember_raw(cloudnotify_loader *l, const char *ident,
+                                const cloudnotify_record *rec) {
+  if (!l->raw)
+    l->raw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                   (GDestroyNotify)g_ptr_array_unref);
+  GPtrArray *keys = g_hash_table_lookup(l->raw, ident);
+  if (!keys) {
+    keys = g_ptr_array_new_with_free_func(raw_key_free);
+    g_hash_table_insert(l->raw, g_strdup(ident), keys);
+  }
+  raw_key *k = g_new0(raw_key, 1);
+  k->jid = g_strdup(rec->jid);
+  k->node = g_strdup(rec->node);
+  g_ptr_array_add(keys, k);
+}
 
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
                    size_t form_len, int64_t enabled_at) {
@@ -39,6 +73,7 @@ void cn_reg_free(cn_reg *r) {
   g_free(r->node);
   g_free(r->form);
   g_free(r->ident);
+  g_free(r->client_id);
   g_free(r);
 }
 
@@ -48,6 +83,10 @@ static void user_free(cn_user *u) {
   g_ptr_array_free(u->regs, TRUE);
   g_free(u->account);
   g_free(u);
+}
+
+void cn_user_free(cn_user *u) {
+  user_free(u);
 }
 
 cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node) {
@@ -103,9 +142,10 @@ static cloudnotify_loader *loader_new(cloudnotify_ctx *ctx, cn_user *u) {
 }
 
 /* The records read so far, taken out of the loader, which is closed. */
-static GPtrArray *loader_take(cloudnotify_loader *l) {
+static GPtrArray *loader_take(cloudnotify_loader *l, GHashTable **raw) {
   GPtrArray *regs = l->regs;
   l->regs = g_ptr_array_new();
+  *raw = g_steal_pointer(&l->raw);
   cn_loader_close(l, CLOUDNOTIFY_ERR_OP_DONE);
   return regs;
 }
@@ -117,8 +157,11 @@ void cn_loader_close(cloudnotify_loader *l, int rc) {
     cn_reg_free(l->regs->pdata[i]);
   g_ptr_array_free(l->regs, TRUE);
   g_hash_table_destroy(l->by_key);
+  if (l->raw)
+    g_hash_table_destroy(l->raw);
   l->regs = NULL;
   l->by_key = NULL;
+  l->raw = NULL;
   /* The context may go before the host drops its op: nothing of it is
    * reachable from a closed loader. */
   l->ctx = NULL;
@@ -143,12 +186,31 @@ static void regs_free(GPtrArray *regs) {
   g_ptr_array_free(regs, TRUE);
 }
 
-/* A load answered later, then the removal of its surplus records. */
+/* One store call made once a load is answered.  Rows stored under a key
+ * that is not normalised are rewritten before the user is cached (save
+ * under the normalised key, then remove the stored keys: a failure fails
+ * the load, and the next call loads and rewrites again); then the
+ * surplus beyond push_max_devices is removed (its normalised key, then
+ * its stored keys; a failure spares that registration's removal
+ * callback).  Any step may be answered later, like every store call. */
+typedef struct {
+  cn_reg *r;              /* borrowed: in the user or in surplus */
+  const char *jid, *node; /* the key to remove (borrowed); jid NULL: save r */
+  gboolean surplus;
+  gboolean first, last;   /* r's first and last steps */
+} load_step;
+
+/* A load answered later, then its rewrites and surplus removals. */
 typedef struct {
   cn_task t;
-  cn_user *u;         /* not cached until the load is answered */
-  GPtrArray *surplus; /* cn_reg*, removed from the store one by one */
-  guint k;
+  cn_user *u;         /* not cached until the load and rewrites are done */
+  cn_user *cached;    /* u once cached (borrowed) */
+  gboolean loaded;    /* the load itself was answered */
+  GPtrArray *surplus; /* cn_reg* */
+  GHashTable *raw;    /* the loader's stored keys (steps borrow them) */
+  GArray *steps;      /* load_step */
+  guint k;            /* the step in progress */
+  gboolean reg_failed; /* a step of the surplus registration failed */
 } load_job;
 
 static void load_job_free(cn_task *t) {
@@ -157,6 +219,10 @@ static void load_job_free(cn_task *t) {
     user_free(j->u);
   if (j->surplus)
     regs_free(j->surplus);
+  if (j->raw)
+    g_hash_table_destroy(j->raw);
+  if (j->steps)
+    g_array_free(j->steps, TRUE);
   cn_task_fini(t);
   g_free(j);
 }
@@ -169,86 +235,152 @@ static load_job *load_job_new(const char *account) {
   return j;
 }
 
-/* Remove the surplus from the store, from index j->k on.  A removal
- * answered later parks the rest; the caller then gets CN_PARKED. */
-static int trim_surplus(cloudnotify_ctx *ctx, load_job *j) {
-  const char *account = j->t.account;
-  for (; j->k < j->surplus->len; j->k++) {
-    cn_reg *r = j->surplus->pdata[j->k];
-    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "dropping surplus registration %s of %s", r->jid,
-           account);
-    int rc = cn_store_remove(ctx, account, r->jid, r->node);
-    if (rc == CN_WAIT)
-      return CN_WAIT;
-    if (rc == 0)
-      cn_cb_removed(ctx, account, r, CLOUDNOTIFY_REMOVED_EVICTED);
+static void add_steps(load_job *j, cn_reg *r, gboolean surplus) {
+  GPtrArray *keys = j->raw ? g_hash_table_lookup(j->raw, r->ident) : NULL;
+  if (!surplus && !keys)
+    return;
+  guint start = j->steps->len;
+  load_step st = { r, surplus ? r->jid : NULL, surplus ? r->node : NULL, surplus, TRUE, FALSE };
+  g_array_append_val(j->steps, st);
+  for (guint i = 0; keys && i < keys->len; i++) {
+    const raw_key *k = keys->pdata[i];
+    load_step rm = { r, k->jid, k->node, surplus, FALSE, FALSE };
+    g_array_append_val(j->steps, rm);
+  }
+  g_array_index(j->steps, load_step, j->steps->len - 1).last = TRUE;
+  (void)start;
+}
+
+static void cache_user(cloudnotify_ctx *ctx, load_job *j) {
+  cn_user *u = g_steal_pointer(&j->u);
+  g_hash_table_insert(ctx->users, u->account, u);
+  g_queue_push_head_link(&ctx->user_lru, &u->lru);
+  cn_users_trim(ctx);
+  j->cached = u;
+}
+
+static int load_failed(cloudnotify_ctx *ctx, load_job *j) {
+  cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: the registrations of %s could not be "
+         "rewritten under their normalised keys", j->t.account);
+  user_free(g_steal_pointer(&j->u));
+  return CLOUDNOTIFY_ERR_STORE;
+}
+
+/* The answer rc (0 or STORE) to step k.  Nonzero when the load fails. */
+static int step_answered(cloudnotify_ctx *ctx, load_job *j, int rc) {
+  const load_step *s = &g_array_index(j->steps, load_step, j->k);
+  j->k++;
+  if (!s->surplus) {
+    if (rc)
+      return 1;
+    if (s->last)
+      cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "storage: registration %s of %s rewritten under its "
+             "normalised key", s->r->jid, j->t.account);
+    return 0;
+  }
+  if (rc)
+    j->reg_failed = TRUE;
+  if (s->last) {
+    if (!j->reg_failed)
+      cn_cb_removed(ctx, j->t.account, s->r, CLOUDNOTIFY_REMOVED_EVICTED);
+    j->reg_failed = FALSE;
   }
   return 0;
 }
 
-/* The load answered rc with regs: cache the user and drop the surplus.
- * j is the parked job when answered later, else NULL.  Returns 0 (and
- * *out), STORE, CN_PARKED (surplus removal parked; a new job when j is
- * NULL) or, for j, CN_WAIT. */
-static int load_finish(cloudnotify_ctx *ctx, cn_user *u, GPtrArray *regs, int rc,
-                       cn_user **out, load_job *j) {
-  if (rc < 0) {
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: loading the registrations of %s failed (%d)",
-           u->account, rc);
+/* Run the steps from k on.  0 once done (the user cached), STORE, or
+ * CN_WAIT when a step is answered later. */
+static int run_steps(cloudnotify_ctx *ctx, load_job *j) {
+  const char *account = j->t.account;
+  while (j->k < j->steps->len) {
+    const load_step *s = &g_array_index(j->steps, load_step, j->k);
+    if (s->surplus && j->u)
+      cache_user(ctx, j);
+    int rc = CLOUDNOTIFY_ERR_STORE;
+    if (!(s->surplus && j->reg_failed)) {
+      if (s->surplus && s->first)
+        cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_STORE_SURPLUS_DROPPED,
+                  "dropping surplus registration %s of %s", s->r->jid, account);
+      rc = s->jid ? cn_store_remove(ctx, account, s->jid, s->node)
+                  : cn_store_save(ctx, account, s->r);
+      if (rc == CN_WAIT)
+        return CN_WAIT;
+    }
+    if (step_answered(ctx, j, rc))
+      return load_failed(ctx, j);
+  }
+  if (j->u)
+    cache_user(ctx, j);
+  return 0;
+}
+
+/* The load answered rc with regs (raw: their stored keys): rewrite, cache
+ * the user and drop the surplus.  j is the parked job when answered
+ * later, else NULL.  Returns 0 (and *out), STORE, CN_PARKED (a step
+ * parked; a new job when j is NULL) or, for j, CN_WAIT. */
+static int load_finish(cloudnotify_ctx *ctx, cn_user *u, GPtrArray *regs, GHashTable *raw,
+                       int rc, cn_user **out, load_job *j) {
+  if (cn_store_checked(ctx, "loading", u->account, rc)) {
     regs_free(regs);
     user_free(u);
+    if (raw)
+      g_hash_table_destroy(raw);
     return CLOUDNOTIFY_ERR_STORE;
   }
   /* Storage may hold more than the limit (a lower push_max_devices, a
    * crash between save and evict): keep the most recently enabled. */
   g_ptr_array_sort(regs, newest_first);
-  GPtrArray *surplus = g_ptr_array_new();
-  for (guint i = 0; i < regs->len; i++)
-    g_ptr_array_add(i < (guint)ctx->opt.max_devices ? u->regs : surplus, regs->pdata[i]);
-  g_ptr_array_free(regs, TRUE);
-
-  g_hash_table_insert(ctx->users, u->account, u);
-  g_queue_push_head_link(&ctx->user_lru, &u->lru);
-  cn_users_trim(ctx);
-  *out = u;
-  if (!surplus->len) {
-    g_ptr_array_free(surplus, TRUE);
-    return 0;
-  }
   load_job *own = j ? j : load_job_new(u->account);
-  own->surplus = surplus;
+  own->u = u;
+  own->loaded = TRUE;
+  own->raw = raw;
+  own->surplus = g_ptr_array_new();
+  own->steps = g_array_new(FALSE, FALSE, sizeof(load_step));
+  for (guint i = 0; i < regs->len; i++)
+    g_ptr_array_add(i < (guint)ctx->opt.max_devices ? u->regs : own->surplus, regs->pdata[i]);
+  g_ptr_array_free(regs, TRUE);
+  for (guint i = 0; i < u->regs->len; i++)
+    add_steps(own, u->regs->pdata[i], FALSE);
+  for (guint i = 0; i < own->surplus->len; i++)
+    add_steps(own, own->surplus->pdata[i], TRUE);
   own->k = 0;
-  rc = trim_surplus(ctx, own);
+  rc = run_steps(ctx, own);
   if (rc == CN_WAIT) {
     if (j)
       return CN_WAIT;
     cn_pending_wait(ctx, &own->t);
     return CN_PARKED;
   }
+  if (rc == 0)
+    *out = own->cached;
   if (!j)
     load_job_free(&own->t);
-  return 0;
+  return rc;
 }
 
 static int load_run(cloudnotify_ctx *ctx, cn_task *t) {
   load_job *j = (load_job *)t;
-  if (!j->surplus) {
+  cn_user *out;
+  if (!j->loaded) {
     cloudnotify_loader *l = cn_task_loader(t);
     int rc = cn_task_answer(t, NULL, NULL);
     cn_user *u = g_steal_pointer(&j->u);
-    cn_user *out;
-    return load_finish(ctx, u, loader_take(l), rc < 0 ? rc : 0, &out, j);
+    GHashTable *raw = NULL;
+    GPtrArray *regs = loader_take(l, &raw);
+    return load_finish(ctx, u, regs, raw, rc < 0 ? rc : 0, &out, j);
   }
-  int rc = cn_store_checked(ctx, "removing", t->account, cn_task_answer(t, NULL, NULL));
-  if (rc == 0)
-    cn_cb_removed(ctx, t->account, j->surplus->pdata[j->k], CLOUDNOTIFY_REMOVED_EVICTED);
-  j->k++;
-  return trim_surplus(ctx, j);
+  const load_step *s = &g_array_index(j->steps, load_step, j->k);
+  int rc = cn_store_checked(ctx, s->jid ? "removing" : "saving", t->account,
+                            cn_task_answer(t, NULL, NULL));
+  if (step_answered(ctx, j, rc))
+    return load_failed(ctx, j);
+  return run_steps(ctx, j);
 }
 
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   cn_user *u = g_hash_table_lookup(ctx->users, account);
   if (u) {
+    CN_COUNT(ctx, CN_C_CACHE_HITS);
     cn_user_touch(ctx, u);
     *out = u;
     return 0;
@@ -263,20 +395,20 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   u->lru.data = u;
 
   cloudnotify_loader *loader = loader_new(ctx, u);
-  cn_ask_begin(ctx, CLOUDNOTIFY_OP_LOAD);
-  cn_ask_set_loader(ctx, loader);
-  int rc = ctx->store.load(ctx->store_data, account, loader);
-  if (cn_ask_end(ctx, &rc)) {
+  CN_COUNT(ctx, CN_C_CACHE_MISSES);
+  int rc = cn_store_load(ctx, account, loader);
+  if (rc == CN_WAIT) {
     /* The op owns the loader now: records may come until it is answered. */
     load_job *j = load_job_new(account);
     j->u = u;
     cn_pending_wait(ctx, &j->t);
     return CN_PARKED;
   }
-  GPtrArray *regs = loader_take(loader);
+  GHashTable *raw = NULL;
+  GPtrArray *regs = loader_take(loader, &raw);
   if (!loader->op_owned)
     cn_loader_free(loader);
-  return load_finish(ctx, u, regs, rc < 0 ? rc : 0, out, NULL);
+  return load_finish(ctx, u, regs, raw, rc, out, NULL);
 }
 
 /* canon, when given, receives the form as the library serialises it:
@@ -325,14 +457,24 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
   /* The node goes into every publish as an attribute value. */
   if (!rc && node && !cn_text_is_xml_safe(node))
     rc = CLOUDNOTIFY_ERR_XML;
+  const char *client_id = record->client_id && *record->client_id ? record->client_id : NULL;
+  if (!rc && client_id) {
+    rc = cn_client_id_check(client_id);
+    /* Goes into no stanza, but the host sees it again: held to the rules
+     * a session's own identity follows. */
+    if (rc == CLOUDNOTIFY_ERR_INVALID_ARGUMENT)
+      rc = CLOUDNOTIFY_ERR_XML;
+  }
   GString *form = NULL;
   if (!rc && record->publish_options && record->publish_options_len) {
     form = g_string_new(NULL);
     rc = form_parse(ctx, record->publish_options, record->publish_options_len, form);
   }
   if (rc) {
-    cn_log(ctx, CLOUDNOTIFY_LOG_WARN, "storage: skipping an invalid registration of %s (%s)",
-           account, cloudnotify_strerror(rc));
+    CN_COUNT(ctx, CN_C_STORE_RECORDS_REJECTED);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_STORE_RECORD_INVALID,
+              "storage: skipping an invalid registration of %s (%s)", account,
+              cloudnotify_strerror(rc));
     g_free(jid);
     if (form)
       g_string_free(form, TRUE);
@@ -340,6 +482,10 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
   }
   cn_reg *r = cn_reg_new(loader->user, jid, node, form ? form->str : NULL,
                          form ? form->len : 0, record->enabled_at_ms);
+  r->errors = record->errors;
+  r->client_id = g_strdup(client_id);
+  if (strcmp(record->jid, jid) || (record->node && !node))
+    loader_remember_raw(loader, r->ident, record);
   g_free(jid);
   if (form)
     g_string_free(form, TRUE);

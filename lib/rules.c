@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "jid.h"
 #include "xml.h"
 
 #define NS_CARBONS "urn:xmpp:carbons:2"
@@ -33,45 +34,6 @@ name_is(const xmlNode *node, const char *name)
   return strcmp((const char *)node->name, name) == 0;
 }
 
-static gboolean
-is_ascii(const char *s)
-{
-  for (; *s != '\0'; s++) {
-    if ((unsigned char)*s >= 0x80)
-      return FALSE;
-  }
-  return TRUE;
-}
-
-/* account is normalised already; 'by' comes from the wire.  Case folding
- * plus NFKC is what nodeprep and nameprep amount to for the inputs met in
- * practice, without pulling the full JID code into classification. */
-static gboolean
-jid_matches_account(const char *by, const char *account)
-{
-  char *fa, *fb, *na, *nb;
-  gboolean eq;
-
-  if (strcmp(by, account) == 0)
-    return TRUE;
-  /* Most 'by' values are ASCII, where folding is plain lower-casing and
-   * costs no allocation. */
-  if (is_ascii(by) && is_ascii(account))
-    return g_ascii_strcasecmp(by, account) == 0;
-  if (!g_utf8_validate(by, -1, NULL) || !g_utf8_validate(account, -1, NULL))
-    return FALSE;
-  fa = g_utf8_casefold(account, -1);
-  fb = g_utf8_casefold(by, -1);
-  na = g_utf8_normalize(fa, -1, G_NORMALIZE_NFKC);
-  nb = g_utf8_normalize(fb, -1, G_NORMALIZE_NFKC);
-  eq = na != NULL && nb != NULL && strcmp(na, nb) == 0;
-  g_free(fa);
-  g_free(fb);
-  g_free(na);
-  g_free(nb);
-  return eq;
-}
-
 /* Carbons are only believed from the account itself (XEP-0280 section
  * 11): a wrapper from anyone else would let a peer choose the sender and
  * body shown in someone's push. */
@@ -80,7 +42,7 @@ carbon_trusted(const xmlNode *root, const char *account)
 {
   const char *from = cn_xml_attr(root, "from");
 
-  return from == NULL || (account != NULL && jid_matches_account(from, account));
+  return from == NULL || (account != NULL && cn_jid_equal(from, account));
 }
 
 static const xmlNode *
@@ -104,6 +66,22 @@ effective_message(const xmlNode *root, const char *account, gboolean *outgoing)
       return inner;
   }
   return root;
+}
+
+/* What the account sent itself is never news for its devices, whichever
+ * route reports it: the archive (outgoing copies), a note to self, a
+ * message from another of its resources. */
+static gboolean
+is_own(const xmlNode *msg, const char *account)
+{
+  const char *from = cn_xml_attr(msg, "from");
+  const char *to = cn_xml_attr(msg, "to");
+
+  if (account == NULL)
+    return FALSE;
+  if (from != NULL && cn_jid_bare_equal(from, account))
+    return TRUE;
+  return to != NULL && to[0] != '\0' && !cn_jid_bare_equal(to, account);
 }
 
 static gboolean
@@ -180,7 +158,7 @@ stanza_key(const xmlNode *root, const char *account)
       by = cn_xml_attr(c, "by");
       sid = cn_xml_attr(c, "id");
       if (by != NULL && sid != NULL && sid[0] != '\0'
-          && jid_matches_account(by, account))
+          && cn_jid_equal(by, account))
         return g_strconcat("sid:", sid, NULL);
     }
   }
@@ -188,7 +166,7 @@ stanza_key(const xmlNode *root, const char *account)
 }
 
 void
-cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
+cn_rules_classify(const xmlNode *root, const char *account, cn_summary *out)
 {
   const xmlNode *eff = root;
   const xmlNode *body;
@@ -211,6 +189,19 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
     out->is_message = 1;
     eff = effective_message(root, account, &outgoing);
     out->outgoing_carbon = outgoing ? 1 : 0;
+    out->own = !outgoing && is_own(eff, account) ? 1 : 0;
+    out->skip = out->outgoing_carbon || out->own;
+  }
+
+  {
+    const char *type = cn_xml_attr(eff, "type");
+    const char *id = cn_xml_attr(eff, "id");
+
+    if (type == NULL && eff->type == XML_ELEMENT_NODE)
+      type = name_is(eff, "message") ? "normal"
+             : name_is(eff, "presence") ? "available" : NULL;
+    out->type = g_strdup(type);
+    out->id = g_strdup(id);
   }
 
   from = cn_xml_attr(eff, "from");
@@ -218,7 +209,7 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
   body = cn_xml_child(eff, "body", NULL);
   out->body = body != NULL ? cn_xml_text(body) : NULL;
 
-  if (out->is_message && !outgoing) {
+  if (out->is_message && !outgoing && !out->own) {
     out->important = is_important(eff, out->body) ? 1 : 0;
     /* A call that is not important (a headline, a bounce) is not urgent
      * either: urgency only changes when an important push goes out. */
@@ -230,13 +221,24 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_stanza_info *out)
 }
 
 void
-cn_stanza_info_clear(cn_stanza_info *info)
+cn_summary_clear(cn_summary *sum)
 {
-  if (info == NULL)
+  if (sum == NULL)
     return;
-  g_free(info->sender);
-  g_free(info->body);
-  g_free(info->key);
-  g_free(info->alt_key);
-  memset(info, 0, sizeof *info);
+  g_free(sum->sender);
+  g_free(sum->body);
+  g_free(sum->key);
+  g_free(sum->alt_key);
+  g_free(sum->type);
+  g_free(sum->id);
+  memset(sum, 0, sizeof *sum);
+}
+
+void
+cn_summary_free(cn_summary *sum)
+{
+  if (sum == NULL)
+    return;
+  cn_summary_clear(sum);
+  g_free(sum);
 }

@@ -7,6 +7,7 @@
 
 #include "jid.h"
 #include "pending.h"
+#include "tree.h"
 
 static void summaries_free(GPtrArray *a) {
   for (guint i = 0; i < a->len; i++)
@@ -63,33 +64,77 @@ int cloudnotify_session_new(cloudnotify_ctx *ctx, const char *account, const cha
   return cn_leave(ctx, 0);
 }
 
-void cloudnotify_session_free(cloudnotify_session *s) {
-  if (!s)
-    return;
-  cloudnotify_ctx *ctx = s->ctx;
-  if (ctx->in_callback && !ctx->destroying) {
-    /* Freeing a session from a callback could pull it from under the
-     * call that is reporting on it. */
-    g_critical("cloudnotify_session_free called from a callback; ignored");
-    return;
-  }
-  ctx->depth++;
+static void session_destroy(cloudnotify_ctx *ctx, cloudnotify_session *s) {
   session_stop_work(ctx, s);
   g_ptr_array_free(s->pending, TRUE);
   if (s->user)
     s->user->sessions = g_list_remove(s->user->sessions, s);
   ctx->sessions = g_list_delete_link(ctx->sessions, s->ctx_link);
+  if (s->dead)
+    ctx->doomed = g_list_remove(ctx->doomed, s);
   /* Its parked work goes (a store write in flight is finished without
    * it).  This may run the account's later work, which must no longer
-   * see the session: hence after the unlinking above. */
+   * see the session: hence after the unlinking above.  A session freed
+   * from a callback gets here when it is reaped, at the end of the
+   * outermost call. */
   if (!ctx->destroying)
     cn_pending_session_gone(ctx, s);
   g_free(s->account);
   g_free(s->resource);
   g_free(s->full);
+  g_free(s->client_id);
   g_free(s);
+}
+
+void cloudnotify_session_free(cloudnotify_session *s) {
+  if (!s)
+    return;
+  cloudnotify_ctx *ctx = s->ctx;
+  if (ctx->in_callback && !ctx->destroying) {
+    /* The call reporting on the session may still be walking the lists
+     * that hold it (or its queue): it only stops here, and is freed on
+     * the way out of the outermost call. */
+    if (s->dead)
+      return;
+    s->dead = TRUE;
+    cn_timer_cancel(ctx, &s->coalesce_timer);
+    cn_timer_cancel(ctx, &s->ack_timer);
+    cn_timer_cancel(ctx, &s->wake_timer);
+    ctx->doomed = g_list_prepend(ctx->doomed, s);
+    return;
+  }
+  ctx->depth++;
+  session_destroy(ctx, s);
   cn_users_trim(ctx);
   cn_leave(ctx, 0);
+}
+
+void cn_sessions_reap(cloudnotify_ctx *ctx) {
+  if (!ctx->doomed)
+    return;
+  while (ctx->doomed)
+    session_destroy(ctx, ctx->doomed->data);
+  cn_users_trim(ctx);
+}
+
+int cloudnotify_session_has_push(const cloudnotify_session *s) {
+  return s && s->reg && !s->dead;
+}
+
+int cloudnotify_session_set_client_id(cloudnotify_session *s, const char *id) {
+  if (!s)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  CN_ENTER(s->ctx);
+  int rc = cn_client_id_check(id);
+  if (rc == 0) {
+    g_free(s->client_id);
+    s->client_id = g_strdup(id);
+  }
+  return cn_leave(s->ctx, rc);
+}
+
+const char *cloudnotify_session_client_id(const cloudnotify_session *s) {
+  return s ? s->client_id : NULL;
 }
 
 void cloudnotify_session_set_user_data(cloudnotify_session *s, void *user_data) {
@@ -148,14 +193,16 @@ void cn_session_pushed(cloudnotify_ctx *ctx, cloudnotify_session *s, gboolean im
 /* Summaries of a stanza array; stanzas that do not parse are skipped
  * (they were delivered by the host, so they are not an attack on us, but
  * they cannot be classified). */
-static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n,
-                            GPtrArray *out) {
+static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue,
+                            const cloudnotify_tree *trees, size_t n, GPtrArray *out) {
   for (size_t i = 0; i < n; i++) {
     cn_summary *sum = g_new0(cn_summary, 1);
-    if (!queue[i].data ||
-        cn_summarize(s->ctx, s->account, queue[i].data, queue[i].len, sum) != 0) {
-      cn_log(s->ctx, CLOUDNOTIFY_LOG_WARN, "skipping an unparsable queued stanza of %s",
-             s->full);
+    cn_input in = { queue ? queue[i].data : NULL, queue ? queue[i].len : 0,
+                    trees ? &trees[i] : NULL };
+    if ((trees ? cn_tree_check(in.tree) != 0 : !in.xml) ||
+        cn_summarize_input(s->ctx, s->account, &in, sum) != 0) {
+      cn_log_id(s->ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_QUEUED_UNPARSABLE,
+                "skipping an unparsable queued stanza of %s", s->full);
       g_free(sum);
       continue;
     }
@@ -163,11 +210,68 @@ static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue
   }
 }
 
+/* What goes when a session's queue is over push_max_session_queue: what
+ * can never be pushed first, then unimportant stanzas, then important
+ * ones, oldest first within each, but never the last stanza of a kind
+ * (a batch gives at most one important and one unimportant push, decided
+ * by the first of each kind).  The tally is fed the queue in order. */
+typedef struct {
+  guint count[3];    /* by kind: skip, unimportant, important */
+  gpointer first[3]; /* the oldest of each kind (an index + 1, or a link) */
+} overflow_tally;
+
+static gboolean tally_add(overflow_tally *t, const cn_summary *sum, gpointer ref) {
+  int kind = sum->skip ? 0 : (sum->important ? 2 : 1);
+  if (!t->count[kind]++)
+    t->first[kind] = ref;
+  return kind == 0; /* nothing beats a stanza that is never pushed */
+}
+
+static gpointer tally_victim(const overflow_tally *t) {
+  if (t->count[0])
+    return t->first[0];
+  if (t->count[1] > 1 || t->count[2] == 0)
+    return t->first[1];
+  if (t->count[2] > 1)
+    return t->first[2];
+  /* One of each and a bound of 1: the important one decides more. */
+  return t->first[1];
+}
+
+/* Add sum to a session queue, then bring it back under the bound (a
+ * while: the bound may have been lowered since). */
+static void pending_push(cloudnotify_ctx *ctx, GPtrArray *a, cn_summary *sum) {
+  g_ptr_array_add(a, sum);
+  while (a->len > (guint)ctx->opt.max_session_queue) {
+    overflow_tally t = { { 0 }, { NULL } };
+    for (guint i = 0; i < a->len; i++)
+      if (tally_add(&t, a->pdata[i], GUINT_TO_POINTER(i + 1)))
+        break;
+    guint victim = GPOINTER_TO_UINT(tally_victim(&t)) - 1;
+    cn_summary_free(a->pdata[victim]);
+    g_ptr_array_remove_index(a, victim);
+  }
+}
+
+static void unacked_push(cloudnotify_ctx *ctx, GQueue *q, cn_summary *sum) {
+  g_queue_push_tail(q, sum);
+  while (q->length > (guint)ctx->opt.max_session_queue) {
+    overflow_tally t = { { 0 }, { NULL } };
+    for (GList *l = q->head; l; l = l->next)
+      if (tally_add(&t, l->data, l))
+        break;
+    /* Entries stay in sequence order whichever goes, as acked() needs. */
+    GList *victim = tally_victim(&t);
+    cn_summary_free(victim->data);
+    g_queue_delete_link(q, victim);
+  }
+}
+
 static unsigned push_unacked_or(cloudnotify_session *s, const cloudnotify_buf *queue,
-                                size_t n) {
+                                const cloudnotify_tree *trees, size_t n) {
   GPtrArray *batch = g_ptr_array_new();
   if (n) {
-    summarize_array(s, queue, n, batch);
+    summarize_array(s, queue, trees, n, batch);
     unsigned pushes = cn_notify_batch(s->ctx, s, batch);
     summaries_free(batch);
     g_ptr_array_free(batch, TRUE);
@@ -181,29 +285,32 @@ static unsigned push_unacked_or(cloudnotify_session *s, const cloudnotify_buf *q
 }
 
 /* Session events and timers that come while the account's work is
- * parked are replayed in order behind it (pending.h). */
+ * parked are replayed in order behind it (pending.h).  A replay keeps
+ * text: stanzas given as trees (borrowed for the call only) are kept as
+ * the serialisation of the documents they convert into. */
 enum {
-  EV_SM, EV_HIBERNATED, EV_QUEUED, EV_ACK_REQUESTED, EV_ACKED, EV_ACK_DELAYED, EV_RESUMED,
+  EV_HIBERNATED, EV_QUEUED, EV_ACK_REQUESTED, EV_ACKED, EV_ACK_DELAYED, EV_RESUMED,
   EV_TIMER,
 };
 
-static int sm_enabled_impl(cloudnotify_session *s);
-static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n);
-static int queued_impl(cloudnotify_session *s, const char *xml, size_t len);
+static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
+                           const cloudnotify_tree *trees, size_t n);
+static int queued_impl(cloudnotify_session *s, const cn_input *in);
 static int ack_requested_impl(cloudnotify_session *s);
 static int acked_impl(cloudnotify_session *s, uint32_t h);
-static int ack_delayed_impl(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n);
+static int ack_delayed_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
+                            const cloudnotify_tree *trees, size_t n);
 static int resumed_impl(cloudnotify_session *s);
 
 static int event_replay(cloudnotify_ctx *ctx, cn_replay *r) {
   cloudnotify_session *s = r->t.session;
+  cn_input in = { r->xml, r->len, NULL };
   switch (r->kind) {
-  case EV_SM: return sm_enabled_impl(s);
-  case EV_HIBERNATED: return hibernated_impl(s, r->bufs, r->n);
-  case EV_QUEUED: return queued_impl(s, r->xml, r->len);
+  case EV_HIBERNATED: return hibernated_impl(s, r->bufs, NULL, r->n);
+  case EV_QUEUED: return queued_impl(s, &in);
   case EV_ACK_REQUESTED: return ack_requested_impl(s);
   case EV_ACKED: return acked_impl(s, r->h);
-  case EV_ACK_DELAYED: return ack_delayed_impl(s, r->bufs, r->n);
+  case EV_ACK_DELAYED: return ack_delayed_impl(s, r->bufs, NULL, r->n);
   case EV_RESUMED: return resumed_impl(s);
   default: r->timer_fn(ctx, s); return 0;
   }
@@ -213,6 +320,48 @@ static int event_replay(cloudnotify_ctx *ctx, cn_replay *r) {
 static gboolean timer_parked(cloudnotify_session *s, cn_timer_fn fn) {
   int rc;
   return cn_pending_session_event(s, event_replay, EV_TIMER, NULL, 0, NULL, 0, 0, fn, &rc);
+}
+
+/* Trees as text for a replay: a tree that does not convert is kept as a
+ * NULL entry, skipped as unparsable when replayed, as it would have been
+ * now.  Free with trees_text_free. */
+static cloudnotify_buf *trees_text(cloudnotify_session *s, const cloudnotify_tree *trees,
+                                   size_t n) {
+  cloudnotify_buf *bufs = g_new0(cloudnotify_buf, n ? n : 1);
+  for (size_t i = 0; i < n; i++) {
+    cn_input in = { NULL, 0, &trees[i] };
+    xmlDoc *doc;
+    if (cn_tree_check(in.tree) || cn_input_parse(s->ctx, &in, &doc))
+      continue;
+    GString *tmp;
+    size_t len;
+    cn_input_text(&in, doc, &tmp, &len);
+    xmlFreeDoc(doc);
+    bufs[i].len = tmp->len;
+    bufs[i].data = g_string_free(tmp, FALSE);
+  }
+  return bufs;
+}
+
+static void trees_text_free(cloudnotify_buf *bufs, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    g_free((char *)bufs[i].data);
+  g_free(bufs);
+}
+
+/* Park a session event carrying a stanza array given as buffers or trees
+ * when the account is busy: TRUE when parked, *rc then the answer. */
+static gboolean array_parked(cloudnotify_session *s, int kind, const cloudnotify_buf *queue,
+                             const cloudnotify_tree *trees, size_t n, int *rc) {
+  if (!cn_pending_busy(s->ctx, s->account))
+    return FALSE;
+  if (!trees)
+    return cn_pending_session_event(s, event_replay, kind, NULL, 0, queue, n, 0, NULL, rc);
+  cloudnotify_buf *bufs = trees_text(s, trees, n);
+  gboolean parked =
+      cn_pending_session_event(s, event_replay, kind, NULL, 0, bufs, n, 0, NULL, rc);
+  trees_text_free(bufs, n);
+  return parked;
 }
 
 static void wake_run(cloudnotify_ctx *ctx, void *data) {
@@ -229,34 +378,44 @@ static void wake_fire(cloudnotify_ctx *ctx, void *data) {
     wake_run(ctx, data);
 }
 
+/* Not parked: it only says what the host's stream does, and the calls it
+ * gates decide at once whether they are refused. */
 int cloudnotify_session_sm_enabled(cloudnotify_session *s) {
   if (!s)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(s->ctx);
-  int rc;
-  if (cn_pending_session_event(s, event_replay, EV_SM, NULL, 0, NULL, 0, 0, NULL, &rc))
-    return cn_leave(s->ctx, rc);
-  return cn_leave(s->ctx, sm_enabled_impl(s));
+  s->sm = TRUE;
+  return cn_leave(s->ctx, 0);
 }
 
-static int sm_enabled_impl(cloudnotify_session *s) {
-  s->sm = TRUE;
-  return 0;
+static int hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
+                      const cloudnotify_tree *trees, size_t n) {
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  if (!s->sm)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
+  int rc;
+  if (array_parked(s, EV_HIBERNATED, queue, trees, n, &rc))
+    return cn_leave(ctx, rc);
+  return cn_leave(ctx, hibernated_impl(s, queue, trees, n));
 }
 
 int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
                                    size_t n) {
   if (!s || (n && !queue))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
-  cloudnotify_ctx *ctx = s->ctx;
-  CN_ENTER(ctx);
-  int rc;
-  if (cn_pending_session_event(s, event_replay, EV_HIBERNATED, NULL, 0, queue, n, 0, NULL, &rc))
-    return cn_leave(ctx, rc);
-  return cn_leave(ctx, hibernated_impl(s, queue, n));
+  return hibernated(s, queue, NULL, n);
 }
 
-static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n) {
+int cloudnotify_session_hibernated_tree(cloudnotify_session *s, const cloudnotify_tree *queue,
+                                        size_t n) {
+  if (!s || (n && !queue))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  return hibernated(s, NULL, queue, n);
+}
+
+static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
+                           const cloudnotify_tree *trees, size_t n) {
   cloudnotify_ctx *ctx = s->ctx;
   if (s->state == CN_SESSION_HIBERNATED)
     return CLOUDNOTIFY_ERR_STATE;
@@ -272,7 +431,7 @@ static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
       cn_timer_arm(ctx, &s->wake_timer, (ctx->opt.max_hibernation_timeout - wake) * 1000,
                    wake_fire, s);
   }
-  push_unacked_or(s, queue, n);
+  push_unacked_or(s, queue, trees, n);
   unacked_clear(s);
   return 0;
 }
@@ -290,8 +449,9 @@ static void coalesce_fire(cloudnotify_ctx *ctx, void *data) {
 
 static void ack_run(cloudnotify_ctx *ctx, void *data) {
   cloudnotify_session *s = data;
-  cn_log(ctx, CLOUDNOTIFY_LOG_DEBUG, "ack of %s overdue", s->full);
-  push_unacked_or(s, NULL, 0);
+  cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_ACK_OVERDUE, "ack of %s overdue",
+            s->full);
+  push_unacked_or(s, NULL, NULL, 0);
 }
 
 static void ack_fire(cloudnotify_ctx *ctx, void *data) {
@@ -299,18 +459,34 @@ static void ack_fire(cloudnotify_ctx *ctx, void *data) {
     ack_run(ctx, data);
 }
 
-int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t len) {
-  if (!s || !xml)
-    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+static int queued(cloudnotify_session *s, const cn_input *in) {
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  if (!s->sm)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   int rc;
-  if (cn_pending_session_event(s, event_replay, EV_QUEUED, xml, len, NULL, 0, 0, NULL, &rc))
+  if (!in->tree) {
+    if (cn_pending_session_event(s, event_replay, EV_QUEUED, in->xml, in->len, NULL, 0, 0, NULL,
+                                 &rc))
+      return cn_leave(ctx, rc);
+  } else if (cn_pending_busy(ctx, s->account)) {
+    xmlDoc *doc;
+    rc = cn_input_parse(ctx, in, &doc);
+    if (rc)
+      return cn_leave(ctx, rc);
+    GString *tmp;
+    size_t len;
+    cn_input_text(in, doc, &tmp, &len);
+    xmlFreeDoc(doc);
+    cn_pending_session_event(s, event_replay, EV_QUEUED, tmp->str, tmp->len, NULL, 0, 0, NULL,
+                             &rc);
+    g_string_free(tmp, TRUE);
     return cn_leave(ctx, rc);
-  return cn_leave(ctx, queued_impl(s, xml, len));
+  }
+  return cn_leave(ctx, queued_impl(s, in));
 }
 
-static int queued_impl(cloudnotify_session *s, const char *xml, size_t len) {
+static int queued_impl(cloudnotify_session *s, const cn_input *in) {
   cloudnotify_ctx *ctx = s->ctx;
   if (s->state == CN_SESSION_LIVE)
     s->sent++;
@@ -318,26 +494,17 @@ static int queued_impl(cloudnotify_session *s, const char *xml, size_t len) {
   if (!s->reg)
     return 0;
   cn_summary *sum = g_new0(cn_summary, 1);
-  int rc = cn_summarize(ctx, s->account, xml, len, sum);
+  int rc = cn_summarize_input(ctx, s->account, in, sum);
   if (rc) {
     g_free(sum);
     return rc;
   }
   if (s->state == CN_SESSION_LIVE) {
     sum->seq = s->sent;
-    /* while, not if: the bound may have been lowered since. */
-    while (s->unacked.length >= (guint)ctx->opt.max_session_queue)
-      cn_summary_free(g_queue_pop_head(&s->unacked));
-    g_queue_push_tail(&s->unacked, sum);
+    unacked_push(ctx, &s->unacked, sum);
     return 0;
   }
-  if (s->pending->len >= (guint)ctx->opt.max_session_queue) {
-    guint drop = s->pending->len - (guint)ctx->opt.max_session_queue + 1;
-    for (guint i = 0; i < drop; i++)
-      cn_summary_free(s->pending->pdata[i]);
-    g_ptr_array_remove_range(s->pending, 0, drop);
-  }
-  g_ptr_array_add(s->pending, sum);
+  pending_push(ctx, s->pending, sum);
   if (ctx->opt.coalesce_ms == 0)
     coalesce_run(ctx, s);
   else if (!cn_timer_armed(&s->coalesce_timer))
@@ -345,11 +512,28 @@ static int queued_impl(cloudnotify_session *s, const char *xml, size_t len) {
   return 0;
 }
 
+int cloudnotify_session_queued(cloudnotify_session *s, const char *xml, size_t len) {
+  if (!s || !xml)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cn_input in = { xml, len, NULL };
+  return queued(s, &in);
+}
+
+int cloudnotify_session_queued_tree(cloudnotify_session *s, const cloudnotify_tree *tree) {
+  int rc = s ? cn_tree_check(tree) : CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (rc)
+    return rc;
+  cn_input in = { NULL, 0, tree };
+  return queued(s, &in);
+}
+
 int cloudnotify_session_ack_requested(cloudnotify_session *s) {
   if (!s)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  if (!s->sm)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   int rc;
   if (cn_pending_session_event(s, event_replay, EV_ACK_REQUESTED, NULL, 0, NULL, 0, 0, NULL,
                                &rc))
@@ -373,6 +557,8 @@ int cloudnotify_session_acked(cloudnotify_session *s, uint32_t h) {
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   cloudnotify_ctx *ctx = s->ctx;
   CN_ENTER(ctx);
+  if (!s->sm)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   int rc;
   if (cn_pending_session_event(s, event_replay, EV_ACKED, NULL, 0, NULL, 0, h, NULL, &rc))
     return cn_leave(ctx, rc);
@@ -391,22 +577,36 @@ static int acked_impl(cloudnotify_session *s, uint32_t h) {
   return 0;
 }
 
+static int ack_delayed(cloudnotify_session *s, const cloudnotify_buf *queue,
+                       const cloudnotify_tree *trees, size_t n) {
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  if (!s->sm)
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
+  int rc;
+  if (array_parked(s, EV_ACK_DELAYED, queue, trees, n, &rc))
+    return cn_leave(ctx, rc);
+  return cn_leave(ctx, ack_delayed_impl(s, queue, trees, n));
+}
+
 int cloudnotify_session_ack_delayed(cloudnotify_session *s, const cloudnotify_buf *queue,
                                     size_t n) {
   if (!s || (n && !queue))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
-  cloudnotify_ctx *ctx = s->ctx;
-  CN_ENTER(ctx);
-  int rc;
-  if (cn_pending_session_event(s, event_replay, EV_ACK_DELAYED, NULL, 0, queue, n, 0, NULL,
-                               &rc))
-    return cn_leave(ctx, rc);
-  return cn_leave(ctx, ack_delayed_impl(s, queue, n));
+  return ack_delayed(s, queue, NULL, n);
 }
 
-static int ack_delayed_impl(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n) {
+int cloudnotify_session_ack_delayed_tree(cloudnotify_session *s, const cloudnotify_tree *queue,
+                                         size_t n) {
+  if (!s || (n && !queue))
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  return ack_delayed(s, NULL, queue, n);
+}
+
+static int ack_delayed_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
+                            const cloudnotify_tree *trees, size_t n) {
   if (s->reg)
-    push_unacked_or(s, queue, n);
+    push_unacked_or(s, queue, trees, n);
   return 0;
 }
 

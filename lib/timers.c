@@ -28,7 +28,7 @@ void cn_timers_clear(cloudnotify_ctx *ctx) {
 void cn_timer_arm(cloudnotify_ctx *ctx, cn_timer *t, int64_t delay_ms, cn_timer_fn fn,
                   void *data) {
   cn_timer_cancel(ctx, t);
-  int64_t now = cn_now(ctx);
+  int64_t now = cn_mono(ctx);
   t->deadline = delay_ms > INT64_MAX - now ? INT64_MAX - 1 : now + delay_ms;
   t->seq = ++ctx->timer_seq;
   t->fn = fn;
@@ -58,7 +58,7 @@ int64_t cn_timers_next_deadline(const cloudnotify_ctx *ctx) {
 }
 
 void cn_timers_run(cloudnotify_ctx *ctx) {
-  int64_t now = cn_now(ctx);
+  int64_t now = cn_mono(ctx);
   cn_outstanding_expire(ctx, now);
   /* One timer at a time from the front: a timer's function may arm or
    * cancel others, so no iterator is kept across the call. */

@@ -6,6 +6,7 @@
 
 #include "jid.h"
 #include "pending.h"
+#include "tree.h"
 
 typedef enum { FOR_ALL, FOR_UNBOUND } audience;
 
@@ -28,6 +29,7 @@ static int account_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) 
    * passing the normalised form (the usual case) skips stringprep. */
   *u = g_hash_table_lookup(ctx->users, account);
   if (*u) {
+    CN_COUNT(ctx, CN_C_CACHE_HITS);
     cn_user_touch(ctx, *u);
     return 0;
   }
@@ -126,15 +128,15 @@ static unsigned trigger_run_loop(cloudnotify_ctx *ctx, cn_user *u, loop_job *L) 
 }
 
 /* The work of a message trigger; CN_PARKED when the load answers later. */
-static int trigger_impl(cloudnotify_ctx *ctx, const char *account, const char *xml,
-                        size_t len, const char *archive_id, audience who, unsigned *pushes) {
+static int trigger_impl(cloudnotify_ctx *ctx, const char *account, const cn_input *in,
+                        const char *archive_id, audience who, unsigned *pushes) {
   cn_user *u;
   int rc = account_user(ctx, account, &u);
   /* Most users have no registration: decided before any parsing. */
   if (rc || u->regs->len == 0)
     return rc;
   loop_job L = { .who = who };
-  rc = cn_summarize(ctx, u->account, xml, len, &L.sum);
+  rc = cn_summarize_input(ctx, u->account, in, &L.sum);
   if (rc)
     return rc;
   if (archive_id && *archive_id) {
@@ -150,19 +152,36 @@ static int trigger_impl(cloudnotify_ctx *ctx, const char *account, const char *x
 }
 
 static int trigger_replay(cloudnotify_ctx *ctx, cn_replay *r) {
-  return trigger_impl(ctx, r->t.account, r->xml, r->len, r->str, (audience)r->kind, NULL);
+  cn_input in = { r->xml, r->len, NULL };
+  return trigger_impl(ctx, r->t.account, &in, r->str, (audience)r->kind, NULL);
 }
 
 /* Keep a copy of the call for when the account is free (after_load: its
- * own load was just parked).  0, JID_MALFORMED or BUSY. */
-static int trigger_park(cloudnotify_ctx *ctx, const char *account, const char *xml,
-                        size_t len, const char *archive_id, audience who,
-                        gboolean after_load) {
+ * own load was just parked): the text, or for a tree (borrowed for the
+ * call only) the serialisation of the document it converts into.  0,
+ * JID_MALFORMED, XML, TOO_LARGE or BUSY. */
+static int trigger_park(cloudnotify_ctx *ctx, const char *account, const cn_input *in,
+                        const char *archive_id, audience who, gboolean after_load) {
   char *bare = cn_account_normalize(account);
   if (!bare)
     return CLOUDNOTIFY_ERR_JID_MALFORMED;
+  xmlDoc *doc = NULL;
+  if (in->tree) {
+    int rc = cn_input_parse(ctx, in, &doc);
+    if (rc) {
+      g_free(bare);
+      return rc;
+    }
+  }
+  GString *tmp;
+  size_t len;
+  const char *xml = cn_input_text(in, doc, &tmp, &len);
   cn_replay *r = cn_replay_new(bare, NULL, trigger_replay, who, xml, len, archive_id, NULL, 0,
                                NULL, 0);
+  if (tmp)
+    g_string_free(tmp, TRUE);
+  if (doc)
+    xmlFreeDoc(doc);
   g_free(bare);
   if (!after_load)
     return cn_pending_enqueue(ctx, &r->t);
@@ -170,34 +189,70 @@ static int trigger_park(cloudnotify_ctx *ctx, const char *account, const char *x
   return 0;
 }
 
-static int trigger(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
+
+static int trigger(cloudnotify_ctx *ctx, const char *account, const cn_input *in,
                    const char *archive_id, audience who, unsigned *pushes) {
   if (pushes)
     *pushes = 0;
-  if (!ctx || !account || !xml)
+  if (!ctx || !account || (!in->xml && !in->tree))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (in->tree) {
+    int rc = cn_tree_check(in->tree);
+    if (rc)
+      return rc;
+  }
   CN_ENTER(ctx);
   if (cn_pending_busy(ctx, account))
-    return cn_leave(ctx, trigger_park(ctx, account, xml, len, archive_id, who, FALSE));
-  int rc = trigger_impl(ctx, account, xml, len, archive_id, who, pushes);
+    return cn_leave(ctx, trigger_park(ctx, account, in, archive_id, who, FALSE));
+  int rc = trigger_impl(ctx, account, in, archive_id, who, pushes);
   if (rc == CN_PARKED)
-    rc = trigger_park(ctx, account, xml, len, archive_id, who, TRUE);
+    rc = trigger_park(ctx, account, in, archive_id, who, TRUE);
   return cn_leave(ctx, rc);
 }
 
 int cloudnotify_message_offline(cloudnotify_ctx *ctx, const char *account, const char *xml,
                                 size_t len, unsigned *pushes) {
-  return trigger(ctx, account, xml, len, NULL, FOR_ALL, pushes);
+  cn_input in = { xml, len, NULL };
+  return trigger(ctx, account, &in, NULL, FOR_ALL, pushes);
 }
 
 int cloudnotify_message_archived(cloudnotify_ctx *ctx, const char *account, const char *xml,
                                  size_t len, const char *archive_id, unsigned *pushes) {
-  return trigger(ctx, account, xml, len, archive_id, FOR_UNBOUND, pushes);
+  cn_input in = { xml, len, NULL };
+  return trigger(ctx, account, &in, archive_id, FOR_UNBOUND, pushes);
 }
 
 int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx, const char *account,
                                        const char *xml, size_t len, unsigned *pushes) {
-  return trigger(ctx, account, xml, len, NULL, FOR_ALL, pushes);
+  cn_input in = { xml, len, NULL };
+  return trigger(ctx, account, &in, NULL, FOR_ALL, pushes);
+}
+
+/* The tree forms: the same trigger, fed through the host's adapter.  A
+ * NULL tree is refused like a NULL text. */
+static const cn_input *tree_input(cn_input *in, const cloudnotify_tree *tree) {
+  static const cloudnotify_tree missing = { NULL, NULL, NULL };
+  *in = (cn_input){ NULL, 0, tree ? tree : &missing };
+  return in;
+}
+
+int cloudnotify_message_offline_tree(cloudnotify_ctx *ctx, const char *account,
+                                     const cloudnotify_tree *tree, unsigned *pushes) {
+  cn_input in;
+  return trigger(ctx, account, tree_input(&in, tree), NULL, FOR_ALL, pushes);
+}
+
+int cloudnotify_message_archived_tree(cloudnotify_ctx *ctx, const char *account,
+                                      const cloudnotify_tree *tree, const char *archive_id,
+                                      unsigned *pushes) {
+  cn_input in;
+  return trigger(ctx, account, tree_input(&in, tree), archive_id, FOR_UNBOUND, pushes);
+}
+
+int cloudnotify_message_groupchat_bare_tree(cloudnotify_ctx *ctx, const char *account,
+                                            const cloudnotify_tree *tree, unsigned *pushes) {
+  cn_input in;
+  return trigger(ctx, account, tree_input(&in, tree), NULL, FOR_ALL, pushes);
 }
 
 int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account) {

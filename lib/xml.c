@@ -494,6 +494,44 @@ typedef struct {
   gboolean (*skip_root_child)(const xmlNode *child);
 } serialize_opts;
 
+/* Write " prefix:" for an attribute in a namespace other than XML's,
+ * declaring the prefix first when this element has not yet: each element
+ * declares what its own attributes use, so no declaration depends on an
+ * ancestor's (elements are written with default namespaces, never with a
+ * prefix, so these cannot clash with them).  The plain form keeps the
+ * prefix the input used (one prefix names one namespace on one element);
+ * the canonical form numbers them in order of first use, so that copies
+ * of a stanza spelled with other prefixes serialise alike. */
+static void
+namespaced_attr_prefix(GString *out, const xmlAttr *a, const serialize_opts *o,
+                       GHashTable **prefixes)
+{
+  const char *href = (const char *)a->ns->href;
+  const char *prefix;
+
+  if (*prefixes == NULL)
+    *prefixes = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+  prefix = g_hash_table_lookup(*prefixes, href);
+  if (prefix == NULL) {
+    char *p;
+
+    if (o->stanza_ns_as_none || a->ns->prefix == NULL)
+      p = g_strdup_printf("n%u", g_hash_table_size(*prefixes));
+    else
+      p = g_strdup((const char *)a->ns->prefix);
+    g_hash_table_insert(*prefixes, (gpointer)href, p);
+    prefix = p;
+    g_string_append(out, " xmlns:");
+    g_string_append(out, prefix);
+    g_string_append(out, "='");
+    escape_cstr(out, (const xmlChar *)href, ESCAPE_ATTR);
+    g_string_append_c(out, '\'');
+  }
+  g_string_append_c(out, ' ');
+  g_string_append(out, prefix);
+  g_string_append_c(out, ':');
+}
+
 /* inherited: the default namespace in effect in the output at this point,
  * NULL for none (as around the root). */
 static void
@@ -521,13 +559,15 @@ serialize_element(GString *out, const xmlNode *node, const char *inherited,
     g_string_append_c(out, '\'');
   }
 
+  GHashTable *prefixes = NULL; /* href -> prefix declared on this element */
   for (const xmlAttr *a = node->properties; a != NULL; a = a->next) {
     if (a->ns != NULL) {
-      if (a->ns->href == NULL
-          || strcmp((const char *)a->ns->href,
-                    (const char *)XML_XML_NAMESPACE) != 0)
+      if (a->ns->href == NULL)
         continue;
-      g_string_append(out, " xml:");
+      if (strcmp((const char *)a->ns->href, (const char *)XML_XML_NAMESPACE) == 0)
+        g_string_append(out, " xml:");
+      else
+        namespaced_attr_prefix(out, a, o, &prefixes);
     } else {
       g_string_append_c(out, ' ');
     }
@@ -539,6 +579,8 @@ serialize_element(GString *out, const xmlNode *node, const char *inherited,
     }
     g_string_append_c(out, '\'');
   }
+  if (prefixes != NULL)
+    g_hash_table_destroy(prefixes);
 
   if (node->children == NULL) {
     g_string_append(out, "/>");

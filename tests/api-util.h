@@ -99,11 +99,14 @@ static inline void au_assert_summary_field(const char *xml, const char *var, con
 
 /* ---- recordings -------------------------------------------------------- */
 
+/* A session with stream management enabled, as nearly every test wants:
+ * without it hibernation and acks are refused (test-admin checks that). */
 static inline cloudnotify_session *au_session(fake_host *h, const char *account,
                                               const char *resource) {
   cloudnotify_session *s = NULL;
   assert_int_equal(cloudnotify_session_new(h->ctx, account, resource, &s), 0);
   assert_non_null(s);
+  assert_int_equal(cloudnotify_session_sm_enabled(s), 0);
   return s;
 }
 
@@ -255,7 +258,8 @@ static inline int au_store_load(void *data, const char *account, cloudnotify_loa
     const au_record *r = st->records->pdata[i];
     if (strcmp(r->account, account))
       continue;
-    cloudnotify_record rec = { r->jid, r->node, r->form, r->form_len, r->enabled_at };
+    cloudnotify_record rec = { .jid = r->jid, .node = r->node, .publish_options = r->form,
+                               .publish_options_len = r->form_len, .enabled_at_ms = r->enabled_at };
     cloudnotify_loader_add(loader, &rec);
   }
   return 0;

@@ -16,7 +16,28 @@ static void removed_free(gpointer p) {
   g_free(r->account);
   g_free(r->jid);
   g_free(r->node);
+  g_free(r->error_type);
+  g_free(r->error_condition);
   g_free(r);
+}
+
+static void report_free(gpointer p) {
+  fh_report *r = p;
+  g_free(r->account);
+  g_free(r->jid);
+  g_free(r->node);
+  g_free(r->id);
+  g_free(r->error_type);
+  g_free(r->error_condition);
+  g_free(r);
+}
+
+static void added_free(gpointer p) {
+  fh_added *a = p;
+  g_free(a->account);
+  g_free(a->jid);
+  g_free(a->node);
+  g_free(a);
 }
 
 fh_mode fh_default_mode = FH_SYNC;
@@ -39,6 +60,7 @@ static void row_clear(fh_row *r) {
   g_free(r->jid);
   g_free(r->node);
   g_free(r->form);
+  g_free(r->client_id);
 }
 
 static void row_free(gpointer p) {
@@ -79,7 +101,8 @@ static void store_load_rows(fake_host *h, const char *account, cloudnotify_loade
     const fh_row *r = h->rows->pdata[i];
     if (strcmp(r->account, account))
       continue;
-    cloudnotify_record rec = { r->jid, r->node, r->form, r->form_len, r->enabled_at };
+    cloudnotify_record rec = { r->jid,    r->node,   r->form,       r->form_len,
+                               r->enabled_at, r->errors, r->client_id };
     cloudnotify_loader_add(loader, &rec);
   }
 }
@@ -95,6 +118,8 @@ static void store_save_row(fake_host *h, const char *account, const fh_row *rec)
   r->form = rec->form ? g_strndup(rec->form, rec->form_len) : NULL;
   r->form_len = rec->form_len;
   r->enabled_at = rec->enabled_at;
+  r->errors = rec->errors;
+  r->client_id = g_strdup(rec->client_id);
   g_ptr_array_add(h->rows, r);
 }
 
@@ -119,7 +144,8 @@ static int st_load(void *data, const char *account, cloudnotify_loader *loader) 
 static int st_save(void *data, const char *account, const cloudnotify_record *rec) {
   fake_host *h = data;
   fh_row r = { NULL, (char *)rec->jid, (char *)rec->node, (char *)rec->publish_options,
-               rec->publish_options ? rec->publish_options_len : 0, rec->enabled_at_ms };
+               rec->publish_options ? rec->publish_options_len : 0, rec->enabled_at_ms,
+               rec->errors, (char *)rec->client_id };
   if (h->mode == FH_SYNC) {
     store_save_row(h, account, &r);
     return 0;
@@ -130,6 +156,8 @@ static int st_save(void *data, const char *account, const cloudnotify_record *re
   o->rec.form = r.form ? g_strndup(r.form, r.form_len) : NULL;
   o->rec.form_len = r.form_len;
   o->rec.enabled_at = rec->enabled_at_ms;
+  o->rec.errors = rec->errors;
+  o->rec.client_id = g_strdup(rec->client_id);
   return CLOUDNOTIFY_PENDING;
 }
 
@@ -143,6 +171,17 @@ static int st_remove(void *data, const char *account, const char *jid, const cha
   o->rec.jid = g_strdup(jid);
   o->rec.node = g_strdup(node);
   return CLOUDNOTIFY_PENDING;
+}
+
+/* Error counts are written at once in every mode: the library never
+ * waits for them (see cloudnotify_store.set_errors). */
+static int st_set_errors(void *data, const char *account, const char *jid, const char *node,
+                         unsigned errors) {
+  fake_host *h = data;
+  int i = row_find(h, account, jid, node);
+  if (i >= 0)
+    ((fh_row *)h->rows->pdata[i])->errors = errors;
+  return 0;
 }
 
 static guint32 next_rand(fake_host *h) {
@@ -283,6 +322,11 @@ static int cb_send(void *ud, cloudnotify_route route, cloudnotify_session *sessi
 }
 
 static int64_t cb_now(void *ud) {
+  const fake_host *h = ud;
+  return h->now + h->wall_offset;
+}
+
+static int64_t cb_mono(void *ud) {
   return ((fake_host *)ud)->now;
 }
 
@@ -313,6 +357,50 @@ static void cb_removed(void *ud, const char *account, const char *jid, const cha
 
 static void cb_log(void *ud, cloudnotify_log_level level, const char *msg) {
   g_ptr_array_add(((fake_host *)ud)->logs, g_strdup(msg));
+}
+
+static void cb_log2(void *ud, cloudnotify_log_level level, const char *id, const char *msg) {
+  fake_host *h = ud;
+  g_ptr_array_add(h->logs, g_strdup(msg));
+  g_ptr_array_add(h->log_ids, g_strdup(id));
+}
+
+static void cb_removed2(void *ud, const char *account, const char *jid, const char *node,
+                        cloudnotify_removal_reason reason, const char *error_type,
+                        const char *error_condition) {
+  fake_host *h = ud;
+  cb_removed(ud, account, jid, node, reason);
+  fh_removed *r = h->removed->pdata[h->removed->len - 1];
+  r->v2 = TRUE;
+  r->error_type = g_strdup(error_type);
+  r->error_condition = g_strdup(error_condition);
+}
+
+static void cb_outcome(void *ud, const cloudnotify_publish_report *rep) {
+  fake_host *h = ud;
+  assert_true(rep->size >= sizeof *rep);
+  fh_report *r = g_new0(fh_report, 1);
+  r->account = g_strdup(rep->account);
+  r->jid = g_strdup(rep->jid);
+  r->node = g_strdup(rep->node);
+  r->id = g_strdup(rep->id);
+  r->outcome = rep->outcome;
+  r->error_type = g_strdup(rep->error_type);
+  r->error_condition = g_strdup(rep->error_condition);
+  r->errors = rep->consecutive_errors;
+  g_ptr_array_add(h->reports, r);
+}
+
+static void cb_added(void *ud, cloudnotify_session *s, const char *account, const char *jid,
+                     const char *node, cloudnotify_registration_change change) {
+  fake_host *h = ud;
+  fh_added *a = g_new0(fh_added, 1);
+  a->session = s;
+  a->account = g_strdup(account);
+  a->jid = g_strdup(jid);
+  a->node = g_strdup(node);
+  a->change = change;
+  g_ptr_array_add(h->added, a);
 }
 
 static int cb_regfilter(void *ud, cloudnotify_session *s, const char *account, const char *jid,
@@ -355,6 +443,10 @@ static int cb_pushfilter(void *ud, cloudnotify_push *p) {
 }
 
 void fh_init(fake_host *h) {
+  fh_init_ex(h, 0);
+}
+
+void fh_init_ex(fake_host *h, unsigned flags) {
   memset(h, 0, sizeof *h);
   h->now = 1700000000000;
   h->timer = -2;
@@ -362,6 +454,9 @@ void fh_init(fake_host *h) {
   h->removed = g_ptr_array_new_with_free_func(removed_free);
   h->hib = g_ptr_array_new_with_free_func(g_free);
   h->logs = g_ptr_array_new_with_free_func(g_free);
+  h->log_ids = g_ptr_array_new_with_free_func(g_free);
+  h->reports = g_ptr_array_new_with_free_func(report_free);
+  h->added = g_ptr_array_new_with_free_func(added_free);
   cloudnotify_callbacks cb = {
     .size = sizeof cb,
     .send = cb_send,
@@ -372,6 +467,11 @@ void fh_init(fake_host *h) {
     .log = cb_log,
     .registration_filter = cb_regfilter,
     .notification_filter = cb_pushfilter,
+    .monotonic_ms = cb_mono,
+    .publish_outcome = cb_outcome,
+    .registration_added = cb_added,
+    .registration_removed2 = (flags & FH_REMOVED2) ? cb_removed2 : NULL,
+    .log2 = (flags & FH_LOG2) ? cb_log2 : NULL,
   };
   assert_int_equal(cloudnotify_ctx_new(&h->ctx, &cb, h), 0);
   h->mode = fh_default_mode;
@@ -385,6 +485,7 @@ void fh_init(fake_host *h) {
   if (h->mode != FH_SYNC) {
     cloudnotify_store st = {
       .size = sizeof st, .load = st_load, .save = st_save, .remove = st_remove,
+      .set_errors = st_set_errors,
     };
     assert_int_equal(cloudnotify_ctx_set_store(h->ctx, &st, h), 0);
   }
@@ -406,6 +507,9 @@ void fh_fini(fake_host *h) {
   g_ptr_array_free(h->removed, TRUE);
   g_ptr_array_free(h->hib, TRUE);
   g_ptr_array_free(h->logs, TRUE);
+  g_ptr_array_free(h->log_ids, TRUE);
+  g_ptr_array_free(h->reports, TRUE);
+  g_ptr_array_free(h->added, TRUE);
 }
 
 void fh_clear(fake_host *h) {
@@ -413,6 +517,9 @@ void fh_clear(fake_host *h) {
   g_ptr_array_set_size(h->removed, 0);
   g_ptr_array_set_size(h->hib, 0);
   g_ptr_array_set_size(h->logs, 0);
+  g_ptr_array_set_size(h->log_ids, 0);
+  g_ptr_array_set_size(h->reports, 0);
+  g_ptr_array_set_size(h->added, 0);
 }
 
 const fh_sent *fh_last(const fake_host *h) {

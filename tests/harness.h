@@ -22,7 +22,29 @@ typedef struct fh_sent {
 typedef struct fh_removed {
   char *account, *jid, *node;
   cloudnotify_removal_reason reason;
+  /* through registration_removed2 only (FH_REMOVED2) */
+  gboolean v2;
+  char *error_type, *error_condition;
 } fh_removed;
+
+/* One publish_outcome call. */
+typedef struct fh_report {
+  char *account, *jid, *node, *id;
+  cloudnotify_publish_outcome outcome;
+  char *error_type, *error_condition;
+  unsigned errors;
+} fh_report;
+
+/* One registration_added call. */
+typedef struct fh_added {
+  cloudnotify_session *session;
+  char *account, *jid, *node;
+  cloudnotify_registration_change change;
+} fh_added;
+
+/* fh_init_ex flags: install the callbacks that replace older ones. */
+#define FH_REMOVED2 1u /* registration_removed2 instead of registration_removed */
+#define FH_LOG2 2u     /* log2 instead of log */
 
 typedef struct fh_hib {
   cloudnotify_session *session;
@@ -50,6 +72,8 @@ typedef struct fh_row {
   char *account, *jid, *node, *form;
   size_t form_len;
   int64_t enabled_at;
+  unsigned errors;
+  char *client_id;
 } fh_row;
 
 typedef struct fake_host {
@@ -63,11 +87,15 @@ typedef struct fake_host {
   cloudnotify_op_kind failed_kind; /* kind of the last failure delivered */
   guint32 rand;          /* FH_SHUFFLE's generator */
   int complete_rc;       /* rc of the last completion call */
-  int64_t now;                /* ms; starts at 1.7e12 */
+  int64_t now;                /* ms; starts at 1.7e12: the monotonic clock */
+  int64_t wall_offset;        /* the wall clock (now_ms) is now + wall_offset */
   GPtrArray *sent;            /* fh_sent* */
   GPtrArray *removed;         /* fh_removed* */
   GPtrArray *hib;             /* fh_hib* */
   GPtrArray *logs;            /* char* */
+  GPtrArray *log_ids;         /* char* (FH_LOG2): the id of each entry of logs */
+  GPtrArray *reports;         /* fh_report* */
+  GPtrArray *added;           /* fh_added* */
   int64_t timer;              /* last timer_changed value; -2 never called */
   unsigned timer_calls;
   int send_result;            /* returned by send; 0 = success */
@@ -100,6 +128,7 @@ cloudnotify_op *fh_op_handle(const fake_host *h, unsigned i); /* the harness's r
 int fh_complete(fake_host *h, unsigned i, int fail);
 /* Let go of question i without answering it (cloudnotify_op_free). */
 void fh_drop_op(fake_host *h, unsigned i);
+void fh_init_ex(fake_host *h, unsigned flags);
 void fh_fini(fake_host *h);
 void fh_clear(fake_host *h); /* forget recordings */
 

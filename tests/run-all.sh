@@ -9,7 +9,7 @@ out=${CN_TEST_DIR:-$src/_test}
 
 packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
           libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev lua5.4 liblua5.4-dev
-          prosody prosody-modules python3-slixmpp)
+          prosody prosody-modules python3-slixmpp abigail-tools clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

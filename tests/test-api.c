@@ -7,22 +7,61 @@
 
 /* ---- context creation ----------------------------------------------------------- */
 
+/* A callbacks struct followed by fields of a header newer than ours. */
+typedef struct {
+  cloudnotify_callbacks cb;
+  void *newer[2];
+} newer_callbacks;
+
 static void ctx_new_vtable_size(void **state) {
   (void)state;
-  const size_t sizes[] = { 0, 1, sizeof(cloudnotify_callbacks) - 1,
-                           sizeof(cloudnotify_callbacks) + 1,
-                           sizeof(cloudnotify_callbacks) + sizeof(void *), SIZE_MAX };
-  for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
-    cloudnotify_callbacks cb = { .size = sizes[i] };
-    cloudnotify_ctx *ctx = (cloudnotify_ctx *)&cb; /* must be overwritten */
-    assert_int_equal(cloudnotify_ctx_new(&ctx, &cb, NULL), CLOUDNOTIFY_ERR_VTABLE_SIZE);
+  const size_t first = offsetof(cloudnotify_callbacks, notification_filter) + sizeof(void *);
+  const size_t refused[] = { 0, 1, first - sizeof(void *), sizeof(cloudnotify_callbacks) - 1,
+                             sizeof(cloudnotify_callbacks) + 1, SIZE_MAX };
+  for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+    newer_callbacks n = { .cb.size = refused[i] };
+    cloudnotify_ctx *ctx = (cloudnotify_ctx *)&n; /* must be overwritten */
+    assert_int_equal(cloudnotify_ctx_new(&ctx, &n.cb, NULL), CLOUDNOTIFY_ERR_VTABLE_SIZE);
     assert_null(ctx);
   }
-  assert_int_equal(cloudnotify_ctx_new(NULL, NULL, NULL), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  cloudnotify_callbacks cb = { .size = sizeof cb };
+  /* A newer header's struct with a field this library does not know set:
+   * refused, since the host asks for something that would not happen. */
+  newer_callbacks n = { .cb.size = sizeof n, .newer[1] = &n };
   cloudnotify_ctx *ctx = NULL;
-  assert_int_equal(cloudnotify_ctx_new(&ctx, &cb, NULL), 0);
-  assert_non_null(ctx);
+  assert_int_equal(cloudnotify_ctx_new(&ctx, &n.cb, NULL), CLOUDNOTIFY_ERR_VTABLE_SIZE);
+  assert_null(ctx);
+  /* The first released size, ours, and a newer one with a zero tail. */
+  const size_t accepted[] = { first, sizeof(cloudnotify_callbacks), sizeof n };
+  for (size_t i = 0; i < G_N_ELEMENTS(accepted); i++) {
+    newer_callbacks ok = { .cb.size = accepted[i] };
+    ctx = NULL;
+    assert_int_equal(cloudnotify_ctx_new(&ctx, &ok.cb, NULL), 0);
+    assert_non_null(ctx);
+    cloudnotify_ctx_free(ctx);
+  }
+  assert_int_equal(cloudnotify_ctx_new(NULL, NULL, NULL), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+}
+
+/* An older, shorter struct: the fields past its size are never read,
+ * whatever the memory after it holds. */
+static void ctx_new_older_size_reads_prefix(void **state) {
+  (void)state;
+  unsigned sent = 0;
+  cloudnotify_callbacks *cb = g_malloc(sizeof *cb);
+  memset(cb, 0xA5, sizeof *cb); /* garbage past the declared size */
+  const size_t first = offsetof(cloudnotify_callbacks, notification_filter) + sizeof(void *);
+  memset(cb, 0, first);
+  cb->size = first;
+  cloudnotify_ctx *ctx = NULL;
+  assert_int_equal(cloudnotify_ctx_new(&ctx, cb, &sent), 0);
+  g_free(cb);
+  cloudnotify_session *s;
+  assert_int_equal(cloudnotify_session_new(ctx, ALICE, ALICE_RES, &s), 0);
+  unsigned n = 7;
+  assert_int_equal(cloudnotify_ping(ctx, ALICE, NULL, 0, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(cloudnotify_tick(ctx), 0);
+  cloudnotify_session_free(s);
   cloudnotify_ctx_free(ctx);
 }
 
@@ -89,12 +128,18 @@ static void set_store_errors(void **state) {
   cloudnotify_store v = au_store_vtable();
 
   assert_int_equal(cloudnotify_ctx_set_store(NULL, &v, &st), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  const size_t sizes[] = { 0, sizeof v - 1, sizeof v + 1, sizeof v + sizeof(void *) };
+  const size_t sizes[] = { 0, offsetof(cloudnotify_store, destroy), sizeof v - 1, sizeof v + 1 };
   for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
     cloudnotify_store w = v;
     w.size = sizes[i];
     assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &w, &st), CLOUDNOTIFY_ERR_VTABLE_SIZE);
   }
+  struct {
+    cloudnotify_store s;
+    void *newer;
+  } wide = { v, &st };
+  wide.s.size = sizeof wide;
+  assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &wide.s, &st), CLOUDNOTIFY_ERR_VTABLE_SIZE);
   cloudnotify_store w = v;
   w.load = NULL;
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &w, &st), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
@@ -211,13 +256,15 @@ static void store_load_failure(void **state) {
 /* Records read back from storage are validated again. */
 static int bad_records_load(void *data, const char *account, cloudnotify_loader *loader) {
   int *rcs = data;
-  cloudnotify_record good = { "push.example", "n", NULL, 0, 1 };
-  cloudnotify_record badjid = { "bad jid", "n", NULL, 0, 2 };
+  cloudnotify_record good = { .jid = "push.example", .node = "n", .enabled_at_ms = 1 };
+  cloudnotify_record badjid = { .jid = "bad jid", .node = "n", .enabled_at_ms = 2 };
   const char *form = "<x xmlns='jabber:x:data' type='submit'";
-  cloudnotify_record badform = { "form.example", NULL, form, strlen(form), 3 };
+  cloudnotify_record badform = { .jid = "form.example", .publish_options = form,
+                                .publish_options_len = strlen(form), .enabled_at_ms = 3 };
   const char *other = "<y xmlns='urn:other'/>";
-  cloudnotify_record notform = { "notform.example", NULL, other, strlen(other), 4 };
-  cloudnotify_record nojid = { NULL, "n", NULL, 0, 5 };
+  cloudnotify_record notform = { .jid = "notform.example", .publish_options = other,
+                                   .publish_options_len = strlen(other), .enabled_at_ms = 4 };
+  cloudnotify_record nojid = { .jid = NULL, .node = "n", .enabled_at_ms = 5 };
   rcs[0] = cloudnotify_loader_add(loader, &good);
   rcs[1] = cloudnotify_loader_add(loader, &badjid);
   rcs[2] = cloudnotify_loader_add(loader, &badform);
@@ -241,7 +288,8 @@ static void loader_validates(void **state) {
   fake_host h;
   fh_init(&h);
   int rcs[7] = { 1, 1, 1, 1, 1, 1, 1 };
-  cloudnotify_store v = { sizeof v, bad_records_load, nop_save, nop_remove, NULL };
+  cloudnotify_store v = { .size = sizeof v, .load = bad_records_load, .save = nop_save,
+                          .remove = nop_remove };
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &v, rcs), 0);
   assert_int_equal(au_ping(&h, ALICE), 1);
   assert_int_equal(au_publishes_to(&h, PUSH_JID, "n"), 1);
@@ -335,7 +383,7 @@ static void options_by_number(void **state) {
                    CLOUDNOTIFY_ERR_OPTION_VALUE);
   assert_int_equal(cloudnotify_ctx_set_option_int(c, (cloudnotify_option)0, 1),
                    CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
-  assert_int_equal(cloudnotify_ctx_set_option_int(c, (cloudnotify_option)19, 1),
+  assert_int_equal(cloudnotify_ctx_set_option_int(c, (cloudnotify_option)10000, 1),
                    CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
   assert_int_equal(cloudnotify_ctx_set_option_int(NULL, CLOUDNOTIFY_OPT_MAX_DEVICES, 1),
                    CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
@@ -400,6 +448,7 @@ static const int all_codes[] = {
   CLOUDNOTIFY_ERR_OPTION_VALUE,
   CLOUDNOTIFY_ERR_REENTRANT,
   CLOUDNOTIFY_ERR_STATE,
+  CLOUDNOTIFY_ERR_FOREIGN_SENDER,
   CLOUDNOTIFY_ERR_OP_DONE,
   CLOUDNOTIFY_ERR_OP_CANCELLED,
   CLOUDNOTIFY_ERR_GONE,
@@ -419,24 +468,25 @@ static void strerror_distinct(void **state) {
     for (size_t k = i + 1; k < G_N_ELEMENTS(all_codes); k++)
       assert_string_not_equal(a, cloudnotify_strerror(all_codes[k]));
   }
-  const int others[] = { 1, -1, -500, -518, INT32_MIN, INT32_MAX };
+  const int others[] = { 1, -1, -500, -519, INT32_MIN, INT32_MAX };
   for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
     assert_non_null(cloudnotify_strerror(others[i]));
     assert_string_equal(cloudnotify_strerror(others[i]), unknown);
   }
 }
 
-static void is_fatal_per_header(void **state) {
+static void is_usage_error_per_header(void **state) {
   (void)state;
   for (size_t i = 0; i < G_N_ELEMENTS(all_codes); i++) {
     int c = all_codes[i];
     int want = c == CLOUDNOTIFY_ERR_INVALID_ARGUMENT || c == CLOUDNOTIFY_ERR_VTABLE_SIZE ||
                c == CLOUDNOTIFY_ERR_UNKNOWN_OPTION || c == CLOUDNOTIFY_ERR_OPTION_VALUE ||
-               c == CLOUDNOTIFY_ERR_REENTRANT;
-    assert_int_equal(!!cloudnotify_is_fatal(c), want);
+               c == CLOUDNOTIFY_ERR_REENTRANT || c == CLOUDNOTIFY_ERR_OP_DONE ||
+               c == CLOUDNOTIFY_ERR_OP_UNKNOWN;
+    assert_int_equal(!!cloudnotify_is_usage_error(c), want);
   }
-  assert_int_equal(cloudnotify_is_fatal(-9999), 0);
-  assert_int_equal(cloudnotify_is_fatal(1), 0);
+  assert_int_equal(cloudnotify_is_usage_error(-9999), 0);
+  assert_int_equal(cloudnotify_is_usage_error(1), 0);
 }
 
 static void version_string(void **state) {
@@ -447,6 +497,8 @@ static void version_string(void **state) {
   assert_string_equal(cloudnotify_version_string(), fromh);
   g_free(fromh);
   assert_ptr_equal(cloudnotify_version_string(), cloudnotify_version_string());
+  assert_int_equal(cloudnotify_version_number(), CLOUDNOTIFY_VERSION_NUMBER);
+  assert_int_equal(cloudnotify_version_number(), 0x000200);
 }
 
 /* ---- NULL-safety ------------------------------------------------------------------------- */
@@ -703,6 +755,7 @@ static void session_state_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(ctx_new_vtable_size),
+    cmocka_unit_test(ctx_new_older_size_reads_prefix),
     cmocka_unit_test(ctx_new_null_callbacks),
     cmocka_unit_test(partial_callbacks),
     cmocka_unit_test(set_store_errors),
@@ -714,7 +767,7 @@ int main(void) {
     cmocka_unit_test(options_by_number),
     cmocka_unit_test(option_takes_effect),
     cmocka_unit_test(strerror_distinct),
-    cmocka_unit_test(is_fatal_per_header),
+    cmocka_unit_test(is_usage_error_per_header),
     cmocka_unit_test(version_string),
     cmocka_unit_test(null_safe),
     cmocka_unit_test(ctx_free_with_sessions),

@@ -138,11 +138,14 @@ static void replies_from_another_jid_change_nothing(void **state) {
   unsigned a = publish(f);
   reply_ok(f, a, "cancel");
   unsigned b = publish(f);
-  /* A stranger's result does not reset, a stranger's errors do not count. */
-  assert_int_equal(fh_reply(&f->h, b, "result", "evil.example"), 0);
-  assert_int_equal(fh_reply(&f->h, b, "cancel", "evil.example"), 0);
-  assert_int_equal(fh_reply(&f->h, b, "cancel", "mallory@push.example"), 0);
-  assert_int_equal(fh_reply(&f->h, b, "cancel", "push.example/res"), 0);
+  /* A stranger's result does not reset, a stranger's errors do not count,
+   * and each is reported as such rather than as consumed. */
+  assert_int_equal(fh_reply(&f->h, b, "result", "evil.example"), CLOUDNOTIFY_ERR_FOREIGN_SENDER);
+  assert_int_equal(fh_reply(&f->h, b, "cancel", "evil.example"), CLOUDNOTIFY_ERR_FOREIGN_SENDER);
+  assert_int_equal(fh_reply(&f->h, b, "cancel", "mallory@push.example"),
+                   CLOUDNOTIFY_ERR_FOREIGN_SENDER);
+  assert_int_equal(fh_reply(&f->h, b, "cancel", "push.example/res"),
+                   CLOUDNOTIFY_ERR_FOREIGN_SENDER);
   assert_int_equal(f->h.removed->len, 0);
   /* The real reply afterwards is still awaited and counts. */
   assert_int_equal(fh_reply(&f->h, b, "cancel", "Push.Example"), 0);
@@ -154,7 +157,7 @@ static void result_from_another_jid_does_not_reset(void **state) {
   au_set(&f->h, "push_max_errors", "2");
   reply_ok(f, publish(f), "cancel");
   unsigned b = publish(f);
-  assert_int_equal(fh_reply(&f->h, b, "result", "evil.example"), 0);
+  assert_int_equal(fh_reply(&f->h, b, "result", "evil.example"), CLOUDNOTIFY_ERR_FOREIGN_SENDER);
   reply_ok(f, b, "cancel");
   assert_removed_for_errors(f);
 }

@@ -551,7 +551,7 @@ static void misbehaving_store(void **state) {
   fake_host h;
   fh_init(&h);
   bad_host = &h;
-  cloudnotify_store st = { sizeof st, pending_without_op, ok_save, ok_remove, NULL };
+  cloudnotify_store st = { sizeof st, pending_without_op, ok_save, ok_remove, NULL, NULL };
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &st, NULL), 0);
   /* Pending without the op is a failure, at once. */
   assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), CLOUDNOTIFY_ERR_STORE);
@@ -561,7 +561,7 @@ static void misbehaving_store(void **state) {
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &st, NULL), 0);
   assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), 0);
   assert_int_equal(cloudnotify_op_complete(kept_op, 0), CLOUDNOTIFY_ERR_OP_DONE);
-  cloudnotify_record rec = { PUSH_JID, NULL, NULL, 0, 1 };
+  cloudnotify_record rec = { PUSH_JID, NULL, NULL, 0, 1, 0, NULL };
   assert_int_equal(cloudnotify_loader_add(kept_loader, &rec), CLOUDNOTIFY_ERR_OP_DONE);
   cloudnotify_op_free(kept_op);
 

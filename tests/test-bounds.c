@@ -81,7 +81,7 @@ static void max_devices_at_bound(void **state) {
 /* ---- push_max_cached_users ---------------------------------------------------- */
 
 static void store_registration(fixture *f, const char *account) {
-  cloudnotify_record rec = { PUSH_JID, account, NULL, 0, 1 };
+  cloudnotify_record rec = { .jid = PUSH_JID, .node = account, .enabled_at_ms = 1 };
   assert_int_equal(au_store_save(&f->st, account, &rec), 0);
 }
 
@@ -554,7 +554,8 @@ static int64_t flood_now(void *ud) {
 static void flood_init(flood_host *fh) {
   memset(fh, 0, sizeof *fh);
   fh->now = 1700000000000;
-  cloudnotify_callbacks cb = { .size = sizeof cb, .send = flood_send, .now_ms = flood_now };
+  cloudnotify_callbacks cb = { .size = sizeof cb, .send = flood_send, .now_ms = flood_now,
+                               .monotonic_ms = flood_now };
   assert_int_equal(cloudnotify_ctx_new(&fh->ctx, &cb, fh), 0);
 }
 
@@ -594,6 +595,7 @@ static void flood_offline_unanswered(void **state) {
   flood_init(&fh);
   cloudnotify_session *s;
   assert_int_equal(cloudnotify_session_new(fh.ctx, ALICE, ALICE_RES, &s), 0);
+  assert_int_equal(cloudnotify_session_sm_enabled(s), 0);
   flood_enable(&fh, s);
   cloudnotify_session_free(s);
 
@@ -625,6 +627,7 @@ static void flood_fresh_names(void **state) {
   flood_init(&fh);
   cloudnotify_session *s;
   assert_int_equal(cloudnotify_session_new(fh.ctx, ALICE, ALICE_RES, &s), 0);
+  assert_int_equal(cloudnotify_session_sm_enabled(s), 0);
   flood_enable(&fh, s);
   cloudnotify_session_free(s);
   char m[320];
@@ -658,6 +661,7 @@ static void flood_hibernated_queue(void **state) {
   assert_int_equal(cloudnotify_ctx_set_option(fh.ctx, "push_notification_with_body", "true"), 0);
   cloudnotify_session *s;
   assert_int_equal(cloudnotify_session_new(fh.ctx, ALICE, ALICE_RES, &s), 0);
+  assert_int_equal(cloudnotify_session_sm_enabled(s), 0);
   flood_enable(&fh, s);
   assert_int_equal(cloudnotify_session_hibernated(s, NULL, 0), 0);
 

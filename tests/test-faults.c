@@ -127,6 +127,7 @@ static void host_init(host *h, fstore *fs, gboolean track) {
   h->track = track;
   cloudnotify_callbacks cb = {
     .size = sizeof cb, .send = cb_send, .now_ms = cb_now, .registration_removed = cb_removed,
+    .monotonic_ms = cb_now,
   };
   assert_int_equal(cloudnotify_ctx_new(&h->ctx, &cb, h), 0);
   cloudnotify_store v = { .size = sizeof v, .load = fs_load, .save = fs_save,
@@ -347,6 +348,7 @@ static void script_run(host *h, script *sc) {
   assert_int_equal(offline(h, ALICE, "m1"), 0);
   assert_int_equal(cloudnotify_session_new(h->ctx, ALICE, "balcony", &sc->s1), 0);
   assert_int_equal(cloudnotify_session_new(h->ctx, ALICE, "orchard", &sc->s2), 0);
+  assert_int_equal(cloudnotify_session_sm_enabled(sc->s1), 0);
 
   /* Three registrations from two sessions with room for two. */
   enable(h, sc->s1, PUSH_JID, "n1");

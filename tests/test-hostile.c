@@ -650,9 +650,9 @@ static void iq_shape(void **state) {
       "<query xmlns='jabber:iq:version'/></iq>", "modify/bad-request" },
     { "<iq type='set' id='g'><Enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>",
       "cancel/feature-not-implemented" },
-    /* Not ours: the first child decides. */
+    /* Ours whichever child comes first: answered as above. */
     { "<iq type='set' id='g'><query xmlns='jabber:iq:version'/>"
-      "<enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>", NULL },
+      "<enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>", "modify/bad-request" },
     { "<iq type='result' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>",
       NULL },
     { "<message type='chat' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/>"
@@ -750,11 +750,11 @@ static void spoofed_app_replies(void **state) {
     assert_int_equal(au_offline_msg(&f->h, ALICE, "m"), 1);
     char *id1 = publish_id(&f->h, 0), *id2 = publish_id(&f->h, 1);
     assert_int_equal(reply_raw(&f->h, "error", id1, PUSH_JID), 0);
-    assert_int_equal(reply_raw(&f->h, "result", id2, spoofs[i]), 0);
+    assert_int_equal(reply_raw(&f->h, "result", id2, spoofs[i]), CLOUDNOTIFY_ERR_FOREIGN_SENDER);
     assert_int_equal(f->h.removed->len, 0);
     /* A spoofed error must not count either: at 1 error of 2, one
      * counted spoof would remove it. */
-    assert_int_equal(reply_raw(&f->h, "error", id2, spoofs[i]), 0);
+    assert_int_equal(reply_raw(&f->h, "error", id2, spoofs[i]), CLOUDNOTIFY_ERR_FOREIGN_SENDER);
     assert_int_equal(f->h.removed->len, 0);
     /* The real reply afterwards still counts: the second error removes. */
     assert_int_equal(reply_raw(&f->h, "error", id2, PUSH_JID), 0);
@@ -774,7 +774,7 @@ static void spoofed_app_replies(void **state) {
     id2 = publish_id(&f->h, 1);
     char *id3 = publish_id(&f->h, 2);
     assert_int_equal(reply_raw(&f->h, "error", id1, PUSH_JID), 0);
-    assert_int_equal(reply_raw(&f->h, "error", id2, spoofs[i]), 0);
+    assert_int_equal(reply_raw(&f->h, "error", id2, spoofs[i]), CLOUDNOTIFY_ERR_FOREIGN_SENDER);
     assert_int_equal(reply_raw(&f->h, "result", id2, PUSH_JID), 0);
     assert_int_equal(reply_raw(&f->h, "error", id3, PUSH_JID), 0);
     assert_int_equal(f->h.removed->len, 0);
@@ -908,8 +908,10 @@ static gboolean well_formed(const char *xml) {
   return d != NULL;
 }
 
-#define REC(jid, node, form, at) { jid, node, form, sizeof(form) - 1, at }
-#define REC_NOFORM(jid, node, at) { jid, node, NULL, 0, at }
+#define REC(j, n, f, at)                                                                \
+  { .jid = j, .node = n, .publish_options = f, .publish_options_len = sizeof(f) - 1,        \
+    .enabled_at_ms = at }
+#define REC_NOFORM(j, n, at) { .jid = j, .node = n, .enabled_at_ms = at }
 #define DATA_FORM "<x xmlns='jabber:x:data' type='submit'><field var='a'><value>1</value></field></x>"
 
 /* Storage is not trusted: what it hands back is validated like client
@@ -946,9 +948,11 @@ static void corrupt_store_records(void **state) {
       CLOUDNOTIFY_ERR_XML },
     { "two roots", REC(PUSH_JID, "f6", "<x xmlns='jabber:x:data'/><x xmlns='jabber:x:data'/>",
                        1), CLOUDNOTIFY_ERR_XML },
-    { "form over the size bound", { PUSH_JID, "f7", big_form, strlen(big_form), 1 },
+    { "form over the size bound", { .jid = PUSH_JID, .node = "f7", .publish_options = big_form,
+        .publish_options_len = strlen(big_form), .enabled_at_ms = 1 },
       CLOUDNOTIFY_ERR_TOO_LARGE },
-    { "form with too many fields", { PUSH_JID, "f8", many->str, many->len, 1 },
+    { "form with too many fields", { .jid = PUSH_JID, .node = "f8", .publish_options = many->str,
+        .publish_options_len = many->len, .enabled_at_ms = 1 },
       CLOUDNOTIFY_ERR_TOO_LARGE },
     /* Valid alone, but copied verbatim it would break every publish. */
     { "form with an XML declaration",
@@ -964,7 +968,8 @@ static void corrupt_store_records(void **state) {
 
   fake_host h;
   fh_init(&h);
-  cloudnotify_store v = { sizeof v, corrupt_load, corrupt_save, corrupt_remove, NULL };
+  cloudnotify_store v = { .size = sizeof v, .load = corrupt_load, .save = corrupt_save,
+                          .remove = corrupt_remove };
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &v, NULL), 0);
   unsigned n = 12345;
   assert_int_equal(cloudnotify_ping(h.ctx, ALICE, NULL, 0, &n), 0);
@@ -1034,10 +1039,11 @@ static void log_privacy_one(gboolean with_body, gboolean with_sender) {
   au_use_store(&h, &st);
   /* A stored record whose form is broken but holds the secret: the
    * loader refuses and logs it. */
-  cloudnotify_record bad = { OTHER_PUSH_JID, "x",
-                             "<x xmlns='jabber:x:data'><field var='secret'><value>" SECRET
-                             "</value></field><oops></x>",
-                             0, 1 };
+  cloudnotify_record bad = { .jid = OTHER_PUSH_JID, .node = "x",
+                             .publish_options =
+                                 "<x xmlns='jabber:x:data'><field var='secret'><value>" SECRET
+                                 "</value></field><oops></x>",
+                             .enabled_at_ms = 1 };
   bad.publish_options_len = strlen(bad.publish_options);
   assert_int_equal(au_store_save(&st, ALICE, &bad), 0);
 

@@ -554,6 +554,34 @@ test_normalize_bare(void **state)
   assert_null(cn_jid_normalize_bare("n@d/\x01"));
 }
 
+/* The one comparison of wire JIDs with normalised ones: equal after
+ * preparation, not merely as text, and never by prefix. */
+static void test_equal(void **state) {
+  (void)state;
+  assert_true(cn_jid_equal("juliet@capulet.example", "juliet@capulet.example"));
+  assert_true(cn_jid_equal("Juliet@Capulet.Example.", "juliet@capulet.example"));
+  assert_true(cn_jid_equal("J\xc3\x9cLIET@capulet.example", "j\xc3\xbcliet@capulet.example"));
+  assert_true(cn_jid_equal("push.example/Res", "push.example/Res"));
+  assert_false(cn_jid_equal("push.example/res", "push.example/Res"));
+  assert_false(cn_jid_equal("juliet@capulet.example/balcony", "juliet@capulet.example"));
+  assert_false(cn_jid_equal("romeo@montague.example", "juliet@capulet.example"));
+  assert_false(cn_jid_equal("juliet@capulet.example.evil", "juliet@capulet.example"));
+  assert_false(cn_jid_equal("jul iet@capulet.example", "juliet@capulet.example"));
+  assert_false(cn_jid_equal("a<b@capulet.example", "ab@capulet.example"));
+  assert_false(cn_jid_equal(NULL, "juliet@capulet.example"));
+  assert_false(cn_jid_equal("juliet@capulet.example", NULL));
+
+  assert_true(cn_jid_bare_equal("juliet@capulet.example", "juliet@capulet.example"));
+  assert_true(cn_jid_bare_equal("juliet@capulet.example/balcony", "juliet@capulet.example"));
+  assert_true(cn_jid_bare_equal("JULIET@capulet.example/Balcony", "juliet@capulet.example"));
+  assert_false(cn_jid_bare_equal("juliet@capulet.example.evil/x", "juliet@capulet.example"));
+  assert_false(cn_jid_bare_equal("juliet@capulet.examplex", "juliet@capulet.example"));
+  assert_false(cn_jid_bare_equal("nurse@capulet.example/juliet@capulet.example",
+                                 "juliet@capulet.example"));
+  assert_false(cn_jid_bare_equal("@capulet.example", "capulet.example"));
+  assert_false(cn_jid_bare_equal(NULL, "juliet@capulet.example"));
+}
+
 int
 main(void)
 {
@@ -581,6 +609,7 @@ main(void)
     cmocka_unit_test(test_clear),
     cmocka_unit_test(test_normalize),
     cmocka_unit_test(test_normalize_bare),
+    cmocka_unit_test(test_equal),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

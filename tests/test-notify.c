@@ -317,6 +317,7 @@ static void filter_view_of_push(void **state) {
   assert_int_equal(cloudnotify_ctx_new(&ctx, &cb, &v), 0);
   cloudnotify_session *s;
   assert_int_equal(cloudnotify_session_new(ctx, ALICE, ALICE_RES, &s), 0);
+  assert_int_equal(cloudnotify_session_sm_enabled(s), 0);
   assert_int_equal(fh_enable(s, "Push.Example", "nd", NULL), 0);
   assert_int_equal(v.calls, 0);
 

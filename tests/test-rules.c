@@ -46,7 +46,7 @@ parse(const char *xml)
 
 /* Classify xml for ACCOUNT; the caller clears *info. */
 static void
-classify(const char *xml, cn_stanza_info *info)
+classify(const char *xml, cn_summary *info)
 {
   xmlDoc *doc = parse(xml);
 
@@ -60,12 +60,12 @@ classify(const char *xml, cn_stanza_info *info)
 static char *
 key_of(const char *xml)
 {
-  cn_stanza_info info;
+  cn_summary info;
   char *key;
 
   classify(xml, &info);
   key = g_strdup(info.key);
-  cn_stanza_info_clear(&info);
+  cn_summary_clear(&info);
   return key;
 }
 
@@ -264,7 +264,7 @@ test_classify_table(void **state)
   (void)state;
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     const struct rule_case *c = &cases[i];
-    cn_stanza_info info;
+    cn_summary info;
 
     classify(c->xml, &info);
     /* Name the row before the assertion that will stop the test. */
@@ -287,7 +287,7 @@ test_classify_table(void **state)
       assert_null(info.body);
     else
       assert_string_equal(info.body, c->body);
-    cn_stanza_info_clear(&info);
+    cn_summary_clear(&info);
   }
 }
 
@@ -351,19 +351,19 @@ test_key_stanza_id_unicode(void **state)
                     "<stanza-id xmlns='urn:xmpp:sid:0' by='J\xc3\x9cLIET@Capulet.example'"
                     " id='u1'/></message>";
   xmlDoc *doc = parse(xml);
-  cn_stanza_info info;
+  cn_summary info;
 
   (void)state;
   cn_rules_classify(xmlDocGetRootElement(doc), "j\xc3\xbcliet@capulet.example", &info);
   assert_string_equal(info.key, "sid:u1");
-  cn_stanza_info_clear(&info);
+  cn_summary_clear(&info);
   cn_rules_classify(xmlDocGetRootElement(doc), "juliet@capulet.example", &info);
   assert_string_equal(info.key, "id:a@b\ni");
-  cn_stanza_info_clear(&info);
+  cn_summary_clear(&info);
   /* No account: no stanza-id can be ours. */
   cn_rules_classify(xmlDocGetRootElement(doc), NULL, &info);
   assert_string_equal(info.key, "id:a@b\ni");
-  cn_stanza_info_clear(&info);
+  cn_summary_clear(&info);
   xmlFreeDoc(doc);
 }
 
@@ -465,6 +465,26 @@ test_key_hash_distinguishes_structure(void **state)
   g_free(d);
 }
 
+/* Namespaced attributes count, whatever prefix spells them. */
+static void
+test_key_hash_namespaced_attributes(void **state)
+{
+  char *a, *b, *c, *d;
+
+  (void)state;
+  a = key_of("<message from='a@b' xmlns:p='urn:p' p:x='1'><body>x</body></message>");
+  b = key_of("<message from='a@b' xmlns:q='urn:p' q:x='1'><body>x</body></message>");
+  c = key_of("<message from='a@b' xmlns:p='urn:p' p:x='2'><body>x</body></message>");
+  d = key_of("<message from='a@b'><body>x</body></message>");
+  assert_string_equal(a, b);
+  assert_string_not_equal(a, c);
+  assert_string_not_equal(a, d);
+  g_free(a);
+  g_free(b);
+  g_free(c);
+  g_free(d);
+}
+
 static void
 test_empty_id_falls_back(void **state)
 {
@@ -484,13 +504,13 @@ test_empty_id_falls_back(void **state)
 static void
 test_clear(void **state)
 {
-  cn_stanza_info info;
+  cn_summary info;
 
   (void)state;
   classify(MSG_HEAD "<body>Hello</body></message>", &info);
   assert_non_null(info.sender);
   assert_non_null(info.body);
-  cn_stanza_info_clear(&info);
+  cn_summary_clear(&info);
   assert_null(info.sender);
   assert_null(info.body);
   assert_null(info.key);
@@ -499,15 +519,15 @@ test_clear(void **state)
   assert_int_equal(info.urgent, 0);
   assert_int_equal(info.outgoing_carbon, 0);
   /* Idempotent and NULL-safe. */
-  cn_stanza_info_clear(&info);
-  cn_stanza_info_clear(NULL);
+  cn_summary_clear(&info);
+  cn_summary_clear(NULL);
 }
 
 /* The info owns copies: they survive the document. */
 static void
 test_info_outlives_doc(void **state)
 {
-  cn_stanza_info info;
+  cn_summary info;
   xmlDoc *doc = parse("<message from='a@b/c'><body>kept</body></message>");
 
   (void)state;
@@ -516,7 +536,7 @@ test_info_outlives_doc(void **state)
   assert_string_equal(info.sender, "a@b/c");
   assert_string_equal(info.body, "kept");
   assert_true(is_sha256_key(info.key));
-  cn_stanza_info_clear(&info);
+  cn_summary_clear(&info);
 }
 
 int
@@ -529,6 +549,7 @@ main(void)
     cmocka_unit_test(test_key_id),
     cmocka_unit_test(test_key_content_hash),
     cmocka_unit_test(test_key_hash_distinguishes_structure),
+    cmocka_unit_test(test_key_hash_namespaced_attributes),
     cmocka_unit_test(test_empty_id_falls_back),
     cmocka_unit_test(test_clear),
     cmocka_unit_test(test_info_outlives_doc),

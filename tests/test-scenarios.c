@@ -52,6 +52,12 @@ static const struct {
   { "m4", CHAT("m4", "<body>hello-m4</body>") },
   { "m5", CHAT("m5", "<body>hello-m5</body>") },
   { "m6", CHAT("m6", "<body>hello-m6</body>") },
+  /* For the second account: a message to another account is that
+   * account's own outgoing copy, never pushed. */
+  { "n2", "<message xmlns='jabber:client' type='chat' from='" ROMEO "' "
+          "to='nurse@capulet.example' id='n2'><body>hello-n2</body></message>" },
+  { "n4", "<message xmlns='jabber:client' type='chat' from='" ROMEO "' "
+          "to='nurse@capulet.example' id='n4'><body>hello-n4</body></message>" },
   /* As a server with MAM delivers it: the archive id rides along, so the
    * offline, archived and queued copies share one identity. */
   { "m8", CHAT("m8", "<body>hello-m8</body><stanza-id xmlns='urn:xmpp:sid:0' by='" ALICE
@@ -293,6 +299,8 @@ static int command(scenario *sc, char **tok, guint ntok) {
     cloudnotify_session *s = NULL;
     CHECK(sc, a1 && !g_hash_table_contains(sc->sessions, a1), "bad session name");
     rc = cloudnotify_session_new(ctx, ntok > 2 ? tok[2] : ALICE, a1, &s);
+    if (rc == 0)
+      rc = cloudnotify_session_sm_enabled(s);
     if (rc == 0)
       g_hash_table_insert(sc->sessions, g_strdup(a1), s);
   } else if (!strcmp(op, "enable")) {
@@ -1082,11 +1090,11 @@ SCENARIO(two_accounts_interleaved,
   "hibernate phone",
   "hibernate tab",
   "queue phone m1",
-  "queue tab m2",
+  "queue tab n2",
   "queue phone m3",
   "advance 1000",
   "tick",
-  "queue tab m4",
+  "queue tab n4",
   "offline m5",
   "expect pushes 3 important important important",
   "advance 1000",

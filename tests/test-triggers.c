@@ -193,10 +193,13 @@ static void accounts_sharing_an_endpoint_both_pushed(void **state) {
   cloudnotify_session_free(a);
   cloudnotify_session_free(b);
   fh_clear(&f->h);
+  /* Each account gets its own copy, addressed to it. */
   char *m = fh_message(ALICE, "same-id", "hi");
+  char *mb = fh_message(bob, "same-id", "hi");
   assert_int_equal(au_offline(&f->h, ALICE, m), 1);
-  assert_int_equal(au_offline(&f->h, bob, m), 1);
+  assert_int_equal(au_offline(&f->h, bob, mb), 1);
   g_free(m);
+  g_free(mb);
   assert_int_equal(au_publishes(&f->h), 2);
 }
 
@@ -394,7 +397,8 @@ static void ping_all(void **state) {
   for (unsigned i = 0; i < 6; i++) {
     const char *x = fh_publish(&f->h, i)->xml;
     au_assert_summary_field(x, "FORM_TYPE", "urn:xmpp:push:summary");
-    au_assert_summary_field(x, "message-count", "1");
+    /* It covers no stanza: no count (0 could clear a badge). */
+    au_assert_summary_field(x, "message-count", NULL);
     au_assert_summary_field(x, "last-message-body", NULL);
     au_assert_summary_field(x, "last-message-sender", NULL);
   }

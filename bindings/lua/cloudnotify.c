@@ -45,13 +45,17 @@ enum {
   CB_LOG,
   CB_REG_FILTER,
   CB_NOTIFY_FILTER,
+  CB_MONOTONIC,
+  CB_OUTCOME,
+  CB_ADDED,
   CB_COUNT
 };
 
 /* Keys accepted by cn.new, indexed like the enum above. */
 static const char *const cb_names[CB_COUNT] = {
   "send", "now", "timer", "hibernation_timeout", "removed", "log",
-  "registration_filter", "notification_filter",
+  "registration_filter", "notification_filter", "monotonic", "publish_outcome",
+  "registration_added",
 };
 
 typedef struct lpush lpush;
@@ -64,6 +68,7 @@ typedef struct binding {
   int cb_ref[CB_COUNT]; /* registry refs, LUA_NOREF when not given */
   int sessions_ref;     /* registry ref: light userdata -> session object */
   int push_ref;         /* registry ref: the reusable push object */
+  int stanza_mt_ref;    /* registry ref: stanza metatable, LUA_NOREF: send text */
   lpush *push;          /* that object, kept alive by push_ref */
   int in_cb;            /* library callbacks currently running */
 } binding;
@@ -189,6 +194,7 @@ typedef struct log_args {
   cloudnotify_log_level level;
   const char *prefix; /* may be "" */
   const char *msg;
+  const char *id;     /* the library's stable message id; NULL for the binding's own */
 } log_args;
 
 static int p_log(lua_State *L) {
@@ -199,7 +205,8 @@ static int p_log(lua_State *L) {
     lua_pushfstring(L, "%s%s", a->prefix, a->msg);
   else
     lua_pushstring(L, a->msg);
-  lua_call(L, 2, 0);
+  lua_pushstring(L, a->id ? a->id : "lua-binding");
+  lua_call(L, 3, 0);
   return 0;
 }
 
@@ -211,7 +218,7 @@ static void log_line(binding *b, cloudnotify_log_level level, const char *prefix
                      const char *msg) {
   if (b->cb_ref[CB_LOG] == LUA_NOREF)
     return;
-  log_args a = { b, level, prefix, msg };
+  log_args a = { b, level, prefix, msg, NULL };
   call_protected(b, "log", p_log, &a);
 }
 
@@ -225,7 +232,7 @@ static void report_failure(binding *b, const char *what) {
   if (strcmp(what, "log") != 0 && b->cb_ref[CB_LOG] != LUA_NOREF) {
     char prefix[96];
     snprintf(prefix, sizeof prefix, "cloudnotify: Lua %s callback failed: ", what);
-    log_args a = { b, CLOUDNOTIFY_LOG_ERROR, prefix, msg };
+    log_args a = { b, CLOUDNOTIFY_LOG_ERROR, prefix, msg, NULL };
     if (call_protected(b, "log", p_log, &a) == 0)
       return;
   }
@@ -294,16 +301,54 @@ static int t_send(void *ud, cloudnotify_route route, cloudnotify_session *sessio
   return a.ok ? 0 : -1;
 }
 
+/* With stanza_mt given to cn.new, send receives util.stanza tables built
+ * from the library's structure (no text is made) and the stanza's id. */
+typedef struct send_stanza_args {
+  binding *b;
+  const cloudnotify_stanza *st;
+  int ok;
+} send_stanza_args;
+
+static int p_send_stanza(lua_State *L) {
+  send_stanza_args *a = lua_touserdata(L, 1);
+  const cloudnotify_stanza *st = a->st;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->b->stanza_mt_ref);
+  int mt = lua_gettop(L);
+  if (cn_lua_stanza_push(L, st, mt) != 0)
+    return lua_error(L);
+  int stanza = lua_gettop(L);
+  push_cb(L, a->b, CB_SEND);
+  lua_pushstring(L, cloudnotify_stanza_route(st) == CLOUDNOTIFY_ROUTE_CLIENT ? "client" : "app");
+  push_session(L, a->b, cloudnotify_stanza_session(st));
+  lua_pushstring(L, cloudnotify_stanza_account(st));
+  lua_pushstring(L, cloudnotify_stanza_to(st));
+  lua_pushvalue(L, stanza);
+  lua_pushstring(L, cloudnotify_stanza_id(st)); /* NULL pushes nil */
+  lua_call(L, 6, 2);
+  a->ok = lua_toboolean(L, -2);
+  if (!a->ok)
+    log_refusal(a->b, L, -1, "cloudnotify: send callback refused a stanza: ");
+  return 0;
+}
+
+static int t_send_stanza(void *ud, const cloudnotify_stanza *st) {
+  send_stanza_args a = { ud, st, 0 };
+  if (call_protected(a.b, "send", p_send_stanza, &a) != 0)
+    return -1;
+  return a.ok ? 0 : -1;
+}
+
 /* ---- now ------------------------------------------------------------- */
 
 typedef struct now_args {
   binding *b;
   int64_t ms;
+  int which; /* CB_NOW or CB_MONOTONIC */
 } now_args;
 
 static int p_now(lua_State *L) {
   now_args *a = lua_touserdata(L, 1);
-  push_cb(L, a->b, CB_NOW);
+  push_cb(L, a->b, a->which);
   lua_call(L, 0, 1);
   int isint;
   lua_Integer i = lua_tointegerx(L, -1, &isint);
@@ -319,17 +364,26 @@ static int p_now(lua_State *L) {
       return 0;
     }
   }
-  return luaL_error(L, "now must return a number of milliseconds, got %s",
-                    luaL_typename(L, -1));
+  return luaL_error(L, "%s must return a number of milliseconds, got %s",
+                    cb_names[a->which], luaL_typename(L, -1));
 }
 
 static int64_t t_now(void *ud) {
-  now_args a = { ud, 0 };
+  now_args a = { ud, 0, CB_NOW };
   if (call_protected(a.b, "now", p_now, &a) == 0)
     return a.ms;
   /* The library needs a time; the real clock beats a made-up one. */
   struct timespec ts;
   timespec_get(&ts, TIME_UTC);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t t_monotonic(void *ud) {
+  now_args a = { ud, 0, CB_MONOTONIC };
+  if (call_protected(a.b, "monotonic", p_now, &a) == 0)
+    return a.ms;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -368,10 +422,13 @@ static void t_hibernation(void *ud, cloudnotify_session *session, int64_t second
   call_protected(a.b, "hibernation_timeout", p_hibernation, &a);
 }
 
+#define G_N_ELEMENTS_LUA(a) (sizeof(a) / sizeof((a)[0]))
+
 typedef struct removed_args {
   binding *b;
   const char *account, *jid, *node;
   cloudnotify_removal_reason reason;
+  const char *error_type, *error_condition; /* NULL but for error removals */
 } removed_args;
 
 static int p_removed(lua_State *L) {
@@ -382,19 +439,101 @@ static int p_removed(lua_State *L) {
   lua_pushstring(L, a->node); /* NULL pushes nil */
   lua_pushstring(L, a->reason == CLOUDNOTIFY_REMOVED_DISABLED ? "disabled"
                     : a->reason == CLOUDNOTIFY_REMOVED_ERRORS ? "errors"
-                                                              : "evicted");
-  lua_call(L, 4, 0);
+                    : a->reason == CLOUDNOTIFY_REMOVED_ACCOUNT ? "account"
+                                                               : "evicted");
+  lua_pushstring(L, a->error_type);
+  lua_pushstring(L, a->error_condition);
+  lua_call(L, 6, 0);
   return 0;
 }
 
-static void t_removed(void *ud, const char *account, const char *jid, const char *node,
-                      cloudnotify_removal_reason reason) {
-  removed_args a = { ud, account, jid, node, reason };
+/* Through registration_removed2: the cause of an error removal comes as
+ * two more arguments, which older Lua callbacks simply ignore. */
+static void t_removed2(void *ud, const char *account, const char *jid, const char *node,
+                       cloudnotify_removal_reason reason, const char *error_type,
+                       const char *error_condition) {
+  removed_args a = { ud, account, jid, node, reason, error_type, error_condition };
   call_protected(a.b, "removed", p_removed, &a);
 }
 
-static void t_log(void *ud, cloudnotify_log_level level, const char *message) {
-  log_line(ud, level, "", message);
+static const char *const outcome_names[] = {
+  [CLOUDNOTIFY_PUBLISH_OK] = "ok",
+  [CLOUDNOTIFY_PUBLISH_ERROR] = "error",
+  [CLOUDNOTIFY_PUBLISH_WAIT] = "wait",
+  [CLOUDNOTIFY_PUBLISH_EXPIRED] = "expired",
+  [CLOUDNOTIFY_PUBLISH_DROPPED] = "dropped",
+  [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = "forgotten",
+  [CLOUDNOTIFY_PUBLISH_REFUSED] = "refused",
+  [CLOUDNOTIFY_PUBLISH_VETOED] = "vetoed",
+};
+
+typedef struct outcome_args {
+  binding *b;
+  const cloudnotify_publish_report *r;
+} outcome_args;
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+  if (!v)
+    return;
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static int p_outcome(lua_State *L) {
+  outcome_args *a = lua_touserdata(L, 1);
+  const cloudnotify_publish_report *r = a->r;
+  push_cb(L, a->b, CB_OUTCOME);
+  lua_createtable(L, 0, 8);
+  set_str(L, "account", r->account);
+  set_str(L, "jid", r->jid);
+  set_str(L, "node", r->node);
+  set_str(L, "id", r->id);
+  unsigned o = (unsigned)r->outcome;
+  set_str(L, "outcome", o < G_N_ELEMENTS_LUA(outcome_names) && outcome_names[o]
+                            ? outcome_names[o] : "unknown");
+  set_str(L, "error_type", r->error_type);
+  set_str(L, "error_condition", r->error_condition);
+  lua_pushinteger(L, r->consecutive_errors);
+  lua_setfield(L, -2, "errors");
+  lua_call(L, 1, 0);
+  return 0;
+}
+
+static void t_outcome(void *ud, const cloudnotify_publish_report *r) {
+  outcome_args a = { ud, r };
+  call_protected(a.b, "publish_outcome", p_outcome, &a);
+}
+
+typedef struct added_args {
+  binding *b;
+  cloudnotify_session *session;
+  const char *account, *jid, *node;
+  cloudnotify_registration_change change;
+} added_args;
+
+static int p_added(lua_State *L) {
+  added_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_ADDED);
+  push_session(L, a->b, a->session);
+  lua_pushstring(L, a->account);
+  lua_pushstring(L, a->jid);
+  lua_pushstring(L, a->node);
+  lua_pushstring(L, a->change == CLOUDNOTIFY_REGISTRATION_REPLACED ? "replaced" : "added");
+  lua_call(L, 5, 0);
+  return 0;
+}
+
+static void t_added(void *ud, cloudnotify_session *session, const char *account,
+                    const char *jid, const char *node, cloudnotify_registration_change change) {
+  added_args a = { ud, session, account, jid, node, change };
+  call_protected(a.b, "registration_added", p_added, &a);
+}
+
+/* Through log2: the message's stable id is the third argument. */
+static void t_log2(void *ud, cloudnotify_log_level level, const char *id, const char *message) {
+  binding *b = ud;
+  log_args a = { b, level, "", message, id };
+  call_protected(b, "log", p_log, &a);
 }
 
 /* ---- registration filter -------------------------------------------- */
@@ -562,6 +701,21 @@ static int p_load(lua_State *L) {
         valid = 0;
       }
     }
+    if (valid) {
+      int isint = 0;
+      int t = lua_getfield(L, rec_idx, "errors");
+      lua_Integer e = lua_tointegerx(L, -1, &isint);
+      if (t == LUA_TNUMBER && isint && e >= 0 && e <= (lua_Integer)UINT32_MAX)
+        rec.errors = (unsigned)e;
+      else if (t != LUA_TNIL)
+        valid = 0;
+    }
+    if (valid) {
+      int r = record_string(L, rec_idx, "client_id", 0);
+      if (r == 1)
+        rec.client_id = lua_tostring(L, -1);
+      valid = r >= 0;
+    }
     /* The strings stay on the stack, and so alive, until loader_add has
      * copied them. */
     if (valid)
@@ -610,6 +764,12 @@ static int p_save(lua_State *L) {
   }
   lua_pushinteger(L, a->rec->enabled_at_ms);
   lua_setfield(L, -2, "enabled_at");
+  lua_pushinteger(L, a->rec->errors);
+  lua_setfield(L, -2, "errors");
+  if (a->rec->client_id) {
+    lua_pushstring(L, a->rec->client_id);
+    lua_setfield(L, -2, "client_id");
+  }
   lua_call(L, 2, 2);
   a->ok = lua_toboolean(L, -2);
   if (!a->ok)
@@ -648,6 +808,38 @@ static int t_remove(void *store_data, const char *account, const char *jid,
   return a.ok ? 0 : -1;
 }
 
+typedef struct set_errors_args {
+  binding *b;
+  int ref;
+  const char *account, *jid, *node;
+  unsigned errors;
+  int ok;
+} set_errors_args;
+
+static int p_set_errors(lua_State *L) {
+  set_errors_args *a = lua_touserdata(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+  lua_getfield(L, -1, "set_errors");
+  lua_pushstring(L, a->account);
+  lua_pushstring(L, a->jid);
+  lua_pushstring(L, a->node);
+  lua_pushinteger(L, a->errors);
+  lua_call(L, 4, 2);
+  a->ok = lua_toboolean(L, -2);
+  if (!a->ok)
+    log_refusal(a->b, L, -1, "cloudnotify: store set_errors failed: ");
+  return 0;
+}
+
+static int t_set_errors(void *store_data, const char *account, const char *jid,
+                        const char *node, unsigned errors) {
+  lstore *st = store_data;
+  set_errors_args a = { st->b, st->ref, account, jid, node, errors, 0 };
+  if (call_protected(a.b, "store set_errors", p_set_errors, &a) != 0)
+    return -1;
+  return a.ok ? 0 : -1;
+}
+
 /* Called by the library when the store is replaced or the ctx freed; both
  * happen inside a method (or __gc) that has set b->L. */
 static void t_destroy(void *store_data) {
@@ -660,31 +852,58 @@ static void t_destroy(void *store_data) {
 /* Input arrays                                                        */
 /* ------------------------------------------------------------------ */
 
-/* A table of XML strings as a cloudnotify_buf array.  Leaves two values
- * on the stack: the array (a userdata, so a later argument error cannot
- * leak it) and a table holding the strings, so that a callback editing
- * the caller's table cannot free a string the library is reading. */
-static size_t check_bufs(lua_State *L, int idx, cloudnotify_buf **out) {
-  *out = NULL;
+/* A queue: a table of stanzas, either all XML strings (a cloudnotify_buf
+ * array) or all util.stanza tables (a cloudnotify_tree array).  For
+ * strings it leaves two values on the stack: the array (a userdata, so a
+ * later argument error cannot leak it) and a table holding the strings, so
+ * that a callback editing the caller's table cannot free a string the
+ * library is reading.  For tables it leaves the array, the adapter's keys
+ * and every item (the adapter reads items by stack index). */
+typedef struct queue {
+  size_t n;
+  cloudnotify_buf *bufs;   /* strings */
+  cloudnotify_tree *trees; /* tables */
+  cn_lua_tree lt;
+} queue;
+
+static void check_queue(lua_State *L, int idx, queue *q) {
+  memset(q, 0, sizeof *q);
   if (lua_isnoneornil(L, idx))
-    return 0;
+    return;
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_Integer n = luaL_len(L, idx);
   if (n <= 0)
-    return 0;
-  if ((lua_Unsigned)n > SIZE_MAX / sizeof(cloudnotify_buf))
+    return;
+  if ((lua_Unsigned)n > SIZE_MAX / sizeof(cloudnotify_tree) || n > 1000000)
     luaL_argerror(L, idx, "queue too long");
+  int first = lua_geti(L, idx, 1);
+  lua_pop(L, 1);
+  if (first == LUA_TTABLE) {
+    cloudnotify_tree *v = lua_newuserdatauv(L, (size_t)n * sizeof *v, 0);
+    cn_lua_tree_prepare(L, &q->lt);
+    luaL_checkstack(L, (int)n, "queue too long");
+    for (lua_Integer i = 1; i <= n; i++) {
+      if (lua_geti(L, idx, i) != LUA_TTABLE)
+        luaL_argerror(L, idx, lua_pushfstring(L, "item %I is not a stanza (items must be all "
+                                                 "strings or all stanzas)", (LUAI_UACINT)i));
+      v[i - 1] = cn_lua_tree_at(&q->lt, -1);
+    }
+    q->trees = v;
+    q->n = (size_t)n;
+    return;
+  }
   cloudnotify_buf *v = lua_newuserdatauv(L, (size_t)n * sizeof *v, 0);
   lua_createtable(L, (int)(n < 1 << 20 ? n : 1 << 20), 0);
   int anchor = lua_gettop(L);
   for (lua_Integer i = 1; i <= n; i++) {
     if (lua_geti(L, idx, i) != LUA_TSTRING)
-      luaL_argerror(L, idx, lua_pushfstring(L, "item %I is not a string", (LUAI_UACINT)i));
+      luaL_argerror(L, idx, lua_pushfstring(L, "item %I is not a string (items must be all "
+                                               "strings or all stanzas)", (LUAI_UACINT)i));
     v[i - 1].data = lua_tolstring(L, -1, &v[i - 1].len);
     lua_rawseti(L, anchor, i);
   }
-  *out = v;
-  return (size_t)n;
+  q->bufs = v;
+  q->n = (size_t)n;
 }
 
 static size_t check_endpoints(lua_State *L, int idx, cloudnotify_endpoint **out) {
@@ -751,6 +970,20 @@ static int push_set_sender(lua_State *L) {
   return push_rc(L, cloudnotify_push_set_sender(p, opt_cstr(L, 2)));
 }
 
+static int push_add_field(lua_State *L) {
+  cloudnotify_push *p = check_push(L, 1);
+  return push_rc(L, cloudnotify_push_add_field(p, luaL_checkstring(L, 2),
+                                               luaL_checkstring(L, 3)));
+}
+
+/* push:set_extra(xml) sets the extra element, push:set_extra(nil) removes it. */
+static int push_set_extra(lua_State *L) {
+  cloudnotify_push *p = check_push(L, 1);
+  size_t len = 0;
+  const char *xml = lua_isnoneornil(L, 2) ? NULL : luaL_checklstring(L, 2, &len);
+  return push_rc(L, cloudnotify_push_set_extra(p, xml, len));
+}
+
 static int push_index(lua_State *L) {
   lpush *pu = luaL_checkudata(L, 1, PUSH_MT);
   const char *k = luaL_checkstring(L, 2);
@@ -760,6 +993,14 @@ static int push_index(lua_State *L) {
   }
   if (!strcmp(k, "set_sender")) {
     lua_pushcfunction(L, push_set_sender);
+    return 1;
+  }
+  if (!strcmp(k, "add_field")) {
+    lua_pushcfunction(L, push_add_field);
+    return 1;
+  }
+  if (!strcmp(k, "set_extra")) {
+    lua_pushcfunction(L, push_set_extra);
     return 1;
   }
   cloudnotify_push *p = check_push(L, 1);
@@ -777,8 +1018,14 @@ static int push_index(lua_State *L) {
     lua_pushboolean(L, cloudnotify_push_is_important(p));
   else if (!strcmp(k, "urgent"))
     lua_pushboolean(L, cloudnotify_push_is_urgent(p));
+  else if (!strcmp(k, "stanza_type"))
+    lua_pushstring(L, cloudnotify_push_stanza_type(p));
+  else if (!strcmp(k, "stanza_id"))
+    lua_pushstring(L, cloudnotify_push_stanza_id(p));
   else if (!strcmp(k, "session"))
     push_session(L, pu->b, cloudnotify_push_session(p));
+  else if (!strcmp(k, "client_id"))
+    lua_pushstring(L, cloudnotify_push_client_id(p));
   else
     lua_pushnil(L);
   return 1;
@@ -803,10 +1050,9 @@ static int s_free(lua_State *L) {
     return 1;
   }
   binding *b = ls->b;
-  /* The library would ignore it, and the object would be dead while the
-   * C session lives on. */
-  if (b->in_cb)
-    return push_error(L, CLOUDNOTIFY_ERR_REENTRANT);
+  /* From a callback the library stops the session at once and frees it
+   * when the call running the callback returns; no later callback names
+   * it, so the object can let go of it now. */
   cloudnotify_session *s = ls->s;
   lua_State *prev = enter(b, L);
   cloudnotify_session_free(s);
@@ -846,12 +1092,14 @@ static int session_event(lua_State *L, int (*event)(cloudnotify_session *)) {
 
 static int session_queue_event(lua_State *L,
                                int (*event)(cloudnotify_session *, const cloudnotify_buf *,
-                                            size_t)) {
+                                            size_t),
+                               int (*tree_event)(cloudnotify_session *,
+                                                 const cloudnotify_tree *, size_t)) {
   lsession *ls = check_session(L, 1);
-  cloudnotify_buf *q;
-  size_t n = check_bufs(L, 2, &q);
+  queue q;
+  check_queue(L, 2, &q);
   lua_State *prev = enter(ls->b, L);
-  int rc = event(ls->s, q, n);
+  int rc = q.trees ? tree_event(ls->s, q.trees, q.n) : event(ls->s, q.bufs, q.n);
   ls->b->L = prev;
   return push_rc(L, rc);
 }
@@ -861,23 +1109,36 @@ static int s_sm_enabled(lua_State *L) {
 }
 
 static int s_hibernated(lua_State *L) {
-  return session_queue_event(L, cloudnotify_session_hibernated);
+  return session_queue_event(L, cloudnotify_session_hibernated,
+                             cloudnotify_session_hibernated_tree);
 }
 
-/* And those that take one stanza as text. */
+/* And those that take one stanza, as text or as a util.stanza table. */
 static int session_text_event(lua_State *L,
-                              int (*event)(cloudnotify_session *, const char *, size_t)) {
+                              int (*event)(cloudnotify_session *, const char *, size_t),
+                              int (*tree_event)(cloudnotify_session *,
+                                                const cloudnotify_tree *)) {
   lsession *ls = check_session(L, 1);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 2, &len);
-  lua_State *prev = enter(ls->b, L);
-  int rc = event(ls->s, xml, len);
-  ls->b->L = prev;
+  int rc;
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    cn_lua_tree lt;
+    cn_lua_tree_prepare(L, &lt);
+    cloudnotify_tree t = cn_lua_tree_at(&lt, 2);
+    lua_State *prev = enter(ls->b, L);
+    rc = tree_event(ls->s, &t);
+    ls->b->L = prev;
+  } else {
+    size_t len;
+    const char *xml = luaL_checklstring(L, 2, &len);
+    lua_State *prev = enter(ls->b, L);
+    rc = event(ls->s, xml, len);
+    ls->b->L = prev;
+  }
   return push_rc(L, rc);
 }
 
 static int s_queued(lua_State *L) {
-  return session_text_event(L, cloudnotify_session_queued);
+  return session_text_event(L, cloudnotify_session_queued, cloudnotify_session_queued_tree);
 }
 
 static int s_ack_requested(lua_State *L) {
@@ -895,15 +1156,39 @@ static int s_acked(lua_State *L) {
 }
 
 static int s_ack_delayed(lua_State *L) {
-  return session_queue_event(L, cloudnotify_session_ack_delayed);
+  return session_queue_event(L, cloudnotify_session_ack_delayed,
+                             cloudnotify_session_ack_delayed_tree);
 }
 
 static int s_resumed(lua_State *L) {
   return session_event(L, cloudnotify_session_resumed);
 }
 
+static int s_has_push(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  lua_pushboolean(L, cloudnotify_session_has_push(ls->s));
+  return 1;
+}
+
+/* s:set_client_id(id): a string, or nil to forget it. */
+static int s_set_client_id(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  const char *id = lua_isnoneornil(L, 2) ? NULL : check_cstr(L, 2);
+  lua_State *prev = enter(ls->b, L);
+  int rc = cloudnotify_session_set_client_id(ls->s, id);
+  ls->b->L = prev;
+  return push_rc(L, rc);
+}
+
+static int s_client_id(lua_State *L) {
+  lsession *ls = check_session(L, 1);
+  lua_pushstring(L, cloudnotify_session_client_id(ls->s));
+  return 1;
+}
+
 static int s_handle_iq(lua_State *L) {
-  return session_text_event(L, cloudnotify_handle_client_iq);
+  return session_text_event(L, cloudnotify_handle_client_iq,
+                            cloudnotify_handle_client_iq_tree);
 }
 
 static const luaL_Reg session_methods[] = {
@@ -916,6 +1201,9 @@ static const luaL_Reg session_methods[] = {
   { "ack_delayed", s_ack_delayed },
   { "resumed", s_resumed },
   { "handle_iq", s_handle_iq },
+  { "has_push", s_has_push },
+  { "set_client_id", s_set_client_id },
+  { "client_id", s_client_id },
   { NULL, NULL },
 };
 
@@ -989,6 +1277,7 @@ static void ctx_release(lua_State *L, binding *b) {
   for (int i = 0; i < CB_COUNT; i++)
     unref(L, &b->cb_ref[i]);
   unref(L, &b->sessions_ref);
+  unref(L, &b->stanza_mt_ref);
   if (b->push)
     b->push->p = NULL;
   b->push = NULL;
@@ -1069,6 +1358,12 @@ static int c_set_store(lua_State *L) {
       return luaL_argerror(L, 2, lua_pushfstring(L, "%s must be a function", fields[i]));
     lua_setfield(L, -2, fields[i]);
   }
+  /* Optional: without it error counts live in memory only. */
+  int t = lua_getfield(L, 2, "set_errors");
+  if (t != LUA_TNIL && t != LUA_TFUNCTION)
+    return luaL_argerror(L, 2, "set_errors must be a function");
+  int with_set_errors = t == LUA_TFUNCTION;
+  lua_setfield(L, -2, "set_errors");
   int ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lstore *st = malloc(sizeof *st);
   if (!st) {
@@ -1079,6 +1374,7 @@ static int c_set_store(lua_State *L) {
   st->ref = ref;
   const cloudnotify_store vt = {
     .size = sizeof vt, .load = t_load, .save = t_save, .remove = t_remove, .destroy = t_destroy,
+    .set_errors = with_set_errors ? t_set_errors : NULL,
   };
   lua_State *prev = enter(b, L);
   int rc = cloudnotify_ctx_set_store(b->ctx, &vt, st);
@@ -1129,41 +1425,50 @@ static int push_count(lua_State *L, int rc, unsigned pushes) {
   return 1;
 }
 
-static int c_offline(lua_State *L) {
+/* The triggers: the stanza (argument 3) as text or as a util.stanza
+ * table; which selects the function. */
+enum { TRIGGER_OFFLINE, TRIGGER_ARCHIVED, TRIGGER_GROUPCHAT };
+
+static int trigger(lua_State *L, int which) {
   binding *b = check_ctx(L, 1);
   const char *account = check_cstr(L, 2);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 3, &len);
+  const char *archive_id = which == TRIGGER_ARCHIVED ? opt_cstr(L, 4) : NULL;
   unsigned pushes = 0;
-  lua_State *prev = enter(b, L);
-  int rc = cloudnotify_message_offline(b->ctx, account, xml, len, &pushes);
-  b->L = prev;
+  int rc;
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    cn_lua_tree lt;
+    cn_lua_tree_prepare(L, &lt);
+    cloudnotify_tree t = cn_lua_tree_at(&lt, 3);
+    lua_State *prev = enter(b, L);
+    rc = which == TRIGGER_OFFLINE    ? cloudnotify_message_offline_tree(b->ctx, account, &t, &pushes)
+         : which == TRIGGER_ARCHIVED ? cloudnotify_message_archived_tree(b->ctx, account, &t,
+                                                                          archive_id, &pushes)
+                                     : cloudnotify_message_groupchat_bare_tree(b->ctx, account, &t,
+                                                                               &pushes);
+    b->L = prev;
+  } else {
+    size_t len;
+    const char *xml = luaL_checklstring(L, 3, &len);
+    lua_State *prev = enter(b, L);
+    rc = which == TRIGGER_OFFLINE ? cloudnotify_message_offline(b->ctx, account, xml, len, &pushes)
+         : which == TRIGGER_ARCHIVED
+           ? cloudnotify_message_archived(b->ctx, account, xml, len, archive_id, &pushes)
+           : cloudnotify_message_groupchat_bare(b->ctx, account, xml, len, &pushes);
+    b->L = prev;
+  }
   return push_count(L, rc, pushes);
+}
+
+static int c_offline(lua_State *L) {
+  return trigger(L, TRIGGER_OFFLINE);
 }
 
 static int c_archived(lua_State *L) {
-  binding *b = check_ctx(L, 1);
-  const char *account = check_cstr(L, 2);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 3, &len);
-  const char *archive_id = opt_cstr(L, 4);
-  unsigned pushes = 0;
-  lua_State *prev = enter(b, L);
-  int rc = cloudnotify_message_archived(b->ctx, account, xml, len, archive_id, &pushes);
-  b->L = prev;
-  return push_count(L, rc, pushes);
+  return trigger(L, TRIGGER_ARCHIVED);
 }
 
 static int c_groupchat_bare(lua_State *L) {
-  binding *b = check_ctx(L, 1);
-  const char *account = check_cstr(L, 2);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 3, &len);
-  unsigned pushes = 0;
-  lua_State *prev = enter(b, L);
-  int rc = cloudnotify_message_groupchat_bare(b->ctx, account, xml, len, &pushes);
-  b->L = prev;
-  return push_count(L, rc, pushes);
+  return trigger(L, TRIGGER_GROUPCHAT);
 }
 
 static int c_has_push(lua_State *L) {
@@ -1176,6 +1481,89 @@ static int c_has_push(lua_State *L) {
     return push_error(L, rc);
   lua_pushboolean(L, rc > 0);
   return 1;
+}
+
+/* ctx:registrations(account): an array of records shaped as the store's
+ * (jid, node, publish_options, enabled_at, errors, client_id), newest
+ * first. */
+static int p_registration(lua_State *L) {
+  const cloudnotify_record *r = lua_touserdata(L, 1);
+  lua_Integer i = lua_tointeger(L, 2);
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, r->jid);
+  lua_setfield(L, -2, "jid");
+  lua_pushstring(L, r->node);
+  lua_setfield(L, -2, "node");
+  if (r->publish_options) {
+    lua_pushlstring(L, r->publish_options, r->publish_options_len);
+    lua_setfield(L, -2, "publish_options");
+  }
+  lua_pushinteger(L, r->enabled_at_ms);
+  lua_setfield(L, -2, "enabled_at");
+  lua_pushinteger(L, r->errors);
+  lua_setfield(L, -2, "errors");
+  lua_pushstring(L, r->client_id);
+  lua_setfield(L, -2, "client_id");
+  lua_seti(L, 3, i);
+  return 0;
+}
+
+typedef struct {
+  lua_State *L;
+  int list; /* stack index of the result table in L */
+  lua_Integer n;
+  int failed;
+} listing_args;
+
+/* Runs inside the library: no Lua error may escape, so the table is
+ * filled through a protected call. */
+static int t_registration(void *ud, const char *account, const cloudnotify_record *r) {
+  listing_args *a = ud;
+  lua_State *L = a->L;
+  lua_pushcfunction(L, p_registration);
+  lua_pushlightuserdata(L, (void *)r);
+  lua_pushinteger(L, ++a->n);
+  lua_pushvalue(L, a->list);
+  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    a->failed = 1;
+    return 1;
+  }
+  return 0;
+}
+
+static int c_registrations(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  lua_newtable(L);
+  listing_args a = { L, lua_gettop(L), 0, 0 };
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_account_registrations(b->ctx, account, t_registration, &a);
+  b->L = prev;
+  if (rc < 0)
+    return push_error(L, rc);
+  if (a.failed)
+    return luaL_error(L, "not enough memory");
+  return 1;
+}
+
+static int c_remove_all(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  unsigned removed = 0;
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_account_remove_all(b->ctx, account, &removed);
+  b->L = prev;
+  return push_count(L, rc, removed);
+}
+
+static int c_forget(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_account_forget(b->ctx, account);
+  b->L = prev;
+  return push_rc(L, rc);
 }
 
 static int c_ping(lua_State *L) {
@@ -1192,12 +1580,120 @@ static int c_ping(lua_State *L) {
 
 static int c_app_reply(lua_State *L) {
   binding *b = check_ctx(L, 1);
-  size_t len;
-  const char *xml = luaL_checklstring(L, 2, &len);
+  int rc;
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    cn_lua_tree lt;
+    cn_lua_tree_prepare(L, &lt);
+    cloudnotify_tree t = cn_lua_tree_at(&lt, 2);
+    lua_State *prev = enter(b, L);
+    rc = cloudnotify_handle_app_reply_tree(b->ctx, &t);
+    b->L = prev;
+  } else {
+    size_t len;
+    const char *xml = luaL_checklstring(L, 2, &len);
+    lua_State *prev = enter(b, L);
+    rc = cloudnotify_handle_app_reply(b->ctx, xml, len);
+    b->L = prev;
+  }
+  return push_rc(L, rc);
+}
+
+/* The reply fields a host already has: a table with id, from, type and,
+ * for errors, error_type and error_condition. */
+static const char *field_cstr(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  const char *v = NULL;
+  if (!lua_isnil(L, -1)) {
+    size_t len;
+    v = lua_tolstring(L, -1, &len);
+    if (!v || strlen(v) != len)
+      luaL_error(L, "reply field '%s' must be a string without embedded zeros", k);
+  }
+  lua_pop(L, 1); /* the string stays alive: the table holds it */
+  return v;
+}
+
+static int c_app_reply_fields(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  cloudnotify_reply r = { sizeof r, field_cstr(L, 2, "id"), field_cstr(L, 2, "from"),
+                          field_cstr(L, 2, "type"), field_cstr(L, 2, "error_type"),
+                          field_cstr(L, 2, "error_condition") };
   lua_State *prev = enter(b, L);
-  int rc = cloudnotify_handle_app_reply(b->ctx, xml, len);
+  int rc = cloudnotify_handle_app_reply_fields(b->ctx, &r);
   b->L = prev;
   return push_rc(L, rc);
+}
+
+static int c_is_outstanding(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  lua_pushboolean(L, cloudnotify_is_outstanding_id(b->ctx, check_cstr(L, 2)) == 1);
+  return 1;
+}
+
+static const struct {
+  const char *name;
+  cloudnotify_counter which;
+} counter_names[] = {
+  { "publishes_sent", CLOUDNOTIFY_COUNTER_PUBLISHES_SENT },
+  { "publishes_vetoed", CLOUDNOTIFY_COUNTER_PUBLISHES_VETOED },
+  { "publishes_refused", CLOUDNOTIFY_COUNTER_PUBLISHES_REFUSED },
+  { "publishes_deduplicated", CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED },
+  { "publishes_expired", CLOUDNOTIFY_COUNTER_PUBLISHES_EXPIRED },
+  { "publishes_dropped", CLOUDNOTIFY_COUNTER_PUBLISHES_DROPPED },
+  { "publishes_forgotten", CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN },
+  { "replies_ok", CLOUDNOTIFY_COUNTER_REPLIES_OK },
+  { "replies_error", CLOUDNOTIFY_COUNTER_REPLIES_ERROR },
+  { "replies_wait", CLOUDNOTIFY_COUNTER_REPLIES_WAIT },
+  { "replies_foreign", CLOUDNOTIFY_COUNTER_REPLIES_FOREIGN },
+  { "replies_not_mine", CLOUDNOTIFY_COUNTER_REPLIES_NOT_MINE },
+  { "enables", CLOUDNOTIFY_COUNTER_ENABLES },
+  { "disables", CLOUDNOTIFY_COUNTER_DISABLES },
+  { "store_failures", CLOUDNOTIFY_COUNTER_STORE_FAILURES },
+  { "cache_hits", CLOUDNOTIFY_COUNTER_CACHE_HITS },
+  { "cache_misses", CLOUDNOTIFY_COUNTER_CACHE_MISSES },
+  { "inputs_rejected", CLOUDNOTIFY_COUNTER_INPUTS_REJECTED },
+  { "store_records_rejected", CLOUDNOTIFY_COUNTER_STORE_RECORDS_REJECTED },
+  { "log_messages", CLOUDNOTIFY_COUNTER_LOG_MESSAGES },
+  { "removed_disabled", CLOUDNOTIFY_COUNTER_REMOVED_DISABLED },
+  { "removed_errors", CLOUDNOTIFY_COUNTER_REMOVED_ERRORS },
+  { "removed_evicted", CLOUDNOTIFY_COUNTER_REMOVED_EVICTED },
+  { "outstanding", CLOUDNOTIFY_GAUGE_OUTSTANDING },
+  { "cached_accounts", CLOUDNOTIFY_GAUGE_CACHED_ACCOUNTS },
+  { "sessions", CLOUDNOTIFY_GAUGE_SESSIONS },
+};
+
+/* ctx:counters() -> { name = value, ... } for every counter and gauge. */
+static int c_counters(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  lua_createtable(L, 0, (int)G_N_ELEMENTS_LUA(counter_names));
+  for (size_t i = 0; i < G_N_ELEMENTS_LUA(counter_names); i++) {
+    uint64_t v = 0;
+    cloudnotify_ctx_get_counter(b->ctx, counter_names[i].which, &v);
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, counter_names[i].name);
+  }
+  return 1;
+}
+
+/* ctx:counter(name or number) -> value | nil, err, code */
+static int c_counter(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  int which = -1;
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    which = (int)luaL_checkinteger(L, 2);
+  } else {
+    const char *name = check_cstr(L, 2);
+    for (size_t i = 0; i < G_N_ELEMENTS_LUA(counter_names); i++)
+      if (!strcmp(name, counter_names[i].name))
+        which = (int)counter_names[i].which;
+  }
+  uint64_t v = 0;
+  int rc = cloudnotify_ctx_get_counter(b->ctx, (cloudnotify_counter)which, &v);
+  if (rc < 0)
+    return push_error(L, rc);
+  lua_pushinteger(L, (lua_Integer)v);
+  return 1;
 }
 
 static int c_next_timeout(lua_State *L) {
@@ -1227,8 +1723,15 @@ static const luaL_Reg ctx_methods[] = {
   { "archived", c_archived },
   { "groupchat_bare", c_groupchat_bare },
   { "has_push", c_has_push },
+  { "registrations", c_registrations },
+  { "remove_all", c_remove_all },
+  { "forget", c_forget },
   { "ping", c_ping },
   { "app_reply", c_app_reply },
+  { "app_reply_fields", c_app_reply_fields },
+  { "is_outstanding", c_is_outstanding },
+  { "counter", c_counter },
+  { "counters", c_counters },
   { "next_timeout", c_next_timeout },
   { "tick", c_tick },
   { NULL, NULL },
@@ -1242,6 +1745,12 @@ static int l_new(lua_State *L) {
     lua_pushnil(L);
     while (lua_next(L, 1)) {
       const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+      if (k && !strcmp(k, "stanza_mt")) {
+        if (lua_type(L, -1) != LUA_TTABLE)
+          return luaL_argerror(L, 1, "stanza_mt must be a table");
+        lua_pop(L, 1);
+        continue;
+      }
       int known = 0;
       for (int i = 0; k && i < CB_COUNT; i++)
         known |= !strcmp(k, cb_names[i]);
@@ -1256,7 +1765,7 @@ static int l_new(lua_State *L) {
   binding *b = lua_newuserdatauv(L, sizeof *b, 0);
   memset(b, 0, sizeof *b);
   b->L = L;
-  b->sessions_ref = b->push_ref = LUA_NOREF;
+  b->sessions_ref = b->push_ref = b->stanza_mt_ref = LUA_NOREF;
   for (int i = 0; i < CB_COUNT; i++)
     b->cb_ref[i] = LUA_NOREF;
   luaL_setmetatable(L, CTX_MT);
@@ -1280,12 +1789,22 @@ static int l_new(lua_State *L) {
   }
   /* Only what the host gave: the library's defaults (real clock, polled
    * timers, ...) apply to the rest. */
-  if (b->cb_ref[CB_SEND] != LUA_NOREF) cb.send = t_send;
+  if (have && lua_getfield(L, 1, "stanza_mt") == LUA_TTABLE)
+    b->stanza_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  else if (have)
+    lua_pop(L, 1);
+  if (b->cb_ref[CB_SEND] != LUA_NOREF && b->stanza_mt_ref != LUA_NOREF)
+    cb.send_stanza = t_send_stanza;
+  else if (b->cb_ref[CB_SEND] != LUA_NOREF)
+    cb.send = t_send;
   if (b->cb_ref[CB_NOW] != LUA_NOREF) cb.now_ms = t_now;
+  if (b->cb_ref[CB_MONOTONIC] != LUA_NOREF) cb.monotonic_ms = t_monotonic;
   if (b->cb_ref[CB_TIMER] != LUA_NOREF) cb.timer_changed = t_timer;
   if (b->cb_ref[CB_HIBERNATION] != LUA_NOREF) cb.hibernation_timeout = t_hibernation;
-  if (b->cb_ref[CB_REMOVED] != LUA_NOREF) cb.registration_removed = t_removed;
-  if (b->cb_ref[CB_LOG] != LUA_NOREF) cb.log = t_log;
+  if (b->cb_ref[CB_REMOVED] != LUA_NOREF) cb.registration_removed2 = t_removed2;
+  if (b->cb_ref[CB_OUTCOME] != LUA_NOREF) cb.publish_outcome = t_outcome;
+  if (b->cb_ref[CB_ADDED] != LUA_NOREF) cb.registration_added = t_added;
+  if (b->cb_ref[CB_LOG] != LUA_NOREF) cb.log2 = t_log2;
   if (b->cb_ref[CB_REG_FILTER] != LUA_NOREF) cb.registration_filter = t_regfilter;
   if (b->cb_ref[CB_NOTIFY_FILTER] != LUA_NOREF) cb.notification_filter = t_notify;
 
@@ -1303,16 +1822,15 @@ static int l_strerror(lua_State *L) {
   return 1;
 }
 
-static int l_is_fatal(lua_State *L) {
-  lua_pushboolean(L, cloudnotify_is_fatal((int)luaL_checkinteger(L, 1)));
+static int l_is_usage_error(lua_State *L) {
+  lua_pushboolean(L, cloudnotify_is_usage_error((int)luaL_checkinteger(L, 1)));
   return 1;
 }
 
 static const luaL_Reg module_functions[] = {
   { "new", l_new },
   { "strerror", l_strerror },
-  { "is_fatal", l_is_fatal },
-  { "stanza_tree", cn_lua_stanza_tree },
+  { "is_usage_error", l_is_usage_error },
   { NULL, NULL },
 };
 
@@ -1332,6 +1850,12 @@ static const struct {
   { "ERR_OPTION_VALUE", CLOUDNOTIFY_ERR_OPTION_VALUE },
   { "ERR_REENTRANT", CLOUDNOTIFY_ERR_REENTRANT },
   { "ERR_STATE", CLOUDNOTIFY_ERR_STATE },
+  { "ERR_FOREIGN_SENDER", CLOUDNOTIFY_ERR_FOREIGN_SENDER },
+  { "ERR_OP_DONE", CLOUDNOTIFY_ERR_OP_DONE },
+  { "ERR_OP_CANCELLED", CLOUDNOTIFY_ERR_OP_CANCELLED },
+  { "ERR_GONE", CLOUDNOTIFY_ERR_GONE },
+  { "ERR_BUSY", CLOUDNOTIFY_ERR_BUSY },
+  { "ERR_OP_UNKNOWN", CLOUDNOTIFY_ERR_OP_UNKNOWN },
 };
 
 #if defined(__GNUC__)

@@ -1,5 +1,32 @@
+/* Stanzas crossing between util.stanza-shaped Lua tables and the library
+ * without text: a cloudnotify_tree adapter reading the tables, and a
+ * cloudnotify_builder making them. */
 #ifndef CN_LUA_STANZA_TREE_H
 #define CN_LUA_STANZA_TREE_H
+
 #include <lua.h>
-int cn_lua_stanza_tree(lua_State *L);
+
+#include <cloudnotify/cloudnotify.h>
+
+/* The adapter's data: the state of the method call and the stack slots
+ * of the keys it reads, pushed beforehand so that reading allocates
+ * nothing (no Lua error may unwind through the library's frames). */
+typedef struct cn_lua_tree {
+  lua_State *L;
+  int keys; /* index of "name"; "attr" and "xmlns" follow */
+} cn_lua_tree;
+
+/* Push the keys (3 values) and fill lt.  Raises only before any library
+ * call (out of memory). */
+void cn_lua_tree_prepare(lua_State *L, cn_lua_tree *lt);
+
+/* The tree of the table at absolute index idx. */
+cloudnotify_tree cn_lua_tree_at(cn_lua_tree *lt, int idx);
+
+/* Build the stanza as util.stanza tables with metatable at index mt (its
+ * absolute index) and push the root.  Runs every Lua operation protected.
+ * Returns 0 with the root pushed, or nonzero with nothing pushed and an
+ * error message pushed instead. */
+int cn_lua_stanza_push(lua_State *L, const cloudnotify_stanza *st, int mt);
+
 #endif

@@ -38,14 +38,16 @@ local function recorder(extra)
 			return true
 		end,
 		now = function() return h.clock end,
+		monotonic = function() return h.clock end,
 		timer = function(ms) h.timers[#h.timers + 1] = ms end,
 		hibernation_timeout = function(session, seconds)
 			h.hibernation[#h.hibernation + 1] = { session = session, seconds = seconds }
 		end,
-		removed = function(account, jid, node, reason)
-			h.removed[#h.removed + 1] = { account = account, jid = jid, node = node, reason = reason }
+		removed = function(account, jid, node, reason, error_type, error_condition)
+			h.removed[#h.removed + 1] = { account = account, jid = jid, node = node, reason = reason,
+				error_type = error_type, error_condition = error_condition }
 		end,
-		log = function(level, msg) h.logs[#h.logs + 1] = { level = level, msg = msg } end,
+		log = function(level, msg, id) h.logs[#h.logs + 1] = { level = level, msg = msg, id = id } end,
 	}
 	for k, v in pairs(extra or {}) do callbacks[k] = v end
 	h.ctx = assert(cn.new(callbacks))
@@ -93,7 +95,7 @@ test("module constants", function()
 		assert(math.type(cn[k]) == "integer", k)
 	end
 	assert(type(cn.strerror(cn.ERR_NOT_MINE)) == "string")
-	assert(cn.is_fatal(cn.ERR_REENTRANT) and not cn.is_fatal(cn.ERR_XML))
+	assert(cn.is_usage_error(cn.ERR_REENTRANT) and not cn.is_usage_error(cn.ERR_XML))
 end)
 
 test("enable with publish-options, offline push carries the secret", function()
@@ -143,6 +145,58 @@ test("app-server errors remove the registration", function()
 	assert(h.ctx:has_push(ACCOUNT) == false)
 	local ok, err, code = h.ctx:app_reply("<iq type='result' id='nope' from='" .. PUSH .. "'/>")
 	assert(ok == nil and type(err) == "string" and code == cn.ERR_NOT_MINE)
+	h.ctx:free()
+end)
+
+test("observability: counters, outcomes, added, removal cause, reply routing", function()
+	local outcomes, added = {}, {}
+	local h = recorder{
+		publish_outcome = function(r) outcomes[#outcomes + 1] = r end,
+		registration_added = function(session, account, jid, node, change)
+			added[#added + 1] = { session = session, account = account, jid = jid, node = node, change = change }
+		end,
+	}
+	assert(cn.ERR_FOREIGN_SENDER == -513)
+	assert(cn.ERR_OP_DONE == -514 and cn.ERR_OP_CANCELLED == -515 and cn.ERR_GONE == -516
+		and cn.ERR_BUSY == -517 and cn.ERR_OP_UNKNOWN == -518)
+	assert(h.ctx:set_option("push_max_errors", 2))
+	assert(h.ctx:set_option("push_id_prefix", "lua-"))
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	assert(s:handle_iq(enable_iq("e2", NODE)))
+	assert(#added == 2 and added[1].change == "added" and added[2].change == "replaced")
+	assert(added[1].session == s and added[1].jid == PUSH and added[1].node == NODE)
+	s:free()
+	assert(h.ctx:offline(ACCOUNT, message("m1")) == 1)
+	local id = h.last_id()
+	assert(id:match("^lua%-%x+$") and #id == 36)
+	assert(h.ctx:is_outstanding(id) == true and h.ctx:is_outstanding("nope") == false)
+	local ok, _, code = h.ctx:app_reply_fields{ id = id, from = "evil.example", type = "result" }
+	assert(ok == nil and code == cn.ERR_FOREIGN_SENDER)
+	assert(h.ctx:app_reply_fields{ id = id, from = PUSH, type = "error", error_type = "cancel",
+		error_condition = "gone" } == true)
+	assert(#outcomes == 1 and outcomes[1].outcome == "error" and outcomes[1].id == id)
+	assert(outcomes[1].errors == 1 and outcomes[1].error_condition == "gone" and outcomes[1].node == NODE)
+	ok, _, code = h.ctx:app_reply_fields{ id = id, from = PUSH, type = "error", error_type = "bogus" }
+	assert(ok == nil and code == cn.ERR_INVALID_ARGUMENT)
+	assert(h.ctx:offline(ACCOUNT, message("m2")) == 1)
+	assert(h.ctx:app_reply("<iq type='error' id='" .. h.last_id() .. "' from='" .. PUSH .. "'><error type='auth'>"
+		.. "<forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>") == true)
+	assert(#h.removed == 1 and h.removed[1].reason == "errors")
+	assert(h.removed[1].error_type == "auth" and h.removed[1].error_condition == "forbidden")
+	local c = h.ctx:counters()
+	assert(c.publishes_sent == 2 and c.replies_error == 2 and c.replies_foreign == 1)
+	assert(c.enables == 2 and c.removed_errors == 1 and c.outstanding == 0 and c.sessions == 0)
+	assert(h.ctx:counter("replies_error") == 2 and h.ctx:counter(cn.ERR_XML) == nil)
+	ok, _, code = h.ctx:counter("no_such_counter")
+	assert(ok == nil and code == cn.ERR_UNKNOWN_OPTION)
+	local foreign = h.logged("unexpected sender")
+	assert(foreign and foreign.id == "reply-foreign-sender" and foreign.level == "warn")
+	assert(h.ctx:set_option("push_log_level", "none"))
+	local before = #h.logs
+	assert(h.ctx:offline(ACCOUNT, message("m3")) == 0)
+	assert(h.ctx:has_push("romeo@montague.example") == false)
+	assert(#h.logs == before)
 	h.ctx:free()
 end)
 
@@ -310,10 +364,17 @@ test("notification filter: drop, amend, push object lifetime", function()
 		notification_filter = function(push)
 			kept = push
 			fields = { account = push.account, jid = push.jid, node = push.node, body = push.body,
-				sender = push.sender, important = push.important, urgent = push.urgent, session = push.session }
+				sender = push.sender, important = push.important, urgent = push.urgent, session = push.session,
+				stanza_type = push.stanza_type, stanza_id = push.stanza_id }
 			if push.node == "drop" then return true end
 			assert(push:set_body("Custom body"))
 			assert(push:set_sender(nil))
+			assert(push:add_field("x-app", "a&b"))
+			local ok, err, code = push:add_field("message-count", "9")
+			assert(ok == nil and code == cn.ERR_INVALID_ARGUMENT, err)
+			ok, err, code = push:set_extra("<a/>")
+			assert(ok == nil and code == cn.ERR_XML, err)
+			assert(push:set_extra("<info xmlns='urn:example:info'>4</info>"))
 			return false
 		end,
 	}
@@ -325,6 +386,7 @@ test("notification filter: drop, amend, push object lifetime", function()
 	assert(fields.account == ACCOUNT and fields.jid == PUSH and fields.node == "drop")
 	assert(fields.important == true and fields.urgent == false and fields.session == nil)
 	assert(fields.body == "New Message!" and fields.sender == "romeo@montague.example/orchard")
+	assert(fields.stanza_type == "chat" and fields.stanza_id == "m1", tostring(fields.stanza_id))
 	raises(function() return kept.account end, "outside the notification filter")
 	raises(function() kept:set_body("x") end, "outside the notification filter")
 
@@ -334,6 +396,8 @@ test("notification filter: drop, amend, push object lifetime", function()
 	assert(h.ctx:offline(ACCOUNT, message("m2")) == 1)
 	local app = h.by_route("app")
 	assert(#app == 1 and app[1].xml:find("Custom body", 1, true))
+	assert(app[1].xml:find("<field var='x-app'><value>a&amp;b</value></field>", 1, true), app[1].xml)
+	assert(app[1].xml:find("</x><info xmlns='urn:example:info'>4</info></notification>", 1, true))
 	s:free()
 	h.ctx:free()
 end)
@@ -500,12 +564,110 @@ test("re-entering from a callback", function()
 	local s = assert(h.ctx:session(ACCOUNT, "phone"))
 	assert(s:handle_iq(enable_iq("e", NODE)))
 	assert(results.tick[1] == nil and results.tick[3] == cn.ERR_REENTRANT)
-	assert(results.free[1] == nil and results.free[3] == cn.ERR_REENTRANT)
+	-- Freeing the session from a callback is deferred by the library, not
+	-- refused: the object lets go of it at once.
+	assert(results.free[1] == true)
 	assert(results.ctxfree[1] == nil and results.ctxfree[3] == cn.ERR_REENTRANT)
 	assert(results.offline[3] == cn.ERR_REENTRANT)
 	assert(results.next == -1)
-	assert(s:sm_enabled(), "the session is still alive")
+	raises(function() s:sm_enabled() end, "freed")
 	assert(s:free() == true)
+	assert(h.ctx:has_push(ACCOUNT) == true, "the enable stood")
+	assert(h.ctx:set_store(nil) == true, "no session is left")
+	h.ctx:free()
+end)
+
+test("administration: listing, client ids, error counts, forget and remove_all", function()
+	local data, calls = {}, { set_errors = 0 }
+	local function key(jid, node) return jid .. "<" .. (node or "") end
+	local store = {
+		load = function(account)
+			local out = {}
+			for _, rec in pairs(data[account] or {}) do out[#out + 1] = rec end
+			return out
+		end,
+		save = function(account, rec)
+			data[account] = data[account] or {}
+			data[account][key(rec.jid, rec.node)] = rec
+			return true
+		end,
+		remove = function(account, jid, node)
+			if data[account] then data[account][key(jid, node)] = nil end
+			return true
+		end,
+		set_errors = function(account, jid, node, errors)
+			calls.set_errors = calls.set_errors + 1
+			data[account][key(jid, node)].errors = errors
+			return true
+		end,
+	}
+	local seen
+	local h = recorder{ notification_filter = function(push) seen = push.client_id; return false end }
+	assert(h.ctx:set_store(store))
+	assert(h.ctx:set_option("push_max_errors", 2))
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:client_id() == nil and s:has_push() == false)
+	local ok, err, code = s:set_client_id("bad\1id")
+	assert(ok == nil and code == cn.ERR_INVALID_ARGUMENT)
+	assert(s:set_client_id("urn:uuid:1234"))
+	assert(s:client_id() == "urn:uuid:1234")
+	assert(s:handle_iq(ENABLE_WITH_FORM))
+	assert(s:has_push() == true)
+	assert(data[ACCOUNT][key(PUSH, NODE)].client_id == "urn:uuid:1234")
+	assert(data[ACCOUNT][key(PUSH, NODE)].errors == 0)
+
+	-- One counted error, stored through set_errors.
+	assert(h.ctx:ping(ACCOUNT) == 1)
+	assert(seen == "urn:uuid:1234")
+	local id = h.last_id()
+	assert(h.ctx:app_reply("<iq type='error' id='" .. id .. "' from='" .. PUSH .. "'>"
+		.. "<error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"))
+	assert(calls.set_errors == 1 and data[ACCOUNT][key(PUSH, NODE)].errors == 1)
+
+	local regs = assert(h.ctx:registrations(ACCOUNT))
+	assert(#regs == 1)
+	assert(regs[1].jid == PUSH and regs[1].node == NODE and regs[1].errors == 1)
+	assert(regs[1].client_id == "urn:uuid:1234" and regs[1].enabled_at == h.clock)
+	assert(regs[1].publish_options:find(SECRET, 1, true))
+	assert(#assert(h.ctx:registrations("romeo@montague.example")) == 0)
+	local ok2, err2, code2 = h.ctx:registrations("not a jid")
+	assert(ok2 == nil and code2 == cn.ERR_JID_MALFORMED)
+
+	-- Another node adds a registration; forget reloads it, the session stays bound.
+	data[ACCOUNT][key("other.example", nil)] = { jid = "other.example", enabled_at = h.clock + 1, errors = 1 }
+	assert(#assert(h.ctx:registrations(ACCOUNT)) == 1, "the cache rules until forgotten")
+	assert(h.ctx:forget(ACCOUNT) == true)
+	regs = assert(h.ctx:registrations(ACCOUNT))
+	assert(#regs == 2 and regs[1].jid == "other.example" and regs[1].errors == 1)
+	assert(s:has_push() == true)
+
+	-- The account is deleted.
+	assert(h.ctx:remove_all(ACCOUNT) == 2)
+	assert(next(data[ACCOUNT]) == nil)
+	assert(#h.removed == 2 and h.removed[1].reason == "account" and h.removed[2].reason == "account")
+	assert(s:has_push() == false)
+	s:free()
+	h.ctx:free()
+	raises(function() h.ctx:remove_all(ACCOUNT) end, "freed")
+	h4 = recorder()
+	raises(function() h4.ctx:set_store{ load = print, save = print, remove = print, set_errors = 1 } end,
+		"set_errors must be a function")
+	h4.ctx:free()
+end)
+
+test("stream management comes first", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	local ok, err, code = s:hibernated({ message("m1") })
+	assert(ok == nil and code == cn.ERR_STATE)
+	assert(#h.hibernation == 0 and #h.by_route("app") == 0)
+	assert(s:sm_enabled())
+	assert(s:hibernated({ message("m1") }))
+	-- Extended, then back to normal once the important push went out.
+	assert(#h.hibernation == 2 and h.hibernation[1].seconds > 0 and h.hibernation[2].seconds == -1)
+	assert(#h.by_route("app") == 1, #h.by_route("app"))
+	s:free()
 	h.ctx:free()
 end)
 
@@ -531,24 +693,177 @@ test("callbacks run on the calling coroutine", function()
 	h.ctx:free()
 end)
 
-test("stanza_tree builds util.stanza-shaped tables", function()
-	local mt = {}
-	local t = assert(cn.stanza_tree("<iq type='set' id='x'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
-		.. "<publish node='n'><item>a &amp; b<x xmlns='jabber:x:data' xml:lang='en'/></item></publish>"
-		.. "</pubsub></iq>", mt))
-	assert(getmetatable(t) == mt)
-	assert(t.name == "iq" and t.attr.type == "set" and t.attr.id == "x" and t.attr.xmlns == nil)
-	assert(#t.tags == 1 and t.tags[1] == t[1])
-	local pubsub = t.tags[1]
-	assert(pubsub.name == "pubsub" and pubsub.attr.xmlns == "http://jabber.org/protocol/pubsub")
-	local item = pubsub.tags[1].tags[1]
-	assert(item.name == "item" and item[1] == "a & b" and item[2] == item.tags[1])
-	assert(item.tags[1].attr.xmlns == "jabber:x:data" and item.tags[1].attr["xml:lang"] == "en")
-	assert(getmetatable(item.tags[1]) == mt)
-	local none, err = cn.stanza_tree("<a><b></a>", mt)
-	assert(none == nil and type(err) == "string")
-	assert(cn.stanza_tree("<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>", mt) == nil)
-	raises(function() cn.stanza_tree({}, mt) end)
+-- util.stanza-shaped tables, as Prosody routes them: name, attr (xmlns
+-- only where the namespace changes; "xml:lang"; "uri\1name" for other
+-- namespaced attributes), tags, and the children in the array part.
+local function el(name, attr, children)
+	local t = { name = name, attr = attr or {}, tags = {} }
+	for _, c in ipairs(children or {}) do
+		t[#t + 1] = c
+		if type(c) == "table" then t.tags[#t.tags + 1] = c end
+	end
+	return t
+end
+
+local function esc(s)
+	return (s:gsub("[&<>\"'\r\n\t]", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
+		['"'] = "&quot;", ["'"] = "&apos;", ["\r"] = "&#13;", ["\n"] = "&#10;", ["\t"] = "&#9;" }))
+end
+
+-- The library's text form of a table it built: xmlns first, then the
+-- other attributes in the order given by keys (the library's own order
+-- is not kept by a Lua table).
+local function text_of(t, keys)
+	local out = { "<", t.name }
+	if t.attr.xmlns then out[#out + 1] = " xmlns='" .. esc(t.attr.xmlns) .. "'" end
+	for _, k in ipairs(keys[t.name] or {}) do
+		if t.attr[k] then out[#out + 1] = " " .. k .. "='" .. esc(t.attr[k]) .. "'" end
+	end
+	if #t == 0 then out[#out + 1] = "/>"; return table.concat(out) end
+	out[#out + 1] = ">"
+	for _, c in ipairs(t) do out[#out + 1] = type(c) == "string" and esc(c) or text_of(c, keys) end
+	out[#out + 1] = "</" .. t.name .. ">"
+	return table.concat(out)
+end
+
+local ATTR_ORDER = { iq = { "type", "id", "from", "to" }, publish = { "node" }, x = { "type" },
+	field = { "var" }, value = { "xml:lang" }, error = { "type" } }
+
+local function message_tree(id, body)
+	return el("message", { type = "chat", from = "romeo@montague.example/orchard", to = ACCOUNT, id = id },
+		{ el("body", nil, { body or "Wherefore art thou?" }) })
+end
+
+local function enable_tree(id, node)
+	return el("iq", { type = "set", id = id }, {
+		el("enable", { xmlns = "urn:xmpp:push:0", jid = PUSH, node = node }, {
+			el("x", { xmlns = "jabber:x:data", type = "submit" }, {
+				el("field", { var = "FORM_TYPE" }, { el("value", nil, { "http://jabber.org/protocol/pubsub#publish-options" }) }),
+				-- One attribute per element: a table's order is not the text's.
+				el("field", { var = "secret" }, { el("value", { ["xml:lang"] = "en" }, { SECRET .. " & <co>" }) }),
+			}),
+		}),
+	})
+end
+
+local ENABLE_TEXT = "<iq type='set' id='t1'><enable xmlns='urn:xmpp:push:0' jid='" .. PUSH .. "' node='" .. NODE .. "'>"
+	.. "<x xmlns='jabber:x:data' type='submit'>"
+	.. "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>"
+	.. "<field var='secret'><value xml:lang='en'>" .. SECRET .. " &amp; &lt;co&gt;</value></field></x></enable></iq>"
+
+local function normalised(h)
+	local out = {}
+	for i, m in ipairs(h.sent) do
+		local x = m.xml
+		if type(x) == "table" then x = text_of(x, ATTR_ORDER) end
+		out[i] = m.route .. " " .. m.to .. " " .. x:gsub("id='%x+'", "id='ID'")
+	end
+	return table.concat(out, "\n")
+end
+
+-- One script, fed text or tables.
+local function tree_script(h, as_tree)
+	local function m(id, body)
+		if as_tree then return message_tree(id, body) end
+		return message(id, body)
+	end
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:sm_enabled())
+	assert(s:handle_iq(as_tree and enable_tree("t1", NODE) or ENABLE_TEXT))
+	assert(h.ctx:offline(ACCOUNT, m("o1", "tab\there")) == 1)
+	assert(h.ctx:offline(ACCOUNT, m("o1", "tab\there")) == 0, "the same stanza twice")
+	assert(h.ctx:groupchat_bare(ACCOUNT, m("g1")) == 1)
+	assert(h.ctx:archived(ACCOUNT, m("a1"), "arch-1") == 0, "bound to a live session")
+	assert(s:hibernated({ m("h1"), m("h2") }))
+	assert(s:queued(m("q1")))
+	h.clock = h.clock + 2000
+	assert(h.ctx:tick())
+	assert(s:resumed())
+	assert(s:ack_delayed({ m("d1") }))
+	-- A reply to the first publish: a result from the app server.
+	local id = h.by_route("app")[1]
+	id = type(id.xml) == "table" and id.xml.attr.id or id.xml:match(" id='(%x+)'")
+	local reply = as_tree and el("iq", { type = "result", id = id, from = PUSH })
+		or "<iq type='result' id='" .. id .. "' from='" .. PUSH .. "'/>"
+	assert(h.ctx:app_reply(reply))
+	local _, _, code = h.ctx:app_reply(reply)
+	assert(code == cn.ERR_NOT_MINE, "consumed once")
+	local bad = as_tree and el("iq", { type = "set", id = "b" }, { el("frobnicate", { xmlns = "urn:xmpp:push:0" }) })
+		or "<iq type='set' id='b'><frobnicate xmlns='urn:xmpp:push:0'/></iq>"
+	assert(s:handle_iq(bad))
+	return s
+end
+
+test("stanzas as tables give what their text gives", function()
+	local a, b = recorder(), recorder()
+	tree_script(a, false)
+	tree_script(b, true)
+	assert(#a.sent >= 7, "the script sends")
+	assert(normalised(a) == normalised(b), normalised(a) .. "\n---\n" .. normalised(b))
+end)
+
+test("stanzas out as util.stanza tables with stanza_mt", function()
+	local mt = { __index = {} }
+	local text_host = recorder()
+	local sent = {}
+	local h = recorder{ stanza_mt = mt, send = function(route, session, account, to, stanza, id)
+		assert(getmetatable(stanza) == mt)
+		assert(id == stanza.attr.id)
+		local tags = 0
+		for _, c in ipairs(stanza) do if type(c) == "table" then tags = tags + 1; assert(getmetatable(c) == mt) end end
+		assert(tags == #stanza.tags)
+		sent[#sent + 1] = { route = route, session = session, account = account, to = to, xml = stanza, id = id }
+		return true
+	end }
+	h.by_route = function(route)
+		local out = {}
+		for _, m in ipairs(sent) do if m.route == route then out[#out + 1] = m end end
+		return out
+	end
+	local ok, err = pcall(tree_script, h, true)
+	if not ok then
+		for _, l in ipairs(h.logs) do print(l.level, l.msg) end
+		error(err)
+	end
+	tree_script(text_host, false)
+	h.sent = sent
+	assert(normalised(h) == normalised(text_host), normalised(h) .. "\n---\n" .. normalised(text_host))
+	local publish = sent[2].xml
+	assert(sent[2].route == "app" and #sent[2].id == 32 and sent[2].id:match("^%x+$"))
+	local pubsub = publish.tags[1]
+	assert(publish.attr.xmlns == nil and pubsub.attr.xmlns == "http://jabber.org/protocol/pubsub")
+	assert(pubsub.tags[1].attr.xmlns == nil, "inherits its parent's namespace")
+	local form = pubsub.tags[2].tags[1]
+	assert(form.attr.xmlns == "jabber:x:data" and form.tags[2].tags[1].attr["xml:lang"] == "en")
+	assert(form.tags[2].tags[1][1] == SECRET .. " & <co>")
+	-- An IQ error reply to an IQ without id has no id.
+	local s = assert(h.ctx:session(ACCOUNT, "other"))
+	assert(s:handle_iq(el("iq", { type = "set" }, { el("enable", { xmlns = "urn:xmpp:push:0", jid = PUSH }) })))
+	assert(sent[#sent].id == nil and sent[#sent].xml.attr.type == "error")
+end)
+
+test("tables the library cannot take", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	local function expect_xml(stanza)
+		local ok, err, code = h.ctx:offline(ACCOUNT, stanza)
+		assert(ok == nil and type(err) == "string" and code == cn.ERR_XML, tostring(code))
+	end
+	expect_xml({ name = 42, attr = {} })
+	expect_xml(el("message", { type = 7 }, { el("body", nil, { "x" }) }))
+	expect_xml(el("message", nil, { el("body", nil, { "bad\0nul" }) }))
+	expect_xml(el("message", { xmlns = "urn:not-a-stanza" }, { el("body", nil, { "x" }) }))
+	expect_xml(el("message", nil, { el("body", nil, { 42 }) }))
+	expect_xml(el("mes sage", nil, {}))
+	-- a namespaced attribute as util.xmppstream keys it is fine
+	assert(h.ctx:offline(ACCOUNT, el("message", { type = "chat", ["urn:x\1a"] = "1", ["xml:lang"] = "en" },
+		{ el("body", nil, { "ok" }) })) == 1)
+	raises(function() s:hibernated({ message("m1"), message_tree("m2") }) end, "all strings or all stanzas")
+	raises(function() s:hibernated({ message_tree("m1"), message("m2") }) end, "all strings or all stanzas")
+	raises(function() cn.new{ stanza_mt = "no" } end, "stanza_mt must be a table")
+	local _, _, code = h.ctx:app_reply({ name = "iq", attr = { type = "result", id = ("0"):rep(32) } })
+	assert(code == cn.ERR_NOT_MINE)
 end)
 
 test("garbage collection without free", function()

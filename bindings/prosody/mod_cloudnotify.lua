@@ -44,25 +44,34 @@ local ctx;
 -- events while it shuts connections down.
 local active = true;
 
+local time_now = require "util.time".now;
+local timer_due; -- when the armed timer fires, util.time seconds
+
+-- The deadline moves at nearly every push (a publish starts waiting for
+-- its reply, the reply ends it), and replacing Prosody's timer each time
+-- costs more than the rest of the push.  A timer already armed to fire no
+-- later than needed is kept, also when no timer is needed any more: firing
+-- early is harmless, ctx:tick() runs nothing that is not due and reports
+-- the real deadline again.
 local function on_timer(timeout_ms)
-	if timer_handle then timer_handle:stop(); timer_handle = nil; end
 	if timeout_ms < 0 then return; end
+	local due = time_now() + timeout_ms / 1000;
+	if timer_handle and timer_due <= due then return; end
+	if timer_handle then timer_handle:stop(); end
+	timer_due = due;
 	timer_handle = module:add_timer(timeout_ms / 1000, function()
 		timer_handle = nil;
 		if active then ctx:tick(); end
 	end);
 end
 
+-- Stanzas cross as util.stanza objects both ways: the library reads
+-- Prosody's tables through the binding's tree adapter, and builds the
+-- stanzas it emits straight into tables with Prosody's stanza metatable.
+-- Nothing is serialised or parsed on the way.
 local stanza_mt = st.stanza_mt;
 
-local function on_send(route, s, account, to, text)
-	-- The binding builds the stanza tables straight from libxml2's tree:
-	-- util.xml.parse would cost several times more per push.
-	local stanza, err = cn.stanza_tree(text, stanza_mt);
-	if not stanza then
-		module:log("error", "libcloudnotify produced unparsable XML: %s", tostring(err));
-		return nil, err;
-	end
+local function on_send(route, s, account, to, stanza)
 	if route == "client" then
 		local session = prosody_session(s);
 		if not session then return nil, "session gone"; end
@@ -95,11 +104,13 @@ local levels = { debug = "debug", info = "info", warn = "warn", error = "error" 
 
 ctx = cn.new {
 	send = on_send;
+	stanza_mt = stanza_mt;
 	timer = on_timer;
 	hibernation_timeout = on_hibernation_timeout;
 	log = function(level, msg) module:log(levels[level] or "info", "%s", msg); end;
-	removed = function(account, push_jid, node, reason)
-		module:log("info", "Push registration %s<%s of %s removed (%s)", push_jid, node or "", account, reason);
+	removed = function(account, push_jid, node, reason, error_type, error_condition)
+		module:log("info", "Push registration %s<%s of %s removed (%s%s)", push_jid, node or "", account, reason,
+			error_type and (": " .. error_type .. "/" .. (error_condition or "?")) or "");
 	end;
 	registration_filter = function(s, account, push_jid, node)
 		local session = prosody_session(s);
@@ -130,6 +141,8 @@ local options = {
 	smacks_max_ack_delay = "number", push_coalesce_ms = "number",
 	push_max_outstanding = "number", push_publish_timeout = "number",
 	push_max_cached_users = "number", push_wake_before_expiry = "number",
+	push_id_prefix = "string", push_log_level = "string",
+	push_publish_from_bare = "boolean",
 };
 for name, kind in pairs(options) do
 	local value;
@@ -163,9 +176,14 @@ ctx:set_store {
 					local ok, deserialized = pcall(st.deserialize, reg.options);
 					if ok and deserialized then form = tostring(deserialized); end
 				end
+				-- Rows written by mod_cloud_notify have neither field.
+				local errors = math.tointeger(reg.errors);
+				if errors and (errors < 0 or errors > 0xffffffff) then errors = nil; end
 				records[#records + 1] = {
 					jid = reg.jid; node = reg.node; publish_options = form;
 					enabled_at = tonumber(reg.enabled_at_ms) or (tonumber(reg.timestamp) or 0) * 1000;
+					errors = errors;
+					client_id = type(reg.client_id) == "string" and reg.client_id or nil;
 				};
 			end
 		end
@@ -184,7 +202,22 @@ ctx:set_store {
 		data[key_of(rec.jid, rec.node)] = {
 			jid = rec.jid; node = rec.node; options = options;
 			timestamp = math.floor(rec.enabled_at / 1000); enabled_at_ms = rec.enabled_at;
+			errors = rec.errors ~= 0 and rec.errors or nil; client_id = rec.client_id;
 		};
+		return store:set(username, data);
+	end;
+	-- Error counts survive restarts and reach the other nodes sharing the
+	-- storage; mod_cloud_notify ignores the extra field.
+	set_errors = function(account, push_jid, node, errors)
+		local username = jid.split(account);
+		local data, err = store:get(username);
+		if not data then
+			if err then return nil, err; end
+			return true;
+		end
+		local row = data[key_of(push_jid, node)];
+		if type(row) ~= "table" then return true; end
+		row.errors = errors ~= 0 and errors or nil;
 		return store:set(username, data);
 	end;
 	remove = function(account, push_jid, node)
@@ -228,22 +261,22 @@ end
 module:hook("resource-bind", function(event) session_for(event.session, true); end);
 module:hook("resource-unbind", function(event) forget_session(event.session); end);
 
--- Every IQ in the push namespace from a local client, whatever its child
--- and whatever its 'to': the library answers unknown elements
--- (feature-not-implemented) and IQs for another account (forbidden)
--- itself, so they are taken before mod_iq turns them into
+-- Every IQ with a child in the push namespace from a local client,
+-- whatever the child, its position and the 'to': the library answers
+-- unknown elements (feature-not-implemented), IQs for another account
+-- (forbidden) and IQs with several children (bad-request, in either
+-- order) itself, so they are taken before mod_iq turns them into
 -- service-unavailable.
 local function push_iq(event)
 	local origin, stanza = event.origin, event.stanza;
-	local child = stanza.tags[1];
-	if not child or child.attr.xmlns ~= xmlns_push then return; end
+	if not stanza:get_child(nil, xmlns_push) then return; end
 	if origin.type ~= "c2s" or origin.host ~= host or not origin.username then return; end
 	local s = session_for(origin, true);
 	if not s then
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
 		return true;
 	end
-	local ok, err = s:handle_iq(tostring(stanza));
+	local ok, err = s:handle_iq(stanza);
 	if not ok then
 		module:log("debug", "Push IQ not handled: %s", tostring(err));
 		return nil;
@@ -257,24 +290,36 @@ module:hook("account-disco-info", function(event)
 	(event.reply or event.stanza):tag("feature", { var = xmlns_push }):up();
 end);
 
-local function queue_texts(queue)
-	local texts = {};
+-- The queue as an array without holes.
+local function queue_stanzas(queue)
+	local stanzas = {};
 	if queue then
 		for i = 1, #queue do
-			if queue[i] then texts[#texts + 1] = tostring(queue[i]); end
+			if queue[i] then stanzas[#stanzas + 1] = queue[i]; end
 		end
 	end
-	return texts;
+	return stanzas;
+end
+
+-- Prosody 0.12's mod_smacks fires no event when stream management is
+-- enabled; its own events prove it is, and the library refuses
+-- hibernation and ack handling before it is told (sm_enabled is
+-- idempotent).
+local function sm_session(session)
+	local s = session_for(session, false);
+	if s and session.smacks then s:sm_enabled(); end
+	return s;
 end
 
 module:hook("smacks-hibernation-start", function(event)
-	local s = session_for(event.origin, false);
-	if s then s:hibernated(queue_texts(event.queue)); end
+	local s = sm_session(event.origin);
+	if s then s:hibernated(queue_stanzas(event.queue)); end
 end);
 
 module:hook("smacks-hibernation-stanza-queued", function(event)
 	local s = session_for(event.origin, false);
-	if s then s:queued(tostring(event.stanza)); end
+	-- Without a bound registration the stanza would only be counted.
+	if s and s:has_push() then s:queued(event.stanza); end
 end);
 
 module:hook("smacks-hibernation-end", function(event)
@@ -287,12 +332,12 @@ module:hook("smacks-hibernation-end", function(event)
 end);
 
 module:hook("smacks-ack-delayed", function(event)
-	local s = session_for(event.origin, false);
+	local s = sm_session(event.origin);
 	if not s then return; end
 	if event.stanza then
-		s:ack_delayed({ tostring(event.stanza) });
+		s:ack_delayed({ event.stanza });
 	else
-		s:ack_delayed(queue_texts(event.queue));
+		s:ack_delayed(queue_stanzas(event.queue));
 	end
 end);
 
@@ -310,7 +355,7 @@ module:hook("message/offline/handle", function(event)
 	if not username then return; end
 	local account = account_of(username);
 	if ctx:has_push(account) then
-		ctx:offline(account, tostring(event.stanza));
+		ctx:offline(account, event.stanza);
 	end
 end, 1);
 
@@ -320,7 +365,7 @@ module:hook("message/bare/groupchat", function(event)
 	if not username then return; end
 	local account = account_of(username);
 	if ctx:has_push(account) then
-		ctx:groupchat_bare(account, tostring(event.stanza));
+		ctx:groupchat_bare(account, event.stanza);
 	end
 end, 1);
 
@@ -332,7 +377,7 @@ module:hook("archive-message-added", function(event)
 	if not for_user or username_of(event) ~= for_user then return; end
 	local account = account_of(for_user);
 	if ctx:has_push(account) then
-		ctx:archived(account, tostring(event.stanza), event.id);
+		ctx:archived(account, event.stanza, event.id);
 	end
 end);
 
@@ -352,16 +397,23 @@ module:hook("cloud-notify-ping", function(event)
 end);
 
 ---------------------------------------------------------------------------
--- App-server replies come back to the host; our ids are 32 hex digits,
--- so other IQ replies are passed on without being serialised.
+-- App-server replies come back to the host; only ids the library is still
+-- waiting for are handed over (as the stanza table itself), every other IQ
+-- reply is passed on at the cost of one table lookup.  A reply to our id
+-- from a foreign sender is a spoof: dropped here.
 
-module:hook("iq/host", function(event)
+local function app_reply(event)
 	local stanza = event.stanza;
 	local t, id = stanza.attr.type, stanza.attr.id;
-	if not active or (t ~= "result" and t ~= "error") or not id or #id ~= 32 or id:find("[^%x]") then return; end
-	local ok = ctx:app_reply(tostring(stanza));
-	if ok then return true; end
-end, 10);
+	if not active or (t ~= "result" and t ~= "error") or not id or not ctx:is_outstanding(id) then return; end
+	local ok, _, code = ctx:app_reply(stanza);
+	if ok or code == cn.ERR_FOREIGN_SENDER then return true; end
+end
+module:hook("iq/host", app_reply, 10);
+-- Publishing from the account's bare JID: the app server answers there.
+-- Hooked whatever the option says now, so that replies to publishes sent
+-- before a reload that changed it still reach the library.
+module:hook("iq/bare", app_reply, 10);
 
 ---------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@
  *   duration of the call; the receiver copies what it wants to keep.
  *   "owned" says which function frees the object.
  * - Stanzas cross the API as XML text: a pointer and a length in bytes,
- *   no NUL terminator needed.  Accepted default namespaces of a stanza:
+ *   no NUL terminator needed; or, since 0.2, as trees read through the
+ *   host's adapter (cloudnotify_tree) on the way in and as structure
+ *   (cloudnotify_stanza, the send_stanza callback) on the way out.  Accepted default namespaces of a stanza:
  *   jabber:client, jabber:server, jabber:component:accept, or none.
  * - Identity always comes from the host: "account" parameters are the
  *   bare JID (user@domain) of the local account concerned.  The library
@@ -22,8 +24,24 @@
  *   changes state from inside a callback returns CLOUDNOTIFY_ERR_REENTRANT
  *   and changes nothing.  Functions marked "callable from callbacks" are
  *   pure getters and are safe there.
- * - One context and everything created from it must be used from one
- *   thread at a time.  Different contexts are independent.
+ * - Threads: the library starts none and holds no global state.  One
+ *   context and everything created from it (sessions, operations) must be
+ *   used from one thread at a time (the host serialises calls, e.g. by
+ *   owning the context in one thread or process); different contexts are
+ *   fully independent and may be used from different threads at once.
+ *   Callbacks run on the thread that made the call.  The pure functions
+ *   (cloudnotify_strerror, cloudnotify_is_usage_error,
+ *   cloudnotify_version_string, cloudnotify_version_number) may be called
+ *   from any thread.
+ * - One context per virtual host is the intended model: options, store,
+ *   the user cache and the outstanding publishes are per context, and
+ *   accounts passed to a context are expected to belong to its host.
+ * - Vtables (cloudnotify_callbacks, cloudnotify_store) start with a size
+ *   field.  Every size a released header declared is accepted (missing
+ *   fields count as NULL); a size larger than this library knows is
+ *   accepted only when every byte it does not know is zero, so a host built
+ *   against a newer header runs on an older library as long as it leaves
+ *   the newer fields unset.  Any other size is CLOUDNOTIFY_ERR_VTABLE_SIZE.
  * - Out of memory aborts the process (GLib's policy); no function returns
  *   an out-of-memory error.
  */
@@ -46,6 +64,11 @@ extern "C" {
 #define CLOUDNOTIFY_VERSION_MAJOR 0
 #define CLOUDNOTIFY_VERSION_MINOR 2
 #define CLOUDNOTIFY_VERSION_MICRO 0
+/** The header's version as one number, 0xMMmmuu, comparable with
+ *  cloudnotify_version_number(). */
+#define CLOUDNOTIFY_VERSION_NUMBER                                              \
+  ((CLOUDNOTIFY_VERSION_MAJOR << 16) | (CLOUDNOTIFY_VERSION_MINOR << 8) |       \
+   CLOUDNOTIFY_VERSION_MICRO)
 
 /** The XEP-0357 namespace, to advertise in the account's disco#info. */
 #define CLOUDNOTIFY_NS_PUSH "urn:xmpp:push:0"
@@ -72,8 +95,10 @@ typedef enum cloudnotify_error {
   CLOUDNOTIFY_ERR_JID_MALFORMED = -505,
   /** The storage vtable reported a failure; nothing changed in memory. */
   CLOUDNOTIFY_ERR_STORE = -506,
-  /** A vtable (callbacks or store) declares a size this version of the
-   *  library does not know: it was built against a newer header. */
+  /** A vtable (callbacks or store) declares a size this library cannot
+   *  accept: smaller than the first released layout, not a whole number
+   *  of fields, or larger with nonzero fields this library does not know
+   *  (the host was built against a newer header and uses them). */
   CLOUDNOTIFY_ERR_VTABLE_SIZE = -507,
   /** The send callback reported a failure. */
   CLOUDNOTIFY_ERR_SEND = -508,
@@ -86,22 +111,27 @@ typedef enum cloudnotify_error {
   /** The call does not fit the session's state (e.g. resume of a session
    *  that is not hibernated). */
   CLOUDNOTIFY_ERR_STATE = -512,
+  /** An app-server reply carries the id of an outstanding publish but
+   *  comes from a JID other than the registration's (or from none).  It
+   *  changed nothing and the publish still awaits its real reply; the
+   *  host may drop the stanza (appended in 0.2). */
+  CLOUDNOTIFY_ERR_FOREIGN_SENDER = -513,
   /* Answers that come later (see cloudnotify_op below). */
   /** The operation was already answered: completed before, or answered
    *  by the callback's own return value. */
-  CLOUDNOTIFY_ERR_OP_DONE = -513,
+  CLOUDNOTIFY_ERR_OP_DONE = -514,
   /** The operation was cancelled: the work waiting on it belonged to a
    *  session that was freed. */
-  CLOUDNOTIFY_ERR_OP_CANCELLED = -514,
+  CLOUDNOTIFY_ERR_OP_CANCELLED = -515,
   /** The context the operation belonged to was freed. */
-  CLOUDNOTIFY_ERR_GONE = -515,
+  CLOUDNOTIFY_ERR_GONE = -516,
   /** Too much work is parked waiting for the host's answers
    *  (CLOUDNOTIFY_MAX_PARKED_PER_ACCOUNT, CLOUDNOTIFY_MAX_PARKED); the
    *  call was not processed. */
-  CLOUDNOTIFY_ERR_BUSY = -516,
+  CLOUDNOTIFY_ERR_BUSY = -517,
   /** Not an operation handed out by this library, or a completion call
    *  that does not fit the operation's kind. */
-  CLOUDNOTIFY_ERR_OP_UNKNOWN = -517,
+  CLOUDNOTIFY_ERR_OP_UNKNOWN = -518,
 } cloudnotify_error;
 
 /** Static English description of an error code; never NULL.  Callable
@@ -109,14 +139,23 @@ typedef enum cloudnotify_error {
 CLOUDNOTIFY_EXPORT const char *cloudnotify_strerror(int error);
 
 /** Nonzero when the error is the host's programming error or a version
- *  mismatch: retrying the same call can never succeed
+ *  mismatch: retrying the same call unchanged can never succeed
  *  (INVALID_ARGUMENT, VTABLE_SIZE, UNKNOWN_OPTION, OPTION_VALUE,
- *  REENTRANT).  Zero for errors caused by the input or a transient
- *  failure, and for non-errors.  Callable from callbacks. */
-CLOUDNOTIFY_EXPORT int cloudnotify_is_fatal(int error);
+ *  REENTRANT, OP_DONE, OP_UNKNOWN).  OP_CANCELLED, GONE and BUSY are not:
+ *  they are races and load a correct host meets.  Zero for errors caused by the input or a transient
+ *  failure, and for non-errors.  No error of this library leaves a context
+ *  unusable (out of memory aborts), so there is no "fatal" class: after
+ *  any error the context and its sessions stay valid.  Callable from
+ *  callbacks and from any thread. */
+CLOUDNOTIFY_EXPORT int cloudnotify_is_usage_error(int error);
 
-/** Version of the library at run time, e.g. "0.1.0"; static string. */
+/** Version of the library at run time, e.g. "0.2.0"; static string. */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_version_string(void);
+
+/** Version of the library at run time as 0xMMmmuu (major, minor, micro),
+ *  to compare with CLOUDNOTIFY_VERSION_NUMBER, e.g. to refuse running on a
+ *  library older than the header a host was built against. */
+CLOUDNOTIFY_EXPORT uint32_t cloudnotify_version_number(void);
 
 /* ------------------------------------------------------------------ */
 /* Handles                                                             */
@@ -131,6 +170,9 @@ typedef struct cloudnotify_session cloudnotify_session;
 typedef struct cloudnotify_push cloudnotify_push;
 /** Collects registrations during cloudnotify_store.load. */
 typedef struct cloudnotify_loader cloudnotify_loader;
+/** A stanza the library emits, handed to the send_stanza callback as
+ *  structure (see "Stanzas as structure" below). */
+typedef struct cloudnotify_stanza cloudnotify_stanza;
 
 /** A byte buffer: a pointer and a length.  Used for arrays of stanzas. */
 typedef struct cloudnotify_buf {
@@ -170,11 +212,67 @@ typedef enum cloudnotify_removal_reason {
   CLOUDNOTIFY_REMOVED_ERRORS = 2,
   /** push_max_devices was exceeded; this was the least recently enabled. */
   CLOUDNOTIFY_REMOVED_EVICTED = 3,
+  /** The host removed every registration of the account
+   *  (cloudnotify_account_remove_all: the account was deleted). */
+  CLOUDNOTIFY_REMOVED_ACCOUNT = 4,
 } cloudnotify_removal_reason;
 
-/** The host's callbacks.  Set size to sizeof(cloudnotify_callbacks); a
- *  later version of the library only appends fields, and accepts the
- *  sizes of every earlier version (missing fields count as NULL).  Every
+/** What became of one publish (see the publish_outcome callback). */
+typedef enum cloudnotify_publish_outcome {
+  /** A result from the registered JID; the error count is reset. */
+  CLOUDNOTIFY_PUBLISH_OK = 1,
+  /** An error (any type but 'wait') from the registered JID, counted
+   *  towards push_max_errors. */
+  CLOUDNOTIFY_PUBLISH_ERROR = 2,
+  /** A 'wait' error from the registered JID: not counted. */
+  CLOUDNOTIFY_PUBLISH_WAIT = 3,
+  /** No reply within push_publish_timeout: neither success nor error. */
+  CLOUDNOTIFY_PUBLISH_EXPIRED = 4,
+  /** Forgotten unanswered because push_max_outstanding was reached. */
+  CLOUDNOTIFY_PUBLISH_DROPPED = 5,
+  /** Forgotten unanswered because its registration was removed. */
+  CLOUDNOTIFY_PUBLISH_FORGOTTEN = 6,
+  /** The send callback refused the publish: it never left. */
+  CLOUDNOTIFY_PUBLISH_REFUSED = 7,
+  /** The notification filter vetoed it: never built, no id. */
+  CLOUDNOTIFY_PUBLISH_VETOED = 8,
+} cloudnotify_publish_outcome;
+
+/** Passed to publish_outcome; every pointer borrowed for the call.  The
+ *  library may append fields: read size before any field added after
+ *  0.2. */
+typedef struct cloudnotify_publish_report {
+  size_t size;
+  const char *account;
+  /** The registration's push service JID and node (node may be NULL). */
+  const char *jid;
+  const char *node;
+  /** The publish id (as in the stanza's id attribute); NULL for VETOED. */
+  const char *id;
+  cloudnotify_publish_outcome outcome;
+  /** For ERROR and WAIT: the reply's error type ("cancel", "modify",
+   *  "auth", "wait") and RFC 6120 defined condition, each NULL when the
+   *  reply had none (a condition outside RFC 6120 is reported as
+   *  "undefined-condition").  NULL for the other outcomes. */
+  const char *error_type;
+  const char *error_condition;
+  /** The registration's consecutive error count after this outcome, as
+   *  held in memory (0 when the account is not cached). */
+  unsigned consecutive_errors;
+} cloudnotify_publish_report;
+
+typedef enum cloudnotify_registration_change {
+  /** A new (jid, node) for the account. */
+  CLOUDNOTIFY_REGISTRATION_ADDED = 1,
+  /** An enable for a (jid, node) the account already had: its form and
+   *  enable time were replaced and its error count restarts at 0. */
+  CLOUDNOTIFY_REGISTRATION_REPLACED = 2,
+} cloudnotify_registration_change;
+
+/** The host's callbacks.  Set size to sizeof(cloudnotify_callbacks) and
+ *  zero-initialise the struct (a designated initialiser does); a later
+ *  version of the library only appends fields.  Sizes are checked by the
+ *  vtable rule in the conventions at the top of this header.  Every
  *  field may be NULL; the documented default then applies.
  *  Every pointer passed to a callback is borrowed for the duration of the
  *  call.  user_data is the pointer given to cloudnotify_ctx_new. */
@@ -191,9 +289,10 @@ typedef struct cloudnotify_callbacks {
               cloudnotify_session *session, const char *account,
               const char *to, const char *xml, size_t len);
 
-  /** Wall-clock time in milliseconds since the Unix epoch.  Used for
-   *  timers and for the enable time stored with each registration, so it
-   *  must keep counting across restarts.  Default: CLOCK_REALTIME. */
+  /** Wall-clock time in milliseconds since the Unix epoch.  Used only
+   *  for the enable time stored with each registration (it orders
+   *  device-limit eviction), so it must keep counting across restarts;
+   *  it may step.  Timers use monotonic_ms.  Default: CLOCK_REALTIME. */
   int64_t (*now_ms)(void *user_data);
 
   /** The next deadline changed: call cloudnotify_tick() after timeout_ms
@@ -219,7 +318,8 @@ typedef struct cloudnotify_callbacks {
                                cloudnotify_removal_reason reason);
 
   /** A log line.  Message bodies and publish-options contents are never
-   *  part of it.  Default: discarded. */
+   *  part of it.  Not called (nor the line formatted) below
+   *  push_log_level, nor when log2 is set.  Default: discarded. */
   void (*log)(void *user_data, cloudnotify_log_level level,
               const char *message);
 
@@ -242,7 +342,97 @@ typedef struct cloudnotify_callbacks {
    *  (push then stays valid through cloudnotify_op_push until the answer).
    *  Default: send. */
   int (*notification_filter)(void *user_data, cloudnotify_push *push);
+
+  /* ---- appended in 0.2 ---- */
+
+  /** Send a stanza given as structure instead of text.  When set, it is
+   *  called instead of send for every stanza the library emits (send is
+   *  then never called), and the library does not serialise the stanza
+   *  unless the host asks with cloudnotify_stanza_text.  stanza is
+   *  borrowed for the call: read it with the cloudnotify_stanza_*
+   *  getters, walk it into the host's own objects with
+   *  cloudnotify_stanza_build, and keep nothing of it after returning.
+   *  Return 0 when accepted for delivery, negative otherwise (handled as
+   *  for send).  Default (NULL): send. */
+  int (*send_stanza)(void *user_data, const cloudnotify_stanza *stanza);
+  /** A monotonic clock in milliseconds (any origin; it must never go
+   *  back nor jump when the wall clock is set).  Every deadline runs on
+   *  it: coalescing window, ack delay, wake-up before expiry, publish
+   *  expiry, and the timeouts given to timer_changed and returned by
+   *  cloudnotify_next_timeout.  A host that fakes time (tests,
+   *  simulations) sets both clocks.  Default: CLOCK_MONOTONIC. */
+  int64_t (*monotonic_ms)(void *user_data);
+
+  /** Every publish ends here exactly once with its outcome (see
+   *  cloudnotify_publish_outcome), except publishes still awaiting a
+   *  reply when cloudnotify_ctx_set_store or cloudnotify_ctx_free
+   *  forgets them.  Default: ignored. */
+  void (*publish_outcome)(void *user_data, const cloudnotify_publish_report *report);
+
+  /** An enable was stored: change says whether (jid, node) is new for
+   *  the account or replaced an existing registration.  session is the
+   *  enabling session; node may be NULL.  Called after any eviction it
+   *  caused was reported and before the client's result is sent.
+   *  Default: ignored. */
+  void (*registration_added)(void *user_data, cloudnotify_session *session,
+                             const char *account, const char *jid, const char *node,
+                             cloudnotify_registration_change change);
+
+  /** As registration_removed, with the cause of an error removal: for
+   *  CLOUDNOTIFY_REMOVED_ERRORS, error_type and error_condition are those
+   *  of the error that reached push_max_errors (each NULL when that reply
+   *  had none); NULL for the other reasons.  When set it is called
+   *  instead of registration_removed.  Default: registration_removed. */
+  void (*registration_removed2)(void *user_data, const char *account, const char *jid,
+                                const char *node, cloudnotify_removal_reason reason,
+                                const char *error_type, const char *error_condition);
+
+  /** As log, with a stable identifier of the message (one of the
+   *  CLOUDNOTIFY_LOG_ID_* strings below, static).  When set it is called
+   *  instead of log.  Messages below push_log_level are never formatted.
+   *  Default: log. */
+  void (*log2)(void *user_data, cloudnotify_log_level level, const char *id,
+               const char *message);
 } cloudnotify_callbacks;
+
+/* Identifiers passed to log2.  Each names one kind of message; the text
+ * may change between versions, the identifier does not. */
+/** ERROR: the store's save failed. */
+#define CLOUDNOTIFY_LOG_ID_STORE_SAVE_FAILED "store-save-failed"
+/** ERROR: the store's remove failed. */
+#define CLOUDNOTIFY_LOG_ID_STORE_REMOVE_FAILED "store-remove-failed"
+/** ERROR: the store's load failed. */
+#define CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED "store-load-failed"
+/** ERROR: a failed eviction left more than push_max_devices stored. */
+#define CLOUDNOTIFY_LOG_ID_STORE_OVER_LIMIT "store-over-limit"
+/** WARN: a stored record was invalid and skipped. */
+#define CLOUDNOTIFY_LOG_ID_STORE_RECORD_INVALID "store-record-invalid"
+/** INFO: a stored record beyond push_max_devices was removed on load. */
+#define CLOUDNOTIFY_LOG_ID_STORE_SURPLUS_DROPPED "store-surplus-dropped"
+/** INFO: a client enabled push. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_ENABLED "push-enabled"
+/** INFO: a client disabled push. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_DISABLED "push-disabled"
+/** DEBUG: a publish was sent. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_SENT "push-sent"
+/** DEBUG: the notification filter vetoed a publish. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_VETOED "push-vetoed"
+/** WARN: the send callback refused a publish. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_REFUSED "push-refused"
+/** WARN: a reply to a publish came from a foreign sender. */
+#define CLOUDNOTIFY_LOG_ID_REPLY_FOREIGN_SENDER "reply-foreign-sender"
+/** DEBUG: a 'wait' error reply, not counted. */
+#define CLOUDNOTIFY_LOG_ID_REPLY_WAIT "reply-wait"
+/** INFO: an error reply, counted. */
+#define CLOUDNOTIFY_LOG_ID_REPLY_ERROR "reply-error"
+/** WARN: a registration was removed at push_max_errors. */
+#define CLOUDNOTIFY_LOG_ID_REMOVED_ERRORS "removed-errors"
+/** WARN: a stanza in a session queue could not be parsed. */
+#define CLOUDNOTIFY_LOG_ID_QUEUED_UNPARSABLE "queued-unparsable"
+/** DEBUG: a session's ack is overdue. */
+#define CLOUDNOTIFY_LOG_ID_ACK_OVERDUE "ack-overdue"
+/** Any message a future version adds before it gets its own id. */
+#define CLOUDNOTIFY_LOG_ID_OTHER "other"
 
 /* ------------------------------------------------------------------ */
 /* Context and options                                                 */
@@ -252,8 +442,8 @@ typedef struct cloudnotify_callbacks {
  *  NULL for all defaults.  user_data is passed to every callback.  The
  *  context starts with the in-memory store.  *out is owned by the caller
  *  and freed with cloudnotify_ctx_free.
- *  Errors: INVALID_ARGUMENT (out NULL), VTABLE_SIZE (callbacks->size is
- *  not a size this library knows). */
+ *  Errors: INVALID_ARGUMENT (out NULL), VTABLE_SIZE (callbacks->size
+ *  refused by the vtable rule). */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_new(cloudnotify_ctx **out,
                                            const cloudnotify_callbacks *callbacks,
                                            void *user_data);
@@ -261,11 +451,16 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_new(cloudnotify_ctx **out,
 /** Free a context and everything created from it that is still alive,
  *  sessions included (their handles become invalid).  Calls the store's
  *  destroy.  No callback other than the store's destroy is called.
- *  NULL is a no-op.  Must not be called from a callback. */
+ *  NULL is a no-op.  Called from inside one of the context's callbacks it
+ *  is refused: nothing is freed and a critical message is logged through
+ *  GLib (g_critical); free the context after the call returns. */
 CLOUDNOTIFY_EXPORT void cloudnotify_ctx_free(cloudnotify_ctx *ctx);
 
 typedef enum cloudnotify_option {
-  /** bool, default 0: put the real message body in the summary. */
+  /** bool, default 0: put the real message body in the summary.  An
+   *  important stanza without a body of its own (a call, an encrypted
+   *  message) still gets IMPORTANT_BODY, so that app servers that tell
+   *  an alert from a silent push by the body field see it. */
   CLOUDNOTIFY_OPT_WITH_BODY = 1,
   /** bool, default 0: put the message sender in the summary. */
   CLOUDNOTIFY_OPT_WITH_SENDER = 2,
@@ -309,12 +504,39 @@ typedef enum cloudnotify_option {
    *  context so that no registration is pushed twice for one stanza. */
   CLOUDNOTIFY_OPT_MAX_REMEMBERED_STANZAS = 16,
   /** int 1..100000, default 1000: stanzas tracked per session for the
-   *  hibernation and ack-delay pushes; older ones are dropped. */
+   *  hibernation and ack-delay pushes.  Beyond it one is dropped: a
+   *  stanza that is never pushed first, else the oldest unimportant one,
+   *  else the oldest important one, but never the last important or the
+   *  last unimportant one (they decide the pushes). */
   CLOUDNOTIFY_OPT_MAX_SESSION_QUEUE = 17,
   /** int seconds 0..86400, default 0 (off): push once this long before an
    *  extended hibernation would expire. */
   CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY = 18,
+  /** string, default "" (none), appended in 0.2: prepended to every
+   *  publish id, for servers that route or shard replies by id.  At most
+   *  CLOUDNOTIFY_ID_PREFIX_MAX characters from A-Z a-z 0-9 '-' '_' '.'
+   *  ':' (safe in an XML attribute and in any id); anything else is
+   *  OPTION_VALUE.  Changing it does not affect publishes already sent. */
+  CLOUDNOTIFY_OPT_ID_PREFIX = 19,
+  /** int 0..4, default 0 (CLOUDNOTIFY_LOG_DEBUG), appended in 0.2: log
+   *  messages below this level are neither formatted nor passed to log /
+   *  log2; 4 turns logging off.  By name it also takes "debug", "info",
+   *  "warn", "error" and "none". */
+  CLOUDNOTIFY_OPT_LOG_LEVEL = 20,
+  /** bool, default 0 (by name: push_publish_from_bare): publish from the
+   *  account's bare JID, as XEP-0357's examples do, instead of from its
+   *  domain (the reference's choice).  App servers then answer to the
+   *  account's bare JID: the host must hand IQ results and errors
+   *  addressed to a local account's bare JID (not only those addressed to
+   *  the domain) to cloudnotify_handle_app_reply, before answering them
+   *  on the account's behalf, and process them as usual when it returns
+   *  CLOUDNOTIFY_ERR_NOT_MINE.  Publishes already sent are answered
+   *  wherever they were sent from: route both while switching. */
+  CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE = 21,
 } cloudnotify_option;
+
+/** Longest push_id_prefix, in bytes. */
+#define CLOUDNOTIFY_ID_PREFIX_MAX 32
 
 /** Set an integer or boolean option.
  *  Errors: INVALID_ARGUMENT (ctx NULL), UNKNOWN_OPTION, OPTION_VALUE
@@ -326,7 +548,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_int(cloudnotify_ctx *ctx,
 /** Set a string option; value is copied.
  *  Errors: INVALID_ARGUMENT (ctx or value NULL), UNKNOWN_OPTION,
  *  OPTION_VALUE (not a string option, not valid UTF-8, or holding a
- *  character XML cannot carry), REENTRANT. */
+ *  character XML cannot carry; for ID_PREFIX: too long or a character
+ *  outside its set), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx,
                                                          cloudnotify_option option,
                                                          const char *value);
@@ -338,8 +561,9 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx,
  *  push_coalesce_ms, push_max_outstanding, push_publish_timeout,
  *  push_max_cached_users, push_max_stanza_size, push_max_xml_depth,
  *  push_max_form_size, push_max_form_fields, push_max_remembered_stanzas,
- *  push_max_session_queue, push_wake_before_expiry) with the value as
- *  text ("true"/"false"/"1"/"0" for booleans, decimal for integers).
+ *  push_max_session_queue, push_wake_before_expiry; since 0.2
+ *  push_id_prefix, push_log_level, push_publish_from_bare) with the value
+ *  as text ("true"/"false"/"1"/"0" for booleans, decimal for integers).
  *  Errors: INVALID_ARGUMENT, UNKNOWN_OPTION, OPTION_VALUE, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx,
                                                   const char *name,
@@ -361,9 +585,24 @@ typedef struct cloudnotify_record {
   size_t publish_options_len;
   /** When it was enabled (now_ms); orders device-limit eviction. */
   int64_t enabled_at_ms;
+  /* Fields added in 0.2.  Fields are only ever appended: a host must
+   * zero-initialise records it builds (a designated or positional
+   * initialiser, or memset) so that fields it does not know are 0/NULL. */
+  /** Consecutive app-server errors so far (0 for a new registration).
+   *  Stored so that cache eviction, restarts and other nodes do not reset
+   *  the count towards push_max_errors; see cloudnotify_store.set_errors.
+   *  A store that keeps no count passes 0 to the loader. */
+  unsigned errors;
+  /** Client identity of the session that enabled it (see
+   *  cloudnotify_session_set_client_id), NULL when none was set.  From a
+   *  store: valid UTF-8 XML can carry, at most
+   *  CLOUDNOTIFY_CLIENT_ID_MAX bytes; "" counts as NULL. */
+  const char *client_id;
 } cloudnotify_record;
 
-/** A storage backend.  Set size to sizeof(cloudnotify_store).
+/** A storage backend.  Set size to sizeof(cloudnotify_store) and
+ *  zero-initialise the struct; sizes follow the vtable rule at the top of
+ *  this header.
  *  Data read back is untrusted: every record is validated again by
  *  cloudnotify_loader_add.  Return 0 on success, negative on failure, or
  *  CLOUDNOTIFY_PENDING to answer later (see "Answers that come later";
@@ -377,12 +616,25 @@ typedef struct cloudnotify_store {
   /** Insert or replace the registration keyed by (jid, node). */
   int (*save)(void *store_data, const char *account, const cloudnotify_record *record);
   /** Remove the registration keyed by (jid, node); node NULL is the
-   *  registration without node.  Removing a missing one succeeds. */
+   *  registration without node.  Removing a missing one succeeds.  jid
+   *  and node are normalised, except when a load rewrites a record
+   *  stored under another spelling (see cloudnotify_loader_add): then
+   *  they are the record's own, as load gave them. */
   int (*remove)(void *store_data, const char *account, const char *jid,
                 const char *node);
   /** Called once when the store is replaced or the context freed.  May be
    *  NULL. */
   void (*destroy)(void *store_data);
+  /* Added in 0.2. */
+  /** The consecutive error count of the registration keyed by (jid,
+   *  node) changed to errors (0 after a successful publish).  Update only
+   *  that field of the stored record; a missing record is not an error.
+   *  May be NULL: counts then live in memory only, and restart from the
+   *  stored value (what save wrote, normally 0) whenever the account is
+   *  loaded again.  A failure (negative) is logged; the count in memory
+   *  stands and the call is repeated at the next change. */
+  int (*set_errors)(void *store_data, const char *account, const char *jid,
+                    const char *node, unsigned errors);
 } cloudnotify_store;
 
 /** Replace the storage backend (vtable copied; store_data borrowed until
@@ -397,9 +649,17 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx,
 
 /** Called from a store's load, or until a load answered later is
  *  completed: add one record (copied).  An invalid record (bad JID, bad
- *  form) is skipped and logged, and its error returned; the load
- *  continues.  Records beyond push_max_devices are trimmed, least
- *  recently enabled first, and removed from the store.
+ *  form, bad client id) is skipped and logged, and its error returned;
+ *  the load continues.  Records beyond push_max_devices are trimmed,
+ *  least recently enabled first, and removed from the store.
+ *  A record stored under a key that is not normalised (a service JID in
+ *  another case or with a trailing dot, as mod_cloud_notify keeps what
+ *  clients wrote; an empty node instead of none) is rewritten once the
+ *  load is over: saved under the normalised key, then removed under the
+ *  stored one, so that later removals reach it; both calls may answer
+ *  later like any save or remove.  If the store refuses either, the load
+ *  fails (the caller gets CLOUDNOTIFY_ERR_STORE, nothing is cached) and
+ *  the next call tries again.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, XML, TOO_LARGE; after the load
  *  is over (only reachable while the host holds the load's op): OP_DONE,
  *  OP_CANCELLED, GONE. */
@@ -420,7 +680,12 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_new(cloudnotify_ctx *ctx,
                                                cloudnotify_session **out);
 
 /** The session closed: cancel its timers and unbind it.  NULL is a no-op.
- *  Must not be called from a callback. */
+ *  May be called from a callback (e.g. the send callback learning that
+ *  the connection is gone): the session then stops at once (its timers
+ *  are cancelled and no further callback names it or sends to it) and is
+ *  freed on the way out of the outermost call of the library in progress;
+ *  the handle must not be passed to the library again either way.
+ *  Freeing it twice from callbacks is a no-op the second time. */
 CLOUDNOTIFY_EXPORT void cloudnotify_session_free(cloudnotify_session *session);
 
 /** Attach the host's own pointer to a session (borrowed). */
@@ -434,7 +699,14 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_session_account(const cloudnotify_ses
 /** The normalised resource; borrowed as above.  Callable from callbacks. */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_session_resource(const cloudnotify_session *session);
 
-/** Stream management was enabled on the session.
+/** Stream management (XEP-0198) was enabled on the session; calling it
+ *  again changes nothing.  Until it is called the session has no
+ *  stream-management machinery: cloudnotify_session_hibernated, _queued,
+ *  _ack_requested, _acked and _ack_delayed return CLOUDNOTIFY_ERR_STATE
+ *  and change nothing (without stream management there is no queue to
+ *  report, no ack to wait for and no hibernation), so neither ack-delay
+ *  nor hibernation pushes can start.  Stanzas are numbered for
+ *  cloudnotify_session_acked from this call on, as XEP-0198's h is.
  *  Errors: INVALID_ARGUMENT, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_sm_enabled(cloudnotify_session *session);
 
@@ -442,7 +714,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_sm_enabled(cloudnotify_session *sessi
  *  keeps it).  queue is the session's unacknowledged stanzas (n may be 0);
  *  if the session has push enabled one push goes out for them and the
  *  hibernation_timeout callback is asked for the extended timeout.
- *  Errors: INVALID_ARGUMENT, STATE (already hibernated), REENTRANT. */
+ *  Errors: INVALID_ARGUMENT, STATE (already hibernated, or
+ *  cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated(cloudnotify_session *session,
                                                       const cloudnotify_buf *queue,
                                                       size_t n);
@@ -450,23 +723,26 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated(cloudnotify_session *sessi
 /** A stanza was added to the session's stream-management queue (sent to
  *  a live session, or queued while hibernated).  While hibernated it is
  *  pushed after the coalescing window; while live it is remembered for
- *  the ack-delay push.  Errors: INVALID_ARGUMENT, XML, TOO_LARGE,
- *  REENTRANT. */
+ *  the ack-delay push.  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, STATE
+ *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_queued(cloudnotify_session *session,
                                                   const char *xml, size_t len);
 
 /** The server sent an ack request <r/>; the ack-delay clock starts for
- *  the stanzas queued so far.  Errors: INVALID_ARGUMENT, REENTRANT. */
+ *  the stanzas queued so far.  Errors: INVALID_ARGUMENT, STATE
+ *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_requested(cloudnotify_session *session);
 
 /** The client acknowledged: h is the <a h=''/> value (stanzas handled,
- *  modulo 2^32).  Errors: INVALID_ARGUMENT, REENTRANT. */
+ *  modulo 2^32).  Errors: INVALID_ARGUMENT, STATE
+ *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_acked(cloudnotify_session *session,
                                                  uint32_t h);
 
 /** The host detected an overdue ack itself; queue holds the unacked
  *  stanzas (n may be 0: the ones reported through queued are used).
- *  Errors: INVALID_ARGUMENT, REENTRANT. */
+ *  Errors: INVALID_ARGUMENT, STATE (cloudnotify_session_sm_enabled not
+ *  called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_delayed(cloudnotify_session *session,
                                                        const cloudnotify_buf *queue,
                                                        size_t n);
@@ -476,42 +752,157 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_delayed(cloudnotify_session *sess
  *  Errors: INVALID_ARGUMENT, STATE (not hibernated), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_resumed(cloudnotify_session *session);
 
+/* ---- Sessions: push state and client identity (0.2) ---------------- */
+
+/** Longest client identity accepted, in bytes. */
+#define CLOUDNOTIFY_CLIENT_ID_MAX 1024
+
+/** 1 when a registration is bound to the session (its client enabled
+ *  push on it, and that registration still exists), 0 otherwise or when
+ *  session is NULL.  A host may skip serialising stanzas for
+ *  cloudnotify_session_queued when it is 0: such calls change nothing
+ *  but the stanza count.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_has_push(const cloudnotify_session *session);
+
+/** Tell the library the identity of the client behind the session: a
+ *  SASL2 / Bind2 client id (XEP-0388, XEP-0386) or whatever stable
+ *  identifier the server has.  id is copied; NULL forgets it.  The
+ *  identity is stored with each registration this session enables
+ *  afterwards (cloudnotify_record.client_id), reported by
+ *  cloudnotify_account_registrations and cloudnotify_push_client_id;
+ *  registrations enabled earlier keep theirs.
+ *  Errors: INVALID_ARGUMENT (session NULL; id empty, not UTF-8, or
+ *  holding a character XML cannot carry), TOO_LARGE (longer than
+ *  CLOUDNOTIFY_CLIENT_ID_MAX bytes), REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_set_client_id(cloudnotify_session *session,
+                                                         const char *id);
+
+/** The identity set with cloudnotify_session_set_client_id, or NULL;
+ *  borrowed, valid until it is set again or the session is freed.
+ *  Callable from callbacks (the registration filter sees the session). */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_session_client_id(const cloudnotify_session *session);
+
 /* ------------------------------------------------------------------ */
 /* Client IQs and app-server replies                                   */
 /* ------------------------------------------------------------------ */
 
-/** A client IQ arrived on session.  For an enable or disable in
- *  urn:xmpp:push:0 the reply (result or error) is sent through send with
- *  ROUTE_CLIENT and 0 is returned, whatever the reply.  When the answer
- *  needs a host answer that comes later (or the account is busy) 0 is
- *  returned at once and the reply is sent when the work completes.
+/** A client IQ arrived on session.  The library takes every <iq/> that
+ *  has a type other than result and error and at least one child element
+ *  in urn:xmpp:push:0, in any position; it sends the reply (result or
+ *  error) through send with ROUTE_CLIENT and returns 0, whatever the
+ *  reply.  The replies, in the order checked: no id: modify/bad-request
+ *  without id; a type other than set or get: modify/bad-request; a 'to'
+ *  that is not the account's bare JID: cancel/forbidden; type get
+ *  (XEP-0357 defines only set) or more than one child element (RFC 6120
+ *  8.2.3), whichever the order: modify/bad-request; a child other than
+ *  enable or disable: cancel/feature-not-implemented; the account's
+ *  registrations cannot be loaded: wait/internal-server-error; then
+ *  enable and disable as XEP-0357 says.
+ *  When the answer needs a host answer that comes later (or the account
+ *  is busy) 0 is returned at once and the reply is sent when the work
+ *  completes.
  *  Errors: INVALID_ARGUMENT; XML / TOO_LARGE (no reply sent: the host
- *  answers or drops as for any malformed stanza); NOT_MINE (not a set IQ
- *  whose child is in urn:xmpp:push:0); SEND (the reply could not be sent;
- *  the state change it reports stands); REENTRANT. */
+ *  answers or drops as for any malformed stanza); NOT_MINE (not an <iq/>,
+ *  no type, type result or error, or no child in urn:xmpp:push:0; no
+ *  reply sent); SEND (the reply could not be sent; the state change it
+ *  reports stands); REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq(cloudnotify_session *session,
                                                     const char *xml, size_t len);
 
 /** An IQ result or error arrived for the local domain.  If its id is one
- *  of our outstanding publishes it is consumed (0); results from the
- *  registered JID reset the error count, errors of any type but 'wait'
- *  from it count towards push_max_errors; anything from another JID
- *  changes nothing.  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, NOT_MINE,
+ *  of our outstanding publishes and it comes from the registered JID it
+ *  is consumed (0): results reset the error count, errors of any type
+ *  but 'wait' count towards push_max_errors.  A reply from another JID,
+ *  or without from, changes nothing, leaves the publish awaiting its
+ *  real reply and returns FOREIGN_SENDER (0.1 returned 0).
+ *  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, NOT_MINE, FOREIGN_SENDER,
  *  STORE (the removal at the error limit could not be stored; it is
  *  retried at the next error), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx,
                                                     const char *xml, size_t len);
 
+/* ---- Routing replies without parsing (0.2) ---------------------------
+ *
+ * Publish ids are the push_id_prefix option's value followed by 32
+ * lowercase hexadecimal digits (128 bits from getrandom()), so at most
+ * CLOUDNOTIFY_PUBLISH_ID_MAX bytes.  A host routing by id may rely on
+ * that shape; only the library decides which ids are outstanding. */
+
+/** Longest publish id, in bytes, without the terminating NUL. */
+#define CLOUDNOTIFY_PUBLISH_ID_MAX (CLOUDNOTIFY_ID_PREFIX_MAX + 32)
+
+/** 1 if id (NUL-terminated, borrowed) is a publish of ctx still awaiting
+ *  its reply, 0 otherwise (ctx or id NULL included).  Parses nothing,
+ *  calls no callback, changes nothing: a hash lookup.  A reply whose id
+ *  gives 0 is one cloudnotify_handle_app_reply would answer NOT_MINE
+ *  (unless a tick expires the entry in between).  Callable from
+ *  callbacks. */
+CLOUDNOTIFY_EXPORT int cloudnotify_is_outstanding_id(const cloudnotify_ctx *ctx,
+                                                    const char *id);
+
+/** An app-server reply the host has already parsed.  Every pointer is
+ *  borrowed for the call.  Set size to sizeof(cloudnotify_reply). */
+typedef struct cloudnotify_reply {
+  size_t size;
+  /** The IQ's id attribute. */
+  const char *id;
+  /** The IQ's from attribute, as received (normalised by the library). */
+  const char *from;
+  /** The IQ's type: "result" or "error" ("get" and "set" are not
+   *  replies: NOT_MINE). */
+  const char *type;
+  /** For "error": the <error/> element's type attribute ("cancel",
+   *  "modify", "auth" or "wait"), or NULL when it had none.  Must be NULL
+   *  for "result". */
+  const char *error_type;
+  /** For "error": the name of the RFC 6120 defined-condition element
+   *  (section 8.3.3: bad-request, conflict, feature-not-implemented,
+   *  forbidden, gone, internal-server-error, item-not-found,
+   *  jid-malformed, not-acceptable, not-allowed, not-authorized,
+   *  policy-violation, recipient-unavailable, redirect,
+   *  registration-required, remote-server-not-found,
+   *  remote-server-timeout, resource-constraint, service-unavailable,
+   *  subscription-required, undefined-condition, unexpected-request), or
+   *  NULL when it had none.  A host that met another condition passes
+   *  "undefined-condition".  Must be NULL for "result". */
+  const char *error_condition;
+} cloudnotify_reply;
+
+/** The same as cloudnotify_handle_app_reply, from fields instead of
+ *  text: same rules, same outcome, same callbacks and counters.
+ *  Errors: INVALID_ARGUMENT (ctx, reply, id, from or type NULL; type not
+ *  one of result, error, get, set; error_type or error_condition not
+ *  one of the values listed above, or set for a result); VTABLE_SIZE
+ *  (reply->size is not a size this library knows); JID_MALFORMED (from
+ *  is not a JID); NOT_MINE (type get or set, or id not outstanding);
+ *  FOREIGN_SENDER; STORE (as cloudnotify_handle_app_reply); REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply_fields(cloudnotify_ctx *ctx,
+                                                           const cloudnotify_reply *reply);
+
 /* ------------------------------------------------------------------ */
 /* Triggers                                                            */
 /* ------------------------------------------------------------------ */
 
+/* What to pass.  Every function below that takes a stanza, and
+ * cloudnotify_session_queued / _hibernated / _ack_delayed, expects it as
+ * routed: with the 'from' the server stamped and the 'to' it was
+ * addressed to.  The account's own messages are never pushed, on any of
+ * these paths: a message whose 'from' is the account (any resource: a
+ * note to self, a message from another of its devices) or whose 'to'
+ * names someone else (the copy of an outgoing message the archive
+ * stores).  A host may pass them (the library drops them after one
+ * parse) but must not strip 'from' or 'to' from what it passes: a
+ * message with neither counts as a peer's. */
+
 /** A message for account went to offline storage: every registration is
  *  notified (at most once per stanza).  pushes, if not NULL, receives the
- *  number of publishes sent before the call returned (work parked behind
- *  a host answer is not counted).  Every call taking an account, a
- *  session or a reply may also return BUSY (see "Answers that come
- *  later").  Errors: INVALID_ARGUMENT, JID_MALFORMED,
+ *  number of publishes the send callback accepted during this call
+ *  (CLOUDNOTIFY_COUNTER_PUBLISHES_SENT's increase): publishes vetoed by
+ *  the notification filter, refused by send, or not made because the
+ *  registration was already pushed for this stanza are not included, nor
+ *  is work parked behind a host answer that comes later; 0 on error.
+ *  Every call taking an account, a session or a reply may also return
+ *  BUSY (see "Answers that come later").  Errors: INVALID_ARGUMENT, JID_MALFORMED,
  *  XML, TOO_LARGE, STORE (registrations could not be loaded), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_message_offline(cloudnotify_ctx *ctx,
                                                    const char *account,
@@ -544,11 +935,266 @@ CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx,
 CLOUDNOTIFY_EXPORT int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account);
 
 /** Ping: a notification without stanza to every registration of account
- *  (endpoints NULL or n 0) or to the named ones that exist.
+ *  (endpoints NULL or n 0) or to the named ones that exist.  pushes as
+ *  for cloudnotify_message_offline.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, STORE, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ping(cloudnotify_ctx *ctx, const char *account,
                                         const cloudnotify_endpoint *endpoints,
                                         size_t n, unsigned *pushes);
+
+/* ------------------------------------------------------------------ */
+/* Stanzas as trees, in (0.2)                                          */
+/* ------------------------------------------------------------------ */
+
+/* A host that holds its stanzas parsed already (Prosody's util.stanza
+ * tables, Erlang terms) hands them over through a read-only adapter
+ * instead of serialising them.  Every entry point that takes a stanza as
+ * text has a _tree form; for the same stanza both give the same results:
+ * the same pushes, replies, errors and de-duplication identities.  "The
+ * same stanza" means the tree whose text form is what the text entry
+ * point would have been given: element and attribute names, namespaces,
+ * attribute values (in the order the text would list them: the content
+ * digest of a stanza without id depends on it) and text, with character
+ * references already resolved.
+ *
+ * Element handles are the host's own pointers (or indices cast to
+ * pointers): the library only passes them back to the adapter, during the
+ * call that was given the tree, and keeps nothing after it returns.
+ *
+ * The bounds and checks of the text form apply:
+ *  - TOO_LARGE when the elements nest deeper than push_max_xml_depth
+ *    (the root is depth 1), or when the tree's size exceeds
+ *    push_max_stanza_size.  The size is that of its text form without
+ *    character escapes or prefixes: per element 2 * name + 5 bytes
+ *    (+ namespace + 9 where it differs from the parent's), per attribute
+ *    name + value + 4, plus every text's length.  A tree is never counted
+ *    larger than its text, so a tree refused as too large is refused as
+ *    text too.
+ *  - XML when a name is not an XML NCName (no prefix: namespaces are
+ *    given apart), when a name, namespace, attribute value or text is
+ *    not valid UTF-8 or holds a character XML 1.0 cannot carry (NUL, C0
+ *    controls but tab/LF/CR, U+FFFE, U+FFFF), when the root's namespace
+ *    is not one of the accepted stanza namespaces, when an element holds
+ *    the same attribute (namespace and name) twice, when an attribute's
+ *    namespace is the XMLNS one, or when an adapter function fails.
+ */
+
+/** What cloudnotify_tree_ops.children reports for each child. */
+typedef struct cloudnotify_tree_visitor {
+  /** An element child; child is the host's handle for it.  Returns 0 to
+   *  go on; nonzero stops the iteration: children must then return that
+   *  value at once. */
+  int (*element)(void *visit_data, const void *child);
+  /** A text child: len bytes at text (no NUL needed; a NUL byte is
+   *  refused).  Adjacent texts are joined; empty ones are ignored.
+   *  Return value as for element. */
+  int (*text)(void *visit_data, const char *text, size_t len);
+} cloudnotify_tree_visitor;
+
+/** Read-only access to one of the host's stanza trees.  Set size to
+ *  sizeof(cloudnotify_tree_ops); every field is required.  tree_data is
+ *  cloudnotify_tree.data.  Every string returned is borrowed from the
+ *  host and must stay valid and unchanged until the library's call that
+ *  received the tree returns.  Strings are given as a pointer and a
+ *  length; a NUL byte inside is refused (XML). */
+typedef struct cloudnotify_tree_ops {
+  size_t size;
+  /** The element's local name (no prefix).  Return 0 and set
+   *  *name / *len, or negative on failure. */
+  int (*name)(void *tree_data, const void *element, const char **name, size_t *len);
+  /** The element's namespace.  Set *ns to NULL when the element has no
+   *  namespace of its own and inherits its parent's (for the root: none);
+   *  to "" (len 0) for no namespace under a parent that has one.  Return
+   *  0, or negative on failure. */
+  int (*ns)(void *tree_data, const void *element, const char **ns, size_t *len);
+  /** Call visit once per attribute, in order, with its namespace (NULL
+   *  or len 0: none; "http://www.w3.org/XML/1998/namespace" for xml:lang
+   *  and the like), local name and value; namespace declarations are not
+   *  attributes.  When visit returns nonzero, return that value at once.
+   *  Return 0 after the last, or negative on failure. */
+  int (*attrs)(void *tree_data, const void *element,
+               int (*visit)(void *visit_data, const char *ns, size_t ns_len,
+                            const char *name, size_t name_len,
+                            const char *value, size_t value_len),
+               void *visit_data);
+  /** Call the visitor once per child, elements and texts in document
+   *  order.  Same return rules as attrs.  The library may call the
+   *  adapter for a child (its children included) from inside
+   *  visitor->element: the iteration state must survive that. */
+  int (*children)(void *tree_data, const void *element,
+                  const cloudnotify_tree_visitor *visitor, void *visit_data);
+} cloudnotify_tree_ops;
+
+/** One stanza as a tree: the adapter, its data and the root element.
+ *  Borrowed for the call it is passed to. */
+typedef struct cloudnotify_tree {
+  const cloudnotify_tree_ops *ops;
+  void *data;
+  const void *root;
+} cloudnotify_tree;
+
+/* The tree forms.  Each behaves exactly as the text function it is named
+ * after, with the same errors plus: INVALID_ARGUMENT when tree (or
+ * tree->ops, or tree->root) is NULL; VTABLE_SIZE when tree->ops->size is
+ * not a size this library knows; XML and TOO_LARGE as described above.
+ * In the arrays of hibernated_tree and ack_delayed_tree, a tree that is
+ * refused is skipped as an unparsable text would be. */
+
+CLOUDNOTIFY_EXPORT int cloudnotify_message_offline_tree(cloudnotify_ctx *ctx,
+                                                        const char *account,
+                                                        const cloudnotify_tree *tree,
+                                                        unsigned *pushes);
+CLOUDNOTIFY_EXPORT int cloudnotify_message_archived_tree(cloudnotify_ctx *ctx,
+                                                         const char *account,
+                                                         const cloudnotify_tree *tree,
+                                                         const char *archive_id,
+                                                         unsigned *pushes);
+CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare_tree(cloudnotify_ctx *ctx,
+                                                               const char *account,
+                                                               const cloudnotify_tree *tree,
+                                                               unsigned *pushes);
+CLOUDNOTIFY_EXPORT int cloudnotify_session_queued_tree(cloudnotify_session *session,
+                                                       const cloudnotify_tree *tree);
+/** queue: n trees (n may be 0; queue may then be NULL). */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated_tree(cloudnotify_session *session,
+                                                           const cloudnotify_tree *queue,
+                                                           size_t n);
+/** queue as cloudnotify_session_hibernated_tree. */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_delayed_tree(cloudnotify_session *session,
+                                                            const cloudnotify_tree *queue,
+                                                            size_t n);
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq_tree(cloudnotify_session *session,
+                                                         const cloudnotify_tree *tree);
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply_tree(cloudnotify_ctx *ctx,
+                                                         const cloudnotify_tree *tree);
+
+/* ------------------------------------------------------------------ */
+/* Stanzas as structure, out (0.2)                                     */
+/* ------------------------------------------------------------------ */
+
+/* With the send_stanza callback the host receives each stanza the
+ * library emits (publishes to app servers, IQ replies to clients) as an
+ * object it reads with the getters below, and builds its own stanza
+ * object from it with cloudnotify_stanza_build, element by element,
+ * without parsing text.  Every getter is callable from callbacks; the
+ * stanza and every pointer obtained from it are borrowed, valid until
+ * send_stanza returns. */
+
+/** One attribute passed to cloudnotify_builder.start_element. */
+typedef struct cloudnotify_attr {
+  /** NULL for an attribute without namespace (the usual case);
+   *  "http://www.w3.org/XML/1998/namespace" for xml:lang and the like. */
+  const char *ns;
+  const char *name;
+  const char *value;
+} cloudnotify_attr;
+
+/** A builder of the host's.  Set size to sizeof(cloudnotify_builder);
+ *  every field is required.  Each function returns 0 to go on; nonzero
+ *  stops the walk, and cloudnotify_stanza_build returns that value. */
+typedef struct cloudnotify_builder {
+  size_t size;
+  /** An element starts.  name is its local name; ns its namespace (NULL:
+   *  none; the root of every stanza the library emits has none, so that it
+   *  takes the host's stream namespace).  The text form declares xmlns
+   *  exactly where ns differs from the parent's.  attrs: n attributes, in
+   *  the order of the text form. */
+  int (*start_element)(void *build_data, const char *name, const char *ns,
+                       const cloudnotify_attr *attrs, size_t n);
+  /** Character data of the current element: len bytes, unescaped. */
+  int (*text)(void *build_data, const char *text, size_t len);
+  /** The current element ends. */
+  int (*end_element)(void *build_data, const char *name);
+} cloudnotify_builder;
+
+/** CLOUDNOTIFY_ROUTE_CLIENT or CLOUDNOTIFY_ROUTE_APP_SERVER; 0 for NULL. */
+CLOUDNOTIFY_EXPORT cloudnotify_route cloudnotify_stanza_route(const cloudnotify_stanza *stanza);
+/** The client session for ROUTE_CLIENT, NULL for ROUTE_APP_SERVER. */
+CLOUDNOTIFY_EXPORT cloudnotify_session *cloudnotify_stanza_session(const cloudnotify_stanza *stanza);
+/** The local account concerned (normalised bare JID). */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_stanza_account(const cloudnotify_stanza *stanza);
+/** The destination JID (also the stanza's 'to'). */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_stanza_to(const cloudnotify_stanza *stanza);
+/** The stanza's id attribute, NULL when it has none (an error reply to
+ *  an IQ without id).  For ROUTE_APP_SERVER it is the publish id, the id
+ *  the app server's reply carries: a fresh unpredictable value, today 32
+ *  lowercase hexadecimal digits from getrandom(); when the context is
+ *  configured with an id prefix, the full id including the prefix.
+ *  Hosts that route replies by id use it whole and assume nothing else
+ *  about its form. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_stanza_id(const cloudnotify_stanza *stanza);
+/** The stanza as XML text, exactly what send would have been given;
+ *  serialised at the first call (later calls return the same buffer).
+ *  *len (if len is not NULL) receives its length; the text is also
+ *  NUL-terminated.  NULL for a NULL stanza. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_stanza_text(const cloudnotify_stanza *stanza,
+                                                       size_t *len);
+/** Walk the stanza into builder: start_element, text and end_element
+ *  calls in document order, properly nested, the root first.  Every
+ *  pointer passed to the builder is borrowed for that one call.  May be
+ *  called several times.  Returns 0, the builder's nonzero return value
+ *  (the walk stopped there), or INVALID_ARGUMENT (stanza or builder
+ *  NULL, or a builder function NULL), VTABLE_SIZE (builder->size not a
+ *  size this library knows). */
+CLOUDNOTIFY_EXPORT int cloudnotify_stanza_build(const cloudnotify_stanza *stanza,
+                                                const cloudnotify_builder *builder,
+                                                void *build_data);
+
+/* ------------------------------------------------------------------ */
+/* Administration (0.2)                                                */
+/* ------------------------------------------------------------------ */
+
+/** Called once per registration by cloudnotify_account_registrations.
+ *  account is the normalised bare JID; record and every pointer in it are
+ *  borrowed for the duration of the call (publish_options is the form as
+ *  the library will send it, without NUL terminator).  Return 0 to go on,
+ *  nonzero to stop the listing. */
+typedef int (*cloudnotify_registration_fn)(void *user_data, const char *account,
+                                           const cloudnotify_record *record);
+
+/** List the registrations of account (loading them from the store if
+ *  they are not cached), most recently enabled first, calling callback
+ *  once per registration with user_data.  The callback runs as any other
+ *  callback does: calls that change state are refused there.  Returns
+ *  the number of registrations reported (>= 0), or a negative error.
+ *  Errors: INVALID_ARGUMENT (ctx, account or callback NULL),
+ *  JID_MALFORMED, STORE (the load failed), REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_account_registrations(cloudnotify_ctx *ctx,
+                                                         const char *account,
+                                                         cloudnotify_registration_fn callback,
+                                                         void *user_data);
+
+/** Remove every registration of account, e.g. because the account was
+ *  deleted: each is removed from the store, the sessions bound to it are
+ *  unbound (hibernation_timeout(-1) where the timeout was extended),
+ *  its publishes awaiting a reply are forgotten, and registration_removed
+ *  is called with CLOUDNOTIFY_REMOVED_ACCOUNT.  A registration the store
+ *  fails to remove stays, in memory as in the store, and the others are
+ *  still removed.  Records the loader skipped as invalid are unknown to
+ *  the library and stay in the store.  removed, if not NULL, receives the
+ *  number of registrations removed.
+ *  Errors: INVALID_ARGUMENT (ctx or account NULL), JID_MALFORMED, STORE
+ *  (the load, or the removal of at least one registration, failed),
+ *  REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_account_remove_all(cloudnotify_ctx *ctx,
+                                                      const char *account,
+                                                      unsigned *removed);
+
+/** Forget what the library caches for account because the store changed
+ *  behind it (another node, an administrator).  When no session of the
+ *  account exists the cached registrations are dropped and the next use
+ *  loads them again.  Otherwise they are reloaded at once: each session
+ *  stays bound to the registration with the same jid and node if the
+ *  store still has it, and is unbound otherwise (hibernation_timeout(-1)
+ *  where the timeout was extended; registration_removed is not called,
+ *  this library removed nothing).  Error counts come from the store's
+ *  records; with a store without set_errors (whose records hold no
+ *  current count) a registration that survives a reload under sessions
+ *  with the same enable time keeps its count from memory.  An account
+ *  that is not cached is a no-op.
+ *  Errors: INVALID_ARGUMENT (ctx or account NULL), JID_MALFORMED, STORE
+ *  (the reload failed: the cached state is kept unchanged), REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_account_forget(cloudnotify_ctx *ctx, const char *account);
 
 /* ------------------------------------------------------------------ */
 /* Time                                                                */
@@ -560,6 +1206,82 @@ CLOUDNOTIFY_EXPORT int64_t cloudnotify_next_timeout(const cloudnotify_ctx *ctx);
 
 /** Run every timer that is due.  Errors: INVALID_ARGUMENT, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_tick(cloudnotify_ctx *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Counters and gauges (0.2)                                           */
+/* ------------------------------------------------------------------ */
+
+/** What cloudnotify_ctx_get_counter reads.  Counters count events since
+ *  the context was created and only grow (modulo 2^64); gauges are the
+ *  current size of something.  Values are only ever added. */
+typedef enum cloudnotify_counter {
+  /** Publishes the send callback accepted. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_SENT = 1,
+  /** Publishes the notification filter vetoed. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_VETOED = 2,
+  /** Publishes the send callback refused. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_REFUSED = 3,
+  /** Publishes not made because the registration was already pushed for
+   *  the same stanza. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED = 4,
+  /** Sent publishes that got no reply within push_publish_timeout. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_EXPIRED = 5,
+  /** Sent publishes forgotten unanswered because push_max_outstanding
+   *  was reached. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_DROPPED = 6,
+  /** Sent publishes forgotten unanswered because their registration was
+   *  removed. */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN = 7,
+  /** Results from the registered JID. */
+  CLOUDNOTIFY_COUNTER_REPLIES_OK = 8,
+  /** Errors from the registered JID counted towards push_max_errors. */
+  CLOUDNOTIFY_COUNTER_REPLIES_ERROR = 9,
+  /** 'wait' errors from the registered JID (not counted). */
+  CLOUDNOTIFY_COUNTER_REPLIES_WAIT = 10,
+  /** Replies to an outstanding id from another JID (FOREIGN_SENDER). */
+  CLOUDNOTIFY_COUNTER_REPLIES_FOREIGN = 11,
+  /** Replies given to the library that were not for it (NOT_MINE). */
+  CLOUDNOTIFY_COUNTER_REPLIES_NOT_MINE = 12,
+  /** Enables stored (new or replacing). */
+  CLOUDNOTIFY_COUNTER_ENABLES = 13,
+  /** Disables answered with a result. */
+  CLOUDNOTIFY_COUNTER_DISABLES = 14,
+  /** Store load, save or remove calls that failed. */
+  CLOUDNOTIFY_COUNTER_STORE_FAILURES = 15,
+  /** Account lookups answered from the cache. */
+  CLOUDNOTIFY_COUNTER_CACHE_HITS = 16,
+  /** Account lookups that had to load from the store. */
+  CLOUDNOTIFY_COUNTER_CACHE_MISSES = 17,
+  /** Calls that returned XML, TOO_LARGE or JID_MALFORMED. */
+  CLOUDNOTIFY_COUNTER_INPUTS_REJECTED = 18,
+  /** Stored records cloudnotify_loader_add refused. */
+  CLOUDNOTIFY_COUNTER_STORE_RECORDS_REJECTED = 19,
+  /** Log messages formatted and passed to log or log2. */
+  CLOUDNOTIFY_COUNTER_LOG_MESSAGES = 20,
+
+  /** Registrations removed, one counter per cloudnotify_removal_reason:
+   *  CLOUDNOTIFY_COUNTER_REMOVED_BASE + reason.  A reason added later
+   *  gets its counter at the same offset. */
+  CLOUDNOTIFY_COUNTER_REMOVED_BASE = 0x100,
+  CLOUDNOTIFY_COUNTER_REMOVED_DISABLED = 0x100 + CLOUDNOTIFY_REMOVED_DISABLED,
+  CLOUDNOTIFY_COUNTER_REMOVED_ERRORS = 0x100 + CLOUDNOTIFY_REMOVED_ERRORS,
+  CLOUDNOTIFY_COUNTER_REMOVED_EVICTED = 0x100 + CLOUDNOTIFY_REMOVED_EVICTED,
+
+  /** Gauge: publishes awaiting a reply. */
+  CLOUDNOTIFY_GAUGE_OUTSTANDING = 0x200,
+  /** Gauge: accounts in the cache. */
+  CLOUDNOTIFY_GAUGE_CACHED_ACCOUNTS = 0x201,
+  /** Gauge: sessions alive. */
+  CLOUDNOTIFY_GAUGE_SESSIONS = 0x202,
+} cloudnotify_counter;
+
+/** Read one counter or gauge into *out.  Callable from callbacks.
+ *  Errors: INVALID_ARGUMENT (ctx or out NULL), UNKNOWN_OPTION (which is
+ *  not a value this version knows, CLOUDNOTIFY_COUNTER_REMOVED_BASE
+ *  itself included; *out is then 0). */
+CLOUDNOTIFY_EXPORT int cloudnotify_ctx_get_counter(const cloudnotify_ctx *ctx,
+                                                   cloudnotify_counter which,
+                                                   uint64_t *out);
 
 /* ------------------------------------------------------------------ */
 /* Notification filter accessors (valid only inside the filter)        */
@@ -580,6 +1302,65 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_is_important(const cloudnotify_push *pus
 CLOUDNOTIFY_EXPORT int cloudnotify_push_is_urgent(const cloudnotify_push *push);
 /** The session this push is for, or NULL (offline, archive, ping). */
 CLOUDNOTIFY_EXPORT cloudnotify_session *cloudnotify_push_session(const cloudnotify_push *push);
+/** The client identity stored with the registration being pushed to
+ *  (that of the session that enabled it), or NULL.  Added in 0.2. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_client_id(const cloudnotify_push *push);
+
+/* ---- Notification content (0.2) ---------------------------------- */
+
+/** The triggering stanza's type: its 'type' attribute, or when it has
+ *  none the RFC 6121 default ("normal" for a message, "available" for a
+ *  presence).  For a carbon the forwarded message's.  NULL for a ping (a
+ *  push without stanza: cloudnotify_ping, the wake-up before expiry).
+ *  Borrowed, valid during the filter call.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_type(const cloudnotify_push *push);
+/** The triggering stanza's 'id' attribute (for a carbon the forwarded
+ *  message's), NULL when it has none and for a ping.  When one push
+ *  covers several stanzas (a session's queue), the first of them.
+ *  Borrowed, valid during the filter call.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_id(const cloudnotify_push *push);
+
+/** Most fields cloudnotify_push_add_field adds to one push. */
+#define CLOUDNOTIFY_PUSH_MAX_FIELDS 16
+/** Longest field name (var) in bytes. */
+#define CLOUDNOTIFY_PUSH_MAX_VAR_SIZE 256
+/** Longest field value in bytes. */
+#define CLOUDNOTIFY_PUSH_MAX_VALUE_SIZE 4096
+/** Longest extra element, as given, in bytes. */
+#define CLOUDNOTIFY_PUSH_MAX_EXTRA_SIZE 8192
+
+/** Add a field to the summary form (urn:xmpp:push:summary), after the
+ *  library's own.  Both strings are copied.  Adding a var again replaces
+ *  its value.  The form the publish carries says message-count (the
+ *  number of stanzas the push covers: 1 for a message, n for a batch of a
+ *  session's queue; none for a ping), last-message-sender and
+ *  last-message-body (see cloudnotify_push_set_sender / _set_body), then
+ *  these fields in the order first added.
+ *  Errors: INVALID_ARGUMENT (push, var or value NULL; var empty, longer
+ *  than CLOUDNOTIFY_PUSH_MAX_VAR_SIZE, holding white space, or one of the
+ *  library's: FORM_TYPE, message-count, last-message-sender,
+ *  last-message-body; var or value not UTF-8 or holding a character XML
+ *  cannot carry, as cloudnotify_push_set_body), TOO_LARGE (value longer
+ *  than CLOUDNOTIFY_PUSH_MAX_VALUE_SIZE, or CLOUDNOTIFY_PUSH_MAX_FIELDS
+ *  fields already added).  On error the push is unchanged. */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_add_field(cloudnotify_push *push, const char *var,
+                                                  const char *value);
+
+/** Set the one extra child element of <notification/>, written after the
+ *  summary form: xml is one element as text (len bytes, copied), parsed
+ *  with the same hardening as stanzas and written again by the library
+ *  (prefixes become default namespace declarations, namespaced
+ *  attributes keep theirs).  A second call replaces the first; xml NULL
+ *  removes it.
+ *  Errors: INVALID_ARGUMENT (push NULL), TOO_LARGE (len over
+ *  CLOUDNOTIFY_PUSH_MAX_EXTRA_SIZE, or nesting deeper than
+ *  push_max_xml_depth), XML (not exactly one well-formed element: empty,
+ *  text around it, several elements, DOCTYPE, comment, CDATA, processing
+ *  instruction, NUL byte, invalid UTF-8; or an element in no namespace,
+ *  in urn:xmpp:push:0 or in jabber:x:data, which would pass for part of
+ *  the notification).  On error the push is unchanged. */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_set_extra(cloudnotify_push *push, const char *xml,
+                                                  size_t len);
 
 /** Replace the body field (copied; NULL removes it).
  *  Errors: INVALID_ARGUMENT (push NULL, or text not UTF-8 or holding a

@@ -609,6 +609,19 @@ async def app_errors_reset(ctx):
     return "e,e,r,e,e,e,-: %s" % counts
 
 
+@scenario("app_errors_restart", options={"push_max_errors": 3})
+async def app_errors_restart(ctx):
+    """error counts are stored with the registration: two errors, a restart, then the third removes it"""
+    await offline_alice(ctx)
+    counts = await pushes_per_message(ctx, [ERR_CANCEL, None])
+    await ctx.restart()
+    counts2 = await pushes_per_message(ctx, [ERR_CANCEL, None, None])
+    ctx.expect("before the restart", counts, [1, 1])
+    # The reference keeps counts in memory: a restart starts them again.
+    ctx.expect("after the restart", counts2, [1, 0, 0], ref=[1, 1, 1])
+    return "e,e | restart | e,e,e: %s | %s" % (counts, counts2)
+
+
 @scenario("app_errors_foreign_sender", options={"push_max_errors": 2})
 async def app_errors_foreign_sender(ctx):
     """errors from a JID other than the registered push jid change nothing"""
