@@ -3,6 +3,7 @@
  * the cached copy when the store changed behind the library, and keeping
  * the consecutive error counts in the store. */
 #include "private.h"
+#include "pending.h"
 
 #include <string.h>
 
@@ -32,14 +33,83 @@ int cn_client_id_check(const char *id) {
   return cn_text_is_xml_safe(id) ? 0 : CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
 }
 
-/* The user behind an account argument: JID_MALFORMED, STORE or 0. */
+/* The user behind an account argument: JID_MALFORMED, STORE, BUSY or 0.
+ * An account with work parked behind a host answer is BUSY rather than
+ * queued: these calls answer with what they did (a count, a listing), so
+ * they cannot be replayed later; the host retries once it has answered.
+ * A load this call starts that is answered later makes it BUSY too (the
+ * load goes on; a retry after the answer finds the account cached). */
 static int admin_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) {
   char *bare = cn_account_normalize(account);
   if (!bare)
     return CLOUDNOTIFY_ERR_JID_MALFORMED;
-  int rc = cn_user_get(ctx, bare, u);
+  int rc = cn_pending_busy(ctx, bare) ? CLOUDNOTIFY_ERR_BUSY : cn_user_get(ctx, bare, u);
   g_free(bare);
-  return rc;
+  return rc == CN_PARKED ? CLOUDNOTIFY_ERR_BUSY : rc;
+}
+
+static cn_reg *find_ident(cn_user *u, const char *ident) {
+  for (guint i = 0; i < u->regs->len; i++) {
+    cn_reg *r = u->regs->pdata[i];
+    if (!strcmp(r->ident, ident))
+      return r;
+  }
+  return NULL;
+}
+
+/* A removal of every registration whose store removals may be answered
+ * later: the rest waits as the account's parked work. */
+typedef struct {
+  cn_task t;
+  GPtrArray *idents; /* the registrations when the call came, in order */
+  guint k;
+  unsigned n;        /* removed so far */
+  gboolean failed;
+} remove_all_job;
+
+static void remove_all_free(cn_task *t) {
+  remove_all_job *j = (remove_all_job *)t;
+  g_ptr_array_free(j->idents, TRUE);
+  cn_task_fini(t);
+  g_free(j);
+}
+
+static void remove_all_removed(cloudnotify_ctx *ctx, remove_all_job *j, int rc) {
+  cn_user *u = g_hash_table_lookup(ctx->users, j->t.account);
+  cn_reg *r = u ? find_ident(u, j->idents->pdata[j->k]) : NULL;
+  if (rc) {
+    /* What the store refuses to remove stays in memory too. */
+    j->failed = TRUE;
+    return;
+  }
+  if (!r)
+    return;
+  cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push to %s for %s removed with the account", r->jid,
+         u->account);
+  cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_ACCOUNT);
+  j->n++;
+}
+
+static int remove_all_step(cloudnotify_ctx *ctx, remove_all_job *j) {
+  cn_user *u = g_hash_table_lookup(ctx->users, j->t.account);
+  for (; u && j->k < j->idents->len; j->k++) {
+    cn_reg *r = find_ident(u, j->idents->pdata[j->k]);
+    if (!r)
+      continue;
+    int rc = cn_store_remove(ctx, u->account, r->jid, r->node);
+    if (rc == CN_WAIT)
+      return CN_WAIT;
+    remove_all_removed(ctx, j, rc);
+  }
+  return j->failed ? CLOUDNOTIFY_ERR_STORE : 0;
+}
+
+static int remove_all_run(cloudnotify_ctx *ctx, cn_task *t) {
+  remove_all_job *j = (remove_all_job *)t;
+  remove_all_removed(ctx, j, cn_store_checked(ctx, "removing", t->account,
+                                              cn_task_answer(t, NULL, NULL)));
+  j->k++;
+  return remove_all_step(ctx, j);
 }
 
 static gint newest_first(gconstpointer a, gconstpointer b) {
@@ -94,28 +164,32 @@ int cloudnotify_account_remove_all(cloudnotify_ctx *ctx, const char *account,
   int rc = admin_user(ctx, account, &u);
   if (rc)
     return cn_leave(ctx, rc);
-  unsigned n = 0;
   /* The store first, one by one: what it refuses to remove stays in
    * memory too, so that both keep agreeing. */
-  for (guint i = 0; i < u->regs->len;) {
-    cn_reg *r = u->regs->pdata[i];
-    if (cn_store_remove(ctx, u->account, r->jid, r->node)) {
-      rc = CLOUDNOTIFY_ERR_STORE;
-      i++;
-      continue;
-    }
-    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push to %s for %s removed with the account", r->jid,
-           u->account);
-    cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_ACCOUNT);
-    n++;
-  }
+  remove_all_job *j = g_new0(remove_all_job, 1);
+  cn_task_init(&j->t, remove_all_run, remove_all_free, u->account, NULL);
+  j->idents = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < u->regs->len; i++)
+    g_ptr_array_add(j->idents, g_strdup(((cn_reg *)u->regs->pdata[i])->ident));
+  rc = remove_all_step(ctx, j);
   if (removed)
-    *removed = n;
+    *removed = j->n;
+  if (rc == CN_WAIT) {
+    cn_pending_wait(ctx, &j->t);
+    return cn_leave(ctx, 0);
+  }
+  remove_all_free(&j->t);
   return cn_leave(ctx, rc);
 }
 
 /* Move the sessions of the stale copy old onto the fresh copy fresh of
  * the same account, then free old. */
+static void rebind(cloudnotify_ctx *ctx, cn_user *old, cn_user *fresh);
+
+void cn_user_rebind(cloudnotify_ctx *ctx, cn_user *old, cn_user *fresh) {
+  rebind(ctx, old, fresh);
+}
+
 static void rebind(cloudnotify_ctx *ctx, cn_user *old, cn_user *fresh) {
   for (guint i = 0; i < old->regs->len; i++) {
     cn_reg *r = old->regs->pdata[i];
@@ -151,6 +225,11 @@ int cloudnotify_account_forget(cloudnotify_ctx *ctx, const char *account) {
   char *bare = cn_account_normalize(account);
   if (!bare)
     return cn_leave(ctx, CLOUDNOTIFY_ERR_JID_MALFORMED);
+  /* Parked work may hold on to the cached copy (and expects it cached). */
+  if (cn_pending_busy(ctx, bare)) {
+    g_free(bare);
+    return cn_leave(ctx, CLOUDNOTIFY_ERR_BUSY);
+  }
   cn_user *old = g_hash_table_lookup(ctx->users, bare);
   int rc = 0;
   if (old) {
@@ -166,6 +245,13 @@ int cloudnotify_account_forget(cloudnotify_ctx *ctx, const char *account) {
       rc = cn_user_get(ctx, bare, &fresh);
       if (rc == 0) {
         rebind(ctx, old, fresh);
+      } else if (rc == CN_PARKED) {
+        /* The fresh copy is answered later: the stale one serves (the
+         * account's calls wait behind the load) until the load caches
+         * the fresh one, which takes its sessions over (cn_user_rebind). */
+        g_hash_table_insert(ctx->users, old->account, old);
+        g_queue_push_head_link(&ctx->user_lru, &old->lru);
+        rc = 0;
       } else {
         g_hash_table_insert(ctx->users, old->account, old);
         g_queue_push_head_link(&ctx->user_lru, &old->lru);

@@ -120,6 +120,12 @@ void cn_push_free(cloudnotify_push *p) {
   g_free(p);
 }
 
+void cn_push_cancelled(cloudnotify_ctx *ctx, const cloudnotify_push *p) {
+  const cn_reg *r = p->reg;
+  cn_report_publish(ctx, r->user->account, r->jid, r->node, NULL, CLOUDNOTIFY_PUBLISH_VETOED,
+                    NULL, NULL, r->errors);
+}
+
 /* The filter answered veto (nonzero: drop): send or not.  1 when sent. */
 static int push_finish(cloudnotify_ctx *ctx, cloudnotify_push *p, int veto) {
   const cn_reg *r = p->reg;

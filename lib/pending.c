@@ -78,6 +78,11 @@ static void op_release(cloudnotify_ctx *ctx, cloudnotify_op *op, op_state state)
     cn_loader_close(op->loader, state == OP_GONE ? CLOUDNOTIFY_ERR_GONE
                                                  : CLOUDNOTIFY_ERR_OP_CANCELLED);
   if (op->push) {
+    /* Every push the library decided to make ends in one outcome; one
+     * whose filter question goes with its session is reported as never
+     * built.  A freed context calls nobody. */
+    if (state == OP_CANCELLED && ctx)
+      cn_push_cancelled(ctx, op->push);
     cn_push_free(op->push);
     op->push = NULL;
   }

@@ -140,6 +140,8 @@ const char *cn_input_text(const struct cn_input *in, const xmlDoc *doc, GString 
 
 /* notify.c: the pending push of a notification filter op. */
 void cn_push_free(cloudnotify_push *p);
+/* notify.c: report a push whose filter question was cancelled (VETOED). */
+void cn_push_cancelled(cloudnotify_ctx *ctx, const cloudnotify_push *p);
 /* notify.c: finish a push whose filter answered (t->op); 1 when sent. */
 int cn_notify_resume(cloudnotify_ctx *ctx, cn_task *t);
 /* notify.c */

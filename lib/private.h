@@ -72,6 +72,10 @@ void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
 /* Free a user already taken out of the cache (ctx->users, user_lru). */
 void cn_user_free(cn_user *u);
 /* Evict users beyond max_cached_users that hold no session. */
+/* admin.c: move the sessions of the stale copy old of an account onto the
+ * fresh copy fresh (both out of or in the cache as the caller arranged),
+ * then free old. */
+void cn_user_rebind(cloudnotify_ctx *ctx, cn_user *old, cn_user *fresh);
 void cn_users_trim(cloudnotify_ctx *ctx);
 void cn_users_clear(cloudnotify_ctx *ctx);
 cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node);

@@ -253,8 +253,17 @@ static void add_steps(load_job *j, cn_reg *r, gboolean surplus) {
 
 static void cache_user(cloudnotify_ctx *ctx, load_job *j) {
   cn_user *u = g_steal_pointer(&j->u);
+  /* A stale copy is cached only when cloudnotify_account_forget started
+   * this load for an account with sessions: they move to the fresh one. */
+  cn_user *stale = g_hash_table_lookup(ctx->users, u->account);
+  if (stale) {
+    g_queue_unlink(&ctx->user_lru, &stale->lru);
+    g_hash_table_remove(ctx->users, stale->account);
+  }
   g_hash_table_insert(ctx->users, u->account, u);
   g_queue_push_head_link(&ctx->user_lru, &u->lru);
+  if (stale)
+    cn_user_rebind(ctx, stale, u);
   cn_users_trim(ctx);
   j->cached = u;
 }

@@ -4,6 +4,7 @@
  * the context goes while an answer is outstanding.  The whole scenario
  * suite also runs under the asynchronous modes (test-scenarios-*). */
 #include "api-util.h"
+#include "tree-util.h"
 
 #define BOB "bob@montague.example"
 #define CAROL "carol@verona.example"
@@ -798,6 +799,218 @@ static void random_interleavings(void **state) {
   }
 }
 
+/* ---- what came from the other 0.2 branches ---------------------------- */
+
+static uint64_t counter(const fake_host *h, cloudnotify_counter which) {
+  uint64_t v = 0;
+  assert_int_equal(cloudnotify_ctx_get_counter(h->ctx, which, &v), 0);
+  return v;
+}
+
+static unsigned outcomes(const fake_host *h, cloudnotify_publish_outcome o) {
+  unsigned n = 0;
+  for (guint i = 0; i < h->reports->len; i++)
+    n += ((const fh_report *)h->reports->pdata[i])->outcome == o;
+  return n;
+}
+
+/* The administration calls answer with what they did, so they are not
+ * replayed: a busy account is BUSY; a store that answers the removals
+ * later gets them one by one, in the account's order. */
+static void admin_calls_on_a_busy_account(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  assert_int_equal(raw_enable(s, PUSH_JID, "n2"), 0); /* waits on the filter */
+  assert_int_equal(fh_open_ops(&h), 1);
+  unsigned removed = 7;
+  assert_int_equal(cloudnotify_account_remove_all(h.ctx, ALICE, &removed),
+                   CLOUDNOTIFY_ERR_BUSY);
+  assert_int_equal(removed, 0);
+  assert_int_equal(cloudnotify_account_forget(h.ctx, ALICE), CLOUDNOTIFY_ERR_BUSY);
+  fh_settle(&h);
+  au_assert_last_reply(&h, "result");
+  assert_int_equal(h.rows->len, 2);
+  /* Nothing parked now: the removals are asked, and answered later. */
+  assert_int_equal(cloudnotify_account_remove_all(h.ctx, ALICE, &removed), 0);
+  assert_int_equal(removed, 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REMOVE);
+  assert_int_equal(cloudnotify_account_forget(h.ctx, ALICE), CLOUDNOTIFY_ERR_BUSY);
+  fh_settle(&h);
+  assert_int_equal(h.rows->len, 0);
+  assert_int_equal(h.removed->len, 2);
+  for (guint i = 0; i < h.removed->len; i++)
+    assert_int_equal(((fh_removed *)h.removed->pdata[i])->reason, CLOUDNOTIFY_REMOVED_ACCOUNT);
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), 0);
+  assert_int_equal(cloudnotify_session_has_push(s), 0);
+  later_fini(&h);
+}
+
+static int count_regs(void *ud, const char *account, const cloudnotify_record *rec) {
+  (void)account, (void)rec;
+  (*(int *)ud)++;
+  return 0;
+}
+
+/* A listing or a forget that has to load, when the load is answered
+ * later, is BUSY or finishes when the load is answered: the fresh copy
+ * takes the sessions over then, and the stale one serves meanwhile. */
+static void admin_calls_with_a_load_answered_later(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  int n = 0;
+  assert_int_equal(cloudnotify_account_registrations(h.ctx, BOB, count_regs, &n),
+                   CLOUDNOTIFY_ERR_BUSY);
+  assert_int_equal(fh_open_ops(&h), 1);
+  fh_settle(&h);
+  assert_int_equal(cloudnotify_account_registrations(h.ctx, BOB, count_regs, &n), 0);
+  assert_int_equal(n, 0);
+
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  assert_int_equal(cloudnotify_account_forget(h.ctx, ALICE), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_LOAD);
+  assert_int_equal(cloudnotify_session_has_push(s), 1);
+  fh_settle(&h);
+  assert_int_equal(cloudnotify_session_has_push(s), 1);
+  fh_clear(&h);
+  assert_int_equal(offline(&h, ALICE, "m1", "hi"), 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 1);
+  /* The session is bound to the fresh copy: a disable reaches it. */
+  assert_int_equal(raw_disable(s, PUSH_JID), 0);
+  fh_settle(&h);
+  assert_int_equal(cloudnotify_session_has_push(s), 0);
+  later_fini(&h);
+}
+
+/* A call given a tree while its account is busy keeps text: the host's
+ * tree is freed as soon as the call returns (ASan and valgrind see any
+ * later read), and the parked call still pushes what it said. */
+static void tree_calls_park_as_text(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  au_set(&h, "push_notification_with_body", "true");
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  assert_int_equal(raw_enable(s, PUSH_JID, "n2"), 0); /* busy */
+  fh_clear(&h);
+  tt_host th = { 0 };
+  char *m = msg(ALICE, "t1", "from a tree");
+  tt_node *n = tt_from_xml(m, strlen(m));
+  cloudnotify_tree t = tt_tree(&th, n);
+  unsigned pushes = 9;
+  assert_int_equal(cloudnotify_message_offline_tree(h.ctx, ALICE, &t, &pushes), 0);
+  assert_int_equal(pushes, 0);
+  tt_free(n);
+  g_free(m);
+  const char *iq = "<iq type='set' id='d9'><disable xmlns='urn:xmpp:push:0' jid='"
+                   PUSH_JID "' node='n1'/></iq>";
+  n = tt_from_xml(iq, strlen(iq));
+  t = tt_tree(&th, n);
+  assert_int_equal(cloudnotify_handle_client_iq_tree(s, &t), 0);
+  tt_free(n);
+  assert_int_equal(client_replies(&h), 0);
+  fh_settle(&h);
+  /* In order: the enable's reply, the push to both, the disable's reply. */
+  assert_int_equal(au_publishes(&h), 2);
+  au_assert_summary_field(fh_publish(&h, 0)->xml, "last-message-body", "from a tree");
+  au_assert_last_reply(&h, "result");
+  assert_int_equal(h.rows->len, 1);
+  /* Queued stanzas of a hibernated session, as trees. */
+  assert_int_equal(cloudnotify_session_hibernated(s, NULL, 0), 0);
+  assert_int_equal(raw_enable(s, PUSH_JID, "n3"), 0); /* busy again */
+  fh_clear(&h);
+  m = msg(ALICE, "t2", "queued tree");
+  n = tt_from_xml(m, strlen(m));
+  t = tt_tree(&th, n);
+  assert_int_equal(cloudnotify_session_queued_tree(s, &t), 0);
+  tt_free(n);
+  g_free(m);
+  fh_settle(&h);
+  au_set(&h, "push_coalesce_ms", "0");
+  h.now += 10000;
+  assert_int_equal(cloudnotify_tick(h.ctx), 0);
+  fh_settle(&h);
+  assert_true(au_publishes(&h) >= 1);
+  au_assert_summary_field(fh_publish(&h, 0)->xml, "last-message-body", "queued tree");
+  later_fini(&h);
+}
+
+/* Store failures are counted once per answer, given at once or later. */
+static void store_failures_counted_when_answered(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = au_session(&h, ALICE, ALICE_RES);
+  assert_int_equal(raw_enable(s, PUSH_JID, "n1"), 0);
+  assert_int_equal(fh_complete(&h, 0, 0), 0); /* load */
+  assert_int_equal(fh_complete(&h, 0, 0), 0); /* filter */
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_SAVE);
+  assert_int_equal(counter(&h, CLOUDNOTIFY_COUNTER_STORE_FAILURES), 0);
+  assert_int_equal(fh_complete(&h, 0, 1), 0);
+  assert_int_equal(counter(&h, CLOUDNOTIFY_COUNTER_STORE_FAILURES), 1);
+  au_assert_last_reply(&h, "wait/internal-server-error");
+  /* A load that fails later is counted too, and the calls behind it
+   * get the failure. */
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, BOB), 1);
+  assert_int_equal(fh_complete(&h, 0, 1), 0);
+  assert_int_equal(counter(&h, CLOUDNOTIFY_COUNTER_STORE_FAILURES), 2);
+  assert_int_equal(counter(&h, CLOUDNOTIFY_COUNTER_CACHE_MISSES), 2);
+  later_fini(&h);
+}
+
+/* publish_outcome: one per publish when the filter answers later; a push
+ * whose question goes with its session is reported vetoed (never built). */
+static void outcomes_once_with_a_later_filter(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
+  fh_clear(&h);
+  assert_int_equal(offline(&h, ALICE, "m1", "one"), 0);
+  assert_int_equal(h.reports->len, 0);
+  fh_settle(&h);
+  assert_int_equal(au_publishes(&h), 1);
+  assert_int_equal(fh_reply(&h, 0, "result", NULL), 0);
+  assert_int_equal(outcomes(&h, CLOUDNOTIFY_PUBLISH_OK), 1);
+  h.push_filter = 1;
+  assert_int_equal(offline(&h, ALICE, "m2", "two"), 0);
+  fh_settle(&h);
+  assert_int_equal(outcomes(&h, CLOUDNOTIFY_PUBLISH_VETOED), 1);
+  h.push_filter = 0;
+  /* A coalesced batch of a hibernated session waits on the filter when
+   * the session goes. */
+  au_set(&h, "push_coalesce_ms", "0");
+  assert_int_equal(cloudnotify_session_hibernated(s, NULL, 0), 0);
+  fh_settle(&h);
+  char *m = msg(ALICE, "m3", "three");
+  assert_int_equal(cloudnotify_session_queued(s, m, strlen(m)), 0);
+  g_free(m);
+  assert_int_equal(fh_open_ops(&h), 1);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_NOTIFICATION_FILTER);
+  cloudnotify_session_free(s);
+  assert_int_equal(outcomes(&h, CLOUDNOTIFY_PUBLISH_VETOED), 2);
+  assert_int_equal(fh_complete(&h, 0, 0), CLOUDNOTIFY_ERR_OP_CANCELLED);
+  assert_int_equal(h.reports->len, 3);
+  later_fini(&h);
+}
+
+static void op_errors_are_classified(void **state) {
+  (void)state;
+  assert_true(cloudnotify_is_usage_error(CLOUDNOTIFY_ERR_OP_DONE));
+  assert_true(cloudnotify_is_usage_error(CLOUDNOTIFY_ERR_OP_UNKNOWN));
+  assert_false(cloudnotify_is_usage_error(CLOUDNOTIFY_ERR_OP_CANCELLED));
+  assert_false(cloudnotify_is_usage_error(CLOUDNOTIFY_ERR_GONE));
+  assert_false(cloudnotify_is_usage_error(CLOUDNOTIFY_ERR_BUSY));
+  assert_int_equal(CLOUDNOTIFY_ERR_FOREIGN_SENDER, -513);
+  assert_int_equal(CLOUDNOTIFY_ERR_OP_DONE, -514);
+  assert_int_equal(CLOUDNOTIFY_ERR_OP_UNKNOWN, -518);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(enable_reply_after_save_completes),
@@ -820,6 +1033,12 @@ int main(void) {
     cmocka_unit_test(op_freed_unanswered_fails),
     cmocka_unit_test(parked_work_is_bounded),
     cmocka_unit_test(random_interleavings),
+    cmocka_unit_test(admin_calls_on_a_busy_account),
+    cmocka_unit_test(admin_calls_with_a_load_answered_later),
+    cmocka_unit_test(tree_calls_park_as_text),
+    cmocka_unit_test(store_failures_counted_when_answered),
+    cmocka_unit_test(outcomes_once_with_a_later_filter),
+    cmocka_unit_test(op_errors_are_classified),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
