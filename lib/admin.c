@@ -11,15 +11,17 @@ void cn_reg_set_errors(cloudnotify_ctx *ctx, cn_reg *r, unsigned errors) {
   r->errors = errors;
   if (!ctx->store.set_errors)
     return;
+  /* Never waited for, so never an op: nothing depends on the answer (the
+   * count in memory is right whatever the store does), and a reply must
+   * not park the account behind a write that changes no decision. */
   ctx->in_callback++;
   int rc = ctx->store.set_errors(ctx->store_data, r->user->account, r->jid, r->node, errors);
   ctx->in_callback--;
   /* The count in memory is still right; the store catches up at the
-   * next change, or the count restarts from what it holds. */
-  if (rc < 0)
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR,
-           "storage: saving the error count of a registration of %s failed (%d)",
-           r->user->account, rc);
+   * next change, or the count restarts from what it holds.  Counted and
+   * logged like every other store failure. */
+  if (rc != CLOUDNOTIFY_PENDING)
+    cn_store_checked(ctx, "saving the error count of", r->user->account, rc);
 }
 
 int cn_client_id_check(const char *id) {

@@ -234,7 +234,9 @@ typedef enum cloudnotify_publish_outcome {
   CLOUDNOTIFY_PUBLISH_FORGOTTEN = 6,
   /** The send callback refused the publish: it never left. */
   CLOUDNOTIFY_PUBLISH_REFUSED = 7,
-  /** The notification filter vetoed it: never built, no id. */
+  /** The notification filter vetoed it, or the filter's question was
+   *  cancelled with its session before it was answered (see "Answers that
+   *  come later"): never built, no id. */
   CLOUDNOTIFY_PUBLISH_VETOED = 8,
 } cloudnotify_publish_outcome;
 
@@ -631,8 +633,14 @@ typedef struct cloudnotify_store {
    *  that field of the stored record; a missing record is not an error.
    *  May be NULL: counts then live in memory only, and restart from the
    *  stored value (what save wrote, normally 0) whenever the account is
-   *  loaded again.  A failure (negative) is logged; the count in memory
-   *  stands and the call is repeated at the next change. */
+   *  loaded again.  A failure (negative) is logged and counted
+   *  (CLOUDNOTIFY_COUNTER_STORE_FAILURES); the count in memory stands and
+   *  the call is repeated at the next change.  Unlike load, save and
+   *  remove this call is never waited for (no decision depends on it),
+   *  so it has no operation (cloudnotify_ctx_current_op returns NULL): a
+   *  store that writes later returns 0 (CLOUDNOTIFY_PENDING is taken as
+   *  0) and writes when it can; a load before that write lands restarts
+   *  the count from the older stored value. */
   int (*set_errors)(void *store_data, const char *account, const char *jid,
                     const char *node, unsigned errors);
 } cloudnotify_store;
@@ -1157,8 +1165,12 @@ typedef int (*cloudnotify_registration_fn)(void *user_data, const char *account,
  *  once per registration with user_data.  The callback runs as any other
  *  callback does: calls that change state are refused there.  Returns
  *  the number of registrations reported (>= 0), or a negative error.
+ *  An account with work parked behind a host answer (see "Answers that
+ *  come later") is not listed: BUSY, retry once the host has answered;
+ *  a load this call starts that is answered later also gives BUSY (the
+ *  load goes on, and a retry after its answer lists the account).
  *  Errors: INVALID_ARGUMENT (ctx, account or callback NULL),
- *  JID_MALFORMED, STORE (the load failed), REENTRANT. */
+ *  JID_MALFORMED, STORE (the load failed), BUSY, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_account_registrations(cloudnotify_ctx *ctx,
                                                          const char *account,
                                                          cloudnotify_registration_fn callback,
@@ -1172,10 +1184,15 @@ CLOUDNOTIFY_EXPORT int cloudnotify_account_registrations(cloudnotify_ctx *ctx,
  *  fails to remove stays, in memory as in the store, and the others are
  *  still removed.  Records the loader skipped as invalid are unknown to
  *  the library and stay in the store.  removed, if not NULL, receives the
- *  number of registrations removed.
+ *  number of registrations removed before the call returned.  An account
+ *  with work parked behind a host answer gives BUSY and nothing is
+ *  removed (nor is a load answered later waited for: BUSY too); retry
+ *  once the host has answered.  When the store answers a removal later,
+ *  0 is returned and the remaining removals go on, in order, as the
+ *  account's parked work; a failure then is only logged and counted.
  *  Errors: INVALID_ARGUMENT (ctx or account NULL), JID_MALFORMED, STORE
  *  (the load, or the removal of at least one registration, failed),
- *  REENTRANT. */
+ *  BUSY, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_account_remove_all(cloudnotify_ctx *ctx,
                                                       const char *account,
                                                       unsigned *removed);
@@ -1191,9 +1208,15 @@ CLOUDNOTIFY_EXPORT int cloudnotify_account_remove_all(cloudnotify_ctx *ctx,
  *  records; with a store without set_errors (whose records hold no
  *  current count) a registration that survives a reload under sessions
  *  with the same enable time keeps its count from memory.  An account
- *  that is not cached is a no-op.
+ *  that is not cached is a no-op.  An account with parked work gives BUSY
+ *  (the parked work relies on the cached copy; nothing is forgotten).
+ *  When the reload is answered later, 0 is returned, the cached copy
+ *  keeps serving the sessions while the account's calls wait behind the
+ *  load, and the fresh copy takes the sessions over once the load is
+ *  answered (a failed load keeps the cached copy).
  *  Errors: INVALID_ARGUMENT (ctx or account NULL), JID_MALFORMED, STORE
- *  (the reload failed: the cached state is kept unchanged), REENTRANT. */
+ *  (the reload failed: the cached state is kept unchanged), BUSY,
+ *  REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_account_forget(cloudnotify_ctx *ctx, const char *account);
 
 /* ------------------------------------------------------------------ */
@@ -1417,7 +1440,29 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_set_sender(cloudnotify_push *push, const
  * outstanding filter operations cancelled (OP_CANCELLED).
  * cloudnotify_ctx_free cancels everything: later completions return
  * GONE.  cloudnotify_ctx_set_store is refused (STATE) while work is
- * parked. */
+ * parked.
+ *
+ * Since 0.2 also (merged with the other 0.2 changes):
+ * - the _tree entry points park like the text ones; the host's tree is
+ *   still borrowed for the call only: a parked call keeps the text the
+ *   tree converts into (a tree that does not convert is refused at once
+ *   for a trigger or a client IQ, and skipped when replayed for a
+ *   session's stanza array, as the text form would be);
+ * - the administration calls (cloudnotify_account_registrations,
+ *   _remove_all, _forget) are not parked: on a busy account they return
+ *   BUSY (see each);
+ * - cloudnotify_session_sm_enabled is never parked (it changes no
+ *   account state), so the calls it gates are refused (STATE) or accepted
+ *   at once, even on a busy account;
+ * - a load's rewrite of rows stored under non-normalised keys (save then
+ *   remove) and its removal of the surplus beyond push_max_devices are
+ *   store calls like any other, each of which may be answered later;
+ *   set_errors is never waited for (see cloudnotify_store.set_errors);
+ * - CLOUDNOTIFY_COUNTER_STORE_FAILURES counts each store failure once,
+ *   when its answer arrives; publish_outcome is called once per push the
+ *   library decided to make, when the filter's answer arrives (a push
+ *   whose filter question is cancelled with its session is reported
+ *   VETOED; cloudnotify_ctx_free reports nothing). */
 
 /** Returned by a callback that will answer later.  Deliberately not a
  *  small number: 0.1 filters that veto with 1 or -1 keep their meaning. */
