@@ -999,6 +999,44 @@ static void outcomes_once_with_a_later_filter(void **state) {
   later_fini(&h);
 }
 
+/* A row stored under a key that is not normalised is rewritten by the
+ * load with store calls that are answered later like any other; a
+ * failure there fails the load (nothing cached), and the next call
+ * loads and rewrites again. */
+static void load_rewrite_answered_later(void **state) {
+  (void)state;
+  fake_host h;
+  later_init(&h);
+  fh_row *r = g_new0(fh_row, 1);
+  r->account = g_strdup(ALICE);
+  r->jid = g_strdup("Push.Example.");
+  r->node = g_strdup("n1");
+  r->enabled_at = 5;
+  g_ptr_array_add(h.rows, r);
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), 1); /* maybe */
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_open_ops(&h), 1);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_SAVE);
+  /* The save fails: the load fails, the stored row is untouched. */
+  assert_int_equal(fh_complete(&h, 0, 1), 0);
+  assert_int_equal(fh_open_ops(&h), 0);
+  assert_int_equal(counter(&h, CLOUDNOTIFY_COUNTER_STORE_FAILURES), 1);
+  assert_int_equal(h.rows->len, 1);
+  /* Again, answered: save under the normalised key, remove the old row. */
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), 1);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_SAVE);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REMOVE);
+  assert_int_equal(fh_complete(&h, 0, 0), 0);
+  assert_int_equal(fh_open_ops(&h), 0);
+  assert_int_equal(h.rows->len, 1);
+  assert_string_equal(((fh_row *)h.rows->pdata[0])->jid, "push.example");
+  assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), 1);
+  assert_int_equal(fh_open_ops(&h), 0);
+  later_fini(&h);
+}
+
 static void op_errors_are_classified(void **state) {
   (void)state;
   assert_true(cloudnotify_is_usage_error(CLOUDNOTIFY_ERR_OP_DONE));
@@ -1038,6 +1076,7 @@ int main(void) {
     cmocka_unit_test(tree_calls_park_as_text),
     cmocka_unit_test(store_failures_counted_when_answered),
     cmocka_unit_test(outcomes_once_with_a_later_filter),
+    cmocka_unit_test(load_rewrite_answered_later),
     cmocka_unit_test(op_errors_are_classified),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
