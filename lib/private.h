@@ -86,8 +86,6 @@ void cn_user_drop_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r,
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
                    size_t form_len, int64_t enabled_at);
 void cn_reg_free(cn_reg *r);
-/* Validate a publish-options form given as text; returns 0 or an error. */
-int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len);
 
 /* ---- administration (admin.c) --------------------------------------- */
 

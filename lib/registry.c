@@ -263,10 +263,6 @@ static int form_parse(cloudnotify_ctx *ctx, const char *text, size_t len, GStrin
   return rc;
 }
 
-int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len) {
-  return form_parse(ctx, text, len, NULL);
-}
-
 int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record *record) {
   if (!loader || !record || !record->jid)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
