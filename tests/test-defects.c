@@ -4,6 +4,9 @@
 
 #include <string.h>
 
+/* CN_DIGEST_WINDOW_MS (lib/private.h), which API tests do not include. */
+#define CN_DIGEST_WINDOW_MS_FOR_TESTS (60 * 1000)
+
 typedef struct {
   fake_host h;
   au_store st;
@@ -152,6 +155,20 @@ static void digest_only_identity_is_time_bound(void **state) {
   /* An hour later the same words are a new message. */
   f->h.now += 3600 * 1000;
   assert_int_equal(au_offline(&f->h, ALICE, NO_ID("")), 1);
+  assert_int_equal(au_publishes(&f->h), 2);
+}
+
+/* The window is a deadline: it runs on the monotonic clock, and a step of
+ * the wall clock neither ends nor stretches it. */
+static void digest_window_ignores_wall_clock_steps(void **state) {
+  fixture *f = *state;
+  enable_unbound(f, PUSH_JID, "n1");
+  assert_int_equal(au_offline(&f->h, ALICE, NO_ID("")), 1);
+  f->h.wall_offset += 3600 * 1000;
+  assert_int_equal(archived(f, NO_ID(""), NULL), 0);
+  f->h.wall_offset -= 2 * 3600 * 1000;
+  f->h.now += CN_DIGEST_WINDOW_MS_FOR_TESTS;
+  assert_int_equal(archived(f, NO_ID(""), NULL), 1);
   assert_int_equal(au_publishes(&f->h), 2);
 }
 
@@ -477,6 +494,7 @@ int main(void) {
     T(distinct_stanza_ids_are_distinct_stanzas),
     T(stanza_id_beats_reused_id_attribute),
     T(digest_only_identity_is_time_bound),
+    T(digest_window_ignores_wall_clock_steps),
     T(overflow_keeps_the_important_stanza_hibernated),
     T(overflow_keeps_the_important_stanza_live),
     T(overflow_of_important_stanzas_drops_the_oldest),
