@@ -15,7 +15,8 @@ typedef struct {
 
 static int setup(void **state) {
   fixture *f = g_new0(fixture, 1);
-  fh_init(&f->h);
+  /* log2: the tests read the id of each log message. */
+  fh_init_ex(&f->h, FH_LOG2);
   au_store_init(&f->st);
   au_use_store(&f->h, &f->st);
   *state = f;
@@ -284,6 +285,13 @@ static void assert_only_row(const fixture *f, const char *jid, const char *node)
   assert_string_equal(r->node, node);
 }
 
+static gboolean logged_id(const fixture *f, const char *id) {
+  for (guint i = 0; i < f->h.log_ids->len; i++)
+    if (!strcmp(f->h.log_ids->pdata[i], id))
+      return TRUE;
+  return FALSE;
+}
+
 static void raw_key_rewritten_on_load(void **state) {
   fixture *f = *state;
   store_raw(f, "PUSH.Example.", "n1", 1000);
@@ -292,6 +300,7 @@ static void raw_key_rewritten_on_load(void **state) {
   /* The rewrite is a replacement, not an addition or a removal. */
   assert_int_equal(f->h.removed->len, 0);
   assert_int_equal(((au_record *)f->st.records->pdata[0])->enabled_at, 1000);
+  assert_true(logged_id(f, CLOUDNOTIFY_LOG_ID_STORE_KEY_REWRITTEN));
 }
 
 static void raw_key_disabled_stays_gone_after_restart(void **state) {
@@ -351,6 +360,8 @@ static void raw_key_rewrite_failure_fails_the_load(void **state) {
   store_raw(f, "Push.Example", "n1", 1000);
   f->st.fail_remove = 1;
   assert_int_equal(cloudnotify_account_has_push(f->h.ctx, ALICE), CLOUDNOTIFY_ERR_STORE);
+  assert_true(logged_id(f, CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED));
+  assert_false(logged_id(f, CLOUDNOTIFY_LOG_ID_OTHER));
   f->st.fail_remove = 0;
   assert_int_equal(cloudnotify_account_has_push(f->h.ctx, ALICE), 1);
   assert_only_row(f, PUSH_JID, "n1");

@@ -410,6 +410,9 @@ typedef struct cloudnotify_callbacks {
 #define CLOUDNOTIFY_LOG_ID_QUEUED_UNPARSABLE "queued-unparsable"
 /** DEBUG: a session's ack is overdue. */
 #define CLOUDNOTIFY_LOG_ID_ACK_OVERDUE "ack-overdue"
+/** INFO: a registration stored under a key that is not normalised was
+ *  rewritten under its normalised key while loading. */
+#define CLOUDNOTIFY_LOG_ID_STORE_KEY_REWRITTEN "store-key-rewritten"
 /** Any message a future version adds before it gets its own id. */
 #define CLOUDNOTIFY_LOG_ID_OTHER "other"
 
