@@ -179,8 +179,12 @@ unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray
      * so one push covers the batch. */
     gboolean important = sum->important && ctx->opt.important_body;
     gboolean *done = important ? &done_important : &done_unimportant;
-    if (*done || sum->skip || cn_seen_contains(ctx, sum, s->reg))
+    if (*done || sum->skip)
       continue;
+    if (cn_seen_contains(ctx, sum, s->reg)) {
+      CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
+      continue;
+    }
     GPtrArray *covered = batch_covered(ctx, s->reg, summaries, i, important);
     int pushed = cn_notify_covering(ctx, s->reg, s, sum, covered);
     g_ptr_array_free(covered, TRUE);

@@ -78,8 +78,9 @@ static int rewrite_raw_keys(cloudnotify_ctx *ctx, cloudnotify_loader *l) {
       continue;
     if (cn_store_save(ctx, account, r) || remove_raw_keys(ctx, account, keys))
       return CLOUDNOTIFY_ERR_STORE;
-    cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "storage: registration %s of %s rewritten under its "
-           "normalised key", r->jid, account);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_STORE_KEY_REWRITTEN,
+              "storage: registration %s of %s rewritten under its normalised key", r->jid,
+              account);
     g_hash_table_remove(l->raw, r->ident);
   }
   return 0;
@@ -210,8 +211,9 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
     g_ptr_array_free(surplus, TRUE);
     loader_dispose(&loader, TRUE);
     user_free(u);
-    cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: the registrations of %s could not be "
-           "rewritten under their normalised keys", account);
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED,
+              "storage: the registrations of %s could not be rewritten under their "
+              "normalised keys", account);
     return CLOUDNOTIFY_ERR_STORE;
   }
   for (guint i = surplus->len; i-- > 0;)
