@@ -164,6 +164,7 @@ static int set_int(cloudnotify_ctx *ctx, const option_desc *d, int64_t value) {
     *(int64_t *)field = value;
   /* A smaller bound takes effect at once, not at the next insertion. */
   cn_users_trim(ctx);
+  cn_outstanding_rearm(ctx);
   return 0;
 }
 

@@ -43,27 +43,6 @@ static int send_error(cloudnotify_session *s, const char *id, const char *type,
   return send_reply(s, id, iq);
 }
 
-/* The RFC 6120 section 8.3.3 conditions a registration filter may choose. */
-static gboolean known_condition(const char *c) {
-  static const char *const conditions[] = {
-    "bad-request", "conflict", "feature-not-implemented", "forbidden", "gone",
-    "internal-server-error", "item-not-found", "jid-malformed", "not-acceptable",
-    "not-allowed", "not-authorized", "policy-violation", "recipient-unavailable",
-    "redirect", "registration-required", "remote-server-not-found",
-    "remote-server-timeout", "resource-constraint", "service-unavailable",
-    "subscription-required", "undefined-condition", "unexpected-request",
-  };
-  for (size_t i = 0; c && i < G_N_ELEMENTS(conditions); i++)
-    if (!strcmp(c, conditions[i]))
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean known_type(const char *t) {
-  return t && (!strcmp(t, "cancel") || !strcmp(t, "modify") || !strcmp(t, "auth") ||
-               !strcmp(t, "wait"));
-}
-
 /* node attribute: absent and empty mean the same thing. */
 static int node_of(const xmlNode *el, const char **node) {
   const char *n = cn_xml_attr(el, "node");
@@ -147,7 +126,7 @@ static int enable_error(enable_job *j, const char *type, const char *condition) 
 }
 
 static int enable_vetoed(enable_job *j, const char *etype, const char *econd) {
-  if (!known_type(etype) || !known_condition(econd)) {
+  if (!cn_error_type_static(etype) || !cn_error_condition_static(econd)) {
     etype = "cancel";
     econd = "not-allowed";
   }

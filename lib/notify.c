@@ -274,8 +274,12 @@ static int batch_loop(cloudnotify_ctx *ctx, batch_job *b) {
     const cn_summary *sum = b->sums->pdata[b->i];
     gboolean important = batch_important(ctx, sum);
     gboolean *done = important ? &b->done_important : &b->done_unimportant;
-    if (*done || sum->skip || cn_seen_contains(ctx, sum, s->reg))
+    if (*done || sum->skip)
       continue;
+    if (cn_seen_contains(ctx, sum, s->reg)) {
+      CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
+      continue;
+    }
     GPtrArray *covered = batch_covered(ctx, s->reg, b->sums, b->i, important);
     int rc = cn_notify_covering(ctx, s->reg, s, sum, covered);
     g_ptr_array_free(covered, TRUE);

@@ -14,8 +14,10 @@ typedef struct {
   char *account;
   char *ident;
   char *jid, *node; /* for the publish_outcome report */
+  char *regkey;     /* "account\x1fident": the per-registration index */
   int64_t created;  /* monotonic */
-  GList link;
+  GList link;       /* in ctx->outstanding_fifo: oldest first */
+  GList reg_link;   /* in the registration's queue of the index */
 } pending;
 
 static void pending_free(pending *p) {
@@ -23,18 +25,46 @@ static void pending_free(pending *p) {
   g_free(p->ident);
   g_free(p->jid);
   g_free(p->node);
+  g_free(p->regkey);
   g_free(p);
+}
+
+static void queue_free(gpointer q) {
+  g_queue_free(q);
 }
 
 void cn_outstanding_init(cloudnotify_ctx *ctx) {
   ctx->outstanding = g_hash_table_new(g_str_hash, g_str_equal);
+  ctx->outstanding_by_reg = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, queue_free);
   g_queue_init(&ctx->outstanding_fifo);
 }
 
+static void expire_fire(cloudnotify_ctx *ctx, void *data);
+
+/* Every entry shares one timeout, so they expire oldest first and one
+ * ordinary timer, armed for the oldest, stands for the whole table. */
+void cn_outstanding_rearm(cloudnotify_ctx *ctx) {
+  const pending *head = ctx->outstanding_fifo.head ? ctx->outstanding_fifo.head->data : NULL;
+  if (!head) {
+    cn_timer_cancel(ctx, &ctx->outstanding_timer);
+    return;
+  }
+  int64_t deadline = head->created + ctx->opt.publish_timeout * 1000;
+  if (!cn_timer_armed(&ctx->outstanding_timer) || ctx->outstanding_timer.deadline != deadline)
+    cn_timer_arm_at(ctx, &ctx->outstanding_timer, deadline, expire_fire, NULL);
+}
+
 static void drop(cloudnotify_ctx *ctx, pending *p) {
+  gboolean was_oldest = ctx->outstanding_fifo.head == &p->link;
   g_hash_table_remove(ctx->outstanding, p->id);
   g_queue_unlink(&ctx->outstanding_fifo, &p->link);
+  GQueue *q = g_hash_table_lookup(ctx->outstanding_by_reg, p->regkey);
+  g_queue_unlink(q, &p->reg_link);
+  if (!q->length)
+    g_hash_table_remove(ctx->outstanding_by_reg, p->regkey);
   pending_free(p);
+  if (was_oldest)
+    cn_outstanding_rearm(ctx);
 }
 
 void cn_outstanding_clear(cloudnotify_ctx *ctx) {
@@ -45,7 +75,9 @@ void cn_outstanding_clear(cloudnotify_ctx *ctx) {
 void cn_outstanding_fini(cloudnotify_ctx *ctx) {
   cn_outstanding_clear(ctx);
   g_hash_table_destroy(ctx->outstanding);
+  g_hash_table_destroy(ctx->outstanding_by_reg);
   ctx->outstanding = NULL;
+  ctx->outstanding_by_reg = NULL;
 }
 
 static cn_reg *find_by_ident(cn_user *u, const char *ident);
@@ -61,6 +93,10 @@ static void drop_reporting(cloudnotify_ctx *ctx, pending *p,
   drop(ctx, p);
 }
 
+static char *reg_key(const char *account, const char *ident) {
+  return g_strconcat(account, "\x1f", ident, NULL);
+}
+
 void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
   while (ctx->outstanding_fifo.length >= (guint)ctx->opt.max_outstanding)
     drop_reporting(ctx, ctx->outstanding_fifo.head->data, CLOUDNOTIFY_PUBLISH_DROPPED);
@@ -70,29 +106,35 @@ void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
   p->ident = g_strdup(r->ident);
   p->jid = g_strdup(r->jid);
   p->node = g_strdup(r->node);
+  p->regkey = reg_key(p->account, p->ident);
   p->created = cn_mono(ctx);
   p->link.data = p;
+  p->reg_link.data = p;
   g_hash_table_insert(ctx->outstanding, p->id, p);
   g_queue_push_tail_link(&ctx->outstanding_fifo, &p->link);
-}
-
-void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident) {
-  for (GList *l = ctx->outstanding_fifo.head; l;) {
-    pending *p = l->data;
-    l = l->next;
-    if (!strcmp(p->ident, ident) && !strcmp(p->account, account))
-      drop_reporting(ctx, p, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
+  GQueue *q = g_hash_table_lookup(ctx->outstanding_by_reg, p->regkey);
+  if (!q) {
+    q = g_queue_new();
+    g_hash_table_insert(ctx->outstanding_by_reg, g_strdup(p->regkey), q);
   }
+  g_queue_push_tail_link(q, &p->reg_link);
+  if (ctx->outstanding_fifo.length == 1)
+    cn_outstanding_rearm(ctx);
 }
 
-int64_t cn_outstanding_next_deadline(const cloudnotify_ctx *ctx) {
-  if (!ctx->outstanding_fifo.head)
-    return INT64_MAX;
-  const pending *p = ctx->outstanding_fifo.head->data;
-  return p->created + ctx->opt.publish_timeout * 1000;
+/* Indexed per registration: removing one registration costs its own
+ * publishes, not a walk over every publish of the context. */
+void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident) {
+  char *key = reg_key(account, ident);
+  GQueue *q;
+  while ((q = g_hash_table_lookup(ctx->outstanding_by_reg, key)))
+    drop_reporting(ctx, q->head->data, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
+  g_free(key);
 }
 
-void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now) {
+static void expire_fire(cloudnotify_ctx *ctx, void *data) {
+  (void)data;
+  int64_t now = cn_mono(ctx);
   while (ctx->outstanding_fifo.head) {
     pending *p = ctx->outstanding_fifo.head->data;
     if (p->created + ctx->opt.publish_timeout * 1000 > now)
@@ -101,6 +143,7 @@ void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now) {
      * merely slow must not lose the user's registration. */
     drop_reporting(ctx, p, CLOUDNOTIFY_PUBLISH_EXPIRED);
   }
+  cn_outstanding_rearm(ctx);
 }
 
 static cn_reg *find_by_ident(cn_user *u, const char *ident) {

@@ -31,6 +31,9 @@ void cn_timers_clear(cloudnotify_ctx *ctx);
 /* (Re)arm t to fire after delay_ms. */
 void cn_timer_arm(cloudnotify_ctx *ctx, cn_timer *t, int64_t delay_ms, cn_timer_fn fn,
                   void *data);
+/* (Re)arm t to fire at the absolute monotonic deadline. */
+void cn_timer_arm_at(cloudnotify_ctx *ctx, cn_timer *t, int64_t deadline, cn_timer_fn fn,
+                     void *data);
 void cn_timer_cancel(cloudnotify_ctx *ctx, cn_timer *t);
 gboolean cn_timer_armed(const cn_timer *t);
 /* Earliest absolute deadline of every timer source, or INT64_MAX. */
@@ -87,8 +90,6 @@ void cn_user_drop_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r,
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
                    size_t form_len, int64_t enabled_at);
 void cn_reg_free(cn_reg *r);
-/* Validate a publish-options form given as text; returns 0 or an error. */
-int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len);
 
 /* ---- administration (admin.c) --------------------------------------- */
 
@@ -116,8 +117,8 @@ void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r);
 /* Forget the publishes made for a registration that is going, so that a
  * late reply cannot count against a new registration with the same key. */
 void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident);
-int64_t cn_outstanding_next_deadline(const cloudnotify_ctx *ctx);
-void cn_outstanding_expire(cloudnotify_ctx *ctx, int64_t now);
+/* push_publish_timeout changed: the expiry timer follows. */
+void cn_outstanding_rearm(cloudnotify_ctx *ctx);
 
 /* ---- de-duplication memory (seen.c) --------------------------------- */
 
@@ -238,6 +239,8 @@ struct cloudnotify_ctx {
   /* outstanding publishes: id -> entry; FIFO for bound and expiry */
   GHashTable *outstanding;
   GQueue outstanding_fifo;
+  GHashTable *outstanding_by_reg; /* "account\x1fident" -> GQueue of entries */
+  cn_timer outstanding_timer;     /* the oldest entry's expiry */
 
   /* de-duplication (seen.c): key -> entry; FIFO for the bound */
   GHashTable *seen;

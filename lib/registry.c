@@ -269,8 +269,9 @@ static void cache_user(cloudnotify_ctx *ctx, load_job *j) {
 }
 
 static int load_failed(cloudnotify_ctx *ctx, load_job *j) {
-  cn_log(ctx, CLOUDNOTIFY_LOG_ERROR, "storage: the registrations of %s could not be "
-         "rewritten under their normalised keys", j->t.account);
+  cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED,
+            "storage: the registrations of %s could not be rewritten under their "
+            "normalised keys", j->t.account);
   user_free(g_steal_pointer(&j->u));
   return CLOUDNOTIFY_ERR_STORE;
 }
@@ -283,8 +284,9 @@ static int step_answered(cloudnotify_ctx *ctx, load_job *j, int rc) {
     if (rc)
       return 1;
     if (s->last)
-      cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "storage: registration %s of %s rewritten under its "
-             "normalised key", s->r->jid, j->t.account);
+      cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_STORE_KEY_REWRITTEN,
+                "storage: registration %s of %s rewritten under its normalised key",
+                s->r->jid, j->t.account);
     return 0;
   }
   if (rc)
@@ -441,10 +443,6 @@ static int form_parse(cloudnotify_ctx *ctx, const char *text, size_t len, GStrin
     cn_xml_serialize(canon, x);
   xmlFreeDoc(doc);
   return rc;
-}
-
-int cn_form_validate_text(cloudnotify_ctx *ctx, const char *text, size_t len) {
-  return form_parse(ctx, text, len, NULL);
 }
 
 int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record *record) {

@@ -23,7 +23,7 @@
 
 typedef struct {
   char *key;
-  int64_t expires; /* now_ms clock; INT64_MAX: only the FIFO bound applies */
+  int64_t expires; /* monotonic clock; INT64_MAX: only the FIFO bound applies */
   gboolean bare;   /* "a" entry: a copy without archive id was pushed */
   GList link;      /* in ctx->seen_fifo; data = this entry */
 } seen_entry;
@@ -71,7 +71,7 @@ static const seen_entry *find(cloudnotify_ctx *ctx, char kind, const char *id,
   char *k = entry_key(kind, id, r);
   seen_entry *e = g_hash_table_lookup(ctx->seen, k);
   g_free(k);
-  if (e && e->expires != INT64_MAX && e->expires <= cn_now(ctx)) {
+  if (e && e->expires != INT64_MAX && e->expires <= cn_mono(ctx)) {
     entry_drop(ctx, e);
     return NULL;
   }
@@ -117,7 +117,7 @@ void cn_seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r) {
     return;
   const char *sid = sid_of(sum);
   const char *alt = alt_of(sum);
-  int64_t expires = is_digest(alt) ? cn_now(ctx) + CN_DIGEST_WINDOW_MS : INT64_MAX;
+  int64_t expires = is_digest(alt) ? cn_mono(ctx) + CN_DIGEST_WINDOW_MS : INT64_MAX;
   if (sid)
     put(ctx, 's', sid, INT64_MAX, FALSE, r);
   put(ctx, 'a', alt, expires, sid == NULL, r);

@@ -27,9 +27,15 @@ void cn_timers_clear(cloudnotify_ctx *ctx) {
 
 void cn_timer_arm(cloudnotify_ctx *ctx, cn_timer *t, int64_t delay_ms, cn_timer_fn fn,
                   void *data) {
-  cn_timer_cancel(ctx, t);
   int64_t now = cn_mono(ctx);
-  t->deadline = delay_ms > INT64_MAX - now ? INT64_MAX - 1 : now + delay_ms;
+  cn_timer_arm_at(ctx, t, delay_ms > INT64_MAX - now ? INT64_MAX - 1 : now + delay_ms, fn,
+                  data);
+}
+
+void cn_timer_arm_at(cloudnotify_ctx *ctx, cn_timer *t, int64_t deadline, cn_timer_fn fn,
+                     void *data) {
+  cn_timer_cancel(ctx, t);
+  t->deadline = deadline;
   t->seq = ++ctx->timer_seq;
   t->fn = fn;
   t->data = data;
@@ -48,18 +54,14 @@ gboolean cn_timer_armed(const cn_timer *t) {
 }
 
 int64_t cn_timers_next_deadline(const cloudnotify_ctx *ctx) {
-  int64_t next = cn_outstanding_next_deadline(ctx);
-  if (ctx->timers && !g_sequence_is_empty(ctx->timers)) {
-    const cn_timer *t = g_sequence_get(g_sequence_get_begin_iter(ctx->timers));
-    if (t->deadline < next)
-      next = t->deadline;
-  }
-  return next;
+  if (!ctx->timers || g_sequence_is_empty(ctx->timers))
+    return INT64_MAX;
+  const cn_timer *t = g_sequence_get(g_sequence_get_begin_iter(ctx->timers));
+  return t->deadline;
 }
 
 void cn_timers_run(cloudnotify_ctx *ctx) {
   int64_t now = cn_mono(ctx);
-  cn_outstanding_expire(ctx, now);
   /* One timer at a time from the front: a timer's function may arm or
    * cancel others, so no iterator is kept across the call. */
   for (;;) {

@@ -498,13 +498,12 @@ typedef struct {
  * declaring the prefix first when this element has not yet: each element
  * declares what its own attributes use, so no declaration depends on an
  * ancestor's (elements are written with default namespaces, never with a
- * prefix, so these cannot clash with them).  The plain form keeps the
- * prefix the input used (one prefix names one namespace on one element);
- * the canonical form numbers them in order of first use, so that copies
- * of a stanza spelled with other prefixes serialise alike. */
+ * prefix, so these cannot clash with them).  Prefixes are numbered in
+ * order of first use on the element, whatever the input called them:
+ * copies of a stanza spelled with other prefixes, or handed over as a
+ * tree, serialise alike. */
 static void
-namespaced_attr_prefix(GString *out, const xmlAttr *a, const serialize_opts *o,
-                       GHashTable **prefixes)
+namespaced_attr_prefix(GString *out, const xmlAttr *a, GHashTable **prefixes)
 {
   const char *href = (const char *)a->ns->href;
   const char *prefix;
@@ -513,12 +512,8 @@ namespaced_attr_prefix(GString *out, const xmlAttr *a, const serialize_opts *o,
     *prefixes = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
   prefix = g_hash_table_lookup(*prefixes, href);
   if (prefix == NULL) {
-    char *p;
+    char *p = g_strdup_printf("n%u", g_hash_table_size(*prefixes));
 
-    if (o->stanza_ns_as_none || a->ns->prefix == NULL)
-      p = g_strdup_printf("n%u", g_hash_table_size(*prefixes));
-    else
-      p = g_strdup((const char *)a->ns->prefix);
     g_hash_table_insert(*prefixes, (gpointer)href, p);
     prefix = p;
     g_string_append(out, " xmlns:");
@@ -567,7 +562,7 @@ serialize_element(GString *out, const xmlNode *node, const char *inherited,
       if (strcmp((const char *)a->ns->href, (const char *)XML_XML_NAMESPACE) == 0)
         g_string_append(out, " xml:");
       else
-        namespaced_attr_prefix(out, a, o, &prefixes);
+        namespaced_attr_prefix(out, a, &prefixes);
     } else {
       g_string_append_c(out, ' ');
     }

@@ -76,14 +76,13 @@ void cn_xml_escape(GString *out, const char *text, size_t len);
  * output gets an xmlns='...' declaration (the root always, when it has a
  * namespace); element prefixes are not reproduced (but xml:, which may not
  * be declared as a default namespace); attributes in the XML namespace
- * keep the xml: prefix, other namespaced attributes keep their prefix,
- * declared (xmlns:p='...') on the element that carries them; text is
+ * keep the xml: prefix, other namespaced attributes get prefixes n0,
+ * n1... in order of first use on their element, declared there; text is
  * escaped.  Re-parsing the output gives an equivalent tree. */
 void cn_xml_serialize(GString *out, const xmlNode *node);
 
 /* As cn_xml_serialize, but the stanza namespaces are written as no
- * namespace, namespaced attributes get prefixes n0, n1... per element in
- * order of first use, and the root's children for which skip_root_child (may be
+ * namespace and the root's children for which skip_root_child (may be
  * NULL) returns TRUE are left out: the form that copies of one stanza
  * share whatever route they took and whichever server wrote them. */
 void cn_xml_serialize_canonical(GString *out, const xmlNode *root,

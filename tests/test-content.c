@@ -194,6 +194,27 @@ static void message_count_excludes_pushed(void **state) {
   cloudnotify_session_free(s);
 }
 
+/* A stanza of a batch that was pushed already is counted as a
+ * de-duplicated publish, as on every other path. */
+static void batch_counts_deduplicated(void **state) {
+  content_host *h = *state;
+  cloudnotify_session *s = bound_session(h);
+  cloudnotify_buf q[] = { { MSG("d1", "one"), strlen(MSG("d1", "one")) } };
+  assert_int_equal(cloudnotify_session_hibernated(s, q, 1), 0);
+  assert_int_equal(h->publishes->len, 1);
+  uint64_t before = 0, after = 0;
+  assert_int_equal(cloudnotify_ctx_get_counter(h->ctx, CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED,
+                                               &before), 0);
+  assert_int_equal(cloudnotify_session_resumed(s), 0);
+  /* Resent on resumption, unacked again when the session drops again. */
+  assert_int_equal(cloudnotify_session_hibernated(s, q, 1), 0);
+  assert_int_equal(h->publishes->len, 1);
+  assert_int_equal(cloudnotify_ctx_get_counter(h->ctx, CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED,
+                                               &after), 0);
+  assert_int_equal(after, before + 1);
+  cloudnotify_session_free(s);
+}
+
 /* ---- fields and the extra element ---------------------------------------------- */
 
 static void record(content_host *h, int rc) {
@@ -490,6 +511,7 @@ int main(void) {
     T(message_count_by_kind),
     T(message_count_single_kind),
     T(message_count_excludes_pushed),
+    T(batch_counts_deduplicated),
     T(filter_adds_fields),
     T(filter_fields_bounded),
     T(filter_sets_extra_element),

@@ -4,6 +4,9 @@
 
 #include <string.h>
 
+/* CN_DIGEST_WINDOW_MS (lib/private.h), which API tests do not include. */
+#define CN_DIGEST_WINDOW_MS_FOR_TESTS (60 * 1000)
+
 typedef struct {
   fake_host h;
   au_store st;
@@ -12,7 +15,8 @@ typedef struct {
 
 static int setup(void **state) {
   fixture *f = g_new0(fixture, 1);
-  fh_init(&f->h);
+  /* log2: the tests read the id of each log message. */
+  fh_init_ex(&f->h, FH_LOG2);
   au_store_init(&f->st);
   au_use_store(&f->h, &f->st);
   *state = f;
@@ -155,6 +159,20 @@ static void digest_only_identity_is_time_bound(void **state) {
   assert_int_equal(au_publishes(&f->h), 2);
 }
 
+/* The window is a deadline: it runs on the monotonic clock, and a step of
+ * the wall clock neither ends nor stretches it. */
+static void digest_window_ignores_wall_clock_steps(void **state) {
+  fixture *f = *state;
+  enable_unbound(f, PUSH_JID, "n1");
+  assert_int_equal(au_offline(&f->h, ALICE, NO_ID("")), 1);
+  f->h.wall_offset += 3600 * 1000;
+  assert_int_equal(archived(f, NO_ID(""), NULL), 0);
+  f->h.wall_offset -= 2 * 3600 * 1000;
+  f->h.now += CN_DIGEST_WINDOW_MS_FOR_TESTS;
+  assert_int_equal(archived(f, NO_ID(""), NULL), 1);
+  assert_int_equal(au_publishes(&f->h), 2);
+}
+
 /* ---- 3. the per-session queue bound ------------------------------------------ */
 
 #define PRESENCE(n)                                                                   \
@@ -267,6 +285,13 @@ static void assert_only_row(const fixture *f, const char *jid, const char *node)
   assert_string_equal(r->node, node);
 }
 
+static gboolean logged_id(const fixture *f, const char *id) {
+  for (guint i = 0; i < f->h.log_ids->len; i++)
+    if (!strcmp(f->h.log_ids->pdata[i], id))
+      return TRUE;
+  return FALSE;
+}
+
 static void raw_key_rewritten_on_load(void **state) {
   fixture *f = *state;
   store_raw(f, "PUSH.Example.", "n1", 1000);
@@ -275,6 +300,7 @@ static void raw_key_rewritten_on_load(void **state) {
   /* The rewrite is a replacement, not an addition or a removal. */
   assert_int_equal(f->h.removed->len, 0);
   assert_int_equal(((au_record *)f->st.records->pdata[0])->enabled_at, 1000);
+  assert_true(logged_id(f, CLOUDNOTIFY_LOG_ID_STORE_KEY_REWRITTEN));
 }
 
 static void raw_key_disabled_stays_gone_after_restart(void **state) {
@@ -334,6 +360,8 @@ static void raw_key_rewrite_failure_fails_the_load(void **state) {
   store_raw(f, "Push.Example", "n1", 1000);
   f->st.fail_remove = 1;
   assert_int_equal(cloudnotify_account_has_push(f->h.ctx, ALICE), CLOUDNOTIFY_ERR_STORE);
+  assert_true(logged_id(f, CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED));
+  assert_false(logged_id(f, CLOUDNOTIFY_LOG_ID_OTHER));
   f->st.fail_remove = 0;
   assert_int_equal(cloudnotify_account_has_push(f->h.ctx, ALICE), 1);
   assert_only_row(f, PUSH_JID, "n1");
@@ -477,6 +505,7 @@ int main(void) {
     T(distinct_stanza_ids_are_distinct_stanzas),
     T(stanza_id_beats_reused_id_attribute),
     T(digest_only_identity_is_time_bound),
+    T(digest_window_ignores_wall_clock_steps),
     T(overflow_keeps_the_important_stanza_hibernated),
     T(overflow_keeps_the_important_stanza_live),
     T(overflow_of_important_stanzas_drops_the_oldest),

@@ -226,7 +226,8 @@ static void sh_init(fake_host *h) {
 #define FORM_LANG                                                                  \
   "<x xmlns='jabber:x:data' type='submit' xml:lang='en'>"                          \
   "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options" \
-  "</value></field><field var='secret'><value>s3cr3t &amp; &lt;more&gt;</value></field>" \
+  "</value></field><field var='secret' xmlns:ext='urn:example:ext' ext:hint='h'>"     \
+  "<value>s3cr3t &amp; &lt;more&gt;</value></field>"                                \
   "<field var='empty'><value></value></field></x>"
 
 static char *enable_iq(const char *jid, const char *node, const char *x_form) {

@@ -255,14 +255,30 @@ static inline int tt_b_start(void *data, const char *name, const char *ns,
       tt_escape(b->out, ns, strlen(ns));
     g_string_append_c(b->out, '\'');
   }
+  /* Other namespaced attributes as the library writes them: prefixes
+   * n0, n1... in order of first use on the element, declared there. */
+  GPtrArray *declared = g_ptr_array_new();
   for (size_t i = 0; i < n; i++) {
     g_string_append_c(b->out, ' ');
-    if (attrs[i].ns && !strcmp(attrs[i].ns, "http://www.w3.org/XML/1998/namespace"))
+    if (attrs[i].ns && !strcmp(attrs[i].ns, "http://www.w3.org/XML/1998/namespace")) {
       g_string_append(b->out, "xml:");
+    } else if (attrs[i].ns) {
+      guint k = 0;
+      while (k < declared->len && strcmp(declared->pdata[k], attrs[i].ns))
+        k++;
+      if (k == declared->len) {
+        g_ptr_array_add(declared, (gpointer)attrs[i].ns);
+        g_string_append_printf(b->out, "xmlns:n%u='", k);
+        tt_escape(b->out, attrs[i].ns, strlen(attrs[i].ns));
+        g_string_append(b->out, "' ");
+      }
+      g_string_append_printf(b->out, "n%u:", k);
+    }
     g_string_append_printf(b->out, "%s='", attrs[i].name);
     tt_escape(b->out, attrs[i].value, strlen(attrs[i].value));
     g_string_append_c(b->out, '\'');
   }
+  g_ptr_array_free(declared, TRUE);
   /* The builder's arguments are borrowed for the one call. */
   g_ptr_array_add(b->ns_stack, g_strdup(ns));
   g_ptr_array_add(b->names, g_strdup(name));

@@ -120,7 +120,10 @@ ctx = cn.new {
 		if allowed == false then return "cancel", "not-allowed"; end
 	end;
 	-- Modules written for mod_cloud_notify veto pushes through this event.
+	-- Without a handler the event would change nothing: its tables are not
+	-- built (most servers have none, and this runs at every push).
 	notification_filter = function(push)
+		if not (prosody.hosts[host] or prosody).events.get_handlers("cloud_notify/push") then return; end
 		local username = jid.split(push.account);
 		local event = {
 			username = username; important = push.important;
@@ -154,6 +157,34 @@ for name, kind in pairs(options) do
 		if not ok then module:log("error", "Option %s: %s", name, err); end
 	end
 end
+
+-- Without push_log_level in the config the library's threshold follows
+-- Prosody's logging: a level no sink listens to is then never formatted
+-- (the "push sent" debug line would otherwise be built at every push only
+-- for Prosody to drop it).  util.logger has no getter for its sinks, so
+-- its table is read through the upvalue of make_logger; when it cannot be
+-- found, nothing changes.  Re-read whenever Prosody reloads its logging.
+local function follow_prosody_log_level()
+	if module:get_option_string("push_log_level") then return; end
+	local make_logger = require "util.logger".make_logger;
+	for i = 1, 64 do
+		local name, level_sinks = debug.getupvalue(make_logger, i);
+		if not name then return; end
+		if name == "level_sinks" and type(level_sinks) == "table" then
+			for _, level in ipairs { "debug", "info", "warn", "error" } do
+				local sinks = level_sinks[level];
+				if type(sinks) == "table" and #sinks > 0 then
+					ctx:set_option("push_log_level", level);
+					return;
+				end
+			end
+			ctx:set_option("push_log_level", "none");
+			return;
+		end
+	end
+end
+follow_prosody_log_level();
+module:hook_global("logging-reloaded", follow_prosody_log_level);
 
 ---------------------------------------------------------------------------
 -- Storage: the reference's format, one table per user keyed "jid<node"
@@ -344,16 +375,31 @@ end);
 ---------------------------------------------------------------------------
 -- Message triggers
 
+-- Messages come in runs to the same recipient, and jid.split is three
+-- pattern matches: the last address and its account are kept.
+local last_to, last_username, last_account;
+
 local function username_of(event)
 	local to = event.stanza.attr.to;
-	return to and jid.split(to) or (event.origin and event.origin.username) or event.username;
+	if to and to == last_to then return last_username; end
+	local username = to and jid.split(to);
+	if username then
+		last_to, last_username, last_account = to, username, account_of(username);
+		return username;
+	end
+	return (event.origin and event.origin.username) or event.username;
+end
+
+local function cached_account_of(username)
+	if username == last_username then return last_account; end
+	return account_of(username);
 end
 
 module:hook("message/offline/handle", function(event)
 	if not active then return; end
 	local username = username_of(event);
 	if not username then return; end
-	local account = account_of(username);
+	local account = cached_account_of(username);
 	if ctx:has_push(account) then
 		ctx:offline(account, event.stanza);
 	end
@@ -363,7 +409,7 @@ module:hook("message/bare/groupchat", function(event)
 	if not active then return; end
 	local username = username_of(event);
 	if not username then return; end
-	local account = account_of(username);
+	local account = cached_account_of(username);
 	if ctx:has_push(account) then
 		ctx:groupchat_bare(account, event.stanza);
 	end
@@ -375,7 +421,7 @@ module:hook("archive-message-added", function(event)
 	-- for the copies of what the user sent.
 	local for_user = event.for_user;
 	if not for_user or username_of(event) ~= for_user then return; end
-	local account = account_of(for_user);
+	local account = cached_account_of(for_user);
 	if ctx:has_push(account) then
 		ctx:archived(account, event.stanza, event.id);
 	end

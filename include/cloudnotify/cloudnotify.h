@@ -433,6 +433,9 @@ typedef struct cloudnotify_callbacks {
 #define CLOUDNOTIFY_LOG_ID_QUEUED_UNPARSABLE "queued-unparsable"
 /** DEBUG: a session's ack is overdue. */
 #define CLOUDNOTIFY_LOG_ID_ACK_OVERDUE "ack-overdue"
+/** INFO: a registration stored under a key that is not normalised was
+ *  rewritten under its normalised key while loading. */
+#define CLOUDNOTIFY_LOG_ID_STORE_KEY_REWRITTEN "store-key-rewritten"
 /** Any message a future version adds before it gets its own id. */
 #define CLOUDNOTIFY_LOG_ID_OTHER "other"
 
@@ -1373,7 +1376,7 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_add_field(cloudnotify_push *push, const 
  *  summary form: xml is one element as text (len bytes, copied), parsed
  *  with the same hardening as stanzas and written again by the library
  *  (prefixes become default namespace declarations, namespaced
- *  attributes keep theirs).  A second call replaces the first; xml NULL
+ *  attributes get prefixes n0, n1... declared on their element).  A second call replaces the first; xml NULL
  *  removes it.
  *  Errors: INVALID_ARGUMENT (push NULL), TOO_LARGE (len over
  *  CLOUDNOTIFY_PUSH_MAX_EXTRA_SIZE, or nesting deeper than

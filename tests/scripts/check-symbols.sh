@@ -9,7 +9,9 @@ trap 'rm -rf "$tmp"' EXIT
 nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | sed 's/@.*//' |
   grep -v "^LIBCLOUDNOTIFY" | sort -u > "$tmp/exported"
 sed -n '/global:/,/local:/p' "$map" | grep -o '[a-z_0-9]*;' | tr -d ';' | sort -u > "$tmp/mapped"
-grep -o 'CLOUDNOTIFY_EXPORT [^(]*(' "$header" | grep -v __attribute__ |
+# A declaration may be wrapped after its return type: read the header as
+# one line.
+tr '\n' ' ' < "$header" | grep -o 'CLOUDNOTIFY_EXPORT [^(;]*(' | grep -v __attribute__ |
   sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/' | sort -u > "$tmp/declared"
 status=0
 if ! diff -u "$tmp/mapped" "$tmp/exported" > "$tmp/d1"; then
