@@ -18,8 +18,8 @@
 
 static char last_id[40];
 
-static int on_send(void *ud, cloudnotify_route route, cloudnotify_session *s,
-                   const char *account, const char *to, const char *xml, size_t len) {
+static int on_send(void *ud, cloudnotify_route route, cloudnotify_session *s, const char *account,
+                   const char *to, const char *xml, size_t len) {
   const char *id = strstr(xml, " id='");
   if (id) {
     id += 5;
@@ -43,10 +43,10 @@ static size_t heap_in_use(void) {
   return mi.uordblks + mi.hblkhd;
 }
 
-#define MSG                                                                            \
-  "<message type='chat' from='romeo@montague.example/orchard' "                        \
-  "to='juliet@capulet.example' id='%d'><body>Wherefore art thou, Romeo?</body>"         \
-  "<active xmlns='http://jabber.org/protocol/chatstates'/>"                             \
+#define MSG                                                                                        \
+  "<message type='chat' from='romeo@montague.example/orchard' "                                    \
+  "to='juliet@capulet.example' id='%d'><body>Wherefore art thou, Romeo?</body>"                    \
+  "<active xmlns='http://jabber.org/protocol/chatstates'/>"                                        \
   "<stanza-id xmlns='urn:xmpp:sid:0' by='juliet@capulet.example' id='s%d'/></message>"
 
 int main(int argc, char **argv) {

@@ -17,8 +17,8 @@ struct server {
   unsigned publishes;
 };
 
-static int on_send(void *ud, cloudnotify_route route, cloudnotify_session *s,
-                   const char *account, const char *to, const char *xml, size_t len) {
+static int on_send(void *ud, cloudnotify_route route, cloudnotify_session *s, const char *account,
+                   const char *to, const char *xml, size_t len) {
   struct server *srv = ud;
   if (route == CLOUDNOTIFY_ROUTE_APP_SERVER) {
     srv->publishes++;
@@ -44,7 +44,9 @@ static gboolean quit(gpointer data) {
 
 int main(void) {
   struct server srv = { 0 };
-  cloudnotify_callbacks cb = { .size = sizeof cb, .send = on_send, .timer_changed = on_timer,
+  cloudnotify_callbacks cb = { .size = sizeof cb,
+                               .send = on_send,
+                               .timer_changed = on_timer,
                                .hibernation_timeout = on_hibernation };
   if (cloudnotify_ctx_new(&srv.ctx, &cb, &srv) ||
       cloudnotify_glib_driver_new(srv.ctx, NULL, &srv.driver))

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ACCOUNT "juliet@capulet.example"
+#define ACCOUNT  "juliet@capulet.example"
 #define PUSH_JID "push.montague.example"
 
 struct host {
@@ -101,13 +101,15 @@ int main(void) {
   printf("1. Juliet's phone binds a resource and enables push with a secret\n");
   cloudnotify_session *phone;
   check(cloudnotify_session_new(ctx, ACCOUNT, "phone", &phone), "session");
-  client_iq(phone,
-            "<iq type='set' id='enable1'>"
-            "<enable xmlns='urn:xmpp:push:0' jid='" PUSH_JID "' node='yxs32uqsflafdk3iuqo'>"
-            "<x xmlns='jabber:x:data' type='submit'>"
-            "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>"
-            "<field var='secret'><value>eruio234vzxc2kla-91</value></field>"
-            "</x></enable></iq>");
+  client_iq(
+      phone,
+      "<iq type='set' id='enable1'>"
+      "<enable xmlns='urn:xmpp:push:0' jid='" PUSH_JID "' node='yxs32uqsflafdk3iuqo'>"
+      "<x xmlns='jabber:x:data' type='submit'>"
+      "<field "
+      "var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>"
+      "<field var='secret'><value>eruio234vzxc2kla-91</value></field>"
+      "</x></enable></iq>");
 
   printf("\n2. The phone goes away; a message for Juliet goes to offline storage\n");
   cloudnotify_session_free(phone);
@@ -130,8 +132,10 @@ int main(void) {
       check(cloudnotify_handle_app_reply(ctx, reply, strlen(reply)), "app reply");
     if (i < 3) {
       char next[128];
-      snprintf(next, sizeof next, "<message type='chat' from='romeo@montague.example/orchard' "
-                                  "id='m%d'><body>Juliet?</body></message>", i + 1);
+      snprintf(next, sizeof next,
+               "<message type='chat' from='romeo@montague.example/orchard' "
+               "id='m%d'><body>Juliet?</body></message>",
+               i + 1);
       check(cloudnotify_message_offline(ctx, ACCOUNT, next, strlen(next), &pushes), "offline");
     }
   }

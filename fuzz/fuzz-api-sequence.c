@@ -23,14 +23,14 @@
 
 static const char *const accounts[] = {
   "juliet@capulet.example", "romeo@montague.example", "Juliet@Capulet.Example",
-  "nurse@capulet.example", "capulet.example",
+  "nurse@capulet.example",  "capulet.example",
 };
 static const char *const resources[] = {
   "balcony", "phone", "Balcony", "tab/1", "", "\xc3\x28",
 };
 static const char *const push_jids[] = {
-  "push.example.net", "pubsub.app.example", "PUSH.Example.Net.", "push.example.net/device",
-  "juliet@capulet.example", "bad@@jid", "push.other.example", NULL,
+  "push.example.net",       "pubsub.app.example", "PUSH.Example.Net.",  "push.example.net/device",
+  "juliet@capulet.example", "bad@@jid",           "push.other.example", NULL,
 };
 static const char *const nodes[] = {
   NULL, "", "node-1", "node-2", "yxs32uqsflafdk3iuqo",
@@ -70,8 +70,8 @@ static const char *const iqs[] = {
 
 typedef struct {
   cloudnotify_option opt;
-  int64_t lo, hi;   /* range explored */
-  int64_t limit;    /* first invalid value above the documented range */
+  int64_t lo, hi; /* range explored */
+  int64_t limit;  /* first invalid value above the documented range */
 } opt_range;
 
 static const opt_range options[] = {
@@ -145,15 +145,9 @@ static char *stanza(state *st, const char *account) {
 
 static void mirror(fuzz_host *h, cloudnotify_option opt, int64_t v, const char *s) {
   switch (opt) {
-  case CLOUDNOTIFY_OPT_WITH_BODY:
-    h->with_body = v != 0;
-    break;
-  case CLOUDNOTIFY_OPT_WITH_SENDER:
-    h->with_sender = v != 0;
-    break;
-  case CLOUDNOTIFY_OPT_MAX_HIBERNATION_TIMEOUT:
-    h->max_hibernation_timeout = v;
-    break;
+  case CLOUDNOTIFY_OPT_WITH_BODY: h->with_body = v != 0; break;
+  case CLOUDNOTIFY_OPT_WITH_SENDER: h->with_sender = v != 0; break;
+  case CLOUDNOTIFY_OPT_MAX_HIBERNATION_TIMEOUT: h->max_hibernation_timeout = v; break;
   case CLOUDNOTIFY_OPT_IMPORTANT_BODY:
     g_free(h->important_body);
     h->important_body = *s ? g_strdup(s) : NULL;
@@ -165,8 +159,7 @@ static void mirror(fuzz_host *h, cloudnotify_option opt, int64_t v, const char *
      * record refused then is the intended behaviour. */
     h->store_strict = FALSE;
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -227,18 +220,10 @@ static void op_acked(state *st, int slot) {
   uint8_t mode = fh_u8(&st->in);
   uint32_t count;
   switch (mode % 4) {
-  case 0:
-    count = s->sent;
-    break;
-  case 1:
-    count = s->sent - (mode >> 2) % 4;
-    break;
-  case 2:
-    count = fh_u32(&st->in);
-    break;
-  default:
-    count = s->acked;
-    break;
+  case 0: count = s->sent; break;
+  case 1: count = s->sent - (mode >> 2) % 4; break;
+  case 2: count = fh_u32(&st->in); break;
+  default: count = s->acked; break;
   }
   fh_acked(&st->h, slot, count);
 }
@@ -283,15 +268,10 @@ static void op_app_reply(state *st) {
   char *x;
   switch (kind) {
   case 0:
-  case 4:
-    x = g_strdup_printf("<iq type='result' id='%s' from='%s'/>", p->id, from);
-    break;
-  case 6:
-    x = g_strdup_printf("<iq type='error' id='%s' from='%s'/>", p->id, from);
-    break;
+  case 4: x = g_strdup_printf("<iq type='result' id='%s' from='%s'/>", p->id, from); break;
+  case 6: x = g_strdup_printf("<iq type='error' id='%s' from='%s'/>", p->id, from); break;
   case 7:
-    x = g_strdup_printf("<iq type='result' id='%s' from='%s' to='capulet.example'/>", p->id,
-                        upper);
+    x = g_strdup_printf("<iq type='result' id='%s' from='%s' to='capulet.example'/>", p->id, upper);
     break;
   default: {
     static const char *const types[] = { "cancel", "cancel", "wait", "auth", "cancel", "modify" };
@@ -311,22 +291,14 @@ static void op_advance(state *st) {
   uint16_t v = fh_u16(&st->in);
   int64_t ms;
   switch (mode % 5) {
-  case 0:
-    ms = v % 2000;
-    break;
-  case 1:
-    ms = (int64_t)v * 100;
-    break;
-  case 2:
-    ms = ((int64_t)v % 600 + 1) * 60 * 1000;
-    break;
+  case 0: ms = v % 2000; break;
+  case 1: ms = (int64_t)v * 100; break;
+  case 2: ms = ((int64_t)v % 600 + 1) * 60 * 1000; break;
   case 3:
     /* Wall clocks step back (NTP); the library must cope. */
     ms = -(int64_t)(v % 10000);
     break;
-  default:
-    ms = 1000;
-    break;
+  default: ms = 1000; break;
   }
   fh_advance(&st->h, ms);
 }
@@ -365,21 +337,11 @@ static void op_named_option(state *st) {
 static void op_host(state *st) {
   fuzz_host *h = &st->h;
   switch (fh_u8(&st->in) % 8) {
-  case 0:
-    h->send_fail = !h->send_fail;
-    break;
-  case 1:
-    h->client_fail = !h->client_fail;
-    break;
-  case 2:
-    h->veto = (h->veto + 1) % 4;
-    break;
-  case 3:
-    h->push_filter = (h->push_filter + 1) % 4;
-    break;
-  case 4:
-    h->store_fail_save = !h->store_fail_save;
-    break;
+  case 0: h->send_fail = !h->send_fail; break;
+  case 1: h->client_fail = !h->client_fail; break;
+  case 2: h->veto = (h->veto + 1) % 4; break;
+  case 3: h->push_filter = (h->push_filter + 1) % 4; break;
+  case 4: h->store_fail_save = !h->store_fail_save; break;
   case 5:
     h->store_fail_remove = !h->store_fail_remove;
     /* A refused removal can leave the store one registration ahead of
@@ -387,9 +349,7 @@ static void op_host(state *st) {
     if (h->store_fail_remove)
       h->store_exact = FALSE;
     break;
-  case 6:
-    h->store_fail_load = !h->store_fail_load;
-    break;
+  case 6: h->store_fail_load = !h->store_fail_load; break;
   default:
     h->send_fail = h->client_fail = FALSE;
     h->veto = h->push_filter = 0;
@@ -443,46 +403,26 @@ static void step(state *st) {
   uint8_t op = fh_u8(&st->in) % 27;
   int slot;
   switch (op) {
-  case 0:
-    op_session_new(st);
-    return;
+  case 0: op_session_new(st); return;
   case 1:
     if ((slot = live(st)) >= 0)
       fh_session_free(h, slot);
     return;
-  case 11:
-    op_trigger(st, FH_OFFLINE);
-    return;
-  case 12:
-    op_trigger(st, FH_ARCHIVED);
-    return;
-  case 13:
-    op_trigger(st, FH_GROUPCHAT);
-    return;
-  case 14:
-    op_ping(st);
-    return;
-  case 15:
-    op_app_reply(st);
-    return;
-  case 16:
-    op_advance(st);
-    return;
-  case 17:
-    fh_tick(h);
-    return;
-  case 18:
-    op_option(st);
-    return;
+  case 11: op_trigger(st, FH_OFFLINE); return;
+  case 12: op_trigger(st, FH_ARCHIVED); return;
+  case 13: op_trigger(st, FH_GROUPCHAT); return;
+  case 14: op_ping(st); return;
+  case 15: op_app_reply(st); return;
+  case 16: op_advance(st); return;
+  case 17: fh_tick(h); return;
+  case 18: op_option(st); return;
   case 19: {
     static const char *const bodies[] = { "New Message!", "", "Ping", "\xe2\x9c\x89" };
     const char *b = PICK(&st->in, bodies);
     FH_CHECK(fh_set_string(h, CLOUDNOTIFY_OPT_IMPORTANT_BODY, b) == 0);
     return;
   }
-  case 20:
-    op_named_option(st);
-    return;
+  case 20: op_named_option(st); return;
   case 21: {
     int rc = cloudnotify_account_has_push(h->ctx, PICK(&st->in, accounts));
     FH_CHECK(rc == 0 || rc == 1 || rc == CLOUDNOTIFY_ERR_JID_MALFORMED ||
@@ -490,12 +430,8 @@ static void step(state *st) {
     fh_check(h);
     return;
   }
-  case 22:
-    op_host(st);
-    return;
-  case 26:
-    op_admin(st);
-    return;
+  case 22: op_host(st); return;
+  case 26: op_admin(st); return;
   case 23:
     if (fh_u8(&st->in) % 4 == 3) {
       /* Back to the built-in store: empty, and none of the host's
@@ -514,27 +450,20 @@ static void step(state *st) {
       h->store_exact = !h->store_fail_remove;
     }
     return;
-  default:
-    break;
+  default: break;
   }
 
   /* Session operations: on a live session, if there is one. */
   if ((slot = live(st)) < 0)
     return;
   switch (op) {
-  case 2:
-    op_enable(st, slot);
-    break;
-  case 3:
-    op_disable(st, slot);
-    break;
+  case 2: op_enable(st, slot); break;
+  case 3: op_disable(st, slot); break;
   case 4:
     FH_CHECK(cloudnotify_session_sm_enabled(h->slots[slot].s) == 0);
     fh_check(h);
     break;
-  case 5:
-    op_hibernated(st, slot, FALSE);
-    break;
+  case 5: op_hibernated(st, slot, FALSE); break;
   case 6: {
     char *xml = stanza(st, h->slots[slot].account);
     fh_queued(h, slot, xml, strlen(xml));
@@ -548,15 +477,9 @@ static void step(state *st) {
     fh_check(h);
     break;
   }
-  case 8:
-    op_acked(st, slot);
-    break;
-  case 9:
-    op_hibernated(st, slot, TRUE);
-    break;
-  case 10:
-    fh_resumed(h, slot);
-    break;
+  case 8: op_acked(st, slot); break;
+  case 9: op_hibernated(st, slot, TRUE); break;
+  case 10: fh_resumed(h, slot); break;
   default: {
     const char *iq = PICK(&st->in, iqs);
     fh_client_iq(h, slot, iq, strlen(iq));

@@ -19,18 +19,18 @@
 /* Not the sender of the stanzas fh_stanza builds: an account's own
  * messages are never pushed. */
 #define ROMEO "mercutio@verona.example"
-#define FORM                                                              \
-  "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>" \
+#define FORM                                                                                       \
+  "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"                          \
   "http://jabber.org/protocol/pubsub#publish-options</value></field></x>"
 
 enum {
-  F_MAX_ERRORS = 3,   /* push_max_errors = 1 + (flags & 3) */
-  F_EXPIRE = 1 << 2,  /* every publish times out before the reply */
-  F_TWICE = 1 << 3,   /* the same reply again */
-  F_EVICT = 1 << 4,   /* the user leaves the cache before the reply */
-  F_RESTART = 1 << 5, /* sessions close and the store is reattached */
+  F_MAX_ERRORS = 3,     /* push_max_errors = 1 + (flags & 3) */
+  F_EXPIRE = 1 << 2,    /* every publish times out before the reply */
+  F_TWICE = 1 << 3,     /* the same reply again */
+  F_EVICT = 1 << 4,     /* the user leaves the cache before the reply */
+  F_RESTART = 1 << 5,   /* sessions close and the store is reattached */
   F_NO_REMOVE = 1 << 6, /* the store refuses removals */
-  F_DISABLE = 1 << 7, /* the client disables everything first */
+  F_DISABLE = 1 << 7,   /* the client disables everything first */
 };
 
 static cn_xml_parser *parser;
@@ -68,8 +68,8 @@ static const fh_publish *counted_error(fuzz_host *h, const GString *x) {
   xmlNode *err = cn_xml_child(iq, "error", NULL);
   const char *etype = err ? cn_xml_attr(err, "type") : NULL;
   char *from = cn_jid_normalize(cn_xml_attr(iq, "from"));
-  if (!strcmp((const char *)iq->name, "iq") && !g_strcmp0(cn_xml_attr(iq, "type"), "error") &&
-      id && g_hash_table_lookup(h->ctx->outstanding, id) && g_strcmp0(etype, "wait") && from) {
+  if (!strcmp((const char *)iq->name, "iq") && !g_strcmp0(cn_xml_attr(iq, "type"), "error") && id &&
+      g_hash_table_lookup(h->ctx->outstanding, id) && g_strcmp0(etype, "wait") && from) {
     for (guint i = 0; i < h->publishes->len && !hit; i++) {
       const fh_publish *p = h->publishes->pdata[i];
       if (!strcmp(p->id, id) && !strcmp(p->to, from))

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #define ACCOUNT "juliet@capulet.example"
-#define FORM                                                                    \
-  "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"       \
-  "http://jabber.org/protocol/pubsub#publish-options</value></field>"           \
+#define FORM                                                                                       \
+  "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"                          \
+  "http://jabber.org/protocol/pubsub#publish-options</value></field>"                              \
   "<field var='secret'><value>S3CR3T-FORM</value></field></x>"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -10,9 +10,9 @@
 #include "jid.h"
 #include "private.h"
 
-#define NS_PUBSUB "http://jabber.org/protocol/pubsub"
-#define NS_PUSH "urn:xmpp:push:0"
-#define NS_DATA "jabber:x:data"
+#define NS_PUBSUB  "http://jabber.org/protocol/pubsub"
+#define NS_PUSH    "urn:xmpp:push:0"
+#define NS_DATA    "jabber:x:data"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 _Noreturn void fh_fail(const char *file, int line, const char *what) {
@@ -131,9 +131,9 @@ static xmlDoc *parse_out(const char *xml, size_t len) {
   if (!ctxt)
     ctxt = xmlNewParserCtxt();
   FH_CHECK(ctxt != NULL);
-  xmlDoc *doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, "UTF-8",
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                      XML_PARSE_HUGE);
+  xmlDoc *doc =
+      xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, "UTF-8",
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_HUGE);
   if (doc == NULL || !ctxt->wellFormed || !ctxt->nsWellFormed)
     fprintf(stderr, "not well-formed: %.*s\n", (int)len, xml);
   FH_CHECK(doc != NULL && ctxt->wellFormed && ctxt->nsWellFormed);
@@ -313,8 +313,7 @@ static void cb_log(void *ud, cloudnotify_log_level level, const char *message) {
 }
 
 static int cb_regfilter(void *ud, cloudnotify_session *s, const char *account, const char *jid,
-                        const char *node, const char **error_type,
-                        const char **error_condition) {
+                        const char *node, const char **error_type, const char **error_condition) {
   fuzz_host *h = ud;
   cb_enter(h);
   fh_slot *slot = live_slot(h, s);
@@ -322,10 +321,8 @@ static int cb_regfilter(void *ud, cloudnotify_session *s, const char *account, c
   check_push_jid(jid);
   FH_CHECK(node == NULL || *node != '\0');
   switch (h->veto) {
-  case 0:
-    return 0;
-  case 1:
-    return 1; /* unset: cancel / not-allowed */
+  case 0: return 0;
+  case 1: return 1; /* unset: cancel / not-allowed */
   case 2:
     *error_type = "wait";
     *error_condition = "resource-constraint";
@@ -360,8 +357,7 @@ static int cb_pushfilter(void *ud, cloudnotify_push *p) {
   FH_CHECK(body == NULL || g_utf8_validate(body, -1, NULL));
   FH_CHECK(cloudnotify_push_set_body(p, "\xff") == CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   switch (h->push_filter) {
-  case 1:
-    return 1;
+  case 1: return 1;
   case 2:
     FH_CHECK(cloudnotify_push_set_body(p, "amended") == 0);
     FH_CHECK(g_strcmp0(cloudnotify_push_body(p), "amended") == 0);
@@ -370,8 +366,7 @@ static int cb_pushfilter(void *ud, cloudnotify_push *p) {
     FH_CHECK(cloudnotify_push_set_body(p, NULL) == 0);
     FH_CHECK(cloudnotify_push_set_sender(p, NULL) == 0);
     return 0;
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -398,8 +393,11 @@ static int st_load(void *data, const char *account, cloudnotify_loader *loader) 
   GPtrArray *a = store_records(h, account, FALSE);
   for (guint i = 0; a && i < a->len; i++) {
     const fh_record *r = a->pdata[i];
-    cloudnotify_record rec = { .jid = r->jid, .node = r->node, .publish_options = r->form,
-                               .publish_options_len = r->form_len, .enabled_at_ms = r->enabled_at };
+    cloudnotify_record rec = { .jid = r->jid,
+                               .node = r->node,
+                               .publish_options = r->form,
+                               .publish_options_len = r->form_len,
+                               .enabled_at_ms = r->enabled_at };
     int rc = cloudnotify_loader_add(loader, &rec);
     /* What the library saved it must accept back after a restart. */
     if (h->store_strict)
@@ -435,8 +433,8 @@ static int st_save(void *data, const char *account, const cloudnotify_record *re
   }
   g_free(r->form);
   /* Exactly the bytes given: no terminator, so an over-read shows. */
-  r->form = rec->publish_options_len ? g_memdup2(rec->publish_options, rec->publish_options_len)
-                                     : NULL;
+  r->form =
+      rec->publish_options_len ? g_memdup2(rec->publish_options, rec->publish_options_len) : NULL;
   r->form_len = rec->publish_options_len;
   r->enabled_at = rec->enabled_at_ms;
   return 0;
@@ -794,15 +792,11 @@ int fh_trigger(fuzz_host *h, enum fh_trigger_kind kind, const char *account, con
   unsigned n = 12345;
   int rc;
   switch (kind) {
-  case FH_OFFLINE:
-    rc = cloudnotify_message_offline(h->ctx, account, xml, len, &n);
-    break;
+  case FH_OFFLINE: rc = cloudnotify_message_offline(h->ctx, account, xml, len, &n); break;
   case FH_ARCHIVED:
     rc = cloudnotify_message_archived(h->ctx, account, xml, len, archive_id, &n);
     break;
-  default:
-    rc = cloudnotify_message_groupchat_bare(h->ctx, account, xml, len, &n);
-    break;
+  default: rc = cloudnotify_message_groupchat_bare(h->ctx, account, xml, len, &n); break;
   }
   FH_CHECK(rc == 0 || rc == CLOUDNOTIFY_ERR_JID_MALFORMED || rc == CLOUDNOTIFY_ERR_XML ||
            rc == CLOUDNOTIFY_ERR_TOO_LARGE || rc == CLOUDNOTIFY_ERR_STORE);

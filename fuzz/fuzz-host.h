@@ -18,10 +18,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 _Noreturn void fh_fail(const char *file, int line, const char *what);
-#define FH_CHECK(cond)                                \
-  do {                                                \
-    if (!(cond))                                      \
-      fh_fail(__FILE__, __LINE__, #cond);             \
+#define FH_CHECK(cond)                                                                             \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      fh_fail(__FILE__, __LINE__, #cond);                                                          \
   } while (0)
 
 /* Bytes the targets decode; reads past the end give zeros, so every
@@ -43,9 +43,9 @@ typedef struct fh_slot {
   char *account;          /* normalised, what the library must report */
   char *full;             /* account/resource as normalised */
   gboolean hibernated;
-  gboolean extended;      /* last hibernation_timeout was positive */
-  uint32_t sent;          /* stanzas queued while live */
-  uint32_t acked;         /* last h given */
+  gboolean extended; /* last hibernation_timeout was positive */
+  uint32_t sent;     /* stanzas queued while live */
+  uint32_t acked;    /* last h given */
 } fh_slot;
 
 typedef struct fh_publish {
@@ -67,12 +67,12 @@ struct fuzz_host {
   fh_slot slots[FH_SLOTS];
   GPtrArray *publishes; /* fh_publish*, every accepted publish */
 
-  unsigned client_sends;  /* ROUTE_CLIENT attempts */
-  unsigned app_sends;     /* ROUTE_APP_SERVER attempts */
-  unsigned app_accepted;  /* ... that the host accepted */
-  uint64_t store_forgot;  /* outstanding publishes set_store forgot (no outcome) */
+  unsigned client_sends;        /* ROUTE_CLIENT attempts */
+  unsigned app_sends;           /* ROUTE_APP_SERVER attempts */
+  unsigned app_accepted;        /* ... that the host accepted */
+  uint64_t store_forgot;        /* outstanding publishes set_store forgot (no outcome) */
   uint64_t store_forgot_before; /* its value before the last swap attempt */
-  unsigned removed;       /* registration_removed calls */
+  unsigned removed;             /* registration_removed calls */
   char *last_removed_jid;
   cloudnotify_removal_reason last_removed_reason;
 
@@ -92,7 +92,7 @@ struct fuzz_host {
   const char *secret;
 
   /* The host's store, which survives "restarts" (set_store again). */
-  GHashTable *store; /* account -> GPtrArray of fh_record* */
+  GHashTable *store;     /* account -> GPtrArray of fh_record* */
   gboolean store_strict; /* every stored record must load back */
   /* No failure injected and no other store used: the cached users'
    * registrations must be exactly what the store holds. */

@@ -76,9 +76,13 @@ static int load(fuzz_host *h, const char *account, cloudnotify_loader *loader) {
   for (int round = 0; round < (in->twice ? 2 : 1); round++) {
     for (unsigned i = 0; i < in->n; i++) {
       const rec *e = &in->recs[i];
-      cloudnotify_record r = { .jid = e->jid, .node = e->node, .publish_options = e->form,
-                               .publish_options_len = e->form_len, .enabled_at_ms = e->enabled_at,
-                               .errors = e->errors, .client_id = e->client_id };
+      cloudnotify_record r = { .jid = e->jid,
+                               .node = e->node,
+                               .publish_options = e->form,
+                               .publish_options_len = e->form_len,
+                               .enabled_at_ms = e->enabled_at,
+                               .errors = e->errors,
+                               .client_id = e->client_id };
       int rc = cloudnotify_loader_add(loader, &r);
       FH_CHECK(rc == 0 || rc == CLOUDNOTIFY_ERR_INVALID_ARGUMENT ||
                rc == CLOUDNOTIFY_ERR_JID_MALFORMED || rc == CLOUDNOTIFY_ERR_XML ||
@@ -102,8 +106,7 @@ static int form_is_valid(cloudnotify_ctx *ctx, const char *text, size_t len) {
     return 0;
   xmlNode *x = xmlDocGetRootElement(doc);
   int ok = !strcmp((const char *)x->name, "x") && !g_strcmp0(cn_xml_ns(x), "jabber:x:data") &&
-           cn_xml_count_children(x, "field", "jabber:x:data") <=
-               (unsigned)ctx->opt.max_form_fields;
+           cn_xml_count_children(x, "field", "jabber:x:data") <= (unsigned)ctx->opt.max_form_fields;
   xmlFreeDoc(doc);
   return ok;
 }

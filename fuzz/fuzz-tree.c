@@ -15,7 +15,7 @@
 #include "../tests/tree-util.h"
 
 #define ACCOUNT "juliet@capulet.example"
-#define PUSH "push.example.net"
+#define PUSH    "push.example.net"
 
 typedef struct twin {
   cloudnotify_ctx *ctx;
@@ -47,8 +47,9 @@ static int64_t fixed_now(void *ud) {
 }
 
 static void twin_init(twin *t) {
-  cloudnotify_callbacks cb = { .size = sizeof cb, .send = rec_send, .now_ms = fixed_now,
-                               .monotonic_ms = fixed_now };
+  cloudnotify_callbacks cb = {
+    .size = sizeof cb, .send = rec_send, .now_ms = fixed_now, .monotonic_ms = fixed_now
+  };
   FH_CHECK(cloudnotify_ctx_new(&t->ctx, &cb, t) == 0);
   FH_CHECK(cloudnotify_ctx_set_option(t->ctx, "push_max_stanza_size", "65536") == 0);
   FH_CHECK(cloudnotify_ctx_set_option(t->ctx, "push_notification_with_body", "true") == 0);
@@ -56,8 +57,8 @@ static void twin_init(twin *t) {
   t->sent = g_string_new(NULL);
   FH_CHECK(cloudnotify_session_new(t->ctx, ACCOUNT, "phone", &t->s) == 0);
   FH_CHECK(cloudnotify_session_sm_enabled(t->s) == 0);
-  const char *en = "<iq type='set' id='e'><enable xmlns='urn:xmpp:push:0' jid='" PUSH
-                   "' node='n'/></iq>";
+  const char *en =
+      "<iq type='set' id='e'><enable xmlns='urn:xmpp:push:0' jid='" PUSH "' node='n'/></iq>";
   FH_CHECK(cloudnotify_handle_client_iq(t->s, en, strlen(en)) == 0);
   g_string_truncate(t->sent, 0);
 }

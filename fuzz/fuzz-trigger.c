@@ -18,9 +18,9 @@
 #include <string.h>
 
 #define ACCOUNT "juliet@capulet.example"
-#define FORM                                                              \
-  "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>" \
-  "http://jabber.org/protocol/pubsub#publish-options</value></field>"     \
+#define FORM                                                                                       \
+  "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"                          \
+  "http://jabber.org/protocol/pubsub#publish-options</value></field>"                              \
   "<field var='secret'><value>S3CR3T-FORM</value></field></x>"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -55,8 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   case 1:
   case 2:
   case 7: {
-    enum fh_trigger_kind kind = (mode & 7) == 0 ? FH_OFFLINE
-                                : (mode & 7) == 2 ? FH_GROUPCHAT : FH_ARCHIVED;
+    enum fh_trigger_kind kind = (mode & 7) == 0   ? FH_OFFLINE
+                                : (mode & 7) == 2 ? FH_GROUPCHAT
+                                                  : FH_ARCHIVED;
     const char *archive_id = (mode & 7) == 1 ? "arch-77" : NULL;
     if ((mode & 7) == 7)
       fh_session_free(&h, 0);

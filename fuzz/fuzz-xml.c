@@ -18,7 +18,7 @@
 
 #define MAX_BYTES 65536
 #define MAX_DEPTH 64
-#define ACCOUNT "juliet@capulet.example"
+#define ACCOUNT   "juliet@capulet.example"
 
 static cn_xml_parser *reused;
 
@@ -44,8 +44,7 @@ static void round_trip(xmlNode *root, gboolean stanza) {
   xmlDoc *doc = NULL;
   /* Escaping may lengthen the text: no byte limit on the way back. */
   int rc = stanza ? cn_xml_parse(reused, first->str, first->len, G_MAXINT, MAX_DEPTH, &doc)
-                  : cn_xml_parse_element(reused, first->str, first->len, G_MAXINT, MAX_DEPTH,
-                                         &doc);
+                  : cn_xml_parse_element(reused, first->str, first->len, G_MAXINT, MAX_DEPTH, &doc);
   if (rc != 0)
     fprintf(stderr, "serialisation does not parse (%d): %s\n", rc, first->str);
   FH_CHECK(rc == 0);
@@ -75,8 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FH_CHECK(rc_elem == rc_fresh);
   xmlFreeDoc(fresh_doc);
 
-  FH_CHECK(rc_elem == 0 || rc_elem == CLOUDNOTIFY_ERR_XML ||
-           rc_elem == CLOUDNOTIFY_ERR_TOO_LARGE);
+  FH_CHECK(rc_elem == 0 || rc_elem == CLOUDNOTIFY_ERR_XML || rc_elem == CLOUDNOTIFY_ERR_TOO_LARGE);
   FH_CHECK((rc_elem == 0) == (elem != NULL));
   FH_CHECK((rc_stanza == 0) == (stanza != NULL));
   if (rc_elem != 0) {

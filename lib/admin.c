@@ -65,7 +65,7 @@ typedef struct {
   cn_task t;
   GPtrArray *idents; /* the registrations when the call came, in order */
   guint k;
-  unsigned n;        /* removed so far */
+  unsigned n; /* removed so far */
   gboolean failed;
 } remove_all_job;
 
@@ -108,8 +108,8 @@ static int remove_all_step(cloudnotify_ctx *ctx, remove_all_job *j) {
 
 static int remove_all_run(cloudnotify_ctx *ctx, cn_task *t) {
   remove_all_job *j = (remove_all_job *)t;
-  remove_all_removed(ctx, j, cn_store_checked(ctx, "removing", t->account,
-                                              cn_task_answer(t, NULL, NULL)));
+  remove_all_removed(ctx, j,
+                     cn_store_checked(ctx, "removing", t->account, cn_task_answer(t, NULL, NULL)));
   j->k++;
   return remove_all_step(ctx, j);
 }
@@ -155,8 +155,7 @@ int cloudnotify_account_registrations(cloudnotify_ctx *ctx, const char *account,
   return cn_leave(ctx, n);
 }
 
-int cloudnotify_account_remove_all(cloudnotify_ctx *ctx, const char *account,
-                                   unsigned *removed) {
+int cloudnotify_account_remove_all(cloudnotify_ctx *ctx, const char *account, unsigned *removed) {
   if (removed)
     *removed = 0;
   if (!ctx || !account)

@@ -26,16 +26,9 @@ int cloudnotify_ctx_get_counter(const cloudnotify_ctx *ctx, cloudnotify_counter 
     return 0;
   }
   switch (which) {
-  case CLOUDNOTIFY_GAUGE_OUTSTANDING:
-    *out = g_hash_table_size(ctx->outstanding);
-    return 0;
-  case CLOUDNOTIFY_GAUGE_CACHED_ACCOUNTS:
-    *out = g_hash_table_size(ctx->users);
-    return 0;
-  case CLOUDNOTIFY_GAUGE_SESSIONS:
-    *out = g_list_length(ctx->sessions);
-    return 0;
-  default:
-    return CLOUDNOTIFY_ERR_UNKNOWN_OPTION;
+  case CLOUDNOTIFY_GAUGE_OUTSTANDING: *out = g_hash_table_size(ctx->outstanding); return 0;
+  case CLOUDNOTIFY_GAUGE_CACHED_ACCOUNTS: *out = g_hash_table_size(ctx->users); return 0;
+  case CLOUDNOTIFY_GAUGE_SESSIONS: *out = g_list_length(ctx->sessions); return 0;
+  default: return CLOUDNOTIFY_ERR_UNKNOWN_OPTION;
   }
 }

@@ -11,7 +11,7 @@
 
 /* The first released layouts (0.2): every later header only appends, so
  * any size from these up to ours names a prefix of our fields. */
-#define CALLBACKS_SIZE_0_2 \
+#define CALLBACKS_SIZE_0_2                                                                         \
   (offsetof(cloudnotify_callbacks, notification_filter) + sizeof(void (*)(void)))
 #define STORE_SIZE_0_2 (offsetof(cloudnotify_store, destroy) + sizeof(void (*)(void)))
 
@@ -122,14 +122,16 @@ typedef struct {
   size_t offset;
 } option_desc;
 
-#define OPT(n, o, k, lo, hi, field) { n, o, k, lo, hi, offsetof(cn_options, field) }
+#define OPT(n, o, k, lo, hi, field)                                                                \
+  { n, o, k, lo, hi, offsetof(cn_options, field) }
 static const option_desc option_table[] = {
   OPT("push_notification_with_body", CLOUDNOTIFY_OPT_WITH_BODY, 0, 0, 1, with_body),
   OPT("push_notification_with_sender", CLOUDNOTIFY_OPT_WITH_SENDER, 0, 0, 1, with_sender),
   OPT("push_notification_important_body", CLOUDNOTIFY_OPT_IMPORTANT_BODY, 2, 0, 0, important_body),
   OPT("push_max_errors", CLOUDNOTIFY_OPT_MAX_ERRORS, 1, 1, 1000000, max_errors),
   OPT("push_max_devices", CLOUDNOTIFY_OPT_MAX_DEVICES, 1, 1, 1000, max_devices),
-  OPT("push_max_hibernation_timeout", CLOUDNOTIFY_OPT_MAX_HIBERNATION_TIMEOUT, 1, 0, 31536000, max_hibernation_timeout),
+  OPT("push_max_hibernation_timeout", CLOUDNOTIFY_OPT_MAX_HIBERNATION_TIMEOUT, 1, 0, 31536000,
+      max_hibernation_timeout),
   OPT("smacks_max_ack_delay", CLOUDNOTIFY_OPT_MAX_ACK_DELAY, 1, 1, 86400, max_ack_delay),
   OPT("push_coalesce_ms", CLOUDNOTIFY_OPT_COALESCE_MS, 1, 0, 60000, coalesce_ms),
   OPT("push_max_outstanding", CLOUDNOTIFY_OPT_MAX_OUTSTANDING, 1, 1, 10000000, max_outstanding),
@@ -139,11 +141,14 @@ static const option_desc option_table[] = {
   OPT("push_max_xml_depth", CLOUDNOTIFY_OPT_MAX_XML_DEPTH, 1, 4, 256, max_xml_depth),
   OPT("push_max_form_size", CLOUDNOTIFY_OPT_MAX_FORM_SIZE, 1, 64, 1048576, max_form_size),
   OPT("push_max_form_fields", CLOUDNOTIFY_OPT_MAX_FORM_FIELDS, 1, 1, 10000, max_form_fields),
-  OPT("push_max_remembered_stanzas", CLOUDNOTIFY_OPT_MAX_REMEMBERED_STANZAS, 1, 0, 10000000, max_remembered),
+  OPT("push_max_remembered_stanzas", CLOUDNOTIFY_OPT_MAX_REMEMBERED_STANZAS, 1, 0, 10000000,
+      max_remembered),
   OPT("push_max_session_queue", CLOUDNOTIFY_OPT_MAX_SESSION_QUEUE, 1, 1, 100000, max_session_queue),
-  OPT("push_wake_before_expiry", CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY, 1, 0, 86400, wake_before_expiry),
+  OPT("push_wake_before_expiry", CLOUDNOTIFY_OPT_WAKE_BEFORE_EXPIRY, 1, 0, 86400,
+      wake_before_expiry),
   OPT("push_id_prefix", CLOUDNOTIFY_OPT_ID_PREFIX, 2, 0, 0, id_prefix),
-  OPT("push_log_level", CLOUDNOTIFY_OPT_LOG_LEVEL, 3, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ERROR + 1, log_level),
+  OPT("push_log_level", CLOUDNOTIFY_OPT_LOG_LEVEL, 3, CLOUDNOTIFY_LOG_DEBUG,
+      CLOUDNOTIFY_LOG_ERROR + 1, log_level),
   OPT("push_publish_from_bare", CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE, 0, 0, 1, publish_from_bare),
 };
 
@@ -191,8 +196,7 @@ static int set_string(cloudnotify_ctx *ctx, const option_desc *d, const char *va
   return 0;
 }
 
-int cloudnotify_ctx_set_option_int(cloudnotify_ctx *ctx, cloudnotify_option option,
-                                   int64_t value) {
+int cloudnotify_ctx_set_option_int(cloudnotify_ctx *ctx, cloudnotify_option option, int64_t value) {
   if (!ctx)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(ctx);
@@ -311,16 +315,15 @@ int cn_store_checked(cloudnotify_ctx *ctx, const char *what, const char *account
   if (rc < 0) {
     CN_COUNT(ctx, CN_C_STORE_FAILURES);
     const char *id = what[0] == 's'   ? CLOUDNOTIFY_LOG_ID_STORE_SAVE_FAILED
-             : what[0] == 'l' ? CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED
-                              : CLOUDNOTIFY_LOG_ID_STORE_REMOVE_FAILED;
-    cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, id, "storage: %s a registration of %s failed (%d)",
-              what, account, rc);
+                     : what[0] == 'l' ? CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED
+                                      : CLOUDNOTIFY_LOG_ID_STORE_REMOVE_FAILED;
+    cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, id, "storage: %s a registration of %s failed (%d)", what,
+              account, rc);
   }
   return rc < 0 ? CLOUDNOTIFY_ERR_STORE : 0;
 }
 
-int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
-                    const char *node) {
+int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid, const char *node) {
   cn_ask_begin(ctx, CLOUDNOTIFY_OP_REMOVE);
   int rc = ctx->store.remove(ctx->store_data, account, jid, node);
   if (cn_ask_end(ctx, &rc))
@@ -387,8 +390,8 @@ static void log_v(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char 
   g_free(msg);
 }
 
-void cn_log_id(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
-               const char *fmt, ...) {
+void cn_log_id(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id, const char *fmt,
+               ...) {
   va_list ap;
   va_start(ap, fmt);
   log_v(ctx, level, id, fmt, ap);
@@ -471,10 +474,9 @@ void cn_cb_registration_added(cloudnotify_ctx *ctx, cloudnotify_session *s, cons
   ctx->in_callback--;
 }
 
-void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid,
-                       const char *node, const char *id, cloudnotify_publish_outcome outcome,
-                       const char *error_type, const char *error_condition,
-                       unsigned consecutive_errors) {
+void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid, const char *node,
+                       const char *id, cloudnotify_publish_outcome outcome, const char *error_type,
+                       const char *error_condition, unsigned consecutive_errors) {
   static const cn_counter counter[] = {
     [CLOUDNOTIFY_PUBLISH_OK] = CN_C_REPLIES_OK,
     [CLOUDNOTIFY_PUBLISH_ERROR] = CN_C_REPLIES_ERROR,
@@ -504,8 +506,7 @@ void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *ji
   ctx->in_callback--;
 }
 
-void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
-                               int64_t seconds) {
+void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s, int64_t seconds) {
   if (!ctx->cb.hibernation_timeout || s->dead)
     return;
   ctx->in_callback++;

@@ -15,10 +15,10 @@ typedef struct el_attr {
 
 struct cn_el {
   el_kind kind;
-  char *name;   /* element */
-  char *ns;     /* element: declared namespace, NULL inherits */
+  char *name;    /* element */
+  char *ns;      /* element: declared namespace, NULL inherits */
   GArray *attrs; /* el_attr, element, NULL when none */
-  char *text;   /* text or raw XML */
+  char *text;    /* text or raw XML */
   size_t len;
   cn_el *first, *last, *next;
 };
@@ -102,14 +102,9 @@ static void escape(GString *out, const char *s) {
 
 void cn_el_serialize(GString *out, const cn_el *e) {
   switch (e->kind) {
-  case EL_TEXT:
-    cn_xml_escape(out, e->text, e->len);
-    return;
-  case EL_RAW:
-    g_string_append_len(out, e->text, (gssize)e->len);
-    return;
-  case EL_ELEMENT:
-    break;
+  case EL_TEXT: cn_xml_escape(out, e->text, e->len); return;
+  case EL_RAW: g_string_append_len(out, e->text, (gssize)e->len); return;
+  case EL_ELEMENT: break;
   }
   g_string_append_c(out, '<');
   g_string_append(out, e->name);
@@ -254,8 +249,8 @@ static int walk_el(walk *w, const cn_el *e, const char *inherited) {
   const char *ns = e->ns ? e->ns : inherited;
   size_t na = e->attrs ? e->attrs->len : 0;
   cloudnotify_attr stack_attrs[8] = { { 0 } };
-  cloudnotify_attr *attrs = na <= G_N_ELEMENTS(stack_attrs) ? stack_attrs
-                                                           : g_new(cloudnotify_attr, na);
+  cloudnotify_attr *attrs =
+      na <= G_N_ELEMENTS(stack_attrs) ? stack_attrs : g_new(cloudnotify_attr, na);
   for (size_t i = 0; i < na; i++) {
     const el_attr *a = &g_array_index(e->attrs, el_attr, i);
     attrs[i] = (cloudnotify_attr){ NULL, a->name, a->value };

@@ -37,10 +37,8 @@ int cloudnotify_is_usage_error(int error) {
    * that kind, is the host's bug; CANCELLED, GONE and BUSY are races and
    * load a host meets in normal running. */
   case CLOUDNOTIFY_ERR_OP_DONE:
-  case CLOUDNOTIFY_ERR_OP_UNKNOWN:
-    return 1;
-  default:
-    return 0;
+  case CLOUDNOTIFY_ERR_OP_UNKNOWN: return 1;
+  default: return 0;
   }
 }
 

@@ -9,8 +9,8 @@
 #include "pending.h"
 #include "tree.h"
 
-#define NS_PUSH "urn:xmpp:push:0"
-#define NS_DATA "jabber:x:data"
+#define NS_PUSH    "urn:xmpp:push:0"
+#define NS_DATA    "jabber:x:data"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 static cn_el *reply_open(cloudnotify_session *s, const char *id, const char *type) {
@@ -83,18 +83,18 @@ static cn_reg *find_ident(cn_user *u, const char *ident) {
  * session may go meanwhile once the store is involved (t.session NULL:
  * memory still follows the store, nobody is answered). */
 typedef enum {
-  EN_FILTER,  /* ask the registration filter */
-  EN_SAVE,    /* save the new registration */
-  EN_EVICT,   /* remove the least recently enabled beyond the limit */
-  EN_UNDO,    /* an eviction failed: take the new registration back */
-  EN_UNDONE,  /* waiting for that removal */
+  EN_FILTER, /* ask the registration filter */
+  EN_SAVE,   /* save the new registration */
+  EN_EVICT,  /* remove the least recently enabled beyond the limit */
+  EN_UNDO,   /* an eviction failed: take the new registration back */
+  EN_UNDONE, /* waiting for that removal */
 } en_stage;
 
 typedef struct {
   cn_task t;
   en_stage stage;
   char *id;
-  char *jid;  /* normalised push JID */
+  char *jid; /* normalised push JID */
   char *node;
   char *form;
   size_t form_len;
@@ -217,8 +217,7 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
       if (veto)
         return enable_vetoed(j, etype, econd);
       j->stage = EN_SAVE;
-    }
-      break;
+    } break;
     case EN_SAVE:
       enable_new_reg(ctx, j, u);
       /* From here the store is involved: the job outlives its session. */
@@ -262,10 +261,10 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
       if (rc)
         cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_OVER_LIMIT,
                   "storage: %s now holds more than push_max_devices registrations; the "
-                  "surplus is dropped at the next load", u->account);
+                  "surplus is dropped at the next load",
+                  u->account);
       return enable_error(j, "wait", "internal-server-error");
-    case EN_UNDONE:
-      return enable_error(j, "wait", "internal-server-error");
+    case EN_UNDONE: return enable_error(j, "wait", "internal-server-error");
     }
   }
 }
@@ -301,13 +300,15 @@ static int enable_run(cloudnotify_ctx *ctx, cn_task *t) {
     if (cn_store_checked(ctx, "removing", t->account, answer))
       cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_OVER_LIMIT,
                 "storage: %s now holds more than push_max_devices registrations; the "
-                "surplus is dropped at the next load", t->account);
+                "surplus is dropped at the next load",
+                t->account);
     return enable_error(j, "wait", "internal-server-error");
   }
   return enable_step(ctx, j);
 }
 
-static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node, GString *form) {
+static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node,
+                          GString *form) {
   cloudnotify_ctx *ctx = s->ctx;
   /* Freed by an earlier callback of this call: nobody to enable for. */
   if (s->dead)
@@ -350,8 +351,7 @@ static int handle_enable(cloudnotify_session *s, const char *id, const xmlNode *
     rc = send_error(s, id, "modify", "bad-request", "More than one publish-options form");
   } else if (x && cn_xml_attr(x, "type") && strcmp(cn_xml_attr(x, "type"), "submit")) {
     rc = send_error(s, id, "modify", "bad-request", "Publish options must be a submitted form");
-  } else if (x && cn_xml_count_children(x, "field", NS_DATA) >
-                      (unsigned)ctx->opt.max_form_fields) {
+  } else if (x && cn_xml_count_children(x, "field", NS_DATA) > (unsigned)ctx->opt.max_form_fields) {
     rc = send_error(s, id, "modify", "not-acceptable", "Too many publish-options fields");
   } else {
     if (x) {
@@ -395,8 +395,7 @@ static void disable_removed(cloudnotify_ctx *ctx, disable_job *j, cn_user *u, in
   if (!r)
     return;
   cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_PUSH_DISABLED,
-            "push disabled for %s to %s", j->t.session ? j->t.session->full : u->account,
-            r->jid);
+            "push disabled for %s to %s", j->t.session ? j->t.session->full : u->account, r->jid);
   cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_DISABLED);
 }
 
@@ -425,8 +424,8 @@ static int disable_step(cloudnotify_ctx *ctx, disable_job *j) {
 static int disable_run(cloudnotify_ctx *ctx, cn_task *t) {
   disable_job *j = (disable_job *)t;
   cn_user *u = g_hash_table_lookup(ctx->users, t->account);
-  disable_removed(ctx, j, u, cn_store_checked(ctx, "removing", t->account,
-                                              cn_task_answer(t, NULL, NULL)));
+  disable_removed(ctx, j, u,
+                  cn_store_checked(ctx, "removing", t->account, cn_task_answer(t, NULL, NULL)));
   j->k++;
   return disable_step(ctx, j);
 }

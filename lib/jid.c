@@ -15,10 +15,8 @@
 /* Run one stringprep profile over src[0..len) and return a fresh string,
  * or NULL when the profile refuses it, the result is empty or the result
  * is longer than max_len bytes. */
-static char *
-prepare_part(const char *src, size_t len, const Stringprep_profile *profile,
-             size_t max_len)
-{
+static char *prepare_part(const char *src, size_t len, const Stringprep_profile *profile,
+                          size_t max_len) {
   /* Case folding and NFKC can expand the text (one code point may become
    * many), and libidn works in place, so the buffer needs headroom.  It
    * is never smaller than the largest acceptable part plus its NUL, so a
@@ -52,9 +50,7 @@ fail:
  * by NFKC into '.' and U+3002 respectively, so only U+3002 remains to be
  * turned into '.'; otherwise "a\u3002b" would escape the label checks and
  * compare unequal to "a.b". */
-static void
-map_ideographic_dots(char *s)
-{
+static void map_ideographic_dots(char *s) {
   static const char ideo_dot[] = "\xe3\x80\x82";
   char *r = s;
   char *w = s;
@@ -72,9 +68,7 @@ map_ideographic_dots(char *s)
 
 /* Bracketed IPv6 literal.  The address is rewritten in its canonical
  * (RFC 5952) text form so that equal addresses give equal JIDs. */
-static char *
-normalise_ipv6_literal(const char *d, size_t len)
-{
+static char *normalise_ipv6_literal(const char *d, size_t len) {
   char inner[INET6_ADDRSTRLEN];
   char canon[INET6_ADDRSTRLEN];
   struct in6_addr addr;
@@ -95,9 +89,7 @@ normalise_ipv6_literal(const char *d, size_t len)
   return g_strdup_printf("[%s]", canon);
 }
 
-static gboolean
-is_ldh(unsigned char c)
-{
+static gboolean is_ldh(unsigned char c) {
   return g_ascii_isalnum(c) || c == '-' || c == '.';
 }
 
@@ -105,9 +97,7 @@ is_ldh(unsigned char c)
  * nameprep has already vetted them; ASCII bytes are held to the LDH rule
  * even inside an IDN, since nameprep leaves ASCII punctuation and the
  * space alone and those have no place in a domain name. */
-static gboolean
-domain_labels_ok(const char *d)
-{
+static gboolean domain_labels_ok(const char *d) {
   gboolean numeric = TRUE;
   size_t label_len = 0;
   const char *p;
@@ -140,9 +130,7 @@ domain_labels_ok(const char *d)
   return TRUE;
 }
 
-static char *
-prepare_domain(const char *src, size_t len)
-{
+static char *prepare_domain(const char *src, size_t len) {
   /* One byte of slack: the limit applies once the trailing dot, which
    * is not part of the name proper, has been removed. */
   char *d = prepare_part(src, len, stringprep_nameprep, CN_JID_MAX_PART + 1);
@@ -173,14 +161,12 @@ fail:
   return NULL;
 }
 
-int
-cn_jid_parse(const char *text, size_t len, cn_jid *out)
-{
+int cn_jid_parse(const char *text, size_t len, cn_jid *out) {
   const char *slash;
   const char *at;
   const char *dom_start;
   size_t head_len;
-  cn_jid j = {0};
+  cn_jid j = { 0 };
 
   if (out == NULL)
     return CLOUDNOTIFY_ERR_JID_MALFORMED;
@@ -203,8 +189,7 @@ cn_jid_parse(const char *text, size_t len, cn_jid *out)
   dom_start = at != NULL ? at + 1 : text;
 
   if (at != NULL) {
-    j.node = prepare_part(text, (size_t)(at - text), stringprep_xmpp_nodeprep,
-                          CN_JID_MAX_PART);
+    j.node = prepare_part(text, (size_t)(at - text), stringprep_xmpp_nodeprep, CN_JID_MAX_PART);
     if (j.node == NULL)
       goto fail;
   }
@@ -214,16 +199,14 @@ cn_jid_parse(const char *text, size_t len, cn_jid *out)
     goto fail;
 
   if (slash != NULL) {
-    j.resource = prepare_part(slash + 1, len - head_len - 1,
-                              stringprep_xmpp_resourceprep, CN_JID_MAX_PART);
+    j.resource =
+        prepare_part(slash + 1, len - head_len - 1, stringprep_xmpp_resourceprep, CN_JID_MAX_PART);
     if (j.resource == NULL)
       goto fail;
   }
 
-  j.bare = j.node != NULL ? g_strconcat(j.node, "@", j.domain, NULL)
-                          : g_strdup(j.domain);
-  j.full = j.resource != NULL ? g_strconcat(j.bare, "/", j.resource, NULL)
-                              : g_strdup(j.bare);
+  j.bare = j.node != NULL ? g_strconcat(j.node, "@", j.domain, NULL) : g_strdup(j.domain);
+  j.full = j.resource != NULL ? g_strconcat(j.bare, "/", j.resource, NULL) : g_strdup(j.bare);
   *out = j;
   return 0;
 
@@ -232,9 +215,7 @@ fail:
   return CLOUDNOTIFY_ERR_JID_MALFORMED;
 }
 
-void
-cn_jid_clear(cn_jid *j)
-{
+void cn_jid_clear(cn_jid *j) {
   if (j == NULL)
     return;
   g_free(j->node);
@@ -245,9 +226,7 @@ cn_jid_clear(cn_jid *j)
   memset(j, 0, sizeof *j);
 }
 
-char *
-cn_jid_normalize(const char *text)
-{
+char *cn_jid_normalize(const char *text) {
   cn_jid j;
   char *full;
 
@@ -258,9 +237,7 @@ cn_jid_normalize(const char *text)
   return full;
 }
 
-char *
-cn_jid_normalize_bare(const char *text)
-{
+char *cn_jid_normalize_bare(const char *text) {
   cn_jid j;
   char *bare;
 

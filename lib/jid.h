@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#define CN_JID_MAX_PART 1023  /* bytes, each of node, domain, resource */
+#define CN_JID_MAX_PART  1023 /* bytes, each of node, domain, resource */
 #define CN_JID_MAX_TOTAL 3071 /* bytes, whole JID as given */
 
 /* A parsed, normalised JID.  Every string is owned by the struct

@@ -62,8 +62,8 @@ static cn_el *build_publish(const char *id, const char *from, const cloudnotify_
   cn_el *pubsub = cn_el_add(iq, "pubsub", "http://jabber.org/protocol/pubsub");
   cn_el *publish = cn_el_add(pubsub, "publish", NULL);
   cn_el_attr(publish, "node", r->node);
-  cn_el *notification = cn_el_add(cn_el_add(publish, "item", NULL), "notification",
-                                  "urn:xmpp:push:0");
+  cn_el *notification =
+      cn_el_add(cn_el_add(publish, "item", NULL), "notification", "urn:xmpp:push:0");
   cn_el *x = cn_el_add(notification, "x", "jabber:x:data");
   cn_el_attr(x, "type", "submit");
   char count[16];
@@ -122,8 +122,8 @@ void cn_push_free(cloudnotify_push *p) {
 
 void cn_push_cancelled(cloudnotify_ctx *ctx, const cloudnotify_push *p) {
   const cn_reg *r = p->reg;
-  cn_report_publish(ctx, r->user->account, r->jid, r->node, NULL, CLOUDNOTIFY_PUBLISH_VETOED,
-                    NULL, NULL, r->errors);
+  cn_report_publish(ctx, r->user->account, r->jid, r->node, NULL, CLOUDNOTIFY_PUBLISH_VETOED, NULL,
+                    NULL, r->errors);
 }
 
 /* The filter answered veto (nonzero: drop): send or not.  1 when sent. */
@@ -144,11 +144,10 @@ static int push_finish(cloudnotify_ctx *ctx, cloudnotify_push *p, int veto) {
     cn_publish_id(ctx, id);
     /* The domain, as the reference (module.host), unless the host asked
      * for the account's bare JID, as in XEP-0357's examples. */
-    const char *from = ctx->opt.publish_from_bare ? r->user->account
-                                                  : strchr(r->user->account, '@') + 1;
+    const char *from =
+        ctx->opt.publish_from_bare ? r->user->account : strchr(r->user->account, '@') + 1;
     cn_el *x = build_publish(id, from, p);
-    if (cn_emit(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, id, x) ==
-        0) {
+    if (cn_emit(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, id, x) == 0) {
       cn_outstanding_add(ctx, id, r);
       if (sum)
         seen_add_all(ctx, sum, covered, r);
@@ -160,8 +159,8 @@ static int push_finish(cloudnotify_ctx *ctx, cloudnotify_push *p, int veto) {
     } else {
       cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_PUSH_REFUSED,
                 "the host refused a push to %s for %s", r->jid, r->user->account);
-      cn_report_publish(ctx, r->user->account, r->jid, r->node, id,
-                        CLOUDNOTIFY_PUBLISH_REFUSED, NULL, NULL, r->errors);
+      cn_report_publish(ctx, r->user->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_REFUSED,
+                        NULL, NULL, r->errors);
     }
     cn_el_free(x);
   }
@@ -329,8 +328,7 @@ static int single_run(cloudnotify_ctx *ctx, cn_task *t) {
   return 0;
 }
 
-void cn_notify_single_wait(cloudnotify_ctx *ctx, const char *account,
-                           cloudnotify_session *s) {
+void cn_notify_single_wait(cloudnotify_ctx *ctx, const char *account, cloudnotify_session *s) {
   cn_task *t = g_new0(cn_task, 1);
   cn_task_init(t, single_run, single_free, account, s);
   cn_pending_wait(ctx, t);

@@ -84,8 +84,7 @@ static cn_reg *find_by_ident(cn_user *u, const char *ident);
 
 /* An entry leaving without a reply of its own: the count it reports is
  * the one in memory, without loading an account that left the cache. */
-static void drop_reporting(cloudnotify_ctx *ctx, pending *p,
-                           cloudnotify_publish_outcome outcome) {
+static void drop_reporting(cloudnotify_ctx *ctx, pending *p, cloudnotify_publish_outcome outcome) {
   cn_user *u = g_hash_table_lookup(ctx->users, p->account);
   const cn_reg *r = u ? find_by_ident(u, p->ident) : NULL;
   cn_report_publish(ctx, p->account, p->jid, p->node, p->id, outcome, NULL, NULL,
@@ -231,15 +230,14 @@ static int apply_now(cloudnotify_ctx *ctx, pending *p, const reply_fields *f) {
   if (!f->is_error) {
     if (r->errors)
       cn_reg_set_errors(ctx, r, 0);
-    cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_OK, NULL, NULL,
-                      0);
+    cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_OK, NULL, NULL, 0);
     return 0;
   }
   if (f->error_type && !strcmp(f->error_type, "wait")) {
     cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_REPLY_WAIT,
               "push to %s for %s: temporary error, not counted", r->jid, u->account);
-    cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_WAIT,
-                      f->error_type, f->error_condition, r->errors);
+    cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_WAIT, f->error_type,
+                      f->error_condition, r->errors);
     return 0;
   }
   cn_reg_set_errors(ctx, r, r->errors < G_MAXUINT ? r->errors + 1 : r->errors);
@@ -247,8 +245,8 @@ static int apply_now(cloudnotify_ctx *ctx, pending *p, const reply_fields *f) {
   r->last_error_condition = f->error_condition;
   cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_REPLY_ERROR,
             "push to %s for %s failed; %u error(s) in a row", r->jid, u->account, r->errors);
-  cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_ERROR,
-                    f->error_type, f->error_condition, r->errors);
+  cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_ERROR, f->error_type,
+                    f->error_condition, r->errors);
   if (r->errors < (unsigned)ctx->opt.max_errors)
     return 0;
   rc = cn_store_remove(ctx, u->account, r->jid, r->node);
@@ -321,7 +319,6 @@ static int apply_reply(cloudnotify_ctx *ctx, const reply_fields *f) {
   g_free(account);
   return rc;
 }
-
 
 /* The defined condition of an <error/>: the first child in the stanzas
  * namespace that is not <text/>.  One outside RFC 6120 is reported as

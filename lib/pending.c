@@ -16,9 +16,9 @@ struct cloudnotify_op {
   cloudnotify_op_kind kind;
   op_state state;
   unsigned host_refs;
-  gboolean lib_ref;  /* the library still needs the op */
+  gboolean lib_ref;     /* the library still needs the op */
   cloudnotify_ctx *ctx; /* NULL once the context is gone */
-  cn_task *task;     /* the task waiting on it */
+  cn_task *task;        /* the task waiting on it */
   int result;
   const char *veto_type, *veto_condition;
   cloudnotify_loader *loader; /* load: owned by the op once taken */
@@ -75,8 +75,8 @@ static void op_release(cloudnotify_ctx *ctx, cloudnotify_op *op, op_state state)
   op->task = NULL;
   /* Answered: the load took (and closed) the loader itself. */
   if (op->loader && state != OP_DONE)
-    cn_loader_close(op->loader, state == OP_GONE ? CLOUDNOTIFY_ERR_GONE
-                                                 : CLOUDNOTIFY_ERR_OP_CANCELLED);
+    cn_loader_close(op->loader,
+                    state == OP_GONE ? CLOUDNOTIFY_ERR_GONE : CLOUDNOTIFY_ERR_OP_CANCELLED);
   if (op->push) {
     /* Every push the library decided to make ends in one outcome; one
      * whose filter question goes with its session is reported as never
@@ -371,16 +371,11 @@ static int op_answer(cloudnotify_op *op, int result, const char *type, const cha
   if (result == CLOUDNOTIFY_PENDING)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   switch (op->state) {
-  case OP_GONE:
-    return CLOUDNOTIFY_ERR_GONE;
-  case OP_CANCELLED:
-    return CLOUDNOTIFY_ERR_OP_CANCELLED;
-  case OP_DONE:
-    return CLOUDNOTIFY_ERR_OP_DONE;
-  case OP_ASKING:
-    return CLOUDNOTIFY_ERR_REENTRANT;
-  case OP_IN_FLIGHT:
-    break;
+  case OP_GONE: return CLOUDNOTIFY_ERR_GONE;
+  case OP_CANCELLED: return CLOUDNOTIFY_ERR_OP_CANCELLED;
+  case OP_DONE: return CLOUDNOTIFY_ERR_OP_DONE;
+  case OP_ASKING: return CLOUDNOTIFY_ERR_REENTRANT;
+  case OP_IN_FLIGHT: break;
   }
   cloudnotify_ctx *ctx = op->ctx;
   CN_ENTER(ctx);
@@ -411,8 +406,7 @@ int cloudnotify_op_complete(cloudnotify_op *op, int result) {
   return op_answer(op, result, NULL, NULL, FALSE);
 }
 
-int cloudnotify_op_veto(cloudnotify_op *op, const char *error_type,
-                        const char *error_condition) {
+int cloudnotify_op_veto(cloudnotify_op *op, const char *error_type, const char *error_condition) {
   /* The strings are checked against static lists by the enable task and
    * used only through those lists' own copies, so borrowing is safe. */
   return op_answer(op, 1, error_type, error_condition, TRUE);
@@ -489,10 +483,9 @@ static int replay_run(cloudnotify_ctx *ctx, cn_task *t) {
   return r->fn(ctx, r);
 }
 
-cn_replay *cn_replay_new(const char *account, cloudnotify_session *s, cn_replay_fn fn,
-                         int kind, const char *xml, size_t len, const char *str,
-                         const cloudnotify_buf *bufs, size_t n,
-                         const cloudnotify_endpoint *eps, size_t n_eps) {
+cn_replay *cn_replay_new(const char *account, cloudnotify_session *s, cn_replay_fn fn, int kind,
+                         const char *xml, size_t len, const char *str, const cloudnotify_buf *bufs,
+                         size_t n, const cloudnotify_endpoint *eps, size_t n_eps) {
   cn_replay *r = g_new0(cn_replay, 1);
   cn_task_init(&r->t, replay_run, replay_free, account, s);
   r->fn = fn;

@@ -17,7 +17,7 @@
  * itself behind it.  CN_WAIT: the task that got it waits on the op
  * handed over by the last cn_ask_end. */
 #define CN_PARKED 2
-#define CN_WAIT 3
+#define CN_WAIT   3
 
 typedef struct cn_task cn_task;
 typedef int (*cn_task_run)(cloudnotify_ctx *ctx, cn_task *t);
@@ -30,14 +30,14 @@ typedef void (*cn_task_free)(cn_task *t);
  * be replayed after a load, anything else when done. */
 struct cn_task {
   cn_task_run run;
-  cn_task_free free; /* frees the task itself too */
-  char *account;     /* owned, normalised */
+  cn_task_free free;            /* frees the task itself too */
+  char *account;                /* owned, normalised */
   cloudnotify_session *session; /* the session whose work it is, or NULL */
   /* A store write in flight is finished even when its session goes, so
    * that memory keeps agreeing with the store; other work is dropped. */
   gboolean survives_session;
-  gboolean waits_load; /* replayed behind a load it started */
-  cloudnotify_op *op;  /* answered op while run is called, else NULL */
+  gboolean waits_load;     /* replayed behind a load it started */
+  cloudnotify_op *op;      /* answered op while run is called, else NULL */
   cloudnotify_op *waiting; /* the op in flight this task waits on */
   GList link;
 };
@@ -120,10 +120,9 @@ struct cn_replay {
 
 /* A replay holding copies of the given inputs (xml/str/bufs/eps may be
  * NULL). */
-cn_replay *cn_replay_new(const char *account, cloudnotify_session *s, cn_replay_fn fn,
-                         int kind, const char *xml, size_t len, const char *str,
-                         const cloudnotify_buf *bufs, size_t n,
-                         const cloudnotify_endpoint *eps, size_t n_eps);
+cn_replay *cn_replay_new(const char *account, cloudnotify_session *s, cn_replay_fn fn, int kind,
+                         const char *xml, size_t len, const char *str, const cloudnotify_buf *bufs,
+                         size_t n, const cloudnotify_endpoint *eps, size_t n_eps);
 /* Queue a replay of a session event (or timer) when the session's account
  * is busy: TRUE when queued, *rc then holds the entry point's answer. */
 gboolean cn_pending_session_event(cloudnotify_session *s, cn_replay_fn fn, int kind,
@@ -133,8 +132,7 @@ gboolean cn_pending_session_event(cloudnotify_session *s, cn_replay_fn fn, int k
 /* The text a parked call keeps of its input (in->xml, or doc serialised
  * into *tmp, which the caller frees with g_string_free when not NULL). */
 struct cn_input;
-const char *cn_input_text(const struct cn_input *in, const xmlDoc *doc, GString **tmp,
-                          size_t *len);
+const char *cn_input_text(const struct cn_input *in, const xmlDoc *doc, GString **tmp, size_t *len);
 
 /* ---- hooks implemented elsewhere ------------------------------------ */
 

@@ -29,8 +29,7 @@ struct cn_timer {
 void cn_timers_init(cloudnotify_ctx *ctx);
 void cn_timers_clear(cloudnotify_ctx *ctx);
 /* (Re)arm t to fire after delay_ms. */
-void cn_timer_arm(cloudnotify_ctx *ctx, cn_timer *t, int64_t delay_ms, cn_timer_fn fn,
-                  void *data);
+void cn_timer_arm(cloudnotify_ctx *ctx, cn_timer *t, int64_t delay_ms, cn_timer_fn fn, void *data);
 /* (Re)arm t to fire at the absolute monotonic deadline. */
 void cn_timer_arm_at(cloudnotify_ctx *ctx, cn_timer *t, int64_t deadline, cn_timer_fn fn,
                      void *data);
@@ -45,25 +44,25 @@ void cn_timers_run(cloudnotify_ctx *ctx);
 
 struct cn_reg {
   cn_user *user;
-  char *jid;         /* normalised */
-  char *node;        /* NULL when none */
-  char *form;        /* publish-options <x/> serialised, NULL when none */
+  char *jid;  /* normalised */
+  char *node; /* NULL when none */
+  char *form; /* publish-options <x/> serialised, NULL when none */
   size_t form_len;
   int64_t enabled_at;
-  unsigned errors;   /* consecutive app-server errors, stored through set_errors */
-  char *ident;       /* "jid<node": identity used for de-duplication */
+  unsigned errors; /* consecutive app-server errors, stored through set_errors */
+  char *ident;     /* "jid<node": identity used for de-duplication */
   /* the last counted error's type and condition (static strings from
    * stanza-errors.c, or NULL), reported when it causes the removal */
   const char *last_error_type;
   const char *last_error_condition;
-  char *client_id;   /* of the enabling session, NULL when none */
+  char *client_id; /* of the enabling session, NULL when none */
 };
 
 struct cn_user {
-  char *account;       /* normalised bare JID */
-  GPtrArray *regs;     /* cn_reg*, owned */
-  GList *sessions;     /* cloudnotify_session*, borrowed */
-  GList lru;           /* link in ctx->user_lru; data = this user */
+  char *account;   /* normalised bare JID */
+  GPtrArray *regs; /* cn_reg*, owned */
+  GList *sessions; /* cloudnotify_session*, borrowed */
+  GList lru;       /* link in ctx->user_lru; data = this user */
 };
 
 /* Find or load the user; loads through the store.  Returns 0 and *out
@@ -87,8 +86,8 @@ cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node);
  * reason != 0, free r. */
 void cn_user_drop_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r,
                       cloudnotify_removal_reason reason);
-cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
-                   size_t form_len, int64_t enabled_at);
+cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form, size_t form_len,
+                   int64_t enabled_at);
 void cn_reg_free(cn_reg *r);
 
 /* ---- administration (admin.c) --------------------------------------- */
@@ -135,7 +134,6 @@ void cn_seen_add(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_reg *r);
 
 /* ---- notifications (notify.c) --------------------------------------- */
 
-
 /* Parse and classify a stanza; 0 or XML/TOO_LARGE. */
 int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, size_t len,
                  cn_summary *out);
@@ -147,8 +145,7 @@ void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode 
  * for this stanza.  Returns 1 when a publish was sent, 0 otherwise, or
  * CN_WAIT (pending.h) when the notification filter answers later: the
  * caller parks the rest of its work on the op. */
-int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session,
-              const cn_summary *sum);
+int cn_notify(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *session, const cn_summary *sum);
 /* As cn_notify for sum, on behalf of every summary in covered (sum among
  * them, none already pushed to r): the publish's message-count is their
  * number, and each is remembered as pushed. */
@@ -173,18 +170,18 @@ struct cloudnotify_session {
   cn_reg *reg; /* registration bound by this session's enable, or NULL */
   cn_session_state state;
   gboolean sm;
-  gboolean extended;          /* host told to use the extended timeout */
-  GPtrArray *pending;         /* cn_summary*: queued while hibernated */
-  GQueue unacked;             /* cn_summary*: sent while live, not yet acked */
-  uint32_t sent;              /* stanzas reported through queued() */
-  uint32_t acked;             /* last h */
-  uint32_t ack_target;        /* h that stops the ack timer */
+  gboolean extended;   /* host told to use the extended timeout */
+  GPtrArray *pending;  /* cn_summary*: queued while hibernated */
+  GQueue unacked;      /* cn_summary*: sent while live, not yet acked */
+  uint32_t sent;       /* stanzas reported through queued() */
+  uint32_t acked;      /* last h */
+  uint32_t ack_target; /* h that stops the ack timer */
   cn_timer coalesce_timer;
   cn_timer ack_timer;
   cn_timer wake_timer;
   GList *ctx_link;
-  char *client_id;            /* cloudnotify_session_set_client_id, or NULL */
-  gboolean dead;              /* freed from a callback: reaped on the way out */
+  char *client_id; /* cloudnotify_session_set_client_id, or NULL */
+  gboolean dead;   /* freed from a callback: reaped on the way out */
 };
 
 /* Make sure s->user is loaded and s is among its sessions (which pins
@@ -218,8 +215,8 @@ typedef struct cn_options {
   int64_t max_remembered;
   int64_t max_session_queue;
   int64_t wake_before_expiry;
-  char *id_prefix;   /* NULL when none ("") */
-  int64_t log_level; /* messages below it are not formatted */
+  char *id_prefix;            /* NULL when none ("") */
+  int64_t log_level;          /* messages below it are not formatted */
   gboolean publish_from_bare; /* publishes from the account, not the domain */
 } cn_options;
 
@@ -262,11 +259,11 @@ struct cloudnotify_ctx {
 /* Guards: every state-changing entry point starts with CN_ENTER and
  * returns through cn_leave, which tells the host about a changed
  * deadline once, at the outermost level. */
-#define CN_ENTER(ctx)                                   \
-  do {                                                  \
-    if ((ctx)->in_callback)                             \
-      return CLOUDNOTIFY_ERR_REENTRANT;                 \
-    (ctx)->depth++;                                     \
+#define CN_ENTER(ctx)                                                                              \
+  do {                                                                                             \
+    if ((ctx)->in_callback)                                                                        \
+      return CLOUDNOTIFY_ERR_REENTRANT;                                                            \
+    (ctx)->depth++;                                                                                \
   } while (0)
 int cn_leave(cloudnotify_ctx *ctx, int rc);
 
@@ -276,8 +273,8 @@ int64_t cn_now(cloudnotify_ctx *ctx);
 int64_t cn_mono(cloudnotify_ctx *ctx);
 /* id: one of the CLOUDNOTIFY_LOG_ID_* strings.  Nothing is formatted
  * below push_log_level. */
-void cn_log_id(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id,
-               const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+void cn_log_id(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *id, const char *fmt,
+               ...) G_GNUC_PRINTF(4, 5);
 /* A message without its own id yet (CLOUDNOTIFY_LOG_ID_OTHER). */
 void cn_log(cloudnotify_ctx *ctx, cloudnotify_log_level level, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
@@ -285,8 +282,7 @@ int cn_send(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *
             const char *account, const char *to, const GString *xml);
 void cn_cb_removed(cloudnotify_ctx *ctx, const char *account, const cn_reg *r,
                    cloudnotify_removal_reason reason);
-void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s,
-                               int64_t seconds);
+void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s, int64_t seconds);
 /* Every host call goes through these helpers (ctx.c) and pending.c's
  * cn_ask_begin / cn_ask_end: the filters and the store may answer later,
  * and they then return CN_WAIT (pending.h) with the op handed to the
@@ -299,14 +295,12 @@ int cn_cb_notification_filter(cloudnotify_ctx *ctx, cloudnotify_push *push);
 void cn_cb_registration_added(cloudnotify_ctx *ctx, cloudnotify_session *s, const cn_reg *r,
                               gboolean replaced);
 /* The publish_outcome callback and its counter. */
-void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid,
-                       const char *node, const char *id, cloudnotify_publish_outcome outcome,
-                       const char *error_type, const char *error_condition,
-                       unsigned consecutive_errors);
+void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid, const char *node,
+                       const char *id, cloudnotify_publish_outcome outcome, const char *error_type,
+                       const char *error_condition, unsigned consecutive_errors);
 int cn_store_load(cloudnotify_ctx *ctx, const char *account, cloudnotify_loader *loader);
 int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r);
-int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid,
-                    const char *node);
+int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid, const char *node);
 /* A store answer (given now or later) as 0 or CLOUDNOTIFY_ERR_STORE,
  * logged; what is "saving" or "removing". */
 int cn_store_checked(cloudnotify_ctx *ctx, const char *what, const char *account, int rc);

@@ -11,7 +11,10 @@
 /* Fields the library writes itself: the filter changes them through
  * cloudnotify_push_set_body / _set_sender, never twice in one form. */
 static const char *const reserved_vars[] = {
-  "FORM_TYPE", "message-count", "last-message-sender", "last-message-body",
+  "FORM_TYPE",
+  "message-count",
+  "last-message-sender",
+  "last-message-body",
 };
 
 typedef struct {
@@ -27,8 +30,8 @@ static void owned_field_free(gpointer p) {
 }
 
 GArray *cn_push_summary_fields(const cloudnotify_push *p, char count_buf[16]) {
-  GArray *a = g_array_sized_new(FALSE, FALSE, sizeof(cn_push_field),
-                                4 + (p->fields ? p->fields->len : 0));
+  GArray *a =
+      g_array_sized_new(FALSE, FALSE, sizeof(cn_push_field), 4 + (p->fields ? p->fields->len : 0));
   cn_push_field f = { "FORM_TYPE", "urn:xmpp:push:summary" };
   g_array_append_val(a, f);
   /* A ping covers no stanza: a count of 0 could clear a badge, and 1

@@ -39,8 +39,8 @@ static void raw_key_free(gpointer p) {
 static void loader_remember_raw(cloudnotify_loader *l, const char *ident,
                                 const cloudnotify_record *rec) {
   if (!l->raw)
-    l->raw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                   (GDestroyNotify)g_ptr_array_unref);
+    l->raw =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   GPtrArray *keys = g_hash_table_lookup(l->raw, ident);
   if (!keys) {
     keys = g_ptr_array_new_with_free_func(raw_key_free);
@@ -52,8 +52,8 @@ static void loader_remember_raw(cloudnotify_loader *l, const char *ident,
   g_ptr_array_add(keys, k);
 }
 
-cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form,
-                   size_t form_len, int64_t enabled_at) {
+cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form, size_t form_len,
+                   int64_t enabled_at) {
   cn_reg *r = g_new0(cn_reg, 1);
   r->user = u;
   r->jid = g_strdup(jid);
@@ -197,19 +197,19 @@ typedef struct {
   cn_reg *r;              /* borrowed: in the user or in surplus */
   const char *jid, *node; /* the key to remove (borrowed); jid NULL: save r */
   gboolean surplus;
-  gboolean first, last;   /* r's first and last steps */
+  gboolean first, last; /* r's first and last steps */
 } load_step;
 
 /* A load answered later, then its rewrites and surplus removals. */
 typedef struct {
   cn_task t;
-  cn_user *u;         /* not cached until the load and rewrites are done */
-  cn_user *cached;    /* u once cached (borrowed) */
-  gboolean loaded;    /* the load itself was answered */
-  GPtrArray *surplus; /* cn_reg* */
-  GHashTable *raw;    /* the loader's stored keys (steps borrow them) */
-  GArray *steps;      /* load_step */
-  guint k;            /* the step in progress */
+  cn_user *u;          /* not cached until the load and rewrites are done */
+  cn_user *cached;     /* u once cached (borrowed) */
+  gboolean loaded;     /* the load itself was answered */
+  GPtrArray *surplus;  /* cn_reg* */
+  GHashTable *raw;     /* the loader's stored keys (steps borrow them) */
+  GArray *steps;       /* load_step */
+  guint k;             /* the step in progress */
   gboolean reg_failed; /* a step of the surplus registration failed */
 } load_job;
 
@@ -271,7 +271,8 @@ static void cache_user(cloudnotify_ctx *ctx, load_job *j) {
 static int load_failed(cloudnotify_ctx *ctx, load_job *j) {
   cn_log_id(ctx, CLOUDNOTIFY_LOG_ERROR, CLOUDNOTIFY_LOG_ID_STORE_LOAD_FAILED,
             "storage: the registrations of %s could not be rewritten under their "
-            "normalised keys", j->t.account);
+            "normalised keys",
+            j->t.account);
   user_free(g_steal_pointer(&j->u));
   return CLOUDNOTIFY_ERR_STORE;
 }
@@ -285,8 +286,8 @@ static int step_answered(cloudnotify_ctx *ctx, load_job *j, int rc) {
       return 1;
     if (s->last)
       cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_STORE_KEY_REWRITTEN,
-                "storage: registration %s of %s rewritten under its normalised key",
-                s->r->jid, j->t.account);
+                "storage: registration %s of %s rewritten under its normalised key", s->r->jid,
+                j->t.account);
     return 0;
   }
   if (rc)
@@ -329,8 +330,8 @@ static int run_steps(cloudnotify_ctx *ctx, load_job *j) {
  * the user and drop the surplus.  j is the parked job when answered
  * later, else NULL.  Returns 0 (and *out), STORE, CN_PARKED (a step
  * parked; a new job when j is NULL) or, for j, CN_WAIT. */
-static int load_finish(cloudnotify_ctx *ctx, cn_user *u, GPtrArray *regs, GHashTable *raw,
-                       int rc, cn_user **out, load_job *j) {
+static int load_finish(cloudnotify_ctx *ctx, cn_user *u, GPtrArray *regs, GHashTable *raw, int rc,
+                       cn_user **out, load_job *j) {
   if (cn_store_checked(ctx, "loading", u->account, rc)) {
     regs_free(regs);
     user_free(u);
@@ -430,14 +431,13 @@ static int form_parse(cloudnotify_ctx *ctx, const char *text, size_t len, GStrin
     return CLOUDNOTIFY_ERR_TOO_LARGE;
   xmlDoc *doc = NULL;
   int rc = cn_xml_parse_element(ctx->parser, text, len, (size_t)ctx->opt.max_form_size,
-                        (int)ctx->opt.max_xml_depth, &doc);
+                                (int)ctx->opt.max_xml_depth, &doc);
   if (rc)
     return rc;
   xmlNode *x = xmlDocGetRootElement(doc);
   if (strcmp((const char *)x->name, "x") || g_strcmp0(cn_xml_ns(x), "jabber:x:data"))
     rc = CLOUDNOTIFY_ERR_XML;
-  else if (cn_xml_count_children(x, "field", "jabber:x:data") >
-           (unsigned)ctx->opt.max_form_fields)
+  else if (cn_xml_count_children(x, "field", "jabber:x:data") > (unsigned)ctx->opt.max_form_fields)
     rc = CLOUDNOTIFY_ERR_TOO_LARGE;
   else if (canon)
     cn_xml_serialize(canon, x);
@@ -487,8 +487,8 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
       g_string_free(form, TRUE);
     return rc;
   }
-  cn_reg *r = cn_reg_new(loader->user, jid, node, form ? form->str : NULL,
-                         form ? form->len : 0, record->enabled_at_ms);
+  cn_reg *r = cn_reg_new(loader->user, jid, node, form ? form->str : NULL, form ? form->len : 0,
+                         record->enabled_at_ms);
   r->errors = record->errors;
   r->client_id = g_strdup(client_id);
   if (strcmp(record->jid, jid) || (record->node && !node))

@@ -10,9 +10,9 @@
 
 #define NS_CARBONS "urn:xmpp:carbons:2"
 #define NS_FORWARD "urn:xmpp:forward:0"
-#define NS_SID "urn:xmpp:sid:0"
-#define NS_DELAY "urn:xmpp:delay"
-#define NS_JMI "urn:xmpp:jingle-message:0"
+#define NS_SID     "urn:xmpp:sid:0"
+#define NS_DELAY   "urn:xmpp:delay"
+#define NS_JMI     "urn:xmpp:jingle-message:0"
 
 /* Payloads that carry a message the user must see even though <body/> is
  * absent or only a fallback text. */
@@ -28,26 +28,21 @@ static const struct {
   { "propose", NS_JMI },
 };
 
-static gboolean
-name_is(const xmlNode *node, const char *name)
-{
+static gboolean name_is(const xmlNode *node, const char *name) {
   return strcmp((const char *)node->name, name) == 0;
 }
 
 /* Carbons are only believed from the account itself (XEP-0280 section
  * 11): a wrapper from anyone else would let a peer choose the sender and
  * body shown in someone's push. */
-static gboolean
-carbon_trusted(const xmlNode *root, const char *account)
-{
+static gboolean carbon_trusted(const xmlNode *root, const char *account) {
   const char *from = cn_xml_attr(root, "from");
 
   return from == NULL || (account != NULL && cn_jid_equal(from, account));
 }
 
-static const xmlNode *
-effective_message(const xmlNode *root, const char *account, gboolean *outgoing)
-{
+static const xmlNode *effective_message(const xmlNode *root, const char *account,
+                                        gboolean *outgoing) {
   const xmlNode *wrap;
 
   *outgoing = FALSE;
@@ -71,9 +66,7 @@ effective_message(const xmlNode *root, const char *account, gboolean *outgoing)
 /* What the account sent itself is never news for its devices, whichever
  * route reports it: the archive (outgoing copies), a note to self, a
  * message from another of its resources. */
-static gboolean
-is_own(const xmlNode *msg, const char *account)
-{
+static gboolean is_own(const xmlNode *msg, const char *account) {
   const char *from = cn_xml_attr(msg, "from");
   const char *to = cn_xml_attr(msg, "to");
 
@@ -84,9 +77,7 @@ is_own(const xmlNode *msg, const char *account)
   return to != NULL && to[0] != '\0' && !cn_jid_bare_equal(to, account);
 }
 
-static gboolean
-is_important(const xmlNode *msg, const char *body)
-{
+static gboolean is_important(const xmlNode *msg, const char *body) {
   const char *type = cn_xml_attr(msg, "type");
 
   /* Precedence follows the order of the rules in rules.h: headline beats
@@ -99,8 +90,7 @@ is_important(const xmlNode *msg, const char *body)
     if (cn_xml_child(msg, always_important[i].name, always_important[i].ns))
       return TRUE;
   }
-  if (type != NULL && strcmp(type, "groupchat") == 0
-      && cn_xml_child(msg, "subject", NULL) != NULL)
+  if (type != NULL && strcmp(type, "groupchat") == 0 && cn_xml_child(msg, "subject", NULL) != NULL)
     return FALSE;
   return body != NULL && body[0] != '\0';
 }
@@ -108,16 +98,12 @@ is_important(const xmlNode *msg, const char *body)
 /* Routes add these to the root: offline storage a <delay/>, the archive a
  * <stanza-id/> on the copies it hands on.  Leaving them out of the hash
  * lets the copies of one stanza hash alike. */
-static gboolean
-added_by_route(const xmlNode *c)
-{
-  return (name_is(c, "delay") && g_strcmp0(cn_xml_ns(c), NS_DELAY) == 0)
-         || (name_is(c, "stanza-id") && g_strcmp0(cn_xml_ns(c), NS_SID) == 0);
+static gboolean added_by_route(const xmlNode *c) {
+  return (name_is(c, "delay") && g_strcmp0(cn_xml_ns(c), NS_DELAY) == 0) ||
+         (name_is(c, "stanza-id") && g_strcmp0(cn_xml_ns(c), NS_SID) == 0);
 }
 
-static char *
-content_key(const xmlNode *root)
-{
+static char *content_key(const xmlNode *root) {
   GString *s = g_string_sized_new(512);
   GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
   char *key;
@@ -132,9 +118,7 @@ content_key(const xmlNode *root)
 
 /* The identity a stanza has whatever route it took: its id attribute
  * with its sender, or its content. */
-static char *
-route_independent_key(const xmlNode *root)
-{
+static char *route_independent_key(const xmlNode *root) {
   const char *id = cn_xml_attr(root, "id");
 
   if (id != NULL && id[0] != '\0') {
@@ -145,29 +129,24 @@ route_independent_key(const xmlNode *root)
   return content_key(root);
 }
 
-static char *
-stanza_key(const xmlNode *root, const char *account)
-{
+static char *stanza_key(const xmlNode *root, const char *account) {
   if (account != NULL) {
     for (const xmlNode *c = root->children; c != NULL; c = c->next) {
       const char *by, *sid;
 
-      if (c->type != XML_ELEMENT_NODE || !name_is(c, "stanza-id")
-          || g_strcmp0(cn_xml_ns(c), NS_SID) != 0)
+      if (c->type != XML_ELEMENT_NODE || !name_is(c, "stanza-id") ||
+          g_strcmp0(cn_xml_ns(c), NS_SID) != 0)
         continue;
       by = cn_xml_attr(c, "by");
       sid = cn_xml_attr(c, "id");
-      if (by != NULL && sid != NULL && sid[0] != '\0'
-          && cn_jid_equal(by, account))
+      if (by != NULL && sid != NULL && sid[0] != '\0' && cn_jid_equal(by, account))
         return g_strconcat("sid:", sid, NULL);
     }
   }
   return route_independent_key(root);
 }
 
-void
-cn_rules_classify(const xmlNode *root, const char *account, cn_summary *out)
-{
+void cn_rules_classify(const xmlNode *root, const char *account, cn_summary *out) {
   const xmlNode *eff = root;
   const xmlNode *body;
   const char *from;
@@ -176,8 +155,7 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_summary *out)
   memset(out, 0, sizeof *out);
   if (root == NULL) {
     /* Keep the promise that key is never NULL and has the usual form. */
-    char *hex = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
-                                            (const guchar *)"", 0);
+    char *hex = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)"", 0);
 
     out->key = g_strconcat("sha256:", hex, NULL);
     out->alt_key = g_strdup(out->key);
@@ -198,8 +176,7 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_summary *out)
     const char *id = cn_xml_attr(eff, "id");
 
     if (type == NULL && eff->type == XML_ELEMENT_NODE)
-      type = name_is(eff, "message") ? "normal"
-             : name_is(eff, "presence") ? "available" : NULL;
+      type = name_is(eff, "message") ? "normal" : name_is(eff, "presence") ? "available" : NULL;
     out->type = g_strdup(type);
     out->id = g_strdup(id);
   }
@@ -220,9 +197,7 @@ cn_rules_classify(const xmlNode *root, const char *account, cn_summary *out)
   out->alt_key = route_independent_key(root);
 }
 
-void
-cn_summary_clear(cn_summary *sum)
-{
+void cn_summary_clear(cn_summary *sum) {
   if (sum == NULL)
     return;
   g_free(sum->sender);
@@ -234,9 +209,7 @@ cn_summary_clear(cn_summary *sum)
   memset(sum, 0, sizeof *sum);
 }
 
-void
-cn_summary_free(cn_summary *sum)
-{
+void cn_summary_free(cn_summary *sum) {
   if (sum == NULL)
     return;
   cn_summary_clear(sum);

@@ -66,8 +66,7 @@ static char *entry_key(char kind, const char *id, const cn_reg *r) {
   return g_strconcat(k, id, "\x1f", r->user->account, "\x1f", r->ident, NULL);
 }
 
-static const seen_entry *find(cloudnotify_ctx *ctx, char kind, const char *id,
-                              const cn_reg *r) {
+static const seen_entry *find(cloudnotify_ctx *ctx, char kind, const char *id, const cn_reg *r) {
   char *k = entry_key(kind, id, r);
   seen_entry *e = g_hash_table_lookup(ctx->seen, k);
   g_free(k);
@@ -86,8 +85,8 @@ gboolean cn_seen_contains(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_
   return a && (!sid || a->bare);
 }
 
-static void put(cloudnotify_ctx *ctx, char kind, const char *id, int64_t expires,
-                gboolean bare, const cn_reg *r) {
+static void put(cloudnotify_ctx *ctx, char kind, const char *id, int64_t expires, gboolean bare,
+                const cn_reg *r) {
   char *k = entry_key(kind, id, r);
   seen_entry *e = g_hash_table_lookup(ctx->seen, k);
   if (e) {

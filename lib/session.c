@@ -289,7 +289,12 @@ static unsigned push_unacked_or(cloudnotify_session *s, const cloudnotify_buf *q
  * text: stanzas given as trees (borrowed for the call only) are kept as
  * the serialisation of the documents they convert into. */
 enum {
-  EV_HIBERNATED, EV_QUEUED, EV_ACK_REQUESTED, EV_ACKED, EV_ACK_DELAYED, EV_RESUMED,
+  EV_HIBERNATED,
+  EV_QUEUED,
+  EV_ACK_REQUESTED,
+  EV_ACKED,
+  EV_ACK_DELAYED,
+  EV_RESUMED,
   EV_TIMER,
 };
 
@@ -358,16 +363,14 @@ static gboolean array_parked(cloudnotify_session *s, int kind, const cloudnotify
   if (!trees)
     return cn_pending_session_event(s, event_replay, kind, NULL, 0, queue, n, 0, NULL, rc);
   cloudnotify_buf *bufs = trees_text(s, trees, n);
-  gboolean parked =
-      cn_pending_session_event(s, event_replay, kind, NULL, 0, bufs, n, 0, NULL, rc);
+  gboolean parked = cn_pending_session_event(s, event_replay, kind, NULL, 0, bufs, n, 0, NULL, rc);
   trees_text_free(bufs, n);
   return parked;
 }
 
 static void wake_run(cloudnotify_ctx *ctx, void *data) {
   cloudnotify_session *s = data;
-  if (s->reg && s->state == CN_SESSION_HIBERNATED &&
-      cn_notify(ctx, s->reg, s, NULL) == CN_WAIT)
+  if (s->reg && s->state == CN_SESSION_HIBERNATED && cn_notify(ctx, s->reg, s, NULL) == CN_WAIT)
     cn_notify_single_wait(ctx, s->account, s);
 }
 
@@ -400,8 +403,7 @@ static int hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
   return cn_leave(ctx, hibernated_impl(s, queue, trees, n));
 }
 
-int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf *queue,
-                                   size_t n) {
+int cloudnotify_session_hibernated(cloudnotify_session *s, const cloudnotify_buf *queue, size_t n) {
   if (!s || (n && !queue))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   return hibernated(s, queue, NULL, n);
@@ -428,8 +430,8 @@ static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
     cn_cb_hibernation_timeout(ctx, s, ctx->opt.max_hibernation_timeout);
     int64_t wake = ctx->opt.wake_before_expiry;
     if (wake > 0 && wake < ctx->opt.max_hibernation_timeout)
-      cn_timer_arm(ctx, &s->wake_timer, (ctx->opt.max_hibernation_timeout - wake) * 1000,
-                   wake_fire, s);
+      cn_timer_arm(ctx, &s->wake_timer, (ctx->opt.max_hibernation_timeout - wake) * 1000, wake_fire,
+                   s);
   }
   push_unacked_or(s, queue, trees, n);
   unacked_clear(s);
@@ -478,8 +480,7 @@ static int queued(cloudnotify_session *s, const cn_input *in) {
     size_t len;
     cn_input_text(in, doc, &tmp, &len);
     xmlFreeDoc(doc);
-    cn_pending_session_event(s, event_replay, EV_QUEUED, tmp->str, tmp->len, NULL, 0, 0, NULL,
-                             &rc);
+    cn_pending_session_event(s, event_replay, EV_QUEUED, tmp->str, tmp->len, NULL, 0, 0, NULL, &rc);
     g_string_free(tmp, TRUE);
     return cn_leave(ctx, rc);
   }
@@ -535,8 +536,7 @@ int cloudnotify_session_ack_requested(cloudnotify_session *s) {
   if (!s->sm)
     return cn_leave(ctx, CLOUDNOTIFY_ERR_STATE);
   int rc;
-  if (cn_pending_session_event(s, event_replay, EV_ACK_REQUESTED, NULL, 0, NULL, 0, 0, NULL,
-                               &rc))
+  if (cn_pending_session_event(s, event_replay, EV_ACK_REQUESTED, NULL, 0, NULL, 0, 0, NULL, &rc))
     return cn_leave(ctx, rc);
   return cn_leave(ctx, ack_requested_impl(s));
 }

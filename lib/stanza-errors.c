@@ -16,12 +16,28 @@ const char *cn_error_type_static(const char *type) {
 
 const char *cn_error_condition_static(const char *condition) {
   static const char *const conditions[] = {
-    "bad-request", "conflict", "feature-not-implemented", "forbidden", "gone",
-    "internal-server-error", "item-not-found", "jid-malformed", "not-acceptable",
-    "not-allowed", "not-authorized", "policy-violation", "recipient-unavailable",
-    "redirect", "registration-required", "remote-server-not-found",
-    "remote-server-timeout", "resource-constraint", "service-unavailable",
-    "subscription-required", "undefined-condition", "unexpected-request",
+    "bad-request",
+    "conflict",
+    "feature-not-implemented",
+    "forbidden",
+    "gone",
+    "internal-server-error",
+    "item-not-found",
+    "jid-malformed",
+    "not-acceptable",
+    "not-allowed",
+    "not-authorized",
+    "policy-violation",
+    "recipient-unavailable",
+    "redirect",
+    "registration-required",
+    "remote-server-not-found",
+    "remote-server-timeout",
+    "resource-constraint",
+    "service-unavailable",
+    "subscription-required",
+    "undefined-condition",
+    "unexpected-request",
   };
   for (size_t i = 0; condition && i < G_N_ELEMENTS(conditions); i++)
     if (!strcmp(condition, conditions[i]))

@@ -64,8 +64,7 @@ static int mem_save(void *data, const char *account, const cloudnotify_record *r
     g_ptr_array_add(a, m);
   }
   g_free(m->form);
-  m->form = rec->publish_options ? g_strndup(rec->publish_options, rec->publish_options_len)
-                                 : NULL;
+  m->form = rec->publish_options ? g_strndup(rec->publish_options, rec->publish_options_len) : NULL;
   m->form_len = rec->publish_options ? rec->publish_options_len : 0;
   m->enabled_at = rec->enabled_at_ms;
   m->errors = rec->errors;

@@ -25,11 +25,9 @@ void cn_timers_clear(cloudnotify_ctx *ctx) {
   ctx->timers = NULL;
 }
 
-void cn_timer_arm(cloudnotify_ctx *ctx, cn_timer *t, int64_t delay_ms, cn_timer_fn fn,
-                  void *data) {
+void cn_timer_arm(cloudnotify_ctx *ctx, cn_timer *t, int64_t delay_ms, cn_timer_fn fn, void *data) {
   int64_t now = cn_mono(ctx);
-  cn_timer_arm_at(ctx, t, delay_ms > INT64_MAX - now ? INT64_MAX - 1 : now + delay_ms, fn,
-                  data);
+  cn_timer_arm_at(ctx, t, delay_ms > INT64_MAX - now ? INT64_MAX - 1 : now + delay_ms, fn, data);
 }
 
 void cn_timer_arm_at(cloudnotify_ctx *ctx, cn_timer *t, int64_t deadline, cn_timer_fn fn,

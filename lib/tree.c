@@ -63,13 +63,12 @@ static gboolean chars_ok(const char *s, size_t len) {
 /* XML 1.0 fifth edition name characters, the ones libxml2's parser
  * applies to XML 1.0 documents; the colon is left out (NCName). */
 static gboolean name_start_char(gunichar c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         (c >= 0xC0 && c <= 0xD6) || (c >= 0xD8 && c <= 0xF6) || (c >= 0xF8 && c <= 0x2FF) ||
-         (c >= 0x370 && c <= 0x37D) || (c >= 0x37F && c <= 0x1FFF) ||
-         (c >= 0x200C && c <= 0x200D) || (c >= 0x2070 && c <= 0x218F) ||
-         (c >= 0x2C00 && c <= 0x2FEF) || (c >= 0x3001 && c <= 0xD7FF) ||
-         (c >= 0xF900 && c <= 0xFDCF) || (c >= 0xFDF0 && c <= 0xFFFD) ||
-         (c >= 0x10000 && c <= 0xEFFFF);
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= 0xC0 && c <= 0xD6) ||
+         (c >= 0xD8 && c <= 0xF6) || (c >= 0xF8 && c <= 0x2FF) || (c >= 0x370 && c <= 0x37D) ||
+         (c >= 0x37F && c <= 0x1FFF) || (c >= 0x200C && c <= 0x200D) ||
+         (c >= 0x2070 && c <= 0x218F) || (c >= 0x2C00 && c <= 0x2FEF) ||
+         (c >= 0x3001 && c <= 0xD7FF) || (c >= 0xF900 && c <= 0xFDCF) ||
+         (c >= 0xFDF0 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0xEFFFF);
 }
 
 static gboolean name_char(gunichar c) {
@@ -139,8 +138,8 @@ static xmlNs *ns_for(conv *c, xmlNode *node, const char *href, gboolean for_attr
   return xmlNewNs(node, (const xmlChar *)href, (const xmlChar *)prefix);
 }
 
-static int visit_attr(void *data, const char *ns, size_t ns_len, const char *name,
-                      size_t name_len, const char *value, size_t value_len) {
+static int visit_attr(void *data, const char *ns, size_t ns_len, const char *name, size_t name_len,
+                      const char *value, size_t value_len) {
   conv *c = data;
   if (c->rc)
     return 1;

@@ -48,9 +48,9 @@ typedef struct {
   gboolean is_ping;
   cn_summary sum; /* messages; owned */
   audience who;
-  char **jids;    /* ping: normalised endpoint JIDs, NULL-terminated; owned */
-  char **nodes;   /* ping: their nodes (NULL entries: any) */
-  size_t n;       /* ping: number of endpoints, 0 for all */
+  char **jids;  /* ping: normalised endpoint JIDs, NULL-terminated; owned */
+  char **nodes; /* ping: their nodes (NULL entries: any) */
+  size_t n;     /* ping: number of endpoints, 0 for all */
   guint i;
   unsigned sent;
 } loop_job;
@@ -176,8 +176,8 @@ static int trigger_park(cloudnotify_ctx *ctx, const char *account, const cn_inpu
   GString *tmp;
   size_t len;
   const char *xml = cn_input_text(in, doc, &tmp, &len);
-  cn_replay *r = cn_replay_new(bare, NULL, trigger_replay, who, xml, len, archive_id, NULL, 0,
-                               NULL, 0);
+  cn_replay *r =
+      cn_replay_new(bare, NULL, trigger_replay, who, xml, len, archive_id, NULL, 0, NULL, 0);
   if (tmp)
     g_string_free(tmp, TRUE);
   if (doc)
@@ -188,7 +188,6 @@ static int trigger_park(cloudnotify_ctx *ctx, const char *account, const cn_inpu
   cn_pending_after_load(ctx, &r->t);
   return 0;
 }
-
 
 static int trigger(cloudnotify_ctx *ctx, const char *account, const cn_input *in,
                    const char *archive_id, audience who, unsigned *pushes) {
@@ -222,8 +221,8 @@ int cloudnotify_message_archived(cloudnotify_ctx *ctx, const char *account, cons
   return trigger(ctx, account, &in, archive_id, FOR_UNBOUND, pushes);
 }
 
-int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx, const char *account,
-                                       const char *xml, size_t len, unsigned *pushes) {
+int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx, const char *account, const char *xml,
+                                       size_t len, unsigned *pushes) {
   cn_input in = { xml, len, NULL };
   return trigger(ctx, account, &in, NULL, FOR_ALL, pushes);
 }

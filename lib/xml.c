@@ -24,8 +24,7 @@
  * reference to the old dictionary. */
 #define CN_XML_DICT_MAX_ENTRIES 4096
 
-#define CN_XML_PARSE_OPTIONS \
-  (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+#define CN_XML_PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
 struct cn_xml_parser {
   xmlParserCtxtPtr ctxt;
@@ -35,16 +34,12 @@ struct cn_xml_parser {
  * structured handler the host installed globally would still be told
  * about every malformed stanza a peer sends.  A per-context no-op handler
  * takes precedence over the global one without touching it. */
-static void
-silent_error(void *user_data, xmlErrorPtr error)
-{
+static void silent_error(void *user_data, xmlErrorPtr error) {
   (void)user_data;
   (void)error;
 }
 
-static xmlParserCtxtPtr
-new_ctxt(void)
-{
+static xmlParserCtxtPtr new_ctxt(void) {
   xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
 
   if (ctxt == NULL || ctxt->sax == NULL)
@@ -53,9 +48,7 @@ new_ctxt(void)
   return ctxt;
 }
 
-cn_xml_parser *
-cn_xml_parser_new(void)
-{
+cn_xml_parser *cn_xml_parser_new(void) {
   cn_xml_parser *p = g_new0(cn_xml_parser, 1);
 
   /* Idempotent; makes the lazy initialisation of libxml2's dictionary and
@@ -65,18 +58,14 @@ cn_xml_parser_new(void)
   return p;
 }
 
-void
-cn_xml_parser_free(cn_xml_parser *p)
-{
+void cn_xml_parser_free(cn_xml_parser *p) {
   if (p == NULL)
     return;
   xmlFreeParserCtxt(p->ctxt);
   g_free(p);
 }
 
-static gboolean
-is_xml_space(char c)
-{
+static gboolean is_xml_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
@@ -86,9 +75,7 @@ is_xml_space(char c)
  * values); once '<!' and '<?' are refused, every '<' opens a start or end
  * tag, which also gives the nesting depth cheaply.  Input this function
  * lets through may still be malformed: libxml2 has the final word. */
-static int
-prescan(const char *data, size_t len, int max_depth)
-{
+static int prescan(const char *data, size_t len, int max_depth) {
   size_t i = 0;
   int depth = 0;
 
@@ -150,9 +137,7 @@ prescan(const char *data, size_t len, int max_depth)
  * name would differ from what the sender wrote, and its serialisation
  * would not parse back.  Decoded in place, left to right, so that a
  * literal "&#38;" written as "&amp;#38;" stays as it is. */
-static void
-decode_ns_amp(xmlNs *ns)
-{
+static void decode_ns_amp(xmlNs *ns) {
   xmlChar *r, *w;
 
   if (ns->href == NULL || strstr((const char *)ns->href, "&#38;") == NULL)
@@ -173,9 +158,7 @@ decode_ns_amp(xmlNs *ns)
  * depth, and node kinds that must not exist once the input passed the
  * scan (entity references above all, which would make attribute and text
  * values incomplete).  Also repairs namespace names (decode_ns_amp). */
-static int
-check_tree(const xmlNode *root, int max_depth)
-{
+static int check_tree(const xmlNode *root, int max_depth) {
   const xmlNode *n = root;
   int depth = 1;
 
@@ -193,10 +176,8 @@ check_tree(const xmlNode *root, int max_depth)
         }
       }
       break;
-    case XML_TEXT_NODE:
-      break;
-    default:
-      return CLOUDNOTIFY_ERR_XML;
+    case XML_TEXT_NODE: break;
+    default: return CLOUDNOTIFY_ERR_XML;
     }
     if (n->type == XML_ELEMENT_NODE && n->children != NULL) {
       n = n->children;
@@ -213,10 +194,8 @@ check_tree(const xmlNode *root, int max_depth)
   }
 }
 
-static int
-parse(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes,
-      int max_depth, gboolean stanza, xmlDoc **out)
-{
+static int parse(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes, int max_depth,
+                 gboolean stanza, xmlDoc **out) {
   xmlDoc *doc;
   xmlNode *root;
   int depth_limit = MIN(max_depth, CN_XML_LIBXML_MAX_DEPTH);
@@ -236,8 +215,7 @@ parse(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes,
 
   /* The forced encoding makes libxml2 ignore an encoding='...' in the
    * declaration: the bytes were validated as UTF-8 and stay UTF-8. */
-  doc = xmlCtxtReadMemory(p->ctxt, data, (int)len, NULL, "UTF-8",
-                          CN_XML_PARSE_OPTIONS);
+  doc = xmlCtxtReadMemory(p->ctxt, data, (int)len, NULL, "UTF-8", CN_XML_PARSE_OPTIONS);
   /* Namespace errors (undeclared prefix, duplicate expanded attribute
    * name, ...) are not fatal to libxml2: it returns a tree where
    * "x:message" is a plain name without namespace, which would slip past
@@ -257,8 +235,8 @@ parse(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes,
     return CLOUDNOTIFY_ERR_XML;
 
   root = xmlDocGetRootElement(doc);
-  if (root == NULL || doc->intSubset != NULL || doc->extSubset != NULL
-      || root->prev != NULL || root->next != NULL) {
+  if (root == NULL || doc->intSubset != NULL || doc->extSubset != NULL || root->prev != NULL ||
+      root->next != NULL) {
     rc = CLOUDNOTIFY_ERR_XML;
   } else if (stanza && !cn_xml_is_stanza_ns(root->ns)) {
     rc = CLOUDNOTIFY_ERR_XML;
@@ -273,57 +251,43 @@ parse(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes,
   return 0;
 }
 
-int
-cn_xml_parse(cn_xml_parser *p, const char *data, size_t len,
-             size_t max_bytes, int max_depth, xmlDoc **out)
-{
+int cn_xml_parse(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes, int max_depth,
+                 xmlDoc **out) {
   return parse(p, data, len, max_bytes, max_depth, TRUE, out);
 }
 
-int
-cn_xml_parse_element(cn_xml_parser *p, const char *data, size_t len,
-                     size_t max_bytes, int max_depth, xmlDoc **out)
-{
+int cn_xml_parse_element(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes,
+                         int max_depth, xmlDoc **out) {
   return parse(p, data, len, max_bytes, max_depth, FALSE, out);
 }
 
-gboolean
-cn_xml_is_stanza_ns(const xmlNs *ns)
-{
+gboolean cn_xml_is_stanza_ns(const xmlNs *ns) {
   const char *href;
 
   if (ns == NULL || ns->href == NULL)
     return TRUE;
   href = (const char *)ns->href;
-  return strcmp(href, "jabber:client") == 0
-         || strcmp(href, "jabber:server") == 0
-         || strcmp(href, "jabber:component:accept") == 0;
+  return strcmp(href, "jabber:client") == 0 || strcmp(href, "jabber:server") == 0 ||
+         strcmp(href, "jabber:component:accept") == 0;
 }
 
-const char *
-cn_xml_ns(const xmlNode *node)
-{
+const char *cn_xml_ns(const xmlNode *node) {
   if (node == NULL || node->ns == NULL)
     return NULL;
   return (const char *)node->ns->href;
 }
 
-static gboolean
-child_matches(const xmlNode *c, const char *name, const char *ns)
-{
+static gboolean child_matches(const xmlNode *c, const char *name, const char *ns) {
   if (c->type != XML_ELEMENT_NODE)
     return FALSE;
   if (name != NULL && strcmp((const char *)c->name, name) != 0)
     return FALSE;
   if (ns == NULL)
     return cn_xml_is_stanza_ns(c->ns);
-  return c->ns != NULL && c->ns->href != NULL
-         && strcmp((const char *)c->ns->href, ns) == 0;
+  return c->ns != NULL && c->ns->href != NULL && strcmp((const char *)c->ns->href, ns) == 0;
 }
 
-xmlNode *
-cn_xml_child(const xmlNode *parent, const char *name, const char *ns)
-{
+xmlNode *cn_xml_child(const xmlNode *parent, const char *name, const char *ns) {
   if (parent == NULL)
     return NULL;
   for (xmlNode *c = parent->children; c != NULL; c = c->next) {
@@ -333,9 +297,7 @@ cn_xml_child(const xmlNode *parent, const char *name, const char *ns)
   return NULL;
 }
 
-unsigned
-cn_xml_count_children(const xmlNode *parent, const char *name, const char *ns)
-{
+unsigned cn_xml_count_children(const xmlNode *parent, const char *name, const char *ns) {
   unsigned n = 0;
 
   if (parent == NULL)
@@ -347,9 +309,7 @@ cn_xml_count_children(const xmlNode *parent, const char *name, const char *ns)
   return n;
 }
 
-const char *
-cn_xml_attr(const xmlNode *node, const char *name)
-{
+const char *cn_xml_attr(const xmlNode *node, const char *name) {
   if (node == NULL || node->type != XML_ELEMENT_NODE || name == NULL)
     return NULL;
   for (const xmlAttr *a = node->properties; a != NULL; a = a->next) {
@@ -361,21 +321,16 @@ cn_xml_attr(const xmlNode *node, const char *name)
      * child; anything else could only be returned by allocating. */
     if (a->children->type != XML_TEXT_NODE || a->children->next != NULL)
       return NULL;
-    return a->children->content != NULL
-           ? (const char *)a->children->content : "";
+    return a->children->content != NULL ? (const char *)a->children->content : "";
   }
   return NULL;
 }
 
-static gboolean
-is_text_node(const xmlNode *n)
-{
+static gboolean is_text_node(const xmlNode *n) {
   return n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE;
 }
 
-char *
-cn_xml_text(const xmlNode *node)
-{
+char *cn_xml_text(const xmlNode *node) {
   const xmlNode *first = NULL;
   GString *s;
 
@@ -433,9 +388,7 @@ static const unsigned char escape_modes[256] = {
   ['\t'] = ESCAPE_ATTR,
 };
 
-static const char *
-escape_ref(unsigned char c)
-{
+static const char *escape_ref(unsigned char c) {
   switch (c) {
   case '&': return "&amp;";
   case '<': return "&lt;";
@@ -448,9 +401,7 @@ escape_ref(unsigned char c)
   }
 }
 
-static void
-escape_append(GString *out, const char *text, size_t len, enum escape_mode mode)
-{
+static void escape_append(GString *out, const char *text, size_t len, enum escape_mode mode) {
   size_t run = 0;
 
   for (size_t i = 0; i < len; i++) {
@@ -467,23 +418,17 @@ escape_append(GString *out, const char *text, size_t len, enum escape_mode mode)
     g_string_append_len(out, text + run, (gssize)(len - run));
 }
 
-void
-cn_xml_escape(GString *out, const char *text, size_t len)
-{
+void cn_xml_escape(GString *out, const char *text, size_t len) {
   /* Attribute rules are the stricter ones and are valid in text too. */
   escape_append(out, text, len, ESCAPE_ATTR);
 }
 
-static void
-escape_cstr(GString *out, const xmlChar *s, enum escape_mode mode)
-{
+static void escape_cstr(GString *out, const xmlChar *s, enum escape_mode mode) {
   if (s != NULL)
     escape_append(out, (const char *)s, strlen((const char *)s), mode);
 }
 
-static gboolean
-same_ns(const char *a, const char *b)
-{
+static gboolean same_ns(const char *a, const char *b) {
   if (a == NULL || b == NULL)
     return a == b;
   return a == b || strcmp(a, b) == 0;
@@ -502,9 +447,7 @@ typedef struct {
  * order of first use on the element, whatever the input called them:
  * copies of a stanza spelled with other prefixes, or handed over as a
  * tree, serialise alike. */
-static void
-namespaced_attr_prefix(GString *out, const xmlAttr *a, GHashTable **prefixes)
-{
+static void namespaced_attr_prefix(GString *out, const xmlAttr *a, GHashTable **prefixes) {
   const char *href = (const char *)a->ns->href;
   const char *prefix;
 
@@ -529,17 +472,13 @@ namespaced_attr_prefix(GString *out, const xmlAttr *a, GHashTable **prefixes)
 
 /* inherited: the default namespace in effect in the output at this point,
  * NULL for none (as around the root). */
-static void
-serialize_element(GString *out, const xmlNode *node, const char *inherited,
-                  const serialize_opts *o, gboolean is_root)
-{
-  const char *ns = o->stanza_ns_as_none && cn_xml_is_stanza_ns(node->ns)
-                   ? NULL : cn_xml_ns(node);
+static void serialize_element(GString *out, const xmlNode *node, const char *inherited,
+                              const serialize_opts *o, gboolean is_root) {
+  const char *ns = o->stanza_ns_as_none && cn_xml_is_stanza_ns(node->ns) ? NULL : cn_xml_ns(node);
   /* The XML namespace may only be bound to its own prefix, never declared
    * as the default one: such an element keeps xml: and leaves the default
    * namespace of its children as it was. */
-  gboolean xml_prefix = ns != NULL
-                        && strcmp(ns, (const char *)XML_XML_NAMESPACE) == 0;
+  gboolean xml_prefix = ns != NULL && strcmp(ns, (const char *)XML_XML_NAMESPACE) == 0;
   const char *children_ns = xml_prefix ? inherited : ns;
 
   g_string_append_c(out, '<');
@@ -597,9 +536,7 @@ serialize_element(GString *out, const xmlNode *node, const char *inherited,
   g_string_append_c(out, '>');
 }
 
-void
-cn_xml_serialize(GString *out, const xmlNode *node)
-{
+void cn_xml_serialize(GString *out, const xmlNode *node) {
   static const serialize_opts plain = { FALSE, NULL };
 
   if (out == NULL || node == NULL || node->type != XML_ELEMENT_NODE)
@@ -607,10 +544,8 @@ cn_xml_serialize(GString *out, const xmlNode *node)
   serialize_element(out, node, NULL, &plain, TRUE);
 }
 
-void
-cn_xml_serialize_canonical(GString *out, const xmlNode *root,
-                           gboolean (*skip_root_child)(const xmlNode *child))
-{
+void cn_xml_serialize_canonical(GString *out, const xmlNode *root,
+                                gboolean (*skip_root_child)(const xmlNode *child)) {
   serialize_opts o = { TRUE, skip_root_child };
 
   if (out == NULL || root == NULL || root->type != XML_ELEMENT_NODE)

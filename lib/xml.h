@@ -14,7 +14,7 @@ typedef struct cn_xml_parser cn_xml_parser;
 
 /* A reusable parser (one per context).  Never NULL. */
 cn_xml_parser *cn_xml_parser_new(void);
-void cn_xml_parser_free(cn_xml_parser *p);  /* NULL-safe */
+void cn_xml_parser_free(cn_xml_parser *p); /* NULL-safe */
 
 /* Parse exactly one stanza from data[0..len).
  * Returns 0 and *out (owned by the caller, free with xmlFreeDoc), or:
@@ -35,13 +35,13 @@ void cn_xml_parser_free(cn_xml_parser *p);  /* NULL-safe */
  * them (size, NUL, '<!' and '<?'), so hostile input costs little.  The
  * parse uses XML_PARSE_NONET|NOERROR|NOWARNING and never substitutes
  * entities. */
-int cn_xml_parse(cn_xml_parser *p, const char *data, size_t len,
-                 size_t max_bytes, int max_depth, xmlDoc **out);
+int cn_xml_parse(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes, int max_depth,
+                 xmlDoc **out);
 
 /* As cn_xml_parse, for a stored element that is not a stanza (a
  * publish-options form): the root may be in any namespace. */
-int cn_xml_parse_element(cn_xml_parser *p, const char *data, size_t len,
-                         size_t max_bytes, int max_depth, xmlDoc **out);
+int cn_xml_parse_element(cn_xml_parser *p, const char *data, size_t len, size_t max_bytes,
+                         int max_depth, xmlDoc **out);
 
 /* TRUE when ns (may be NULL) is one of the accepted stanza namespaces or
  * absent. */

@@ -13,15 +13,15 @@
 #include <libxml/xpathInternals.h>
 #include <string.h>
 
-#define ALICE "juliet@capulet.example"
-#define ALICE_RES "balcony"
-#define ALICE_FULL ALICE "/" ALICE_RES
-#define PUSH_JID "push.example"
+#define ALICE          "juliet@capulet.example"
+#define ALICE_RES      "balcony"
+#define ALICE_FULL     ALICE "/" ALICE_RES
+#define PUSH_JID       "push.example"
 #define OTHER_PUSH_JID "other.example"
 
-#define FORM_WITH_SECRET(secret)                                                   \
-  "<x xmlns='jabber:x:data' type='submit'>"                                        \
-  "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options" \
+#define FORM_WITH_SECRET(secret)                                                                   \
+  "<x xmlns='jabber:x:data' type='submit'>"                                                        \
+  "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options"                \
   "</value></field><field var='secret'><value>" secret "</value></field></x>"
 
 /* ---- XPath on recorded stanzas ---------------------------------------- */
@@ -69,7 +69,8 @@ static inline void au_assert_xpath(const char *xml, const char *expr, const char
  * Only the summary form counts, not the publish-options form. */
 static inline char *au_summary_field(const char *xml, const char *var) {
   char *q = g_strdup_printf("/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"
-                            "/x:field[@var='%s']", var);
+                            "/x:field[@var='%s']",
+                            var);
   char *r = NULL;
   if (au_xpath_count(xml, q) > 0) {
     char *v = g_strdup_printf("string(%s/x:value)", q);
@@ -258,15 +259,17 @@ static inline int au_store_load(void *data, const char *account, cloudnotify_loa
     const au_record *r = st->records->pdata[i];
     if (strcmp(r->account, account))
       continue;
-    cloudnotify_record rec = { .jid = r->jid, .node = r->node, .publish_options = r->form,
-                               .publish_options_len = r->form_len, .enabled_at_ms = r->enabled_at };
+    cloudnotify_record rec = { .jid = r->jid,
+                               .node = r->node,
+                               .publish_options = r->form,
+                               .publish_options_len = r->form_len,
+                               .enabled_at_ms = r->enabled_at };
     cloudnotify_loader_add(loader, &rec);
   }
   return 0;
 }
 
-static inline int au_store_save(void *data, const char *account,
-                                const cloudnotify_record *rec) {
+static inline int au_store_save(void *data, const char *account, const cloudnotify_record *rec) {
   au_store *st = data;
   st->saves++;
   if (st->fail_save)
@@ -278,8 +281,7 @@ static inline int au_store_save(void *data, const char *account,
   r->account = g_strdup(account);
   r->jid = g_strdup(rec->jid);
   r->node = g_strdup(rec->node);
-  r->form = rec->publish_options ? g_strndup(rec->publish_options, rec->publish_options_len)
-                                 : NULL;
+  r->form = rec->publish_options ? g_strndup(rec->publish_options, rec->publish_options_len) : NULL;
   r->form_len = rec->publish_options ? rec->publish_options_len : 0;
   r->enabled_at = rec->enabled_at_ms;
   g_ptr_array_add(st->records, r);

@@ -52,7 +52,7 @@ typedef struct fh_op {
   fh_row rec;                 /* save: the record; remove: jid and node */
   int verdict;                /* filters: the answer decided when asked */
   const char *veto_type, *veto_condition;
-  int amend;                  /* notification filter: set the body at completion */
+  int amend; /* notification filter: set the body at completion */
 } fh_op;
 
 static void row_clear(fh_row *r) {
@@ -101,7 +101,7 @@ static void store_load_rows(fake_host *h, const char *account, cloudnotify_loade
     const fh_row *r = h->rows->pdata[i];
     if (strcmp(r->account, account))
       continue;
-    cloudnotify_record rec = { r->jid,    r->node,   r->form,       r->form_len,
+    cloudnotify_record rec = { r->jid,        r->node,   r->form,     r->form_len,
                                r->enabled_at, r->errors, r->client_id };
     cloudnotify_loader_add(loader, &rec);
   }
@@ -123,8 +123,7 @@ static void store_save_row(fake_host *h, const char *account, const fh_row *rec)
   g_ptr_array_add(h->rows, r);
 }
 
-static void store_remove_row(fake_host *h, const char *account, const char *jid,
-                             const char *node) {
+static void store_remove_row(fake_host *h, const char *account, const char *jid, const char *node) {
   int i = row_find(h, account, jid, node);
   if (i >= 0)
     g_ptr_array_remove_index(h->rows, (guint)i);
@@ -143,9 +142,14 @@ static int st_load(void *data, const char *account, cloudnotify_loader *loader) 
 
 static int st_save(void *data, const char *account, const cloudnotify_record *rec) {
   fake_host *h = data;
-  fh_row r = { NULL, (char *)rec->jid, (char *)rec->node, (char *)rec->publish_options,
-               rec->publish_options ? rec->publish_options_len : 0, rec->enabled_at_ms,
-               rec->errors, (char *)rec->client_id };
+  fh_row r = { NULL,
+               (char *)rec->jid,
+               (char *)rec->node,
+               (char *)rec->publish_options,
+               rec->publish_options ? rec->publish_options_len : 0,
+               rec->enabled_at_ms,
+               rec->errors,
+               (char *)rec->client_id };
   if (h->mode == FH_SYNC) {
     store_save_row(h, account, &r);
     return 0;
@@ -484,7 +488,10 @@ void fh_init_ex(fake_host *h, unsigned flags) {
   g_ptr_array_add(live_hosts, h);
   if (h->mode != FH_SYNC) {
     cloudnotify_store st = {
-      .size = sizeof st, .load = st_load, .save = st_save, .remove = st_remove,
+      .size = sizeof st,
+      .load = st_load,
+      .save = st_save,
+      .remove = st_remove,
       .set_errors = st_set_errors,
     };
     assert_int_equal(cloudnotify_ctx_set_store(h->ctx, &st, h), 0);
@@ -675,7 +682,8 @@ int fh_reply(fake_host *h, unsigned n, const char *type, const char *from) {
   else
     x = g_strdup_printf("<iq type='error' id='%s' from='%s'><error type='%s'>"
                         "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
-                        "</error></iq>", id, from ? from : p->to, type);
+                        "</error></iq>",
+                        id, from ? from : p->to, type);
   int rc = cloudnotify_handle_app_reply(h->ctx, x, strlen(x));
   fh_step(h, 1);
   g_free(x);
@@ -684,6 +692,8 @@ int fh_reply(fake_host *h, unsigned n, const char *type, const char *from) {
 }
 
 char *fh_message(const char *to, const char *id, const char *body) {
-  return g_strdup_printf("<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "
-                         "to='%s' id='%s'><body>%s</body></message>", to, id, body);
+  return g_strdup_printf(
+      "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "
+      "to='%s' id='%s'><body>%s</body></message>",
+      to, id, body);
 }

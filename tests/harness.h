@@ -44,7 +44,7 @@ typedef struct fh_added {
 
 /* fh_init_ex flags: install the callbacks that replace older ones. */
 #define FH_REMOVED2 1u /* registration_removed2 instead of registration_removed */
-#define FH_LOG2 2u     /* log2 instead of log */
+#define FH_LOG2     2u /* log2 instead of log */
 
 typedef struct fh_hib {
   cloudnotify_session *session;
@@ -79,26 +79,26 @@ typedef struct fh_row {
 typedef struct fake_host {
   cloudnotify_ctx *ctx;
   fh_mode mode;
-  GPtrArray *ops;        /* fh_op*: questions not answered yet */
-  GPtrArray *rows;       /* fh_row*: the harness store (modes but FH_SYNC) */
-  unsigned completions;  /* answers given through completion calls */
-  unsigned fail_at;      /* FH_FAIL_NTH */
-  unsigned failures;     /* failures delivered so far */
+  GPtrArray *ops;                  /* fh_op*: questions not answered yet */
+  GPtrArray *rows;                 /* fh_row*: the harness store (modes but FH_SYNC) */
+  unsigned completions;            /* answers given through completion calls */
+  unsigned fail_at;                /* FH_FAIL_NTH */
+  unsigned failures;               /* failures delivered so far */
   cloudnotify_op_kind failed_kind; /* kind of the last failure delivered */
-  guint32 rand;          /* FH_SHUFFLE's generator */
-  int complete_rc;       /* rc of the last completion call */
-  int64_t now;                /* ms; starts at 1.7e12: the monotonic clock */
-  int64_t wall_offset;        /* the wall clock (now_ms) is now + wall_offset */
-  GPtrArray *sent;            /* fh_sent* */
-  GPtrArray *removed;         /* fh_removed* */
-  GPtrArray *hib;             /* fh_hib* */
-  GPtrArray *logs;            /* char* */
-  GPtrArray *log_ids;         /* char* (FH_LOG2): the id of each entry of logs */
-  GPtrArray *reports;         /* fh_report* */
-  GPtrArray *added;           /* fh_added* */
-  int64_t timer;              /* last timer_changed value; -2 never called */
+  guint32 rand;                    /* FH_SHUFFLE's generator */
+  int complete_rc;                 /* rc of the last completion call */
+  int64_t now;                     /* ms; starts at 1.7e12: the monotonic clock */
+  int64_t wall_offset;             /* the wall clock (now_ms) is now + wall_offset */
+  GPtrArray *sent;                 /* fh_sent* */
+  GPtrArray *removed;              /* fh_removed* */
+  GPtrArray *hib;                  /* fh_hib* */
+  GPtrArray *logs;                 /* char* */
+  GPtrArray *log_ids;              /* char* (FH_LOG2): the id of each entry of logs */
+  GPtrArray *reports;              /* fh_report* */
+  GPtrArray *added;                /* fh_added* */
+  int64_t timer;                   /* last timer_changed value; -2 never called */
   unsigned timer_calls;
-  int send_result;            /* returned by send; 0 = success */
+  int send_result; /* returned by send; 0 = success */
   /* registration filter: veto when veto_type is set */
   const char *veto_type, *veto_condition;
   /* notification filter: 1 drop all, 2 replace body with "amended",

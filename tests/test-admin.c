@@ -44,8 +44,7 @@ static void ad_fini(ad_store *st) {
   g_ptr_array_free(st->recs, TRUE);
 }
 
-static ad_rec *ad_find(const ad_store *st, const char *account, const char *jid,
-                       const char *node) {
+static ad_rec *ad_find(const ad_store *st, const char *account, const char *jid, const char *node) {
   for (guint i = 0; i < st->recs->len; i++) {
     ad_rec *r = st->recs->pdata[i];
     if (!strcmp(r->account, account) && !strcmp(r->jid, jid) && !g_strcmp0(r->node, node))
@@ -90,8 +89,7 @@ static void ad_put(ad_store *st, const char *account, const cloudnotify_record *
   r->account = g_strdup(account);
   r->jid = g_strdup(rec->jid);
   r->node = g_strdup(rec->node);
-  r->form = rec->publish_options ? g_strndup(rec->publish_options, rec->publish_options_len)
-                                 : NULL;
+  r->form = rec->publish_options ? g_strndup(rec->publish_options, rec->publish_options_len) : NULL;
   r->form_len = rec->publish_options ? rec->publish_options_len : 0;
   r->enabled_at = rec->enabled_at_ms;
   r->errors = rec->errors;
@@ -137,13 +135,11 @@ static void ad_use(fake_host *h, ad_store *st, int with_counts) {
   assert_int_equal(cloudnotify_ctx_set_store(h->ctx, &v, st), 0);
 }
 
-static void ad_add(ad_store *st, const char *account, const char *jid, const char *node,
-                   int64_t at, unsigned errors, const char *client_id) {
-  cloudnotify_record rec = { .jid = jid,
-                             .node = node,
-                             .enabled_at_ms = at,
-                             .errors = errors,
-                             .client_id = client_id };
+static void ad_add(ad_store *st, const char *account, const char *jid, const char *node, int64_t at,
+                   unsigned errors, const char *client_id) {
+  cloudnotify_record rec = {
+    .jid = jid, .node = node, .enabled_at_ms = at, .errors = errors, .client_id = client_id
+  };
   ad_put(st, account, &rec);
 }
 
@@ -161,13 +157,12 @@ static int collect(void *ud, const char *account, const cloudnotify_record *r) {
   listing *l = ud;
   g_free(l->account);
   l->account = g_strdup(account);
-  char *form = r->publish_options ? g_strndup(r->publish_options, r->publish_options_len)
-                                  : g_strdup("-");
-  g_ptr_array_add(l->jids, g_strdup_printf("%s %s %u %s %s %" G_GINT64_FORMAT, r->jid,
-                                           r->node ? r->node : "-", r->errors,
-                                           r->client_id ? r->client_id : "-",
-                                           strstr(form, "secret") ? "form" : form,
-                                           r->enabled_at_ms));
+  char *form =
+      r->publish_options ? g_strndup(r->publish_options, r->publish_options_len) : g_strdup("-");
+  g_ptr_array_add(
+      l->jids, g_strdup_printf("%s %s %u %s %s %" G_GINT64_FORMAT, r->jid, r->node ? r->node : "-",
+                               r->errors, r->client_id ? r->client_id : "-",
+                               strstr(form, "secret") ? "form" : form, r->enabled_at_ms));
   g_free(form);
   if (l->ctx)
     l->reenter_rc = cloudnotify_account_remove_all(l->ctx, account, NULL);
@@ -707,8 +702,9 @@ static int rc_load(void *data, const char *account, cloudnotify_loader *loader) 
   char *long_id = g_strnfill(CLOUDNOTIFY_CLIENT_ID_MAX + 1, 'a');
   ids[2] = long_id;
   for (int i = 0; i < 3; i++) {
-    cloudnotify_record rec = { .jid = PUSH_JID, .node = "n", .enabled_at_ms = 1,
-                               .client_id = ids[i] };
+    cloudnotify_record rec = {
+      .jid = PUSH_JID, .node = "n", .enabled_at_ms = 1, .client_id = ids[i]
+    };
     loader_rcs[i] = cloudnotify_loader_add(loader, &rec);
   }
   g_free(long_id);
@@ -726,8 +722,9 @@ static void loader_client_id_errors(void **state) {
   (void)state;
   fake_host h;
   fh_init(&h);
-  cloudnotify_store v = { .size = sizeof v, .load = rc_load, .save = nop_save,
-                          .remove = nop_remove };
+  cloudnotify_store v = {
+    .size = sizeof v, .load = rc_load, .save = nop_save, .remove = nop_remove
+  };
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &v, NULL), 0);
   assert_int_equal(cloudnotify_account_has_push(h.ctx, ALICE), 0);
   assert_int_equal(loader_rcs[0], CLOUDNOTIFY_ERR_XML);
@@ -750,8 +747,8 @@ static int ident_send(void *ud, cloudnotify_route route, cloudnotify_session *s,
   return 0;
 }
 
-static int ident_regfilter(void *ud, cloudnotify_session *s, const char *account,
-                           const char *jid, const char *node, const char **t, const char **c) {
+static int ident_regfilter(void *ud, cloudnotify_session *s, const char *account, const char *jid,
+                           const char *node, const char **t, const char **c) {
   ident_host *ih = ud;
   g_free(ih->filter_saw);
   const char *id = cloudnotify_session_client_id(s);
@@ -958,11 +955,11 @@ static void sm_gates_machinery(void **state) {
 typedef struct {
   fake_host h;
   cloudnotify_session *victim;
-  int free_in_filter;  /* free victim from the notification filter */
-  int free_in_send;    /* ... from the send callback (client reply) */
-  int free_in_hib;     /* ... from hibernation_timeout(-1) */
-  int free_ctx;        /* try to free the context from send */
-  int free_in_now;     /* free victim from now_ms */
+  int free_in_filter;    /* free victim from the notification filter */
+  int free_in_send;      /* ... from the send callback (client reply) */
+  int free_in_hib;       /* ... from hibernation_timeout(-1) */
+  int free_ctx;          /* try to free the context from send */
+  int free_in_now;       /* free victim from now_ms */
   int free_in_regfilter; /* ... from the registration filter */
   int free_in_timer;     /* ... from timer_changed */
   int probe_reentry;     /* the notification filter calls the 0.2 entry points */
@@ -978,8 +975,8 @@ static void fr_name(free_host *f, cloudnotify_session *s) {
     f->named[f->n_named++] = s;
 }
 
-static int fr_send(void *ud, cloudnotify_route route, cloudnotify_session *s,
-                   const char *account, const char *to, const char *xml, size_t len) {
+static int fr_send(void *ud, cloudnotify_route route, cloudnotify_session *s, const char *account,
+                   const char *to, const char *xml, size_t len) {
   free_host *f = ud;
   f->sends++;
   fr_name(f, s);
@@ -1025,8 +1022,8 @@ static void fr_hib(void *ud, cloudnotify_session *s, int64_t seconds) {
     cloudnotify_session_free(s);
 }
 
-static int fr_regfilter(void *ud, cloudnotify_session *s, const char *account,
-                        const char *jid, const char *node, const char **t, const char **c) {
+static int fr_regfilter(void *ud, cloudnotify_session *s, const char *account, const char *jid,
+                        const char *node, const char **t, const char **c) {
   free_host *f = ud;
   f->regfilter_calls++;
   if (f->free_in_regfilter)
@@ -1159,8 +1156,9 @@ static int free_load(void *data, const char *account, cloudnotify_loader *loader
 static void free_session_in_store_load(void **state) {
   (void)state;
   free_host *f = fr_new();
-  cloudnotify_store v = { .size = sizeof v, .load = free_load, .save = nop_save,
-                          .remove = nop_remove };
+  cloudnotify_store v = {
+    .size = sizeof v, .load = free_load, .save = nop_save, .remove = nop_remove
+  };
   assert_int_equal(cloudnotify_ctx_set_store(f->h.ctx, &v, NULL), 0);
   load_victim = fr_session(f, ALICE_RES);
   assert_int_equal(fh_enable(load_victim, PUSH_JID, NULL, NULL), 0);

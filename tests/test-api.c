@@ -16,8 +16,12 @@ typedef struct {
 static void ctx_new_vtable_size(void **state) {
   (void)state;
   const size_t first = offsetof(cloudnotify_callbacks, notification_filter) + sizeof(void *);
-  const size_t refused[] = { 0, 1, first - sizeof(void *), sizeof(cloudnotify_callbacks) - 1,
-                             sizeof(cloudnotify_callbacks) + 1, SIZE_MAX };
+  const size_t refused[] = { 0,
+                             1,
+                             first - sizeof(void *),
+                             sizeof(cloudnotify_callbacks) - 1,
+                             sizeof(cloudnotify_callbacks) + 1,
+                             SIZE_MAX };
   for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
     newer_callbacks n = { .cb.size = refused[i] };
     cloudnotify_ctx *ctx = (cloudnotify_ctx *)&n; /* must be overwritten */
@@ -259,11 +263,15 @@ static int bad_records_load(void *data, const char *account, cloudnotify_loader 
   cloudnotify_record good = { .jid = "push.example", .node = "n", .enabled_at_ms = 1 };
   cloudnotify_record badjid = { .jid = "bad jid", .node = "n", .enabled_at_ms = 2 };
   const char *form = "<x xmlns='jabber:x:data' type='submit'";
-  cloudnotify_record badform = { .jid = "form.example", .publish_options = form,
-                                .publish_options_len = strlen(form), .enabled_at_ms = 3 };
+  cloudnotify_record badform = { .jid = "form.example",
+                                 .publish_options = form,
+                                 .publish_options_len = strlen(form),
+                                 .enabled_at_ms = 3 };
   const char *other = "<y xmlns='urn:other'/>";
-  cloudnotify_record notform = { .jid = "notform.example", .publish_options = other,
-                                   .publish_options_len = strlen(other), .enabled_at_ms = 4 };
+  cloudnotify_record notform = { .jid = "notform.example",
+                                 .publish_options = other,
+                                 .publish_options_len = strlen(other),
+                                 .enabled_at_ms = 4 };
   cloudnotify_record nojid = { .jid = NULL, .node = "n", .enabled_at_ms = 5 };
   rcs[0] = cloudnotify_loader_add(loader, &good);
   rcs[1] = cloudnotify_loader_add(loader, &badjid);
@@ -288,8 +296,9 @@ static void loader_validates(void **state) {
   fake_host h;
   fh_init(&h);
   int rcs[7] = { 1, 1, 1, 1, 1, 1, 1 };
-  cloudnotify_store v = { .size = sizeof v, .load = bad_records_load, .save = nop_save,
-                          .remove = nop_remove };
+  cloudnotify_store v = {
+    .size = sizeof v, .load = bad_records_load, .save = nop_save, .remove = nop_remove
+  };
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &v, rcs), 0);
   assert_int_equal(au_ping(&h, ALICE), 1);
   assert_int_equal(au_publishes_to(&h, PUSH_JID, "n"), 1);
@@ -312,24 +321,40 @@ typedef struct {
 } option_case;
 
 static const option_case option_cases[] = {
-  { "push_notification_with_body", { "true", "false", "1", "0" }, { "2", "yes", "", "-1", "truex" } },
-  { "push_notification_with_sender", { "TRUE", "False", "1", "0" }, { "2", "on", "", "01x", NULL } },
+  { "push_notification_with_body",
+    { "true", "false", "1", "0" },
+    { "2", "yes", "", "-1", "truex" } },
+  { "push_notification_with_sender",
+    { "TRUE", "False", "1", "0" },
+    { "2", "on", "", "01x", NULL } },
   { "push_max_errors", { "1", "16", "1000000", NULL }, { "0", "1000001", "-1", "abc", "1.5" } },
   { "push_max_devices", { "1", "5", "1000", NULL }, { "0", "1001", "", "five", NULL } },
-  { "push_max_hibernation_timeout", { "0", "259200", "31536000", NULL }, { "-1", "31536001", "x", NULL, NULL } },
+  { "push_max_hibernation_timeout",
+    { "0", "259200", "31536000", NULL },
+    { "-1", "31536001", "x", NULL, NULL } },
   { "smacks_max_ack_delay", { "1", "30", "86400", NULL }, { "0", "86401", "1e3", NULL, NULL } },
   { "push_coalesce_ms", { "0", "1000", "60000", NULL }, { "-1", "60001", " 5", NULL, NULL } },
-  { "push_max_outstanding", { "1", "10000", "10000000", NULL }, { "0", "10000001", "0x10", NULL, NULL } },
+  { "push_max_outstanding",
+    { "1", "10000", "10000000", NULL },
+    { "0", "10000001", "0x10", NULL, NULL } },
   { "push_publish_timeout", { "1", "300", "86400", NULL }, { "0", "86401", "300s", NULL, NULL } },
-  { "push_max_cached_users", { "1", "10000", "10000000", NULL }, { "0", "10000001", "", NULL, NULL } },
-  { "push_max_stanza_size", { "256", "262144", "10000000", NULL }, { "255", "10000001", "99999999999999999999", NULL, NULL } },
+  { "push_max_cached_users",
+    { "1", "10000", "10000000", NULL },
+    { "0", "10000001", "", NULL, NULL } },
+  { "push_max_stanza_size",
+    { "256", "262144", "10000000", NULL },
+    { "255", "10000001", "99999999999999999999", NULL, NULL } },
   { "push_max_xml_depth", { "4", "64", "256", NULL }, { "3", "257", "deep", NULL, NULL } },
   { "push_max_form_size", { "64", "8192", "1048576", NULL }, { "63", "1048577", "", NULL, NULL } },
   { "push_max_form_fields", { "1", "64", "10000", NULL }, { "0", "10001", "many", NULL, NULL } },
-  { "push_max_remembered_stanzas", { "0", "4096", "10000000", NULL }, { "-1", "10000001", "", NULL, NULL } },
+  { "push_max_remembered_stanzas",
+    { "0", "4096", "10000000", NULL },
+    { "-1", "10000001", "", NULL, NULL } },
   { "push_max_session_queue", { "1", "1000", "100000", NULL }, { "0", "100001", "", NULL, NULL } },
   { "push_wake_before_expiry", { "0", "60", "86400", NULL }, { "-1", "86401", "", NULL, NULL } },
-  { "push_notification_important_body", { "New Message!", "", "\xc3\xa9t\xc3\xa9", "1" }, { "\xff\xfe", "\xc3", NULL, NULL, NULL } },
+  { "push_notification_important_body",
+    { "New Message!", "", "\xc3\xa9t\xc3\xa9", "1" },
+    { "\xff\xfe", "\xc3", NULL, NULL, NULL } },
 };
 
 static void options_by_name(void **state) {
@@ -351,15 +376,14 @@ static void options_by_name(void **state) {
       assert_int_equal(rc, CLOUDNOTIFY_ERR_OPTION_VALUE);
     }
   }
-  const char *unknown[] = { "push_max_device", "PUSH_MAX_DEVICES", "", "push_notification_with_body ",
-                            "max_devices" };
+  const char *unknown[] = { "push_max_device", "PUSH_MAX_DEVICES", "",
+                            "push_notification_with_body ", "max_devices" };
   for (size_t i = 0; i < G_N_ELEMENTS(unknown); i++)
     assert_int_equal(cloudnotify_ctx_set_option(h.ctx, unknown[i], "1"),
                      CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
   assert_int_equal(cloudnotify_ctx_set_option(NULL, "push_max_devices", "1"),
                    CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  assert_int_equal(cloudnotify_ctx_set_option(h.ctx, NULL, "1"),
-                   CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(cloudnotify_ctx_set_option(h.ctx, NULL, "1"), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_ctx_set_option(h.ctx, "push_max_devices", NULL),
                    CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   fh_fini(&h);
@@ -528,8 +552,7 @@ static void null_safe(void **state) {
   assert_int_equal(cloudnotify_push_set_body(NULL, "x"), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_push_set_sender(NULL, "x"), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_session_sm_enabled(NULL), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  assert_int_equal(cloudnotify_session_hibernated(NULL, NULL, 0),
-                   CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(cloudnotify_session_hibernated(NULL, NULL, 0), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_session_queued(NULL, "<m/>", 4), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_session_ack_requested(NULL), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_session_acked(NULL, 1), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
@@ -541,12 +564,10 @@ static void null_safe(void **state) {
   fh_init(&h);
   cloudnotify_session *s = au_session(&h, ALICE, ALICE_RES);
   assert_int_equal(cloudnotify_handle_client_iq(s, NULL, 0), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  assert_int_equal(cloudnotify_handle_app_reply(h.ctx, NULL, 0),
-                   CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(cloudnotify_handle_app_reply(h.ctx, NULL, 0), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_session_queued(s, NULL, 0), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_session_hibernated(s, NULL, 1), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  assert_int_equal(cloudnotify_session_ack_delayed(s, NULL, 1),
-                   CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(cloudnotify_session_ack_delayed(s, NULL, 1), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(h.sent->len, 0);
   cloudnotify_session_free(s);
   fh_fini(&h);
@@ -696,8 +717,7 @@ static void session_new_validation(void **state) {
   assert_int_equal(cloudnotify_session_new(NULL, ALICE, "r", &s), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_null(s);
   s = (cloudnotify_session *)&h;
-  assert_int_equal(cloudnotify_session_new(h.ctx, NULL, "r", &s),
-                   CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(cloudnotify_session_new(h.ctx, NULL, "r", &s), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_null(s);
   s = (cloudnotify_session *)&h;
   assert_int_equal(cloudnotify_session_new(h.ctx, ALICE, NULL, &s),
@@ -706,15 +726,19 @@ static void session_new_validation(void **state) {
   assert_int_equal(cloudnotify_session_new(h.ctx, ALICE, "r", NULL),
                    CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
 
-  const char *bad_accounts[] = { "capulet.example", ALICE_FULL, "bad jid@x.example", "@x.example",
-                                 "juliet@", "", "a@b@c" };
+  const char *bad_accounts[] = {
+    "capulet.example", ALICE_FULL, "bad jid@x.example", "@x.example", "juliet@", "", "a@b@c"
+  };
   for (size_t i = 0; i < G_N_ELEMENTS(bad_accounts); i++) {
     s = (cloudnotify_session *)&h;
     assert_int_equal(cloudnotify_session_new(h.ctx, bad_accounts[i], "r", &s),
                      CLOUDNOTIFY_ERR_JID_MALFORMED);
     assert_null(s);
   }
-  const char *bad_resources[] = { "", ("a\x01" "b"), "\xff" };
+  const char *bad_resources[] = { "",
+                                  ("a\x01"
+                                   "b"),
+                                  "\xff" };
   for (size_t i = 0; i < G_N_ELEMENTS(bad_resources); i++) {
     s = (cloudnotify_session *)&h;
     assert_int_equal(cloudnotify_session_new(h.ctx, ALICE, bad_resources[i], &s),
@@ -754,26 +778,16 @@ static void session_state_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(ctx_new_vtable_size),
-    cmocka_unit_test(ctx_new_older_size_reads_prefix),
-    cmocka_unit_test(ctx_new_null_callbacks),
-    cmocka_unit_test(partial_callbacks),
-    cmocka_unit_test(set_store_errors),
-    cmocka_unit_test(store_destroyed_once),
-    cmocka_unit_test(store_without_destroy),
-    cmocka_unit_test(store_load_failure),
-    cmocka_unit_test(loader_validates),
-    cmocka_unit_test(options_by_name),
-    cmocka_unit_test(options_by_number),
-    cmocka_unit_test(option_takes_effect),
-    cmocka_unit_test(strerror_distinct),
-    cmocka_unit_test(is_usage_error_per_header),
-    cmocka_unit_test(version_string),
-    cmocka_unit_test(null_safe),
-    cmocka_unit_test(ctx_free_with_sessions),
-    cmocka_unit_test(reentrant_call_refused),
-    cmocka_unit_test(reentrant_every_entry),
-    cmocka_unit_test(session_new_validation),
+    cmocka_unit_test(ctx_new_vtable_size),    cmocka_unit_test(ctx_new_older_size_reads_prefix),
+    cmocka_unit_test(ctx_new_null_callbacks), cmocka_unit_test(partial_callbacks),
+    cmocka_unit_test(set_store_errors),       cmocka_unit_test(store_destroyed_once),
+    cmocka_unit_test(store_without_destroy),  cmocka_unit_test(store_load_failure),
+    cmocka_unit_test(loader_validates),       cmocka_unit_test(options_by_name),
+    cmocka_unit_test(options_by_number),      cmocka_unit_test(option_takes_effect),
+    cmocka_unit_test(strerror_distinct),      cmocka_unit_test(is_usage_error_per_header),
+    cmocka_unit_test(version_string),         cmocka_unit_test(null_safe),
+    cmocka_unit_test(ctx_free_with_sessions), cmocka_unit_test(reentrant_call_refused),
+    cmocka_unit_test(reentrant_every_entry),  cmocka_unit_test(session_new_validation),
     cmocka_unit_test(session_state_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

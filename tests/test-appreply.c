@@ -102,8 +102,7 @@ static void removal_reported_once(void **state) {
   for (unsigned i = 0; i < 5; i++)
     ids[i] = publish(f);
   for (unsigned i = 0; i < 5; i++)
-    assert_int_equal(fh_reply(&f->h, ids[i], "cancel", NULL),
-                     i < 3 ? 0 : CLOUDNOTIFY_ERR_NOT_MINE);
+    assert_int_equal(fh_reply(&f->h, ids[i], "cancel", NULL), i < 3 ? 0 : CLOUDNOTIFY_ERR_NOT_MINE);
   assert_removed_for_errors(f);
   assert_false(registered(f));
 }
@@ -183,7 +182,8 @@ static void unknown_id_not_mine(void **state) {
   /* Only results and errors are replies, even with a known id. */
   char *id = fh_attr(fh_publish(&f->h, a)->xml, "id");
   char *x = g_strdup_printf("<iq type='set' id='%s' from='push.example'><pubsub "
-                            "xmlns='http://jabber.org/protocol/pubsub'/></iq>", id);
+                            "xmlns='http://jabber.org/protocol/pubsub'/></iq>",
+                            id);
   assert_int_equal(reply_raw(f, x), CLOUDNOTIFY_ERR_NOT_MINE);
   g_free(x);
   x = g_strdup_printf("<message type='error' id='%s' from='push.example'/>", id);

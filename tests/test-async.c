@@ -6,7 +6,7 @@
 #include "api-util.h"
 #include "tree-util.h"
 
-#define BOB "bob@montague.example"
+#define BOB   "bob@montague.example"
 #define CAROL "carol@verona.example"
 
 static void later_init(fake_host *h) {
@@ -22,7 +22,8 @@ static void later_fini(fake_host *h) {
 /* The enable IQ as text, sent without the harness's settling. */
 static int raw_enable(cloudnotify_session *s, const char *jid, const char *node) {
   char *x = g_strdup_printf("<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='%s' "
-                            "node='%s'/></iq>", jid, node);
+                            "node='%s'/></iq>",
+                            jid, node);
   int rc = cloudnotify_handle_client_iq(s, x, strlen(x));
   g_free(x);
   return rc;
@@ -30,7 +31,8 @@ static int raw_enable(cloudnotify_session *s, const char *jid, const char *node)
 
 static int raw_disable(cloudnotify_session *s, const char *jid) {
   char *x = g_strdup_printf("<iq type='set' id='d1'><disable xmlns='urn:xmpp:push:0' "
-                            "jid='%s'/></iq>", jid);
+                            "jid='%s'/></iq>",
+                            jid);
   int rc = cloudnotify_handle_client_iq(s, x, strlen(x));
   g_free(x);
   return rc;
@@ -41,8 +43,7 @@ static unsigned client_replies(const fake_host *h) {
 }
 
 /* A session of account with one registration (node n), all answered. */
-static cloudnotify_session *enabled_session(fake_host *h, const char *account,
-                                            const char *node) {
+static cloudnotify_session *enabled_session(fake_host *h, const char *account, const char *node) {
   cloudnotify_session *s = au_session(h, account, "phone");
   assert_int_equal(raw_enable(s, PUSH_JID, node), 0);
   fh_settle(h);
@@ -306,7 +307,8 @@ static void app_reply_parked_in_order(void **state) {
   char *id = fh_attr(p->xml, "id");
   char *x = g_strdup_printf("<iq type='error' id='%s' from='%s'><error type='cancel'>"
                             "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
-                            "</error></iq>", id, PUSH_JID);
+                            "</error></iq>",
+                            id, PUSH_JID);
   assert_int_equal(cloudnotify_handle_app_reply(h.ctx, x, strlen(x)), 0);
   /* Not ours is still decided at once. */
   assert_int_equal(cloudnotify_handle_app_reply(h.ctx, "<iq type='result' id='zz'/>", 27),
@@ -364,8 +366,7 @@ static void double_and_wrong_completions(void **state) {
   assert_int_equal(cloudnotify_op_veto(op, "cancel", "forbidden"), CLOUDNOTIFY_ERR_OP_UNKNOWN);
   /* Not an operation at all. */
   guint32 junk[16] = { 0 };
-  assert_int_equal(cloudnotify_op_complete((cloudnotify_op *)junk, 0),
-                   CLOUDNOTIFY_ERR_OP_UNKNOWN);
+  assert_int_equal(cloudnotify_op_complete((cloudnotify_op *)junk, 0), CLOUDNOTIFY_ERR_OP_UNKNOWN);
   assert_int_equal(cloudnotify_op_get_kind((cloudnotify_op *)junk), 0);
   assert_int_equal(fh_open_ops(&h), 1);
   assert_int_equal(client_replies(&h), 0);
@@ -653,8 +654,7 @@ static void check_memory_in_store(fake_host *h, const char *account) {
     gboolean found = FALSE;
     for (guint k = 0; k < h->rows->len && !found; k++) {
       const fh_row *r = h->rows->pdata[k];
-      found = !strcmp(r->account, account) && !strcmp(r->jid, p->to) &&
-              !g_strcmp0(r->node, node);
+      found = !strcmp(r->account, account) && !strcmp(r->jid, p->to) && !g_strcmp0(r->node, node);
     }
     if (!found)
       print_error("%s holds %s<%s, not stored\n", account, p->to, node ? node : "");
@@ -753,7 +753,8 @@ static void random_interleavings(void **state) {
           char *id = fh_attr(p->xml, "id");
           char *x = RND(2) ? g_strdup_printf("<iq type='result' id='%s' from='%s'/>", id, p->to)
                            : g_strdup_printf("<iq type='error' id='%s' from='%s'><error "
-                                             "type='cancel'/></iq>", id, p->to);
+                                             "type='cancel'/></iq>",
+                                             id, p->to);
           rc = cloudnotify_handle_app_reply(h.ctx, x, strlen(x));
           if (rc == CLOUDNOTIFY_ERR_NOT_MINE)
             rc = 0;
@@ -825,8 +826,7 @@ static void admin_calls_on_a_busy_account(void **state) {
   assert_int_equal(raw_enable(s, PUSH_JID, "n2"), 0); /* waits on the filter */
   assert_int_equal(fh_open_ops(&h), 1);
   unsigned removed = 7;
-  assert_int_equal(cloudnotify_account_remove_all(h.ctx, ALICE, &removed),
-                   CLOUDNOTIFY_ERR_BUSY);
+  assert_int_equal(cloudnotify_account_remove_all(h.ctx, ALICE, &removed), CLOUDNOTIFY_ERR_BUSY);
   assert_int_equal(removed, 0);
   assert_int_equal(cloudnotify_account_forget(h.ctx, ALICE), CLOUDNOTIFY_ERR_BUSY);
   fh_settle(&h);
@@ -907,8 +907,8 @@ static void tree_calls_park_as_text(void **state) {
   assert_int_equal(pushes, 0);
   tt_free(n);
   g_free(m);
-  const char *iq = "<iq type='set' id='d9'><disable xmlns='urn:xmpp:push:0' jid='"
-                   PUSH_JID "' node='n1'/></iq>";
+  const char *iq =
+      "<iq type='set' id='d9'><disable xmlns='urn:xmpp:push:0' jid='" PUSH_JID "' node='n1'/></iq>";
   n = tt_from_xml(iq, strlen(iq));
   t = tt_tree(&th, n);
   assert_int_equal(cloudnotify_handle_client_iq_tree(s, &t), 0);

@@ -353,8 +353,10 @@ static void form_fields_at_bound(void **state) {
 /* A message of exactly len bytes. */
 static char *message_of(size_t len, const char *id) {
   GString *x = g_string_new(NULL);
-  g_string_printf(x, "<message type='chat' from='romeo@montague.example/o' to='" ALICE "' "
-                     "id='%s'><body>", id);
+  g_string_printf(x,
+                  "<message type='chat' from='romeo@montague.example/o' to='" ALICE "' "
+                  "id='%s'><body>",
+                  id);
   const char *tail = "</body></message>";
   assert_true(x->len + strlen(tail) < len);
   while (x->len + strlen(tail) < len)
@@ -446,8 +448,10 @@ static void stanza_size_upper_range(void **state) {
  * deepest is empty or not. */
 static char *message_deep(int depth, gboolean empty, const char *id) {
   GString *x = g_string_new(NULL);
-  g_string_printf(x, "<message type='chat' from='romeo@montague.example/o' to='" ALICE "' "
-                     "id='%s'><body>deep</body><x xmlns='urn:example:deep'>", id);
+  g_string_printf(x,
+                  "<message type='chat' from='romeo@montague.example/o' to='" ALICE "' "
+                  "id='%s'><body>deep</body><x xmlns='urn:example:deep'>",
+                  id);
   for (int d = 3; d < depth; d++)
     g_string_append(x, "<a>");
   g_string_append(x, empty ? "<e/>" : "<e>t</e>");
@@ -554,8 +558,9 @@ static int64_t flood_now(void *ud) {
 static void flood_init(flood_host *fh) {
   memset(fh, 0, sizeof *fh);
   fh->now = 1700000000000;
-  cloudnotify_callbacks cb = { .size = sizeof cb, .send = flood_send, .now_ms = flood_now,
-                               .monotonic_ms = flood_now };
+  cloudnotify_callbacks cb = {
+    .size = sizeof cb, .send = flood_send, .now_ms = flood_now, .monotonic_ms = flood_now
+  };
   assert_int_equal(cloudnotify_ctx_new(&fh->ctx, &cb, fh), 0);
 }
 
@@ -566,16 +571,17 @@ static int flood_reply(flood_host *fh, const char *id) {
 }
 
 static void flood_enable(flood_host *fh, cloudnotify_session *s) {
-  const char *iq = "<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='" PUSH_JID
-                   "' node='n'/></iq>";
+  const char *iq =
+      "<iq type='set' id='e1'><enable xmlns='urn:xmpp:push:0' jid='" PUSH_JID "' node='n'/></iq>";
   assert_int_equal(cloudnotify_handle_client_iq(s, iq, strlen(iq)), 0);
 }
 
 static void offline_n(flood_host *fh, unsigned from, unsigned n) {
   char m[256];
   for (unsigned i = from; i < from + n; i++) {
-    int len = g_snprintf(m, sizeof m, "<message type='chat' from='romeo@montague.example/o' "
-                                      "to='" ALICE "' id='f%u'><body>flood %u</body></message>",
+    int len = g_snprintf(m, sizeof m,
+                         "<message type='chat' from='romeo@montague.example/o' "
+                         "to='" ALICE "' id='f%u'><body>flood %u</body></message>",
                          i, i);
     unsigned pushes = 0;
     assert_int_equal(cloudnotify_message_offline(fh->ctx, ALICE, m, (size_t)len, &pushes), 0);
@@ -636,9 +642,10 @@ static void flood_fresh_names(void **state) {
   for (unsigned i = 0; i < warm + count; i++) {
     if (i == warm)
       before = heap_in_use();
-    int len = g_snprintf(m, sizeof m, "<message type='chat' from='romeo@montague.example/o' "
-                                      "to='" ALICE "' id='n%u'><body>x</body>"
-                                      "<e%u xmlns='urn:fresh:%u' a%u='v'/></message>",
+    int len = g_snprintf(m, sizeof m,
+                         "<message type='chat' from='romeo@montague.example/o' "
+                         "to='" ALICE "' id='n%u'><body>x</body>"
+                         "<e%u xmlns='urn:fresh:%u' a%u='v'/></message>",
                          i, i, i, i);
     unsigned pushes = 0;
     assert_int_equal(cloudnotify_message_offline(fh.ctx, ALICE, m, (size_t)len, &pushes), 0);
@@ -671,8 +678,10 @@ static void flood_hibernated_queue(void **state) {
   for (unsigned i = 0; i < warm + count; i++) {
     if (i == warm)
       before = heap_in_use();
-    int len = g_snprintf(m, sizeof m, "<message type='chat' from='romeo@montague.example/o' "
-                                      "to='" ALICE "' id='h%u'><body>b%u</body></message>", i, i);
+    int len = g_snprintf(m, sizeof m,
+                         "<message type='chat' from='romeo@montague.example/o' "
+                         "to='" ALICE "' id='h%u'><body>b%u</body></message>",
+                         i, i);
     assert_int_equal(cloudnotify_session_queued(s, m, (size_t)len), 0);
   }
   size_t after = heap_in_use();

@@ -176,8 +176,8 @@ static void default_monotonic_clock(void **state) {
   cloudnotify_session *s;
   assert_int_equal(cloudnotify_session_new(ctx, ALICE, ALICE_RES, &s), 0);
   assert_int_equal(cloudnotify_session_sm_enabled(s), 0);
-  const char *iq = "<iq type='set' id='e'><enable xmlns='urn:xmpp:push:0' jid='" PUSH_JID
-                   "'/></iq>";
+  const char *iq =
+      "<iq type='set' id='e'><enable xmlns='urn:xmpp:push:0' jid='" PUSH_JID "'/></iq>";
   assert_int_equal(cloudnotify_handle_client_iq(s, iq, strlen(iq)), CLOUDNOTIFY_ERR_SEND);
   assert_int_equal(cloudnotify_ctx_set_option(ctx, "push_coalesce_ms", "60000"), 0);
   assert_int_equal(cloudnotify_session_hibernated(s, NULL, 0), 0);

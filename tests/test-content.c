@@ -19,8 +19,8 @@ typedef struct content_host {
   unsigned n_rc;
 } content_host;
 
-static int ch_send(void *ud, cloudnotify_route route, cloudnotify_session *s,
-                   const char *account, const char *to, const char *xml, size_t len) {
+static int ch_send(void *ud, cloudnotify_route route, cloudnotify_session *s, const char *account,
+                   const char *to, const char *xml, size_t len) {
   (void)s;
   (void)account;
   (void)to;
@@ -49,7 +49,10 @@ static int setup(void **state) {
   h->publishes = g_ptr_array_new_with_free_func(g_free);
   h->types = g_ptr_array_new_with_free_func(g_free);
   h->ids = g_ptr_array_new_with_free_func(g_free);
-  cloudnotify_callbacks cb = { .size = sizeof cb, .send = ch_send, .now_ms = ch_now, .monotonic_ms = ch_now,
+  cloudnotify_callbacks cb = { .size = sizeof cb,
+                               .send = ch_send,
+                               .now_ms = ch_now,
+                               .monotonic_ms = ch_now,
                                .notification_filter = ch_filter };
   assert_int_equal(cloudnotify_ctx_new(&h->ctx, &cb, h), 0);
   *state = h;
@@ -105,12 +108,11 @@ static void tick_after(content_host *h, int64_t ms) {
   assert_int_equal(cloudnotify_tick(h->ctx), 0);
 }
 
-#define MSG(id, body)                                                                 \
-  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' " \
+#define MSG(id, body)                                                                              \
+  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "              \
   "to='" ALICE_FULL "' id='" id "'><body>" body "</body></message>"
-#define PRES(n)                                                                       \
-  "<presence xmlns='jabber:client' from='romeo@montague.example/" n "' to='" ALICE_FULL \
-  "'/>"
+#define PRES(n)                                                                                    \
+  "<presence xmlns='jabber:client' from='romeo@montague.example/" n "' to='" ALICE_FULL "'/>"
 
 /* ---- message-count ------------------------------------------------------------- */
 
@@ -203,14 +205,14 @@ static void batch_counts_deduplicated(void **state) {
   assert_int_equal(cloudnotify_session_hibernated(s, q, 1), 0);
   assert_int_equal(h->publishes->len, 1);
   uint64_t before = 0, after = 0;
-  assert_int_equal(cloudnotify_ctx_get_counter(h->ctx, CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED,
-                                               &before), 0);
+  assert_int_equal(
+      cloudnotify_ctx_get_counter(h->ctx, CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED, &before), 0);
   assert_int_equal(cloudnotify_session_resumed(s), 0);
   /* Resent on resumption, unacked again when the session drops again. */
   assert_int_equal(cloudnotify_session_hibernated(s, q, 1), 0);
   assert_int_equal(h->publishes->len, 1);
-  assert_int_equal(cloudnotify_ctx_get_counter(h->ctx, CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED,
-                                               &after), 0);
+  assert_int_equal(
+      cloudnotify_ctx_get_counter(h->ctx, CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED, &after), 0);
   assert_int_equal(after, before + 1);
   cloudnotify_session_free(s);
 }
@@ -254,13 +256,22 @@ static void filter_adds_fields(void **state) {
   unbound_registration(h);
   assert_int_equal(offline(h, MSG("f1", "hi")), 1);
   static const int want[] = {
-    0, 0, 0,
-    CLOUDNOTIFY_ERR_INVALID_ARGUMENT, CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
-    CLOUDNOTIFY_ERR_INVALID_ARGUMENT, CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
-    CLOUDNOTIFY_ERR_INVALID_ARGUMENT, CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
-    CLOUDNOTIFY_ERR_INVALID_ARGUMENT, CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
-    CLOUDNOTIFY_ERR_INVALID_ARGUMENT, CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
-    CLOUDNOTIFY_ERR_TOO_LARGE, 0, CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    0,
+    0,
+    0,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_TOO_LARGE,
+    0,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
   };
   assert_int_equal(h->n_rc, G_N_ELEMENTS(want));
   for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
@@ -279,14 +290,22 @@ static void filter_adds_fields(void **state) {
   char *q = g_strdup_printf("count(%s)", form);
   au_assert_xpath(x, q, "6");
   g_free(q);
-  au_assert_xpath(x, "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"
-                     "/x:field[3]/@var)", "last-message-body");
-  au_assert_xpath(x, "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"
-                     "/x:field[4]/@var)", "pending-subscription-count");
-  au_assert_xpath(x, "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"
-                     "/x:field[5]/@var)", "x-app");
-  au_assert_xpath(x, "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"
-                     "/x:field[6]/@var)", "big");
+  au_assert_xpath(x,
+                  "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"
+                  "/x:field[3]/@var)",
+                  "last-message-body");
+  au_assert_xpath(x,
+                  "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"
+                  "/x:field[4]/@var)",
+                  "pending-subscription-count");
+  au_assert_xpath(x,
+                  "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"
+                  "/x:field[5]/@var)",
+                  "x-app");
+  au_assert_xpath(x,
+                  "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"
+                  "/x:field[6]/@var)",
+                  "big");
 }
 
 static void add_many_fields(content_host *h, cloudnotify_push *p) {
@@ -359,10 +378,20 @@ static void filter_sets_extra_element(void **state) {
   unbound_registration(h);
   assert_int_equal(offline(h, MSG("e1", "hi")), 1);
   static const int want[] = {
-    CLOUDNOTIFY_ERR_XML, CLOUDNOTIFY_ERR_XML, CLOUDNOTIFY_ERR_XML, CLOUDNOTIFY_ERR_XML,
-    CLOUDNOTIFY_ERR_XML, CLOUDNOTIFY_ERR_XML, CLOUDNOTIFY_ERR_XML, CLOUDNOTIFY_ERR_XML,
-    CLOUDNOTIFY_ERR_INVALID_ARGUMENT, CLOUDNOTIFY_ERR_TOO_LARGE, CLOUDNOTIFY_ERR_TOO_LARGE,
-    0, 0, 0,
+    CLOUDNOTIFY_ERR_XML,
+    CLOUDNOTIFY_ERR_XML,
+    CLOUDNOTIFY_ERR_XML,
+    CLOUDNOTIFY_ERR_XML,
+    CLOUDNOTIFY_ERR_XML,
+    CLOUDNOTIFY_ERR_XML,
+    CLOUDNOTIFY_ERR_XML,
+    CLOUDNOTIFY_ERR_XML,
+    CLOUDNOTIFY_ERR_INVALID_ARGUMENT,
+    CLOUDNOTIFY_ERR_TOO_LARGE,
+    CLOUDNOTIFY_ERR_TOO_LARGE,
+    0,
+    0,
+    0,
   };
   assert_int_equal(h->n_rc, G_N_ELEMENTS(want));
   for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
@@ -418,15 +447,17 @@ static void filter_sees_stanza_type_and_id(void **state) {
   assert_seen(h, 0, "chat", "t1");
   /* No type: RFC 6121's default.  No id: none. */
   assert_int_equal(offline(h, "<message from='romeo@montague.example/o' to='" ALICE "'>"
-                              "<body>untyped</body></message>"), 2);
+                              "<body>untyped</body></message>"),
+                   2);
   assert_seen(h, 2, "normal", "(null)");
   /* A carbon: the forwarded message's. */
-  assert_int_equal(offline(h, "<message from='" ALICE "' to='" ALICE_FULL "' id='outer' "
-                              "type='chat'><received xmlns='urn:xmpp:carbons:2'><forwarded "
-                              "xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' type='groupchat' "
-                              "from='room@muc.example/nick' to='" ALICE "/phone' id='inner'>"
-                              "<body>x</body></message></forwarded></received></message>"),
-                   2);
+  assert_int_equal(
+      offline(h, "<message from='" ALICE "' to='" ALICE_FULL "' id='outer' "
+                 "type='chat'><received xmlns='urn:xmpp:carbons:2'><forwarded "
+                 "xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' type='groupchat' "
+                 "from='room@muc.example/nick' to='" ALICE "/phone' id='inner'>"
+                 "<body>x</body></message></forwarded></received></message>"),
+      2);
   assert_seen(h, 4, "groupchat", "inner");
   /* A presence on a session path. */
   cloudnotify_buf q[] = { { PRES("p1"), strlen(PRES("p1")) } };
@@ -449,12 +480,12 @@ static void filter_sees_stanza_type_and_id(void **state) {
 static char *reply_to(const char *publish_xml, const char *type) {
   char *id = fh_attr(publish_xml, "id");
   char *from = fh_attr(publish_xml, "from");
-  char *x = g_strdup_printf("<iq type='%s' id='%s' from='" PUSH_JID "' to='%s'>%s</iq>", type,
-                            id, from,
-                            strcmp(type, "error") ? ""
-                                                  : "<error type='cancel'><item-not-found "
-                                                    "xmlns='urn:ietf:params:xml:ns:xmpp-"
-                                                    "stanzas'/></error>");
+  char *x =
+      g_strdup_printf("<iq type='%s' id='%s' from='" PUSH_JID "' to='%s'>%s</iq>", type, id, from,
+                      strcmp(type, "error") ? ""
+                                            : "<error type='cancel'><item-not-found "
+                                              "xmlns='urn:ietf:params:xml:ns:xmpp-"
+                                              "stanzas'/></error>");
   g_free(id);
   g_free(from);
   return x;
@@ -479,8 +510,7 @@ static void publish_from_bare_jid(void **state) {
    * and it counts as usual. */
   char *r = reply_to(publish(h, 1), "error");
   assert_int_equal(cloudnotify_handle_app_reply(h->ctx, r, strlen(r)), 0);
-  assert_int_equal(cloudnotify_handle_app_reply(h->ctx, r, strlen(r)),
-                   CLOUDNOTIFY_ERR_NOT_MINE);
+  assert_int_equal(cloudnotify_handle_app_reply(h->ctx, r, strlen(r)), CLOUDNOTIFY_ERR_NOT_MINE);
   g_free(r);
   assert_int_equal(offline(h, MSG("j3", "hi")), 1);
   r = reply_to(publish(h, 2), "error");
@@ -489,8 +519,7 @@ static void publish_from_bare_jid(void **state) {
   assert_int_equal(cloudnotify_account_has_push(h->ctx, ALICE), 0);
 
   /* By enum as well, and back. */
-  assert_int_equal(cloudnotify_ctx_set_option_int(h->ctx, CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE, 0),
-                   0);
+  assert_int_equal(cloudnotify_ctx_set_option_int(h->ctx, CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE, 0), 0);
   assert_int_equal(cloudnotify_ctx_set_option_int(h->ctx, CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE, 2),
                    CLOUDNOTIFY_ERR_OPTION_VALUE);
   assert_int_equal(cloudnotify_ctx_set_option(h->ctx, "push_publish_from_bare", "maybe"),

@@ -48,15 +48,14 @@ static void enable_bound(fixture *f, const char *jid, const char *node) {
 
 static unsigned archived(fixture *f, const char *xml, const char *archive_id) {
   unsigned n = 12345;
-  assert_int_equal(
-      cloudnotify_message_archived(f->h.ctx, ALICE, xml, strlen(xml), archive_id, &n), 0);
+  assert_int_equal(cloudnotify_message_archived(f->h.ctx, ALICE, xml, strlen(xml), archive_id, &n),
+                   0);
   return n;
 }
 
 static unsigned groupchat(fixture *f, const char *xml) {
   unsigned n = 12345;
-  assert_int_equal(cloudnotify_message_groupchat_bare(f->h.ctx, ALICE, xml, strlen(xml), &n),
-                   0);
+  assert_int_equal(cloudnotify_message_groupchat_bare(f->h.ctx, ALICE, xml, strlen(xml), &n), 0);
   return n;
 }
 
@@ -66,14 +65,14 @@ static void queued(fixture *f, const char *xml) {
 
 /* ---- 1. the account's own messages ----------------------------------------- */
 
-#define OWN_TO_PEER(id)                                                               \
-  "<message xmlns='jabber:client' type='chat' from='" ALICE "/phone' "               \
+#define OWN_TO_PEER(id)                                                                            \
+  "<message xmlns='jabber:client' type='chat' from='" ALICE "/phone' "                             \
   "to='romeo@montague.example' id='" id "'><body>my own words</body></message>"
-#define OWN_NO_FROM(id)                                                               \
-  "<message xmlns='jabber:client' type='chat' to='romeo@montague.example' id='" id "'>" \
+#define OWN_NO_FROM(id)                                                                            \
+  "<message xmlns='jabber:client' type='chat' to='romeo@montague.example' id='" id "'>"            \
   "<body>my own words</body></message>"
-#define OWN_TO_SELF(id)                                                               \
-  "<message type='chat' from='JULIET@capulet.example/laptop' to='" ALICE "' id='" id \
+#define OWN_TO_SELF(id)                                                                            \
+  "<message type='chat' from='JULIET@capulet.example/laptop' to='" ALICE "' id='" id               \
   "'><body>note to self</body></message>"
 
 static void own_messages_never_pushed(void **state) {
@@ -114,8 +113,8 @@ static void own_messages_not_pushed_from_session_queue(void **state) {
 
 /* The same words from the same sender, no id attribute: only the
  * archive's stanza-id tells two such messages apart. */
-#define NO_ID(extra)                                                                  \
-  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' " \
+#define NO_ID(extra)                                                                               \
+  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "              \
   "to='" ALICE "'><body>ok</body>" extra "</message>"
 #define SID(x) "<stanza-id xmlns='urn:xmpp:sid:0' by='" ALICE "' id='" x "'/>"
 
@@ -175,9 +174,8 @@ static void digest_window_ignores_wall_clock_steps(void **state) {
 
 /* ---- 3. the per-session queue bound ------------------------------------------ */
 
-#define PRESENCE(n)                                                                   \
-  "<presence xmlns='jabber:client' from='romeo@montague.example/" n "' to='" ALICE_FULL \
-  "'/>"
+#define PRESENCE(n)                                                                                \
+  "<presence xmlns='jabber:client' from='romeo@montague.example/" n "' to='" ALICE_FULL "'/>"
 
 static void presences(fixture *f, unsigned n) {
   for (unsigned i = 0; i < n; i++) {
@@ -369,10 +367,10 @@ static void raw_key_rewrite_failure_fails_the_load(void **state) {
 
 /* ---- 5. the publish-options form is kept verbatim ------------------------------ */
 
-#define NS_FORM                                                                        \
-  "<x xmlns='jabber:x:data' xmlns:ext='urn:example:ext' type='submit' ext:flag='on'>"  \
-  "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options"     \
-  "</value></field><field var='secret' ext:hint='a&amp;b' xml:lang='en'>"              \
+#define NS_FORM                                                                                    \
+  "<x xmlns='jabber:x:data' xmlns:ext='urn:example:ext' type='submit' ext:flag='on'>"              \
+  "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options"                \
+  "</value></field><field var='secret' ext:hint='a&amp;b' xml:lang='en'>"                          \
   "<value>s3cr3t</value></field></x>"
 
 /* count(expr) on xml with ext bound to urn:example:ext. */
@@ -456,28 +454,32 @@ static void iq_get_answered_as_documented(void **state) {
   fixture *f = *state;
   f->s = au_session(&f->h, ALICE, ALICE_RES);
   int rc;
-  char *o = iq_outcome(f, "<iq type='get' id='g1'><enable xmlns='urn:xmpp:push:0' "
-                          "jid='push.example'/></iq>", &rc);
+  char *o = iq_outcome(f,
+                       "<iq type='get' id='g1'><enable xmlns='urn:xmpp:push:0' "
+                       "jid='push.example'/></iq>",
+                       &rc);
   assert_int_equal(rc, 0);
   assert_non_null(o);
   assert_string_equal(o, "modify/bad-request");
   g_free(o);
   /* Results and errors never are, whatever they hold. */
-  o = iq_outcome(f, "<iq type='result' id='g2'><query xmlns='jabber:iq:version'/>"
-                    "<enable xmlns='urn:xmpp:push:0' jid='push.example'/></iq>", &rc);
+  o = iq_outcome(f,
+                 "<iq type='result' id='g2'><query xmlns='jabber:iq:version'/>"
+                 "<enable xmlns='urn:xmpp:push:0' jid='push.example'/></iq>",
+                 &rc);
   assert_int_equal(rc, CLOUDNOTIFY_ERR_NOT_MINE);
   assert_null(o);
 }
 
 /* ---- 7. with_body and important stanzas without a body -------------------------- */
 
-#define OMEMO_NO_BODY(id)                                                             \
-  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' " \
-  "to='" ALICE "' id='" id "'><encrypted xmlns='eu.siacs.conversations.axolotl'>"     \
+#define OMEMO_NO_BODY(id)                                                                          \
+  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "              \
+  "to='" ALICE "' id='" id "'><encrypted xmlns='eu.siacs.conversations.axolotl'>"                  \
   "<header sid='1'/><payload>AAAA</payload></encrypted></message>"
-#define CALL(id)                                                                      \
-  "<message type='chat' from='romeo@montague.example/orchard' to='" ALICE "' id='" id \
-  "'><propose xmlns='urn:xmpp:jingle-message:0' id='c1'><description "                \
+#define CALL(id)                                                                                   \
+  "<message type='chat' from='romeo@montague.example/orchard' to='" ALICE "' id='" id              \
+  "'><propose xmlns='urn:xmpp:jingle-message:0' id='c1'><description "                             \
   "xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>"
 
 static void with_body_important_without_body_gets_placeholder(void **state) {

@@ -112,8 +112,8 @@ static void enable_malformed_jid(void **state) {
 
 static void enable_own_jid(void **state) {
   fixture *f = *state;
-  const char *own[] = { ALICE, ALICE_FULL, "juliet@capulet.example/x",
-                        "Juliet@Capulet.Example/x", "JULIET@capulet.example" };
+  const char *own[] = { ALICE, ALICE_FULL, "juliet@capulet.example/x", "Juliet@Capulet.Example/x",
+                        "JULIET@capulet.example" };
   for (size_t i = 0; i < G_N_ELEMENTS(own); i++)
     assert_refused(f, fh_enable(f->s, own[i], NULL, NULL), "modify/bad-request");
 }
@@ -149,8 +149,7 @@ static void enable_to_own_bare_or_absent_accepted(void **state) {
 
 static void enable_two_forms(void **state) {
   fixture *f = *state;
-  assert_refused(f,
-                 fh_enable(f->s, PUSH_JID, "n1", FORM_WITH_SECRET("a") FORM_WITH_SECRET("b")),
+  assert_refused(f, fh_enable(f->s, PUSH_JID, "n1", FORM_WITH_SECRET("a") FORM_WITH_SECRET("b")),
                  "modify/bad-request");
 }
 

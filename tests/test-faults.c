@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-#define BOB "romeo@montague.example"
+#define BOB   "romeo@montague.example"
 #define CAROL "nurse@capulet.example"
 
 /* ---- a store that fails once ---------------------------------------------- */
@@ -126,12 +126,14 @@ static void host_init(host *h, fstore *fs, gboolean track) {
   h->model = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   h->track = track;
   cloudnotify_callbacks cb = {
-    .size = sizeof cb, .send = cb_send, .now_ms = cb_now, .registration_removed = cb_removed,
+    .size = sizeof cb,
+    .send = cb_send,
+    .now_ms = cb_now,
+    .registration_removed = cb_removed,
     .monotonic_ms = cb_now,
   };
   assert_int_equal(cloudnotify_ctx_new(&h->ctx, &cb, h), 0);
-  cloudnotify_store v = { .size = sizeof v, .load = fs_load, .save = fs_save,
-                          .remove = fs_remove };
+  cloudnotify_store v = { .size = sizeof v, .load = fs_load, .save = fs_save, .remove = fs_remove };
   assert_int_equal(cloudnotify_ctx_set_store(h->ctx, &v, fs), 0);
   /* The scenario's bounds: small enough that every path is taken. */
   assert_int_equal(cloudnotify_ctx_set_option(h->ctx, "push_max_devices", "2"), 0);
@@ -170,7 +172,8 @@ static int reply_to(host *h, const fsent *p, const char *type) {
   else
     x = g_strdup_printf("<iq type='error' id='%s' from='%s'><error type='%s'>"
                         "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
-                        "</error></iq>", id, p->to, type);
+                        "</error></iq>",
+                        id, p->to, type);
   unsigned mark = h->store->calls;
   int rc = cloudnotify_handle_app_reply(h->ctx, x, strlen(x));
   if (store_failed_since(h, mark))
@@ -236,7 +239,8 @@ static char *client_iq(host *h, cloudnotify_session *s, const char *xml) {
 
 static void enable(host *h, cloudnotify_session *s, const char *jid, const char *node) {
   char *x = g_strdup_printf("<iq type='set' id='en'><enable xmlns='urn:xmpp:push:0' "
-                            "jid='%s' node='%s'/></iq>", jid, node);
+                            "jid='%s' node='%s'/></iq>",
+                            jid, node);
   char *o = client_iq(h, s, x);
   if (!strcmp(o, "result")) {
     g_hash_table_add(h->model, reg_key(cloudnotify_session_account(s), jid, node));
@@ -249,9 +253,11 @@ static void enable(host *h, cloudnotify_session *s, const char *jid, const char 
 
 static void disable(host *h, cloudnotify_session *s, const char *jid, const char *node) {
   char *x = node ? g_strdup_printf("<iq type='set' id='dis'><disable xmlns='urn:xmpp:push:0' "
-                                   "jid='%s' node='%s'/></iq>", jid, node)
+                                   "jid='%s' node='%s'/></iq>",
+                                   jid, node)
                  : g_strdup_printf("<iq type='set' id='dis'><disable xmlns='urn:xmpp:push:0' "
-                                   "jid='%s'/></iq>", jid);
+                                   "jid='%s'/></iq>",
+                                   jid);
   char *o = client_iq(h, s, x);
   if (!strcmp(o, "result")) {
     /* Each one that went was reported, so none is left in the model. */

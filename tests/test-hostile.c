@@ -17,22 +17,22 @@
 
 enum gen {
   GEN_NONE,
-  GEN_DEEP,       /* 10 000 nested elements in the content */
-  GEN_HUGE_ATTR,  /* a 10 MB attribute on the root */
-  GEN_EMPTY,      /* zero bytes */
+  GEN_DEEP,      /* 10 000 nested elements in the content */
+  GEN_HUGE_ATTR, /* a 10 MB attribute on the root */
+  GEN_EMPTY,     /* zero bytes */
 };
 
 typedef struct hostile {
   const char *name;
-  const char *prefix;                  /* before the root */
-  const char *attr;                    /* inside the root's start tag */
+  const char *prefix; /* before the root */
+  const char *attr;   /* inside the root's start tag */
   size_t attr_len;
-  const char *content;                 /* inside the stanza's payload element */
+  const char *content; /* inside the stanza's payload element */
   size_t content_len;
-  const char *suffix;                  /* after the root */
+  const char *suffix; /* after the root */
   size_t suffix_len;
-  size_t cut;                          /* bytes dropped from the end */
-  size_t keep;                         /* nonzero: only the first bytes are kept */
+  size_t cut;  /* bytes dropped from the end */
+  size_t keep; /* nonzero: only the first bytes are kept */
   enum gen gen;
   int expect;
 } hostile;
@@ -41,16 +41,16 @@ typedef struct hostile {
 #define B(s) s, sizeof(s) - 1
 #define NONE "", 0
 
-#define LOLS                                                                           \
-  "<!DOCTYPE lolz [<!ENTITY lol 'lol'>"                                               \
-  "<!ENTITY lol1 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"              \
-  "<!ENTITY lol2 '&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;'>"    \
-  "<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>"    \
-  "<!ENTITY lol4 '&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;'>"    \
-  "<!ENTITY lol5 '&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;'>"    \
-  "<!ENTITY lol6 '&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;'>"    \
-  "<!ENTITY lol7 '&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;'>"    \
-  "<!ENTITY lol8 '&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;'>"    \
+#define LOLS                                                                                       \
+  "<!DOCTYPE lolz [<!ENTITY lol 'lol'>"                                                            \
+  "<!ENTITY lol1 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>"                            \
+  "<!ENTITY lol2 '&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;'>"                  \
+  "<!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>"                  \
+  "<!ENTITY lol4 '&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;'>"                  \
+  "<!ENTITY lol5 '&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;'>"                  \
+  "<!ENTITY lol6 '&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;'>"                  \
+  "<!ENTITY lol7 '&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;'>"                  \
+  "<!ENTITY lol8 '&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;'>"                  \
   "<!ENTITY lol9 '&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;'>]>"
 
 #define XML_ERR CLOUDNOTIFY_ERR_XML
@@ -63,12 +63,11 @@ static const hostile table[] = {
   { "external entity (SYSTEM file:///etc/passwd)",
     "<?xml version='1.0'?><!DOCTYPE iq [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>", NONE,
     B("&xxe;"), NONE, 0, 0, GEN_NONE, XML_ERR },
-  { "external entity in an attribute",
-    "<!DOCTYPE iq [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>", B(" a='&xxe;'"), NONE, NONE,
-    0, 0, GEN_NONE, XML_ERR },
+  { "external entity in an attribute", "<!DOCTYPE iq [<!ENTITY xxe SYSTEM 'file:///etc/passwd'>]>",
+    B(" a='&xxe;'"), NONE, NONE, 0, 0, GEN_NONE, XML_ERR },
   { "parameter entity (SYSTEM http)",
-    "<!DOCTYPE iq [<!ENTITY % p SYSTEM 'http://127.0.0.1:1/x.dtd'> %p;]>", NONE, NONE, NONE, 0,
-    0, GEN_NONE, XML_ERR },
+    "<!DOCTYPE iq [<!ENTITY % p SYSTEM 'http://127.0.0.1:1/x.dtd'> %p;]>", NONE, NONE, NONE, 0, 0,
+    GEN_NONE, XML_ERR },
   { "billion laughs", LOLS, NONE, B("&lol9;"), NONE, 0, 0, GEN_NONE, XML_ERR },
   { "undeclared entity without DTD", "", NONE, B("&xxe;"), NONE, 0, 0, GEN_NONE, XML_ERR },
   { "10 000-deep nesting", "", NONE, NONE, NONE, 0, 0, GEN_DEEP, BIG_ERR },
@@ -92,10 +91,10 @@ static const hostile table[] = {
   { "comment after the root", "", NONE, NONE, B("<!-- c -->"), 0, 0, GEN_NONE, XML_ERR },
   { "CDATA", "", NONE, B("<![CDATA[x]]>"), NONE, 0, 0, GEN_NONE, XML_ERR },
   { "processing instruction inside", "", NONE, B("<?pi x?>"), NONE, 0, 0, GEN_NONE, XML_ERR },
-  { "processing instruction before the root", "<?xml-stylesheet href='x'?>", NONE, NONE, NONE,
-    0, 0, GEN_NONE, XML_ERR },
-  { "XML declaration not at the start", " <?xml version='1.0'?>", NONE, NONE, NONE, 0, 0,
+  { "processing instruction before the root", "<?xml-stylesheet href='x'?>", NONE, NONE, NONE, 0, 0,
     GEN_NONE, XML_ERR },
+  { "XML declaration not at the start", " <?xml version='1.0'?>", NONE, NONE, NONE, 0, 0, GEN_NONE,
+    XML_ERR },
   { "'<' in an attribute value", "", B(" a='<'"), NONE, NONE, 0, 0, GEN_NONE, XML_ERR },
   { "duplicate attribute", "", B(" id='again'"), NONE, NONE, 0, 0, GEN_NONE, XML_ERR },
   { "undeclared prefix", "", B(" p:a='x'"), NONE, NONE, 0, 0, GEN_NONE, XML_ERR },
@@ -290,11 +289,10 @@ static void hostile_triggers(void **state) {
     GString *x = build(e, &t);
     for (int path = 0; path < 3; path++) {
       unsigned n = 12345;
-      int rc = path == 0   ? cloudnotify_message_offline(f->h.ctx, ALICE, x->str, x->len, &n)
-               : path == 1 ? cloudnotify_message_archived(f->h.ctx, ALICE, x->str, x->len,
-                                                          "arch-1", &n)
-                           : cloudnotify_message_groupchat_bare(f->h.ctx, ALICE, x->str,
-                                                                x->len, &n);
+      int rc = path == 0 ? cloudnotify_message_offline(f->h.ctx, ALICE, x->str, x->len, &n)
+               : path == 1
+                   ? cloudnotify_message_archived(f->h.ctx, ALICE, x->str, x->len, "arch-1", &n)
+                   : cloudnotify_message_groupchat_bare(f->h.ctx, ALICE, x->str, x->len, &n);
       assert_int_equal(rc, e->expect);
       assert_int_equal(n, 0);
       assert_int_equal(f->h.sent->len, 0);
@@ -480,8 +478,7 @@ static void enable_hostile_forms(void **state) {
   enable_refused(f, EVIL_JID, NULL, large, "modify/not-acceptable");
   g_free(large);
   /* A form type other than submit is not publish options. */
-  enable_refused(f, EVIL_JID, NULL, "<x xmlns='jabber:x:data' type='form'/>",
-                 "modify/bad-request");
+  enable_refused(f, EVIL_JID, NULL, "<x xmlns='jabber:x:data' type='form'/>", "modify/bad-request");
 }
 
 static char *repeat(char c, size_t n) {
@@ -613,7 +610,8 @@ static void iq_addressed_elsewhere(void **state) {
   };
   for (size_t i = 0; i < G_N_ELEMENTS(tos); i++) {
     char *x = g_strdup_printf("<iq type='set' id='t1' to='%s'><enable xmlns='urn:xmpp:push:0' "
-                              "jid='" EVIL_JID "'/></iq>", tos[i]);
+                              "jid='" EVIL_JID "'/></iq>",
+                              tos[i]);
     fh_clear(&f->h);
     assert_int_equal(fh_iq(f->s, x), 0);
     assert_int_equal(f->h.sent->len, 1);
@@ -621,7 +619,8 @@ static void iq_addressed_elsewhere(void **state) {
     g_free(x);
     /* A disable addressed elsewhere touches nothing either. */
     x = g_strdup_printf("<iq type='set' id='t2' to='%s'><disable xmlns='urn:xmpp:push:0' "
-                        "jid='" PUSH_JID "'/></iq>", tos[i]);
+                        "jid='" PUSH_JID "'/></iq>",
+                        tos[i]);
     fh_clear(&f->h);
     assert_int_equal(fh_iq(f->s, x), 0);
     au_assert_last_reply(&f->h, "cancel/forbidden");
@@ -645,18 +644,21 @@ static void iq_shape(void **state) {
     { "<iq type='frob' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>",
       "modify/bad-request" },
     { "<iq type='set' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/>"
-      "<disable xmlns='urn:xmpp:push:0' jid='" PUSH_JID "'/></iq>", "modify/bad-request" },
+      "<disable xmlns='urn:xmpp:push:0' jid='" PUSH_JID "'/></iq>",
+      "modify/bad-request" },
     { "<iq type='set' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/>"
-      "<query xmlns='jabber:iq:version'/></iq>", "modify/bad-request" },
+      "<query xmlns='jabber:iq:version'/></iq>",
+      "modify/bad-request" },
     { "<iq type='set' id='g'><Enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>",
       "cancel/feature-not-implemented" },
     /* Ours whichever child comes first: answered as above. */
     { "<iq type='set' id='g'><query xmlns='jabber:iq:version'/>"
-      "<enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>", "modify/bad-request" },
-    { "<iq type='result' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>",
-      NULL },
+      "<enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>",
+      "modify/bad-request" },
+    { "<iq type='result' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>", NULL },
     { "<message type='chat' id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/>"
-      "</message>", NULL },
+      "</message>",
+      NULL },
     { "<iq id='g'><enable xmlns='urn:xmpp:push:0' jid='" EVIL_JID "'/></iq>", NULL },
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -796,8 +798,7 @@ static void unknown_ids_not_mine(void **state) {
   };
   for (size_t i = 0; i < G_N_ELEMENTS(never); i++) {
     assert_int_equal(reply_raw(&f->h, "error", never[i], PUSH_JID), CLOUDNOTIFY_ERR_NOT_MINE);
-    assert_int_equal(reply_raw(&f->h, "result", never[i], PUSH_JID),
-                     CLOUDNOTIFY_ERR_NOT_MINE);
+    assert_int_equal(reply_raw(&f->h, "result", never[i], PUSH_JID), CLOUDNOTIFY_ERR_NOT_MINE);
   }
   assert_int_equal(reply_raw(&f->h, "error", NULL, PUSH_JID), CLOUDNOTIFY_ERR_NOT_MINE);
   /* The real id on something that is not a reply. */
@@ -908,11 +909,15 @@ static gboolean well_formed(const char *xml) {
   return d != NULL;
 }
 
-#define REC(j, n, f, at)                                                                \
-  { .jid = j, .node = n, .publish_options = f, .publish_options_len = sizeof(f) - 1,        \
-    .enabled_at_ms = at }
-#define REC_NOFORM(j, n, at) { .jid = j, .node = n, .enabled_at_ms = at }
-#define DATA_FORM "<x xmlns='jabber:x:data' type='submit'><field var='a'><value>1</value></field></x>"
+#define REC(j, n, f, at)                                                                           \
+  {                                                                                                \
+    .jid = j, .node = n, .publish_options = f, .publish_options_len = sizeof(f) - 1,               \
+    .enabled_at_ms = at                                                                            \
+  }
+#define REC_NOFORM(j, n, at)                                                                       \
+  { .jid = j, .node = n, .enabled_at_ms = at }
+#define DATA_FORM                                                                                  \
+  "<x xmlns='jabber:x:data' type='submit'><field var='a'><value>1</value></field></x>"
 
 /* Storage is not trusted: what it hands back is validated like client
  * input, and what is taken must still make well-formed publishes. */
@@ -921,7 +926,8 @@ static void corrupt_store_records(void **state) {
   char *node1024 = repeat('n', 1024);
   char *jid3072 = g_strdup_printf("%s@push.example", node1024);
   char *big_form = g_strdup_printf("<x xmlns='jabber:x:data'><field var='a'><value>%09000d"
-                                   "</value></field></x>", 0);
+                                   "</value></field></x>",
+                                   0);
   GString *many = g_string_new("<x xmlns='jabber:x:data'>");
   for (int i = 0; i < 65; i++)
     g_string_append_printf(many, "<field var='f%d'/>", i);
@@ -946,13 +952,21 @@ static void corrupt_store_records(void **state) {
       CLOUDNOTIFY_ERR_XML },
     { "form in another namespace", REC(PUSH_JID, "f5", "<x xmlns='urn:evil'/>", 1),
       CLOUDNOTIFY_ERR_XML },
-    { "two roots", REC(PUSH_JID, "f6", "<x xmlns='jabber:x:data'/><x xmlns='jabber:x:data'/>",
-                       1), CLOUDNOTIFY_ERR_XML },
-    { "form over the size bound", { .jid = PUSH_JID, .node = "f7", .publish_options = big_form,
-        .publish_options_len = strlen(big_form), .enabled_at_ms = 1 },
+    { "two roots", REC(PUSH_JID, "f6", "<x xmlns='jabber:x:data'/><x xmlns='jabber:x:data'/>", 1),
+      CLOUDNOTIFY_ERR_XML },
+    { "form over the size bound",
+      { .jid = PUSH_JID,
+        .node = "f7",
+        .publish_options = big_form,
+        .publish_options_len = strlen(big_form),
+        .enabled_at_ms = 1 },
       CLOUDNOTIFY_ERR_TOO_LARGE },
-    { "form with too many fields", { .jid = PUSH_JID, .node = "f8", .publish_options = many->str,
-        .publish_options_len = many->len, .enabled_at_ms = 1 },
+    { "form with too many fields",
+      { .jid = PUSH_JID,
+        .node = "f8",
+        .publish_options = many->str,
+        .publish_options_len = many->len,
+        .enabled_at_ms = 1 },
       CLOUDNOTIFY_ERR_TOO_LARGE },
     /* Valid alone, but copied verbatim it would break every publish. */
     { "form with an XML declaration",
@@ -968,8 +982,9 @@ static void corrupt_store_records(void **state) {
 
   fake_host h;
   fh_init(&h);
-  cloudnotify_store v = { .size = sizeof v, .load = corrupt_load, .save = corrupt_save,
-                          .remove = corrupt_remove };
+  cloudnotify_store v = {
+    .size = sizeof v, .load = corrupt_load, .save = corrupt_save, .remove = corrupt_remove
+  };
   assert_int_equal(cloudnotify_ctx_set_store(h.ctx, &v, NULL), 0);
   unsigned n = 12345;
   assert_int_equal(cloudnotify_ping(h.ctx, ALICE, NULL, 0, &n), 0);
@@ -1028,7 +1043,7 @@ static void host_strings_never_break_publishes(void **state) {
 
 /* ---- log privacy ----------------------------------------------------------- */
 
-#define SECRET "s3cr3t-publish-token-Qx7"
+#define SECRET    "s3cr3t-publish-token-Qx7"
 #define BODY_MARK "body-secret-Zk4"
 
 static void log_privacy_one(gboolean with_body, gboolean with_sender) {
@@ -1039,7 +1054,8 @@ static void log_privacy_one(gboolean with_body, gboolean with_sender) {
   au_use_store(&h, &st);
   /* A stored record whose form is broken but holds the secret: the
    * loader refuses and logs it. */
-  cloudnotify_record bad = { .jid = OTHER_PUSH_JID, .node = "x",
+  cloudnotify_record bad = { .jid = OTHER_PUSH_JID,
+                             .node = "x",
                              .publish_options =
                                  "<x xmlns='jabber:x:data'><field var='secret'><value>" SECRET
                                  "</value></field><oops></x>",
@@ -1056,16 +1072,17 @@ static void log_privacy_one(gboolean with_body, gboolean with_sender) {
   assert_int_equal(fh_enable(s, PUSH_JID, "n2", FORM_WITH_SECRET(SECRET) FORM_WITH_SECRET(SECRET)),
                    0);
   au_assert_last_reply(&h, "modify/bad-request");
-  char *big = g_strdup_printf("<x xmlns='jabber:x:data' type='submit'><field var='s'><value>"
-                              SECRET "%09000d</value></field></x>", 0);
+  char *big = g_strdup_printf("<x xmlns='jabber:x:data' type='submit'><field var='s'><value>" SECRET
+                              "%09000d</value></field></x>",
+                              0);
   assert_int_equal(fh_enable(s, PUSH_JID, "n3", big), 0);
   au_assert_last_reply(&h, "modify/not-acceptable");
   g_free(big);
 
   unsigned seq = 0;
   char id[32], body[64];
-#define NEXT() (g_snprintf(id, sizeof id, "lp-%u", ++seq), \
-                g_snprintf(body, sizeof body, BODY_MARK "-%u", seq))
+#define NEXT()                                                                                     \
+  (g_snprintf(id, sizeof id, "lp-%u", ++seq), g_snprintf(body, sizeof body, BODY_MARK "-%u", seq))
   NEXT();
   char *m = fh_message(ALICE, id, body);
   unsigned n;

@@ -12,15 +12,11 @@
 #include "jid.h"
 
 /* Parse a NUL-terminated literal; most cases need nothing more. */
-static int
-parse(const char *text, cn_jid *out)
-{
+static int parse(const char *text, cn_jid *out) {
   return cn_jid_parse(text, strlen(text), out);
 }
 
-static void
-assert_zeroed(const cn_jid *j)
-{
+static void assert_zeroed(const cn_jid *j) {
   assert_null(j->node);
   assert_null(j->domain);
   assert_null(j->resource);
@@ -30,9 +26,7 @@ assert_zeroed(const cn_jid *j)
 
 /* Rejection must also leave *out zeroed, whatever it held before: fill
  * it with junk that is never dereferenced so a missing reset shows. */
-static void
-assert_rejected_len(const char *text, size_t len)
-{
+static void assert_rejected_len(const char *text, size_t len) {
   cn_jid j;
 
   j.node = j.domain = j.resource = j.bare = j.full = (char *)(uintptr_t)1;
@@ -40,16 +34,12 @@ assert_rejected_len(const char *text, size_t len)
   assert_zeroed(&j);
 }
 
-static void
-assert_rejected(const char *text)
-{
+static void assert_rejected(const char *text) {
   assert_rejected_len(text, strlen(text));
 }
 
 /* Parse text, expect success and the given bare/full forms. */
-static void
-assert_parses_to(const char *text, const char *bare, const char *full)
-{
+static void assert_parses_to(const char *text, const char *bare, const char *full) {
   cn_jid j;
 
   assert_int_equal(parse(text, &j), 0);
@@ -58,9 +48,7 @@ assert_parses_to(const char *text, const char *bare, const char *full)
   cn_jid_clear(&j);
 }
 
-static char *
-repeat(char c, size_t n)
-{
+static char *repeat(char c, size_t n) {
   char *s = g_malloc(n + 1);
   memset(s, c, n);
   s[n] = '\0';
@@ -68,9 +56,7 @@ repeat(char c, size_t n)
 }
 
 /* A domain of exactly len bytes made of labels no longer than 61. */
-static char *
-long_domain(size_t len)
-{
+static char *long_domain(size_t len) {
   GString *s = g_string_new(NULL);
 
   while (len - s->len > 61) {
@@ -82,9 +68,7 @@ long_domain(size_t len)
   return g_string_free(s, FALSE);
 }
 
-static void
-test_node_domain(void **state)
-{
+static void test_node_domain(void **state) {
   cn_jid j;
 
   assert_int_equal(parse("juliet@example.com", &j), 0);
@@ -97,9 +81,7 @@ test_node_domain(void **state)
   assert_zeroed(&j);
 }
 
-static void
-test_domain_only(void **state)
-{
+static void test_domain_only(void **state) {
   cn_jid j;
 
   assert_int_equal(parse("example.com", &j), 0);
@@ -118,9 +100,7 @@ test_domain_only(void **state)
   cn_jid_clear(&j);
 }
 
-static void
-test_full(void **state)
-{
+static void test_full(void **state) {
   cn_jid j;
 
   assert_int_equal(parse("juliet@example.com/balcony", &j), 0);
@@ -132,9 +112,7 @@ test_full(void **state)
   cn_jid_clear(&j);
 }
 
-static void
-test_resource_with_separators(void **state)
-{
+static void test_resource_with_separators(void **state) {
   cn_jid j;
 
   assert_int_equal(parse("juliet@example.com/a/b@c/d", &j), 0);
@@ -155,9 +133,7 @@ test_resource_with_separators(void **state)
   assert_parses_to("d/a b", "d", "d/a b");
 }
 
-static void
-test_case_folding(void **state)
-{
+static void test_case_folding(void **state) {
   cn_jid j;
 
   assert_int_equal(parse("Juliet@Example.COM/Balcony", &j), 0);
@@ -168,12 +144,12 @@ test_case_folding(void **state)
   cn_jid_clear(&j);
 
   /* Full case folding, not just ASCII: sharp s folds to "ss". */
-  assert_parses_to("Stra\xc3\x9f" "e@d", "strasse@d", "strasse@d");
+  assert_parses_to("Stra\xc3\x9f"
+                   "e@d",
+                   "strasse@d", "strasse@d");
 }
 
-static void
-test_trailing_dot(void **state)
-{
+static void test_trailing_dot(void **state) {
   cn_jid j;
 
   assert_int_equal(parse("juliet@example.com./r", &j), 0);
@@ -190,34 +166,42 @@ test_trailing_dot(void **state)
   assert_rejected("example..com");
 }
 
-static void
-test_idn(void **state)
-{
+static void test_idn(void **state) {
   cn_jid j;
 
-  assert_int_equal(parse("user@b\xc3\xbc" "cher.example", &j), 0);
+  assert_int_equal(parse("user@b\xc3\xbc"
+                         "cher.example",
+                         &j),
+                   0);
   assert_string_equal(j.node, "user");
-  assert_string_equal(j.domain, "b\xc3\xbc" "cher.example");
+  assert_string_equal(j.domain, "b\xc3\xbc"
+                                "cher.example");
   cn_jid_clear(&j);
 
   /* Non-ASCII upper case is folded too. */
-  assert_parses_to("user@B\xc3\x9c" "CHER.example", "user@b\xc3\xbc" "cher.example",
-                   "user@b\xc3\xbc" "cher.example");
+  assert_parses_to("user@B\xc3\x9c"
+                   "CHER.example",
+                   "user@b\xc3\xbc"
+                   "cher.example",
+                   "user@b\xc3\xbc"
+                   "cher.example");
   /* The ideographic full stop separates labels like '.'. */
-  assert_parses_to("a@example\xe3\x80\x82" "com", "a@example.com", "a@example.com");
+  assert_parses_to("a@example\xe3\x80\x82"
+                   "com",
+                   "a@example.com", "a@example.com");
   /* ASCII punctuation stays forbidden inside an IDN. */
-  assert_rejected("a@b\xc3\xbc" "cher_x.example");
-  assert_rejected("a@b\xc3\xbc" "cher x.example");
+  assert_rejected("a@b\xc3\xbc"
+                  "cher_x.example");
+  assert_rejected("a@b\xc3\xbc"
+                  "cher x.example");
   /* Non-ASCII node and resource. */
-  assert_parses_to("\xc3\x89lise@d/\xc3\x89" "t\xc3\xa9", "\xc3\xa9lise@d",
-                   "\xc3\xa9lise@d/\xc3\x89t\xc3\xa9");
+  assert_parses_to("\xc3\x89lise@d/\xc3\x89"
+                   "t\xc3\xa9",
+                   "\xc3\xa9lise@d", "\xc3\xa9lise@d/\xc3\x89t\xc3\xa9");
 }
 
-static void
-test_ip_literals(void **state)
-{
-  assert_parses_to("juliet@192.168.0.1/r", "juliet@192.168.0.1",
-                   "juliet@192.168.0.1/r");
+static void test_ip_literals(void **state) {
+  assert_parses_to("juliet@192.168.0.1/r", "juliet@192.168.0.1", "juliet@192.168.0.1/r");
   assert_parses_to("juliet@[::1]/r", "juliet@[::1]", "juliet@[::1]/r");
   assert_parses_to("[::1]", "[::1]", "[::1]");
   /* Equal addresses give equal JIDs. */
@@ -237,9 +221,7 @@ test_ip_literals(void **state)
   assert_rejected("a@1.2.3.4.5");
 }
 
-static void
-test_empty_parts(void **state)
-{
+static void test_empty_parts(void **state) {
   assert_rejected("");
   assert_rejected_len("example.com", 0);
   assert_rejected("@d");
@@ -254,9 +236,7 @@ test_empty_parts(void **state)
   assert_rejected("d/\xc2\xad");
 }
 
-static void
-test_total_length(void **state)
-{
+static void test_total_length(void **state) {
   char *node = repeat('n', 1023);
   char *domain = long_domain(1023);
   char *res = repeat('r', 1023);
@@ -292,9 +272,7 @@ test_total_length(void **state)
   g_free(node);
 }
 
-static void
-test_node_length(void **state)
-{
+static void test_node_length(void **state) {
   char *node = repeat('n', 1023);
   char *jid = g_strconcat(node, "@d", NULL);
   cn_jid j;
@@ -325,9 +303,7 @@ test_node_length(void **state)
   g_free(node);
 }
 
-static void
-test_resource_length(void **state)
-{
+static void test_resource_length(void **state) {
   char *res = repeat('r', 1023);
   char *jid = g_strconcat("n@d/", res, NULL);
   cn_jid j;
@@ -343,9 +319,7 @@ test_resource_length(void **state)
   g_free(res);
 }
 
-static void
-test_domain_length(void **state)
-{
+static void test_domain_length(void **state) {
   char *domain = long_domain(1023);
   char *jid;
   cn_jid j;
@@ -369,9 +343,7 @@ test_domain_length(void **state)
   g_free(domain);
 }
 
-static void
-test_label_length(void **state)
-{
+static void test_label_length(void **state) {
   char *label = repeat('l', 63);
   char *jid = g_strconcat("n@", label, ".example", NULL);
   cn_jid j;
@@ -389,9 +361,7 @@ test_label_length(void **state)
   g_free(label);
 }
 
-static void
-test_forbidden_node_chars(void **state)
-{
+static void test_forbidden_node_chars(void **state) {
   assert_rejected("a\"b@d");
   assert_rejected("a&b@d");
   assert_rejected("a'b@d");
@@ -402,10 +372,15 @@ test_forbidden_node_chars(void **state)
   /* Non-ASCII spaces are refused in the node; the domain and resource
    * profiles fold them to ASCII space first (NFKC), which the domain then
    * refuses and the resource keeps. */
-  assert_rejected("a\xc2\xa0" "b@d");
-  assert_rejected("a\xe3\x80\x80" "b@d");
-  assert_rejected("n@exa\xc2\xa0" "mple.com");
-  assert_parses_to("d/a\xe2\x80\x83" "b", "d", "d/a b");
+  assert_rejected("a\xc2\xa0"
+                  "b@d");
+  assert_rejected("a\xe3\x80\x80"
+                  "b@d");
+  assert_rejected("n@exa\xc2\xa0"
+                  "mple.com");
+  assert_parses_to("d/a\xe2\x80\x83"
+                   "b",
+                   "d", "d/a b");
   /* '@' and '/' split instead of being refused: check where they went. */
   {
     cn_jid j;
@@ -419,9 +394,7 @@ test_forbidden_node_chars(void **state)
   assert_rejected("a@b@d");
 }
 
-static void
-test_forbidden_domain_chars(void **state)
-{
+static void test_forbidden_domain_chars(void **state) {
   assert_rejected("n@exa_mple.com");
   assert_rejected("n@exa mple.com");
   assert_rejected("n@exa:mple.com");
@@ -430,20 +403,18 @@ test_forbidden_domain_chars(void **state)
   assert_parses_to("n@ex-ample.com", "n@ex-ample.com", "n@ex-ample.com");
 }
 
-static void
-test_control_chars(void **state)
-{
-  assert_rejected("a\x01" "b@d");
-  assert_rejected("a\x7f" "b@d");
+static void test_control_chars(void **state) {
+  assert_rejected("a\x01"
+                  "b@d");
+  assert_rejected("a\x7f"
+                  "b@d");
   assert_rejected("n@exa\x01mple.com");
   assert_rejected("n@d/r\x07");
   assert_rejected("n@d/r\n");
   assert_rejected("n@d/r\t");
 }
 
-static void
-test_embedded_nul(void **state)
-{
+static void test_embedded_nul(void **state) {
   static const char t1[] = "a\0b@d";
   static const char t2[] = "a@d\0x";
   static const char t3[] = "a@d/r\0s";
@@ -455,27 +426,28 @@ test_embedded_nul(void **state)
   assert_rejected_len("a@d", 4);
 }
 
-static void
-test_invalid_utf8(void **state)
-{
-  assert_rejected("a\xff" "b@d");
+static void test_invalid_utf8(void **state) {
+  assert_rejected("a\xff"
+                  "b@d");
   assert_rejected("a@d\xff");
   assert_rejected("a@d/\xff");
   /* Overlong encoding of NUL and of '/', which must not split. */
-  assert_rejected("a\xc0\x80" "b@d");
-  assert_rejected("d\xc0\xaf" "r");
+  assert_rejected("a\xc0\x80"
+                  "b@d");
+  assert_rejected("d\xc0\xaf"
+                  "r");
   /* Truncated multibyte sequences, in the middle and at the end. */
-  assert_rejected("a\xc3" "b@d");
+  assert_rejected("a\xc3"
+                  "b@d");
   assert_rejected("a@d/r\xe2\x82");
   /* UTF-16 surrogate encoded as UTF-8. */
-  assert_rejected("a\xed\xa0\x80" "b@d");
+  assert_rejected("a\xed\xa0\x80"
+                  "b@d");
   /* A sequence cut by len is as bad as a truncated one. */
   assert_rejected_len("a@d\xc3\xa9", 4);
 }
 
-static void
-test_zeroed_after_failure(void **state)
-{
+static void test_zeroed_after_failure(void **state) {
   cn_jid j;
 
   /* A good parse then a bad one into the same struct: the struct is
@@ -497,9 +469,7 @@ test_zeroed_after_failure(void **state)
   assert_int_equal(cn_jid_parse("a@b", 3, NULL), CLOUDNOTIFY_ERR_JID_MALFORMED);
 }
 
-static void
-test_clear(void **state)
-{
+static void test_clear(void **state) {
   cn_jid j;
 
   cn_jid_clear(NULL);
@@ -511,9 +481,7 @@ test_clear(void **state)
   assert_zeroed(&j);
 }
 
-static void
-test_normalize(void **state)
-{
+static void test_normalize(void **state) {
   char *s;
 
   s = cn_jid_normalize("Juliet@Example.COM./Balcony");
@@ -532,9 +500,7 @@ test_normalize(void **state)
   assert_null(cn_jid_normalize("d/"));
 }
 
-static void
-test_normalize_bare(void **state)
-{
+static void test_normalize_bare(void **state) {
   char *s;
 
   s = cn_jid_normalize_bare("Juliet@Example.COM./Balcony");
@@ -543,8 +509,10 @@ test_normalize_bare(void **state)
   s = cn_jid_normalize_bare("Example.COM/r");
   assert_string_equal(s, "example.com");
   g_free(s);
-  s = cn_jid_normalize_bare("user@B\xc3\x9c" "CHER.example");
-  assert_string_equal(s, "user@b\xc3\xbc" "cher.example");
+  s = cn_jid_normalize_bare("user@B\xc3\x9c"
+                            "CHER.example");
+  assert_string_equal(s, "user@b\xc3\xbc"
+                         "cher.example");
   g_free(s);
 
   assert_null(cn_jid_normalize_bare(NULL));
@@ -576,15 +544,13 @@ static void test_equal(void **state) {
   assert_true(cn_jid_bare_equal("JULIET@capulet.example/Balcony", "juliet@capulet.example"));
   assert_false(cn_jid_bare_equal("juliet@capulet.example.evil/x", "juliet@capulet.example"));
   assert_false(cn_jid_bare_equal("juliet@capulet.examplex", "juliet@capulet.example"));
-  assert_false(cn_jid_bare_equal("nurse@capulet.example/juliet@capulet.example",
-                                 "juliet@capulet.example"));
+  assert_false(
+      cn_jid_bare_equal("nurse@capulet.example/juliet@capulet.example", "juliet@capulet.example"));
   assert_false(cn_jid_bare_equal("@capulet.example", "capulet.example"));
   assert_false(cn_jid_bare_equal(NULL, "juliet@capulet.example"));
 }
 
-int
-main(void)
-{
+int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_node_domain),
     cmocka_unit_test(test_domain_only),

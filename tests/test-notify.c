@@ -50,9 +50,9 @@ static const char *push_body(fixture *f, const char *body) {
   return fh_publish(&f->h, 0)->xml;
 }
 
-#define CHAT_STATE_ONLY                                                                \
-  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' " \
-  "to='juliet@capulet.example' id='cs-%u'>"                                            \
+#define CHAT_STATE_ONLY                                                                            \
+  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "              \
+  "to='juliet@capulet.example' id='cs-%u'>"                                                        \
   "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>"
 
 static const char *push_chat_state(fixture *f) {
@@ -69,8 +69,7 @@ static void summary_form_defaults(void **state) {
   fixture *f = *state;
   const char *x = push_body(f, "Wherefore art thou");
   assert_int_equal(au_xpath_count(x, "/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x"), 1);
-  au_assert_xpath(x, "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x/@type)",
-                  "submit");
+  au_assert_xpath(x, "string(/iq/ps:pubsub/ps:publish/ps:item/p:notification/x:x/@type)", "submit");
   au_assert_summary_field(x, "FORM_TYPE", "urn:xmpp:push:summary");
   au_assert_summary_field(x, "message-count", "1");
   au_assert_summary_field(x, "last-message-sender", NULL);
@@ -133,9 +132,8 @@ static void important_body_custom_and_empty(void **state) {
   assert_false(au_sent_contains(&f->h, "New Message!"));
 
   /* The real body wins over the important body when configured. */
-  assert_int_equal(cloudnotify_ctx_set_option_string(f->h.ctx, CLOUDNOTIFY_OPT_IMPORTANT_BODY,
-                                                     "generic"),
-                   0);
+  assert_int_equal(
+      cloudnotify_ctx_set_option_string(f->h.ctx, CLOUDNOTIFY_OPT_IMPORTANT_BODY, "generic"), 0);
   au_set(&f->h, "push_notification_with_body", "1");
   x = push_body(f, "specific");
   au_assert_summary_field(x, "last-message-body", "specific");
@@ -311,7 +309,8 @@ static int record_send(void *ud, cloudnotify_route route, cloudnotify_session *s
 static void filter_view_of_push(void **state) {
   (void)state;
   seen_push v = { 0 };
-  cloudnotify_callbacks cb = { .size = sizeof cb, .send = record_send,
+  cloudnotify_callbacks cb = { .size = sizeof cb,
+                               .send = record_send,
                                .notification_filter = record_filter };
   cloudnotify_ctx *ctx;
   assert_int_equal(cloudnotify_ctx_new(&ctx, &cb, &v), 0);

@@ -50,17 +50,28 @@ static uint64_t get(fixture *f, cloudnotify_counter c) {
 
 /* Every counter, to check that an event moves only its own. */
 static const cloudnotify_counter all_counters[] = {
-  CLOUDNOTIFY_COUNTER_PUBLISHES_SENT,       CLOUDNOTIFY_COUNTER_PUBLISHES_VETOED,
-  CLOUDNOTIFY_COUNTER_PUBLISHES_REFUSED,    CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED,
-  CLOUDNOTIFY_COUNTER_PUBLISHES_EXPIRED,    CLOUDNOTIFY_COUNTER_PUBLISHES_DROPPED,
-  CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN,  CLOUDNOTIFY_COUNTER_REPLIES_OK,
-  CLOUDNOTIFY_COUNTER_REPLIES_ERROR,        CLOUDNOTIFY_COUNTER_REPLIES_WAIT,
-  CLOUDNOTIFY_COUNTER_REPLIES_FOREIGN,      CLOUDNOTIFY_COUNTER_REPLIES_NOT_MINE,
-  CLOUDNOTIFY_COUNTER_ENABLES,              CLOUDNOTIFY_COUNTER_DISABLES,
-  CLOUDNOTIFY_COUNTER_STORE_FAILURES,       CLOUDNOTIFY_COUNTER_CACHE_HITS,
-  CLOUDNOTIFY_COUNTER_CACHE_MISSES,         CLOUDNOTIFY_COUNTER_INPUTS_REJECTED,
-  CLOUDNOTIFY_COUNTER_STORE_RECORDS_REJECTED, CLOUDNOTIFY_COUNTER_LOG_MESSAGES,
-  CLOUDNOTIFY_COUNTER_REMOVED_DISABLED,     CLOUDNOTIFY_COUNTER_REMOVED_ERRORS,
+  CLOUDNOTIFY_COUNTER_PUBLISHES_SENT,
+  CLOUDNOTIFY_COUNTER_PUBLISHES_VETOED,
+  CLOUDNOTIFY_COUNTER_PUBLISHES_REFUSED,
+  CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED,
+  CLOUDNOTIFY_COUNTER_PUBLISHES_EXPIRED,
+  CLOUDNOTIFY_COUNTER_PUBLISHES_DROPPED,
+  CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN,
+  CLOUDNOTIFY_COUNTER_REPLIES_OK,
+  CLOUDNOTIFY_COUNTER_REPLIES_ERROR,
+  CLOUDNOTIFY_COUNTER_REPLIES_WAIT,
+  CLOUDNOTIFY_COUNTER_REPLIES_FOREIGN,
+  CLOUDNOTIFY_COUNTER_REPLIES_NOT_MINE,
+  CLOUDNOTIFY_COUNTER_ENABLES,
+  CLOUDNOTIFY_COUNTER_DISABLES,
+  CLOUDNOTIFY_COUNTER_STORE_FAILURES,
+  CLOUDNOTIFY_COUNTER_CACHE_HITS,
+  CLOUDNOTIFY_COUNTER_CACHE_MISSES,
+  CLOUDNOTIFY_COUNTER_INPUTS_REJECTED,
+  CLOUDNOTIFY_COUNTER_STORE_RECORDS_REJECTED,
+  CLOUDNOTIFY_COUNTER_LOG_MESSAGES,
+  CLOUDNOTIFY_COUNTER_REMOVED_DISABLED,
+  CLOUDNOTIFY_COUNTER_REMOVED_ERRORS,
   CLOUDNOTIFY_COUNTER_REMOVED_EVICTED,
 };
 
@@ -101,17 +112,20 @@ static void assert_moved(fixture *f, const snapshot *before, const cloudnotify_c
   }
 }
 
-#define MOVED(f, before, ...)                                                           \
-  do {                                                                                  \
-    const struct { cloudnotify_counter c; uint64_t d; } m_[] = { __VA_ARGS__ };          \
-    cloudnotify_counter w_[G_N_ELEMENTS(m_) + 1];                                       \
-    uint64_t d_[G_N_ELEMENTS(m_) + 1];                                                  \
-    for (size_t i_ = 0; i_ < G_N_ELEMENTS(m_); i_++) {                                  \
-      w_[i_] = m_[i_].c;                                                                \
-      d_[i_] = m_[i_].d;                                                                \
-    }                                                                                   \
-    w_[G_N_ELEMENTS(m_)] = 0;                                                           \
-    assert_moved(f, before, w_, d_);                                                    \
+#define MOVED(f, before, ...)                                                                      \
+  do {                                                                                             \
+    const struct {                                                                                 \
+      cloudnotify_counter c;                                                                       \
+      uint64_t d;                                                                                  \
+    } m_[] = { __VA_ARGS__ };                                                                      \
+    cloudnotify_counter w_[G_N_ELEMENTS(m_) + 1];                                                  \
+    uint64_t d_[G_N_ELEMENTS(m_) + 1];                                                             \
+    for (size_t i_ = 0; i_ < G_N_ELEMENTS(m_); i_++) {                                             \
+      w_[i_] = m_[i_].c;                                                                           \
+      d_[i_] = m_[i_].d;                                                                           \
+    }                                                                                              \
+    w_[G_N_ELEMENTS(m_)] = 0;                                                                      \
+    assert_moved(f, before, w_, d_);                                                               \
   } while (0)
 
 static const fh_report *report(fixture *f, unsigned i) {
@@ -214,8 +228,8 @@ static void counts_forgotten_on_removal(void **state) {
   assert_int_equal(au_ping(&f->h, ALICE), 1);
   snapshot b = snap(f);
   assert_int_equal(fh_disable(f->s, PUSH_JID, NULL), 0);
-  MOVED(f, &b, { CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN, 1 },
-        { CLOUDNOTIFY_COUNTER_DISABLES, 1 }, { CLOUDNOTIFY_COUNTER_REMOVED_DISABLED, 1 });
+  MOVED(f, &b, { CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN, 1 }, { CLOUDNOTIFY_COUNTER_DISABLES, 1 },
+        { CLOUDNOTIFY_COUNTER_REMOVED_DISABLED, 1 });
   assert_int_equal(report(f, 0)->outcome, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
   assert_int_equal(get(f, CLOUDNOTIFY_GAUGE_OUTSTANDING), 0);
 }
@@ -249,8 +263,7 @@ static void counts_replies(void **state) {
   assert_int_equal(fh_reply(&f->h, 2, "modify", NULL), 0);
   assert_int_equal(report(f, 2)->errors, 2);
   assert_int_equal(fh_reply(&f->h, 2, "result", "evil.example"), CLOUDNOTIFY_ERR_NOT_MINE);
-  assert_int_equal(fh_reply(&f->h, 3, "result", "evil.example"),
-                   CLOUDNOTIFY_ERR_FOREIGN_SENDER);
+  assert_int_equal(fh_reply(&f->h, 3, "result", "evil.example"), CLOUDNOTIFY_ERR_FOREIGN_SENDER);
   MOVED(f, &b, { CLOUDNOTIFY_COUNTER_REPLIES_ERROR, 1 },
         { CLOUDNOTIFY_COUNTER_REPLIES_NOT_MINE, 1 }, { CLOUDNOTIFY_COUNTER_REPLIES_FOREIGN, 1 });
   assert_int_equal(f->h.reports->len, 3);
@@ -394,8 +407,7 @@ static void counts_inputs_rejected(void **state) {
   for (int i = 0; i < 300; i++)
     g_string_append_c(big, 'x');
   g_string_append(big, "</body></message>");
-  assert_int_equal(cloudnotify_session_queued(f->s, big->str, big->len),
-                   CLOUDNOTIFY_ERR_TOO_LARGE);
+  assert_int_equal(cloudnotify_session_queued(f->s, big->str, big->len), CLOUDNOTIFY_ERR_TOO_LARGE);
   g_string_free(big, TRUE);
   assert_int_equal(fh_iq(f->s, "<iq type='set' id='x'><enable"), CLOUDNOTIFY_ERR_XML);
   /* Not an input error: a stanza that is not ours, a wrong argument. */
@@ -440,8 +452,15 @@ static void gauges(void **state) {
 
 static void unknown_counters(void **state) {
   fixture *f = *state;
-  const int unknown[] = { 0, -1, 21, 0xff, CLOUDNOTIFY_COUNTER_REMOVED_BASE,
-                          CLOUDNOTIFY_COUNTER_REMOVED_EVICTED + 1, 0x1ff, 0x203, INT32_MAX };
+  const int unknown[] = { 0,
+                          -1,
+                          21,
+                          0xff,
+                          CLOUDNOTIFY_COUNTER_REMOVED_BASE,
+                          CLOUDNOTIFY_COUNTER_REMOVED_EVICTED + 1,
+                          0x1ff,
+                          0x203,
+                          INT32_MAX };
   for (size_t i = 0; i < G_N_ELEMENTS(unknown); i++) {
     uint64_t v = 7;
     assert_int_equal(cloudnotify_ctx_get_counter(f->h.ctx, (cloudnotify_counter)unknown[i], &v),
@@ -596,8 +615,9 @@ static void log_level_option_values(void **state) {
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
     assert_int_equal(cloudnotify_ctx_set_option(f->h.ctx, "push_log_level", bad[i]),
                      CLOUDNOTIFY_ERR_OPTION_VALUE);
-  assert_int_equal(cloudnotify_ctx_set_option_int(f->h.ctx, CLOUDNOTIFY_OPT_LOG_LEVEL,
-                                                  CLOUDNOTIFY_LOG_ERROR), 0);
+  assert_int_equal(
+      cloudnotify_ctx_set_option_int(f->h.ctx, CLOUDNOTIFY_OPT_LOG_LEVEL, CLOUDNOTIFY_LOG_ERROR),
+      0);
   assert_int_equal(cloudnotify_ctx_set_option_int(f->h.ctx, CLOUDNOTIFY_OPT_LOG_LEVEL, 5),
                    CLOUDNOTIFY_ERR_OPTION_VALUE);
   assert_int_equal(cloudnotify_ctx_set_option_string(f->h.ctx, CLOUDNOTIFY_OPT_LOG_LEVEL, "info"),
@@ -611,7 +631,7 @@ static void log_level_option_values(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T2(fn) cmocka_unit_test_setup_teardown(fn, setup_v2, teardown)
     T(counts_sent_and_pushes_agree),
     T(counts_vetoed),

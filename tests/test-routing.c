@@ -103,8 +103,8 @@ static void prefix_validated(void **state) {
   char too_long[CLOUDNOTIFY_ID_PREFIX_MAX + 2];
   memset(too_long, 'p', CLOUDNOTIFY_ID_PREFIX_MAX + 1);
   too_long[CLOUDNOTIFY_ID_PREFIX_MAX + 1] = '\0';
-  const char *bad[] = { too_long, "a b", "a'b", "a\"b", "a<b", "a&b", "a/b", "\xc3\xa9", "a\tb",
-                        "a@b" };
+  const char *bad[] = { too_long, "a b", "a'b",      "a\"b", "a<b",
+                        "a&b",    "a/b", "\xc3\xa9", "a\tb", "a@b" };
   au_set(&f->h, "push_id_prefix", "ok-");
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     assert_int_equal(cloudnotify_ctx_set_option(f->h.ctx, "push_id_prefix", bad[i]),
@@ -195,7 +195,8 @@ static int probe_filter(void *ud, cloudnotify_push *push) {
 static void outstanding_check_from_callback(void **state) {
   (void)state;
   probe_host p = { 0 };
-  cloudnotify_callbacks cb = { .size = sizeof cb, .send = probe_send,
+  cloudnotify_callbacks cb = { .size = sizeof cb,
+                               .send = probe_send,
                                .notification_filter = probe_filter };
   assert_int_equal(cloudnotify_ctx_new(&p.ctx, &cb, &p), 0);
   cloudnotify_session *s;
@@ -287,7 +288,8 @@ static void fields_validated(void **state) {
   fixture *f = *state;
   char *id = publish(f);
   unsigned reports = f->h.reports->len;
-  assert_int_equal(cloudnotify_handle_app_reply_fields(NULL, NULL), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(cloudnotify_handle_app_reply_fields(NULL, NULL),
+                   CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_handle_app_reply_fields(f->h.ctx, NULL),
                    CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   cloudnotify_reply r = fields(id, PUSH_JID, "result", NULL, NULL);
@@ -318,8 +320,8 @@ static void fields_validated(void **state) {
     { id, PUSH_JID "/res", "error", "cancel", NULL, CLOUDNOTIFY_ERR_FOREIGN_SENDER },
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-    int rc = reply_fields(f, cases[i].id, cases[i].from, cases[i].type, cases[i].etype,
-                          cases[i].econd);
+    int rc =
+        reply_fields(f, cases[i].id, cases[i].from, cases[i].type, cases[i].etype, cases[i].econd);
     if (rc != cases[i].rc)
       print_error("case %zu: %d, want %d\n", i, rc, cases[i].rc);
     assert_int_equal(rc, cases[i].rc);
@@ -366,7 +368,8 @@ static void text_reply_condition_reaches_removal(void **state) {
   char *x = g_strdup_printf("<iq type='error' id='%s' from='" PUSH_JID "'><error type='modify'>"
                             "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>t</text>"
                             "<not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
-                            "</error></iq>", a);
+                            "</error></iq>",
+                            a);
   assert_int_equal(cloudnotify_handle_app_reply(f->h.ctx, x, strlen(x)), 0);
   g_free(x);
   assert_string_equal(last_report(f)->error_type, "modify");
@@ -375,7 +378,8 @@ static void text_reply_condition_reaches_removal(void **state) {
    * is none (and still counts). */
   x = g_strdup_printf("<iq type='error' id='%s' from='" PUSH_JID "'><error type='weird'>"
                       "<app-gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
-                      "</error></iq>", b);
+                      "</error></iq>",
+                      b);
   assert_int_equal(cloudnotify_handle_app_reply(f->h.ctx, x, strlen(x)), 0);
   g_free(x);
   assert_null(last_report(f)->error_type);

@@ -17,26 +17,20 @@
 
 static cn_xml_parser *parser;
 
-static int
-setup(void **state)
-{
+static int setup(void **state) {
   (void)state;
   parser = cn_xml_parser_new();
   return 0;
 }
 
-static int
-teardown(void **state)
-{
+static int teardown(void **state) {
   (void)state;
   cn_xml_parser_free(parser);
   parser = NULL;
   return 0;
 }
 
-static xmlDoc *
-parse(const char *xml)
-{
+static xmlDoc *parse(const char *xml) {
   xmlDoc *doc = NULL;
 
   assert_int_equal(cn_xml_parse(parser, xml, strlen(xml), 64 * 1024, 32, &doc), 0);
@@ -45,9 +39,7 @@ parse(const char *xml)
 }
 
 /* Classify xml for ACCOUNT; the caller clears *info. */
-static void
-classify(const char *xml, cn_summary *info)
-{
+static void classify(const char *xml, cn_summary *info) {
   xmlDoc *doc = parse(xml);
 
   /* Junk in *info must not matter: classify starts from scratch. */
@@ -57,9 +49,7 @@ classify(const char *xml, cn_summary *info)
   assert_non_null(info->key);
 }
 
-static char *
-key_of(const char *xml)
-{
+static char *key_of(const char *xml) {
   cn_summary info;
   char *key;
 
@@ -69,8 +59,9 @@ key_of(const char *xml)
   return key;
 }
 
-#define MSG_HEAD "<message xmlns='jabber:client' from='romeo@montague.example/orchard'" \
-                 " to='" ACCOUNT "' type='chat' id='m1'>"
+#define MSG_HEAD                                                                                   \
+  "<message xmlns='jabber:client' from='romeo@montague.example/orchard'"                           \
+  " to='" ACCOUNT "' type='chat' id='m1'>"
 #define FROM_ROMEO "romeo@montague.example/orchard"
 
 static const struct rule_case {
@@ -83,30 +74,20 @@ static const struct rule_case {
   const char *sender; /* NULL: expect none */
   const char *body;   /* NULL: expect none */
 } cases[] = {
-  { "chat with body",
-    MSG_HEAD "<body>Hello</body></message>",
-    1, 1, 0, 0, FROM_ROMEO, "Hello" },
-  { "empty body",
-    MSG_HEAD "<body/></message>",
-    1, 0, 0, 0, FROM_ROMEO, "" },
-  { "empty body, open and close tags",
-    MSG_HEAD "<body></body></message>",
-    1, 0, 0, 0, FROM_ROMEO, "" },
-  { "no body",
-    MSG_HEAD "<thread>t</thread></message>",
-    1, 0, 0, 0, FROM_ROMEO, NULL },
-  { "whitespace body counts as non-empty",
-    MSG_HEAD "<body> </body></message>",
-    1, 1, 0, 0, FROM_ROMEO, " " },
+  { "chat with body", MSG_HEAD "<body>Hello</body></message>", 1, 1, 0, 0, FROM_ROMEO, "Hello" },
+  { "empty body", MSG_HEAD "<body/></message>", 1, 0, 0, 0, FROM_ROMEO, "" },
+  { "empty body, open and close tags", MSG_HEAD "<body></body></message>", 1, 0, 0, 0, FROM_ROMEO,
+    "" },
+  { "no body", MSG_HEAD "<thread>t</thread></message>", 1, 0, 0, 0, FROM_ROMEO, NULL },
+  { "whitespace body counts as non-empty", MSG_HEAD "<body> </body></message>", 1, 1, 0, 0,
+    FROM_ROMEO, " " },
   { "body without any namespace (server serialisation)",
-    "<message from='a@b/c' type='chat'><body>hi</body></message>",
-    1, 1, 0, 0, "a@b/c", "hi" },
+    "<message from='a@b/c' type='chat'><body>hi</body></message>", 1, 1, 0, 0, "a@b/c", "hi" },
   { "message without type is normal",
-    "<message xmlns='jabber:client' from='a@b'><body>hi</body></message>",
-    1, 1, 0, 0, "a@b", "hi" },
+    "<message xmlns='jabber:client' from='a@b'><body>hi</body></message>", 1, 1, 0, 0, "a@b",
+    "hi" },
   { "body in a foreign namespace is not the body",
-    "<message from='a@b'><body xmlns='urn:other'>hi</body></message>",
-    1, 0, 0, 0, "a@b", NULL },
+    "<message from='a@b'><body xmlns='urn:other'>hi</body></message>", 1, 0, 0, 0, "a@b", NULL },
   { "headline with body",
     "<message xmlns='jabber:client' from='news.example' type='headline'>"
     "<body>News</body></message>",
@@ -124,43 +105,37 @@ static const struct rule_case {
     "<encrypted xmlns='urn:xmpp:omemo:2'/></message>",
     1, 1, 0, 0, "room@muc.example/n", NULL },
   { "chat with subject and body is still important",
-    MSG_HEAD "<subject>s</subject><body>b</body></message>",
-    1, 1, 0, 0, FROM_ROMEO, "b" },
-  { "presence",
-    "<presence xmlns='jabber:client' from='a@b/c'><status>away</status></presence>",
-    0, 0, 0, 0, "a@b/c", NULL },
+    MSG_HEAD "<subject>s</subject><body>b</body></message>", 1, 1, 0, 0, FROM_ROMEO, "b" },
+  { "presence", "<presence xmlns='jabber:client' from='a@b/c'><status>away</status></presence>", 0,
+    0, 0, 0, "a@b/c", NULL },
   { "presence with a body-like child is still not a message",
-    "<presence from='a@b/c'><body>x</body></presence>",
-    0, 0, 0, 0, "a@b/c", "x" },
+    "<presence from='a@b/c'><body>x</body></presence>", 0, 0, 0, 0, "a@b/c", "x" },
   { "iq",
     "<iq xmlns='jabber:client' type='get' id='q' from='a@b/c'>"
     "<query xmlns='jabber:iq:version'/></iq>",
     0, 0, 0, 0, "a@b/c", NULL },
   { "OMEMO (legacy) without body",
     MSG_HEAD "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'/>"
-    "</encrypted></message>",
+             "</encrypted></message>",
     1, 1, 0, 0, FROM_ROMEO, NULL },
-  { "OMEMO 0 without body",
-    MSG_HEAD "<encrypted xmlns='urn:xmpp:omemo:0'/></message>",
-    1, 1, 0, 0, FROM_ROMEO, NULL },
-  { "OMEMO 2 without body",
-    MSG_HEAD "<encrypted xmlns='urn:xmpp:omemo:2'/></message>",
-    1, 1, 0, 0, FROM_ROMEO, NULL },
+  { "OMEMO 0 without body", MSG_HEAD "<encrypted xmlns='urn:xmpp:omemo:0'/></message>", 1, 1, 0, 0,
+    FROM_ROMEO, NULL },
+  { "OMEMO 2 without body", MSG_HEAD "<encrypted xmlns='urn:xmpp:omemo:2'/></message>", 1, 1, 0, 0,
+    FROM_ROMEO, NULL },
   { "legacy OpenPGP without body",
-    MSG_HEAD "<x xmlns='jabber:x:encrypted'>qANQR1DBwU4D</x></message>",
-    1, 1, 0, 0, FROM_ROMEO, NULL },
+    MSG_HEAD "<x xmlns='jabber:x:encrypted'>qANQR1DBwU4D</x></message>", 1, 1, 0, 0, FROM_ROMEO,
+    NULL },
   { "OpenPGP for XMPP without body",
-    MSG_HEAD "<openpgp xmlns='urn:xmpp:openpgp:0'>BASE64</openpgp></message>",
-    1, 1, 0, 0, FROM_ROMEO, NULL },
+    MSG_HEAD "<openpgp xmlns='urn:xmpp:openpgp:0'>BASE64</openpgp></message>", 1, 1, 0, 0,
+    FROM_ROMEO, NULL },
   { "encrypted element in the wrong namespace is nothing",
-    MSG_HEAD "<encrypted xmlns='urn:xmpp:omemo:1'/></message>",
-    1, 0, 0, 0, FROM_ROMEO, NULL },
+    MSG_HEAD "<encrypted xmlns='urn:xmpp:omemo:1'/></message>", 1, 0, 0, 0, FROM_ROMEO, NULL },
   { "encrypted element nested deeper does not count",
-    MSG_HEAD "<wrap xmlns='urn:w'><encrypted xmlns='urn:xmpp:omemo:2'/></wrap></message>",
-    1, 0, 0, 0, FROM_ROMEO, NULL },
+    MSG_HEAD "<wrap xmlns='urn:w'><encrypted xmlns='urn:xmpp:omemo:2'/></wrap></message>", 1, 0, 0,
+    0, FROM_ROMEO, NULL },
   { "OMEMO in a headline stays unimportant",
-    "<message from='a@b' type='headline'><encrypted xmlns='urn:xmpp:omemo:2'/></message>",
-    1, 0, 0, 0, "a@b", NULL },
+    "<message from='a@b' type='headline'><encrypted xmlns='urn:xmpp:omemo:2'/></message>", 1, 0, 0,
+    0, "a@b", NULL },
   { "JMI propose",
     "<message xmlns='jabber:client' from='romeo@montague.example/phone' type='chat'>"
     "<propose xmlns='urn:xmpp:jingle-message:0' id='call1'>"
@@ -168,8 +143,8 @@ static const struct rule_case {
     "<store xmlns='urn:xmpp:hints'/></message>",
     1, 1, 1, 0, "romeo@montague.example/phone", NULL },
   { "JMI retract is not urgent",
-    "<message from='a@b/c'><retract xmlns='urn:xmpp:jingle-message:0' id='x'/></message>",
-    1, 0, 0, 0, "a@b/c", NULL },
+    "<message from='a@b/c'><retract xmlns='urn:xmpp:jingle-message:0' id='x'/></message>", 1, 0, 0,
+    0, "a@b/c", NULL },
   { "incoming carbon with body",
     "<message xmlns='jabber:client' from='" ACCOUNT "' to='" ACCOUNT "/balcony'>"
     "<received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"
@@ -242,25 +217,19 @@ static const struct rule_case {
     "</message></forwarded></sent></message>",
     1, 0, 0, 1, ACCOUNT, NULL },
   { "chat state only",
-    MSG_HEAD "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
-    1, 0, 0, 0, FROM_ROMEO, NULL },
-  { "receipt only",
-    MSG_HEAD "<received xmlns='urn:xmpp:receipts' id='x'/></message>",
-    1, 0, 0, 0, FROM_ROMEO, NULL },
-  { "no from",
-    "<message><body>x</body></message>",
-    1, 1, 0, 0, NULL, "x" },
+    MSG_HEAD "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>", 1, 0, 0, 0,
+    FROM_ROMEO, NULL },
+  { "receipt only", MSG_HEAD "<received xmlns='urn:xmpp:receipts' id='x'/></message>", 1, 0, 0, 0,
+    FROM_ROMEO, NULL },
+  { "no from", "<message><body>x</body></message>", 1, 1, 0, 0, NULL, "x" },
   { "first body wins",
     "<message from='a@b'><body xml:lang='en'>one</body><body xml:lang='de'>eins</body></message>",
     1, 1, 0, 0, "a@b", "one" },
   { "body text is direct text only, entities decoded",
-    "<message from='a@b'><body>a&amp;b<i>x</i>c</body></message>",
-    1, 1, 0, 0, "a@b", "a&bc" },
+    "<message from='a@b'><body>a&amp;b<i>x</i>c</body></message>", 1, 1, 0, 0, "a@b", "a&bc" },
 };
 
-static void
-test_classify_table(void **state)
-{
+static void test_classify_table(void **state) {
   (void)state;
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     const struct rule_case *c = &cases[i];
@@ -268,12 +237,10 @@ test_classify_table(void **state)
 
     classify(c->xml, &info);
     /* Name the row before the assertion that will stop the test. */
-    if (info.is_message != (unsigned)c->is_message
-        || info.important != (unsigned)c->important
-        || info.urgent != (unsigned)c->urgent
-        || info.outgoing_carbon != (unsigned)c->outgoing_carbon
-        || g_strcmp0(info.sender, c->sender) != 0
-        || g_strcmp0(info.body, c->body) != 0)
+    if (info.is_message != (unsigned)c->is_message || info.important != (unsigned)c->important ||
+        info.urgent != (unsigned)c->urgent ||
+        info.outgoing_carbon != (unsigned)c->outgoing_carbon ||
+        g_strcmp0(info.sender, c->sender) != 0 || g_strcmp0(info.body, c->body) != 0)
       print_error("failing case: %s\n", c->name);
     assert_int_equal(info.is_message, c->is_message);
     assert_int_equal(info.important, c->important);
@@ -291,9 +258,7 @@ test_classify_table(void **state)
   }
 }
 
-static void
-test_key_stanza_id(void **state)
-{
+static void test_key_stanza_id(void **state) {
   char *key;
 
   (void)state;
@@ -344,9 +309,7 @@ test_key_stanza_id(void **state)
 }
 
 /* Non-ASCII accounts: 'by' is folded the way nodeprep folds. */
-static void
-test_key_stanza_id_unicode(void **state)
-{
+static void test_key_stanza_id_unicode(void **state) {
   const char *xml = "<message from='a@b' id='i'>"
                     "<stanza-id xmlns='urn:xmpp:sid:0' by='J\xc3\x9cLIET@Capulet.example'"
                     " id='u1'/></message>";
@@ -367,9 +330,7 @@ test_key_stanza_id_unicode(void **state)
   xmlFreeDoc(doc);
 }
 
-static void
-test_key_id(void **state)
-{
+static void test_key_id(void **state) {
   char *key;
 
   (void)state;
@@ -384,9 +345,7 @@ test_key_id(void **state)
   g_free(key);
 }
 
-static gboolean
-is_sha256_key(const char *key)
-{
+static gboolean is_sha256_key(const char *key) {
   if (!g_str_has_prefix(key, "sha256:") || strlen(key) != 7 + 64)
     return FALSE;
   for (const char *p = key + 7; *p != '\0'; p++) {
@@ -396,11 +355,8 @@ is_sha256_key(const char *key)
   return TRUE;
 }
 
-static void
-test_key_content_hash(void **state)
-{
-  char *plain, *delayed, *delayed_first, *other_body, *jc, *other_delay,
-       *nested_delay, *again;
+static void test_key_content_hash(void **state) {
+  char *plain, *delayed, *delayed_first, *other_body, *jc, *other_delay, *nested_delay, *again;
 
   (void)state;
   plain = key_of("<message from='a@b/c' type='chat'><body>hello</body></message>");
@@ -444,9 +400,7 @@ test_key_content_hash(void **state)
   g_free(other_body);
 }
 
-static void
-test_key_hash_distinguishes_structure(void **state)
-{
+static void test_key_hash_distinguishes_structure(void **state) {
   char *a, *b, *c, *d;
 
   (void)state;
@@ -466,9 +420,7 @@ test_key_hash_distinguishes_structure(void **state)
 }
 
 /* Namespaced attributes count, whatever prefix spells them. */
-static void
-test_key_hash_namespaced_attributes(void **state)
-{
+static void test_key_hash_namespaced_attributes(void **state) {
   char *a, *b, *c, *d;
 
   (void)state;
@@ -485,9 +437,7 @@ test_key_hash_namespaced_attributes(void **state)
   g_free(d);
 }
 
-static void
-test_empty_id_falls_back(void **state)
-{
+static void test_empty_id_falls_back(void **state) {
   char *key;
 
   (void)state;
@@ -501,9 +451,7 @@ test_empty_id_falls_back(void **state)
   g_free(key);
 }
 
-static void
-test_clear(void **state)
-{
+static void test_clear(void **state) {
   cn_summary info;
 
   (void)state;
@@ -524,9 +472,7 @@ test_clear(void **state)
 }
 
 /* The info owns copies: they survive the document. */
-static void
-test_info_outlives_doc(void **state)
-{
+static void test_info_outlives_doc(void **state) {
   cn_summary info;
   xmlDoc *doc = parse("<message from='a@b/c'><body>kept</body></message>");
 
@@ -539,9 +485,7 @@ test_info_outlives_doc(void **state)
   cn_summary_clear(&info);
 }
 
-int
-main(void)
-{
+int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_classify_table),
     cmocka_unit_test(test_key_stanza_id),

@@ -36,9 +36,9 @@
 #define ALICE "juliet@capulet.example"
 #define ROMEO "romeo@montague.example/orchard"
 
-#define CHAT(id, inner)                                                              \
-  "<message xmlns='jabber:client' type='chat' from='" ROMEO "' to='" ALICE "' id='" id \
-  "'>" inner "</message>"
+#define CHAT(id, inner)                                                                            \
+  "<message xmlns='jabber:client' type='chat' from='" ROMEO "' to='" ALICE "' id='" id "'>" inner  \
+  "</message>"
 
 /* Named stanzas; each has its own id so that de-duplication never hides a
  * stanza the script means to be new. */
@@ -60,10 +60,10 @@ static const struct {
           "to='nurse@capulet.example' id='n4'><body>hello-n4</body></message>" },
   /* As a server with MAM delivers it: the archive id rides along, so the
    * offline, archived and queued copies share one identity. */
-  { "m8", CHAT("m8", "<body>hello-m8</body><stanza-id xmlns='urn:xmpp:sid:0' by='" ALICE
-                     "' id='X8'/>") },
-  { "m9", CHAT("m9", "<body>hello-m9</body><stanza-id xmlns='urn:xmpp:sid:0' by='" ALICE
-                     "' id='X9'/>") },
+  { "m8",
+    CHAT("m8", "<body>hello-m8</body><stanza-id xmlns='urn:xmpp:sid:0' by='" ALICE "' id='X8'/>") },
+  { "m9",
+    CHAT("m9", "<body>hello-m9</body><stanza-id xmlns='urn:xmpp:sid:0' by='" ALICE "' id='X9'/>") },
   { "c1", CHAT("c1", "<composing xmlns='http://jabber.org/protocol/chatstates'/>") },
   { "c2", CHAT("c2", "<paused xmlns='http://jabber.org/protocol/chatstates'/>") },
   { "call", CHAT("call1", "<propose xmlns='urn:xmpp:jingle-message:0' id='c1'>"
@@ -113,12 +113,12 @@ typedef struct scenario {
   guint sent_seen, hib_seen, removed_seen, hib_checked;
 } scenario;
 
-#define CHECK(sc, cond, ...)                                                 \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      print_error("%s, line %u: \"%s\"\n", (sc)->name, (sc)->lineno, (sc)->line); \
-      fail_msg(__VA_ARGS__);                                                 \
-    }                                                                        \
+#define CHECK(sc, cond, ...)                                                                       \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      print_error("%s, line %u: \"%s\"\n", (sc)->name, (sc)->lineno, (sc)->line);                  \
+      fail_msg(__VA_ARGS__);                                                                       \
+    }                                                                                              \
   } while (0)
 
 static cloudnotify_session *sess(scenario *sc, const char *name) {
@@ -211,8 +211,7 @@ static void expect_pushes(scenario *sc, char **tok, guint ntok) {
   CHECK(sc, got->len == want, "%u publishes, want %u", got->len, want);
   CHECK(sc, nq == 0 || nq == want, "%u qualifiers for %u publishes", nq, want);
   for (guint i = 0; i < nq; i++)
-    CHECK(sc, publish_matches(sc, got->pdata[i], tok[3 + i]), "publish %u: want %s", i,
-          tok[3 + i]);
+    CHECK(sc, publish_matches(sc, got->pdata[i], tok[3 + i]), "publish %u: want %s", i, tok[3 + i]);
   g_ptr_array_free(got, TRUE);
 }
 
@@ -227,8 +226,7 @@ static void expect_hib(scenario *sc, char **tok, guint ntok) {
       continue;
     }
     CHECK(sc, cur != NULL, "name a session before a value");
-    CHECK(sc, at < sc->h.hib->len, "missing hibernation_timeout(%s, %lld)", sess_name(sc, cur),
-          v);
+    CHECK(sc, at < sc->h.hib->len, "missing hibernation_timeout(%s, %lld)", sess_name(sc, cur), v);
     const fh_hib *e = sc->h.hib->pdata[at++];
     CHECK(sc, e->session == cur && e->seconds == v,
           "hibernation_timeout(%s, %lld), want (%s, %lld)", sess_name(sc, e->session),
@@ -338,8 +336,7 @@ static int command(scenario *sc, char **tok, guint ntok) {
     rc = cloudnotify_message_offline(ctx, ALICE, x, strlen(x), NULL);
   } else if (!strcmp(op, "archive")) {
     const char *x = xml_of(sc, a1);
-    rc = cloudnotify_message_archived(ctx, ALICE, x, strlen(x), ntok > 2 ? tok[2] : NULL,
-                                      NULL);
+    rc = cloudnotify_message_archived(ctx, ALICE, x, strlen(x), ntok > 2 ? tok[2] : NULL, NULL);
   } else if (!strcmp(op, "option")) {
     CHECK(sc, ntok == 3, "option NAME VALUE");
     rc = cloudnotify_ctx_set_option(ctx, a1, strcmp(tok[2], "''") ? tok[2] : "");
@@ -374,8 +371,8 @@ static int command(scenario *sc, char **tok, guint ntok) {
 /* Commands whose effects a script looks at only through a later
  * "expect": with FH_SHUFFLE their questions stay open across them. */
 static gboolean may_wait(const char *op) {
-  static const char *const ops[] = { "session", "queue", "offline", "archive", "ackreq",
-                                     "ack", "hibernate", "ackdelay", "resume", "tick" };
+  static const char *const ops[] = { "session", "queue",     "offline",  "archive", "ackreq",
+                                     "ack",     "hibernate", "ackdelay", "resume",  "tick" };
   for (size_t i = 0; i < G_N_ELEMENTS(ops); i++)
     if (!strcmp(op, ops[i]))
       return TRUE;
@@ -416,7 +413,8 @@ static void check_store_agrees(scenario *sc) {
   g_ptr_array_sort(want, str_ptr_cmp);
   CHECK(sc, got->len == want->len, "%u registrations pushed, %u stored", got->len, want->len);
   for (guint i = 0; i < got->len; i++) {
-    const char *const *g = (const char *const *)got->pdata, *const *w = (const char *const *)want->pdata;
+    const char *const *g = (const char *const *)got->pdata, *const *w =
+                                                                (const char *const *)want->pdata;
     CHECK(sc, !strcmp(g[i], w[i]), "pushed %s, stored %s", g[i], w[i]);
   }
   g_ptr_array_free(got, TRUE);
@@ -495,612 +493,235 @@ static void run_scenario(const char *name, const char *const *lines) {
   scenario_lenient = 0;
 }
 
-#define SCENARIO(name, ...)                                  \
-  static const char *const name##_script[] = { __VA_ARGS__, NULL }; \
-  static void name(void **state) {                           \
-    (void)state;                                             \
-    run_scenario(#name, name##_script);                      \
+#define SCENARIO(name, ...)                                                                        \
+  static const char *const name##_script[] = { __VA_ARGS__, NULL };                                \
+  static void name(void **state) {                                                                 \
+    (void)state;                                                                                   \
+    run_scenario(#name, name##_script);                                                            \
   }
 
 /* Hibernation pushes once for what the device never acknowledged, and a
  * batch costs at most one important and one unimportant push. */
-SCENARIO(hibernation_pushes_unacked_queue,
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone m1",
-  "queue phone c1",
-  "queue phone m2",
-  "queue phone c2",
-  "expect pushes 0",
-  "hibernate phone",
-  "expect pushes 2 important,node=n1 unimportant,node=n1",
-  "expect hib phone 259200 -1")
+SCENARIO(hibernation_pushes_unacked_queue, "session phone", "enable phone push.example n1",
+         "queue phone m1", "queue phone c1", "queue phone m2", "queue phone c2", "expect pushes 0",
+         "hibernate phone", "expect pushes 2 important,node=n1 unimportant,node=n1",
+         "expect hib phone 259200 -1")
 
-SCENARIO(hibernation_batch_given_by_host,
-  "option push_notification_with_body true",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone c1 m1 m2 m3 c2",
-  "expect pushes 2 unimportant body=hello-m1",
-  "expect hib phone 259200 -1",
-  "expect timer 300000",
-  "reply all result",
-  "expect timer -1")
+SCENARIO(hibernation_batch_given_by_host, "option push_notification_with_body true",
+         "session phone", "enable phone push.example n1", "hibernate phone c1 m1 m2 m3 c2",
+         "expect pushes 2 unimportant body=hello-m1", "expect hib phone 259200 -1",
+         "expect timer 300000", "reply all result", "expect timer -1")
 
-SCENARIO(hibernation_with_empty_queue_sends_nothing,
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "expect pushes 0",
-  "expect hib phone 259200",
-  "expect timer -1")
+SCENARIO(hibernation_with_empty_queue_sends_nothing, "session phone",
+         "enable phone push.example n1", "hibernate phone", "expect pushes 0",
+         "expect hib phone 259200", "expect timer -1")
 
 /* Stanzas arriving while hibernated share one push per window; the window
  * opens with the first stanza and later stanzas do not stretch it. */
-SCENARIO(coalesce_default_window,
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "expect hib phone 259200",
-  "queue phone m1",
-  "expect timer 1000",
-  "advance 400",
-  "queue phone m2",
-  "expect timer 600",
-  "advance 599",
-  "tick",
-  "expect pushes 0",
-  "advance 1",
-  "tick",
-  "expect pushes 1 important",
-  "expect hib phone -1",
-  "reply all result",
-  "expect timer -1",
-  "queue phone m3",
-  "expect timer 1000",
-  "advance 1000",
-  "tick",
-  "expect pushes 1 important")
+SCENARIO(coalesce_default_window, "session phone", "enable phone push.example n1",
+         "hibernate phone", "expect hib phone 259200", "queue phone m1", "expect timer 1000",
+         "advance 400", "queue phone m2", "expect timer 600", "advance 599", "tick",
+         "expect pushes 0", "advance 1", "tick", "expect pushes 1 important", "expect hib phone -1",
+         "reply all result", "expect timer -1", "queue phone m3", "expect timer 1000",
+         "advance 1000", "tick", "expect pushes 1 important")
 
-SCENARIO(coalesce_window_200ms,
-  "option push_coalesce_ms 200",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "queue phone c1",
-  "queue phone c2",
-  "expect timer 200",
-  "advance 199",
-  "tick",
-  "expect pushes 0",
-  "advance 1",
-  "tick",
-  "expect pushes 1 unimportant",
-  "expect hib phone 259200")
+SCENARIO(coalesce_window_200ms, "option push_coalesce_ms 200", "session phone",
+         "enable phone push.example n1", "hibernate phone", "queue phone c1", "queue phone c2",
+         "expect timer 200", "advance 199", "tick", "expect pushes 0", "advance 1", "tick",
+         "expect pushes 1 unimportant", "expect hib phone 259200")
 
-SCENARIO(coalesce_window_zero_pushes_at_once,
-  "option push_coalesce_ms 0",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "expect hib phone 259200",
-  "queue phone c1",
-  "expect pushes 1 unimportant",
-  "queue phone m1",
-  "expect pushes 1 important",
-  "expect hib phone -1",
-  "queue phone m2",
-  "expect pushes 1 important",
-  "reply all result",
-  "expect timer -1")
+SCENARIO(coalesce_window_zero_pushes_at_once, "option push_coalesce_ms 0", "session phone",
+         "enable phone push.example n1", "hibernate phone", "expect hib phone 259200",
+         "queue phone c1", "expect pushes 1 unimportant", "queue phone m1",
+         "expect pushes 1 important", "expect hib phone -1", "queue phone m2",
+         "expect pushes 1 important", "reply all result", "expect timer -1")
 
-SCENARIO(burst_of_five_one_push,
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "queue phone m1",
-  "advance 100",
-  "queue phone m2",
-  "advance 100",
-  "queue phone m3",
-  "advance 100",
-  "queue phone m4",
-  "advance 100",
-  "queue phone m5",
-  "expect pushes 0",
-  "advance 600",
-  "tick",
-  "expect pushes 1 important",
-  "expect hib phone 259200 -1",
-  "reply all result",
-  "expect timer -1")
+SCENARIO(burst_of_five_one_push, "session phone", "enable phone push.example n1", "hibernate phone",
+         "queue phone m1", "advance 100", "queue phone m2", "advance 100", "queue phone m3",
+         "advance 100", "queue phone m4", "advance 100", "queue phone m5", "expect pushes 0",
+         "advance 600", "tick", "expect pushes 1 important", "expect hib phone 259200 -1",
+         "reply all result", "expect timer -1")
 
-SCENARIO(resume_cancels_coalesced_push,
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "queue phone m1",
-  "advance 500",
-  "resume phone",
-  "expect timer -1",
-  "advance 1000",
-  "tick",
-  "expect pushes 0",
-  /* Resumption restores the normal timeout by itself: no callback. */
-  "expect hib phone 259200")
+SCENARIO(resume_cancels_coalesced_push, "session phone", "enable phone push.example n1",
+         "hibernate phone", "queue phone m1", "advance 500", "resume phone", "expect timer -1",
+         "advance 1000", "tick", "expect pushes 0",
+         /* Resumption restores the normal timeout by itself: no callback. */
+         "expect hib phone 259200")
 
 /* After a resumption the host resends what is still unacknowledged; only
  * stanzas never pushed before may cause the second hibernation's push. */
-SCENARIO(rehibernation_pushes_only_new_stanzas,
-  "option push_notification_with_body true",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "queue phone m1",
-  "advance 1000",
-  "tick",
-  "expect pushes 1 body=hello-m1",
-  "resume phone",
-  "queue phone m1",
-  "hibernate phone",
-  "expect pushes 0",
-  "resume phone",
-  "queue phone m1",
-  "queue phone m2",
-  "hibernate phone",
-  "expect pushes 1 body=hello-m2",
-  "expect hib phone 259200 -1 259200 259200 -1")
+SCENARIO(rehibernation_pushes_only_new_stanzas, "option push_notification_with_body true",
+         "session phone", "enable phone push.example n1", "hibernate phone", "queue phone m1",
+         "advance 1000", "tick", "expect pushes 1 body=hello-m1", "resume phone", "queue phone m1",
+         "hibernate phone", "expect pushes 0", "resume phone", "queue phone m1", "queue phone m2",
+         "hibernate phone", "expect pushes 1 body=hello-m2",
+         "expect hib phone 259200 -1 259200 259200 -1")
 
 /* smacks_max_ack_delay after the request, not after the stanza. */
-SCENARIO(ack_overdue_pushes,
-  "option push_notification_with_body true",
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone m1",
-  "advance 5000",
-  "queue phone m2",
-  "ackreq phone",
-  "expect timer 30000",
-  "advance 29999",
-  "tick",
-  "expect pushes 0",
-  "advance 1",
-  "tick",
-  "expect pushes 1 body=hello-m1",
-  "ack phone 2",
-  "reply all result",
-  "expect timer -1")
+SCENARIO(ack_overdue_pushes, "option push_notification_with_body true", "session phone",
+         "enable phone push.example n1", "queue phone m1", "advance 5000", "queue phone m2",
+         "ackreq phone", "expect timer 30000", "advance 29999", "tick", "expect pushes 0",
+         "advance 1", "tick", "expect pushes 1 body=hello-m1", "ack phone 2", "reply all result",
+         "expect timer -1")
 
-SCENARIO(ack_in_time_no_push,
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone m1",
-  "ackreq phone",
-  "advance 29999",
-  "ack phone 1",
-  "expect timer -1",
-  "advance 10000",
-  "tick",
-  "expect pushes 0")
+SCENARIO(ack_in_time_no_push, "session phone", "enable phone push.example n1", "queue phone m1",
+         "ackreq phone", "advance 29999", "ack phone 1", "expect timer -1", "advance 10000", "tick",
+         "expect pushes 0")
 
 /* An ack covering only part of the request leaves the rest overdue. */
-SCENARIO(ack_partial_pushes_the_rest,
-  "option push_notification_with_body true",
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone m1",
-  "queue phone m2",
-  "ackreq phone",
-  "advance 10000",
-  "ack phone 1",
-  "expect timer 20000",
-  "advance 20000",
-  "tick",
-  "expect pushes 1 body=hello-m2")
+SCENARIO(ack_partial_pushes_the_rest, "option push_notification_with_body true", "session phone",
+         "enable phone push.example n1", "queue phone m1", "queue phone m2", "ackreq phone",
+         "advance 10000", "ack phone 1", "expect timer 20000", "advance 20000", "tick",
+         "expect pushes 1 body=hello-m2")
 
 /* Stream-management counts every stanza, pushed for or not: an ack
  * counts stanzas sent before push was enabled too. */
-SCENARIO(ack_counts_stanzas_queued_before_enable,
-  "option push_notification_with_body true",
-  "session phone",
-  "queue phone m1",
-  "enable phone push.example n1",
-  "queue phone m2",
-  "ackreq phone",
-  "ack phone 1",
-  "advance 30000",
-  "tick",
-  "expect pushes 1 body=hello-m2")
+SCENARIO(ack_counts_stanzas_queued_before_enable, "option push_notification_with_body true",
+         "session phone", "queue phone m1", "enable phone push.example n1", "queue phone m2",
+         "ackreq phone", "ack phone 1", "advance 30000", "tick", "expect pushes 1 body=hello-m2")
 
 /* A later <r/> must not push the deadline of an earlier one back. */
-SCENARIO(ack_clock_runs_from_oldest_request,
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone m1",
-  "ackreq phone",
-  "advance 20000",
-  "queue phone m2",
-  "ackreq phone",
-  "expect timer 10000",
-  "advance 10000",
-  "tick",
-  "expect pushes 1 important")
+SCENARIO(ack_clock_runs_from_oldest_request, "session phone", "enable phone push.example n1",
+         "queue phone m1", "ackreq phone", "advance 20000", "queue phone m2", "ackreq phone",
+         "expect timer 10000", "advance 10000", "tick", "expect pushes 1 important")
 
 /* The hibernation push takes over from the ack clock of the live
  * session; the outgoing carbon keeps the queue non-empty without
  * causing a push of its own, so only a stray ack timer could show. */
-SCENARIO(hibernation_stops_ack_clock,
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone carbon_out",
-  "ackreq phone",
-  "expect timer 30000",
-  "hibernate phone",
-  "expect pushes 0",
-  "expect hib phone 259200",
-  "expect timer -1")
+SCENARIO(hibernation_stops_ack_clock, "session phone", "enable phone push.example n1",
+         "queue phone carbon_out", "ackreq phone", "expect timer 30000", "hibernate phone",
+         "expect pushes 0", "expect hib phone 259200", "expect timer -1")
 
 /* Resent stanzas are counted again from the last ack, so an ack after
  * resumption covers exactly what the client received. */
-SCENARIO(resumption_renumbers_resent_stanzas,
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone m1",
-  "queue phone m2",
-  "ack phone 1",
-  "hibernate phone",
-  "expect pushes 1 important",
-  "expect hib phone 259200 -1",
-  "reply all result",
-  "resume phone",
-  "queue phone m2",
-  "queue phone m3",
-  "ackreq phone",
-  "ack phone 3",
-  "advance 30000",
-  "tick",
-  "expect pushes 0",
-  "expect timer -1")
+SCENARIO(resumption_renumbers_resent_stanzas, "session phone", "enable phone push.example n1",
+         "queue phone m1", "queue phone m2", "ack phone 1", "hibernate phone",
+         "expect pushes 1 important", "expect hib phone 259200 -1", "reply all result",
+         "resume phone", "queue phone m2", "queue phone m3", "ackreq phone", "ack phone 3",
+         "advance 30000", "tick", "expect pushes 0", "expect timer -1")
 
 /* The host restored its normal timeout itself on resumption; a later
  * removal of the registration has nothing to take back. */
-SCENARIO(resume_ends_extension_without_callback,
-  "session phone",
-  "enable phone push.example n1",
-  "session laptop",
-  "hibernate phone",
-  "expect hib phone 259200",
-  "resume phone",
-  "disable laptop push.example n1",
-  "expect removed n1:disabled",
-  "expect hib")
+SCENARIO(resume_ends_extension_without_callback, "session phone", "enable phone push.example n1",
+         "session laptop", "hibernate phone", "expect hib phone 259200", "resume phone",
+         "disable laptop push.example n1", "expect removed n1:disabled", "expect hib")
 
-SCENARIO(no_extension_when_max_hibernation_timeout_zero,
-  "option push_max_hibernation_timeout 0",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone m1",
-  "expect pushes 1 important",
-  "expect hib")
+SCENARIO(no_extension_when_max_hibernation_timeout_zero, "option push_max_hibernation_timeout 0",
+         "session phone", "enable phone push.example n1", "hibernate phone m1",
+         "expect pushes 1 important", "expect hib")
 
-SCENARIO(ack_delay_option_changed,
-  "option smacks_max_ack_delay 5",
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone c1",
-  "ackreq phone",
-  "expect timer 5000",
-  "advance 4999",
-  "tick",
-  "expect pushes 0",
-  "advance 1",
-  "tick",
-  "expect pushes 1 unimportant")
+SCENARIO(ack_delay_option_changed, "option smacks_max_ack_delay 5", "session phone",
+         "enable phone push.example n1", "queue phone c1", "ackreq phone", "expect timer 5000",
+         "advance 4999", "tick", "expect pushes 0", "advance 1", "tick",
+         "expect pushes 1 unimportant")
 
-SCENARIO(ack_delayed_by_host,
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone m1",
-  "ackdelay phone",
-  "expect pushes 1 important",
-  "ackdelay phone m2 c1 m3",
-  "expect pushes 2 important unimportant",
-  /* Already pushed for: nothing new to say. */
-  "ackdelay phone m1",
-  "expect pushes 0")
+SCENARIO(ack_delayed_by_host, "session phone", "enable phone push.example n1", "queue phone m1",
+         "ackdelay phone", "expect pushes 1 important", "ackdelay phone m2 c1 m3",
+         "expect pushes 2 important unimportant",
+         /* Already pushed for: nothing new to say. */
+         "ackdelay phone m1", "expect pushes 0")
 
-SCENARIO(online_acking_device_gets_no_push,
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone m1",
-  "ackreq phone",
-  "advance 2000",
-  "ack phone 1",
-  "queue phone m2",
-  "queue phone c1",
-  "ackreq phone",
-  "advance 2000",
-  "ack phone 3",
-  "archive m1 A1",
-  "archive m2 A2",
-  "advance 60000",
-  "tick",
-  "expect pushes 0",
-  "expect hib",
-  "expect timer -1")
+SCENARIO(online_acking_device_gets_no_push, "session phone", "enable phone push.example n1",
+         "queue phone m1", "ackreq phone", "advance 2000", "ack phone 1", "queue phone m2",
+         "queue phone c1", "ackreq phone", "advance 2000", "ack phone 3", "archive m1 A1",
+         "archive m2 A2", "advance 60000", "tick", "expect pushes 0", "expect hib",
+         "expect timer -1")
 
 /* The registration outlives its session; both routes of one stanza must
  * end in one push whichever comes first. */
-SCENARIO(offline_and_archived_push_once,
-  "session phone",
-  "enable phone push.example n1",
-  "close phone",
-  "offline m9",
-  "expect pushes 1 important",
-  "archive m9 X9",
-  "expect pushes 0",
-  "archive m8 X8",
-  "expect pushes 1 important",
-  "offline m8",
-  "expect pushes 0",
-  "archive m1",
-  "offline m1",
-  "expect pushes 1")
+SCENARIO(offline_and_archived_push_once, "session phone", "enable phone push.example n1",
+         "close phone", "offline m9", "expect pushes 1 important", "archive m9 X9",
+         "expect pushes 0", "archive m8 X8", "expect pushes 1 important", "offline m8",
+         "expect pushes 0", "archive m1", "offline m1", "expect pushes 1")
 
-SCENARIO(outgoing_carbon_never_pushes,
-  "session laptop",
-  "enable laptop push.example n2",
-  "close laptop",
-  "offline carbon_out",
-  "archive carbon_out A1",
-  "expect pushes 0",
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone carbon_out",
-  "ackreq phone",
-  "advance 30000",
-  "tick",
-  "ackdelay phone carbon_out",
-  "hibernate phone",
-  "queue phone carbon_out",
-  "advance 1000",
-  "tick",
-  "expect pushes 0",
-  /* Nothing important went out, so the extension stands. */
-  "expect hib phone 259200",
-  "expect timer -1")
+SCENARIO(outgoing_carbon_never_pushes, "session laptop", "enable laptop push.example n2",
+         "close laptop", "offline carbon_out", "archive carbon_out A1", "expect pushes 0",
+         "session phone", "enable phone push.example n1", "queue phone carbon_out", "ackreq phone",
+         "advance 30000", "tick", "ackdelay phone carbon_out", "hibernate phone",
+         "queue phone carbon_out", "advance 1000", "tick", "expect pushes 0",
+         /* Nothing important went out, so the extension stands. */
+         "expect hib phone 259200", "expect timer -1")
 
 /* A call cannot wait for the live session's client to notice it. */
-SCENARIO(call_archived_pushes_bound_registration,
-  "session phone",
-  "enable phone push.example n1",
-  "session tablet",
-  "enable tablet push.example n2",
-  "close tablet",
-  "session laptop",
-  "archive m1 A1",
-  "expect pushes 1 important,node=n2",
-  "archive call A2",
-  "expect pushes 2 important,node=n1 important,node=n2")
+SCENARIO(call_archived_pushes_bound_registration, "session phone", "enable phone push.example n1",
+         "session tablet", "enable tablet push.example n2", "close tablet", "session laptop",
+         "archive m1 A1", "expect pushes 1 important,node=n2", "archive call A2",
+         "expect pushes 2 important,node=n1 important,node=n2")
 
-SCENARIO(hibernation_timeout_ends_at_first_important_push,
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "expect hib phone 259200",
-  "queue phone c1",
-  "advance 1000",
-  "tick",
-  "expect pushes 1 unimportant",
-  "expect hib",
-  "queue phone m1",
-  "advance 1000",
-  "tick",
-  "expect pushes 1 important",
-  "expect hib phone -1",
-  "queue phone m2",
-  "advance 1000",
-  "tick",
-  "expect pushes 1 important",
-  "expect hib")
+SCENARIO(hibernation_timeout_ends_at_first_important_push, "session phone",
+         "enable phone push.example n1", "hibernate phone", "expect hib phone 259200",
+         "queue phone c1", "advance 1000", "tick", "expect pushes 1 unimportant", "expect hib",
+         "queue phone m1", "advance 1000", "tick", "expect pushes 1 important",
+         "expect hib phone -1", "queue phone m2", "advance 1000", "tick",
+         "expect pushes 1 important", "expect hib")
 
 /* Without an important body the device cannot tell pushes apart, so any
  * push counts as the important one. */
-SCENARIO(empty_important_body_any_push_ends_extension,
-  "option push_notification_important_body ''",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "expect hib phone 259200",
-  "queue phone c1",
-  "advance 1000",
-  "tick",
-  "expect pushes 1 unimportant",
-  "expect hib phone -1",
-  "resume phone",
-  "hibernate phone m1 c2",
-  "expect pushes 1 unimportant",
-  "expect hib phone 259200 -1")
+SCENARIO(empty_important_body_any_push_ends_extension, "option push_notification_important_body ''",
+         "session phone", "enable phone push.example n1", "hibernate phone",
+         "expect hib phone 259200", "queue phone c1", "advance 1000", "tick",
+         "expect pushes 1 unimportant", "expect hib phone -1", "resume phone",
+         "hibernate phone m1 c2", "expect pushes 1 unimportant", "expect hib phone 259200 -1")
 
-SCENARIO(session_without_push_gets_no_hibernation_timeout,
-  "session laptop",
-  "hibernate laptop m1",
-  "queue laptop m2",
-  "advance 1000",
-  "tick",
-  "resume laptop",
-  "session phone",
-  "enable phone push.example n1",
-  "disable phone push.example n1",
-  "hibernate phone m3",
-  "expect pushes 0",
-  "expect hib",
-  "expect removed n1:disabled",
-  "expect timer -1")
+SCENARIO(session_without_push_gets_no_hibernation_timeout, "session laptop", "hibernate laptop m1",
+         "queue laptop m2", "advance 1000", "tick", "resume laptop", "session phone",
+         "enable phone push.example n1", "disable phone push.example n1", "hibernate phone m3",
+         "expect pushes 0", "expect hib", "expect removed n1:disabled", "expect timer -1")
 
-SCENARIO(wake_before_expiry,
-  "option push_max_hibernation_timeout 3600",
-  "option push_wake_before_expiry 60",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone c1",
-  "expect pushes 1 unimportant",
-  "expect hib phone 3600",
-  "reply all result",
-  "expect timer 3540000",
-  "advance 3539999",
-  "tick",
-  "expect pushes 0",
-  "advance 1",
-  "tick",
-  "expect pushes 1 unimportant",
-  "reply all result",
-  "expect timer -1")
+SCENARIO(wake_before_expiry, "option push_max_hibernation_timeout 3600",
+         "option push_wake_before_expiry 60", "session phone", "enable phone push.example n1",
+         "hibernate phone c1", "expect pushes 1 unimportant", "expect hib phone 3600",
+         "reply all result", "expect timer 3540000", "advance 3539999", "tick", "expect pushes 0",
+         "advance 1", "tick", "expect pushes 1 unimportant", "reply all result", "expect timer -1")
 
-SCENARIO(wake_before_expiry_not_after_important_push,
-  "option push_max_hibernation_timeout 3600",
-  "option push_wake_before_expiry 60",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "queue phone m1",
-  "advance 1000",
-  "tick",
-  "expect pushes 1 important",
-  "expect hib phone 3600 -1",
-  "reply all result",
-  "expect timer -1",
-  "advance 3600000",
-  "tick",
-  "expect pushes 0")
+SCENARIO(wake_before_expiry_not_after_important_push, "option push_max_hibernation_timeout 3600",
+         "option push_wake_before_expiry 60", "session phone", "enable phone push.example n1",
+         "hibernate phone", "queue phone m1", "advance 1000", "tick", "expect pushes 1 important",
+         "expect hib phone 3600 -1", "reply all result", "expect timer -1", "advance 3600000",
+         "tick", "expect pushes 0")
 
-SCENARIO(disable_cancels_pending_work,
-  "session phone",
-  "enable phone push.example n1",
-  "session laptop",
-  "hibernate phone c1",
-  "expect pushes 1 unimportant",
-  "reply all result",
-  "queue phone m2",
-  "expect timer 1000",
-  "disable laptop push.example n1",
-  "expect removed n1:disabled",
-  "expect hib phone 259200 -1",
-  "expect timer -1",
-  "advance 1000",
-  "tick",
-  "expect pushes 0",
-  "resume phone",
-  "hibernate phone m3",
-  "expect pushes 0",
-  "expect hib")
+SCENARIO(disable_cancels_pending_work, "session phone", "enable phone push.example n1",
+         "session laptop", "hibernate phone c1", "expect pushes 1 unimportant", "reply all result",
+         "queue phone m2", "expect timer 1000", "disable laptop push.example n1",
+         "expect removed n1:disabled", "expect hib phone 259200 -1", "expect timer -1",
+         "advance 1000", "tick", "expect pushes 0", "resume phone", "hibernate phone m3",
+         "expect pushes 0", "expect hib")
 
-SCENARIO(error_removal_cancels_pending_work,
-  "option push_max_errors 2",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone c1",
-  "expect pushes 1 unimportant",
-  "reply 0 cancel",
-  "queue phone c2",
-  "advance 1000",
-  "tick",
-  "expect pushes 1 unimportant",
-  "queue phone m3",
-  "expect timer 1000",
-  "reply 1 cancel",
-  "expect removed n1:errors",
-  "expect hib phone 259200 -1",
-  "expect timer -1",
-  "advance 1000",
-  "tick",
-  "expect pushes 0")
+SCENARIO(error_removal_cancels_pending_work, "option push_max_errors 2", "session phone",
+         "enable phone push.example n1", "hibernate phone c1", "expect pushes 1 unimportant",
+         "reply 0 cancel", "queue phone c2", "advance 1000", "tick", "expect pushes 1 unimportant",
+         "queue phone m3", "expect timer 1000", "reply 1 cancel", "expect removed n1:errors",
+         "expect hib phone 259200 -1", "expect timer -1", "advance 1000", "tick", "expect pushes 0")
 
-SCENARIO(close_cancels_timers,
-  "option push_max_hibernation_timeout 3600",
-  "option push_wake_before_expiry 60",
-  "session phone",
-  "enable phone push.example n1",
-  "hibernate phone",
-  "queue phone m1",
-  "session tablet",
-  "enable tablet push.example n2",
-  "queue tablet m2",
-  "ackreq tablet",
-  "expect timer 1000",
-  "expect hib phone 3600",
-  "close phone",
-  "expect timer 30000",
-  "close tablet",
-  "expect timer -1",
-  "advance 3600000",
-  "tick",
-  "expect pushes 0")
+SCENARIO(close_cancels_timers, "option push_max_hibernation_timeout 3600",
+         "option push_wake_before_expiry 60", "session phone", "enable phone push.example n1",
+         "hibernate phone", "queue phone m1", "session tablet", "enable tablet push.example n2",
+         "queue tablet m2", "ackreq tablet", "expect timer 1000", "expect hib phone 3600",
+         "close phone", "expect timer 30000", "close tablet", "expect timer -1", "advance 3600000",
+         "tick", "expect pushes 0")
 
 /* One stanza reaching the same registration by every route. */
-SCENARIO(never_twice_for_one_stanza,
-  "session tablet",
-  "enable tablet push.example n2",
-  "close tablet",
-  "session phone",
-  "enable phone push.example n1",
-  "queue phone m9",
-  "ackreq phone",
-  "ackdelay phone",
-  "expect pushes 1 important,node=n1",
-  "advance 30000",
-  "tick",
-  "expect pushes 0",
-  "offline m9",
-  "expect pushes 1 important,node=n2",
-  "archive m9 X9",
-  "hibernate phone",
-  "queue phone m9",
-  "advance 1000",
-  "tick",
-  "ackdelay phone m9",
-  "offline m9",
-  "expect pushes 0",
-  "expect hib phone 259200",
-  "close phone",
-  "archive m9 X9",
-  "expect pushes 0")
+SCENARIO(never_twice_for_one_stanza, "session tablet", "enable tablet push.example n2",
+         "close tablet", "session phone", "enable phone push.example n1", "queue phone m9",
+         "ackreq phone", "ackdelay phone", "expect pushes 1 important,node=n1", "advance 30000",
+         "tick", "expect pushes 0", "offline m9", "expect pushes 1 important,node=n2",
+         "archive m9 X9", "hibernate phone", "queue phone m9", "advance 1000", "tick",
+         "ackdelay phone m9", "offline m9", "expect pushes 0", "expect hib phone 259200",
+         "close phone", "archive m9 X9", "expect pushes 0")
 
-SCENARIO(state_errors,
-  "session phone",
-  "enable phone push.example n1",
-  "resume phone => STATE",
-  "hibernate phone",
-  "hibernate phone m1 => STATE",
-  "expect pushes 0",
-  "expect hib phone 259200",
-  "resume phone",
-  "resume phone => STATE",
-  "expect hib")
+SCENARIO(state_errors, "session phone", "enable phone push.example n1", "resume phone => STATE",
+         "hibernate phone", "hibernate phone m1 => STATE", "expect pushes 0",
+         "expect hib phone 259200", "resume phone", "resume phone => STATE", "expect hib")
 
 /* Two accounts whose answers may come in any order (test-scenarios-shuffle
  * holds them across the event lines): each account's events still apply
  * in their order, and one account never waits for the other. */
-SCENARIO(two_accounts_interleaved,
-  "option push_max_hibernation_timeout 0",
-  "session phone",
-  "session tab nurse@capulet.example",
-  "enable phone push.example n1",
-  "enable tab push.example n2",
-  "hibernate phone",
-  "hibernate tab",
-  "queue phone m1",
-  "queue tab n2",
-  "queue phone m3",
-  "advance 1000",
-  "tick",
-  "queue tab n4",
-  "offline m5",
-  "expect pushes 3 important important important",
-  "advance 1000",
-  "tick",
-  "expect pushes 1 important,node=n2",
-  "expect timer 299000")
+SCENARIO(two_accounts_interleaved, "option push_max_hibernation_timeout 0", "session phone",
+         "session tab nurse@capulet.example", "enable phone push.example n1",
+         "enable tab push.example n2", "hibernate phone", "hibernate tab", "queue phone m1",
+         "queue tab n2", "queue phone m3", "advance 1000", "tick", "queue tab n4", "offline m5",
+         "expect pushes 3 important important important", "advance 1000", "tick",
+         "expect pushes 1 important,node=n2", "expect timer 299000")
 
 int main(void) {
   const char *mode = g_getenv("CN_HOST_MODE");

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_SESSIONS 3000
-#define N_ACCOUNTS 200
-#define N_STANZAS 1500
+#define N_SESSIONS        3000
+#define N_ACCOUNTS        200
+#define N_STANZAS         1500
 #define PUBLISH_TIMEOUT_S 60
 
 typedef struct sess_info {
@@ -44,11 +44,11 @@ typedef struct stress {
   cloudnotify_ctx *ctx;
   int64_t now;
   GRand *rand;
-  GHashTable *live;   /* cloudnotify_session* -> sess_info* */
-  GPtrArray *open;    /* sess_info*, the same set, for random picks */
-  GPtrArray *pending; /* publish*, not yet answered by the test */
-  GPtrArray *stanzas; /* char* */
-  GHashTable *pushed; /* "account jid node body" of every publish with a body */
+  GHashTable *live;       /* cloudnotify_session* -> sess_info* */
+  GPtrArray *open;        /* sess_info*, the same set, for random picks */
+  GPtrArray *pending;     /* publish*, not yet answered by the test */
+  GPtrArray *stanzas;     /* char* */
+  GHashTable *pushed;     /* "account jid node body" of every publish with a body */
   sess_info *hibernating; /* inside cloudnotify_session_hibernated for it */
   int64_t host_deadline;
   int last_client_ok; /* 1 result, 0 error, -1 none since reset */
@@ -194,12 +194,14 @@ static void make_stanzas(stress *st) {
     case 0:
     case 1:
       x = g_strdup_printf("<message type='chat' from='friend%u@example.net/r' id='s%u'>"
-                          "<body>text %u</body></message>", i % 17, i, i);
+                          "<body>text %u</body></message>",
+                          i % 17, i, i);
       break;
     case 2:
       x = g_strdup_printf("<message xmlns='jabber:client' type='chat' from='friend@example.net/r' "
                           "id='s%u'><composing xmlns='http://jabber.org/protocol/chatstates'/>"
-                          "</message>", i);
+                          "</message>",
+                          i);
       break;
     case 3:
       x = g_strdup_printf("<message type='chat' from='caller@example.net/r' id='s%u'>"
@@ -207,15 +209,19 @@ static void make_stanzas(stress *st) {
                           i, i);
       break;
     case 4:
-      x = g_strdup_printf("<message from='me@example.org' id='s%u'><sent xmlns='urn:xmpp:carbons:2'>"
-                          "<forwarded xmlns='urn:xmpp:forward:0'><message type='chat' "
-                          "to='friend@example.net' id='o%u'><body>out</body></message>"
-                          "</forwarded></sent></message>", i, i);
+      x = g_strdup_printf(
+          "<message from='me@example.org' id='s%u'><sent xmlns='urn:xmpp:carbons:2'>"
+          "<forwarded xmlns='urn:xmpp:forward:0'><message type='chat' "
+          "to='friend@example.net' id='o%u'><body>out</body></message>"
+          "</forwarded></sent></message>",
+          i, i);
       break;
     default:
-      x = g_strdup_printf("<message type='chat' from='friend@example.net/r' id='s%u'><body>"
-                          "archived %u</body><stanza-id xmlns='urn:xmpp:sid:0' by='user%u@example.org' "
-                          "id='A%u'/></message>", i, i, i % N_ACCOUNTS, i);
+      x = g_strdup_printf(
+          "<message type='chat' from='friend@example.net/r' id='s%u'><body>"
+          "archived %u</body><stanza-id xmlns='urn:xmpp:sid:0' by='user%u@example.org' "
+          "id='A%u'/></message>",
+          i, i, i % N_ACCOUNTS, i);
       break;
     }
     g_ptr_array_add(st->stanzas, x);
@@ -322,9 +328,7 @@ static void session_step(stress *st) {
     si->sent = si->acked;
     ok(st, cloudnotify_session_resumed(si->s));
     break;
-  case 6:
-    ok(st, cloudnotify_session_ack_requested(si->s));
-    break;
+  case 6: ok(st, cloudnotify_session_ack_requested(si->s)); break;
   case 7:
   case 8:
     if (si->sent != si->acked)
@@ -374,7 +378,8 @@ static void reply_step(stress *st) {
   char *x = strcmp(type, "result")
                 ? g_strdup_printf("<iq type='error' id='%s' from='%s'><error type='%s'>"
                                   "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
-                                  "</error></iq>", p->id, p->to, type)
+                                  "</error></iq>",
+                                  p->id, p->to, type)
                 : g_strdup_printf("<iq type='result' id='%s' from='%s'/>", p->id, p->to);
   int rc = cloudnotify_handle_app_reply(st->ctx, x, strlen(x));
   /* The library may have forgotten it: expired, pushed out of the bounded
@@ -462,7 +467,8 @@ static void stress_sessions(void **state) {
   assert_int_equal(g_hash_table_size(st.live), 0);
   assert_int_equal(st.closed, N_SESSIONS);
   print_message("seed %u: %u publishes, %u hibernation_timeout calls, %u client replies, "
-                "%u removals\n", seed, st.publishes, st.hib_calls, st.client_replies, st.removed);
+                "%u removals\n",
+                seed, st.publishes, st.hib_calls, st.client_replies, st.removed);
   /* The run must have exercised what it claims to. */
   assert_true(st.publishes > 1000);
   assert_true(st.hib_calls > 100);

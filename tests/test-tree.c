@@ -105,7 +105,7 @@ static int f_queue(cloudnotify_session *s, form f, int which, const char *const 
 /* ---- a host receiving structure --------------------------------------- */
 
 typedef struct stanza_host {
-  unsigned text_sends;   /* calls of send: must stay 0 */
+  unsigned text_sends; /* calls of send: must stay 0 */
   unsigned builds;
 } stanza_host;
 
@@ -113,7 +113,13 @@ static stanza_host sh;
 
 static int sh_send_text(void *ud, cloudnotify_route route, cloudnotify_session *session,
                         const char *account, const char *to, const char *xml, size_t len) {
-  (void)ud; (void)route; (void)session; (void)account; (void)to; (void)xml; (void)len;
+  (void)ud;
+  (void)route;
+  (void)session;
+  (void)account;
+  (void)to;
+  (void)xml;
+  (void)len;
   sh.text_sends++;
   return 0;
 }
@@ -211,29 +217,30 @@ static void sh_init(fake_host *h) {
 
 /* ---- one script, run in each form -------------------------------------- */
 
-#define MSG_NOID                                                                  \
-  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard'" \
-  " to='" ALICE "'><body>no id &amp; &lt;here&gt;</body><delay xmlns='urn:xmpp:delay'" \
+#define MSG_NOID                                                                                   \
+  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard'"               \
+  " to='" ALICE "'><body>no id &amp; &lt;here&gt;</body><delay xmlns='urn:xmpp:delay'"             \
   " stamp='2020-01-01T00:00:00Z'/></message>"
-#define MSG_CALL                                                                  \
-  "<message xmlns='jabber:client' from='romeo@montague.example/orchard' to='" ALICE \
-  "' id='call1'><propose xmlns='urn:xmpp:jingle-message:0' id='c'>"                \
+#define MSG_CALL                                                                                   \
+  "<message xmlns='jabber:client' from='romeo@montague.example/orchard' to='" ALICE                \
+  "' id='call1'><propose xmlns='urn:xmpp:jingle-message:0' id='c'>"                                \
   "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>"
-#define MSG_GC                                                                     \
-  "<message xmlns='jabber:client' type='groupchat' from='room@muc.example/nick' to='" \
-  ALICE "' id='gc1'><body xml:lang='en'>hello room</body></message>"
+#define MSG_GC                                                                                     \
+  "<message xmlns='jabber:client' type='groupchat' from='room@muc.example/nick' to='" ALICE        \
+  "' id='gc1'><body xml:lang='en'>hello room</body></message>"
 #define PRESENCE "<presence xmlns='jabber:client' from='romeo@montague.example/orchard'/>"
-#define FORM_LANG                                                                  \
-  "<x xmlns='jabber:x:data' type='submit' xml:lang='en'>"                          \
-  "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options" \
-  "</value></field><field var='secret' xmlns:ext='urn:example:ext' ext:hint='h'>"     \
-  "<value>s3cr3t &amp; &lt;more&gt;</value></field>"                                \
+#define FORM_LANG                                                                                  \
+  "<x xmlns='jabber:x:data' type='submit' xml:lang='en'>"                                          \
+  "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options"                \
+  "</value></field><field var='secret' xmlns:ext='urn:example:ext' ext:hint='h'>"                  \
+  "<value>s3cr3t &amp; &lt;more&gt;</value></field>"                                               \
   "<field var='empty'><value></value></field></x>"
 
 static char *enable_iq(const char *jid, const char *node, const char *x_form) {
   return g_strdup_printf("<iq type='set' id='en-%s'><enable xmlns='urn:xmpp:push:0' jid='%s'%s%s%s>"
-                         "%s</enable></iq>", jid, jid, node ? " node='" : "", node ? node : "",
-                         node ? "'" : "", x_form ? x_form : "");
+                         "%s</enable></iq>",
+                         jid, jid, node ? " node='" : "", node ? node : "", node ? "'" : "",
+                         x_form ? x_form : "");
 }
 
 static void note(GString *log, const char *what, int rc, unsigned pushes) {
@@ -250,7 +257,8 @@ static void reply_errors(fake_host *h, form f, GString *log, const char *jid, un
     char *id = fh_attr(p->xml, "id");
     char *x = g_strdup_printf("<iq type='error' id='%s' from='%s'><error type='cancel'>"
                               "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
-                              "</error></iq>", id, jid);
+                              "</error></iq>",
+                              id, jid);
     note(log, "reply", f_reply(h, f, x), 0);
     g_free(x);
     g_free(id);
@@ -287,12 +295,24 @@ static void script(fake_host *h, form f, GString *log) {
     note(log, "bad iq", f_iq(s1, f, bad_iqs[i]), 0);
 
   char *m1 = fh_message(ALICE, "m1", "hello\tthere\r\nline 'two' \"q\"");
-  n = 0; rc = f_offline(h, f, m1, &n); note(log, "offline m1", rc, n);
-  n = 0; rc = f_offline(h, f, m1, &n); note(log, "offline m1 again", rc, n);
-  n = 0; rc = f_offline(h, f, MSG_NOID, &n); note(log, "offline noid", rc, n);
-  n = 0; rc = f_archived(h, f, MSG_NOID, "arch-1", &n); note(log, "archived noid", rc, n);
-  n = 0; rc = f_archived(h, f, MSG_CALL, "arch-2", &n); note(log, "archived call", rc, n);
-  n = 0; rc = f_groupchat(h, f, MSG_GC, &n); note(log, "groupchat", rc, n);
+  n = 0;
+  rc = f_offline(h, f, m1, &n);
+  note(log, "offline m1", rc, n);
+  n = 0;
+  rc = f_offline(h, f, m1, &n);
+  note(log, "offline m1 again", rc, n);
+  n = 0;
+  rc = f_offline(h, f, MSG_NOID, &n);
+  note(log, "offline noid", rc, n);
+  n = 0;
+  rc = f_archived(h, f, MSG_NOID, "arch-1", &n);
+  note(log, "archived noid", rc, n);
+  n = 0;
+  rc = f_archived(h, f, MSG_CALL, "arch-2", &n);
+  note(log, "archived call", rc, n);
+  n = 0;
+  rc = f_groupchat(h, f, MSG_GC, &n);
+  note(log, "groupchat", rc, n);
 
   /* s1 hibernates with a queue, then more is queued while hibernated. */
   char *m2 = fh_message(ALICE, "m2", "queued one");
@@ -318,9 +338,12 @@ static void script(fake_host *h, form f, GString *log) {
   note(log, "unknown reply", f_reply(h, f, "<iq type='result' id='nope' from='x.example'/>"), 0);
 
   char *d1 = g_strdup_printf("<iq type='set' id='d1'><disable xmlns='urn:xmpp:push:0' "
-                             "jid='%s' node='node&amp;1'/></iq>", PUSH_JID);
+                             "jid='%s' node='node&amp;1'/></iq>",
+                             PUSH_JID);
   note(log, "disable", f_iq(s1, f, d1), 0);
-  n = 0; rc = f_offline(h, f, m4, &n); note(log, "offline after disable", rc, n);
+  n = 0;
+  rc = f_offline(h, f, m4, &n);
+  note(log, "offline after disable", rc, n);
   g_free(d1);
   g_free(m1);
   g_free(m2);
@@ -425,9 +448,9 @@ static void digest_identical_in_both_forms(void **state) {
   assert_int_equal(n, 0);
   /* The archive's copy (different delay, a stanza-id) is the same stanza. */
   const char *archived_copy =
-    "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard'"
-    " to='" ALICE "'><body>no id &amp; &lt;here&gt;</body>"
-    "<stanza-id xmlns='urn:xmpp:sid:0' by='someone@else.example' id='x'/></message>";
+      "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard'"
+      " to='" ALICE "'><body>no id &amp; &lt;here&gt;</body>"
+      "<stanza-id xmlns='urn:xmpp:sid:0' by='someone@else.example' id='x'/></message>";
   assert_int_equal(f_archived(h, TREE, archived_copy, NULL, &n), 0);
   assert_int_equal(n, 0);
   cloudnotify_session_free(s);
@@ -517,11 +540,11 @@ static void invalid_content_refused(void **state) {
     { "attribute value U+FFFE", "a", NULL, NULL, "x", "\xef\xbf\xbe", "t", 0 },
     { "attribute name invalid", "a", NULL, NULL, "-x", "v", "t", 0 },
     { "attribute named xmlns", "a", NULL, NULL, "xmlns", "v", "t", 0 },
-    { "attribute in the xmlns namespace", "a", NULL, "http://www.w3.org/2000/xmlns/", "x", "v",
-      "t", 0 },
+    { "attribute in the xmlns namespace", "a", NULL, "http://www.w3.org/2000/xmlns/", "x", "v", "t",
+      0 },
     { "namespace not UTF-8", "a", "urn:\xff", NULL, "x", "v", "t", 0 },
-    { "element in the xmlns namespace", "a", "http://www.w3.org/2000/xmlns/", NULL, "x", "v",
-      "t", 0 },
+    { "element in the xmlns namespace", "a", "http://www.w3.org/2000/xmlns/", NULL, "x", "v", "t",
+      0 },
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     tt_node *root = tt_element("message", NULL);
@@ -612,10 +635,8 @@ static void adapter_failures_refused(void **state) {
   assert_int_equal(cloudnotify_session_queued_tree(s, NULL), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_session_queued_tree(NULL, &t), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_handle_client_iq_tree(s, &t), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  assert_int_equal(cloudnotify_handle_app_reply_tree(h->ctx, &t),
-                   CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
-  assert_int_equal(cloudnotify_handle_app_reply_tree(NULL, NULL),
-                   CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(cloudnotify_handle_app_reply_tree(h->ctx, &t), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
+  assert_int_equal(cloudnotify_handle_app_reply_tree(NULL, NULL), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_session_hibernated_tree(s, NULL, 1),
                    CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_session_ack_delayed_tree(NULL, NULL, 0),
@@ -719,7 +740,8 @@ static int ns_start(void *d, const char *name, const char *ns, const cloudnotify
   return 0;
 }
 static int ns_text(void *d, const char *t, size_t len) {
-  (void)d; (void)t;
+  (void)d;
+  (void)t;
   assert_true(len > 0);
   return 0;
 }

@@ -42,15 +42,14 @@ static void two_unbound(fixture *f) {
 
 static unsigned archived(fixture *f, const char *xml, const char *archive_id) {
   unsigned n = 12345;
-  assert_int_equal(
-      cloudnotify_message_archived(f->h.ctx, ALICE, xml, strlen(xml), archive_id, &n), 0);
+  assert_int_equal(cloudnotify_message_archived(f->h.ctx, ALICE, xml, strlen(xml), archive_id, &n),
+                   0);
   return n;
 }
 
 static unsigned groupchat(fixture *f, const char *xml) {
   unsigned n = 12345;
-  assert_int_equal(cloudnotify_message_groupchat_bare(f->h.ctx, ALICE, xml, strlen(xml), &n),
-                   0);
+  assert_int_equal(cloudnotify_message_groupchat_bare(f->h.ctx, ALICE, xml, strlen(xml), &n), 0);
   return n;
 }
 
@@ -80,9 +79,9 @@ static void same_stanza_pushed_once(void **state) {
   assert_int_equal(au_publishes(&f->h), 2);
 }
 
-#define WITH_STANZA_ID(id, sid)                                                          \
-  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "   \
-  "to='juliet@capulet.example' id='" id "'><body>hi</body>"                              \
+#define WITH_STANZA_ID(id, sid)                                                                    \
+  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "              \
+  "to='juliet@capulet.example' id='" id "'><body>hi</body>"                                        \
   "<stanza-id xmlns='urn:xmpp:sid:0' by='juliet@capulet.example' id='" sid "'/></message>"
 
 static void offline_then_archived_once(void **state) {
@@ -92,9 +91,11 @@ static void offline_then_archived_once(void **state) {
   assert_int_equal(archived(f, WITH_STANZA_ID("m1", "X"), "X"), 0);
   /* The archive copy may have lost the stanza-id: the archive id still
    * names the same stanza. */
-  assert_int_equal(archived(f, "<message xmlns='jabber:client' type='chat' "
-                              "from='romeo@montague.example/orchard' id='other-id'>"
-                              "<body>hi</body></message>", "X"),
+  assert_int_equal(archived(f,
+                            "<message xmlns='jabber:client' type='chat' "
+                            "from='romeo@montague.example/orchard' id='other-id'>"
+                            "<body>hi</body></message>",
+                            "X"),
                    0);
   assert_int_equal(au_publishes(&f->h), 2);
   assert_int_equal(au_publishes_to(&f->h, PUSH_JID, "n1"), 1);
@@ -144,10 +145,10 @@ static void archived_skips_bound_registration(void **state) {
   assert_int_equal(au_publishes_to(&f->h, PUSH_JID, "n1"), 0);
 }
 
-#define JMI_PROPOSE(id)                                                                   \
-  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "    \
-  "to='juliet@capulet.example' id='" id "'><propose xmlns='urn:xmpp:jingle-message:0' "  \
-  "id='c1'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose>"    \
+#define JMI_PROPOSE(id)                                                                            \
+  "<message xmlns='jabber:client' type='chat' from='romeo@montague.example/orchard' "              \
+  "to='juliet@capulet.example' id='" id "'><propose xmlns='urn:xmpp:jingle-message:0' "            \
+  "id='c1'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose>"              \
   "</message>"
 
 static void archived_urgent_reaches_bound(void **state) {
@@ -309,8 +310,7 @@ static void stanza_namespaces(void **state) {
   for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
     char *m = g_strdup_printf("<message%s%s%s type='chat' from='romeo@montague.example/o' "
                               "id='ns-%zu'><body>hi</body></message>",
-                              ok[i] ? " xmlns='" : "", ok[i] ? ok[i] : "", ok[i] ? "'" : "",
-                              i);
+                              ok[i] ? " xmlns='" : "", ok[i] ? ok[i] : "", ok[i] ? "'" : "", i);
     fh_clear(&f->h);
     assert_int_equal(au_offline(&f->h, ALICE, m), 2);
     au_assert_summary_field(fh_publish(&f->h, 0)->xml, "last-message-body", "New Message!");
@@ -327,9 +327,8 @@ static void stanza_namespaces(void **state) {
     assert_int_equal(cloudnotify_message_offline(f->h.ctx, ALICE, bad[i], strlen(bad[i]), &n),
                      CLOUDNOTIFY_ERR_XML);
     assert_int_equal(n, 0);
-    assert_int_equal(
-        cloudnotify_message_archived(f->h.ctx, ALICE, bad[i], strlen(bad[i]), "B", &n),
-        CLOUDNOTIFY_ERR_XML);
+    assert_int_equal(cloudnotify_message_archived(f->h.ctx, ALICE, bad[i], strlen(bad[i]), "B", &n),
+                     CLOUDNOTIFY_ERR_XML);
     assert_int_equal(
         cloudnotify_message_groupchat_bare(f->h.ctx, ALICE, bad[i], strlen(bad[i]), &n),
         CLOUDNOTIFY_ERR_XML);
@@ -342,14 +341,13 @@ static void no_registration_decided_without_parsing(void **state) {
   two_unbound(f);
   const char *junk = "<<<";
   unsigned n = 12345;
-  assert_int_equal(cloudnotify_message_offline(f->h.ctx, "nurse@capulet.example", junk,
-                                               strlen(junk), &n),
-                   0);
+  assert_int_equal(
+      cloudnotify_message_offline(f->h.ctx, "nurse@capulet.example", junk, strlen(junk), &n), 0);
   assert_int_equal(n, 0);
   n = 12345;
-  assert_int_equal(cloudnotify_message_archived(f->h.ctx, "nurse@capulet.example", junk,
-                                                strlen(junk), "J", &n),
-                   0);
+  assert_int_equal(
+      cloudnotify_message_archived(f->h.ctx, "nurse@capulet.example", junk, strlen(junk), "J", &n),
+      0);
   assert_int_equal(n, 0);
   n = 12345;
   assert_int_equal(cloudnotify_message_offline(f->h.ctx, ALICE, junk, strlen(junk), &n),
@@ -451,8 +449,7 @@ static void ping_endpoint_validation(void **state) {
   assert_int_equal(cloudnotify_ping(f->h.ctx, ALICE, bad, 2, &n), CLOUDNOTIFY_ERR_JID_MALFORMED);
   assert_int_equal(n, 0);
   const cloudnotify_endpoint nojid[] = { { NULL, "n1" } };
-  assert_int_equal(cloudnotify_ping(f->h.ctx, ALICE, nojid, 1, &n),
-                   CLOUDNOTIFY_ERR_JID_MALFORMED);
+  assert_int_equal(cloudnotify_ping(f->h.ctx, ALICE, nojid, 1, &n), CLOUDNOTIFY_ERR_JID_MALFORMED);
   assert_int_equal(cloudnotify_ping(f->h.ctx, ALICE, NULL, 1, &n),
                    CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(au_publishes(&f->h), 0);
@@ -485,8 +482,8 @@ static void account_validation(void **state) {
                    CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   assert_int_equal(cloudnotify_ping(NULL, ALICE, NULL, 0, &n), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
 
-  const char *bad[] = { "not a jid@", "capulet.example", ALICE_FULL, "@capulet.example",
-                        "juliet@", "" };
+  const char *bad[] = { "not a jid@",       "capulet.example", ALICE_FULL,
+                        "@capulet.example", "juliet@",         "" };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     n = 12345;
     assert_int_equal(cloudnotify_message_offline(c, bad[i], m, len, &n),

@@ -19,17 +19,13 @@
 
 static cn_xml_parser *parser;
 
-static int
-setup(void **state)
-{
+static int setup(void **state) {
   (void)state;
   parser = cn_xml_parser_new();
   return parser == NULL ? -1 : 0;
 }
 
-static int
-teardown(void **state)
-{
+static int teardown(void **state) {
   (void)state;
   cn_xml_parser_free(parser);
   parser = NULL;
@@ -38,10 +34,7 @@ teardown(void **state)
 
 /* Parse with the default bounds.  On failure *out must have been reset:
  * start it off as junk so a missing reset shows. */
-static int
-parse_len(const char *data, size_t len, size_t max_bytes, int max_depth,
-          xmlDoc **out)
-{
+static int parse_len(const char *data, size_t len, size_t max_bytes, int max_depth, xmlDoc **out) {
   int rc;
 
   *out = (xmlDoc *)(uintptr_t)1;
@@ -53,15 +46,11 @@ parse_len(const char *data, size_t len, size_t max_bytes, int max_depth,
   return rc;
 }
 
-static int
-parse(const char *text, xmlDoc **out)
-{
+static int parse(const char *text, xmlDoc **out) {
   return parse_len(text, strlen(text), MAX_BYTES, MAX_DEPTH, out);
 }
 
-static xmlNode *
-parse_ok(const char *text, xmlDoc **doc)
-{
+static xmlNode *parse_ok(const char *text, xmlDoc **doc) {
   xmlNode *root;
 
   assert_int_equal(parse(text, doc), 0);
@@ -70,17 +59,13 @@ parse_ok(const char *text, xmlDoc **doc)
   return root;
 }
 
-static void
-assert_parse_error(const char *text, int expected)
-{
+static void assert_parse_error(const char *text, int expected) {
   xmlDoc *doc;
 
   assert_int_equal(parse(text, &doc), expected);
 }
 
-static void
-assert_parse_error_len(const char *data, size_t len, int expected)
-{
+static void assert_parse_error_len(const char *data, size_t len, int expected) {
   xmlDoc *doc;
 
   assert_int_equal(parse_len(data, len, MAX_BYTES, MAX_DEPTH, &doc), expected);
@@ -88,9 +73,7 @@ assert_parse_error_len(const char *data, size_t len, int expected)
 
 /* depth nested <a> elements; the innermost written as <a/> when
  * innermost_empty, since an empty-element tag must count as a level too. */
-static char *
-nested(int depth, gboolean innermost_empty)
-{
+static char *nested(int depth, gboolean innermost_empty) {
   GString *s = g_string_new(NULL);
 
   for (int i = 0; i < depth - 1; i++)
@@ -101,9 +84,7 @@ nested(int depth, gboolean innermost_empty)
   return g_string_free(s, FALSE);
 }
 
-static char *
-serialize(const xmlNode *node)
-{
+static char *serialize(const xmlNode *node) {
   GString *s = g_string_new(NULL);
 
   cn_xml_serialize(s, node);
@@ -112,9 +93,7 @@ serialize(const xmlNode *node)
 
 /* ---------------------------------------------------------------- */
 
-static void
-test_accepts_stanza_namespaces(void **state)
-{
+static void test_accepts_stanza_namespaces(void **state) {
   static const struct {
     const char *xml;
     const char *ns;
@@ -124,8 +103,7 @@ test_accepts_stanza_namespaces(void **state)
     { "<message xmlns='jabber:component:accept'><body>hi</body></message>",
       "jabber:component:accept" },
     { "<message><body>hi</body></message>", NULL },
-    { "<c:message xmlns:c='jabber:client'><body>hi</body></c:message>",
-      "jabber:client" },
+    { "<c:message xmlns:c='jabber:client'><body>hi</body></c:message>", "jabber:client" },
   };
 
   (void)state;
@@ -142,12 +120,9 @@ test_accepts_stanza_namespaces(void **state)
   }
 }
 
-static void
-test_rejects_foreign_root_namespace(void **state)
-{
+static void test_rejects_foreign_root_namespace(void **state) {
   (void)state;
-  assert_parse_error("<message xmlns='urn:foo'><body>hi</body></message>",
-                     CLOUDNOTIFY_ERR_XML);
+  assert_parse_error("<message xmlns='urn:foo'><body>hi</body></message>", CLOUDNOTIFY_ERR_XML);
   assert_parse_error("<f:message xmlns:f='urn:foo'/>", CLOUDNOTIFY_ERR_XML);
   assert_parse_error("<message xmlns='jabber:client2'/>", CLOUDNOTIFY_ERR_XML);
   assert_parse_error("<message xmlns='JABBER:CLIENT'/>", CLOUDNOTIFY_ERR_XML);
@@ -158,13 +133,10 @@ test_rejects_foreign_root_namespace(void **state)
   assert_parse_error("<x:message/>", CLOUDNOTIFY_ERR_XML);
   assert_parse_error("<message><x:body>hi</x:body></message>", CLOUDNOTIFY_ERR_XML);
   assert_parse_error("<message a:b='1'/>", CLOUDNOTIFY_ERR_XML);
-  assert_parse_error("<message xmlns:a='u' xmlns:b='u' a:x='1' b:x='2'/>",
-                     CLOUDNOTIFY_ERR_XML);
+  assert_parse_error("<message xmlns:a='u' xmlns:b='u' a:x='1' b:x='2'/>", CLOUDNOTIFY_ERR_XML);
 }
 
-static void
-test_rejects_markup_declarations(void **state)
-{
+static void test_rejects_markup_declarations(void **state) {
   static const char *const bad[] = {
     /* DOCTYPE */
     "<!DOCTYPE message><message/>",
@@ -204,25 +176,23 @@ test_rejects_markup_declarations(void **state)
     assert_parse_error(bad[i], CLOUDNOTIFY_ERR_XML);
 }
 
-static void
-test_rejects_malformed(void **state)
-{
+static void test_rejects_malformed(void **state) {
   static const char *const bad[] = {
-    "<message><body>hi</body>",      /* truncated */
+    "<message><body>hi</body>", /* truncated */
     "<message><body>hi</bo",
     "<message",
     "<",
     "<message a='1",
-    "<message/><message/>",          /* two roots */
-    "<message/>trailing",            /* text after the root */
-    "leading<message/>",             /* text before the root */
+    "<message/><message/>", /* two roots */
+    "<message/>trailing",   /* text after the root */
+    "leading<message/>",    /* text before the root */
     "just text",
     "   ",
     "<message><body></message></body>",
     "<message a='<'/>",
     "<message a='1' a='2'/>",
     "<message xmlns='jabber:client' xmlns='jabber:server'/>",
-    "<message>\x01</message>",        /* not an XML character */
+    "<message>\x01</message>", /* not an XML character */
     "<message>&#0;</message>",
     "<message>&#xD800;</message>",
     "<message>a & b</message>",
@@ -235,9 +205,7 @@ test_rejects_malformed(void **state)
   assert_parse_error("", CLOUDNOTIFY_ERR_XML);
 }
 
-static void
-test_rejects_nul_and_bad_utf8(void **state)
-{
+static void test_rejects_nul_and_bad_utf8(void **state) {
   static const char nul[] = "<message><body>a\0b</body></message>";
   static const char nul_end[] = "<message/>\0";
 
@@ -262,9 +230,7 @@ test_rejects_nul_and_bad_utf8(void **state)
   }
 }
 
-static void
-test_accepts_xml_declaration(void **state)
-{
+static void test_accepts_xml_declaration(void **state) {
   xmlDoc *doc;
   xmlNode *root;
   char *text;
@@ -281,7 +247,8 @@ test_accepts_xml_declaration(void **state)
   /* A declared encoding must not make libxml2 reinterpret the bytes, which
    * were validated as UTF-8. */
   root = parse_ok("<?xml version='1.0' encoding='ISO-8859-1'?>"
-                  "<message><body>\xc3\xa9</body></message>", &doc);
+                  "<message><body>\xc3\xa9</body></message>",
+                  &doc);
   text = cn_xml_text(cn_xml_child(root, "body", NULL));
   assert_string_equal(text, "\xc3\xa9");
   g_free(text);
@@ -293,9 +260,7 @@ test_accepts_xml_declaration(void **state)
   xmlFreeDoc(doc);
 }
 
-static void
-test_entities_decode(void **state)
-{
+static void test_entities_decode(void **state) {
   xmlDoc *doc;
   xmlNode *root, *body;
   char *text;
@@ -303,7 +268,8 @@ test_entities_decode(void **state)
   (void)state;
   root = parse_ok("<message a='&amp;&lt;&gt;&quot;&apos;&#x41;&#66;&#x20AC;'>"
                   "<body>&amp;&lt;&gt;&quot;&apos;&#x41;&#66;&#x20AC;</body>"
-                  "</message>", &doc);
+                  "</message>",
+                  &doc);
   assert_string_equal(cn_xml_attr(root, "a"), "&<>\"'AB\xe2\x82\xac");
   body = cn_xml_child(root, "body", NULL);
   text = cn_xml_text(body);
@@ -312,9 +278,7 @@ test_entities_decode(void **state)
   xmlFreeDoc(doc);
 }
 
-static void
-test_depth_limit(void **state)
-{
+static void test_depth_limit(void **state) {
   xmlDoc *doc;
   char *s;
 
@@ -356,13 +320,11 @@ test_depth_limit(void **state)
                    CLOUDNOTIFY_ERR_TOO_LARGE);
   /* Even when the caller allows it, libxml2's own ceiling applies, and
    * the error stays TOO_LARGE. */
-  assert_int_equal(parse_len(s, strlen(s), 1024 * 1024, 100000, &doc),
-                   CLOUDNOTIFY_ERR_TOO_LARGE);
+  assert_int_equal(parse_len(s, strlen(s), 1024 * 1024, 100000, &doc), CLOUDNOTIFY_ERR_TOO_LARGE);
   g_free(s);
 
   s = nested(300, FALSE);
-  assert_int_equal(parse_len(s, strlen(s), MAX_BYTES, 1000, &doc),
-                   CLOUDNOTIFY_ERR_TOO_LARGE);
+  assert_int_equal(parse_len(s, strlen(s), MAX_BYTES, 1000, &doc), CLOUDNOTIFY_ERR_TOO_LARGE);
   g_free(s);
   s = nested(200, FALSE);
   assert_int_equal(parse_len(s, strlen(s), MAX_BYTES, 1000, &doc), 0);
@@ -370,9 +332,7 @@ test_depth_limit(void **state)
   g_free(s);
 }
 
-static void
-test_size_limit(void **state)
-{
+static void test_size_limit(void **state) {
   const char *msg = "<message><body>0123456789</body></message>";
   size_t len = strlen(msg);
   xmlDoc *doc;
@@ -380,16 +340,12 @@ test_size_limit(void **state)
   (void)state;
   assert_int_equal(parse_len(msg, len, len, MAX_DEPTH, &doc), 0);
   xmlFreeDoc(doc);
-  assert_int_equal(parse_len(msg, len, len - 1, MAX_DEPTH, &doc),
-                   CLOUDNOTIFY_ERR_TOO_LARGE);
+  assert_int_equal(parse_len(msg, len, len - 1, MAX_DEPTH, &doc), CLOUDNOTIFY_ERR_TOO_LARGE);
   /* Size is checked before anything else, even on garbage. */
-  assert_int_equal(parse_len("<!DOCTYPE x>", 12, 11, MAX_DEPTH, &doc),
-                   CLOUDNOTIFY_ERR_TOO_LARGE);
+  assert_int_equal(parse_len("<!DOCTYPE x>", 12, 11, MAX_DEPTH, &doc), CLOUDNOTIFY_ERR_TOO_LARGE);
 }
 
-static void
-test_huge_attribute_rejected_fast(void **state)
-{
+static void test_huge_attribute_rejected_fast(void **state) {
   size_t size = 10 * 1024 * 1024;
   GString *s = g_string_sized_new(size + 64);
   xmlDoc *doc;
@@ -411,9 +367,7 @@ test_huge_attribute_rejected_fast(void **state)
   g_string_free(s, TRUE);
 }
 
-static void
-test_child_count_attr_text(void **state)
-{
+static void test_child_count_attr_text(void **state) {
   xmlDoc *doc;
   xmlNode *root, *body, *c;
   char *text;
@@ -429,7 +383,8 @@ test_child_count_attr_text(void **state)
                   "<subject xmlns=''>s</subject>"
                   "<thread>t<b>inner</b>u</thread>"
                   "<empty/>"
-                  "</message>", &doc);
+                  "</message>",
+                  &doc);
 
   body = cn_xml_child(root, "body", NULL);
   assert_non_null(body);
@@ -489,9 +444,7 @@ test_child_count_attr_text(void **state)
   xmlFreeDoc(doc);
 }
 
-static void
-test_body_without_xmlns(void **state)
-{
+static void test_body_without_xmlns(void **state) {
   xmlDoc *doc;
   xmlNode *root;
 
@@ -505,9 +458,7 @@ test_body_without_xmlns(void **state)
   xmlFreeDoc(doc);
 }
 
-static void
-test_is_stanza_ns(void **state)
-{
+static void test_is_stanza_ns(void **state) {
   xmlNs ns;
 
   (void)state;
@@ -525,16 +476,13 @@ test_is_stanza_ns(void **state)
   assert_false(cn_xml_is_stanza_ns(&ns));
 }
 
-static void
-test_escape(void **state)
-{
+static void test_escape(void **state) {
   GString *s = g_string_new("pre:");
   const char *in = "a&b<c>d\"e'f\tg\nh\ri";
 
   (void)state;
   cn_xml_escape(s, in, strlen(in));
-  assert_string_equal(s->str,
-                      "pre:a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i");
+  assert_string_equal(s->str, "pre:a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i");
 
   /* len is honoured: nothing past it is read or written. */
   g_string_truncate(s, 0);
@@ -554,9 +502,7 @@ test_escape(void **state)
 
 /* parse -> serialise must equal expected, and serialising the re-parsed
  * output must give the same bytes again. */
-static void
-assert_serializes_to(const char *input, const char *expected)
-{
+static void assert_serializes_to(const char *input, const char *expected) {
   xmlDoc *doc, *doc2;
   xmlNode *root = parse_ok(input, &doc);
   char *out = serialize(root);
@@ -572,12 +518,9 @@ assert_serializes_to(const char *input, const char *expected)
   xmlFreeDoc(doc2);
 }
 
-static void
-test_serialize(void **state)
-{
+static void test_serialize(void **state) {
   (void)state;
-  assert_serializes_to("<message><body>hi</body></message>",
-                       "<message><body>hi</body></message>");
+  assert_serializes_to("<message><body>hi</body></message>", "<message><body>hi</body></message>");
   assert_serializes_to("<message xmlns=\"jabber:client\" to=\"a@b\">"
                        "<body>hi</body><active xmlns=\"http://jabber.org/protocol/chatstates\"/>"
                        "</message>",
@@ -618,9 +561,7 @@ test_serialize(void **state)
                        "<message>\n  <body>x</body>\n</message>");
 }
 
-static void
-test_serialize_preserves_values(void **state)
-{
+static void test_serialize_preserves_values(void **state) {
   const char *input = "<message a=\"x&#9;y&#10;z&#13;&amp;&apos;&quot;\">"
                       "<body>l1\nl2&#13;&lt;/body&gt;&amp;</body></message>";
   xmlDoc *doc, *doc2;
@@ -646,9 +587,7 @@ test_serialize_preserves_values(void **state)
 
 /* A subtree serialised on its own is self-contained: it declares its own
  * namespace even where the parent already had it in the input. */
-static void
-test_serialize_subtree(void **state)
-{
+static void test_serialize_subtree(void **state) {
   xmlDoc *doc;
   xmlNode *root;
   GString *s = g_string_new("[");
@@ -656,7 +595,8 @@ test_serialize_subtree(void **state)
   (void)state;
   root = parse_ok("<message xmlns='jabber:client'><body>x</body>"
                   "<f:x xmlns:f='jabber:x:data'><f:field var='a'>"
-                  "<f:value>v&amp;</f:value></f:field></f:x></message>", &doc);
+                  "<f:value>v&amp;</f:value></f:field></f:x></message>",
+                  &doc);
   cn_xml_serialize(s, cn_xml_child(root, "body", NULL));
   g_string_append_c(s, ']');
   assert_string_equal(s->str, "[<body xmlns='jabber:client'>x</body>]");
@@ -670,9 +610,7 @@ test_serialize_subtree(void **state)
 
 static int error_calls;
 
-static void
-count_error(void *user_data, xmlErrorPtr error)
-{
+static void count_error(void *user_data, xmlErrorPtr error) {
   (void)user_data;
   (void)error;
   error_calls++;
@@ -680,9 +618,7 @@ count_error(void *user_data, xmlErrorPtr error)
 
 /* A host that installed a global libxml2 error handler must not hear
  * about the stanzas this library refuses. */
-static void
-test_host_error_handler_untouched(void **state)
-{
+static void test_host_error_handler_untouched(void **state) {
   xmlDoc *doc;
 
   (void)state;
@@ -699,9 +635,7 @@ test_host_error_handler_untouched(void **state)
   xmlSetStructuredErrorFunc(NULL, NULL);
 }
 
-static void
-test_parser_reusable(void **state)
-{
+static void test_parser_reusable(void **state) {
   xmlDoc *kept;
   char *text;
 
@@ -716,8 +650,8 @@ test_parser_reusable(void **state)
 
     /* Fresh names each time also exercise the dictionary rotation. */
     g_snprintf(good, sizeof good,
-               "<message id='m%d'><e%d xmlns='urn:x%d' a%d='v'/><body>%d</body></message>",
-               i, i, i, i, i);
+               "<message id='m%d'><e%d xmlns='urn:x%d' a%d='v'/><body>%d</body></message>", i, i, i,
+               i, i);
     root = parse_ok(good, &doc);
     g_snprintf(expect, sizeof expect, "m%d", i);
     assert_string_equal(cn_xml_attr(root, "id"), expect);
@@ -745,9 +679,7 @@ test_parser_reusable(void **state)
 
 /* Documents must outlive the parser that made them (they share its
  * dictionary). */
-static void
-test_doc_outlives_parser(void **state)
-{
+static void test_doc_outlives_parser(void **state) {
   cn_xml_parser *p = cn_xml_parser_new();
   xmlDoc *doc = NULL;
   const char *xml = "<message><body>kept</body></message>";
@@ -763,9 +695,7 @@ test_doc_outlives_parser(void **state)
   xmlFreeDoc(doc);
 }
 
-int
-main(void)
-{
+int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_accepts_stanza_namespaces),
     cmocka_unit_test(test_rejects_foreign_root_namespace),

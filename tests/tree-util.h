@@ -21,11 +21,11 @@ typedef struct tt_attr {
 
 typedef struct tt_node {
   gboolean is_text;
-  GString *name;     /* element */
-  GString *ns;       /* element; NULL inherits */
-  GPtrArray *attrs;  /* tt_attr*, element */
+  GString *name;       /* element */
+  GString *ns;         /* element; NULL inherits */
+  GPtrArray *attrs;    /* tt_attr*, element */
   GPtrArray *children; /* tt_node*, element */
-  GString *text;     /* text */
+  GString *text;       /* text */
 } tt_node;
 
 /* The adapter's data: failure injection for the adapter's own errors. */
@@ -214,8 +214,8 @@ typedef struct tt_builder {
   GString *out;
   GPtrArray *ns_stack; /* effective namespaces, copies (char* or NULL) */
   GPtrArray *names;
-  gboolean open;       /* the last start tag is not closed yet */
-  int stop_at;         /* nonzero: start_element number stop_at returns 7 */
+  gboolean open; /* the last start tag is not closed yet */
+  int stop_at;   /* nonzero: start_element number stop_at returns 7 */
   int starts;
 } tt_builder;
 
@@ -311,7 +311,10 @@ static inline int tt_b_end(void *data, const char *name) {
 }
 
 static const cloudnotify_builder tt_builder_vt = {
-  sizeof(cloudnotify_builder), tt_b_start, tt_b_text, tt_b_end,
+  sizeof(cloudnotify_builder),
+  tt_b_start,
+  tt_b_text,
+  tt_b_end,
 };
 
 /* The stanza walked into text; g_free it.  *rc receives the build's rc. */

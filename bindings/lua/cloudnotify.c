@@ -32,9 +32,9 @@
 #include <string.h>
 #include <time.h>
 
-#define CTX_MT "cloudnotify.ctx"
+#define CTX_MT     "cloudnotify.ctx"
 #define SESSION_MT "cloudnotify.session"
-#define PUSH_MT "cloudnotify.push"
+#define PUSH_MT    "cloudnotify.push"
 
 enum {
   CB_SEND,
@@ -53,8 +53,16 @@ enum {
 
 /* Keys accepted by cn.new, indexed like the enum above. */
 static const char *const cb_names[CB_COUNT] = {
-  "send", "now", "timer", "hibernation_timeout", "removed", "log",
-  "registration_filter", "notification_filter", "monotonic", "publish_outcome",
+  "send",
+  "now",
+  "timer",
+  "hibernation_timeout",
+  "removed",
+  "log",
+  "registration_filter",
+  "notification_filter",
+  "monotonic",
+  "publish_outcome",
   "registration_added",
 };
 
@@ -194,13 +202,14 @@ typedef struct log_args {
   cloudnotify_log_level level;
   const char *prefix; /* may be "" */
   const char *msg;
-  const char *id;     /* the library's stable message id; NULL for the binding's own */
+  const char *id; /* the library's stable message id; NULL for the binding's own */
 } log_args;
 
 static int p_log(lua_State *L) {
   log_args *a = lua_touserdata(L, 1);
   push_cb(L, a->b, CB_LOG);
-  lua_pushstring(L, log_levels[a->level <= CLOUDNOTIFY_LOG_ERROR ? a->level : CLOUDNOTIFY_LOG_ERROR]);
+  lua_pushstring(L,
+                 log_levels[a->level <= CLOUDNOTIFY_LOG_ERROR ? a->level : CLOUDNOTIFY_LOG_ERROR]);
   if (*a->prefix)
     lua_pushfstring(L, "%s%s", a->prefix, a->msg);
   else
@@ -214,8 +223,7 @@ static int call_protected(binding *b, const char *what, lua_CFunction fn, void *
 
 /* A line from the binding itself.  Silently dropped without a log
  * callback, like the library's own lines. */
-static void log_line(binding *b, cloudnotify_log_level level, const char *prefix,
-                     const char *msg) {
+static void log_line(binding *b, cloudnotify_log_level level, const char *prefix, const char *msg) {
   if (b->cb_ref[CB_LOG] == LUA_NOREF)
     return;
   log_args a = { b, level, prefix, msg, NULL };
@@ -227,8 +235,7 @@ static void log_line(binding *b, cloudnotify_log_level level, const char *prefix
  * that failed) they go to stderr. */
 static void report_failure(binding *b, const char *what) {
   lua_State *L = b->L;
-  const char *msg =
-    lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(no error message)";
+  const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(no error message)";
   if (strcmp(what, "log") != 0 && b->cb_ref[CB_LOG] != LUA_NOREF) {
     char prefix[96];
     snprintf(prefix, sizeof prefix, "cloudnotify: Lua %s callback failed: ", what);
@@ -364,8 +371,8 @@ static int p_now(lua_State *L) {
       return 0;
     }
   }
-  return luaL_error(L, "%s must return a number of milliseconds, got %s",
-                    cb_names[a->which], luaL_typename(L, -1));
+  return luaL_error(L, "%s must return a number of milliseconds, got %s", cb_names[a->which],
+                    luaL_typename(L, -1));
 }
 
 static int64_t t_now(void *ud) {
@@ -437,8 +444,8 @@ static int p_removed(lua_State *L) {
   lua_pushstring(L, a->account);
   lua_pushstring(L, a->jid);
   lua_pushstring(L, a->node); /* NULL pushes nil */
-  lua_pushstring(L, a->reason == CLOUDNOTIFY_REMOVED_DISABLED ? "disabled"
-                    : a->reason == CLOUDNOTIFY_REMOVED_ERRORS ? "errors"
+  lua_pushstring(L, a->reason == CLOUDNOTIFY_REMOVED_DISABLED  ? "disabled"
+                    : a->reason == CLOUDNOTIFY_REMOVED_ERRORS  ? "errors"
                     : a->reason == CLOUDNOTIFY_REMOVED_ACCOUNT ? "account"
                                                                : "evicted");
   lua_pushstring(L, a->error_type);
@@ -457,14 +464,10 @@ static void t_removed2(void *ud, const char *account, const char *jid, const cha
 }
 
 static const char *const outcome_names[] = {
-  [CLOUDNOTIFY_PUBLISH_OK] = "ok",
-  [CLOUDNOTIFY_PUBLISH_ERROR] = "error",
-  [CLOUDNOTIFY_PUBLISH_WAIT] = "wait",
-  [CLOUDNOTIFY_PUBLISH_EXPIRED] = "expired",
-  [CLOUDNOTIFY_PUBLISH_DROPPED] = "dropped",
-  [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = "forgotten",
-  [CLOUDNOTIFY_PUBLISH_REFUSED] = "refused",
-  [CLOUDNOTIFY_PUBLISH_VETOED] = "vetoed",
+  [CLOUDNOTIFY_PUBLISH_OK] = "ok",           [CLOUDNOTIFY_PUBLISH_ERROR] = "error",
+  [CLOUDNOTIFY_PUBLISH_WAIT] = "wait",       [CLOUDNOTIFY_PUBLISH_EXPIRED] = "expired",
+  [CLOUDNOTIFY_PUBLISH_DROPPED] = "dropped", [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = "forgotten",
+  [CLOUDNOTIFY_PUBLISH_REFUSED] = "refused", [CLOUDNOTIFY_PUBLISH_VETOED] = "vetoed",
 };
 
 typedef struct outcome_args {
@@ -489,8 +492,8 @@ static int p_outcome(lua_State *L) {
   set_str(L, "node", r->node);
   set_str(L, "id", r->id);
   unsigned o = (unsigned)r->outcome;
-  set_str(L, "outcome", o < G_N_ELEMENTS_LUA(outcome_names) && outcome_names[o]
-                            ? outcome_names[o] : "unknown");
+  set_str(L, "outcome",
+          o < G_N_ELEMENTS_LUA(outcome_names) && outcome_names[o] ? outcome_names[o] : "unknown");
   set_str(L, "error_type", r->error_type);
   set_str(L, "error_condition", r->error_condition);
   lua_pushinteger(L, r->consecutive_errors);
@@ -523,8 +526,8 @@ static int p_added(lua_State *L) {
   return 0;
 }
 
-static void t_added(void *ud, cloudnotify_session *session, const char *account,
-                    const char *jid, const char *node, cloudnotify_registration_change change) {
+static void t_added(void *ud, cloudnotify_session *session, const char *account, const char *jid,
+                    const char *node, cloudnotify_registration_change change) {
   added_args a = { ud, session, account, jid, node, change };
   call_protected(a.b, "registration_added", p_added, &a);
 }
@@ -542,12 +545,29 @@ static void t_log2(void *ud, cloudnotify_log_level level, const char *id, const 
  * returned, so they must be static strings, not the Lua ones. */
 static const char *const error_types[] = { "cancel", "modify", "auth", "wait", NULL };
 static const char *const error_conditions[] = {
-  "bad-request", "conflict", "feature-not-implemented", "forbidden", "gone",
-  "internal-server-error", "item-not-found", "jid-malformed", "not-acceptable",
-  "not-allowed", "not-authorized", "policy-violation", "recipient-unavailable",
-  "redirect", "registration-required", "remote-server-not-found",
-  "remote-server-timeout", "resource-constraint", "service-unavailable",
-  "subscription-required", "undefined-condition", "unexpected-request", NULL,
+  "bad-request",
+  "conflict",
+  "feature-not-implemented",
+  "forbidden",
+  "gone",
+  "internal-server-error",
+  "item-not-found",
+  "jid-malformed",
+  "not-acceptable",
+  "not-allowed",
+  "not-authorized",
+  "policy-violation",
+  "recipient-unavailable",
+  "redirect",
+  "registration-required",
+  "remote-server-not-found",
+  "remote-server-timeout",
+  "resource-constraint",
+  "service-unavailable",
+  "subscription-required",
+  "undefined-condition",
+  "unexpected-request",
+  NULL,
 };
 
 static const char *static_copy(const char *const *list, const char *s) {
@@ -587,9 +607,8 @@ static int p_regfilter(lua_State *L) {
   return 0;
 }
 
-static int t_regfilter(void *ud, cloudnotify_session *session, const char *account,
-                       const char *jid, const char *node, const char **error_type,
-                       const char **error_condition) {
+static int t_regfilter(void *ud, cloudnotify_session *session, const char *account, const char *jid,
+                       const char *node, const char **error_type, const char **error_condition) {
   regfilter_args a = { ud, session, account, jid, node, 0, NULL, NULL };
   if (call_protected(a.b, "registration_filter", p_regfilter, &a) != 0)
     return 0;
@@ -799,8 +818,7 @@ static int p_remove(lua_State *L) {
   return 0;
 }
 
-static int t_remove(void *store_data, const char *account, const char *jid,
-                    const char *node) {
+static int t_remove(void *store_data, const char *account, const char *jid, const char *node) {
   lstore *st = store_data;
   save_args a = { st->b, st->ref, account, NULL, jid, node, 0 };
   if (call_protected(a.b, "store remove", p_remove, &a) != 0)
@@ -831,8 +849,8 @@ static int p_set_errors(lua_State *L) {
   return 0;
 }
 
-static int t_set_errors(void *store_data, const char *account, const char *jid,
-                        const char *node, unsigned errors) {
+static int t_set_errors(void *store_data, const char *account, const char *jid, const char *node,
+                        unsigned errors) {
   lstore *st = store_data;
   set_errors_args a = { st->b, st->ref, account, jid, node, errors, 0 };
   if (call_protected(a.b, "store set_errors", p_set_errors, &a) != 0)
@@ -884,8 +902,11 @@ static void check_queue(lua_State *L, int idx, queue *q) {
     luaL_checkstack(L, (int)n, "queue too long");
     for (lua_Integer i = 1; i <= n; i++) {
       if (lua_geti(L, idx, i) != LUA_TTABLE)
-        luaL_argerror(L, idx, lua_pushfstring(L, "item %I is not a stanza (items must be all "
-                                                 "strings or all stanzas)", (LUAI_UACINT)i));
+        luaL_argerror(L, idx,
+                      lua_pushfstring(L,
+                                      "item %I is not a stanza (items must be all "
+                                      "strings or all stanzas)",
+                                      (LUAI_UACINT)i));
       v[i - 1] = cn_lua_tree_at(&q->lt, -1);
     }
     q->trees = v;
@@ -897,8 +918,11 @@ static void check_queue(lua_State *L, int idx, queue *q) {
   int anchor = lua_gettop(L);
   for (lua_Integer i = 1; i <= n; i++) {
     if (lua_geti(L, idx, i) != LUA_TSTRING)
-      luaL_argerror(L, idx, lua_pushfstring(L, "item %I is not a string (items must be all "
-                                               "strings or all stanzas)", (LUAI_UACINT)i));
+      luaL_argerror(L, idx,
+                    lua_pushfstring(L,
+                                    "item %I is not a string (items must be all "
+                                    "strings or all stanzas)",
+                                    (LUAI_UACINT)i));
     v[i - 1].data = lua_tolstring(L, -1, &v[i - 1].len);
     lua_rawseti(L, anchor, i);
   }
@@ -927,8 +951,8 @@ static size_t check_endpoints(lua_State *L, int idx, cloudnotify_endpoint **out)
     size_t len = 0;
     v[i - 1].jid = lua_getfield(L, e, "jid") == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
     if (!v[i - 1].jid || strlen(v[i - 1].jid) != len)
-      luaL_argerror(L, idx, lua_pushfstring(L, "endpoint %I: jid must be a string",
-                                            (LUAI_UACINT)i));
+      luaL_argerror(L, idx,
+                    lua_pushfstring(L, "endpoint %I: jid must be a string", (LUAI_UACINT)i));
     lua_rawseti(L, anchor, ++slot);
     int t = lua_getfield(L, e, "node");
     v[i - 1].node = NULL;
@@ -940,8 +964,8 @@ static size_t check_endpoints(lua_State *L, int idx, cloudnotify_endpoint **out)
     } else if (t == LUA_TNIL) {
       lua_pop(L, 1);
     } else {
-      luaL_argerror(L, idx, lua_pushfstring(L, "endpoint %I: node must be a string or nil",
-                                            (LUAI_UACINT)i));
+      luaL_argerror(
+          L, idx, lua_pushfstring(L, "endpoint %I: node must be a string or nil", (LUAI_UACINT)i));
     }
     lua_pop(L, 1);
   }
@@ -972,8 +996,7 @@ static int push_set_sender(lua_State *L) {
 
 static int push_add_field(lua_State *L) {
   cloudnotify_push *p = check_push(L, 1);
-  return push_rc(L, cloudnotify_push_add_field(p, luaL_checkstring(L, 2),
-                                               luaL_checkstring(L, 3)));
+  return push_rc(L, cloudnotify_push_add_field(p, luaL_checkstring(L, 2), luaL_checkstring(L, 3)));
 }
 
 /* push:set_extra(xml) sets the extra element, push:set_extra(nil) removes it. */
@@ -1091,10 +1114,9 @@ static int session_event(lua_State *L, int (*event)(cloudnotify_session *)) {
 }
 
 static int session_queue_event(lua_State *L,
-                               int (*event)(cloudnotify_session *, const cloudnotify_buf *,
-                                            size_t),
-                               int (*tree_event)(cloudnotify_session *,
-                                                 const cloudnotify_tree *, size_t)) {
+                               int (*event)(cloudnotify_session *, const cloudnotify_buf *, size_t),
+                               int (*tree_event)(cloudnotify_session *, const cloudnotify_tree *,
+                                                 size_t)) {
   lsession *ls = check_session(L, 1);
   queue q;
   check_queue(L, 2, &q);
@@ -1116,8 +1138,7 @@ static int s_hibernated(lua_State *L) {
 /* And those that take one stanza, as text or as a util.stanza table. */
 static int session_text_event(lua_State *L,
                               int (*event)(cloudnotify_session *, const char *, size_t),
-                              int (*tree_event)(cloudnotify_session *,
-                                                const cloudnotify_tree *)) {
+                              int (*tree_event)(cloudnotify_session *, const cloudnotify_tree *)) {
   lsession *ls = check_session(L, 1);
   int rc;
   if (lua_type(L, 2) == LUA_TTABLE) {
@@ -1187,8 +1208,7 @@ static int s_client_id(lua_State *L) {
 }
 
 static int s_handle_iq(lua_State *L) {
-  return session_text_event(L, cloudnotify_handle_client_iq,
-                            cloudnotify_handle_client_iq_tree);
+  return session_text_event(L, cloudnotify_handle_client_iq, cloudnotify_handle_client_iq_tree);
 }
 
 static const luaL_Reg session_methods[] = {
@@ -1242,8 +1262,8 @@ static int s_tostring(lua_State *L) {
   lsession *ls = luaL_checkudata(L, 1, SESSION_MT);
   lua_getiuservalue(L, 1, SUV_ACCOUNT);
   lua_getiuservalue(L, 1, SUV_RESOURCE);
-  lua_pushfstring(L, "cloudnotify.session (%s/%s%s)", lua_tostring(L, -2),
-                  lua_tostring(L, -1), ls->s ? "" : ", freed");
+  lua_pushfstring(L, "cloudnotify.session (%s/%s%s)", lua_tostring(L, -2), lua_tostring(L, -1),
+                  ls->s ? "" : ", freed");
   return 1;
 }
 
@@ -1313,9 +1333,7 @@ static int c_set_option(lua_State *L) {
   char buf[64];
   const char *value;
   switch (lua_type(L, 3)) {
-  case LUA_TBOOLEAN:
-    value = lua_toboolean(L, 3) ? "true" : "false";
-    break;
+  case LUA_TBOOLEAN: value = lua_toboolean(L, 3) ? "true" : "false"; break;
   case LUA_TNUMBER: {
     int isint;
     lua_Integer i = lua_tointegerx(L, 3, &isint);
@@ -1328,11 +1346,8 @@ static int c_set_option(lua_State *L) {
     value = buf;
     break;
   }
-  case LUA_TSTRING:
-    value = check_cstr(L, 3);
-    break;
-  default:
-    return luaL_typeerror(L, 3, "boolean, number or string");
+  case LUA_TSTRING: value = check_cstr(L, 3); break;
+  default: return luaL_typeerror(L, 3, "boolean, number or string");
   }
   lua_State *prev = enter(b, L);
   int rc = cloudnotify_ctx_set_option(b->ctx, name, value);
@@ -1373,7 +1388,11 @@ static int c_set_store(lua_State *L) {
   st->b = b;
   st->ref = ref;
   const cloudnotify_store vt = {
-    .size = sizeof vt, .load = t_load, .save = t_save, .remove = t_remove, .destroy = t_destroy,
+    .size = sizeof vt,
+    .load = t_load,
+    .save = t_save,
+    .remove = t_remove,
+    .destroy = t_destroy,
     .set_errors = with_set_errors ? t_set_errors : NULL,
   };
   lua_State *prev = enter(b, L);
@@ -1440,11 +1459,10 @@ static int trigger(lua_State *L, int which) {
     cn_lua_tree_prepare(L, &lt);
     cloudnotify_tree t = cn_lua_tree_at(&lt, 3);
     lua_State *prev = enter(b, L);
-    rc = which == TRIGGER_OFFLINE    ? cloudnotify_message_offline_tree(b->ctx, account, &t, &pushes)
-         : which == TRIGGER_ARCHIVED ? cloudnotify_message_archived_tree(b->ctx, account, &t,
-                                                                          archive_id, &pushes)
-                                     : cloudnotify_message_groupchat_bare_tree(b->ctx, account, &t,
-                                                                               &pushes);
+    rc = which == TRIGGER_OFFLINE ? cloudnotify_message_offline_tree(b->ctx, account, &t, &pushes)
+         : which == TRIGGER_ARCHIVED
+             ? cloudnotify_message_archived_tree(b->ctx, account, &t, archive_id, &pushes)
+             : cloudnotify_message_groupchat_bare_tree(b->ctx, account, &t, &pushes);
     b->L = prev;
   } else {
     size_t len;
@@ -1452,8 +1470,8 @@ static int trigger(lua_State *L, int which) {
     lua_State *prev = enter(b, L);
     rc = which == TRIGGER_OFFLINE ? cloudnotify_message_offline(b->ctx, account, xml, len, &pushes)
          : which == TRIGGER_ARCHIVED
-           ? cloudnotify_message_archived(b->ctx, account, xml, len, archive_id, &pushes)
-           : cloudnotify_message_groupchat_bare(b->ctx, account, xml, len, &pushes);
+             ? cloudnotify_message_archived(b->ctx, account, xml, len, archive_id, &pushes)
+             : cloudnotify_message_groupchat_bare(b->ctx, account, xml, len, &pushes);
     b->L = prev;
   }
   return push_count(L, rc, pushes);
@@ -1616,8 +1634,11 @@ static const char *field_cstr(lua_State *L, int t, const char *k) {
 static int c_app_reply_fields(lua_State *L) {
   binding *b = check_ctx(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
-  cloudnotify_reply r = { sizeof r, field_cstr(L, 2, "id"), field_cstr(L, 2, "from"),
-                          field_cstr(L, 2, "type"), field_cstr(L, 2, "error_type"),
+  cloudnotify_reply r = { sizeof r,
+                          field_cstr(L, 2, "id"),
+                          field_cstr(L, 2, "from"),
+                          field_cstr(L, 2, "type"),
+                          field_cstr(L, 2, "error_type"),
                           field_cstr(L, 2, "error_condition") };
   lua_State *prev = enter(b, L);
   int rc = cloudnotify_handle_app_reply_fields(b->ctx, &r);
@@ -1755,8 +1776,8 @@ static int l_new(lua_State *L) {
       for (int i = 0; k && i < CB_COUNT; i++)
         known |= !strcmp(k, cb_names[i]);
       if (!known)
-        return luaL_argerror(L, 1, lua_pushfstring(L, "unknown callback '%s'",
-                                                   k ? k : luaL_typename(L, -2)));
+        return luaL_argerror(
+            L, 1, lua_pushfstring(L, "unknown callback '%s'", k ? k : luaL_typename(L, -2)));
       if (lua_type(L, -1) != LUA_TFUNCTION)
         return luaL_argerror(L, 1, lua_pushfstring(L, "callback '%s' must be a function", k));
       lua_pop(L, 1);
@@ -1797,16 +1818,26 @@ static int l_new(lua_State *L) {
     cb.send_stanza = t_send_stanza;
   else if (b->cb_ref[CB_SEND] != LUA_NOREF)
     cb.send = t_send;
-  if (b->cb_ref[CB_NOW] != LUA_NOREF) cb.now_ms = t_now;
-  if (b->cb_ref[CB_MONOTONIC] != LUA_NOREF) cb.monotonic_ms = t_monotonic;
-  if (b->cb_ref[CB_TIMER] != LUA_NOREF) cb.timer_changed = t_timer;
-  if (b->cb_ref[CB_HIBERNATION] != LUA_NOREF) cb.hibernation_timeout = t_hibernation;
-  if (b->cb_ref[CB_REMOVED] != LUA_NOREF) cb.registration_removed2 = t_removed2;
-  if (b->cb_ref[CB_OUTCOME] != LUA_NOREF) cb.publish_outcome = t_outcome;
-  if (b->cb_ref[CB_ADDED] != LUA_NOREF) cb.registration_added = t_added;
-  if (b->cb_ref[CB_LOG] != LUA_NOREF) cb.log2 = t_log2;
-  if (b->cb_ref[CB_REG_FILTER] != LUA_NOREF) cb.registration_filter = t_regfilter;
-  if (b->cb_ref[CB_NOTIFY_FILTER] != LUA_NOREF) cb.notification_filter = t_notify;
+  if (b->cb_ref[CB_NOW] != LUA_NOREF)
+    cb.now_ms = t_now;
+  if (b->cb_ref[CB_MONOTONIC] != LUA_NOREF)
+    cb.monotonic_ms = t_monotonic;
+  if (b->cb_ref[CB_TIMER] != LUA_NOREF)
+    cb.timer_changed = t_timer;
+  if (b->cb_ref[CB_HIBERNATION] != LUA_NOREF)
+    cb.hibernation_timeout = t_hibernation;
+  if (b->cb_ref[CB_REMOVED] != LUA_NOREF)
+    cb.registration_removed2 = t_removed2;
+  if (b->cb_ref[CB_OUTCOME] != LUA_NOREF)
+    cb.publish_outcome = t_outcome;
+  if (b->cb_ref[CB_ADDED] != LUA_NOREF)
+    cb.registration_added = t_added;
+  if (b->cb_ref[CB_LOG] != LUA_NOREF)
+    cb.log2 = t_log2;
+  if (b->cb_ref[CB_REG_FILTER] != LUA_NOREF)
+    cb.registration_filter = t_regfilter;
+  if (b->cb_ref[CB_NOTIFY_FILTER] != LUA_NOREF)
+    cb.notification_filter = t_notify;
 
   int rc = cloudnotify_ctx_new(&b->ctx, &cb, b);
   if (rc < 0) {

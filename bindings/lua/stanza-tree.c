@@ -90,8 +90,8 @@ static int op_ns(void *data, const void *el, const char **ns, size_t *len) {
 }
 
 static int op_attrs(void *data, const void *el,
-                    int (*visit)(void *, const char *, size_t, const char *, size_t,
-                                 const char *, size_t),
+                    int (*visit)(void *, const char *, size_t, const char *, size_t, const char *,
+                                 size_t),
                     void *vd) {
   cn_lua_tree *lt = data;
   lua_State *L = lt->L;
@@ -135,8 +135,7 @@ static int op_attrs(void *data, const void *el,
   return rc;
 }
 
-static int op_children(void *data, const void *el, const cloudnotify_tree_visitor *v,
-                       void *vd) {
+static int op_children(void *data, const void *el, const cloudnotify_tree_visitor *v, void *vd) {
   cn_lua_tree *lt = data;
   lua_State *L = lt->L;
   int t = el_index(el);
@@ -306,7 +305,10 @@ static int b_end(void *data, const char *name) {
 }
 
 static const cloudnotify_builder lua_builder = {
-  sizeof(cloudnotify_builder), b_start, b_text, b_end,
+  sizeof(cloudnotify_builder),
+  b_start,
+  b_text,
+  b_end,
 };
 
 /* The registry key of the depth stack kept between builds. */

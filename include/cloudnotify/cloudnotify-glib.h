@@ -33,8 +33,7 @@ typedef struct cloudnotify_glib_driver cloudnotify_glib_driver;
  *  taken).  It arms itself at once from cloudnotify_next_timeout.  *out
  *  is owned by the caller, freed with cloudnotify_glib_driver_free.
  *  Errors: CLOUDNOTIFY_ERR_INVALID_ARGUMENT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_glib_driver_new(cloudnotify_ctx *ctx,
-                                                   GMainContext *main_context,
+CLOUDNOTIFY_EXPORT int cloudnotify_glib_driver_new(cloudnotify_ctx *ctx, GMainContext *main_context,
                                                    cloudnotify_glib_driver **out);
 
 /** Forward the context's timer_changed callback here.  Safe to call from

@@ -66,9 +66,8 @@ extern "C" {
 #define CLOUDNOTIFY_VERSION_MICRO 0
 /** The header's version as one number, 0xMMmmuu, comparable with
  *  cloudnotify_version_number(). */
-#define CLOUDNOTIFY_VERSION_NUMBER                                              \
-  ((CLOUDNOTIFY_VERSION_MAJOR << 16) | (CLOUDNOTIFY_VERSION_MINOR << 8) |       \
-   CLOUDNOTIFY_VERSION_MICRO)
+#define CLOUDNOTIFY_VERSION_NUMBER                                                                 \
+  ((CLOUDNOTIFY_VERSION_MAJOR << 16) | (CLOUDNOTIFY_VERSION_MINOR << 8) | CLOUDNOTIFY_VERSION_MICRO)
 
 /** The XEP-0357 namespace, to advertise in the account's disco#info. */
 #define CLOUDNOTIFY_NS_PUSH "urn:xmpp:push:0"
@@ -287,9 +286,8 @@ typedef struct cloudnotify_callbacks {
    *  stanza was accepted for delivery, negative otherwise (the library
    *  then treats the push as not sent, logs it, and for ROUTE_CLIENT
    *  returns CLOUDNOTIFY_ERR_SEND).  Default: nothing is sent. */
-  int (*send)(void *user_data, cloudnotify_route route,
-              cloudnotify_session *session, const char *account,
-              const char *to, const char *xml, size_t len);
+  int (*send)(void *user_data, cloudnotify_route route, cloudnotify_session *session,
+              const char *account, const char *to, const char *xml, size_t len);
 
   /** Wall-clock time in milliseconds since the Unix epoch.  Used only
    *  for the enable time stored with each registration (it orders
@@ -309,21 +307,18 @@ typedef struct cloudnotify_callbacks {
    *  session up to seconds (push_max_hibernation_timeout) while no
    *  important push has gone out; seconds == -1 means return to the
    *  host's normal timeout.  Default: ignored. */
-  void (*hibernation_timeout)(void *user_data, cloudnotify_session *session,
-                              int64_t seconds);
+  void (*hibernation_timeout)(void *user_data, cloudnotify_session *session, int64_t seconds);
 
   /** A registration was removed (not called when one is merely replaced
    *  by enabling the same jid and node again).  node may be NULL.
    *  Default: ignored. */
-  void (*registration_removed)(void *user_data, const char *account,
-                               const char *jid, const char *node,
-                               cloudnotify_removal_reason reason);
+  void (*registration_removed)(void *user_data, const char *account, const char *jid,
+                               const char *node, cloudnotify_removal_reason reason);
 
   /** A log line.  Message bodies and publish-options contents are never
    *  part of it.  Not called (nor the line formatted) below
    *  push_log_level, nor when log2 is set.  Default: discarded. */
-  void (*log)(void *user_data, cloudnotify_log_level level,
-              const char *message);
+  void (*log)(void *user_data, cloudnotify_log_level level, const char *message);
 
   /** Registration filter, called before an enable is stored.  jid and
    *  node are normalised.  Return 0 to accept; to veto, return nonzero
@@ -333,9 +328,8 @@ typedef struct cloudnotify_callbacks {
    *  cancel / not-allowed.  May answer later: CLOUDNOTIFY_PENDING (see
    *  "Answers that come later"; then session is borrowed until the
    *  callback returns, like the other arguments).  Default: accept. */
-  int (*registration_filter)(void *user_data, cloudnotify_session *session,
-                             const char *account, const char *jid,
-                             const char *node, const char **error_type,
+  int (*registration_filter)(void *user_data, cloudnotify_session *session, const char *account,
+                             const char *jid, const char *node, const char **error_type,
                              const char **error_condition);
 
   /** Notification filter, called before each publish.  Return 0 to send
@@ -376,8 +370,8 @@ typedef struct cloudnotify_callbacks {
    *  enabling session; node may be NULL.  Called after any eviction it
    *  caused was reported and before the client's result is sent.
    *  Default: ignored. */
-  void (*registration_added)(void *user_data, cloudnotify_session *session,
-                             const char *account, const char *jid, const char *node,
+  void (*registration_added)(void *user_data, cloudnotify_session *session, const char *account,
+                             const char *jid, const char *node,
                              cloudnotify_registration_change change);
 
   /** As registration_removed, with the cause of an error removal: for
@@ -393,8 +387,7 @@ typedef struct cloudnotify_callbacks {
    *  CLOUDNOTIFY_LOG_ID_* strings below, static).  When set it is called
    *  instead of log.  Messages below push_log_level are never formatted.
    *  Default: log. */
-  void (*log2)(void *user_data, cloudnotify_log_level level, const char *id,
-               const char *message);
+  void (*log2)(void *user_data, cloudnotify_log_level level, const char *id, const char *message);
 } cloudnotify_callbacks;
 
 /* Identifiers passed to log2.  Each names one kind of message; the text
@@ -450,8 +443,7 @@ typedef struct cloudnotify_callbacks {
  *  Errors: INVALID_ARGUMENT (out NULL), VTABLE_SIZE (callbacks->size
  *  refused by the vtable rule). */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_new(cloudnotify_ctx **out,
-                                           const cloudnotify_callbacks *callbacks,
-                                           void *user_data);
+                                           const cloudnotify_callbacks *callbacks, void *user_data);
 
 /** Free a context and everything created from it that is still alive,
  *  sessions included (their handles become invalid).  Calls the store's
@@ -547,8 +539,7 @@ typedef enum cloudnotify_option {
  *  Errors: INVALID_ARGUMENT (ctx NULL), UNKNOWN_OPTION, OPTION_VALUE
  *  (string option, or value out of range), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_int(cloudnotify_ctx *ctx,
-                                                      cloudnotify_option option,
-                                                      int64_t value);
+                                                      cloudnotify_option option, int64_t value);
 
 /** Set a string option; value is copied.
  *  Errors: INVALID_ARGUMENT (ctx or value NULL), UNKNOWN_OPTION,
@@ -570,8 +561,7 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx,
  *  push_id_prefix, push_log_level, push_publish_from_bare) with the value
  *  as text ("true"/"false"/"1"/"0" for booleans, decimal for integers).
  *  Errors: INVALID_ARGUMENT, UNKNOWN_OPTION, OPTION_VALUE, REENTRANT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx,
-                                                  const char *name,
+CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx, const char *name,
                                                   const char *value);
 
 /* ------------------------------------------------------------------ */
@@ -625,8 +615,7 @@ typedef struct cloudnotify_store {
    *  and node are normalised, except when a load rewrites a record
    *  stored under another spelling (see cloudnotify_loader_add): then
    *  they are the record's own, as load gave them. */
-  int (*remove)(void *store_data, const char *account, const char *jid,
-                const char *node);
+  int (*remove)(void *store_data, const char *account, const char *jid, const char *node);
   /** Called once when the store is replaced or the context freed.  May be
    *  NULL. */
   void (*destroy)(void *store_data);
@@ -644,8 +633,8 @@ typedef struct cloudnotify_store {
    *  store that writes later returns 0 (CLOUDNOTIFY_PENDING is taken as
    *  0) and writes when it can; a load before that write lands restarts
    *  the count from the older stored value. */
-  int (*set_errors)(void *store_data, const char *account, const char *jid,
-                    const char *node, unsigned errors);
+  int (*set_errors)(void *store_data, const char *account, const char *jid, const char *node,
+                    unsigned errors);
 } cloudnotify_store;
 
 /** Replace the storage backend (vtable copied; store_data borrowed until
@@ -655,8 +644,7 @@ typedef struct cloudnotify_store {
  *  VTABLE_SIZE, REENTRANT, STATE (sessions exist, or work is parked
  *  waiting for an answer: set the store first). */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx,
-                                                 const cloudnotify_store *store,
-                                                 void *store_data);
+                                                 const cloudnotify_store *store, void *store_data);
 
 /** Called from a store's load, or until a load answered later is
  *  completed: add one record (copied).  An invalid record (bad JID, bad
@@ -685,10 +673,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_loader_add(cloudnotify_loader *loader,
  *  resource the bound resource (both copied, validated).  *out is owned
  *  by the caller and freed with cloudnotify_session_free.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, REENTRANT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_session_new(cloudnotify_ctx *ctx,
-                                               const char *account,
-                                               const char *resource,
-                                               cloudnotify_session **out);
+CLOUDNOTIFY_EXPORT int cloudnotify_session_new(cloudnotify_ctx *ctx, const char *account,
+                                               const char *resource, cloudnotify_session **out);
 
 /** The session closed: cancel its timers and unbind it.  NULL is a no-op.
  *  May be called from a callback (e.g. the send callback learning that
@@ -728,16 +714,15 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_sm_enabled(cloudnotify_session *sessi
  *  Errors: INVALID_ARGUMENT, STATE (already hibernated, or
  *  cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated(cloudnotify_session *session,
-                                                      const cloudnotify_buf *queue,
-                                                      size_t n);
+                                                      const cloudnotify_buf *queue, size_t n);
 
 /** A stanza was added to the session's stream-management queue (sent to
  *  a live session, or queued while hibernated).  While hibernated it is
  *  pushed after the coalescing window; while live it is remembered for
  *  the ack-delay push.  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, STATE
  *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_session_queued(cloudnotify_session *session,
-                                                  const char *xml, size_t len);
+CLOUDNOTIFY_EXPORT int cloudnotify_session_queued(cloudnotify_session *session, const char *xml,
+                                                  size_t len);
 
 /** The server sent an ack request <r/>; the ack-delay clock starts for
  *  the stanzas queued so far.  Errors: INVALID_ARGUMENT, STATE
@@ -747,16 +732,14 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_requested(cloudnotify_session *se
 /** The client acknowledged: h is the <a h=''/> value (stanzas handled,
  *  modulo 2^32).  Errors: INVALID_ARGUMENT, STATE
  *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_session_acked(cloudnotify_session *session,
-                                                 uint32_t h);
+CLOUDNOTIFY_EXPORT int cloudnotify_session_acked(cloudnotify_session *session, uint32_t h);
 
 /** The host detected an overdue ack itself; queue holds the unacked
  *  stanzas (n may be 0: the ones reported through queued are used).
  *  Errors: INVALID_ARGUMENT, STATE (cloudnotify_session_sm_enabled not
  *  called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_delayed(cloudnotify_session *session,
-                                                       const cloudnotify_buf *queue,
-                                                       size_t n);
+                                                       const cloudnotify_buf *queue, size_t n);
 
 /** The session was resumed: pending coalesced pushes are cancelled and
  *  the hibernation_timeout callback is not called again.
@@ -817,8 +800,8 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_session_client_id(const cloudnotify_s
  *  no type, type result or error, or no child in urn:xmpp:push:0; no
  *  reply sent); SEND (the reply could not be sent; the state change it
  *  reports stands); REENTRANT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq(cloudnotify_session *session,
-                                                    const char *xml, size_t len);
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq(cloudnotify_session *session, const char *xml,
+                                                    size_t len);
 
 /** An IQ result or error arrived for the local domain.  If its id is one
  *  of our outstanding publishes and it comes from the registered JID it
@@ -829,8 +812,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq(cloudnotify_session *session
  *  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, NOT_MINE, FOREIGN_SENDER,
  *  STORE (the removal at the error limit could not be stored; it is
  *  retried at the next error), REENTRANT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx,
-                                                    const char *xml, size_t len);
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx, const char *xml,
+                                                    size_t len);
 
 /* ---- Routing replies without parsing (0.2) ---------------------------
  *
@@ -848,8 +831,7 @@ CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply(cloudnotify_ctx *ctx,
  *  gives 0 is one cloudnotify_handle_app_reply would answer NOT_MINE
  *  (unless a tick expires the entry in between).  Callable from
  *  callbacks. */
-CLOUDNOTIFY_EXPORT int cloudnotify_is_outstanding_id(const cloudnotify_ctx *ctx,
-                                                    const char *id);
+CLOUDNOTIFY_EXPORT int cloudnotify_is_outstanding_id(const cloudnotify_ctx *ctx, const char *id);
 
 /** An app-server reply the host has already parsed.  Every pointer is
  *  borrowed for the call.  Set size to sizeof(cloudnotify_reply). */
@@ -915,26 +897,21 @@ CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply_fields(cloudnotify_ctx *ctx,
  *  Every call taking an account, a session or a reply may also return
  *  BUSY (see "Answers that come later").  Errors: INVALID_ARGUMENT, JID_MALFORMED,
  *  XML, TOO_LARGE, STORE (registrations could not be loaded), REENTRANT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_message_offline(cloudnotify_ctx *ctx,
-                                                   const char *account,
-                                                   const char *xml, size_t len,
-                                                   unsigned *pushes);
+CLOUDNOTIFY_EXPORT int cloudnotify_message_offline(cloudnotify_ctx *ctx, const char *account,
+                                                   const char *xml, size_t len, unsigned *pushes);
 
 /** A message was archived (MAM) for account with archive id archive_id
  *  (may be NULL).  Registrations bound to a live or hibernated session
  *  are skipped, unless the stanza is urgent (a call).  Errors as
  *  cloudnotify_message_offline. */
-CLOUDNOTIFY_EXPORT int cloudnotify_message_archived(cloudnotify_ctx *ctx,
-                                                    const char *account,
+CLOUDNOTIFY_EXPORT int cloudnotify_message_archived(cloudnotify_ctx *ctx, const char *account,
                                                     const char *xml, size_t len,
-                                                    const char *archive_id,
-                                                    unsigned *pushes);
+                                                    const char *archive_id, unsigned *pushes);
 
 /** A groupchat message reached account's bare JID with no resource to
  *  take it: every registration is notified.  Errors as
  *  cloudnotify_message_offline. */
-CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx,
-                                                          const char *account,
+CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx, const char *account,
                                                           const char *xml, size_t len,
                                                           unsigned *pushes);
 
@@ -950,8 +927,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const 
  *  for cloudnotify_message_offline.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, STORE, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ping(cloudnotify_ctx *ctx, const char *account,
-                                        const cloudnotify_endpoint *endpoints,
-                                        size_t n, unsigned *pushes);
+                                        const cloudnotify_endpoint *endpoints, size_t n,
+                                        unsigned *pushes);
 
 /* ------------------------------------------------------------------ */
 /* Stanzas as trees, in (0.2)                                          */
@@ -1024,16 +1001,15 @@ typedef struct cloudnotify_tree_ops {
    *  attributes.  When visit returns nonzero, return that value at once.
    *  Return 0 after the last, or negative on failure. */
   int (*attrs)(void *tree_data, const void *element,
-               int (*visit)(void *visit_data, const char *ns, size_t ns_len,
-                            const char *name, size_t name_len,
-                            const char *value, size_t value_len),
+               int (*visit)(void *visit_data, const char *ns, size_t ns_len, const char *name,
+                            size_t name_len, const char *value, size_t value_len),
                void *visit_data);
   /** Call the visitor once per child, elements and texts in document
    *  order.  Same return rules as attrs.  The library may call the
    *  adapter for a child (its children included) from inside
    *  visitor->element: the iteration state must survive that. */
-  int (*children)(void *tree_data, const void *element,
-                  const cloudnotify_tree_visitor *visitor, void *visit_data);
+  int (*children)(void *tree_data, const void *element, const cloudnotify_tree_visitor *visitor,
+                  void *visit_data);
 } cloudnotify_tree_ops;
 
 /** One stanza as a tree: the adapter, its data and the root element.
@@ -1051,15 +1027,12 @@ typedef struct cloudnotify_tree {
  * In the arrays of hibernated_tree and ack_delayed_tree, a tree that is
  * refused is skipped as an unparsable text would be. */
 
-CLOUDNOTIFY_EXPORT int cloudnotify_message_offline_tree(cloudnotify_ctx *ctx,
-                                                        const char *account,
+CLOUDNOTIFY_EXPORT int cloudnotify_message_offline_tree(cloudnotify_ctx *ctx, const char *account,
                                                         const cloudnotify_tree *tree,
                                                         unsigned *pushes);
-CLOUDNOTIFY_EXPORT int cloudnotify_message_archived_tree(cloudnotify_ctx *ctx,
-                                                         const char *account,
+CLOUDNOTIFY_EXPORT int cloudnotify_message_archived_tree(cloudnotify_ctx *ctx, const char *account,
                                                          const cloudnotify_tree *tree,
-                                                         const char *archive_id,
-                                                         unsigned *pushes);
+                                                         const char *archive_id, unsigned *pushes);
 CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare_tree(cloudnotify_ctx *ctx,
                                                                const char *account,
                                                                const cloudnotify_tree *tree,
@@ -1068,8 +1041,7 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_queued_tree(cloudnotify_session *sess
                                                        const cloudnotify_tree *tree);
 /** queue: n trees (n may be 0; queue may then be NULL). */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated_tree(cloudnotify_session *session,
-                                                           const cloudnotify_tree *queue,
-                                                           size_t n);
+                                                           const cloudnotify_tree *queue, size_t n);
 /** queue as cloudnotify_session_hibernated_tree. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_delayed_tree(cloudnotify_session *session,
                                                             const cloudnotify_tree *queue,
@@ -1121,7 +1093,8 @@ typedef struct cloudnotify_builder {
 /** CLOUDNOTIFY_ROUTE_CLIENT or CLOUDNOTIFY_ROUTE_APP_SERVER; 0 for NULL. */
 CLOUDNOTIFY_EXPORT cloudnotify_route cloudnotify_stanza_route(const cloudnotify_stanza *stanza);
 /** The client session for ROUTE_CLIENT, NULL for ROUTE_APP_SERVER. */
-CLOUDNOTIFY_EXPORT cloudnotify_session *cloudnotify_stanza_session(const cloudnotify_stanza *stanza);
+CLOUDNOTIFY_EXPORT cloudnotify_session *
+cloudnotify_stanza_session(const cloudnotify_stanza *stanza);
 /** The local account concerned (normalised bare JID). */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_stanza_account(const cloudnotify_stanza *stanza);
 /** The destination JID (also the stanza's 'to'). */
@@ -1174,8 +1147,7 @@ typedef int (*cloudnotify_registration_fn)(void *user_data, const char *account,
  *  load goes on, and a retry after its answer lists the account).
  *  Errors: INVALID_ARGUMENT (ctx, account or callback NULL),
  *  JID_MALFORMED, STORE (the load failed), BUSY, REENTRANT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_account_registrations(cloudnotify_ctx *ctx,
-                                                         const char *account,
+CLOUDNOTIFY_EXPORT int cloudnotify_account_registrations(cloudnotify_ctx *ctx, const char *account,
                                                          cloudnotify_registration_fn callback,
                                                          void *user_data);
 
@@ -1196,8 +1168,7 @@ CLOUDNOTIFY_EXPORT int cloudnotify_account_registrations(cloudnotify_ctx *ctx,
  *  Errors: INVALID_ARGUMENT (ctx or account NULL), JID_MALFORMED, STORE
  *  (the load, or the removal of at least one registration, failed),
  *  BUSY, REENTRANT. */
-CLOUDNOTIFY_EXPORT int cloudnotify_account_remove_all(cloudnotify_ctx *ctx,
-                                                      const char *account,
+CLOUDNOTIFY_EXPORT int cloudnotify_account_remove_all(cloudnotify_ctx *ctx, const char *account,
                                                       unsigned *removed);
 
 /** Forget what the library caches for account because the store changed
@@ -1306,8 +1277,7 @@ typedef enum cloudnotify_counter {
  *  not a value this version knows, CLOUDNOTIFY_COUNTER_REMOVED_BASE
  *  itself included; *out is then 0). */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_get_counter(const cloudnotify_ctx *ctx,
-                                                   cloudnotify_counter which,
-                                                   uint64_t *out);
+                                                   cloudnotify_counter which, uint64_t *out);
 
 /* ------------------------------------------------------------------ */
 /* Notification filter accessors (valid only inside the filter)        */
@@ -1473,7 +1443,7 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_set_sender(cloudnotify_push *push, const
 
 /** Most calls parked behind one busy account, and in the whole context. */
 #define CLOUDNOTIFY_MAX_PARKED_PER_ACCOUNT 1024
-#define CLOUDNOTIFY_MAX_PARKED 65536
+#define CLOUDNOTIFY_MAX_PARKED             65536
 
 /** One question to the host that may be answered later. */
 typedef struct cloudnotify_op cloudnotify_op;
