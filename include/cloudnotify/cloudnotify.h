@@ -569,7 +569,10 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx, const ch
 /* ------------------------------------------------------------------ */
 
 /** One stored registration, as passed to save and to
- *  cloudnotify_loader_add.  All pointers borrowed. */
+ *  cloudnotify_loader_add.  All pointers borrowed.  Zero-initialise it
+ *  (designated initialisers do).  Its layout is frozen with 0.2 (it has
+ *  no size field): a record with more fields would come with new
+ *  functions taking it, never by growing this one. */
 typedef struct cloudnotify_record {
   /** Push service JID (normalised by the library on save). */
   const char *jid;
