@@ -135,15 +135,7 @@ int cloudnotify_account_registrations(cloudnotify_ctx *ctx, const char *account,
   int n = 0;
   for (guint i = 0; i < order->len; i++) {
     const cn_reg *r = order->pdata[i];
-    cloudnotify_record rec = {
-      .jid = r->jid,
-      .node = r->node,
-      .publish_options = r->form,
-      .publish_options_len = r->form_len,
-      .enabled_at_ms = r->enabled_at,
-      .errors = r->errors,
-      .client_id = r->client_id,
-    };
+    cloudnotify_record rec = cn_reg_record(r);
     n++;
     ctx->in_callback++;
     int stop = callback(user_data, u->account, &rec);

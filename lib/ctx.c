@@ -293,15 +293,7 @@ int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx, const cloudnotify_store *sto
 }
 
 int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r) {
-  cloudnotify_record rec = {
-    .jid = r->jid,
-    .node = r->node,
-    .publish_options = r->form,
-    .publish_options_len = r->form_len,
-    .enabled_at_ms = r->enabled_at,
-    .errors = r->errors,
-    .client_id = r->client_id,
-  };
+  cloudnotify_record rec = cn_reg_record(r);
   cn_ask_begin(ctx, CLOUDNOTIFY_OP_SAVE);
   int rc = ctx->store.save(ctx->store_data, account, &rec);
   if (cn_ask_end(ctx, &rc))

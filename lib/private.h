@@ -89,6 +89,8 @@ void cn_user_drop_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r,
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form, size_t form_len,
                    int64_t enabled_at);
 void cn_reg_free(cn_reg *r);
+/* r as the store and the listing see it; every pointer borrowed from r. */
+cloudnotify_record cn_reg_record(const cn_reg *r);
 
 /* ---- administration (admin.c) --------------------------------------- */
 

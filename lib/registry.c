@@ -66,6 +66,19 @@ cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *fo
   return r;
 }
 
+cloudnotify_record cn_reg_record(const cn_reg *r) {
+  cloudnotify_record rec = {
+    .jid = r->jid,
+    .node = r->node,
+    .publish_options = r->form,
+    .publish_options_len = r->form_len,
+    .enabled_at_ms = r->enabled_at,
+    .errors = r->errors,
+    .client_id = r->client_id,
+  };
+  return rec;
+}
+
 void cn_reg_free(cn_reg *r) {
   if (!r)
     return;
