@@ -50,15 +50,6 @@ static int admin_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) {
   return rc == CN_PARKED ? CLOUDNOTIFY_ERR_BUSY : rc;
 }
 
-static cn_reg *find_ident(cn_user *u, const char *ident) {
-  for (guint i = 0; i < u->regs->len; i++) {
-    cn_reg *r = u->regs->pdata[i];
-    if (!strcmp(r->ident, ident))
-      return r;
-  }
-  return NULL;
-}
-
 /* A removal of every registration whose store removals may be answered
  * later: the rest waits as the account's parked work. */
 typedef struct {
@@ -78,7 +69,7 @@ static void remove_all_free(cn_task *t) {
 
 static void remove_all_removed(cloudnotify_ctx *ctx, remove_all_job *j, int rc) {
   cn_user *u = g_hash_table_lookup(ctx->users, j->t.account);
-  cn_reg *r = u ? find_ident(u, j->idents->pdata[j->k]) : NULL;
+  cn_reg *r = u ? cn_user_find_ident(u, j->idents->pdata[j->k]) : NULL;
   if (rc) {
     /* What the store refuses to remove stays in memory too. */
     j->failed = TRUE;
@@ -95,7 +86,7 @@ static void remove_all_removed(cloudnotify_ctx *ctx, remove_all_job *j, int rc) 
 static int remove_all_step(cloudnotify_ctx *ctx, remove_all_job *j) {
   cn_user *u = g_hash_table_lookup(ctx->users, j->t.account);
   for (; u && j->k < j->idents->len; j->k++) {
-    cn_reg *r = find_ident(u, j->idents->pdata[j->k]);
+    cn_reg *r = cn_user_find_ident(u, j->idents->pdata[j->k]);
     if (!r)
       continue;
     int rc = cn_store_remove(ctx, u->account, r->jid, r->node);

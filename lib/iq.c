@@ -69,15 +69,6 @@ static gint oldest_first(gconstpointer a, gconstpointer b) {
   return x->enabled_at < y->enabled_at ? -1 : (x->enabled_at > y->enabled_at ? 1 : 0);
 }
 
-static cn_reg *find_ident(cn_user *u, const char *ident) {
-  for (guint i = 0; i < u->regs->len; i++) {
-    cn_reg *r = u->regs->pdata[i];
-    if (!strcmp(r->ident, ident))
-      return r;
-  }
-  return NULL;
-}
-
 /* An enable from the filter on.  Each question to the host may be
  * answered later; the job then waits with everything it needs, and its
  * session may go meanwhile once the store is involved (t.session NULL:
@@ -184,7 +175,7 @@ static int enable_apply(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
     cn_reg_free(old);
   }
   for (guint i = 0; i < j->evicted->len; i++) {
-    cn_reg *o = find_ident(u, j->evicted->pdata[i]);
+    cn_reg *o = cn_user_find_ident(u, j->evicted->pdata[i]);
     if (o)
       cn_user_drop_reg(ctx, u, o, CLOUDNOTIFY_REMOVED_EVICTED);
   }
@@ -232,7 +223,7 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
       break;
     case EN_EVICT:
       for (; j->k < j->victims->len; j->k++) {
-        cn_reg *o = find_ident(u, j->victims->pdata[j->k]);
+        cn_reg *o = cn_user_find_ident(u, j->victims->pdata[j->k]);
         if (!o)
           continue;
         rc = cn_store_remove(ctx, u->account, o->jid, o->node);
@@ -249,7 +240,7 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
     case EN_UNDO:
       /* Those the store did remove are gone from memory too. */
       for (guint i = 0; i < j->evicted->len; i++) {
-        cn_reg *o = find_ident(u, j->evicted->pdata[i]);
+        cn_reg *o = cn_user_find_ident(u, j->evicted->pdata[i]);
         if (o)
           cn_user_drop_reg(ctx, u, o, CLOUDNOTIFY_REMOVED_EVICTED);
       }
@@ -387,7 +378,7 @@ static void disable_job_free(cn_task *t) {
 }
 
 static void disable_removed(cloudnotify_ctx *ctx, disable_job *j, cn_user *u, int rc) {
-  cn_reg *r = find_ident(u, j->idents->pdata[j->k]);
+  cn_reg *r = cn_user_find_ident(u, j->idents->pdata[j->k]);
   if (rc) {
     j->failed = TRUE;
     return;
@@ -402,7 +393,7 @@ static void disable_removed(cloudnotify_ctx *ctx, disable_job *j, cn_user *u, in
 static int disable_step(cloudnotify_ctx *ctx, disable_job *j) {
   cn_user *u = g_hash_table_lookup(ctx->users, j->t.account);
   for (; j->k < j->idents->len; j->k++) {
-    cn_reg *r = find_ident(u, j->idents->pdata[j->k]);
+    cn_reg *r = cn_user_find_ident(u, j->idents->pdata[j->k]);
     if (!r)
       continue;
     int rc = cn_store_remove(ctx, u->account, r->jid, r->node);

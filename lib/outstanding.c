@@ -80,13 +80,11 @@ void cn_outstanding_fini(cloudnotify_ctx *ctx) {
   ctx->outstanding_by_reg = NULL;
 }
 
-static cn_reg *find_by_ident(cn_user *u, const char *ident);
-
 /* An entry leaving without a reply of its own: the count it reports is
  * the one in memory, without loading an account that left the cache. */
 static void drop_reporting(cloudnotify_ctx *ctx, pending *p, cloudnotify_publish_outcome outcome) {
   cn_user *u = g_hash_table_lookup(ctx->users, p->account);
-  const cn_reg *r = u ? find_by_ident(u, p->ident) : NULL;
+  const cn_reg *r = u ? cn_user_find_ident(u, p->ident) : NULL;
   cn_report_publish(ctx, p->account, p->jid, p->node, p->id, outcome, NULL, NULL,
                     r ? r->errors : 0);
   drop(ctx, p);
@@ -145,15 +143,6 @@ static void expire_fire(cloudnotify_ctx *ctx, void *data) {
   cn_outstanding_rearm(ctx);
 }
 
-static cn_reg *find_by_ident(cn_user *u, const char *ident) {
-  for (guint i = 0; i < u->regs->len; i++) {
-    cn_reg *r = u->regs->pdata[i];
-    if (!strcmp(r->ident, ident))
-      return r;
-  }
-  return NULL;
-}
-
 static void limit_removed(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r) {
   cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_REMOVED_ERRORS,
             "disabling push to %s for %s after %u errors", r->jid, u->account, r->errors);
@@ -175,7 +164,7 @@ static void limit_free(cn_task *t) {
 static int limit_run(cloudnotify_ctx *ctx, cn_task *t) {
   int rc = cn_store_checked(ctx, "removing", t->account, cn_task_answer(t, NULL, NULL));
   cn_user *u = g_hash_table_lookup(ctx->users, t->account);
-  cn_reg *r = u ? find_by_ident(u, ((limit_job *)t)->ident) : NULL;
+  cn_reg *r = u ? cn_user_find_ident(u, ((limit_job *)t)->ident) : NULL;
   /* A failure leaves the count at the limit: the next error retries. */
   if (rc == 0 && r)
     limit_removed(ctx, u, r);
@@ -215,7 +204,7 @@ static int apply_now(cloudnotify_ctx *ctx, pending *p, const reply_fields *f) {
   int rc = cn_user_get(ctx, p->account, &u);
   if (rc)
     return rc;
-  cn_reg *r = find_by_ident(u, p->ident);
+  cn_reg *r = cn_user_find_ident(u, p->ident);
   if (!r) {
     /* The registration went behind our back (the store changed): the
      * reply is ours, and nobody's count is left to change. */

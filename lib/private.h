@@ -80,6 +80,8 @@ void cn_user_free(cn_user *u);
 void cn_user_rebind(cloudnotify_ctx *ctx, cn_user *old, cn_user *fresh);
 void cn_users_trim(cloudnotify_ctx *ctx);
 void cn_users_clear(cloudnotify_ctx *ctx);
+/* The registration of u with identity ident ("jid<node"), or NULL. */
+cn_reg *cn_user_find_ident(cn_user *u, const char *ident);
 cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node);
 /* Remove r from u (not from the store): unbind sessions, cancel its
  * pending work and forget its outstanding publishes, tell the host if

@@ -102,6 +102,15 @@ void cn_user_free(cn_user *u) {
   user_free(u);
 }
 
+cn_reg *cn_user_find_ident(cn_user *u, const char *ident) {
+  for (guint i = 0; i < u->regs->len; i++) {
+    cn_reg *r = u->regs->pdata[i];
+    if (!strcmp(r->ident, ident))
+      return r;
+  }
+  return NULL;
+}
+
 cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node) {
   for (guint i = 0; i < u->regs->len; i++) {
     cn_reg *r = u->regs->pdata[i];
