@@ -11,16 +11,16 @@
 
 /* The first released layouts (0.2): every later header only appends, so
  * any size from these up to ours names a prefix of our fields. */
-#define CALLBACKS_SIZE_0_2                                                                         \
+#define CALLBACKS_SIZE_0_1                                                                         \
   (offsetof(cloudnotify_callbacks, notification_filter) + sizeof(void (*)(void)))
-#define STORE_SIZE_0_2 (offsetof(cloudnotify_store, destroy) + sizeof(void (*)(void)))
+#define STORE_SIZE_0_1 (offsetof(cloudnotify_store, destroy) + sizeof(void (*)(void)))
 
 /* libxkbcommon's rule: an older size is a prefix and the missing fields
  * are NULL; a newer size is accepted only when every field this library
  * does not know is zero, because a set field there is a request this
  * library would silently ignore.  Every field is a pointer or a size, so
  * a size between fields is a corrupt struct. */
-static gboolean vtable_size_ok(const void *vt, size_t size, size_t min, size_t ours) {
+gboolean cn_struct_size_ok(const void *vt, size_t size, size_t min, size_t ours) {
   if (size < min || size % sizeof(void *) != 0)
     return FALSE;
   for (size_t i = ours; i < size; i++)
@@ -58,8 +58,8 @@ int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *call
   if (!out)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   *out = NULL;
-  if (callbacks && !vtable_size_ok(callbacks, callbacks->size, CALLBACKS_SIZE_0_2,
-                                   sizeof(cloudnotify_callbacks)))
+  if (callbacks && !cn_struct_size_ok(callbacks, callbacks->size, CALLBACKS_SIZE_0_1,
+                                      sizeof(cloudnotify_callbacks)))
     return CLOUDNOTIFY_ERR_VTABLE_SIZE;
 
   cloudnotify_ctx *ctx = g_new0(cloudnotify_ctx, 1);
@@ -268,7 +268,7 @@ int cloudnotify_ctx_set_store(cloudnotify_ctx *ctx, const cloudnotify_store *sto
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(ctx);
   if (store) {
-    if (!vtable_size_ok(store, store->size, STORE_SIZE_0_2, sizeof(cloudnotify_store)))
+    if (!cn_struct_size_ok(store, store->size, STORE_SIZE_0_1, sizeof(cloudnotify_store)))
       return cn_leave(ctx, CLOUDNOTIFY_ERR_VTABLE_SIZE);
     if (!store->load || !store->save || !store->remove)
       return cn_leave(ctx, CLOUDNOTIFY_ERR_INVALID_ARGUMENT);

@@ -184,10 +184,6 @@ const char *cloudnotify_stanza_text(const cloudnotify_stanza *st, size_t *len) {
 
 /* ---- walking ---------------------------------------------------------- */
 
-static const size_t known_builder_sizes[] = {
-  sizeof(cloudnotify_builder),
-};
-
 typedef struct walk {
   const cloudnotify_builder *b;
   void *data;
@@ -270,10 +266,7 @@ int cloudnotify_stanza_build(const cloudnotify_stanza *st, const cloudnotify_bui
                              void *build_data) {
   if (!st || !b)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
-  gboolean known = FALSE;
-  for (size_t i = 0; i < G_N_ELEMENTS(known_builder_sizes); i++)
-    known |= b->size == known_builder_sizes[i];
-  if (!known)
+  if (!cn_struct_size_ok(b, b->size, sizeof(cloudnotify_builder), sizeof(cloudnotify_builder)))
     return CLOUDNOTIFY_ERR_VTABLE_SIZE;
   if (!b->start_element || !b->text || !b->end_element)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;

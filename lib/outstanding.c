@@ -368,7 +368,7 @@ int cloudnotify_handle_app_reply_tree(cloudnotify_ctx *ctx, const cloudnotify_tr
 int cloudnotify_handle_app_reply_fields(cloudnotify_ctx *ctx, const cloudnotify_reply *reply) {
   if (!ctx || !reply)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
-  if (reply->size != sizeof(cloudnotify_reply))
+  if (!cn_struct_size_ok(reply, reply->size, sizeof(cloudnotify_reply), sizeof(cloudnotify_reply)))
     return CLOUDNOTIFY_ERR_VTABLE_SIZE;
   CN_ENTER(ctx);
   const cloudnotify_reply *in = reply;

@@ -272,6 +272,10 @@ struct cloudnotify_ctx {
 int cn_leave(cloudnotify_ctx *ctx, int rc);
 
 /* Wall clock: only for the enable times that are stored. */
+/* The size rule of every struct that starts with a size field (see the
+ * header's conventions): min is the oldest accepted layout, ours this
+ * library's; a larger size needs a zero tail. */
+gboolean cn_struct_size_ok(const void *st, size_t size, size_t min, size_t ours);
 int64_t cn_now(cloudnotify_ctx *ctx);
 /* Monotonic clock: every deadline. */
 int64_t cn_mono(cloudnotify_ctx *ctx);

@@ -18,17 +18,12 @@
 
 #define NS_XMLNS "http://www.w3.org/2000/xmlns/"
 
-static const size_t known_ops_sizes[] = {
-  sizeof(cloudnotify_tree_ops),
-};
-
 int cn_tree_check(const cloudnotify_tree *t) {
   if (!t || !t->ops || !t->root)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
-  gboolean known = FALSE;
-  for (size_t i = 0; i < G_N_ELEMENTS(known_ops_sizes); i++)
-    known |= t->ops->size == known_ops_sizes[i];
-  if (!known)
+  /* 0.2's layout is the oldest: every field is required. */
+  if (!cn_struct_size_ok(t->ops, t->ops->size, sizeof(cloudnotify_tree_ops),
+                         sizeof(cloudnotify_tree_ops)))
     return CLOUDNOTIFY_ERR_VTABLE_SIZE;
   if (!t->ops->name || !t->ops->ns || !t->ops->attrs || !t->ops->children)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;

@@ -94,10 +94,11 @@ typedef enum cloudnotify_error {
   CLOUDNOTIFY_ERR_JID_MALFORMED = -505,
   /** The storage vtable reported a failure; nothing changed in memory. */
   CLOUDNOTIFY_ERR_STORE = -506,
-  /** A vtable (callbacks or store) declares a size this library cannot
-   *  accept: smaller than the first released layout, not a whole number
-   *  of fields, or larger with nonzero fields this library does not know
-   *  (the host was built against a newer header and uses them). */
+  /** A struct starting with a size field (callbacks, store, tree ops,
+   *  builder, reply) declares a size this library cannot accept: smaller
+   *  than the oldest layout it takes, not a whole number of fields, or
+   *  larger with nonzero fields this library does not know (the host was
+   *  built against a newer header and uses them). */
   CLOUDNOTIFY_ERR_VTABLE_SIZE = -507,
   /** The send callback reported a failure. */
   CLOUDNOTIFY_ERR_SEND = -508,
