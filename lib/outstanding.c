@@ -7,6 +7,7 @@
 
 #include "jid.h"
 #include "pending.h"
+#include "reg-policy.h"
 #include "tree.h"
 
 typedef struct {
@@ -146,7 +147,7 @@ static void expire_fire(cloudnotify_ctx *ctx, void *data) {
 static void limit_removed(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r) {
   cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_REMOVED_ERRORS,
             "disabling push to %s for %s after %u errors", r->jid, u->account, r->errors);
-  cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_ERRORS);
+  cn_policy_remove(ctx, u, r, CLOUDNOTIFY_REMOVED_ERRORS);
 }
 
 /* The removal at the error limit, answered later. */
@@ -217,26 +218,23 @@ static int apply_now(cloudnotify_ctx *ctx, pending *p, const reply_fields *f) {
   g_strlcpy(id, p->id, sizeof id);
   drop(ctx, p);
   if (!f->is_error) {
-    if (r->errors)
-      cn_reg_set_errors(ctx, r, 0);
+    cn_policy_on_publish_ok(ctx, r);
     cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_OK, NULL, NULL, 0);
     return 0;
   }
-  if (f->error_type && !strcmp(f->error_type, "wait")) {
+  if (!cn_policy_error_counts(f->error_type)) {
     cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_REPLY_WAIT,
               "push to %s for %s: temporary error, not counted", r->jid, u->account);
     cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_WAIT, f->error_type,
                       f->error_condition, r->errors);
     return 0;
   }
-  cn_reg_set_errors(ctx, r, r->errors < G_MAXUINT ? r->errors + 1 : r->errors);
-  r->last_error_type = f->error_type;
-  r->last_error_condition = f->error_condition;
+  gboolean at_limit = cn_policy_on_publish_error(ctx, r, f->error_type, f->error_condition);
   cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_REPLY_ERROR,
             "push to %s for %s failed; %u error(s) in a row", r->jid, u->account, r->errors);
   cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_ERROR, f->error_type,
                     f->error_condition, r->errors);
-  if (r->errors < (unsigned)ctx->opt.max_errors)
+  if (!at_limit)
     return 0;
   rc = cn_store_remove(ctx, u->account, r->jid, r->node);
   if (rc == CN_WAIT) {

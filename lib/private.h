@@ -74,20 +74,11 @@ void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
 /* Free a user already taken out of the cache (ctx->users, user_lru). */
 void cn_user_free(cn_user *u);
 /* Evict users beyond max_cached_users that hold no session. */
-/* admin.c: move the sessions of the stale copy old of an account onto the
- * fresh copy fresh (both out of or in the cache as the caller arranged),
- * then free old. */
-void cn_user_rebind(cloudnotify_ctx *ctx, cn_user *old, cn_user *fresh);
 void cn_users_trim(cloudnotify_ctx *ctx);
 void cn_users_clear(cloudnotify_ctx *ctx);
 /* The registration of u with identity ident ("jid<node"), or NULL. */
 cn_reg *cn_user_find_ident(cn_user *u, const char *ident);
 cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node);
-/* Remove r from u (not from the store): unbind sessions, cancel its
- * pending work and forget its outstanding publishes, tell the host if
- * reason != 0, free r. */
-void cn_user_drop_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r,
-                      cloudnotify_removal_reason reason);
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form, size_t form_len,
                    int64_t enabled_at);
 void cn_reg_free(cn_reg *r);
