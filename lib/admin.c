@@ -2,11 +2,16 @@
  * listing them, removing them all (the account was deleted), forgetting
  * the cached copy when the store changed behind the library, and keeping
  * the consecutive error counts in the store. */
-#include "private.h"
-#include "pending.h"
-#include "reg-policy.h"
+#include "admin.h"
 
 #include <string.h>
+
+#include "ctx.h"
+#include "host.h"
+#include "pending.h"
+#include "reg-policy.h"
+#include "registry.h"
+#include "xml.h"
 
 void cn_reg_set_errors(cloudnotify_ctx *ctx, cn_reg *r, unsigned errors) {
   r->errors = errors;

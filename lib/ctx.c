@@ -1,13 +1,19 @@
 /* The context: callbacks, options, store selection, time, and the
  * guards that keep callbacks from re-entering. */
-#include "private.h"
+#include "ctx.h"
 
 #include <limits.h>
 #include <string.h>
 #include <time.h>
 
+#include "host.h"
 #include "jid.h"
+#include "outstanding.h"
 #include "pending.h"
+#include "registry.h"
+#include "seen.h"
+#include "session.h"
+#include "store-memory.h"
 
 /* The first released layouts (0.2): every later header only appends, so
  * any size from these up to ours names a prefix of our fields. */

@@ -1,14 +1,19 @@
 /* Client IQs in urn:xmpp:push:0: enable and disable, with the error
  * replies of XEP-0357 and RFC 6120. */
-#include "private.h"
-
 #include <string.h>
 
+#include "counters.h"
+#include "ctx.h"
 #include "emit.h"
+#include "host.h"
 #include "jid.h"
 #include "pending.h"
 #include "reg-policy.h"
+#include "registry.h"
+#include "session.h"
+#include "stanza-errors.h"
 #include "tree.h"
+#include "xml.h"
 
 #define NS_PUSH    "urn:xmpp:push:0"
 #define NS_DATA    "jabber:x:data"

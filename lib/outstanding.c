@@ -1,14 +1,22 @@
 /* Publishes awaiting an app-server reply, and the handling of those
  * replies.  Unlike the reference, whose table of ids only grows, this
  * one is bounded and its entries expire. */
-#include "private.h"
+#include "outstanding.h"
 
 #include <string.h>
 
+#include "counters.h"
+#include "ctx.h"
+#include "host.h"
 #include "jid.h"
 #include "pending.h"
+#include "random.h"
 #include "reg-policy.h"
+#include "registry.h"
+#include "stanza-errors.h"
+#include "timers.h"
 #include "tree.h"
+#include "xml.h"
 
 typedef struct {
   char id[CN_PUBLISH_ID_SIZE];

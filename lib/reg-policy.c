@@ -4,6 +4,12 @@
 
 #include <string.h>
 
+#include "admin.h"
+#include "ctx.h"
+#include "host.h"
+#include "outstanding.h"
+#include "session.h"
+
 static gint oldest_first(gconstpointer a, gconstpointer b) {
   const cn_reg *x = *(cn_reg *const *)a, *y = *(cn_reg *const *)b;
   return x->enabled_at < y->enabled_at ? -1 : (x->enabled_at > y->enabled_at ? 1 : 0);

@@ -9,7 +9,10 @@
 #ifndef CN_REG_POLICY_H
 #define CN_REG_POLICY_H
 
-#include "private.h"
+#include <glib.h>
+
+#include "cloudnotify/cloudnotify.h"
+#include "registry.h"
 
 /* ---- enabling ------------------------------------------------------- */
 

@@ -1,13 +1,18 @@
 /* Users and their registrations: the bounded cache in front of the
  * store, loading (with validation of what storage hands back), and
  * removal with everything that hangs off a registration. */
-#include "private.h"
+#include "registry.h"
 
 #include <string.h>
 
+#include "admin.h"
+#include "counters.h"
+#include "ctx.h"
+#include "host.h"
 #include "jid.h"
 #include "pending.h"
 #include "reg-policy.h"
+#include "xml.h"
 
 struct cloudnotify_loader {
   cloudnotify_ctx *ctx;

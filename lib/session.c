@@ -1,12 +1,18 @@
 /* Client sessions and the stream-management triggers: hibernation,
  * stanzas queued while hibernated (coalesced), overdue acks, and the
  * extended hibernation timeout. */
-#include "private.h"
+#include "session.h"
 
 #include <string.h>
 
+#include "admin.h"
+#include "ctx.h"
+#include "host.h"
 #include "jid.h"
+#include "notify.h"
 #include "pending.h"
+#include "registry.h"
+#include "rules.h"
 #include "tree.h"
 
 static void summaries_free(GPtrArray *a) {

@@ -1,7 +1,9 @@
 /* Timers on the host's clock.  The library owns no loop: it keeps its
  * deadlines in one ordered sequence and the host calls tick when the
  * earliest is due. */
-#include "private.h"
+#include "timers.h"
+
+#include "ctx.h"
 
 static gint timer_cmp(gconstpointer a, gconstpointer b, gpointer unused) {
   const cn_timer *x = a, *y = b;
