@@ -64,8 +64,7 @@ struct cloudnotify_ctx {
   GHashTable *seen;
   GQueue seen_fifo;
 
-  GSequence *timers; /* timers.c */
-  guint64 timer_seq;
+  cn_timers timers;          /* every armed timer (timers.c) */
   int64_t reported_deadline; /* last absolute deadline told to the host */
 
   cn_xml_parser *parser;

@@ -55,12 +55,12 @@ static void expire_fire(cloudnotify_ctx *ctx, void *data);
 void cn_outstanding_rearm(cloudnotify_ctx *ctx) {
   const pending *head = ctx->outstanding_fifo.head ? ctx->outstanding_fifo.head->data : NULL;
   if (!head) {
-    cn_timer_cancel(ctx, &ctx->outstanding_timer);
+    cn_timer_cancel(&ctx->outstanding_timer);
     return;
   }
   int64_t deadline = head->created + ctx->opt.publish_timeout * 1000;
   if (!cn_timer_armed(&ctx->outstanding_timer) || ctx->outstanding_timer.deadline != deadline)
-    cn_timer_arm_at(ctx, &ctx->outstanding_timer, deadline, expire_fire, NULL);
+    cn_timer_arm_at(&ctx->timers, &ctx->outstanding_timer, deadline, expire_fire, NULL);
 }
 
 static void drop(cloudnotify_ctx *ctx, pending *p) {

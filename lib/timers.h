@@ -1,6 +1,6 @@
 /* Deadlines on the monotonic clock, kept in one ordered set per
  * context.  A base room: it knows what a deadline is, not what a timer
- * is for.  Internal. */
+ * is for nor which clock the caller read.  Internal. */
 #ifndef CN_TIMERS_H
 #define CN_TIMERS_H
 
@@ -15,25 +15,34 @@ typedef void (*cn_timer_fn)(cloudnotify_ctx *ctx, void *data);
 /* Embedded by its owner (a session, the outstanding table); armed and
  * cancelled only through the functions below. */
 typedef struct cn_timer {
-  int64_t deadline; /* absolute, monotonic clock (cn_mono) */
+  int64_t deadline; /* absolute, monotonic clock */
   guint64 seq;      /* orders equal deadlines by creation */
   cn_timer_fn fn;
   void *data;
   GSequenceIter *iter; /* NULL when not armed */
 } cn_timer;
 
-void cn_timers_init(cloudnotify_ctx *ctx);
-void cn_timers_clear(cloudnotify_ctx *ctx);
-/* (Re)arm t to fire after delay_ms. */
-void cn_timer_arm(cloudnotify_ctx *ctx, cn_timer *t, int64_t delay_ms, cn_timer_fn fn, void *data);
+/* The ordered set of armed timers: one per context. */
+typedef struct cn_timers {
+  GSequence *seq; /* cn_timer*, by deadline then seq */
+  guint64 next_seq;
+} cn_timers;
+
+void cn_timers_init(cn_timers *set);
+/* Disarm everything (the timers stay their owners') and free the set. */
+void cn_timers_clear(cn_timers *set);
+/* (Re)arm t to fire delay_ms after now (monotonic), saturating. */
+void cn_timer_arm(cn_timers *set, cn_timer *t, int64_t now, int64_t delay_ms, cn_timer_fn fn,
+                  void *data);
 /* (Re)arm t to fire at the absolute monotonic deadline. */
-void cn_timer_arm_at(cloudnotify_ctx *ctx, cn_timer *t, int64_t deadline, cn_timer_fn fn,
-                     void *data);
-void cn_timer_cancel(cloudnotify_ctx *ctx, cn_timer *t);
+void cn_timer_arm_at(cn_timers *set, cn_timer *t, int64_t deadline, cn_timer_fn fn, void *data);
+void cn_timer_cancel(cn_timer *t);
 gboolean cn_timer_armed(const cn_timer *t);
-/* Earliest absolute deadline of every timer source, or INT64_MAX. */
-int64_t cn_timers_next_deadline(const cloudnotify_ctx *ctx);
-/* Run due timers; returns after no timer is due. */
-void cn_timers_run(cloudnotify_ctx *ctx);
+/* Earliest absolute deadline, or INT64_MAX when none (or the set is
+ * cleared). */
+int64_t cn_timers_next_deadline(const cn_timers *set);
+/* Run the timers due at now, handing ctx to each; returns when none is
+ * due. */
+void cn_timers_run(cn_timers *set, int64_t now, cloudnotify_ctx *ctx);
 
 #endif
