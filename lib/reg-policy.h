@@ -5,7 +5,9 @@
  * The other files carry these decisions out (store calls, answers that
  * come later, replies to clients, log messages) but do not make them, so
  * that a change of policy (a per-account limit a store enforces, say) is
- * made here alone.  Nothing here calls the store. */
+ * made here alone.  Nothing here waits for the store: its one store
+ * write is the error count (cn_reg_set_errors), which no decision waits
+ * for; the saves and removals a decision calls for are the callers'. */
 #ifndef CN_REG_POLICY_H
 #define CN_REG_POLICY_H
 
@@ -71,7 +73,8 @@ void cn_policy_trim_loaded(const cloudnotify_ctx *ctx, GPtrArray *regs, GPtrArra
 
 /* ---- app-server replies --------------------------------------------- */
 
-/* A result from r's app server: the consecutive error count restarts. */
+/* A result from r's app server: the consecutive error count restarts
+ * (written through set_errors when it was not 0). */
 void cn_policy_on_publish_ok(cloudnotify_ctx *ctx, cn_reg *r);
 
 /* Whether an error of type error_type (static or NULL) counts towards
