@@ -30,6 +30,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PROSODY = "/usr/bin/prosody"
 PROSODYCTL = "/usr/bin/prosodyctl"
+PROSODY_VERSION = "0.12"     # the series under test: "0.12" (Debian 12) or "13"
+
+
+def use_prosody(prosody_bin):
+    """Run the scenarios on another Prosody: `prosody_bin` is its executable,
+    with prosodyctl beside it and its Lua tree at ../lib/prosody (as in a
+    Debian package unpacked with dpkg-deb -x, see prosody13.sh)."""
+    global PROSODY, PROSODYCTL, PROSODY_VERSION
+    PROSODY = os.path.abspath(prosody_bin)
+    PROSODYCTL = os.path.join(os.path.dirname(PROSODY), "prosodyctl")
+    version_file = os.path.join(os.path.dirname(os.path.dirname(PROSODY)), "lib", "prosody",
+                                "prosody.version")
+    with open(version_file) as f:
+        full = f.read().strip()
+    # "0.12.3" is series 0.12, "13.0.1" is series 13
+    parts = full.split(".")
+    PROSODY_VERSION = ".".join(parts[:2]) if parts[0] == "0" else parts[0]
+    return full
 REFERENCE_MODULE = "cloud_notify"
 OUR_MODULE = "cloudnotify"
 
@@ -701,6 +719,7 @@ class Ctx:
         self.name = name
         self.module = module
         self.is_ref = module == REFERENCE_MODULE
+        self.version = PROSODY_VERSION    # "0.12" or "13"
         self.options = dict(self.BASE_OPTIONS)
         self.options.update(options or {})
         self.prosody = Prosody(workdir, module, build_dir=build_dir, options=self.options,
