@@ -82,7 +82,12 @@ local function on_send(route, s, account, to, stanza)
 	return true;
 end
 
--- Same watchdog handling as mod_cloud_notify on 0.12's mod_smacks.
+-- mod_smacks' watchdog is replaced by one with the library's timeout, as
+-- mod_cloud_notify does.  util.watchdog calls its callback with the
+-- watchdog that fired, and since Prosody 0.12.4 (so in 13) mod_smacks
+-- releases the session only when that is the session's current watchdog:
+-- the one that fired is handed over, never nothing (0.12.3's callback
+-- ignores it).
 local function on_hibernation_timeout(s, seconds)
 	local session = prosody_session(s);
 	if not session or not session.hibernating_watchdog then return; end
@@ -90,9 +95,9 @@ local function on_hibernation_timeout(s, seconds)
 		session.original_smacks_callback = session.original_smacks_callback or session.hibernating_watchdog.callback;
 		session.original_smacks_timeout = session.original_smacks_timeout or session.hibernating_watchdog.timeout;
 		session.hibernating_watchdog:cancel();
-		session.hibernating_watchdog = watchdog.new(seconds, function()
+		session.hibernating_watchdog = watchdog.new(seconds, function(fired)
 			session.log("debug", "Push-extended smacks watchdog triggered");
-			if session.original_smacks_callback then session.original_smacks_callback(); end
+			if session.original_smacks_callback then session.original_smacks_callback(fired); end
 		end);
 	elseif session.original_smacks_callback and session.original_smacks_timeout then
 		session.hibernating_watchdog:cancel();
