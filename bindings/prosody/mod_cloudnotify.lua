@@ -1,4 +1,4 @@
--- XEP-0357 push notifications for Prosody 0.12, with the engine in
+-- XEP-0357 push notifications for Prosody 0.12 and 13, with the engine in
 -- libcloudnotify (C) reached through its Lua binding.  A drop-in for
 -- prosody-modules' mod_cloud_notify: same option names, same events, and
 -- the same storage (registrations it stored are read and kept in its
@@ -11,6 +11,22 @@ local st = require "util.stanza";
 local jid = require "util.jid";
 local xml = require "util.xml";
 local watchdog = require "util.watchdog";
+local modulemanager = require "core.modulemanager";
+
+-- Beside mod_cloud_notify (prosody-modules' on 0.12, built into Prosody 13
+-- and enabled by its default config) every message would be pushed twice.
+-- The operator's config decides which one runs: this module refuses to
+-- load, before it touches anything, and the other keeps pushing.
+local other_push_module = "cloud_notify";
+local function refusal()
+	return ("mod_cloudnotify replaces mod_cloud_notify, which is enabled on %s: put \"%s\" in "
+		.. "modules_disabled (Prosody 13 enables it by default) or take it out of modules_enabled; "
+		.. "not loading, so that messages are not pushed twice"):format(module.host, other_push_module);
+end
+if modulemanager.is_loaded(module.host, other_push_module)
+	or modulemanager.get_modules_for_host(module.host):contains(other_push_module) then
+	error(refusal(), 0);
+end
 
 local cpath = module:get_option_string("cloudnotify_cpath");
 if cpath and not package.cpath:find(cpath, 1, true) then
@@ -472,6 +488,14 @@ module:hook("iq/bare", app_reply, 10);
 for _, user in pairs(prosody.hosts[host] and prosody.hosts[host].sessions or {}) do
 	for _, session in pairs(user.sessions or {}) do session_for(session, true); end
 end
+
+-- mod_cloud_notify loaded later (from the admin shell): this module steps
+-- aside rather than let both push.
+module:hook("module-loaded", function(event)
+	if event.module ~= other_push_module then return; end
+	module:log("error", "%s", (refusal():gsub("not loading", "unloading")));
+	modulemanager.unload(host, module.name);
+end);
 
 function module.unload()
 	active = false;

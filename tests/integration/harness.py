@@ -175,7 +175,7 @@ class Prosody:
         ]
         if os.geteuid() == 0:
             lines.append("run_as_root = true")
-        if self.module == OUR_MODULE:
+        if OUR_MODULE in self.modules_enabled():
             plugin_paths.append(os.path.join(REPO, "bindings", "prosody"))
             if self.build_dir:
                 lines.append("cloudnotify_cpath = %s" % lua_value(
@@ -619,6 +619,15 @@ class Client(slixmpp.ClientXMPP):
         res = await self.test_iq("get", "<memory xmlns='%s'/>" % NS_TEST)
         return float(res.xml.find("{%s}memory" % NS_TEST).get("lua_kib"))
 
+    async def push_modules_loaded(self):
+        """{"cloud_notify": bool, "cloudnotify": bool} (mod_test_ping)."""
+        res = await self.test_iq("get", "<modules xmlns='%s'/>" % NS_TEST)
+        el = res.xml.find("{%s}modules" % NS_TEST)
+        return {k: el.get(k) == "true" for k in ("cloud_notify", "cloudnotify")}
+
+    async def load_module(self, name):
+        await self.test_iq("set", "<load xmlns='%s' module=%s/>" % (NS_TEST, quoteattr(name)))
+
     async def ping_push(self, user, services=None):
         inner = "".join("<service jid=%s%s/>" % (quoteattr(j), "" if n is None else " node=%s" % quoteattr(n))
                         for j, n in (services or []))
@@ -730,6 +739,7 @@ class Ctx:
         self.clients = []
         self.old_streams = []
         self.checks = []      # (status, label, actual, expected, ours); status: ok / FAIL / known-diff / noted
+        self.expected_log_errors = []   # substrings of Prosody error lines the scenario provokes
         self.facts = {}       # measurements to report (memory, timings)
 
     # -- life cycle ---------------------------------------------------------------

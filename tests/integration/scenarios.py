@@ -806,3 +806,42 @@ async def hibernation_no_push(ctx):
     resumed = await alice.resume()
     ctx.expect("resume after expiry fails", resumed, False, ref=SAME if ctx.version == "0.12" else ANY)
     return "released=%s; pushes: %d" % (gone, len(ctx.app.publishes[m:]))
+
+
+REFUSAL = "mod_cloudnotify replaces mod_cloud_notify"
+
+
+@scenario("beside_cloud_notify")
+async def beside_cloud_notify(ctx):
+    """ours refuses to run beside mod_cloud_notify (both configured, or it loaded later): one push per message"""
+    # Both columns run the same configurations (the pair of modules, then ours
+    # alone with cloud_notify loaded at run time): ours decides.  Prosody 13
+    # enables its built-in cloud_notify in the default config, so this is what an
+    # operator who only adds "cloudnotify" gets.
+    ctx.expected_log_errors.append(REFUSAL)
+    ctx.prosody.module = None
+    ctx.prosody.extra_modules = ["cloud_notify", "cloudnotify"]
+    ctx.prosody.write_config()
+    await ctx.restart()
+    loaded = await ctx.admin.push_modules_loaded()
+    ctx.expect("loaded with both in modules_enabled", loaded, {"cloud_notify": True, "cloudnotify": False})
+    ctx.expect("refusal logged", ctx.prosody.log_text().count(REFUSAL), 1)
+    await offline_alice(ctx)
+    m = ctx.mark()
+    ctx.admin.send_message(mto=ALICE, mbody="one", mtype="chat")
+    p1 = await ctx.pushes(m, expect=2, timeout=3)
+    ctx.expect("pushes for one message, both configured", len(p1), 1)
+
+    ctx.prosody.extra_modules = ["cloudnotify"]
+    ctx.prosody.write_config()
+    await ctx.restart()
+    ctx.expect("loaded alone", await ctx.admin.push_modules_loaded(),
+               {"cloud_notify": False, "cloudnotify": True})
+    await ctx.admin.load_module("cloud_notify")
+    ctx.expect("loaded after module:load('cloud_notify')", await ctx.admin.push_modules_loaded(),
+               {"cloud_notify": True, "cloudnotify": False})
+    m = ctx.mark()
+    ctx.admin.send_message(mto=ALICE, mbody="two", mtype="chat")
+    p2 = await ctx.pushes(m, expect=2, timeout=3)
+    ctx.expect("pushes for one message after the late load", len(p2), 1)
+    return "both configured: %d push(es) per message; late load: %d" % (len(p1), len(p2))

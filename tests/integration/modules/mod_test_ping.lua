@@ -23,6 +23,11 @@
 --
 --   <iq type='get' to='localhost'><memory xmlns='urn:test:cloudnotify'/></iq>
 --     runs two full Lua GC cycles and returns the Lua heap size in KiB.
+--
+--   <iq type='set' to='localhost'><load xmlns='urn:test:cloudnotify' module='cloud_notify'/></iq>
+--     loads a module on the host (as the admin shell's module:load does);
+--   <iq type='get' to='localhost'><modules xmlns='urn:test:cloudnotify'/></iq>
+--     says which push modules are loaded: <modules cloud_notify='true' cloudnotify='false'/>.
 
 local st = require "util.stanza";
 local jid = require "util.jid";
@@ -101,3 +106,28 @@ module:hook("iq-get/host/"..xmlns..":memory", function (event)
 end);
 
 module:log("info", "test helper loaded (admins only: ping, sessions, memory)");
+
+local modulemanager = require "core.modulemanager";
+
+module:hook("iq-set/host/"..xmlns..":load", function (event)
+	if refuse_non_admin(event) then return true; end
+	local origin, stanza = event.origin, event.stanza;
+	local ok, err = modulemanager.load(module.host, stanza.tags[1].attr.module);
+	if not ok then
+		origin.send(st.error_reply(stanza, "cancel", "undefined-condition", tostring(err)));
+	else
+		origin.send(st.reply(stanza));
+	end
+	return true;
+end);
+
+module:hook("iq-get/host/"..xmlns..":modules", function (event)
+	if refuse_non_admin(event) then return true; end
+	local origin, stanza = event.origin, event.stanza;
+	local attr = { xmlns = xmlns };
+	for _, name in ipairs { "cloud_notify", "cloudnotify" } do
+		attr[name] = modulemanager.is_loaded(module.host, name) and "true" or "false";
+	end
+	origin.send(st.reply(stanza):tag("modules", attr));
+	return true;
+end);
