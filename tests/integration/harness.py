@@ -1,6 +1,7 @@
 """Real-server harness for the libcloudnotify integration tests.
 
-A private Prosody 0.12 per scenario (own config, data dir, loopback ports), a test
+A private Prosody per scenario (Debian's 0.12, or another one given to use_prosody,
+e.g. 13; own config, data dir, loopback ports), a test
 app server (slixmpp external component recording every pubsub publish) and
 slixmpp clients with XEP-0198 stream management.
 

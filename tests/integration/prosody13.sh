@@ -13,19 +13,23 @@
 # Debian 12's prosody package already installed.  The result is cached:
 # a second call only prints the path.
 set -eu
-dir=$1
+dir=$(realpath -m "$1")   # the scripts get absolute paths
 bin=$dir/root/usr/bin/prosody
 if [ -x "$bin" ] && [ -f "$dir/root/.patched" ]; then
   echo "$bin"; exit 0
 fi
 mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial"
 rm -rf "$dir/root" "$dir"/*.deb
+# The archive and keyring of the system's first entry (a mirror, if set).
+sys_sources=/etc/apt/sources.list.d/debian.sources
+uri=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' "$sys_sources" 2>/dev/null | head -n1)
+keyring=$(sed -n 's/^Signed-By: *\([^ ]*\).*/\1/p' "$sys_sources" 2>/dev/null | head -n1)
 cat > "$dir/apt/backports.sources" <<EOS
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: ${uri:-http://deb.debian.org/debian}
 Suites: bookworm-backports
 Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+Signed-By: ${keyring:-/usr/share/keyrings/debian-archive-keyring.gpg}
 EOS
 apt_opts=(-o "Dir::Etc::SourceList=$dir/apt/backports.sources" -o Dir::Etc::SourceParts=/nonexistent
           -o "Dir::State::Lists=$dir/apt/lists" -o "Dir::Cache=$dir/apt/cache"

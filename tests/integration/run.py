@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Real-server integration tests for libcloudnotify's Prosody module.
 
-Runs every scenario (scenarios.py) against a fresh private Prosody 0.12 with either
+Runs every scenario (scenarios.py) against a fresh private Prosody (0.12, or the one
+given with --prosody-bin, e.g. 13) with either
 the reference module (prosody-modules' mod_cloud_notify) or ours (mod_cloudnotify,
 bindings/prosody + the Lua binding from a meson build dir), or both (--compare).
 
@@ -9,6 +10,8 @@ bindings/prosody + the Lua binding from a meson build dir), or both (--compare).
     /usr/bin/python3 tests/integration/run.py --module cloudnotify --build build
     /usr/bin/python3 tests/integration/run.py --compare --build build --json out.jsonl
     /usr/bin/python3 tests/integration/run.py --only hibernation_cycle -v
+    /usr/bin/python3 tests/integration/run.py --compare --build build \
+        --prosody-bin "$(tests/integration/prosody13.sh /tmp/prosody13)"
 
 Must run with /usr/bin/python3 (the only interpreter that sees python3-slixmpp).
 """
