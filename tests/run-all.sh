@@ -75,6 +75,7 @@ if [ -f "$out/build-plain/bindings/lua/cloudnotify.so" ]; then
   p13_bin=$(tests/integration/prosody13.sh "$out/prosody13" 2> "$out/prosody13-fetch.log") || {
     tail -5 "$out/prosody13-fetch.log"; p13_bin=; failed_steps+=("integration: Prosody 13 could not be fetched"); }
   if [ -n "$p13_bin" ]; then
+    rm -f "$out/integration-13.jsonl"
     /usr/bin/python3 tests/integration/run.py --compare --build "$out/build-plain" --prosody-bin "$p13_bin" \
       --json "$out/integration-13.jsonl" > "$out/integration-13.log" 2>&1 &
     p13_pid=$!
