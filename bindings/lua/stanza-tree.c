@@ -184,7 +184,10 @@ enum { REC_START = 1, REC_END = 2, REC_TEXT = 3 };
 /* The element or one below it has a namespaced attribute: never shared
  * (the check of a shared subtree compares plain attribute names only). */
 #define FLAG_NOSHARE 1
-#define MAX_DEPTH    64
+/* Deeper than anything the library emits: input nests at most 256 levels
+ * (push_max_xml_depth), and a publish adds a few around the form it
+ * copies. */
+#define MAX_DEPTH 288
 
 /* Subtrees of publishes repeat from one push to the next: the form's
  * FORM_TYPE field, the important-body placeholder, the publish-options

@@ -905,6 +905,35 @@ test("publishes share unchanged subtrees, never changed ones nor client stanzas"
 	h.ctx:free()
 end)
 
+test("deep publish-options come out as tables, twice", function()
+	local mt = { __index = {} }
+	local sent = {}
+	local h = recorder{ stanza_mt = mt, send = function(route, session, account, to, stanza)
+		sent[#sent + 1] = { route = route, xml = stanza }
+		return true
+	end }
+	assert(h.ctx:set_option("push_max_xml_depth", 256))
+	local deep = 240
+	local form = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"
+		.. "http://jabber.org/protocol/pubsub#publish-options</value></field><field var='d'><value>"
+		.. ("<n>"):rep(deep) .. "v" .. ("</n>"):rep(deep) .. "</value></field></x>"
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq("<iq type='set' id='e'><enable xmlns='urn:xmpp:push:0' jid='" .. PUSH
+		.. "' node='" .. NODE .. "'>" .. form .. "</enable></iq>"))
+	s:free()
+	local function depth(t) local d = 0; while type(t) == "table" do d = d + 1; t = t[1] end return d end
+	for i = 1, 2 do
+		assert(h.ctx:offline(ACCOUNT, message("m" .. i)) == 1)
+		local p = sent[#sent]
+		assert(p.route == "app")
+		-- iq, pubsub, publish-options, x, field, value, then the n elements
+		local opts = p.xml.tags[1].tags[2]
+		assert(opts.name == "publish-options" and depth(opts.tags[1].tags[2]) == deep + 2)
+	end
+	assert(sent[#sent].xml.tags[1].tags[2] == sent[#sent - 1].xml.tags[1].tags[2], "shared")
+	h.ctx:free()
+end)
+
 test("tables the library cannot take", function()
 	local h = recorder()
 	local s = assert(h.ctx:session(ACCOUNT, "phone"))
