@@ -46,6 +46,11 @@ Options:
                  failed runs and of runs whose prosody.log has error lines are always kept
   -v             one line per phase and configuration: wall, CPU (sys part), publishes,
                  how busy the machine was, Prosody's event-loop sleeps, heap and VmRSS
+  --callgrind    run every Prosody under valgrind's callgrind and count the machine
+                 instructions it executes per message in each measured phase (exact and
+                 independent of the machine's load, unlike the CPU time); the defaults
+                 become --count 200 --rounds 1 --warmup 100, and the CPU figures then
+                 measure valgrind, not Prosody. Needs valgrind (Debian package valgrind).
 
 Must run with /usr/bin/python3 (the only interpreter that sees python3-slixmpp).
 
@@ -157,10 +162,15 @@ class Phase:
         self.mark0 = 0
         self.publishes = 0
         self.slice_us = []     # CPU us per message of each slice, in order
+        self.ir = None         # instructions executed over the phase (--callgrind)
 
     @property
     def cpu_us_per(self):
         return self.cpu * 1e6 / self.n
+
+    @property
+    def ir_per(self):
+        return None if self.ir is None else self.ir / self.n
 
     @property
     def heap_b_per(self):
@@ -211,6 +221,8 @@ class Run:
             "sil_rss": s.rss_delta,
             "rss_total": (None if s.rss1 is None or self.rss_start is None
                           else s.rss1 - self.rss_start),
+            "ans_ir": a.ir_per,
+            "sil_ir": s.ir_per,
         }
 
 
@@ -406,6 +418,69 @@ class Side:
             shutil.rmtree(self.run.workdir, ignore_errors=True)
 
 
+CALLGRIND_WRAPPER = """#!/bin/sh
+# bench/prosody-push-cost.py --callgrind: Prosody under callgrind. Counting starts at
+# once; the bench dumps (and so resets) the counts around each measured phase.
+exec valgrind --tool=callgrind --callgrind-out-file=callgrind.out.%%p --dump-instr=no \\
+    --dump-line=no --vgdb=yes %s %s "$@"
+"""
+
+
+def use_callgrind(tmp_root):
+    """Make the harness start Prosody under callgrind (its Lua interpreter directly:
+    valgrind would otherwise trace only /usr/bin/env of the #! line), and give it
+    the time valgrind needs to start."""
+    with open(harness.PROSODY) as f:
+        first = f.readline()
+    interp = first[2:].split()[-1] if first.startswith("#!") else "lua5.4"
+    interp = shutil.which(interp) or interp
+    path = os.path.join(tmp_root, "prosody-callgrind.sh")
+    with open(path, "w") as f:
+        f.write(CALLGRIND_WRAPPER % (shlex.quote(interp), shlex.quote(harness.PROSODY)))
+    os.chmod(path, 0o755)
+    harness.PROSODY = path
+    start = harness.Prosody.start
+
+    async def slow_start(self, timeout=15.0):
+        return await start(self, timeout=max(timeout, 180.0))
+    harness.Prosody.start = slow_start
+
+
+def _callgrind_parts(workdir, pid):
+    prefix = "callgrind.out.%d." % pid
+    return {int(f[len(prefix):]) for f in os.listdir(workdir)
+            if f.startswith(prefix) and f[len(prefix):].isdigit()}
+
+
+async def callgrind_dump(prosody, timeout=60.0):
+    """Ask callgrind in Prosody for a dump (which resets its counts) and return the
+    instructions executed since the previous dump."""
+    pid = prosody.pid
+    before = _callgrind_parts(prosody.workdir, pid)
+    res = subprocess.run(["callgrind_control", "--dump", str(pid)], capture_output=True,
+                         text=True, timeout=timeout)
+    if res.returncode != 0:
+        raise RunFailed("callgrind_control --dump %d failed: %s%s" % (pid, res.stdout, res.stderr))
+    deadline = time.monotonic() + timeout
+    while True:
+        new = _callgrind_parts(prosody.workdir, pid) - before
+        if new:
+            path = os.path.join(prosody.workdir, "callgrind.out.%d.%d" % (pid, max(new)))
+            total = None
+            try:
+                with open(path) as f:
+                    for line in f:
+                        if line.startswith("totals:") or line.startswith("summary:"):
+                            total = int(line.split()[1])
+            except (OSError, ValueError, IndexError):
+                total = None
+            if total is not None:
+                return total
+        if time.monotonic() > deadline:
+            raise RunFailed("no callgrind dump of Prosody %d within %gs" % (pid, timeout))
+        await asyncio.sleep(0.2)
+
+
 async def phase(sides, name, to, n, mode, args, measure, first=0):
     """N messages to `to` for every side, slice by slice, the sides taking turns in
     an order that rotates by one every slice."""
@@ -424,6 +499,12 @@ async def phase(sides, name, to, n, mode, args, measure, first=0):
         except Exception as e:
             side.fail("%s phase: %s: %s" % (name, type(e).__name__, e))
     await asyncio.sleep(0.1)
+    if measure and args.callgrind:
+        for side in phases:
+            try:
+                await callgrind_dump(side.ctx.prosody)     # ends what came before
+            except Exception as e:
+                side.fail("%s phase: %s: %s" % (name, type(e).__name__, e))
     step = args.slice or n
     if not args.slice:
         first = 0           # whole phases, in the round's order
@@ -446,6 +527,8 @@ async def phase(sides, name, to, n, mode, args, measure, first=0):
         if not side.ok:
             continue
         try:
+            if measure and args.callgrind:
+                ph.ir = await callgrind_dump(side.ctx.prosody)
             if measure:
                 ph.heap1 = await side.ctx.admin.lua_heap_kib()
                 ph.rss1 = harness.proc_rss_kib(side.ctx.prosody.pid)
@@ -469,7 +552,8 @@ async def phase(sides, name, to, n, mode, args, measure, first=0):
                       ph.publishes, 100 * ph.rq / ph.wall if ph.wall else 0,
                       ph.other / ph.wall if ph.wall else 0, ph.sleeps,
                       "" if not measure else ", Lua heap %.1f->%.1f KiB, VmRSS %s->%s KiB"
-                      % (ph.heap0, ph.heap1, ph.rss0, ph.rss1)))
+                      % (ph.heap0, ph.heap1, ph.rss0, ph.rss1))
+                  + ("" if ph.ir is None else ", %.0f instructions/msg" % ph.ir_per))
             sys.stdout.flush()
 
 
@@ -649,6 +733,8 @@ def report(runs, configs, args):
                 parts.append("%s %s" % (ph, med_range(per, "%.2f")))
         if parts:
             print("  %-38s %s" % ("ours / reference (whole CPU per msg)", ";  ".join(parts)))
+    if args.callgrind:
+        report_instructions(by_round, configs, args)
     key = ("ours", "floor", "ans_cpu")
     if key in est:
         print()
@@ -663,11 +749,71 @@ def report(runs, configs, args):
               % (est[bkey], fmt("%.2f", quotient(est[key], est[bkey]))))
 
 
+def report_instructions(by_round, configs, args):
+    """The --callgrind figures: instructions per message, and per push over the floor.
+    Counts are exact for a given run; they vary a little between runs with how many
+    messages Prosody reads at once, so the rounds' median is printed with its range."""
+    rounds = sorted(by_round)
+
+    def vals(config, key):
+        return [by_round[k][config][key] for k in rounds
+                if config in by_round[k] and by_round[k][config][key] is not None]
+
+    def diff(a, b, key):
+        return [by_round[k][a][key] - by_round[k][b][key] for k in rounds
+                if a in by_round[k] and b in by_round[k]
+                and by_round[k][a][key] is not None and by_round[k][b][key] is not None]
+
+    print()
+    print("Instructions per message (callgrind, Prosody's whole process, median of %d "
+          "round(s) [min..max]):" % len(rounds))
+    for config in configs:
+        parts = []
+        for ph, key in (("answered", "ans_ir"), ("silent", "sil_ir")):
+            v = vals(config, key)
+            if v:
+                parts.append("%s %s" % (ph, med_range(v)))
+        if parts:
+            print("  %-9s %s" % (config, ";  ".join(parts)))
+    print("Instructions per push, A - B:")
+    med = {}
+    for a, b in (("ours", "floor"), ("before", "floor"), ("floor", "none"),
+                 ("reference", "floor"), ("ours", "before")):
+        if a not in configs or b not in configs:
+            continue
+        parts = []
+        for ph, key in (("answered", "ans_ir"), ("silent", "sil_ir")):
+            d = diff(a, b, key)
+            if d:
+                med[(a, b, key)] = statistics.median(d)
+                parts.append("%s %s" % (ph, med_range(d, "%+.0f")))
+        print("  %-18s %s" % ("%s - %s" % (a, b), ";  ".join(parts)))
+    if all(c in configs for c in ("ours", "before", "floor")):
+        parts = []
+        for ph, key in (("answered", "ans_ir"), ("silent", "sil_ir")):
+            per = [quotient(x, y) for x, y in zip(diff("ours", "floor", key),
+                                                   diff("before", "floor", key))]
+            per = [x for x in per if x is not None]
+            q = quotient(med.get(("ours", "floor", key)), med.get(("before", "floor", key)))
+            parts.append("%s %s%s" % (ph, fmt("%.2f", q),
+                                      " [%.2f..%.2f]" % (min(per), max(per)) if per else ""))
+        print("  %-38s %s" % ("(ours - floor) / (before - floor)", ";  ".join(parts)))
+        key = "ans_ir"
+        if ("ours", "floor", key) in med and ("before", "floor", key) in med:
+            print("HEADLINE instructions per push over the floor, answered: ours %.0f, before %.0f;"
+                  " (ours - floor) / (before - floor) = %s (issue 8 target: <= 0.50)" % (
+                      med[("ours", "floor", key)], med[("before", "floor", key)],
+                      fmt("%.2f", quotient(med[("ours", "floor", key)],
+                                           med[("before", "floor", key)]))))
+
+
 async def main_async(args):
     tmp_root = tempfile.mkdtemp(prefix="cloudnotify-bench-", dir=args.tmpdir)
     runs = []
     try:
         template = harness.make_data_template(tmp_root)
+        if args.callgrind:
+            use_callgrind(tmp_root)
         for rnd in range(1, args.rounds + 1):
             r = (rnd - 1) % len(args.configs)
             configs = args.configs[r:] + args.configs[:r]
@@ -751,15 +897,17 @@ def prosody_version():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=2000, metavar="N",
-                    help="messages per measured phase (default 2000)")
-    ap.add_argument("--rounds", "--repeat", type=int, default=5, metavar="R",
-                    help="rounds, a fresh Prosody per configuration each; medians (default 5)")
+    ap.add_argument("--count", type=int, default=None, metavar="N",
+                    help="messages per measured phase (default 2000; 200 with --callgrind)")
+    ap.add_argument("--rounds", "--repeat", type=int, default=None, metavar="R",
+                    help="rounds, a fresh Prosody per configuration each; medians (default 5; "
+                         "1 with --callgrind)")
     ap.add_argument("--slice", type=int, default=100, metavar="S",
                     help="messages per turn of the interleaved configurations (default 100; "
                          "0 = whole phases)")
-    ap.add_argument("--warmup", type=int, default=400, metavar="W",
-                    help="unmeasured messages to alice before the phases (default 400)")
+    ap.add_argument("--warmup", type=int, default=None, metavar="W",
+                    help="unmeasured messages to alice before the phases (default 400; 100 "
+                         "with --callgrind)")
     ap.add_argument("--build", default=os.path.join(REPO, "build"),
                     help="meson build dir holding bindings/lua/cloudnotify.so (default <repo>/build)")
     ap.add_argument("--configs", default=None, metavar="LIST",
@@ -776,7 +924,15 @@ def main():
                     help="limit for one slice in seconds (default 30 + messages per slice / 20)")
     ap.add_argument("--keep", action="store_true", help="keep every work dir")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per phase and config")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="count Prosody's instructions per message under valgrind's callgrind")
     args = ap.parse_args()
+    for name, plain, cg in (("count", 2000, 200), ("rounds", 5, 1), ("warmup", 400, 100)):
+        if getattr(args, name) is None:
+            setattr(args, name, cg if args.callgrind else plain)
+    if args.callgrind and not (shutil.which("valgrind") and shutil.which("callgrind_control")):
+        print("error: --callgrind needs valgrind and callgrind_control (Debian package valgrind)")
+        return 2
     if args.count < 1 or args.rounds < 1 or args.warmup < 0 or args.slice < 0:
         ap.error("--count and --rounds must be >= 1, --warmup and --slice >= 0")
     if args.configs is None:
@@ -793,6 +949,8 @@ def main():
         args.before_build = os.path.abspath(args.before_build or os.path.join(args.before, "_b"))
     if args.timeout is None:
         args.timeout = 30.0 + (args.slice or args.count) / 20.0
+        if args.callgrind:
+            args.timeout *= 4
     if args.tmpdir is None and os.access("/dev/shm", os.W_OK) and is_tmpfs("/dev/shm"):
         args.tmpdir = "/dev/shm"
 

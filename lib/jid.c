@@ -12,11 +12,36 @@
 
 #define CN_JID_MAX_LABEL 63
 
+/* Characters every profile used here leaves as they are: no mapping,
+ * case folding or normalisation changes them and no prohibition applies
+ * (resourceprep folds no case, so all printable ASCII but the space).
+ * Parts made only of them skip libidn, which was most of what comparing
+ * the sender's JID cost at every message.  tests/test-jid.c checks every
+ * ASCII character against libidn itself. */
+static gboolean prep_keeps(const Stringprep_profile *profile, unsigned char c) {
+  if (g_ascii_islower(c) || g_ascii_isdigit(c) || c == '.' || c == '-' || c == '_')
+    return TRUE;
+  return profile == stringprep_xmpp_resourceprep && c > 0x20 && c < 0x7f;
+}
+
+int cn_jid_prep_keeps(int part, unsigned char c) {
+  return prep_keeps(part == CN_JID_NODE     ? stringprep_xmpp_nodeprep
+                    : part == CN_JID_DOMAIN ? stringprep_nameprep
+                                            : stringprep_xmpp_resourceprep,
+                    c);
+}
+
 /* Run one stringprep profile over src[0..len) and return a fresh string,
  * or NULL when the profile refuses it, the result is empty or the result
  * is longer than max_len bytes. */
 static char *prepare_part(const char *src, size_t len, const Stringprep_profile *profile,
                           size_t max_len) {
+  size_t kept = 0;
+  while (kept < len && prep_keeps(profile, (unsigned char)src[kept]))
+    kept++;
+  if (kept == len)
+    return len == 0 || len > max_len ? NULL : g_strndup(src, len);
+
   /* Case folding and NFKC can expand the text (one code point may become
    * many), and libidn works in place, so the buffer needs headroom.  It
    * is never smaller than the largest acceptable part plus its NUL, so a

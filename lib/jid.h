@@ -48,4 +48,12 @@ int cn_jid_equal(const char *wire, const char *jid);
 /* The same for the bare part of wire, whatever its resource. */
 int cn_jid_bare_equal(const char *wire, const char *bare);
 
+/* Parts of a JID, for cn_jid_prep_keeps. */
+enum { CN_JID_NODE, CN_JID_DOMAIN, CN_JID_RESOURCE };
+
+/* Whether the part's stringprep profile leaves the ASCII character c as it
+ * is and allows it: parts made only of such characters are copied without
+ * libidn.  Exposed for the test that checks it against libidn. */
+int cn_jid_prep_keeps(int part, unsigned char c);
+
 #endif

@@ -11,6 +11,8 @@
 #include "cloudnotify/cloudnotify.h"
 #include "jid.h"
 
+#include <stringprep.h>
+
 /* Parse a NUL-terminated literal; most cases need nothing more. */
 static int parse(const char *text, cn_jid *out) {
   return cn_jid_parse(text, strlen(text), out);
@@ -550,6 +552,55 @@ static void test_equal(void **state) {
   assert_false(cn_jid_bare_equal(NULL, "juliet@capulet.example"));
 }
 
+/* The parts copied without libidn: for every ASCII character the code
+ * says a profile keeps, libidn must keep it too (alone, and between
+ * letters); and parts with any other character still go through libidn
+ * (an upper-case node is folded, a prohibited character refused). */
+static void test_ascii_fast_path_agrees_with_libidn(void **state) {
+  (void)state;
+  static const struct {
+    int part;
+    const Stringprep_profile *profile;
+  } parts[] = {
+    { CN_JID_NODE, stringprep_xmpp_nodeprep },
+    { CN_JID_DOMAIN, stringprep_nameprep },
+    { CN_JID_RESOURCE, stringprep_xmpp_resourceprep },
+  };
+  int kept = 0;
+
+  for (size_t p = 0; p < G_N_ELEMENTS(parts); p++) {
+    for (int c = 1; c < 0x80; c++) {
+      if (!cn_jid_prep_keeps(parts[p].part, (unsigned char)c))
+        continue;
+      kept++;
+      char alone[8] = { (char)c, 0 };
+      char between[8] = { 'a', (char)c, 'b', 0 };
+      assert_int_equal(stringprep(alone, sizeof alone, 0, parts[p].profile), STRINGPREP_OK);
+      assert_int_equal(alone[0], c);
+      assert_int_equal(alone[1], 0);
+      assert_int_equal(stringprep(between, sizeof between, 0, parts[p].profile), STRINGPREP_OK);
+      assert_string_equal(between, ((char[]){ 'a', (char)c, 'b', 0 }));
+    }
+  }
+  assert_true(kept > 3 * 38);
+  assert_false(cn_jid_prep_keeps(CN_JID_NODE, 'A'));
+  assert_false(cn_jid_prep_keeps(CN_JID_NODE, '@'));
+  assert_false(cn_jid_prep_keeps(CN_JID_DOMAIN, 'A'));
+  assert_false(cn_jid_prep_keeps(CN_JID_RESOURCE, ' '));
+  assert_false(cn_jid_prep_keeps(CN_JID_RESOURCE, 0x7f));
+  assert_false(cn_jid_prep_keeps(CN_JID_RESOURCE, 0x80));
+
+  cn_jid j;
+  assert_int_equal(parse("Carol@Example.com/Sender", &j), 0);
+  assert_string_equal(j.full, "carol@example.com/Sender");
+  cn_jid_clear(&j);
+  assert_rejected("carol@example.com/send\x7f"
+                  "er");
+  assert_rejected("carol@example.com/send\x01"
+                  "er");
+  assert_rejected("car\"ol@example.com");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_node_domain),
@@ -576,6 +627,7 @@ int main(void) {
     cmocka_unit_test(test_normalize),
     cmocka_unit_test(test_normalize_bare),
     cmocka_unit_test(test_equal),
+    cmocka_unit_test(test_ascii_fast_path_agrees_with_libidn),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

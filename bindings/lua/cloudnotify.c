@@ -78,6 +78,7 @@ typedef struct binding {
   int push_ref;         /* registry ref: the reusable push object */
   int stanza_mt_ref;    /* registry ref: stanza metatable, LUA_NOREF: send text */
   lpush *push;          /* that object, kept alive by push_ref */
+  cn_lua_out *out;      /* stanza building's buffer and shared subtrees */
   int in_cb;            /* library callbacks currently running */
 } binding;
 
@@ -321,7 +322,8 @@ static int p_send_stanza(lua_State *L) {
   const cloudnotify_stanza *st = a->st;
   lua_rawgeti(L, LUA_REGISTRYINDEX, a->b->stanza_mt_ref);
   int mt = lua_gettop(L);
-  if (cn_lua_stanza_push(L, st, mt) != 0)
+  if (cn_lua_stanza_push(L, st, mt, a->b->out,
+                         cloudnotify_stanza_route(st) == CLOUDNOTIFY_ROUTE_APP_SERVER) != 0)
     return lua_error(L);
   int stanza = lua_gettop(L);
   push_cb(L, a->b, CB_SEND);
@@ -1302,6 +1304,8 @@ static void ctx_release(lua_State *L, binding *b) {
     b->push->p = NULL;
   b->push = NULL;
   unref(L, &b->push_ref);
+  cn_lua_out_free(L, b->out);
+  b->out = NULL;
 }
 
 static int c_free(lua_State *L) {
@@ -1810,9 +1814,11 @@ static int l_new(lua_State *L) {
   }
   /* Only what the host gave: the library's defaults (real clock, polled
    * timers, ...) apply to the rest. */
-  if (have && lua_getfield(L, 1, "stanza_mt") == LUA_TTABLE)
+  if (have && lua_getfield(L, 1, "stanza_mt") == LUA_TTABLE) {
     b->stanza_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  else if (have)
+    /* Without it every stanza is built with a buffer of its own. */
+    b->out = cn_lua_out_new();
+  } else if (have)
     lua_pop(L, 1);
   if (b->cb_ref[CB_SEND] != LUA_NOREF && b->stanza_mt_ref != LUA_NOREF)
     cb.send_stanza = t_send_stanza;

@@ -7,14 +7,17 @@
  * held by the tables, so nothing allocates and nothing can raise while
  * the library's frames are on the C stack.
  *
- * Out: a cloudnotify_builder making those tables (name, attr, tags, the
- * children), each given the host's stanza metatable.  Building allocates,
- * so each builder step runs under lua_pcall and a failure stops the walk
- * cleanly. */
+ * Out: the stanza is first recorded by a cloudnotify_builder into a flat
+ * byte buffer (plain C: no Lua call runs inside the library's walk), then
+ * made into those tables (name, attr, tags, the children, the host's
+ * stanza metatable) by one protected Lua call reading the buffer.  For
+ * stanzas to app servers, subtrees equal to one built for an earlier
+ * stanza are shared instead of built again (see the cache below). */
 #include <lauxlib.h>
 #include <lua.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stanza-tree.h"
@@ -171,62 +174,415 @@ cloudnotify_tree cn_lua_tree_at(cn_lua_tree *lt, int idx) {
 
 /* ---- out ------------------------------------------------------------ */
 
-/* The tables being built live in a Lua table S on the stack: for depth d
- * (1 = the root) S[3d-2] is the element, S[3d-1] its tags, S[3d] its
- * namespace (false for none). */
-typedef struct lbuild {
-  lua_State *L;
-  int S, mt;
-  int depth;
-  /* The step's arguments, read by the protected function. */
-  const char *name, *ns, *text;
-  const cloudnotify_attr *attrs;
-  size_t n, len;
-} lbuild;
+/* The recorded form.  An element: REC_START, u32 length of the whole
+ * record up to and including its REC_END, u8 flags, name, ns, u32 number
+ * of attributes, each attribute as ns, name, value; then its children;
+ * then REC_END.  Text: REC_TEXT, string.  A string is a u32 length, the
+ * bytes and a NUL, or NO_STR alone for NULL. */
+enum { REC_START = 1, REC_END = 2, REC_TEXT = 3 };
+#define NO_STR UINT32_MAX
+/* The element or one below it has a namespaced attribute: never shared
+ * (the check of a shared subtree compares plain attribute names only). */
+#define FLAG_NOSHARE 1
+/* Deeper than anything the library emits: input nests at most 256 levels
+ * (push_max_xml_depth), and a publish adds a few around the form it
+ * copies. */
+#define MAX_DEPTH 288
 
-static void push_ns(lua_State *L, const char *ns) {
-  if (ns)
-    lua_pushstring(L, ns);
-  else
-    lua_pushboolean(L, 0);
+/* Subtrees of publishes repeat from one push to the next: the form's
+ * FORM_TYPE field, the important-body placeholder, the publish-options
+ * of a registration, often the whole <pubsub/> but for the counts.  Under
+ * Prosody's collector (pause 105%) every byte a push allocates is paid
+ * for again in marking the whole heap, and the tables of a 13-element
+ * publish were most of what a push allocated.  So a subtree built for one
+ * publish is kept (direct-mapped by a hash of its recorded bytes and its
+ * parent's namespace) and put into the next publish whose recorded bytes
+ * are the same.  Before reuse the Lua tables are compared with the
+ * recorded bytes (names, attributes, children, tags, metatable): a host
+ * module that changed a shared table in flight makes the next publish
+ * build that subtree afresh, never carry the change.  Only stanzas to app
+ * servers share (they are serialised as soon as they are routed); stanzas
+ * to clients may be queued and changed (stream management) and are
+ * always built afresh.  The root is never shared: its id differs. */
+#define CACHE_SLOTS 128
+
+typedef struct cache_slot {
+  uint64_t hash;
+  unsigned char *bytes; /* the recorded subtree, NULL: empty slot */
+  size_t len;
+  char *pns; /* the parent's namespace, NULL for none */
+} cache_slot;
+
+struct cn_lua_out {
+  unsigned char *buf;
+  size_t len, cap;
+  int fail; /* out of memory while recording */
+  size_t open[MAX_DEPTH];
+  int depth;
+  int busy;      /* a build is using buf (a finalizer may start another) */
+  int slots_ref; /* registry ref of the table holding the shared subtrees */
+  cache_slot slot[CACHE_SLOTS];
+};
+
+cn_lua_out *cn_lua_out_new(void) {
+  cn_lua_out *o = calloc(1, sizeof *o);
+  if (o)
+    o->slots_ref = LUA_NOREF;
+  return o;
 }
 
-/* Protected steps run in their own frame: S and the metatable come as
- * arguments 2 and 3. */
-static int p_start(lua_State *L) {
-  lbuild *b = lua_touserdata(L, 1);
-  const int S = 2, mt = 3;
-  int d = b->depth;
+void cn_lua_out_free(lua_State *L, cn_lua_out *o) {
+  if (!o)
+    return;
+  luaL_unref(L, LUA_REGISTRYINDEX, o->slots_ref);
+  for (int i = 0; i < CACHE_SLOTS; i++) {
+    free(o->slot[i].bytes);
+    free(o->slot[i].pns);
+  }
+  free(o->buf);
+  free(o);
+}
+
+/* -- recording: the library's builder, C only -- */
+
+static int put(cn_lua_out *o, const void *p, size_t n) {
+  if (o->fail)
+    return -1;
+  if (n > o->cap - o->len) {
+    size_t cap = o->cap ? o->cap : 1024;
+    while (n > cap - o->len) {
+      if (cap > SIZE_MAX / 2) {
+        o->fail = 1;
+        return -1;
+      }
+      cap *= 2;
+    }
+    unsigned char *nb = realloc(o->buf, cap);
+    if (!nb) {
+      o->fail = 1;
+      return -1;
+    }
+    o->buf = nb;
+    o->cap = cap;
+  }
+  memcpy(o->buf + o->len, p, n);
+  o->len += n;
+  return 0;
+}
+
+static int put_u32(cn_lua_out *o, uint32_t v) {
+  return put(o, &v, sizeof v);
+}
+
+static int put_str(cn_lua_out *o, const char *str, size_t n) {
+  if (!str)
+    return put_u32(o, NO_STR);
+  if (n >= NO_STR) {
+    o->fail = 1;
+    return -1;
+  }
+  /* NUL-terminated too: lua_pushfstring reads names as C strings. */
+  return put_u32(o, (uint32_t)n) || put(o, str, n) || put(o, "", 1);
+}
+
+static int put_cstr(cn_lua_out *o, const char *str) {
+  return put_str(o, str, str ? strlen(str) : 0);
+}
+
+static int r_start(void *data, const char *name, const char *ns, const cloudnotify_attr *attrs,
+                   size_t n) {
+  cn_lua_out *o = data;
+  if (o->depth >= MAX_DEPTH || n >= NO_STR)
+    return o->fail = -1;
+  unsigned char tag = REC_START, flags = 0;
+  size_t at = o->len;
+  if (put(o, &tag, 1) || put_u32(o, 0) || put(o, &flags, 1) || put_cstr(o, name) ||
+      put_cstr(o, ns) || put_u32(o, (uint32_t)n))
+    return -1;
+  int namespaced = 0;
+  for (size_t i = 0; i < n; i++) {
+    namespaced |= attrs[i].ns != NULL;
+    if (put_cstr(o, attrs[i].ns) || put_cstr(o, attrs[i].name) || put_cstr(o, attrs[i].value))
+      return -1;
+  }
+  o->open[o->depth++] = at;
+  if (namespaced)
+    for (int d = 0; d < o->depth; d++)
+      o->buf[o->open[d] + 5] |= FLAG_NOSHARE;
+  return 0;
+}
+
+static int r_text(void *data, const char *text, size_t len) {
+  cn_lua_out *o = data;
+  unsigned char tag = REC_TEXT;
+  return put(o, &tag, 1) || put_str(o, text, len) ? -1 : 0;
+}
+
+static int r_end(void *data, const char *name) {
+  cn_lua_out *o = data;
+  (void)name;
+  unsigned char tag = REC_END;
+  if (o->depth <= 0 || put(o, &tag, 1))
+    return -1;
+  size_t at = o->open[--o->depth];
+  size_t total = o->len - at;
+  if (total >= NO_STR) {
+    o->fail = 1;
+    return -1;
+  }
+  uint32_t v = (uint32_t)total;
+  memcpy(o->buf + at + 1, &v, sizeof v);
+  return 0;
+}
+
+static const cloudnotify_builder recorder = {
+  sizeof(cloudnotify_builder),
+  r_start,
+  r_text,
+  r_end,
+};
+
+/* -- reading the record -- */
+
+typedef struct rd {
+  const unsigned char *p;
+} rd;
+
+static uint32_t get_u32(rd *r) {
+  uint32_t v;
+  memcpy(&v, r->p, sizeof v);
+  r->p += sizeof v;
+  return v;
+}
+
+/* *s is NULL for NO_STR. */
+static void get_str(rd *r, const char **s, size_t *n) {
+  uint32_t len = get_u32(r);
+  if (len == NO_STR) {
+    *s = NULL;
+    *n = 0;
+    return;
+  }
+  *s = (const char *)r->p;
+  *n = len;
+  r->p += (size_t)len + 1;
+}
+
+typedef struct rec_el {
+  const unsigned char *start; /* REC_START */
+  size_t total;
+  int flags;
+  const char *name, *ns;
+  size_t name_len, ns_len;
+  uint32_t n_attrs;
+  const unsigned char *attrs; /* the first attribute */
+  const unsigned char *children;
+} rec_el;
+
+static void get_el(const unsigned char *p, rec_el *e) {
+  rd r = { p + 1 };
+  e->start = p;
+  e->total = get_u32(&r);
+  e->flags = *r.p++;
+  get_str(&r, &e->name, &e->name_len);
+  get_str(&r, &e->ns, &e->ns_len);
+  e->n_attrs = get_u32(&r);
+  e->attrs = r.p;
+  for (uint32_t i = 0; i < e->n_attrs; i++) {
+    const char *s;
+    size_t n;
+    get_str(&r, &s, &n);
+    get_str(&r, &s, &n);
+    get_str(&r, &s, &n);
+  }
+  e->children = r.p;
+}
+
+static int same_str(const char *a, size_t alen, const char *b, size_t blen) {
+  if (!a || !b)
+    return a == b;
+  return alen == blen && !memcmp(a, b, alen);
+}
+
+/* Whether the element's xmlns goes into its attr table. */
+static int with_xmlns(const rec_el *e, const char *pns, size_t pns_len) {
+  return e->ns && !same_str(e->ns, e->ns_len, pns, pns_len);
+}
+
+/* -- building -- */
+
+typedef struct out_build {
+  cn_lua_out *o;
+  int mt;    /* absolute index of the metatable */
+  int slots; /* absolute index of the shared subtrees' table, 0: no sharing */
+} out_build;
+
+static uint64_t hash_subtree(const rec_el *e, const char *pns, size_t pns_len) {
+  uint64_t h = 1469598103934665603u;
+  for (size_t i = 0; i < e->total; i++)
+    h = (h ^ e->start[i]) * 1099511628211u;
+  h = (h ^ (pns ? 1u : 0u)) * 1099511628211u;
+  for (size_t i = 0; pns && i < pns_len; i++)
+    h = (h ^ (unsigned char)pns[i]) * 1099511628211u;
+  return h;
+}
+
+/* t[k] without metamethods (util.stanza's __index would answer for
+ * absent keys). */
+static int raw_key(lua_State *L, int t, const char *k) {
+  lua_pushstring(L, k);
+  return lua_rawget(L, t);
+}
+
+static int lua_str_is(lua_State *L, int idx, const char *s, size_t n) {
+  size_t len;
+  const char *v;
+  if (lua_type(L, idx) != LUA_TSTRING)
+    return 0;
+  v = lua_tolstring(L, idx, &len);
+  return same_str(v, len, s, n);
+}
+
+/* Whether the table at t is still exactly the recorded element e under a
+ * parent of namespace pns.  Reads only; raises only when the stack cannot
+ * grow. */
+static int still_same(lua_State *L, const out_build *ob, int t, const rec_el *e, const char *pns,
+                      size_t pns_len) {
+  luaL_checkstack(L, 6, "shared stanza check");
+  int top = lua_gettop(L);
+  int ok = 0;
+  if (lua_type(L, t) != LUA_TTABLE || !lua_getmetatable(L, t))
+    goto out;
+  if (!lua_rawequal(L, -1, ob->mt))
+    goto out;
+  if (raw_key(L, t, "name") != LUA_TSTRING || !lua_str_is(L, -1, e->name, e->name_len))
+    goto out;
+  /* attr: exactly xmlns where the namespace changes and the attributes. */
+  if (raw_key(L, t, "attr") != LUA_TTABLE)
+    goto out;
+  int attr = lua_gettop(L);
+  int xmlns = with_xmlns(e, pns, pns_len);
+  size_t count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, attr)) {
+    count++;
+    size_t klen;
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &klen) : NULL;
+    int match = 0;
+    if (k && xmlns && same_str(k, klen, "xmlns", 5)) {
+      match = lua_str_is(L, -1, e->ns, e->ns_len);
+    } else if (k) {
+      rd r = { e->attrs };
+      for (uint32_t i = 0; i < e->n_attrs && !match; i++) {
+        const char *ans, *an, *av;
+        size_t ansl, anl, avl;
+        get_str(&r, &ans, &ansl);
+        get_str(&r, &an, &anl);
+        get_str(&r, &av, &avl);
+        if (same_str(k, klen, an, anl))
+          match = lua_str_is(L, -1, av, avl) ? 1 : -1;
+      }
+    }
+    lua_pop(L, 1);
+    if (match != 1) {
+      lua_pop(L, 1);
+      goto out;
+    }
+  }
+  if (count != e->n_attrs + (size_t)xmlns)
+    goto out;
+  /* children and tags */
+  if (raw_key(L, t, "tags") != LUA_TTABLE)
+    goto out;
+  int tags = lua_gettop(L);
+  const unsigned char *p = e->children;
+  lua_Integer i = 0, j = 0;
+  while (*p != REC_END) {
+    i++;
+    int type = lua_rawgeti(L, t, i);
+    if (*p == REC_TEXT) {
+      rd r = { p + 1 };
+      const char *s;
+      size_t n;
+      get_str(&r, &s, &n);
+      if (type != LUA_TSTRING || !lua_str_is(L, -1, s, n))
+        goto out;
+      p = r.p;
+    } else {
+      rec_el c;
+      get_el(p, &c);
+      if (!still_same(L, ob, lua_gettop(L), &c, e->ns, e->ns_len))
+        goto out;
+      j++;
+      lua_rawgeti(L, tags, j);
+      if (!lua_rawequal(L, -1, -2))
+        goto out;
+      lua_pop(L, 1);
+      p += c.total;
+    }
+    lua_pop(L, 1);
+  }
+  ok = lua_rawlen(L, t) == (lua_Unsigned)i && lua_rawlen(L, tags) == (lua_Unsigned)j;
+out:
+  lua_settop(L, top);
+  return ok;
+}
+
+static void append(lua_State *L, int list, int value) {
+  lua_pushvalue(L, value);
+  lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+}
+
+/* Pushes the table of the element recorded at p (depth 0: the root).
+ * Runs protected: may raise. */
+static void build_el(lua_State *L, out_build *ob, const unsigned char *p, const char *pns,
+                     size_t pns_len, int depth) {
+  luaL_checkstack(L, 8, "stanza depth");
+  rec_el e;
+  get_el(p, &e);
+  cache_slot *slot = NULL;
+  uint64_t h = 0;
+  if (ob->slots && depth > 0 && !(e.flags & FLAG_NOSHARE)) {
+    h = hash_subtree(&e, pns, pns_len);
+    slot = &ob->o->slot[h % CACHE_SLOTS];
+    if (slot->bytes && slot->hash == h && slot->len == e.total &&
+        !memcmp(slot->bytes, e.start, e.total) &&
+        same_str(slot->pns, slot->pns ? strlen(slot->pns) : 0, pns, pns_len)) {
+      lua_rawgeti(L, ob->slots, (lua_Integer)(slot - ob->o->slot) + 1);
+      if (still_same(L, ob, lua_gettop(L), &e, pns, pns_len))
+        return;
+      lua_pop(L, 1);
+    }
+  }
   /* Sized for what most elements of a publish hold (one child; name,
-   * attr and tags): under Prosody's eager collector (pause 105%) every
-   * byte allocated per push is paid for again in collection work. */
+   * attr and tags): under Prosody's eager collector every byte allocated
+   * per push is paid for again in collection work. */
   lua_createtable(L, 1, 3);
   int el = lua_gettop(L);
-  lua_pushstring(L, b->name);
+  lua_pushlstring(L, e.name, e.name_len);
   lua_setfield(L, el, "name");
   /* xmlns where the namespace changes, as util.xmppstream leaves it. */
-  push_ns(L, b->ns);
-  if (d == 0)
-    lua_pushboolean(L, 0);
-  else
-    lua_rawgeti(L, S, 3 * d);
-  int with_ns = b->ns && !lua_rawequal(L, -1, -2);
-  lua_pop(L, 2);
-  lua_createtable(L, 0, (int)b->n + with_ns);
+  int xmlns = with_xmlns(&e, pns, pns_len);
+  lua_createtable(L, 0, (int)e.n_attrs + xmlns);
   int attr = lua_gettop(L);
-  if (with_ns) {
-    lua_pushstring(L, b->ns);
+  if (xmlns) {
+    lua_pushlstring(L, e.ns, e.ns_len);
     lua_setfield(L, attr, "xmlns");
   }
-  for (size_t i = 0; i < b->n; i++) {
-    const cloudnotify_attr *a = &b->attrs[i];
-    if (!a->ns)
-      lua_pushstring(L, a->name);
-    else if (!strcmp(a->ns, NS_XML))
-      lua_pushfstring(L, "xml:%s", a->name);
+  rd r = { e.attrs };
+  for (uint32_t i = 0; i < e.n_attrs; i++) {
+    const char *ans, *an, *av;
+    size_t ansl, anl, avl;
+    get_str(&r, &ans, &ansl);
+    get_str(&r, &an, &anl);
+    get_str(&r, &av, &avl);
+    if (!ans)
+      lua_pushlstring(L, an, anl);
+    else if (same_str(ans, ansl, NS_XML, strlen(NS_XML)))
+      lua_pushfstring(L, "xml:%s", an);
     else
-      lua_pushfstring(L, "%s\1%s", a->ns, a->name);
-    lua_pushstring(L, a->value);
+      lua_pushfstring(L, "%s\1%s", ans, an);
+    lua_pushlstring(L, av, avl);
     lua_rawset(L, attr);
   }
   lua_setfield(L, el, "attr");
@@ -234,119 +590,121 @@ static int p_start(lua_State *L) {
   int tags = lua_gettop(L);
   lua_pushvalue(L, tags);
   lua_setfield(L, el, "tags");
-  lua_pushvalue(L, mt);
+  lua_pushvalue(L, ob->mt);
   lua_setmetatable(L, el);
-  if (d > 0) {
-    lua_rawgeti(L, S, 3 * d - 2);
-    lua_pushvalue(L, el);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-    lua_rawgeti(L, S, 3 * d - 1);
-    lua_pushvalue(L, el);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  const unsigned char *c = e.children;
+  while (*c != REC_END) {
+    if (*c == REC_TEXT) {
+      rd tr = { c + 1 };
+      const char *s;
+      size_t n;
+      get_str(&tr, &s, &n);
+      lua_pushlstring(L, s, n);
+      lua_rawseti(L, el, (lua_Integer)lua_rawlen(L, el) + 1);
+      c = tr.p;
+    } else {
+      rec_el ce;
+      get_el(c, &ce);
+      build_el(L, ob, c, e.ns, e.ns_len, depth + 1);
+      int child = lua_gettop(L);
+      append(L, el, child);
+      append(L, tags, child);
+      lua_pop(L, 1);
+      c += ce.total;
+    }
   }
-  d++;
-  lua_pushvalue(L, el);
-  lua_rawseti(L, S, 3 * d - 2);
-  lua_pushvalue(L, tags);
-  lua_rawseti(L, S, 3 * d - 1);
-  push_ns(L, b->ns);
-  lua_rawseti(L, S, 3 * d);
-  b->depth = d;
-  return 0;
+  lua_settop(L, el);
+  if (slot) {
+    /* Kept for the next stanza, replacing what the slot held. */
+    unsigned char *bytes = malloc(e.total);
+    char *pcopy = NULL;
+    if (pns && (pcopy = malloc(pns_len + 1)) != NULL) {
+      memcpy(pcopy, pns, pns_len);
+      pcopy[pns_len] = '\0';
+    }
+    free(slot->bytes);
+    free(slot->pns);
+    slot->bytes = NULL;
+    slot->pns = NULL;
+    if (bytes && (!pns || pcopy) && !memchr(pns ? pns : "", '\0', pns_len)) {
+      memcpy(bytes, e.start, e.total);
+      slot->bytes = bytes;
+      slot->len = e.total;
+      slot->hash = h;
+      slot->pns = pcopy;
+      lua_pushvalue(L, el);
+      lua_rawseti(L, ob->slots, (lua_Integer)(slot - ob->o->slot) + 1);
+    } else {
+      free(bytes);
+      free(pcopy);
+      lua_pushnil(L);
+      lua_rawseti(L, ob->slots, (lua_Integer)(slot - ob->o->slot) + 1);
+    }
+  }
 }
 
-static int p_text(lua_State *L) {
-  lbuild *b = lua_touserdata(L, 1);
-  lua_rawgeti(L, 2, 3 * b->depth - 2);
-  lua_pushlstring(L, b->text, b->len);
-  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-  return 0;
+/* Arguments: the out_build (light userdata), the metatable, the slots
+ * table or nil.  Returns the root. */
+static int p_build(lua_State *L) {
+  out_build *ob = lua_touserdata(L, 1);
+  ob->mt = 2;
+  ob->slots = lua_istable(L, 3) ? 3 : 0;
+  build_el(L, ob, ob->o->buf, NULL, 0, 0);
+  return 1;
 }
 
-static int step(lbuild *b, lua_CFunction fn) {
-  lua_State *L = b->L;
-  if (!lua_checkstack(L, 8))
-    return -1;
-  int top = lua_gettop(L);
-  lua_pushcfunction(L, fn);
-  lua_pushlightuserdata(L, b);
-  lua_pushvalue(L, b->S);
-  lua_pushvalue(L, b->mt);
-  int status = lua_pcall(L, 3, 0, 0);
-  /* On failure the message stays for cn_lua_stanza_push to report. */
-  if (status != LUA_OK)
-    return 1;
-  lua_settop(L, top);
-  return 0;
-}
-
-static int b_start(void *data, const char *name, const char *ns, const cloudnotify_attr *attrs,
-                   size_t n) {
-  lbuild *b = data;
-  b->name = name;
-  b->ns = ns;
-  b->attrs = attrs;
-  b->n = n;
-  return step(b, p_start);
-}
-
-static int b_text(void *data, const char *text, size_t len) {
-  lbuild *b = data;
-  b->text = text;
-  b->len = len;
-  return step(b, p_text);
-}
-
-static int b_end(void *data, const char *name) {
-  lbuild *b = data;
-  (void)name;
-  b->depth--;
-  return 0;
-}
-
-static const cloudnotify_builder lua_builder = {
-  sizeof(cloudnotify_builder),
-  b_start,
-  b_text,
-  b_end,
-};
-
-/* The registry key of the depth stack kept between builds. */
-static const char stack_key;
-
-int cn_lua_stanza_push(lua_State *L, const cloudnotify_stanza *st, int mt) {
+int cn_lua_stanza_push(lua_State *L, const cloudnotify_stanza *st, int mt, cn_lua_out *o,
+                       int share) {
   if (!lua_checkstack(L, 6))
     return -1;
-  /* The depth stack is kept between builds (one table less per push). It
-   * is taken out of the registry while in use, so that a build started
-   * from inside another (a finalizer sending a stanza) makes its own. */
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &stack_key) == LUA_TTABLE) {
-    lua_pushnil(L);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &stack_key);
+  /* A build started from inside another (a finalizer of another context
+   * sending a stanza while this one's tables are made) records into a
+   * buffer of its own and shares nothing. */
+  cn_lua_out *mine = NULL;
+  if (!o || o->busy) {
+    mine = cn_lua_out_new();
+    if (!mine) {
+      lua_pushliteral(L, "out of memory");
+      return -1;
+    }
+    o = mine;
+    share = 0;
+  }
+  o->busy = 1;
+  o->len = 0;
+  o->depth = 0;
+  o->fail = 0;
+  int rc = cloudnotify_stanza_build(st, &recorder, o);
+  if (rc == 0 && (o->fail || o->depth != 0 || o->len == 0 || o->buf[0] != REC_START))
+    rc = -1;
+  if (rc != 0) {
+    if (o->fail > 0)
+      lua_pushliteral(L, "out of memory");
+    else if (rc == -1)
+      lua_pushliteral(L, "stanza too deep or too large");
+    else
+      lua_pushstring(L, cloudnotify_strerror(rc));
   } else {
-    lua_pop(L, 1);
-    lua_createtable(L, 24, 0);
+    out_build ob = { o, 0, 0 };
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, p_build);
+    lua_pushlightuserdata(L, &ob);
+    lua_pushvalue(L, mt);
+    if (share) {
+      if (o->slots_ref == LUA_NOREF) {
+        lua_createtable(L, CACHE_SLOTS, 0);
+        o->slots_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+      }
+      lua_rawgeti(L, LUA_REGISTRYINDEX, o->slots_ref);
+    } else {
+      lua_pushnil(L);
+    }
+    if (lua_pcall(L, 3, 1, 0) != LUA_OK)
+      rc = -1;
+    lua_settop(L, top + 1);
   }
-  int S = lua_gettop(L);
-  lbuild b = { L, S, mt, 0, NULL, NULL, NULL, NULL, 0, 0 };
-  int rc = cloudnotify_stanza_build(st, &lua_builder, &b);
-  /* The result goes to S + 1: the root, or the message a failed step
-   * left there, or the library's error. */
-  if (rc == 0)
-    lua_rawgeti(L, S, 1);
-  else if (lua_gettop(L) == S)
-    lua_pushfstring(L, "%s", cloudnotify_strerror(rc));
-  lua_settop(L, S + 1);
-  /* Emptied (every slot up to the deepest level is set) before it is put
-   * back, so that it keeps no stanza alive. */
-  for (lua_Integer i = 1; lua_rawgeti(L, S, i) != LUA_TNIL; i++) {
-    lua_pop(L, 1);
-    lua_pushnil(L);
-    lua_rawseti(L, S, i);
-  }
-  lua_pop(L, 1);
-  lua_pushvalue(L, S);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &stack_key);
-  lua_replace(L, S);
+  o->busy = 0;
+  if (mine)
+    cn_lua_out_free(L, mine);
   return rc;
 }

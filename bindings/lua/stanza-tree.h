@@ -23,10 +23,23 @@ void cn_lua_tree_prepare(lua_State *L, cn_lua_tree *lt);
 /* The tree of the table at absolute index idx. */
 cloudnotify_tree cn_lua_tree_at(cn_lua_tree *lt, int idx);
 
+/* What building stanzas keeps between builds: the record buffer and the
+ * subtrees shared between stanzas to app servers.  One per context. */
+typedef struct cn_lua_out cn_lua_out;
+
+/* NULL when out of memory. */
+cn_lua_out *cn_lua_out_new(void);
+/* Releases its registry reference too; NULL does nothing. */
+void cn_lua_out_free(lua_State *L, cn_lua_out *o);
+
 /* Build the stanza as util.stanza tables with metatable at index mt (its
- * absolute index) and push the root.  Runs every Lua operation protected.
- * Returns 0 with the root pushed, or nonzero with nothing pushed and an
- * error message pushed instead. */
-int cn_lua_stanza_push(lua_State *L, const cloudnotify_stanza *st, int mt);
+ * absolute index) and push the root.  With share, subtrees equal to (and
+ * still unchanged from) ones built by an earlier call with share are
+ * reused instead of built (for stanzas to app servers only).  o may be
+ * NULL (nothing kept, nothing shared).  Runs every Lua operation
+ * protected.  Returns 0 with the root pushed, or nonzero with an error
+ * message pushed instead. */
+int cn_lua_stanza_push(lua_State *L, const cloudnotify_stanza *st, int mt, cn_lua_out *o,
+                       int share);
 
 #endif

@@ -842,6 +842,98 @@ test("stanzas out as util.stanza tables with stanza_mt", function()
 	assert(sent[#sent].id == nil and sent[#sent].xml.attr.type == "error")
 end)
 
+test("publishes share unchanged subtrees, never changed ones nor client stanzas", function()
+	local mt = { __index = {} }
+	local sent = {}
+	local h = recorder{ stanza_mt = mt, send = function(route, session, account, to, stanza, id)
+		sent[#sent + 1] = { route = route, xml = stanza }
+		return true
+	end }
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	s:free()
+	local function publish(id)
+		assert(h.ctx:offline(ACCOUNT, message(id)) == 1)
+		assert(sent[#sent].route == "app")
+		return sent[#sent].xml
+	end
+	local function text(p) return (text_of(p, ATTR_ORDER):gsub("id='%x+'", "id='ID'")) end
+	local p1, p2 = publish("m1"), publish("m2")
+	local want = text(p1)
+	assert(p1 ~= p2 and p1.attr.id ~= p2.attr.id, "the root is the publish's own")
+	assert(p1.tags[1] == p2.tags[1] and p1[1] == p2.tags[1], "an equal <pubsub/> is shared")
+	assert(text(p2) == want)
+	-- A host module changes a shared table: the next publish does not carry it.
+	local form = p2.tags[1].tags[1].tags[1].tags[1].tags[1]
+	assert(form.name == "x")
+	form.attr.changed = "yes"
+	local p3 = publish("m3")
+	assert(text(p3) == want and not text(p3):find("changed", 1, true), text(p3))
+	assert(p3.tags[1] ~= p2.tags[1], "a changed subtree is built afresh")
+	assert(p3.tags[1].tags[1].tags[1].tags[1].tags[1].tags[1] == form.tags[1], "its unchanged parts are still shared")
+	local p4 = publish("m4")
+	assert(p4.tags[1] == p3.tags[1] and text(p4) == want)
+	-- A child added, a text changed, an element replaced: each is seen.
+	local notification = p4.tags[1].tags[1].tags[1].tags[1]
+	local extra = setmetatable({ name = "extra", attr = {}, tags = {} }, mt)
+	notification[#notification + 1] = extra
+	notification.tags[#notification.tags + 1] = extra
+	local p5 = publish("m5")
+	assert(text(p5) == want and p5.tags[1] ~= p4.tags[1], text(p5))
+	local value = p5.tags[1].tags[1].tags[1].tags[1].tags[1].tags[1].tags[1]
+	assert(value.name == "value" and value[1] == "urn:xmpp:push:summary")
+	value[1] = "urn:changed"
+	local p6 = publish("m6")
+	assert(text(p6) == want, text(p6))
+	local x6 = p6.tags[1].tags[1].tags[1].tags[1].tags[1]
+	x6.tags[2] = setmetatable({ name = "field", attr = {}, tags = {} }, mt)
+	local p7 = publish("m7")
+	assert(text(p7) == want and p7.tags[1].tags[1].tags[1].tags[1].tags[1] ~= x6, text(p7))
+	setmetatable(p7.tags[1], nil)
+	local p8 = publish("m8")
+	assert(p8.tags[1] ~= p7.tags[1] and getmetatable(p8.tags[1]) == mt and text(p8) == want)
+	-- Stanzas to clients are always their own.
+	local c = assert(h.ctx:session(ACCOUNT, "laptop"))
+	local bad = "<iq type='set' id='b'><frobnicate xmlns='urn:xmpp:push:0'/></iq>"
+	assert(c:handle_iq(bad))
+	local r1 = sent[#sent]
+	assert(c:handle_iq(bad))
+	local r2 = sent[#sent]
+	assert(r1.route == "client" and r2.route == "client" and #r1.xml.tags > 0)
+	assert(r1.xml.tags[1] ~= r2.xml.tags[1] and text(r1.xml) == text(r2.xml))
+	c:free()
+	h.ctx:free()
+end)
+
+test("deep publish-options come out as tables, twice", function()
+	local mt = { __index = {} }
+	local sent = {}
+	local h = recorder{ stanza_mt = mt, send = function(route, session, account, to, stanza)
+		sent[#sent + 1] = { route = route, xml = stanza }
+		return true
+	end }
+	assert(h.ctx:set_option("push_max_xml_depth", 256))
+	local deep = 240
+	local form = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"
+		.. "http://jabber.org/protocol/pubsub#publish-options</value></field><field var='d'><value>"
+		.. ("<n>"):rep(deep) .. "v" .. ("</n>"):rep(deep) .. "</value></field></x>"
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq("<iq type='set' id='e'><enable xmlns='urn:xmpp:push:0' jid='" .. PUSH
+		.. "' node='" .. NODE .. "'>" .. form .. "</enable></iq>"))
+	s:free()
+	local function depth(t) local d = 0; while type(t) == "table" do d = d + 1; t = t[1] end return d end
+	for i = 1, 2 do
+		assert(h.ctx:offline(ACCOUNT, message("m" .. i)) == 1)
+		local p = sent[#sent]
+		assert(p.route == "app")
+		-- iq, pubsub, publish-options, x, field, value, then the n elements
+		local opts = p.xml.tags[1].tags[2]
+		assert(opts.name == "publish-options" and depth(opts.tags[1].tags[2]) == deep + 2)
+	end
+	assert(sent[#sent].xml.tags[1].tags[2] == sent[#sent - 1].xml.tags[1].tags[2], "shared")
+	h.ctx:free()
+end)
+
 test("tables the library cannot take", function()
 	local h = recorder()
 	local s = assert(h.ctx:session(ACCOUNT, "phone"))

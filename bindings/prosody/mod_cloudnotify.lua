@@ -469,11 +469,25 @@ end);
 -- reply is passed on at the cost of one table lookup.  A reply to our id
 -- from a foreign sender is a spoof: dropped here.
 
+-- A result says nothing but its id, sender and type: those go over as
+-- fields, in one table kept for it, so the library converts no tree and
+-- the push allocates nothing here.  Errors go whole (the library reads
+-- the error's type and condition).
+local result_fields = { type = "result" };
+
 local function app_reply(event)
 	local stanza = event.stanza;
-	local t, id = stanza.attr.type, stanza.attr.id;
+	local attr = stanza.attr;
+	local t, id = attr.type, attr.id;
 	if not active or (t ~= "result" and t ~= "error") or not id or not ctx:is_outstanding(id) then return; end
-	local ok, _, code = ctx:app_reply(stanza);
+	local ok, _, code;
+	if t == "result" and attr.from then
+		result_fields.id, result_fields.from = id, attr.from;
+		ok, _, code = ctx:app_reply_fields(result_fields);
+		result_fields.id, result_fields.from = nil, nil;
+	else
+		ok, _, code = ctx:app_reply(stanza);
+	end
 	if ok or code == cn.ERR_FOREIGN_SENDER then return true; end
 end
 module:hook("iq/host", app_reply, 10);
