@@ -6,6 +6,7 @@
  * Every database lives in a fresh temporary directory. */
 #include "api-util.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -15,6 +16,26 @@
 #include <unistd.h>
 
 static char *tmpdir;
+
+/* Every sync SQLite asks of the kernel, counted: libsqlite3 resolves
+ * fsync and fdatasync to these, which then call the C library's. */
+static unsigned syncs;
+
+int fsync(int fd) {
+  static int (*real)(int);
+  if (!real)
+    real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+  syncs++;
+  return real(fd);
+}
+
+int fdatasync(int fd) {
+  static int (*real)(int);
+  if (!real)
+    real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+  syncs++;
+  return real(fd);
+}
 
 static int setup(void **state) {
   (void)state;
@@ -334,6 +355,72 @@ static void damaged_pages(void **state) {
   au_assert_last_reply(&h, "wait/internal-server-error");
   assert_int_equal(cloudnotify_session_has_push(s), 0);
   fh_fini(&h);
+  g_free(p);
+}
+
+/* "Durable when the call returns": every change is synced to disk before
+ * the store call returns (synchronous=FULL in WAL mode; NORMAL would sync
+ * only at checkpoints, which the second half shows). */
+static void every_change_synced(void **state) {
+  (void)state;
+  char *p = db_path("sync.db");
+  cloudnotify_sqlite *db = NULL;
+  assert_int_equal(cloudnotify_sqlite_open(p, 0, &db), 0);
+  const cloudnotify_store *st = cloudnotify_sqlite_store();
+  cloudnotify_record r = { .jid = "push.example", .enabled_at_ms = 1 };
+  unsigned before = syncs;
+  assert_int_equal(st->save(db, ALICE, &r), 0);
+  assert_true(syncs > before);
+  before = syncs;
+  assert_int_equal(st->set_errors(db, ALICE, "push.example", NULL, 2), 0);
+  assert_true(syncs > before);
+  before = syncs;
+  assert_int_equal(st->remove(db, ALICE, "push.example", NULL), 0);
+  assert_true(syncs > before);
+  cloudnotify_sqlite_close(db);
+
+  /* The counter tells the two apart: NORMAL commits without a sync. */
+  sqlite3 *raw = raw_open(p);
+  raw_exec(raw, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                "INSERT INTO registrations VALUES ('a@b.example', 'x.example', NULL, NULL, 1, 0,"
+                " NULL)");
+  before = syncs;
+  raw_exec(raw, "INSERT INTO registrations VALUES ('a@b.example', 'y.example', NULL, NULL, 1, 0,"
+                " NULL)");
+  assert_int_equal(syncs, before);
+  sqlite3_close(raw);
+  g_free(p);
+}
+
+/* A save whose INSERT fails after its DELETE ran: the transaction is
+ * rolled back whole, the old registration stays, and the handle goes on
+ * working (no transaction left open). */
+static void failed_save_rolls_back(void **state) {
+  (void)state;
+  char *p = db_path("rollback.db");
+  cloudnotify_sqlite *db = NULL;
+  assert_int_equal(cloudnotify_sqlite_open(p, 0, &db), 0);
+  const cloudnotify_store *st = cloudnotify_sqlite_store();
+  cloudnotify_record old = { .jid = "push.example", .node = "n", .enabled_at_ms = 1 };
+  assert_int_equal(st->save(db, ALICE, &old), 0);
+  sqlite3 *raw = raw_open(p);
+  raw_exec(raw, "CREATE TRIGGER refuse BEFORE INSERT ON registrations WHEN NEW.enabled_at = 666"
+                " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  sqlite3_close(raw);
+  cloudnotify_record repl = { .jid = "push.example", .node = "n", .enabled_at_ms = 666 };
+  assert_int_equal(st->save(db, ALICE, &repl), CLOUDNOTIFY_ERR_STORE_IO);
+  assert_true(g_strstr_len(cloudnotify_sqlite_errmsg(db), -1, "refused by the test") != NULL);
+  GPtrArray *rows = all_rows(db, ALICE);
+  assert_int_equal(rows->len, 1);
+  assert_int_equal(((seen *)rows->pdata[0])->enabled_at, 1);
+  g_ptr_array_free(rows, TRUE);
+  repl.enabled_at_ms = 2;
+  assert_int_equal(st->save(db, ALICE, &repl), 0);
+  cloudnotify_sqlite_close(db);
+  rows = rows_of_file(p);
+  assert_int_equal(rows->len, 1);
+  assert_int_equal(((seen *)rows->pdata[0])->enabled_at, 2);
+  g_ptr_array_free(rows, TRUE);
   g_free(p);
 }
 
@@ -829,6 +916,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(unwritable_places, setup, teardown),
     cmocka_unit_test_setup_teardown(garbage_is_corrupt, setup, teardown),
     cmocka_unit_test_setup_teardown(damaged_pages, setup, teardown),
+    cmocka_unit_test_setup_teardown(every_change_synced, setup, teardown),
+    cmocka_unit_test_setup_teardown(failed_save_rolls_back, setup, teardown),
     cmocka_unit_test_setup_teardown(every_field_round_trips, setup, teardown),
     cmocka_unit_test_setup_teardown(foreach_stops_and_nests, setup, teardown),
     cmocka_unit_test_setup_teardown(survives_restart, setup, teardown),
