@@ -1629,10 +1629,14 @@ typedef int (*cloudnotify_record_cb)(void *data, const char *account,
                                      const cloudnotify_record *record);
 
 /** Call cb for every registration of account (NULL: of every account),
- *  ordered by account then enable time, oldest first.  Runs in one read
- *  transaction, so it sees one consistent state; the callback must not
- *  write through db.  Rows whose columns cannot form a record (wrong
- *  types, NULL where a value is required, longer than 1 MiB) are skipped.
+ *  ordered by account then enable time, oldest first.  account is
+ *  compared as stored: the library stores normalised bare JIDs.  Runs in
+ *  one read transaction, so it sees one consistent state while other
+ *  connections write; from the callback, calls on the same db (foreach,
+ *  the store's functions) return REENTRANT: collect first, then change.
+ *  Rows whose columns cannot form a record (wrong types, NULL where a
+ *  value is required, a NUL byte inside a text, longer than 1 MiB) are
+ *  skipped.
  *  Returns 0 after the last one, cb's nonzero value when it stopped, or
  *  an error: INVALID_ARGUMENT (db or cb NULL), STORE_LOCKED,
  *  STORE_CORRUPT, STORE_IO, REENTRANT (called from a foreach callback on
