@@ -753,6 +753,39 @@ static void readonly_store(void **state) {
   g_free(p);
 }
 
+/* The operator's tool while the server runs: a second handle, read-only,
+ * lists what the server's handle commits, each listing consistent. */
+static void reader_beside_writer(void **state) {
+  (void)state;
+  char *p = db_path("shared.db");
+  cloudnotify_sqlite *server = NULL, *tool = NULL;
+  assert_int_equal(cloudnotify_sqlite_open(p, 0, &server), 0);
+  const cloudnotify_store *st = cloudnotify_sqlite_store();
+  cloudnotify_record r = { .jid = "a.example", .enabled_at_ms = 1 };
+  assert_int_equal(st->save(server, ALICE, &r), 0);
+  assert_int_equal(cloudnotify_sqlite_open(p, CLOUDNOTIFY_SQLITE_READONLY, &tool), 0);
+  GPtrArray *rows = all_rows(tool, NULL);
+  assert_int_equal(rows->len, 1);
+  g_ptr_array_free(rows, TRUE);
+  r.jid = "b.example";
+  assert_int_equal(st->save(server, ALICE, &r), 0);
+  rows = all_rows(tool, ALICE);
+  assert_int_equal(rows->len, 2);
+  g_ptr_array_free(rows, TRUE);
+  assert_int_equal(st->save(tool, ALICE, &r), CLOUDNOTIFY_ERR_STORE_IO);
+  /* A read-write second handle (the tool removing a registration). */
+  cloudnotify_sqlite *tool_rw = NULL;
+  assert_int_equal(cloudnotify_sqlite_open(p, CLOUDNOTIFY_SQLITE_NO_CREATE, &tool_rw), 0);
+  assert_int_equal(st->remove(tool_rw, ALICE, "a.example", NULL), 0);
+  cloudnotify_sqlite_close(tool_rw);
+  rows = all_rows(server, ALICE);
+  assert_int_equal(rows->len, 1);
+  g_ptr_array_free(rows, TRUE);
+  cloudnotify_sqlite_close(tool);
+  cloudnotify_sqlite_close(server);
+  g_free(p);
+}
+
 /* Rows a hand edit broke: each is skipped, counted and logged by the
  * loader; the good one is used; foreach skips them; nothing crashes. */
 static void hand_edited_rows(void **state) {
@@ -1003,6 +1036,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(locked_by_another_connection, setup, teardown),
     cmocka_unit_test_setup_teardown(locked_answers, setup, teardown),
     cmocka_unit_test_setup_teardown(readonly_store, setup, teardown),
+    cmocka_unit_test_setup_teardown(reader_beside_writer, setup, teardown),
     cmocka_unit_test_setup_teardown(hand_edited_rows, setup, teardown),
     cmocka_unit_test_setup_teardown(ownership, setup, teardown),
     cmocka_unit_test_setup_teardown(push_store_option, setup, teardown),
