@@ -4,12 +4,12 @@
  * store call that returned 0 survives a crash of the process and of the
  * machine.  What is read back is untrusted: rows are checked for types
  * and sizes here, and their contents by cloudnotify_loader_add. */
-#include "private.h"
-
+#include <glib.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <string.h>
 
+#include "ctx.h"
 #include "pending.h"
 #include "store-sqlite.h"
 

@@ -2,7 +2,7 @@
 #ifndef CN_STORE_SQLITE_H
 #define CN_STORE_SQLITE_H
 
-#include "private.h"
+#include "cloudnotify/cloudnotify.h"
 
 /* The push_store option: "memory" or "sqlite:<path>".  Called inside the
  * option setter's guard. */
