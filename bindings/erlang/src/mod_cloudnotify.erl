@@ -23,6 +23,7 @@
 -export([process_iq/1, decode_iq_subel/1, disco_sm_features/5,
          c2s_session_pending/1, c2s_copy_session/2, c2s_session_resumed/1,
          c2s_handle_cast/2, c2s_handle_send/3, offline_message/1, mam_message/7,
+         bounce_sm_packet/1,
          remove_user/2]).
 %% gen_server
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2, code_change/3]).
@@ -109,6 +110,7 @@ hooks() ->
      {c2s_handle_send, c2s_handle_send, 50},
      {store_mam_message, mam_message, 50},
      {offline_message_hook, offline_message, 55},
+     {bounce_sm_packet, bounce_sm_packet, 50},
      {remove_user, remove_user, 50}].
 
 %%--------------------------------------------------------------------
@@ -179,6 +181,21 @@ c2s_handle_send(#{cloudnotify := true, mgmt_state := pending, lserver := S} = St
         false -> ok
     end,
     State;
+c2s_handle_send(#{jid := #jid{luser = U, lserver = S}} = State,
+                #message{body = [], type = T} = Pkt, _Res) when T == chat; T == normal ->
+    %% ejabberd 23.01's mod_mam archives no message without a body, so a
+    %% call (Jingle Message Initiation <propose/>) never reaches the archive
+    %% hook that pushes it to a device while another is online.  Hand such
+    %% messages over as archived without archive id; the library decides
+    %% whether the stanza is urgent and pushes each registration at most
+    %% once per stanza, whichever session reports it.
+    El = xmpp:encode(Pkt, ?NS_CLIENT),
+    case fxml:get_subtag_with_xmlns(El, <<"propose">>, <<"urn:xmpp:jingle-message:0">>) of
+        false -> ok;
+        _ -> gen_server:cast(proc(S), {archived, <<U/binary, $@, S/binary>>,
+                                       fxml:element_to_binary(El), undefined})
+    end,
+    State;
 c2s_handle_send(State, _Pkt, _Res) ->
     State.
 
@@ -208,6 +225,18 @@ offline_message({offlined, #message{to = #jid{luser = U, lserver = S}} = Pkt} = 
     gen_server:cast(proc(S), {offline, <<U/binary, $@, S/binary>>, to_xml(Pkt)}),
     Acc;
 offline_message(Acc) ->
+    Acc.
+
+%% ejabberd_sm never delivers a groupchat message addressed to a bare JID
+%% to a session: it bounces it through this hook (priority 100 answers the
+%% sender), so such a message always reached the bare JID with no resource
+%% to take it.
+bounce_sm_packet({_, #message{type = groupchat,
+                              to = #jid{luser = U, lserver = S, lresource = <<"">>}} = Pkt} = Acc)
+  when U /= <<"">> ->
+    gen_server:cast(proc(S), {groupchat_bare, <<U/binary, $@, S/binary>>, to_xml(Pkt)}),
+    Acc;
+bounce_sm_packet(Acc) ->
     Acc.
 
 mam_message(#message{} = Pkt, U, S, _Peer, _Nick, _Type, recv) ->
@@ -274,6 +303,8 @@ handle_cast({resumed, OldPid, NewPid}, #st{sessions = Ss, tags = Tags} = St) ->
     end;
 handle_cast({offline, Account, Xml}, #st{ctx = Ctx} = St) ->
     {noreply, run(cloudnotify_nif:message_offline(Ctx, Account, Xml), offline, St)};
+handle_cast({groupchat_bare, Account, Xml}, #st{ctx = Ctx} = St) ->
+    {noreply, run(cloudnotify_nif:message_groupchat_bare(Ctx, Account, Xml), groupchat_bare, St)};
 handle_cast({archived, Account, Xml, Id}, #st{ctx = Ctx} = St) ->
     {noreply, run(cloudnotify_nif:message_archived(Ctx, Account, Xml, Id), archived, St)};
 handle_cast({remove_user, Account}, #st{ctx = Ctx} = St) ->
