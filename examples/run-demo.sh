@@ -1,9 +1,11 @@
 #!/bin/bash
 # Builds the library (installing its Debian 12 build dependencies) and
 # runs the walkthrough example, which prints every stanza it exchanges.
+# Registrations are kept in build/walkthrough.db: run it twice to see the
+# one made at the end of the first run found by the second.
 set -eu
 cd "$(dirname "$0")/.."
-packages=(meson ninja-build gcc pkg-config libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev)
+packages=(meson ninja-build gcc pkg-config libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -15,4 +17,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
-exec ./build/examples/walkthrough
+exec ./build/examples/walkthrough build/walkthrough.db

@@ -2,7 +2,10 @@
  * A complete embedding of libcloudnotify, as an XMPP server would do it,
  * with a pretend network: every stanza the library hands to the host is
  * printed.  It walks through enable -> offline message -> notification ->
- * app-server errors up to the automatic removal -> disable.
+ * app-server errors up to the automatic removal -> disable.  Registrations
+ * are kept in an SQLite database (the path given as argument, by default
+ * walkthrough.db): a laptop's registration made at the end is still there
+ * when the demo runs again.
  *
  * Build against an installed library:
  *   cc walkthrough.c $(pkg-config --cflags --libs libcloudnotify)
@@ -15,6 +18,8 @@
 
 #define ACCOUNT  "juliet@capulet.example"
 #define PUSH_JID "push.montague.example"
+/* The laptop's app uses another push service. */
+#define LAPTOP_PUSH_JID "push.capulet.example"
 
 struct host {
   int64_t now_ms;
@@ -37,6 +42,9 @@ static int on_send(void *ud, cloudnotify_route route, cloudnotify_session *sessi
     return 0;
   }
   print_stanza("-> app server", xml, len);
+  /* The demo's app server answers the phone's publishes only. */
+  if (strcmp(to, PUSH_JID))
+    return 0;
   h->publishes++;
   const char *id = strstr(xml, " id='");
   if (id) {
@@ -78,12 +86,22 @@ static void check(int rc, const char *what) {
   }
 }
 
+static int print_registration(void *ud, const char *account, const cloudnotify_record *rec) {
+  (void)ud;
+  printf("  found from a previous run: %s -> %s node %s, enabled at %lld ms, client %s, "
+         "%u error(s)\n",
+         account, rec->jid, rec->node ? rec->node : "-", (long long)rec->enabled_at_ms,
+         rec->client_id ? rec->client_id : "-", rec->errors);
+  return 0;
+}
+
 static void client_iq(cloudnotify_session *s, const char *xml) {
   printf("<- client\n    %s\n", xml);
   check(cloudnotify_handle_client_iq(s, xml, strlen(xml)), "client IQ");
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  const char *db = argc > 1 ? argv[1] : "walkthrough.db";
   struct host h = { .now_ms = 1700000000000 };
   cloudnotify_callbacks cb = {
     .size = sizeof cb,
@@ -97,6 +115,18 @@ int main(void) {
   check(cloudnotify_ctx_new(&ctx, &cb, &h), "context");
   check(cloudnotify_ctx_set_option(ctx, "push_max_errors", "3"), "option");
   printf("libcloudnotify %s, push_max_errors = 3\n\n", cloudnotify_version_string());
+
+  printf("0. Registrations live in the SQLite database %s\n", db);
+  char store[4096];
+  snprintf(store, sizeof store, "sqlite:%s", db);
+  check(cloudnotify_ctx_set_option(ctx, "push_store", store), "push_store");
+  int found = cloudnotify_account_registrations(ctx, ACCOUNT, print_registration, NULL);
+  if (found < 0)
+    check(found, "listing");
+  if (found == 0)
+    printf("  nothing stored yet: this is the first run (run the demo again to see the\n"
+           "  laptop's registration of step 6 survive)\n");
+  printf("\n");
 
   printf("1. Juliet's phone binds a resource and enables push with a secret\n");
   cloudnotify_session *phone;
@@ -153,7 +183,16 @@ int main(void) {
   client_iq(phone, "<iq type='set' id='enable3'><enable xmlns='urn:xmpp:push:0' jid='"
                    "JULIET@capulet.example/laptop' node='x'/></iq>");
 
-  printf("\n6. What the counters say\n");
+  printf("\n6. Juliet's laptop enables push with its own app; its registration stays\n");
+  cloudnotify_session *laptop;
+  check(cloudnotify_session_new(ctx, ACCOUNT, "laptop", &laptop), "session");
+  check(cloudnotify_session_set_client_id(laptop, "urn:uuid:0a5f3c1e-laptop"), "client id");
+  client_iq(laptop,
+            "<iq type='set' id='enable4'><enable xmlns='urn:xmpp:push:0' jid='" LAPTOP_PUSH_JID
+            "' node='laptop-node'/></iq>");
+  printf("  stored in %s: run the demo again and step 0 finds it\n", db);
+
+  printf("\n7. What the counters say\n");
   static const struct {
     const char *name;
     cloudnotify_counter which;
@@ -172,6 +211,7 @@ int main(void) {
   }
 
   cloudnotify_session_free(phone);
+  cloudnotify_session_free(laptop);
   cloudnotify_ctx_free(ctx);
   return 0;
 }
