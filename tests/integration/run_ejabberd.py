@@ -43,16 +43,14 @@ APPLY = [
     "important_body_empty", "importance_offline", "importance_session",
     "app_errors_removal", "app_errors_wait", "app_errors_reset", "app_errors_foreign_sender",
     "hibernation_timeout",
+    # registrations surviving a restart: ours through the SQLite store
+    "device_limit", "restart_persistence", "app_errors_restart", "shutdown_with_sessions",
 ]
 NOT_APPLICABLE = {
     "ack_delayed": "ejabberd has no ack-delayed state: on ack timeout it closes the socket "
                    "and the session hibernates (covered by drop_with_unacked)",
     "app_memory": "measures the Lua heap of Prosody",
     "ping_endpoints": "the cloud-notify-ping event is Prosody's",
-    "device_limit": "needs a restart, and registrations are in memory until the SQLite store lands",
-    "restart_persistence": "registrations are in memory until the SQLite store lands",
-    "app_errors_restart": "registrations are in memory until the SQLite store lands",
-    "shutdown_with_sessions": "registrations are in memory until the SQLite store lands",
 }
 LABEL = {REFERENCE_MODULE: "mod_push", OUR_MODULE: "ours"}
 
