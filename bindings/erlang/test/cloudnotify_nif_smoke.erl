@@ -119,6 +119,39 @@ tests() ->
           find(fun(A) -> element(1, A) =:= removed andalso element(5, A) =:= account end, A6) =/= []),
     {0, _} = cloudnotify_nif:account_has_push(Ctx, ?ACC),
 
+    %% the other triggers: archive (no archive id), bare groupchat
+    {ok, S4} = cloudnotify_nif:session_new(Ctx, ?ACC, <<"tablet">>, 9),
+    {0, _} = cloudnotify_nif:handle_client_iq(S4, <<"<iq type='set' id='e9' from='alice@localhost/tablet'>",
+        "<enable xmlns='urn:xmpp:push:0' jid='push.example' node='n9'/></iq>">>),
+    {0, _} = cloudnotify_nif:session_free(S4),
+    {0, A7} = cloudnotify_nif:message_archived(Ctx, ?ACC, message(<<"m7">>, <<"archived">>), undefined),
+    check("archived message pushes a registration without session",
+          [X || {send, app, _, _, X} <- A7] =/= []),
+    check("badarg for a non-binary archive id",
+          try cloudnotify_nif:message_archived(Ctx, ?ACC, message(<<"m8">>, <<"x">>), 42), false
+          catch error:badarg -> true end),
+    {0, A8} = cloudnotify_nif:message_groupchat_bare(Ctx, ?ACC,
+        <<"<message type='groupchat' id='g1' from='room@muc.localhost/bob' to='alice@localhost'><body>hi</body></message>">>),
+    check("bare groupchat pushes", [X || {send, app, _, _, X} <- A8] =/= []),
+
+    %% push_store: registrations survive the context (SQLite store)
+    Db = filename:join(os:getenv("TMPDIR", "/tmp"), "cloudnotify-nif-smoke-" ++ os:getpid() ++ ".db"),
+    file:delete(Db),
+    {ok, P1} = cloudnotify_nif:ctx_new(),
+    case cloudnotify_nif:set_option(P1, "push_store", "sqlite:" ++ Db) of
+        {-509, _} ->
+            io:format("skip push_store: this library has no SQLite store~n");
+        {0, _} ->
+            {ok, PS} = cloudnotify_nif:session_new(P1, ?ACC, <<"phone">>, 1),
+            {0, _} = cloudnotify_nif:handle_client_iq(PS, enable_iq(<<"p1">>, <<"kept">>)),
+            {ok, P2} = cloudnotify_nif:ctx_new(),
+            {0, _} = cloudnotify_nif:set_option(P2, "push_store", "sqlite:" ++ Db),
+            {0, A9} = cloudnotify_nif:message_offline(P2, ?ACC, message(<<"m9">>, <<"later">>)),
+            check("a second context on the same SQLite file pushes the registration",
+                  [X || {send, app, _, ?PUSH, X} <- A9] =/= []),
+            file:delete(Db)
+    end,
+
     %% crash safety: a process that owns a context and sessions dies; the
     %% collector frees them in whatever order, a session kept elsewhere
     %% keeps its context usable
