@@ -392,19 +392,10 @@ class EjabberdCtx(Ctx):
     not ejabberd's module)."""
 
     def __init__(self, name, module, workdir, run, options=None, verbose=False):
-        self.name = name
-        self.module = module
-        self.is_ref = module == REFERENCE_MODULE
-        self.options = dict(self.BASE_OPTIONS)
-        self.options.update(options or {})
+        # The shared constructor sets up everything a scenario touches; its
+        # Prosody object (config files only, never started) is replaced.
+        Ctx.__init__(self, name, module, workdir, None, options=options, verbose=verbose)
         self.prosody = Ejabberd(workdir, module, run, options=self.options, verbose=verbose)
-        self.app = harness.Recorder()
-        self.appserver = None
-        self.admin = None
-        self.clients = []
-        self.old_streams = []
-        self.checks = []
-        self.facts = {}
 
     def check_module_loaded(self):
         for line in self.prosody.log_text().splitlines():
