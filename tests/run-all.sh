@@ -11,7 +11,9 @@ packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
           libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev lua5.4 liblua5.4-dev
           prosody prosody-modules python3-slixmpp abigail-tools clang-format
           # issue 9: the built-in SQLite store
-          libsqlite3-dev)
+          libsqlite3-dev
+          # issue 10: ejabberd and the Erlang NIF
+          ejabberd erlang-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -25,6 +27,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   # integration tests run private servers on ports of their own.
   if printf '%s\n' "${missing[@]}" | grep -qx prosody; then
     $SUDO service prosody stop >/dev/null 2>&1 || true
+  fi
+  # ejabberd's package may start its service, and its ejabberdctl an epmd on
+  # all interfaces: the tests run private ones (tests/integration/server_ejabberd.py).
+  if printf '%s\n' "${missing[@]}" | grep -qx ejabberd; then
+    $SUDO service ejabberd stop >/dev/null 2>&1 || true
+    epmd_pid=$(ss -Hltnp 'sport = :4369' 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
+    [ -n "$epmd_pid" ] && $SUDO kill "$epmd_pid" 2>/dev/null
   fi
 fi
 
@@ -98,6 +107,19 @@ if [ -f "$out/build-plain/bindings/lua/cloudnotify.so" ]; then
   # -- end Prosody 13
 else
   failed_steps+=("integration: the Lua binding was not built")
+fi
+
+# Debian's ejabberd 23.01 with real clients, once with its own mod_push +
+# mod_push_keepalive and once with ours (bindings/erlang), side by side.
+echo "== integration-ejabberd"
+if [ -f "$out/build-plain/bindings/erlang/mod_cloudnotify.beam" ]; then
+  /usr/bin/python3 tests/integration/run_ejabberd.py --compare --build "$out/build-plain" \
+    --json "$out/integration-ejabberd.jsonl" > "$out/integration-ejabberd.log" 2>&1
+  sed -n '/^Comparison/,$p' "$out/integration-ejabberd.log" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
+  grep -E '^FAIL' "$out/integration-ejabberd.log" | head -40
+  logs+=("integration-ejabberd=$out/integration-ejabberd.jsonl")
+else
+  failed_steps+=("integration-ejabberd: the Erlang binding was not built")
 fi
 
 args=("${logs[@]}")

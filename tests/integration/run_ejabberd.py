@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+"""The integration scenarios on Debian's ejabberd 23.01.
+
+Each scenario of scenarios.py that applies to ejabberd runs against a fresh
+private ejabberd (server_ejabberd.py) with either ejabberd's own mod_push +
+mod_push_keepalive or ours (mod_cloudnotify, bindings/erlang from a meson
+build dir), or both side by side (--compare).
+
+    /usr/bin/python3 tests/integration/run_ejabberd.py --compare --build _b
+    /usr/bin/python3 tests/integration/run_ejabberd.py --module cloudnotify --build _b --only offline_message -v
+
+Output and JSON lines as run.py's (names scenario@module with --compare,
+module "cloud_notify" standing for mod_push here).
+"""
+
+import argparse
+import asyncio
+import atexit
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import textwrap
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import run as prosody_run  # noqa: E402  (shared Result / print_result)
+import server_ejabberd  # noqa: E402
+from harness import OUR_MODULE, REFERENCE_MODULE, REPO  # noqa: E402
+from scenarios import SCENARIOS  # noqa: E402
+
+# Scenarios that apply to ejabberd, and why the others do not.
+APPLY = [
+    "enable_disable", "enable_bad_requests", "enable_own_jid", "enable_foreign_to",
+    "enable_malformed_jid", "disable_unbinds", "offline_message", "hibernation_cycle",
+    "mixed_batch", "drop_with_unacked", "rehibernate_unacked", "archive_only",
+    "call_while_online", "outgoing_carbon", "incoming_carbon", "groupchat_bare", "summary_default",
+    "summary_with_body", "summary_with_sender", "important_body_custom",
+    "important_body_empty", "importance_offline", "importance_session",
+    "app_errors_removal", "app_errors_wait", "app_errors_reset", "app_errors_foreign_sender",
+    "hibernation_timeout",
+    # registrations surviving a restart: ours through the SQLite store
+    "device_limit", "restart_persistence", "app_errors_restart", "shutdown_with_sessions",
+]
+NOT_APPLICABLE = {
+    "ack_delayed": "ejabberd has no ack-delayed state: on ack timeout it closes the socket "
+                   "and the session hibernates (covered by drop_with_unacked)",
+    "app_memory": "measures the Lua heap of Prosody",
+    "ping_endpoints": "the cloud-notify-ping event is Prosody's",
+}
+LABEL = {REFERENCE_MODULE: "mod_push", OUR_MODULE: "ours"}
+
+_live = []
+
+
+def _kill_leftovers():
+    for s in _live:
+        s.kill_now()
+
+
+atexit.register(_kill_leftovers)
+
+
+async def run_one(scen, module, args, tmp_root, run_state):
+    res = prosody_run.Result(scen, module)
+    workdir = tempfile.mkdtemp(prefix="%s-%s-" % (LABEL[module], scen.name), dir=tmp_root)
+    res.workdir = workdir
+    ctx = server_ejabberd.EjabberdCtx(scen.name, module, workdir, run_state,
+                                      options=scen.options, verbose=args.verbose)
+    _live.append(ctx.prosody)
+    t0 = time.monotonic()
+    try:
+        await ctx.setup()
+        res.description = await asyncio.wait_for(scen.fn(ctx), scen.timeout)
+    except asyncio.CancelledError:
+        res.error = "interrupted"
+        raise
+    except Exception as e:
+        res.error = "%s: %s" % (type(e).__name__, e)
+        if args.verbose:
+            res.error += "\n" + traceback.format_exc()
+    finally:
+        try:
+            await ctx.teardown()
+        finally:
+            _live.remove(ctx.prosody)
+        res.seconds = time.monotonic() - t0
+        res.cpu = ctx.prosody.cpu_seconds()
+        res.checks = ctx.checks
+        res.facts = ctx.facts
+        res.log_errors = server_ejabberd.log_errors(ctx.prosody.log_text())
+    res.ok = res.error is None and not ctx.failed
+    if module == OUR_MODULE and res.log_errors and not args.allow_log_errors:
+        res.ok = False
+        res.error = (res.error + "; " if res.error else "") + "ejabberd logged errors"
+    if res.ok and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return res
+
+
+def print_result(res, verbose):
+    saved = dict(prosody_run.MODULE_LABEL)
+    prosody_run.MODULE_LABEL.update(LABEL)
+    try:
+        prosody_run.print_result(res, verbose)
+    finally:
+        prosody_run.MODULE_LABEL.update(saved)
+
+
+def compare_table(results, scenarios):
+    by = {}
+    for r in results:
+        by.setdefault(r.scen.name, {})[r.module] = r
+    rows = [("scenario", "ejabberd mod_push + keepalive", "ours (mod_cloudnotify)", "")]
+    for scen in scenarios:
+        pair = by.get(scen.name, {})
+        ref, ours = pair.get(REFERENCE_MODULE), pair.get(OUR_MODULE)
+
+        def cell(r):
+            if r is None:
+                return "-"
+            if r.error and not r.description:
+                return "ERROR " + r.error.split("\n")[0]
+            return r.description
+        a, b = cell(ref), cell(ours)
+        verdict = "same" if a == b else "DIFFERENT"
+        rows.append((scen.name, a, b, verdict))
+    width = 46
+    print()
+    print("Comparison on ejabberd 23.01 (what the app server saw; every DIFFERENT row is")
+    print("explained in docs/differences.md, section ejabberd)")
+    line = "+-%s-+-%s-+-%s-+-%s-+" % ("-" * 26, "-" * width, "-" * width, "-" * 9)
+    print(line)
+    for name, a, b, same in rows:
+        wa = textwrap.wrap(a, width) or [""]
+        wb = textwrap.wrap(b, width) or [""]
+        for j in range(max(len(wa), len(wb))):
+            print("| %-26s | %-*s | %-*s | %-9s |" % (
+                name if j == 0 else "", width, wa[j] if j < len(wa) else "",
+                width, wb[j] if j < len(wb) else "", same if j == 0 else ""))
+        print(line)
+
+
+async def main_async(args, modules, scenarios):
+    tmp_root = tempfile.mkdtemp(prefix="cloudnotify-ejd-")
+    results = []
+    run_state = None
+    try:
+        run_state = server_ejabberd.prepare(tmp_root, args.build)
+        for module in modules:
+            print("== ejabberd, module %s ==" % LABEL[module])
+            sys.stdout.flush()
+            t_mod = time.monotonic()
+            mod_results = []
+            for scen in scenarios:
+                res = await run_one(scen, module, args, tmp_root, run_state)
+                print_result(res, args.verbose)
+                mod_results.append(res)
+            results += mod_results
+            print("== %s: %d scenarios in %.1fs wall, ejabberd CPU %.2fs ==" % (
+                LABEL[module], len(mod_results), time.monotonic() - t_mod,
+                sum(r.cpu for r in mod_results)))
+    finally:
+        if run_state:
+            run_state["epmd"].stop()
+        keep = args.keep or any(not r.ok for r in results)
+        if not keep:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+        else:
+            print("work directories kept under %s" % tmp_root)
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--module", choices=[REFERENCE_MODULE, OUR_MODULE], default=OUR_MODULE,
+                    help="cloud_notify = ejabberd's mod_push + mod_push_keepalive; "
+                         "cloudnotify = ours (default)")
+    ap.add_argument("--compare", action="store_true", help="run with both, print a table")
+    ap.add_argument("--build", default=os.path.join(REPO, "build"),
+                    help="meson build dir holding bindings/erlang/*.beam and the NIF")
+    ap.add_argument("--only", action="append", metavar="NAME")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--allow-log-errors", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+
+    by_name = {s.name: s for s in SCENARIOS}
+    if args.list:
+        for n in APPLY:
+            print("%-24s %s" % (n, by_name[n].doc))
+        for n, why in NOT_APPLICABLE.items():
+            print("%-24s (not run: %s)" % (n, why))
+        return 0
+    names = APPLY
+    if args.only:
+        unknown = [n for n in args.only if n not in APPLY]
+        if unknown:
+            ap.error("not an ejabberd scenario: %s (see --list)" % ", ".join(unknown))
+        names = [n for n in APPLY if n in args.only]
+    scenarios = [by_name[n] for n in names]
+    modules = [REFERENCE_MODULE, OUR_MODULE] if args.compare else [args.module]
+    if OUR_MODULE in modules and not os.path.exists(
+            os.path.join(args.build, "bindings", "erlang", "mod_cloudnotify.beam")):
+        print("error: %s/bindings/erlang/mod_cloudnotify.beam not built" % args.build)
+        return 2
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not args.verbose:
+        logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
+
+    t0 = time.monotonic()
+    try:
+        results = asyncio.run(main_async(args, modules, scenarios))
+    except KeyboardInterrupt:
+        _kill_leftovers()
+        print("interrupted")
+        return 130
+    if args.compare:
+        compare_table(results, scenarios)
+    print()
+    for module in modules:
+        rs = [r for r in results if r.module == module]
+        print("ejabberd CPU seconds, %s: %.2f over %d runs" % (
+            LABEL[module], sum(r.cpu for r in rs), len(rs)))
+    if args.json:
+        with open(args.json, "w") as f:
+            for r in results:
+                name = r.scen.name if not args.compare else "%s@%s" % (r.scen.name, LABEL[r.module])
+                f.write(json.dumps({
+                    "name": "ejabberd:" + name, "result": "OK" if r.ok else "FAIL",
+                    "module": LABEL[r.module], "observed": r.description, "error": r.error,
+                    "seconds": round(r.seconds, 2), "server_cpu_seconds": round(r.cpu, 2),
+                    "checks": [{"status": s, "label": l, "actual": repr(a), "expected": repr(e)}
+                               for s, l, a, e, o in r.checks],
+                }) + "\n")
+    passed = sum(1 for r in results if r.ok)
+    failed = len(results) - passed
+    print("total wall time %.1fs" % (time.monotonic() - t0))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
