@@ -3,7 +3,7 @@
 # runs the walkthrough example, which prints every stanza it exchanges.
 set -eu
 cd "$(dirname "$0")/.."
-packages=(meson ninja-build gcc pkg-config libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev)
+packages=(meson ninja-build gcc pkg-config libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

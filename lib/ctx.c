@@ -8,6 +8,7 @@
 
 #include "jid.h"
 #include "pending.h"
+#include "store-sqlite.h"
 
 /* The first released layouts (0.2): every later header only appends, so
  * any size from these up to ours names a prefix of our fields. */
@@ -117,7 +118,7 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
 typedef struct {
   const char *name;
   cloudnotify_option opt;
-  int kind; /* 0 bool, 1 int, 2 string, 3 log level (int, or its name) */
+  int kind; /* 0 bool, 1 int, 2 string, 3 log level (int, or its name), 4 store (string) */
   int64_t min, max;
   size_t offset;
 } option_desc;
@@ -150,6 +151,8 @@ static const option_desc option_table[] = {
   OPT("push_log_level", CLOUDNOTIFY_OPT_LOG_LEVEL, 3, CLOUDNOTIFY_LOG_DEBUG,
       CLOUDNOTIFY_LOG_ERROR + 1, log_level),
   OPT("push_publish_from_bare", CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE, 0, 0, 1, publish_from_bare),
+  /* 0.3: kept in no field; cn_store_option switches the store at once. */
+  { "push_store", CLOUDNOTIFY_OPT_STORE, 4, 0, 0, 0 },
 };
 
 static const option_desc *find_option(cloudnotify_option opt) {
@@ -160,7 +163,7 @@ static const option_desc *find_option(cloudnotify_option opt) {
 }
 
 static int set_int(cloudnotify_ctx *ctx, const option_desc *d, int64_t value) {
-  if (d->kind == 2 || value < d->min || value > d->max)
+  if (d->kind == 2 || d->kind == 4 || value < d->min || value > d->max)
     return CLOUDNOTIFY_ERR_OPTION_VALUE;
   char *field = (char *)&ctx->opt + d->offset;
   if (d->kind == 0)
@@ -184,6 +187,8 @@ static gboolean id_prefix_ok(const char *value) {
 }
 
 static int set_string(cloudnotify_ctx *ctx, const option_desc *d, const char *value) {
+  if (d->kind == 4)
+    return cn_store_option(ctx, value);
   if (d->kind != 2 || !cn_text_is_xml_safe(value))
     return CLOUDNOTIFY_ERR_OPTION_VALUE;
   if (d->opt == CLOUDNOTIFY_OPT_ID_PREFIX && !id_prefix_ok(value))
@@ -253,7 +258,7 @@ int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx, const char *name, const cha
       d = &option_table[i];
   if (!d)
     return cn_leave(ctx, CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
-  if (d->kind == 2)
+  if (d->kind == 2 || d->kind == 4)
     return cn_leave(ctx, set_string(ctx, d, value));
   int64_t v;
   int rc = parse_value(d, value, &v);

@@ -22,6 +22,10 @@ const char *cloudnotify_strerror(int error) {
   case CLOUDNOTIFY_ERR_GONE: return "the operation's context was freed";
   case CLOUDNOTIFY_ERR_BUSY: return "too much work parked waiting for the host";
   case CLOUDNOTIFY_ERR_OP_UNKNOWN: return "not an operation, or not of this kind";
+  case CLOUDNOTIFY_ERR_STORE_LOCKED: return "database locked by another connection";
+  case CLOUDNOTIFY_ERR_STORE_CORRUPT: return "database file is corrupt or not a database";
+  case CLOUDNOTIFY_ERR_STORE_VERSION: return "database schema unknown to this library version";
+  case CLOUDNOTIFY_ERR_STORE_IO: return "database cannot be opened or written";
   default: return "unknown error code";
   }
 }

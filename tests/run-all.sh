@@ -9,7 +9,9 @@ out=${CN_TEST_DIR:-$src/_test}
 
 packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
           libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev lua5.4 liblua5.4-dev
-          prosody prosody-modules python3-slixmpp abigail-tools clang-format)
+          prosody prosody-modules python3-slixmpp abigail-tools clang-format
+          # issue 9: the built-in SQLite store
+          libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -478,6 +478,11 @@ static const int all_codes[] = {
   CLOUDNOTIFY_ERR_GONE,
   CLOUDNOTIFY_ERR_BUSY,
   CLOUDNOTIFY_ERR_OP_UNKNOWN,
+  /* 0.3, the SQLite store */
+  CLOUDNOTIFY_ERR_STORE_LOCKED,
+  CLOUDNOTIFY_ERR_STORE_CORRUPT,
+  CLOUDNOTIFY_ERR_STORE_VERSION,
+  CLOUDNOTIFY_ERR_STORE_IO,
 };
 
 static void strerror_distinct(void **state) {
@@ -492,7 +497,7 @@ static void strerror_distinct(void **state) {
     for (size_t k = i + 1; k < G_N_ELEMENTS(all_codes); k++)
       assert_string_not_equal(a, cloudnotify_strerror(all_codes[k]));
   }
-  const int others[] = { 1, -1, -500, -519, INT32_MIN, INT32_MAX };
+  const int others[] = { 1, -1, -500, -600, INT32_MIN, INT32_MAX };
   for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
     assert_non_null(cloudnotify_strerror(others[i]));
     assert_string_equal(cloudnotify_strerror(others[i]), unknown);
@@ -515,14 +520,14 @@ static void is_usage_error_per_header(void **state) {
 
 static void version_string(void **state) {
   (void)state;
-  assert_string_equal(cloudnotify_version_string(), "0.2.0");
+  assert_string_equal(cloudnotify_version_string(), "0.3.0");
   char *fromh = g_strdup_printf("%d.%d.%d", CLOUDNOTIFY_VERSION_MAJOR, CLOUDNOTIFY_VERSION_MINOR,
                                 CLOUDNOTIFY_VERSION_MICRO);
   assert_string_equal(cloudnotify_version_string(), fromh);
   g_free(fromh);
   assert_ptr_equal(cloudnotify_version_string(), cloudnotify_version_string());
   assert_int_equal(cloudnotify_version_number(), CLOUDNOTIFY_VERSION_NUMBER);
-  assert_int_equal(cloudnotify_version_number(), 0x000200);
+  assert_int_equal(cloudnotify_version_number(), 0x000300);
 }
 
 /* ---- NULL-safety ------------------------------------------------------------------------- */

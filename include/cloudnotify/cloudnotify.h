@@ -62,7 +62,7 @@ extern "C" {
 #endif
 
 #define CLOUDNOTIFY_VERSION_MAJOR 0
-#define CLOUDNOTIFY_VERSION_MINOR 2
+#define CLOUDNOTIFY_VERSION_MINOR 3
 #define CLOUDNOTIFY_VERSION_MICRO 0
 /** The header's version as one number, 0xMMmmuu, comparable with
  *  cloudnotify_version_number(). */
@@ -132,6 +132,21 @@ typedef enum cloudnotify_error {
   /** Not an operation handed out by this library, or a completion call
    *  that does not fit the operation's kind. */
   CLOUDNOTIFY_ERR_OP_UNKNOWN = -518,
+  /* Appended in 0.3: the built-in SQLite store (cloudnotify_sqlite_*).
+   * Through the store vtable the core sees any of them as a store failure
+   * and answers the client wait/internal-server-error (ERR_STORE). */
+  /** The database stayed locked by another connection or process beyond
+   *  the busy timeout. */
+  CLOUDNOTIFY_ERR_STORE_LOCKED = -519,
+  /** The database file is not a database or is damaged. */
+  CLOUDNOTIFY_ERR_STORE_CORRUPT = -520,
+  /** The database's schema is not one this library can use: newer than
+   *  this library, or not a libcloudnotify database at all. */
+  CLOUDNOTIFY_ERR_STORE_VERSION = -521,
+  /** The database cannot be opened, created or written: missing file or
+   *  directory, permissions, read-only handle or file system, disk full,
+   *  I/O error. */
+  CLOUDNOTIFY_ERR_STORE_IO = -522,
 } cloudnotify_error;
 
 /** Static English description of an error code; never NULL.  Callable
@@ -531,6 +546,18 @@ typedef enum cloudnotify_option {
    *  CLOUDNOTIFY_ERR_NOT_MINE.  Publishes already sent are answered
    *  wherever they were sent from: route both while switching. */
   CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE = 21,
+  /** string, appended in 0.3 (by name: push_store): which store the
+   *  context uses.  "memory" restores the in-memory store (empty);
+   *  "sqlite:" followed by a file path opens that SQLite database
+   *  (created and migrated as cloudnotify_sqlite_open with flags 0 does)
+   *  and makes it the store, owned by the context
+   *  (cloudnotify_ctx_set_sqlite_store).  Write only: the context does
+   *  not remember the text.  Besides the errors of the option setters:
+   *  STATE (sessions exist or work is parked, as
+   *  cloudnotify_ctx_set_store), STORE_LOCKED, STORE_CORRUPT,
+   *  STORE_VERSION, STORE_IO (from opening the file); on any error the
+   *  store in use is unchanged. */
+  CLOUDNOTIFY_OPT_STORE = 22,
 } cloudnotify_option;
 
 /** Longest push_id_prefix, in bytes. */
@@ -559,7 +586,8 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option_string(cloudnotify_ctx *ctx,
  *  push_max_cached_users, push_max_stanza_size, push_max_xml_depth,
  *  push_max_form_size, push_max_form_fields, push_max_remembered_stanzas,
  *  push_max_session_queue, push_wake_before_expiry; since 0.2
- *  push_id_prefix, push_log_level, push_publish_from_bare) with the value
+ *  push_id_prefix, push_log_level, push_publish_from_bare; since 0.3
+ *  push_store, whose errors are listed at CLOUDNOTIFY_OPT_STORE) with the value
  *  as text ("true"/"false"/"1"/"0" for booleans, decimal for integers).
  *  Errors: INVALID_ARGUMENT, UNKNOWN_OPTION, OPTION_VALUE, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx, const char *name,
@@ -1510,6 +1538,111 @@ CLOUDNOTIFY_EXPORT int cloudnotify_op_veto(cloudnotify_op *op, const char *error
  *  not having taken the op.  Valid after cloudnotify_ctx_free.  NULL is
  *  a no-op.  Callable from callbacks. */
 CLOUDNOTIFY_EXPORT void cloudnotify_op_free(cloudnotify_op *op);
+
+/* ------------------------------------------------------------------ */
+/* The SQLite store (0.3)                                              */
+/* ------------------------------------------------------------------ */
+
+/* Registrations kept in one SQLite database file (docs/storage.md):
+ * the schema is created and versioned by the library, the database runs
+ * in WAL mode with synchronous=FULL, so a save, remove or set_errors that
+ * returned 0 is on disk and survives a crash of the process or of the
+ * machine.  Every call blocks the calling thread for its disk write (an
+ * fsync) and, when another connection holds the write lock, up to the
+ * busy timeout.  One handle is used from one thread at a time, like a
+ * context; several processes may open the same file (the admin tool
+ * while a server runs). */
+
+/** An open SQLite database of registrations. */
+typedef struct cloudnotify_sqlite cloudnotify_sqlite;
+
+/** Flags of cloudnotify_sqlite_open. */
+enum {
+  /** Open for reading only: no schema creation nor migration; every
+   *  write through the store answers STORE_IO. */
+  CLOUDNOTIFY_SQLITE_READONLY = 1u << 0,
+  /** Fail with STORE_IO instead of creating a missing file. */
+  CLOUDNOTIFY_SQLITE_NO_CREATE = 1u << 1,
+};
+
+/** The schema version this library writes (PRAGMA user_version). */
+#define CLOUDNOTIFY_SQLITE_SCHEMA_VERSION 1
+/** Busy timeout a new handle starts with, in milliseconds. */
+#define CLOUDNOTIFY_SQLITE_BUSY_TIMEOUT_MS 5000
+
+/** Open (creating it unless NO_CREATE or READONLY) the database at path,
+ *  a file name (copied).  Unless READONLY, creates the schema in an empty
+ *  file or migrates an older one, in one transaction.  *out is owned by
+ *  the caller and freed with cloudnotify_sqlite_close (or handed to a
+ *  context with cloudnotify_ctx_set_sqlite_store); on error *out is NULL.
+ *  Errors: INVALID_ARGUMENT (path or out NULL, path empty, unknown flag
+ *  bits), STORE_IO (cannot open or create the file, or write it to set
+ *  up the schema; a READONLY or NO_CREATE open of a missing file),
+ *  STORE_LOCKED (another connection held the database locked beyond the
+ *  busy timeout while the schema was checked), STORE_CORRUPT (not an
+ *  SQLite database, or damaged), STORE_VERSION (schema newer than
+ *  CLOUDNOTIFY_SQLITE_SCHEMA_VERSION, a database of another application,
+ *  or READONLY on a database whose schema is not the current one). */
+CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_open(const char *path, unsigned flags,
+                                               cloudnotify_sqlite **out);
+
+/** Close the database.  NULL is a no-op.  Must not be called while a
+ *  context still uses it as its store (through cloudnotify_sqlite_store). */
+CLOUDNOTIFY_EXPORT void cloudnotify_sqlite_close(cloudnotify_sqlite *db);
+
+/** A description of the last failure of a call on db (SQLite's message
+ *  with what was being done), "" when none failed yet, or "" for NULL.
+ *  Borrowed: valid until the next call on db or its close. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_sqlite_errmsg(const cloudnotify_sqlite *db);
+
+/** Change how long a call waits for another connection's lock before
+ *  failing with STORE_LOCKED (default CLOUDNOTIFY_SQLITE_BUSY_TIMEOUT_MS;
+ *  0 fails at once).
+ *  Errors: INVALID_ARGUMENT (db NULL, ms negative). */
+CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_set_busy_timeout(cloudnotify_sqlite *db, int ms);
+
+/** The store vtable over an open database, for cloudnotify_ctx_set_store
+ *  with the cloudnotify_sqlite* as store_data.  Its destroy does not close
+ *  the database: the caller keeps ownership and closes it after the
+ *  context stopped using it (after cloudnotify_ctx_free or a store
+ *  change).  Its functions return 0 or STORE_LOCKED, STORE_CORRUPT,
+ *  STORE_IO (REENTRANT when called from a foreach callback on the same
+ *  database); records whose columns a hand edit made unusable (wrong
+ *  types, oversized values) are handed to the loader as invalid, which
+ *  skips, logs and counts them.  Static, never NULL. */
+CLOUDNOTIFY_EXPORT const cloudnotify_store *cloudnotify_sqlite_store(void);
+
+/** Make db the store of ctx, which takes ownership: it closes db when the
+ *  store is replaced or the context freed.  On error nothing changed and
+ *  the caller still owns db.
+ *  Errors: INVALID_ARGUMENT (ctx or db NULL), REENTRANT, STATE (as
+ *  cloudnotify_ctx_set_store). */
+CLOUDNOTIFY_EXPORT int cloudnotify_ctx_set_sqlite_store(cloudnotify_ctx *ctx,
+                                                        cloudnotify_sqlite *db);
+
+/** Called once per stored registration by cloudnotify_sqlite_foreach.
+ *  account and record (every pointer in it) are borrowed for the call;
+ *  they are the database's contents as stored, not validated (a host
+ *  that trusts nobody checks them, as cloudnotify_loader_add does).
+ *  Return 0 to go on, nonzero to stop: foreach then returns that value. */
+typedef int (*cloudnotify_record_cb)(void *data, const char *account,
+                                     const cloudnotify_record *record);
+
+/** Call cb for every registration of account (NULL: of every account),
+ *  ordered by account then enable time, oldest first.  Runs in one read
+ *  transaction, so it sees one consistent state; the callback must not
+ *  write through db.  Rows whose columns cannot form a record (wrong
+ *  types, NULL where a value is required, longer than 1 MiB) are skipped.
+ *  Returns 0 after the last one, cb's nonzero value when it stopped, or
+ *  an error: INVALID_ARGUMENT (db or cb NULL), STORE_LOCKED,
+ *  STORE_CORRUPT, STORE_IO, REENTRANT (called from a foreach callback on
+ *  the same database). */
+CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_foreach(cloudnotify_sqlite *db, const char *account,
+                                                  cloudnotify_record_cb cb, void *data);
+
+/** The schema version of the open database (after any migration open
+ *  made), or INVALID_ARGUMENT for NULL. */
+CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_schema_version(const cloudnotify_sqlite *db);
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | sed 's/@.*//' |
   grep -v "^LIBCLOUDNOTIFY" | sort -u > "$tmp/exported"
-sed -n '/global:/,/local:/p' "$map" | grep -o '[a-z_0-9]*;' | tr -d ';' | sort -u > "$tmp/mapped"
+# Symbols only: a later node ends with "} LIBCLOUDNOTIFY_0.2;", no name.
+sed -n '/global:/,$p' "$map" | grep -E '^[[:space:]]+[a-z_0-9]+;' | tr -d ' \t;' | sort -u > "$tmp/mapped"
 # A declaration may be wrapped after its return type: read the header as
 # one line.
 tr '\n' ' ' < "$header" | grep -o 'CLOUDNOTIFY_EXPORT [^(;]*(' | grep -v __attribute__ |
