@@ -60,11 +60,12 @@ werror=false; [ "${CI:-}" = "true" ] && werror=true
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suite plain "$out/build-plain" -Dwerror=$werror --
 CC=clang run_suite asan "$out/build-asan" -Dwerror=$werror -Db_sanitize=address,undefined \
-  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -- --suite unit --suite api --suite fuzz
+  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -- --suite unit --suite api --suite fuzz \
+  --suite conformance --suite tools
 # Floods prove flat memory in the plain run; under valgrind a smaller one
 # still exercises every path for leaks.
 CN_FLOOD_COUNT=20000 G_SLICE=always-malloc G_DEBUG=gc-friendly run_suite valgrind "$out/build-plain" -- \
-  --suite unit --suite api --suite lua --timeout-multiplier 10 \
+  --suite unit --suite api --suite lua --suite conformance --timeout-multiplier 10 \
   --wrapper "valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=/usr/share/glib-2.0/valgrind/glib.supp"
 
 # A real Prosody with real clients, once with prosody-modules'
