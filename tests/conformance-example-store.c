@@ -35,7 +35,7 @@ typedef struct later {
 typedef struct store {
   row *rows;
   later *queue, **tail;
-  cloudnotify_ctx *ctx;
+  cloudnotify_ctx *ctx[4]; /* the contexts using it (use/release) */
 } store;
 
 static char *copy_n(const char *s, size_t n) {
@@ -140,7 +140,10 @@ static void do_remove(store *s, const char *account, const char *jid, const char
  * question and return the op to answer it with. */
 static later *ask_later(store *s, int kind, const char *account) {
 #ifdef EXAMPLE_LATER
-  cloudnotify_op *op = s->ctx ? cloudnotify_ctx_current_op(s->ctx) : NULL;
+  /* Only the context whose callback this is has a current op. */
+  cloudnotify_op *op = NULL;
+  for (int i = 0; i < 4 && !op; i++)
+    op = s->ctx[i] ? cloudnotify_ctx_current_op(s->ctx[i]) : NULL;
   if (!op)
     return NULL; /* called directly: answer at once */
   later *l = calloc(1, sizeof *l);
@@ -241,8 +244,27 @@ static void t_destroy(void *data, void *sd) {
   free(s);
 }
 
-static void t_attach(void *data, void *sd, cloudnotify_ctx *ctx) {
-  ((store *)sd)->ctx = ctx;
+static int t_use(void *data, void *sd, cloudnotify_ctx *ctx) {
+  static const cloudnotify_store v = { .size = sizeof v,
+                                       .load = st_load,
+                                       .save = st_save,
+                                       .remove = st_remove,
+                                       .set_errors = st_set_errors };
+  store *s = sd;
+  int i = 0;
+  while (i < 4 && s->ctx[i])
+    i++;
+  if (i == 4)
+    return -1;
+  s->ctx[i] = ctx;
+  return cloudnotify_ctx_set_store(ctx, &v, sd);
+}
+
+static void t_release(void *data, void *sd, cloudnotify_ctx *ctx) {
+  store *s = sd;
+  for (int i = 0; i < 4; i++)
+    if (s->ctx[i] == ctx)
+      s->ctx[i] = NULL;
 }
 
 /* Answer every queued question, in order; answers run the library's
@@ -291,7 +313,8 @@ int main(void) {
 #endif
     .create = t_create,
     .destroy = t_destroy,
-    .attach = t_attach,
+    .use = t_use,
+    .release = t_release,
     .run_until_idle = t_run_until_idle,
   };
   return cn_conformance_run(&t) ? 1 : 0;

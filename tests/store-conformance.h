@@ -37,7 +37,9 @@ typedef struct cn_conformance_target {
   void *data;
   unsigned flags;
   /* Make a fresh, empty store: fill *vtable (size and functions) and
-   * *store_data.  0 on success, anything else fails the test.  The suite
+   * *store_data.  0 on success, anything else fails the test.  With use
+   * set, *vtable may stay zero when the store has no vtable of its own to
+   * show (then the direct tests need CN_CONFORMANCE_CONTEXT_ONLY).  The suite
    * never gives vtable->destroy to a context (it clears it before
    * cloudnotify_ctx_set_store), so the store outlives the contexts that
    * use it, as a server's storage outlives a restart. */
@@ -49,10 +51,16 @@ typedef struct cn_conformance_target {
    * (*store_data replaced), as a server restarting would.  NULL: the
    * restart tests reuse the same store_data with a new context. */
   int (*reopen)(void *data, void **store_data);
-  /* Optional: the context that will call the store from now on (NULL when
-   * it is about to be freed).  A store that answers later needs it for
-   * cloudnotify_ctx_current_op. */
-  void (*attach)(void *data, void *store_data, cloudnotify_ctx *ctx);
+  /* Optional: make the store the store of ctx, a new context the suite
+   * made (a restart, a second node, a reader).  NULL: the suite calls
+   * cloudnotify_ctx_set_store(ctx, vtable, store_data).  A store that
+   * answers later learns here the context it needs for
+   * cloudnotify_ctx_current_op; a store whose handle serves one context
+   * at a time opens one more handle on the same data (a cluster node).
+   * 0 on success. */
+  int (*use)(void *data, void *store_data, cloudnotify_ctx *ctx);
+  /* Optional: ctx, given to use, is about to be freed. */
+  void (*release)(void *data, void *store_data, cloudnotify_ctx *ctx);
   /* Optional: drive the store until it is idle: every write it accepted
    * has landed (set_errors included, which the library never waits for)
    * and every answer it gave as CLOUDNOTIFY_PENDING has been completed
