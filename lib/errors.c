@@ -22,6 +22,10 @@ const char *cloudnotify_strerror(int error) {
   case CLOUDNOTIFY_ERR_GONE: return "the operation's context was freed";
   case CLOUDNOTIFY_ERR_BUSY: return "too much work parked waiting for the host";
   case CLOUDNOTIFY_ERR_OP_UNKNOWN: return "not an operation, or not of this kind";
+  case CLOUDNOTIFY_ERR_PG_CONNINFO: return "PostgreSQL connection string does not parse";
+  case CLOUDNOTIFY_ERR_PG_UNAVAILABLE: return "PostgreSQL server unreachable (reconnecting)";
+  case CLOUDNOTIFY_ERR_PG_QUERY: return "PostgreSQL server refused a statement";
+  case CLOUDNOTIFY_ERR_PG_SCHEMA: return "PostgreSQL schema not set up, or from a newer version";
   default: return "unknown error code";
   }
 }
