@@ -82,17 +82,21 @@ static cloudnotify_pg_options node_options(node *n, const char *schema) {
   return o;
 }
 
-static void node_start(node *n, const char *schema) {
+static void node_start_on(node *n, const char *schema, const char *info) {
   fh_init(&n->h);
   n->log = g_ptr_array_new_with_free_func(g_free);
   cloudnotify_pg_options o = node_options(n, schema);
-  assert_int_equal(cloudnotify_pg_new(&n->pg, conninfo, &o), 0);
+  assert_int_equal(cloudnotify_pg_new(&n->pg, info, &o), 0);
   assert_int_equal(cloudnotify_ctx_set_option_int(n->h.ctx, CLOUDNOTIFY_OPT_MAX_DEVICES, LIMIT), 0);
   assert_int_equal(cloudnotify_ctx_set_pg_store(n->h.ctx, n->pg), 0);
   /* One handle serves one context. */
   assert_int_equal(cloudnotify_ctx_set_pg_store(n->h.ctx, n->pg), CLOUDNOTIFY_ERR_STATE);
   assert_int_equal(cloudnotify_pg_wait_idle(n->pg, 20000), 0);
   assert_int_equal(cloudnotify_pg_get_state(n->pg), CLOUDNOTIFY_PG_READY);
+}
+
+static void node_start(node *n, const char *schema) {
+  node_start_on(n, schema, conninfo);
 }
 
 static void node_stop(node *n) {
@@ -362,8 +366,34 @@ static void disable_seen_by_other_node(void **state) {
   node_stop(&b);
 }
 
+/* The error count of account's registration in the database, -1 when
+ * there is none. */
+static int db_errors(const char *schema, const char *account) {
+  PGconn *c = PQconnectdb(conninfo);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  char *q = g_strdup_printf("SELECT errors FROM \"%s\".cloudnotify_registrations "
+                            "WHERE account = $1",
+                            schema);
+  const char *params[] = { account };
+  PGresult *r = PQexecParams(c, q, 1, NULL, params, NULL, NULL, 0);
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  int n = PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : -1;
+  PQclear(r);
+  PQfinish(c);
+  g_free(q);
+  return n;
+}
+
+static unsigned last_report_errors(const node *n, cloudnotify_publish_outcome want) {
+  assert_true(n->h.reports->len > 0);
+  const fh_report *last = n->h.reports->pdata[n->h.reports->len - 1];
+  assert_int_equal(last->outcome, want);
+  return last->errors;
+}
+
 /* Errors seen by either node add up in the database: a dead endpoint
- * reaches push_max_errors however its publishes are spread. */
+ * reaches push_max_errors however its publishes are spread, even when
+ * both nodes count an error at the same moment. */
 static void error_counts_shared(void **state) {
   node a, b;
   node_start(&a, "cn_errors");
@@ -375,8 +405,21 @@ static void error_counts_shared(void **state) {
   cloudnotify_session *sa = au_session(&a.h, ALICE, "a");
   enable(&a, sa, "dead");
   drive(&a, &b);
-  node *order[] = { &a, &b, &a, &b };
-  for (int i = 0; i < 4; i++) {
+  /* Both push, both get an error before either store has answered. */
+  au_ping(&a.h, ALICE);
+  au_ping(&b.h, ALICE);
+  drive(&a, &b);
+  assert_int_equal(au_publishes(&a.h), 1);
+  assert_int_equal(au_publishes(&b.h), 1);
+  assert_int_equal(fh_reply(&a.h, 0, "cancel", NULL), 0);
+  assert_int_equal(fh_reply(&b.h, 0, "cancel", NULL), 0);
+  assert_int_equal(last_report_errors(&a, CLOUDNOTIFY_PUBLISH_ERROR), 1);
+  assert_int_equal(last_report_errors(&b, CLOUDNOTIFY_PUBLISH_ERROR), 1);
+  drive(&a, &b);
+  assert_int_equal(db_errors("cn_errors", ALICE), 2);
+  /* Then one at a time, each node starting from the shared count. */
+  node *order[] = { &a, &b };
+  for (int i = 0; i < 2; i++) {
     node *n = order[i];
     unsigned before = au_publishes(&n->h);
     au_ping(&n->h, ALICE);
@@ -384,21 +427,56 @@ static void error_counts_shared(void **state) {
     assert_int_equal(au_publishes(&n->h), before + 1);
     assert_int_equal(fh_reply(&n->h, before, "cancel", NULL), 0);
     drive(&a, &b);
-    const fh_report *last = n->h.reports->pdata[n->h.reports->len - 1];
-    assert_int_equal(last->outcome, CLOUDNOTIFY_PUBLISH_ERROR);
-    assert_int_equal(last->errors, (unsigned)i + 1);
-    char *db = db_view("cn_errors", ALICE);
-    assert_string_equal(db, i < 3 ? PUSH_JID "/dead" : "");
-    g_free(db);
+    assert_int_equal(last_report_errors(n, CLOUDNOTIFY_PUBLISH_ERROR), (unsigned)i + 3);
+    assert_int_equal(db_errors("cn_errors", ALICE), i ? -1 : 3);
   }
   /* B counted the fourth error and removed the registration. */
   assert_int_equal(b.h.removed->len, 1);
   assert_int_equal(au_removed(&b.h, 0)->reason, CLOUDNOTIFY_REMOVED_ERRORS);
+  assert_int_equal(a.h.removed->len, 0);
   assert_int_equal(cloudnotify_session_has_push(sa), 0);
   unsigned before = au_publishes(&a.h);
   au_ping(&a.h, ALICE);
   drive(&a, &b);
   assert_int_equal(au_publishes(&a.h), before);
+  node_stop(&a);
+  node_stop(&b);
+}
+
+/* A node that lost its connection heard nothing of what changed in the
+ * meantime: once connected again it reads every account again. */
+static void reconnect_forgets_everything(void **state) {
+  node a, b;
+  node_start(&a, "cn_reconnect");
+  char *info = g_strdup_printf("%s application_name=cn_node_b", conninfo);
+  node_start_on(&b, "cn_reconnect", info);
+  g_free(info);
+  cloudnotify_session *sa = au_session(&a.h, ALICE, "a");
+  enable(&a, sa, "n1");
+  drive(&a, &b);
+  assert_int_equal(au_ping(&b.h, ALICE), 0); /* loads */
+  drive(&a, &b);
+  assert_int_equal(au_ping(&b.h, ALICE), 1); /* cached */
+  /* B's connection goes; A disables before B notices. */
+  db_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+          "WHERE application_name = 'cn_node_b'");
+  assert_int_equal(fh_disable(sa, PUSH_JID, "n1"), 0);
+  drive(&a, NULL);
+  au_assert_last_reply(&a.h, "result");
+  /* B notices, and connects again after its (short) backoff. */
+  int64_t end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+  gboolean lost = FALSE;
+  while (!lost || cloudnotify_pg_get_state(b.pg) != CLOUDNOTIFY_PG_READY) {
+    assert_true(g_get_monotonic_time() < end);
+    drive(&b, NULL);
+    for (guint i = 0; i < b.log->len; i++)
+      lost = lost || strstr(b.log->pdata[i], "connection lost");
+  }
+  drive(&a, &b);
+  unsigned before = au_publishes(&b.h);
+  au_ping(&b.h, ALICE);
+  drive(&a, &b);
+  assert_int_equal(au_publishes(&b.h), before);
   node_stop(&a);
   node_stop(&b);
 }
@@ -613,6 +691,7 @@ int main(void) {
     cmocka_unit_test(stale_copy_evicts_nothing),
     cmocka_unit_test(disable_seen_by_other_node),
     cmocka_unit_test(error_counts_shared),
+    cmocka_unit_test(reconnect_forgets_everything),
     cmocka_unit_test(bad_conninfo_and_refused),
     cmocka_unit_test(newer_schema_refused),
     cmocka_unit_test(glib_source_drives),
