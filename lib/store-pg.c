@@ -525,7 +525,8 @@ static gboolean answer(cloudnotify_pg *pg, cmd *c) {
   if (!c->op)
     return TRUE;
   int rc = c->failed;
-  if (c->kind == CMD_LOAD && !rc)
+  /* Without a context the op only answers GONE: no rows to hand over. */
+  if (c->kind == CMD_LOAD && !rc && pg->ctx)
     load_rows(c);
   if (c->kind == CMD_SAVE && !rc && pg->ctx) {
     pg->completing = c;
@@ -816,7 +817,8 @@ static gboolean schema_ok(const char *s) {
 static int take_options(cloudnotify_pg_options *o, const cloudnotify_pg_options *in) {
   memset(o, 0, sizeof *o);
   if (in) {
-    if (in->size < sizeof(size_t) || in->size % sizeof(void *))
+    /* One layout was ever released: this one (the vtable rule). */
+    if (in->size < sizeof *o || in->size % sizeof(void *))
       return CLOUDNOTIFY_ERR_VTABLE_SIZE;
     if (in->size > sizeof *o)
       for (size_t i = sizeof *o; i < in->size; i++)

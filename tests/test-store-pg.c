@@ -547,6 +547,19 @@ static void bad_conninfo_and_refused(void **state) {
   assert_int_equal(cloudnotify_pg_new(&pg, conninfo, &o), CLOUDNOTIFY_ERR_INVALID_ARGUMENT);
   o = (cloudnotify_pg_options){ .size = 3 };
   assert_int_equal(cloudnotify_pg_new(&pg, conninfo, &o), CLOUDNOTIFY_ERR_VTABLE_SIZE);
+  o = (cloudnotify_pg_options){ .size = sizeof o - sizeof(void *) };
+  assert_int_equal(cloudnotify_pg_new(&pg, conninfo, &o), CLOUDNOTIFY_ERR_VTABLE_SIZE);
+  assert_null(pg);
+  /* A newer header's layout is taken when what this library does not
+   * know is zero. */
+  struct {
+    cloudnotify_pg_options o;
+    void *newer;
+  } big = { .o = { .size = sizeof big } };
+  assert_int_equal(cloudnotify_pg_new(&pg, conninfo, &big.o), 0);
+  cloudnotify_pg_free(pg);
+  big.newer = &big;
+  assert_int_equal(cloudnotify_pg_new(&pg, conninfo, &big.o), CLOUDNOTIFY_ERR_VTABLE_SIZE);
   assert_null(pg);
   for (int e = CLOUDNOTIFY_ERR_PG_SCHEMA; e <= CLOUDNOTIFY_ERR_PG_CONNINFO; e++)
     assert_string_not_equal(cloudnotify_strerror(e), "unknown error code");

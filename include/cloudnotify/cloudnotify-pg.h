@@ -193,7 +193,8 @@ CLOUDNOTIFY_EXPORT cloudnotify_pg_state cloudnotify_pg_get_state(const cloudnoti
  *  (the schema could not be set up, or is newer than this library), or 0
  *  when nothing failed since the handle was created.  *message (may be
  *  NULL) receives the server's or libpq's text, borrowed until the next
- *  call of any function of this header on pg (it is "" with 0).  Callable
+ *  call of any function of this header on pg or of the context it serves
+ *  (it is "" with 0).  Callable
  *  from callbacks.  Errors: INVALID_ARGUMENT (pg NULL). */
 CLOUDNOTIFY_EXPORT int cloudnotify_pg_last_error(const cloudnotify_pg *pg, const char **message);
 
