@@ -6,49 +6,25 @@
 #include "api-util.h"
 
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <errno.h>
-#include <sys/wait.h>
-#include <unistd.h>
+
+#include "pg-cluster.h"
 
 #include "cloudnotify/cloudnotify-pg-glib.h"
 #include "cloudnotify/cloudnotify-pg.h"
 
-static char *cluster_dir;
-static int cluster_port;
-static char *conninfo;
-static const char *script;
-
-static int free_port(void) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-  socklen_t n = sizeof a;
-  assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(getsockname(s, (struct sockaddr *)&a, &n), 0);
-  close(s);
-  return ntohs(a.sin_port);
-}
+static pgc_cluster pgc;
+static const char *conninfo;
 
 static int cluster(const char *cmd, char **out) {
-  char *line = g_strdup_printf("%s %s %s %d", script, cmd, cluster_dir, cluster_port);
-  char *so = NULL;
-  int status = 0;
-  GError *e = NULL;
-  if (!g_spawn_command_line_sync(line, &so, NULL, &status, &e)) {
-    print_error("%s: %s\n", line, e->message);
-    g_error_free(e);
-    status = 1;
-  }
-  g_free(line);
-  if (out)
-    *out = g_strstrip(so);
-  else
-    g_free(so);
-  return g_spawn_check_wait_status(status, NULL) ? 0
-                                                 : (WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+  return pgc_run(&pgc, cmd, out);
+}
+
+static int free_port(void) {
+  int p = pgc_free_port();
+  assert_true(p > 0);
+  return p;
 }
 
 /* ---- nodes --------------------------------------------------------------- */
@@ -662,39 +638,17 @@ static void handle_freed_first(void **state) {
 }
 
 static int group_setup(void **state) {
-  script = getenv("CN_PG_CLUSTER");
-  if (!script)
-    script = "tests/scripts/pg-cluster.sh";
-  cluster_dir = g_dir_make_tmp("cn-pg-XXXXXX", NULL);
-  cluster_port = free_port();
-  /* Whatever becomes of this process (a crash under a sanitizer), the
-   * cluster goes with it: a child waits for the pipe to close. */
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
-  pid_t child = fork();
-  assert_true(child >= 0);
-  if (child == 0) {
-    close(fds[1]);
-    char c;
-    while (read(fds[0], &c, 1) > 0 || errno == EINTR)
-      ;
-    execl("/bin/sh", "sh", script, "destroy", cluster_dir, g_strdup_printf("%d", cluster_port),
-          (char *)NULL);
-    _exit(1);
-  }
-  close(fds[0]);
-  int rc = cluster("start", &conninfo);
+  int rc = pgc_start(&pgc);
   if (rc == 77) {
     fprintf(stderr, "no PostgreSQL server: skipped\n");
     exit(77);
   }
+  conninfo = pgc.conninfo;
   return rc;
 }
 
 static int group_teardown(void **state) {
-  cluster("destroy", NULL);
-  g_free(cluster_dir);
-  g_free(conninfo);
+  pgc_destroy(&pgc);
   return 0;
 }
 
