@@ -35,7 +35,41 @@ typedef struct node {
   fake_host h;
   cloudnotify_pg *pg;
   GPtrArray *log;
+  /* What socket_changed and timer_changed said last. */
+  int fd;
+  unsigned events;
+  int64_t timeout;
+  unsigned socket_calls;
 } node;
+
+static void on_socket(void *ud, int fd, unsigned events) {
+  node *n = ud;
+  /* A descriptor is always withdrawn before another one is given. */
+  if (fd >= 0 && n->fd >= 0 && fd != n->fd)
+    fail_msg("fd %d reported while %d was still watched", fd, n->fd);
+  if (fd < 0)
+    assert_int_equal(events, 0);
+  n->fd = fd;
+  n->events = events;
+  n->socket_calls++;
+}
+
+static void on_timer(void *ud, int64_t ms) {
+  ((node *)ud)->timeout = ms;
+}
+
+/* The callbacks told the host what the getters say. */
+static void check_reported(const node *n) {
+  int fd;
+  unsigned ev;
+  cloudnotify_pg_socket(n->pg, &fd, &ev);
+  assert_int_equal(n->fd, fd);
+  assert_int_equal(n->events, ev);
+  if (cloudnotify_pg_next_timeout(n->pg) < 0)
+    assert_int_equal(n->timeout, -1);
+  else
+    assert_true(n->timeout >= 0);
+}
 
 static void on_log(void *ud, cloudnotify_log_level level, const char *m) {
   node *n = ud;
@@ -53,8 +87,13 @@ static cloudnotify_pg_options node_options(node *n, const char *schema) {
     .connect_timeout_ms = 5000,
     .schema = schema,
     .log = on_log,
+    .socket_changed = on_socket,
+    .timer_changed = on_timer,
     .user_data = n,
   };
+  n->fd = -1;
+  n->timeout = -2;
+  n->socket_calls = 0;
   return o;
 }
 
@@ -122,6 +161,7 @@ static void drive_some(node **nodes, size_t count) {
       if (got > 0 && (p[i].revents & (POLLOUT | POLLHUP | POLLERR)))
         r |= CLOUDNOTIFY_PG_WRITE;
       assert_int_equal(cloudnotify_pg_process(nodes[i]->pg, r), 0);
+      check_reported(nodes[i]);
       /* The library's own timers, as a host loop would run them. */
       if (cloudnotify_next_timeout(nodes[i]->h.ctx) == 0)
         cloudnotify_tick(nodes[i]->h.ctx);
