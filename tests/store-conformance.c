@@ -222,9 +222,9 @@ static void host_open(chost *h, fixture *f, int64_t max_devices, int64_t max_err
 }
 
 static void host_close(chost *h) {
+  cloudnotify_ctx_free(h->ctx);
   if (h->f && target->release)
     target->release(target->data, h->f->sd, h->ctx);
-  cloudnotify_ctx_free(h->ctx);
   h->ctx = NULL;
 }
 
@@ -702,12 +702,15 @@ static void disable_reaches_store(void **state) {
 static void device_limit_eviction_reaches_store(void **state) {
   fixture *f = *state;
   chost h;
-  host_open(&h, f, 2, 16);
+  /* The default limit, 5: a store that keeps a limit of its own (the
+   * PostgreSQL store, in its transaction) is configured with the same. */
+  host_open(&h, f, 5, 16);
   cloudnotify_session *s = host_session(&h, ALICE, "phone", NULL);
-  const char *nodes[] = { "first", "second", "third" };
-  for (int i = 0; i < 3; i++) {
+  char node[16];
+  for (int i = 0; i < 6; i++) {
     h.now += 10;
-    assert_true(host_iq(&h, s, "enable", PUSH, nodes[i], NULL));
+    snprintf(node, sizeof node, "device-%d", i);
+    assert_true(host_iq(&h, s, "enable", PUSH, node, NULL));
   }
   assert_int_equal(h.removed, 1);
   assert_int_equal(h.removed_reason, CLOUDNOTIFY_REMOVED_EVICTED);
@@ -716,10 +719,12 @@ static void device_limit_eviction_reaches_store(void **state) {
   restart_store(f);
   clist l = { 0 };
   stored(f, ALICE, &l); /* a reader without limit: the store itself */
-  assert_int_equal(l.n, 2);
-  assert_null(clist_find(&l, PUSH, "first"));
-  assert_non_null(clist_find(&l, PUSH, "second"));
-  assert_non_null(clist_find(&l, PUSH, "third"));
+  assert_int_equal(l.n, 5);
+  assert_null(clist_find(&l, PUSH, "device-0"));
+  for (int i = 1; i < 6; i++) {
+    snprintf(node, sizeof node, "device-%d", i);
+    assert_non_null(clist_find(&l, PUSH, node));
+  }
   clist_clear(&l);
 }
 

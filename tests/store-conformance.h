@@ -59,7 +59,8 @@ typedef struct cn_conformance_target {
    * at a time opens one more handle on the same data (a cluster node).
    * 0 on success. */
   int (*use)(void *data, void *store_data, cloudnotify_ctx *ctx);
-  /* Optional: ctx, given to use, is about to be freed. */
+  /* Optional: ctx, given to use, was freed (the pointer is only a key
+   * now): what use opened for it can go. */
   void (*release)(void *data, void *store_data, cloudnotify_ctx *ctx);
   /* Optional: drive the store until it is idle: every write it accepted
    * has landed (set_errors included, which the library never waits for)
