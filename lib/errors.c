@@ -26,6 +26,10 @@ const char *cloudnotify_strerror(int error) {
   case CLOUDNOTIFY_ERR_STORE_CORRUPT: return "database file is corrupt or not a database";
   case CLOUDNOTIFY_ERR_STORE_VERSION: return "database schema unknown to this library version";
   case CLOUDNOTIFY_ERR_STORE_IO: return "database cannot be opened or written";
+  case CLOUDNOTIFY_ERR_PG_CONNINFO: return "PostgreSQL connection string does not parse";
+  case CLOUDNOTIFY_ERR_PG_UNAVAILABLE: return "PostgreSQL server unreachable (reconnecting)";
+  case CLOUDNOTIFY_ERR_PG_QUERY: return "PostgreSQL server refused a statement";
+  case CLOUDNOTIFY_ERR_PG_SCHEMA: return "PostgreSQL schema not set up, or from a newer version";
   default: return "unknown error code";
   }
 }

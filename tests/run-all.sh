@@ -10,8 +10,8 @@ out=${CN_TEST_DIR:-$src/_test}
 packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
           libglib2.0-dev libxml2-dev libidn11-dev libcmocka-dev lua5.4 liblua5.4-dev
           prosody prosody-modules python3-slixmpp abigail-tools clang-format
-          # issue 9: the built-in SQLite store
-          libsqlite3-dev
+          # issue 9: the built-in SQLite store, the PostgreSQL store
+          libsqlite3-dev postgresql libpq-dev
           # issue 10: ejabberd and the Erlang NIF
           ejabberd erlang-dev)
 missing=()
@@ -34,6 +34,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO service ejabberd stop >/dev/null 2>&1 || true
     epmd_pid=$(ss -Hltnp 'sport = :4369' 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
     [ -n "$epmd_pid" ] && $SUDO kill "$epmd_pid" 2>/dev/null
+  fi
+  # Likewise PostgreSQL: suite pg runs a private cluster of its own.
+  if printf '%s\n' "${missing[@]}" | grep -qx postgresql; then
+    $SUDO service postgresql stop >/dev/null 2>&1 || true
   fi
 fi
 
@@ -67,13 +71,23 @@ run_suite() {
 werror=false; [ "${CI:-}" = "true" ] && werror=true
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-run_suite plain "$out/build-plain" -Dwerror=$werror --
+run_suite plain "$out/build-plain" -Dwerror=$werror -- --no-suite pg
+# The PostgreSQL store: two nodes on a private cluster the suite starts,
+# restarts and stops itself (tests/scripts/pg-cluster.sh).
+run_suite pg "$out/build-plain" -- --suite pg
 CC=clang run_suite asan "$out/build-asan" -Dwerror=$werror -Db_sanitize=address,undefined \
-  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -- --suite unit --suite api --suite fuzz
+  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -- --suite unit --suite api --suite fuzz --suite pg \
+  --suite conformance --suite tools
 # Floods prove flat memory in the plain run; under valgrind a smaller one
 # still exercises every path for leaks.
 CN_FLOOD_COUNT=20000 G_SLICE=always-malloc G_DEBUG=gc-friendly run_suite valgrind "$out/build-plain" -- \
-  --suite unit --suite api --suite lua --timeout-multiplier 10 \
+  --suite unit --suite api --suite lua --suite conformance --timeout-multiplier 10 \
+  --wrapper "valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=/usr/share/glib-2.0/valgrind/glib.supp"
+
+# The PostgreSQL suite under valgrind too (about 40 s; its label must not
+# start like another step's, the log is found by prefix).
+G_SLICE=always-malloc G_DEBUG=gc-friendly run_suite vg-pg "$out/build-plain" -- \
+  --suite pg --timeout-multiplier 10 \
   --wrapper "valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=/usr/share/glib-2.0/valgrind/glib.supp"
 
 # A real Prosody with real clients, once with prosody-modules'

@@ -147,6 +147,17 @@ typedef enum cloudnotify_error {
    *  directory, permissions, read-only handle or file system, disk full,
    *  I/O error. */
   CLOUDNOTIFY_ERR_STORE_IO = -522,
+  /* The PostgreSQL store (libcloudnotify-pg, cloudnotify-pg.h). */
+  /** A PostgreSQL connection string that does not parse. */
+  CLOUDNOTIFY_ERR_PG_CONNINFO = -524,
+  /** The PostgreSQL server cannot be reached or the connection was lost;
+   *  the store reconnects by itself. */
+  CLOUDNOTIFY_ERR_PG_UNAVAILABLE = -525,
+  /** The PostgreSQL server refused a statement. */
+  CLOUDNOTIFY_ERR_PG_QUERY = -526,
+  /** The PostgreSQL schema could not be set up, or was made by a newer
+   *  version of the library. */
+  CLOUDNOTIFY_ERR_PG_SCHEMA = -527,
 } cloudnotify_error;
 
 /** Static English description of an error code; never NULL.  Callable

@@ -3,7 +3,8 @@
 # header and listed in the version script, and the other way round: a
 # symbol that leaks out unversioned becomes ABI by accident.
 set -eu
-lib=$1 map=$2 header=$3
+# One header or several (a library whose API spans more than one).
+lib=$1 map=$2; shift 2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | sed 's/@.*//' |
@@ -12,7 +13,7 @@ nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRW]$/ {print $3}' | sed 's/@.*//' 
 sed -n '/global:/,$p' "$map" | grep -E '^[[:space:]]+[a-z_0-9]+;' | tr -d ' \t;' | sort -u > "$tmp/mapped"
 # A declaration may be wrapped after its return type: read the header as
 # one line.
-tr '\n' ' ' < "$header" | grep -o 'CLOUDNOTIFY_EXPORT [^(;]*(' | grep -v __attribute__ |
+cat "$@" | tr '\n' ' ' | grep -o 'CLOUDNOTIFY_EXPORT [^(;]*(' | grep -v __attribute__ |
   sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/' | sort -u > "$tmp/declared"
 status=0
 if ! diff -u "$tmp/mapped" "$tmp/exported" > "$tmp/d1"; then

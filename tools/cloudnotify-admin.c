@@ -1,0 +1,624 @@
+/* cloudnotify-admin: the operators' tool over a libcloudnotify SQLite
+ * database (docs/cloudnotify-admin.md).  It uses only the library's
+ * public API: the store vtable for writes, cloudnotify_sqlite_foreach for
+ * reads, so it sees and changes exactly what a server would. */
+#include <errno.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "admin-json.h"
+#include "admin-prosody.h"
+#include "cloudnotify/cloudnotify.h"
+
+/* Exit codes (documented in --help, the man page and
+ * docs/cloudnotify-admin.md). */
+enum {
+  EX_DONE = 0,
+  EX_NOT_FOUND = 1,
+  EX_USAGE = 2,
+  EX_DB_MISSING = 3,
+  EX_DB_LOCKED = 4,
+  EX_DB_UNUSABLE = 5,
+  EX_IO = 6,
+  EX_INPUT = 7,
+};
+
+/* Most input errors listed before giving up on a file. */
+#define MAX_REPORTED 20
+
+static const char usage_text[] =
+    "Usage: cloudnotify-admin --db PATH [--busy-timeout MS] COMMAND [ARGUMENTS]\n"
+    "\n"
+    "Administer the push registrations (XEP-0357) that libcloudnotify keeps in a\n"
+    "SQLite database.  Safe while a server has the same database open.\n"
+    "\n"
+    "Commands:\n"
+    "  list ACCOUNT             the account's registrations: push service, node,\n"
+    "                           enable time (UTC), client, consecutive errors\n"
+    "  remove ACCOUNT JID [NODE]\n"
+    "                           remove one registration (without NODE: the one\n"
+    "                           registered without a node)\n"
+    "  remove-account ACCOUNT   remove every registration of the account\n"
+    "  export [FILE]            every registration as JSON lines (FILE or stdout)\n"
+    "  import [FILE]            registrations from JSON lines (FILE or stdin); the\n"
+    "                           whole input is checked before anything is written\n"
+    "  import-prosody DATA_DIR [HOST]\n"
+    "                           what Prosody's mod_cloud_notify stored in its data\n"
+    "                           directory (DATA_DIR/HOST/cloud_notify/USER.dat)\n"
+    "  stats                    accounts, registrations, registrations per service\n"
+    "\n"
+    "Options:\n"
+    "  --db PATH                the database (import and import-prosody create it)\n"
+    "  --pg CONNINFO            PostgreSQL: not available in this version\n"
+    "  --busy-timeout MS        wait this long for a server's write lock\n"
+    "                           (default 5000)\n"
+    "  --help                   this text\n"
+    "  --version                the tool's and the library's version\n"
+    "\n"
+    "A running server keeps the registrations of accounts it has in memory: after\n"
+    "remove or import, restart it or have it forget the account\n"
+    "(cloudnotify_account_forget) for the change to take effect there.\n"
+    "\n"
+    "Exit status:\n"
+    "  0  done\n"
+    "  1  nothing to remove: no such registration or account\n"
+    "  2  usage error\n"
+    "  3  the database does not exist\n"
+    "  4  the database stayed locked by another process beyond the busy timeout\n"
+    "  5  the database is damaged, of a newer version, or not a libcloudnotify one\n"
+    "  6  input/output error (database or file unreadable or unwritable)\n"
+    "  7  invalid input (JSON lines or Prosody files); nothing was imported\n";
+
+static const char *prog = "cloudnotify-admin";
+static const char *db_path;
+
+static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", prog);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry '%s --help'.\n", prog);
+  return EX_USAGE;
+}
+
+/* A library error on the database as a message and an exit code. */
+static int db_error(cloudnotify_sqlite *db, int rc, const char *doing) {
+  const char *detail = db ? cloudnotify_sqlite_errmsg(db) : "";
+  int ex = EX_IO;
+  const char *what;
+  switch (rc) {
+  case CLOUDNOTIFY_ERR_STORE_LOCKED:
+    what = "is locked by another process (a server writing?) beyond the busy timeout; retry, or "
+           "raise --busy-timeout";
+    ex = EX_DB_LOCKED;
+    break;
+  case CLOUDNOTIFY_ERR_STORE_CORRUPT:
+    what = "is damaged or not an SQLite database";
+    ex = EX_DB_UNUSABLE;
+    break;
+  case CLOUDNOTIFY_ERR_STORE_VERSION:
+    what = "has a schema this version cannot use (newer, or not a libcloudnotify database)";
+    ex = EX_DB_UNUSABLE;
+    break;
+  case CLOUDNOTIFY_ERR_STORE_IO: what = "cannot be read or written"; break;
+  default: what = cloudnotify_strerror(rc);
+  }
+  fprintf(stderr, "%s: %s: database %s %s%s%s\n", prog, doing, db_path, what, *detail ? ": " : "",
+          detail);
+  return ex;
+}
+
+/* Open the database: created only by the importers; read only for the
+ * commands that only read, so that they need no write lock (a server may
+ * hold it) unless the schema is older and must be migrated first. */
+static int open_db(gboolean create, gboolean read_only, int busy_ms, cloudnotify_sqlite **db) {
+  struct stat st;
+  if (!create && g_stat(db_path, &st) != 0 && errno == ENOENT) {
+    fprintf(stderr, "%s: database %s does not exist\n", prog, db_path);
+    return EX_DB_MISSING;
+  }
+  int rc = CLOUDNOTIFY_ERR_STORE_VERSION;
+  if (read_only)
+    rc = cloudnotify_sqlite_open(db_path, CLOUDNOTIFY_SQLITE_READONLY, db);
+  if (rc == CLOUDNOTIFY_ERR_STORE_VERSION)
+    rc = cloudnotify_sqlite_open(db_path, create ? 0 : CLOUDNOTIFY_SQLITE_NO_CREATE, db);
+  if (rc)
+    return db_error(NULL, rc, "opening");
+  if (busy_ms >= 0)
+    cloudnotify_sqlite_set_busy_timeout(*db, busy_ms);
+  return EX_DONE;
+}
+
+/* ---- list ------------------------------------------------------------------ */
+
+static int list_row(void *data, const char *account, const cloudnotify_record *r) {
+  unsigned *n = data;
+  char when[32] = "-";
+  time_t secs = (time_t)(r->enabled_at_ms / 1000);
+  struct tm tm;
+  if (r->enabled_at_ms >= 0 && gmtime_r(&secs, &tm))
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!*n)
+    printf("%-30s %-24s %-20s %-24s %s\n", "SERVICE", "NODE", "ENABLED", "CLIENT", "ERRORS");
+  printf("%-30s %-24s %-20s %-24s %u\n", r->jid, r->node ? r->node : "-", when,
+         r->client_id && *r->client_id ? r->client_id : "-", r->errors);
+  (*n)++;
+  return 0;
+}
+
+static int cmd_list(cloudnotify_sqlite *db, const char *account) {
+  unsigned n = 0;
+  int rc = cloudnotify_sqlite_foreach(db, account, list_row, &n);
+  if (rc)
+    return db_error(db, rc, "listing");
+  if (!n)
+    printf("%s has no registration\n", account);
+  return EX_DONE;
+}
+
+/* ---- remove ---------------------------------------------------------------- */
+
+typedef struct key_list {
+  GPtrArray *jids, *nodes; /* node NULL kept as NULL */
+  const char *jid, *node;  /* a filter, for remove */
+  gboolean any_node;
+} key_list;
+
+static int collect_key(void *data, const char *account, const cloudnotify_record *r) {
+  key_list *k = data;
+  if (k->jid && (strcmp(r->jid, k->jid) || g_strcmp0(r->node, k->node)))
+    return 0;
+  g_ptr_array_add(k->jids, g_strdup(r->jid));
+  g_ptr_array_add(k->nodes, g_strdup(r->node));
+  return 0;
+}
+
+static int remove_keys(cloudnotify_sqlite *db, const char *account, const char *jid,
+                       const char *node, unsigned *removed) {
+  key_list k = { g_ptr_array_new_with_free_func(g_free), g_ptr_array_new_with_free_func(g_free),
+                 jid, node, FALSE };
+  int ex = EX_DONE;
+  int rc = cloudnotify_sqlite_foreach(db, account, collect_key, &k);
+  if (rc)
+    ex = db_error(db, rc, "reading");
+  const cloudnotify_store *vt = cloudnotify_sqlite_store();
+  for (guint i = 0; !ex && i < k.jids->len; i++) {
+    rc = vt->remove(db, account, k.jids->pdata[i], k.nodes->pdata[i]);
+    if (rc)
+      ex = db_error(db, rc, "removing");
+    else
+      (*removed)++;
+  }
+  g_ptr_array_free(k.jids, TRUE);
+  g_ptr_array_free(k.nodes, TRUE);
+  return ex;
+}
+
+static int cmd_remove(cloudnotify_sqlite *db, const char *account, const char *jid,
+                      const char *node) {
+  unsigned removed = 0;
+  int ex = remove_keys(db, account, jid, node, &removed);
+  if (ex)
+    return ex;
+  if (!removed) {
+    fprintf(stderr, "%s: %s has no registration with %s%s%s\n", prog, account, jid,
+            node ? " node " : " without node", node ? node : "");
+    return EX_NOT_FOUND;
+  }
+  printf("removed %s%s%s of %s\n", jid, node ? " node " : "", node ? node : "", account);
+  return EX_DONE;
+}
+
+static int cmd_remove_account(cloudnotify_sqlite *db, const char *account) {
+  unsigned removed = 0;
+  int ex = remove_keys(db, account, NULL, NULL, &removed);
+  if (!ex && !removed) {
+    fprintf(stderr, "%s: %s has no registration\n", prog, account);
+    return EX_NOT_FOUND;
+  }
+  if (removed)
+    printf("removed %u registration%s of %s\n", removed, removed == 1 ? "" : "s", account);
+  return ex;
+}
+
+/* ---- export ---------------------------------------------------------------- */
+
+typedef struct exporter {
+  FILE *out;
+  GString *line;
+  unsigned written, skipped;
+  gboolean write_failed;
+} exporter;
+
+static int export_row(void *data, const char *account, const cloudnotify_record *r) {
+  exporter *e = data;
+  const char *bad = NULL;
+  g_string_truncate(e->line, 0);
+  if (adm_json_write(e->line, account, r, &bad)) {
+    fprintf(stderr, "%s: skipping a registration of %s: its %s is not UTF-8 (edited by hand?)\n",
+            prog, account, bad);
+    e->skipped++;
+    return 0;
+  }
+  if (fwrite(e->line->str, 1, e->line->len, e->out) != e->line->len) {
+    e->write_failed = TRUE;
+    return 1;
+  }
+  e->written++;
+  return 0;
+}
+
+static int cmd_export(cloudnotify_sqlite *db, const char *file) {
+  exporter e = { stdout, g_string_new(NULL), 0, 0, FALSE };
+  if (file && strcmp(file, "-")) {
+    e.out = fopen(file, "w");
+    if (!e.out) {
+      fprintf(stderr, "%s: cannot write %s: %s\n", prog, file, g_strerror(errno));
+      g_string_free(e.line, TRUE);
+      return EX_IO;
+    }
+  }
+  int rc = cloudnotify_sqlite_foreach(db, NULL, export_row, &e);
+  int ex = EX_DONE;
+  if (rc < 0)
+    ex = db_error(db, rc, "exporting");
+  if (fflush(e.out) || e.write_failed || (e.out != stdout && fclose(e.out))) {
+    fprintf(stderr, "%s: writing %s failed: %s\n", prog, file ? file : "standard output",
+            g_strerror(errno));
+    ex = ex ? ex : EX_IO;
+  }
+  g_string_free(e.line, TRUE);
+  fprintf(stderr, "exported %u registration%s\n", e.written, e.written == 1 ? "" : "s");
+  if (!ex && e.skipped) {
+    fprintf(stderr, "%s: %u registration%s not exported\n", prog, e.skipped,
+            e.skipped == 1 ? "" : "s");
+    ex = EX_INPUT;
+  }
+  return ex;
+}
+
+/* ---- import ---------------------------------------------------------------- */
+
+/* Write regs (all checked already). */
+static int save_all(cloudnotify_sqlite *db, GPtrArray *regs) {
+  const cloudnotify_store *vt = cloudnotify_sqlite_store();
+  for (guint i = 0; i < regs->len; i++) {
+    const adm_reg *r = regs->pdata[i];
+    cloudnotify_record rec = adm_reg_record(r);
+    int rc = vt->save(db, r->account, &rec);
+    if (rc) {
+      int ex = db_error(db, rc, "importing");
+      fprintf(stderr,
+              "%s: %u of %u registrations were imported before the failure; importing "
+              "again is safe (a registration replaces its own)\n",
+              prog, i, regs->len);
+      return ex;
+    }
+  }
+  printf("imported %u registration%s\n", regs->len, regs->len == 1 ? "" : "s");
+  return EX_DONE;
+}
+
+/* Read JSON lines from file into regs; EX_INPUT after reporting each bad
+ * line (up to MAX_REPORTED). */
+static int read_jsonl(const char *file, GPtrArray *regs) {
+  FILE *in = stdin;
+  const char *name = file && strcmp(file, "-") ? file : "<stdin>";
+  if (file && strcmp(file, "-")) {
+    in = fopen(file, "r");
+    if (!in) {
+      fprintf(stderr, "%s: cannot read %s: %s\n", prog, file, g_strerror(errno));
+      return EX_IO;
+    }
+  }
+  char *buf = NULL;
+  size_t cap = 0;
+  ssize_t got;
+  unsigned errors = 0;
+  int line = 0;
+  while ((got = getline(&buf, &cap, in)) >= 0) {
+    line++;
+    size_t len = (size_t)got;
+    if (len && buf[len - 1] == '\n')
+      len--;
+    gboolean blank = TRUE;
+    for (size_t i = 0; i < len && blank; i++)
+      blank = buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r';
+    if (blank)
+      continue;
+    char *err = NULL;
+    adm_reg *r = g_new0(adm_reg, 1);
+    if (len > ADM_JSON_MAX_LINE)
+      err = g_strdup_printf("line longer than %u bytes", ADM_JSON_MAX_LINE);
+    else
+      adm_json_parse(buf, len, r, &err);
+    if (err) {
+      if (errors++ < MAX_REPORTED)
+        fprintf(stderr, "%s:%d: %s\n", name, line, err);
+      g_free(err);
+      adm_reg_free(r);
+      continue;
+    }
+    r->line = line;
+    g_ptr_array_add(regs, r);
+  }
+  int read_error = ferror(in);
+  free(buf);
+  if (in != stdin)
+    fclose(in);
+  if (read_error) {
+    fprintf(stderr, "%s: reading %s failed\n", prog, name);
+    return EX_IO;
+  }
+  if (errors) {
+    fprintf(stderr, "%s: %u invalid line%s in %s; nothing imported\n", prog, errors,
+            errors == 1 ? "" : "s", name);
+    return EX_INPUT;
+  }
+  return EX_DONE;
+}
+
+static int cmd_import(const char *file, int busy_ms) {
+  GPtrArray *regs = g_ptr_array_new_with_free_func(adm_reg_free);
+  int ex = read_jsonl(file, regs);
+  cloudnotify_sqlite *db = NULL;
+  if (!ex)
+    ex = open_db(TRUE, FALSE, busy_ms, &db);
+  if (!ex)
+    ex = save_all(db, regs);
+  cloudnotify_sqlite_close(db);
+  g_ptr_array_free(regs, TRUE);
+  return ex;
+}
+
+/* One mod_cloud_notify file: DIR/HOST/cloud_notify/USER.dat. */
+static int read_prosody_file(const char *path, const char *host_enc, const char *file_name,
+                             GPtrArray *regs, unsigned *errors) {
+  size_t n = strlen(file_name);
+  char *user_enc = g_strndup(file_name, n - 4);
+  char *user = adm_prosody_decode_name(user_enc), *host = adm_prosody_decode_name(host_enc);
+  char *text = NULL, *err = NULL;
+  gsize len = 0;
+  GError *gerr = NULL;
+  int ex = EX_DONE;
+  if (!user || !host || !*user || !*host) {
+    if ((*errors)++ < MAX_REPORTED)
+      fprintf(stderr, "%s: not a Prosody user or host name\n", path);
+  } else if (!g_file_get_contents(path, &text, &len, &gerr)) {
+    fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, gerr->message);
+    g_error_free(gerr);
+    ex = EX_IO;
+  } else {
+    char *account = g_strdup_printf("%s@%s", user, host);
+    if (adm_prosody_parse(text, len, account, regs, &err)) {
+      if ((*errors)++ < MAX_REPORTED)
+        fprintf(stderr, "%s:%s\n", path, err + strlen("line "));
+      g_free(err);
+    }
+    g_free(account);
+  }
+  g_free(text);
+  g_free(user);
+  g_free(host);
+  g_free(user_enc);
+  return ex;
+}
+
+static int cmd_import_prosody(const char *dir, const char *only_host, int busy_ms) {
+  GError *gerr = NULL;
+  GDir *d = g_dir_open(dir, 0, &gerr);
+  if (!d) {
+    fprintf(stderr, "%s: cannot read the data directory %s: %s\n", prog, dir, gerr->message);
+    g_error_free(gerr);
+    return EX_IO;
+  }
+  GPtrArray *regs = g_ptr_array_new_with_free_func(adm_reg_free);
+  unsigned errors = 0, files = 0;
+  int ex = EX_DONE;
+  const char *host_enc;
+  /* Sorted, so that messages and the import order do not depend on the
+   * file system. */
+  GPtrArray *hosts = g_ptr_array_new_with_free_func(g_free);
+  while ((host_enc = g_dir_read_name(d)))
+    g_ptr_array_add(hosts, g_strdup(host_enc));
+  g_dir_close(d);
+  g_ptr_array_sort(hosts, (GCompareFunc)g_strcmp0);
+  for (guint h = 0; !ex && h < hosts->len; h++) {
+    host_enc = *(char **)&hosts->pdata[h];
+    char *host = adm_prosody_decode_name(host_enc);
+    gboolean wanted = !only_host || (host && !strcmp(host, only_host));
+    g_free(host);
+    if (!wanted)
+      continue;
+    char *store = g_build_filename(dir, host_enc, "cloud_notify", NULL);
+    GDir *sd = g_dir_open(store, 0, NULL);
+    if (sd) {
+      GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+      const char *f;
+      while ((f = g_dir_read_name(sd)))
+        if (g_str_has_suffix(f, ".dat") && strlen(f) > 4)
+          g_ptr_array_add(names, g_strdup(f));
+      g_dir_close(sd);
+      g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+      for (guint i = 0; !ex && i < names->len; i++) {
+        const char *f2 = *(char **)&names->pdata[i];
+        char *path = g_build_filename(store, f2, NULL);
+        ex = read_prosody_file(path, host_enc, f2, regs, &errors);
+        files++;
+        g_free(path);
+      }
+      g_ptr_array_free(names, TRUE);
+    }
+    g_free(store);
+  }
+  g_ptr_array_free(hosts, TRUE);
+  if (!ex && errors) {
+    fprintf(stderr, "%s: %u invalid file%s; nothing imported\n", prog, errors,
+            errors == 1 ? "" : "s");
+    ex = EX_INPUT;
+  }
+  if (!ex && !files)
+    fprintf(stderr,
+            "%s: no mod_cloud_notify storage found under %s (expected HOST/cloud_notify/"
+            "USER.dat)\n",
+            prog, dir);
+  cloudnotify_sqlite *db = NULL;
+  if (!ex)
+    ex = open_db(TRUE, FALSE, busy_ms, &db);
+  if (!ex)
+    ex = save_all(db, regs);
+  cloudnotify_sqlite_close(db);
+  g_ptr_array_free(regs, TRUE);
+  return ex;
+}
+
+/* ---- stats ----------------------------------------------------------------- */
+
+typedef struct stats {
+  char *last_account;
+  unsigned accounts, registrations;
+  GHashTable *per_service; /* jid -> count */
+} stats;
+
+static int stats_row(void *data, const char *account, const cloudnotify_record *r) {
+  stats *s = data;
+  /* foreach goes account by account. */
+  if (!s->last_account || strcmp(s->last_account, account)) {
+    g_free(s->last_account);
+    s->last_account = g_strdup(account);
+    s->accounts++;
+  }
+  s->registrations++;
+  gpointer old = g_hash_table_lookup(s->per_service, r->jid);
+  g_hash_table_replace(s->per_service, g_strdup(r->jid),
+                       GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + 1));
+  return 0;
+}
+
+static gint by_count(gconstpointer a, gconstpointer b, gpointer table) {
+  guint x = GPOINTER_TO_UINT(g_hash_table_lookup(table, *(char *const *)a));
+  guint y = GPOINTER_TO_UINT(g_hash_table_lookup(table, *(char *const *)b));
+  return x != y ? (x > y ? -1 : 1) : strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmd_stats(cloudnotify_sqlite *db) {
+  stats s = { NULL, 0, 0, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
+  int rc = cloudnotify_sqlite_foreach(db, NULL, stats_row, &s);
+  int ex = rc ? db_error(db, rc, "reading") : EX_DONE;
+  if (!ex) {
+    printf("accounts: %u\nregistrations: %u\nservices: %u\n", s.accounts, s.registrations,
+           g_hash_table_size(s.per_service));
+    GPtrArray *keys = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, s.per_service);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+      g_ptr_array_add(keys, k);
+    g_ptr_array_sort_with_data(keys, by_count, s.per_service);
+    for (guint i = 0; i < keys->len; i++)
+      printf("  %-40s %u\n", (char *)keys->pdata[i],
+             GPOINTER_TO_UINT(g_hash_table_lookup(s.per_service, keys->pdata[i])));
+    g_ptr_array_free(keys, TRUE);
+  }
+  g_free(s.last_account);
+  g_hash_table_destroy(s.per_service);
+  return ex;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int main(int argc, char **argv) {
+  int busy_ms = -1;
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(usage_text, stdout);
+      return EX_DONE;
+    }
+    if (!strcmp(a, "--version")) {
+      printf("cloudnotify-admin %s (libcloudnotify %s)\n", CN_ADMIN_VERSION,
+             cloudnotify_version_string());
+      return EX_DONE;
+    }
+    if (!strcmp(a, "--db") || !strcmp(a, "--pg") || !strcmp(a, "--busy-timeout")) {
+      if (i + 1 >= argc)
+        return usage_error("%s needs a value", a);
+      const char *v = argv[++i];
+      if (!strcmp(a, "--db")) {
+        db_path = v;
+      } else if (!strcmp(a, "--pg")) {
+        fprintf(stderr,
+                "%s: --pg: PostgreSQL is not supported by this version; export from "
+                "SQLite and import the JSON lines where PostgreSQL is\n",
+                prog);
+        return EX_USAGE;
+      } else {
+        char *end = NULL;
+        long ms = strtol(v, &end, 10);
+        if (!*v || *end || ms < 0 || ms > 3600000)
+          return usage_error("--busy-timeout takes milliseconds, 0 to 3600000");
+        busy_ms = (int)ms;
+      }
+      continue;
+    }
+    if (!strcmp(a, "--"))
+      break;
+    return usage_error("unknown option %s", a);
+  }
+  if (i < argc && !strcmp(argv[i], "--"))
+    i++;
+  if (i >= argc)
+    return usage_error("no command given");
+  if (!db_path || !*db_path)
+    return usage_error("--db PATH is required");
+  const char *cmd = argv[i++];
+  int nargs = argc - i;
+  char **args = argv + i;
+  struct {
+    const char *name;
+    int min, max;
+  } cmds[] = { { "list", 1, 1 },   { "remove", 2, 3 }, { "remove-account", 1, 1 },
+               { "export", 0, 1 }, { "import", 0, 1 }, { "import-prosody", 1, 2 },
+               { "stats", 0, 0 } };
+  gboolean known = FALSE;
+  for (size_t k = 0; k < G_N_ELEMENTS(cmds); k++) {
+    if (strcmp(cmd, cmds[k].name))
+      continue;
+    known = TRUE;
+    if (nargs < cmds[k].min || nargs > cmds[k].max)
+      return usage_error("wrong number of arguments for %s", cmd);
+  }
+  if (!known)
+    return usage_error("unknown command %s", cmd);
+  if (!strcmp(cmd, "import"))
+    return cmd_import(nargs ? args[0] : NULL, busy_ms);
+  if (!strcmp(cmd, "import-prosody"))
+    return cmd_import_prosody(args[0], nargs > 1 ? args[1] : NULL, busy_ms);
+
+  cloudnotify_sqlite *db = NULL;
+  gboolean reads = !strcmp(cmd, "list") || !strcmp(cmd, "export") || !strcmp(cmd, "stats");
+  int ex = open_db(FALSE, reads, busy_ms, &db);
+  if (ex)
+    return ex;
+  if (!strcmp(cmd, "list"))
+    ex = cmd_list(db, args[0]);
+  else if (!strcmp(cmd, "remove"))
+    ex = cmd_remove(db, args[0], args[1], nargs > 2 ? args[2] : NULL);
+  else if (!strcmp(cmd, "remove-account"))
+    ex = cmd_remove_account(db, args[0]);
+  else if (!strcmp(cmd, "export"))
+    ex = cmd_export(db, nargs ? args[0] : NULL);
+  else
+    ex = cmd_stats(db);
+  cloudnotify_sqlite_close(db);
+  return ex;
+}
