@@ -540,6 +540,43 @@ static void stuck_statement_cancelled(void **state) {
   node_stop(&n);
 }
 
+/* What the database hands back is untrusted: invalid rows are skipped
+ * by the loader; a function replaced behind the store fails the
+ * operation with the server's message (every statement names the
+ * columns it reads, so no result of another shape is ever read). */
+static void hostile_database(void **state) {
+  node n;
+  node_start(&n, "cn_hostile");
+  db_exec("INSERT INTO cn_hostile.cloudnotify_registrations VALUES "
+          "('" ALICE "', 'not a jid@@', '', NULL, 1, 0, NULL, 1), "
+          "('" ALICE "', 'push.example', 'ok', '<x', 2, 0, NULL, 2), "
+          "('" ALICE "', 'push.example', 'good', NULL, 3, 7, 'client', 3)");
+  assert_int_equal(cloudnotify_account_has_push(n.h.ctx, ALICE), 1);
+  drive(&n, NULL);
+  char *v = node_view(&n, NULL, ALICE);
+  assert_string_equal(v, PUSH_JID "/good");
+  g_free(v);
+  uint64_t rejected = 0;
+  assert_int_equal(
+      cloudnotify_ctx_get_counter(n.h.ctx, CLOUDNOTIFY_COUNTER_STORE_RECORDS_REJECTED, &rejected),
+      0);
+  assert_int_equal(rejected, 2);
+  /* Someone replaced the store's function with one of another shape. */
+  db_exec("DROP FUNCTION cn_hostile.cloudnotify_save(text, text, text, text, bigint, integer, "
+          "text, integer); "
+          "CREATE FUNCTION cn_hostile.cloudnotify_save(text, text, text, text, bigint, integer, "
+          "text, integer) RETURNS TABLE (x text) LANGUAGE sql AS 'SELECT NULL::text WHERE false'");
+  cloudnotify_session *s = au_session(&n.h, ALICE, "a");
+  unsigned before = n.h.sent->len;
+  enable(&n, s, "new");
+  drive(&n, NULL);
+  assert_int_equal(replies_with(&n.h, before, "wait/internal-server-error"), 1);
+  const char *msg = NULL;
+  assert_int_equal(cloudnotify_pg_last_error(n.pg, &msg), CLOUDNOTIFY_ERR_PG_QUERY);
+  assert_non_null(strstr(msg, "ev_jid"));
+  node_stop(&n);
+}
+
 /* The server restarts mid-run: the stores reconnect by themselves; while
  * it is down enables fail and pushes for cached accounts go on; nothing
  * acknowledged is lost. */
@@ -747,6 +784,7 @@ int main(void) {
     cmocka_unit_test(glib_source_drives),
     cmocka_unit_test(handle_freed_first),
     cmocka_unit_test(stuck_statement_cancelled),
+    cmocka_unit_test(hostile_database),
     /* Last: it stops and starts the server. */
     cmocka_unit_test(server_restart),
   };
