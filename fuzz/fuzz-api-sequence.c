@@ -17,7 +17,8 @@
 #include <string.h>
 
 #include "jid.h"
-#include "private.h"
+#include "admin.h"
+#include "ctx.h"
 
 #define MAX_OPS 512
 

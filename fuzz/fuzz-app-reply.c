@@ -13,7 +13,8 @@
 #include <string.h>
 
 #include "jid.h"
-#include "private.h"
+#include "ctx.h"
+#include "xml.h"
 
 #define JULIET "juliet@capulet.example"
 /* Not the sender of the stanzas fh_stanza builds: an account's own

@@ -8,7 +8,10 @@
 #include <libxml/parser.h>
 
 #include "jid.h"
-#include "private.h"
+#include "ctx.h"
+#include "registry.h"
+#include "session.h"
+#include "xml.h"
 
 #define NS_PUBSUB  "http://jabber.org/protocol/pubsub"
 #define NS_PUSH    "urn:xmpp:push:0"

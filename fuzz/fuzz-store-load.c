@@ -18,7 +18,10 @@
 #include <string.h>
 
 #include "jid.h"
-#include "private.h"
+#include "admin.h"
+#include "ctx.h"
+#include "registry.h"
+#include "xml.h"
 
 #define ACCOUNT "juliet@capulet.example"
 

@@ -2,10 +2,16 @@
  * listing them, removing them all (the account was deleted), forgetting
  * the cached copy when the store changed behind the library, and keeping
  * the consecutive error counts in the store. */
-#include "private.h"
-#include "pending.h"
+#include "admin.h"
 
 #include <string.h>
+
+#include "ctx.h"
+#include "host.h"
+#include "pending.h"
+#include "reg-policy.h"
+#include "registry.h"
+#include "xml.h"
 
 void cn_reg_set_errors(cloudnotify_ctx *ctx, cn_reg *r, unsigned errors) {
   r->errors = errors;
@@ -79,7 +85,7 @@ static void remove_all_removed(cloudnotify_ctx *ctx, remove_all_job *j, int rc) 
     return;
   cn_log(ctx, CLOUDNOTIFY_LOG_INFO, "push to %s for %s removed with the account", r->jid,
          u->account);
-  cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_ACCOUNT);
+  cn_policy_remove(ctx, u, r, CLOUDNOTIFY_REMOVED_ACCOUNT);
   j->n++;
 }
 
@@ -166,42 +172,6 @@ int cloudnotify_account_remove_all(cloudnotify_ctx *ctx, const char *account, un
   return cn_leave(ctx, rc);
 }
 
-/* Move the sessions of the stale copy old onto the fresh copy fresh of
- * the same account, then free old. */
-static void rebind(cloudnotify_ctx *ctx, cn_user *old, cn_user *fresh);
-
-void cn_user_rebind(cloudnotify_ctx *ctx, cn_user *old, cn_user *fresh) {
-  rebind(ctx, old, fresh);
-}
-
-static void rebind(cloudnotify_ctx *ctx, cn_user *old, cn_user *fresh) {
-  for (guint i = 0; i < old->regs->len; i++) {
-    cn_reg *r = old->regs->pdata[i];
-    cn_reg *nr = cn_user_find_reg(fresh, r->jid, r->node);
-    /* The same registration (not one enabled again elsewhere) keeps the
-     * count the store could not hold. */
-    if (nr && !ctx->store.set_errors && nr->enabled_at == r->enabled_at)
-      nr->errors = r->errors;
-    if (nr) {
-      for (GList *l = old->sessions; l; l = l->next) {
-        cloudnotify_session *s = l->data;
-        if (s->reg == r)
-          s->reg = nr;
-      }
-      continue;
-    }
-    /* Gone from the store: its sessions stop pushing, and a late reply
-     * must not count against a registration enabled again later. */
-    cn_sessions_unbind_reg(ctx, old, r);
-    cn_outstanding_forget(ctx, old->account, r->ident);
-  }
-  for (GList *l = old->sessions; l; l = l->next)
-    ((cloudnotify_session *)l->data)->user = fresh;
-  fresh->sessions = g_list_concat(fresh->sessions, old->sessions);
-  old->sessions = NULL;
-  cn_user_free(old);
-}
-
 int cloudnotify_account_forget(cloudnotify_ctx *ctx, const char *account) {
   if (!ctx || !account)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
@@ -228,11 +198,11 @@ int cloudnotify_account_forget(cloudnotify_ctx *ctx, const char *account) {
       cn_user *fresh;
       rc = cn_user_get(ctx, bare, &fresh);
       if (rc == 0) {
-        rebind(ctx, old, fresh);
+        cn_policy_rebind(ctx, old, fresh);
       } else if (rc == CN_PARKED) {
         /* The fresh copy is answered later: the stale one serves (the
          * account's calls wait behind the load) until the load caches
-         * the fresh one, which takes its sessions over (cn_user_rebind). */
+         * the fresh one, which takes its sessions over (cn_policy_rebind). */
         g_hash_table_insert(ctx->users, old->account, old);
         g_queue_push_head_link(&ctx->user_lru, &old->lru);
         rc = 0;

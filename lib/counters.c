@@ -1,5 +1,7 @@
 /* The one getter for counters and gauges. */
-#include "private.h"
+#include "counters.h"
+
+#include "ctx.h"
 
 /* Public plain counters are the internal index plus one. */
 #define PLAIN_COUNTERS ((int)CN_C_REMOVED)

@@ -1,13 +1,19 @@
 /* The context: callbacks, options, store selection, time, and the
  * guards that keep callbacks from re-entering. */
-#include "private.h"
+#include "ctx.h"
 
 #include <limits.h>
 #include <string.h>
 #include <time.h>
 
+#include "host.h"
 #include "jid.h"
+#include "outstanding.h"
 #include "pending.h"
+#include "registry.h"
+#include "seen.h"
+#include "session.h"
+#include "store-memory.h"
 
 /* The first released layouts (0.2): every later header only appends, so
  * any size from these up to ours names a prefix of our fields. */
@@ -74,7 +80,7 @@ int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *call
   g_queue_init(&ctx->user_lru);
   ctx->parser = cn_xml_parser_new();
   ctx->reported_deadline = INT64_MAX;
-  cn_timers_init(ctx);
+  cn_timers_init(&ctx->timers);
   cn_outstanding_init(ctx);
   cn_seen_init(ctx);
   cn_pending_init(ctx);
@@ -102,7 +108,7 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
   cn_outstanding_fini(ctx);
   cn_users_clear(ctx);
   cn_seen_clear(ctx);
-  cn_timers_clear(ctx);
+  cn_timers_clear(&ctx->timers);
   g_hash_table_destroy(ctx->users);
   if (ctx->store.destroy)
     ctx->store.destroy(ctx->store_data);
@@ -513,7 +519,7 @@ int cn_leave(cloudnotify_ctx *ctx, int rc) {
   if (--ctx->depth > 0 || ctx->destroying)
     return rc;
   cn_sessions_reap(ctx);
-  int64_t deadline = cn_timers_next_deadline(ctx);
+  int64_t deadline = cn_timers_next_deadline(&ctx->timers);
   if (deadline == ctx->reported_deadline)
     return rc;
   ctx->reported_deadline = deadline;
@@ -539,7 +545,7 @@ int cn_leave(cloudnotify_ctx *ctx, int rc) {
 int64_t cloudnotify_next_timeout(const cloudnotify_ctx *ctx) {
   if (!ctx)
     return -1;
-  int64_t deadline = cn_timers_next_deadline(ctx);
+  int64_t deadline = cn_timers_next_deadline(&ctx->timers);
   if (deadline == INT64_MAX)
     return -1;
   int64_t now = cn_mono((cloudnotify_ctx *)ctx);
@@ -550,7 +556,7 @@ int cloudnotify_tick(cloudnotify_ctx *ctx) {
   if (!ctx)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   CN_ENTER(ctx);
-  cn_timers_run(ctx);
+  cn_timers_run(&ctx->timers, cn_mono(ctx), ctx);
   /* The host is about to re-arm from what timer_changed says; make sure
    * it hears about the next deadline even if it equals the last one. */
   ctx->reported_deadline = INT64_MIN;

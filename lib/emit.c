@@ -7,6 +7,10 @@
 
 #include <string.h>
 
+#include "ctx.h"
+#include "host.h"
+#include "xml.h"
+
 typedef enum { EL_ELEMENT, EL_TEXT, EL_RAW } el_kind;
 
 typedef struct el_attr {

@@ -4,7 +4,10 @@
 #ifndef CN_EMIT_H
 #define CN_EMIT_H
 
-#include "private.h"
+#include <stddef.h>
+#include <glib.h>
+
+#include "cloudnotify/cloudnotify.h"
 
 typedef struct cn_el cn_el;
 

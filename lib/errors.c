@@ -1,5 +1,5 @@
 /* Error codes, their descriptions, and the library version. */
-#include "private.h"
+#include "cloudnotify/cloudnotify.h"
 
 const char *cloudnotify_strerror(int error) {
   switch (error) {

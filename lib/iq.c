@@ -1,13 +1,19 @@
 /* Client IQs in urn:xmpp:push:0: enable and disable, with the error
  * replies of XEP-0357 and RFC 6120. */
-#include "private.h"
-
 #include <string.h>
 
+#include "counters.h"
+#include "ctx.h"
 #include "emit.h"
+#include "host.h"
 #include "jid.h"
 #include "pending.h"
+#include "reg-policy.h"
+#include "registry.h"
+#include "session.h"
+#include "stanza-errors.h"
 #include "tree.h"
+#include "xml.h"
 
 #define NS_PUSH    "urn:xmpp:push:0"
 #define NS_DATA    "jabber:x:data"
@@ -62,11 +68,6 @@ static int count_forms(const xmlNode *enable, xmlNode **form) {
     }
   }
   return n;
-}
-
-static gint oldest_first(gconstpointer a, gconstpointer b) {
-  const cn_reg *x = *(cn_reg *const *)a, *y = *(cn_reg *const *)b;
-  return x->enabled_at < y->enabled_at ? -1 : (x->enabled_at > y->enabled_at ? 1 : 0);
 }
 
 /* An enable from the filter on.  Each question to the host may be
@@ -126,60 +127,26 @@ static int enable_vetoed(enable_job *j, const char *etype, const char *econd) {
 }
 
 static void enable_new_reg(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
-  int64_t now = cn_now(ctx);
-  /* Strictly increasing per user, so that the eviction order survives a
-   * restart even when two enables share a millisecond. */
-  for (guint i = 0; i < u->regs->len; i++) {
-    const cn_reg *o = u->regs->pdata[i];
-    if (o->enabled_at >= now)
-      /* Stored times are untrusted: one at the very end of the range
-       * is tied rather than overflowed past. */
-      now = o->enabled_at < INT64_MAX ? o->enabled_at + 1 : INT64_MAX;
-  }
-  j->r = cn_reg_new(u, j->jid, j->node, j->form, j->form_len, now);
+  j->r =
+      cn_reg_new(u, j->jid, j->node, j->form, j->form_len, cn_policy_enable_time(u, cn_now(ctx)));
   if (j->t.session)
     j->r->client_id = g_strdup(j->t.session->client_id);
 }
 
-/* The least recently enabled go when the new one would exceed the
- * limit: one, or more when the limit was lowered while the user was
- * cached.  The store is updated first: if it refuses, the new
- * registration is taken back so that store and memory still agree. */
+/* Whom the enable evicts is the policy's (cn_policy_admit).  The store
+ * is updated first: if it refuses, the new registration is taken back so
+ * that store and memory still agree. */
 static void enable_pick_victims(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
   j->victims = g_ptr_array_new_with_free_func(g_free);
   j->evicted = g_ptr_array_new_with_free_func(g_free);
   j->k = 0;
-  if (cn_user_find_reg(u, j->jid, j->node) || u->regs->len < (guint)ctx->opt.max_devices)
-    return;
-  GPtrArray *by_age = g_ptr_array_copy(u->regs, NULL, NULL);
-  g_ptr_array_sort(by_age, oldest_first);
-  guint surplus = u->regs->len - (guint)ctx->opt.max_devices + 1;
-  for (guint i = 0; i < surplus; i++)
-    g_ptr_array_add(j->victims, g_strdup(((cn_reg *)by_age->pdata[i])->ident));
-  g_ptr_array_free(by_age, TRUE);
+  cn_policy_admit(ctx, u, j->jid, j->node, j->victims);
 }
 
 static int enable_apply(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
   cloudnotify_session *s = j->t.session;
   cn_reg *r = g_steal_pointer(&j->r);
-  cn_reg *old = cn_user_find_reg(u, r->jid, r->node);
-  gboolean replaced = old != NULL;
-  if (old) {
-    /* Replacing keeps sessions bound to the same key bound to the new one. */
-    for (GList *l = u->sessions; l; l = l->next) {
-      cloudnotify_session *o = l->data;
-      if (o->reg == old)
-        o->reg = r;
-    }
-    g_ptr_array_remove(u->regs, old);
-    cn_reg_free(old);
-  }
-  for (guint i = 0; i < j->evicted->len; i++) {
-    cn_reg *o = cn_user_find_ident(u, j->evicted->pdata[i]);
-    if (o)
-      cn_user_drop_reg(ctx, u, o, CLOUDNOTIFY_REMOVED_EVICTED);
-  }
-  g_ptr_array_add(u->regs, r);
+  gboolean replaced = cn_policy_install(ctx, u, r, j->evicted);
   if (!s) {
     cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_PUSH_ENABLED,
               "push enabled for %s to %s (session gone)", u->account, r->jid);
@@ -239,11 +206,7 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
       break;
     case EN_UNDO:
       /* Those the store did remove are gone from memory too. */
-      for (guint i = 0; i < j->evicted->len; i++) {
-        cn_reg *o = cn_user_find_ident(u, j->evicted->pdata[i]);
-        if (o)
-          cn_user_drop_reg(ctx, u, o, CLOUDNOTIFY_REMOVED_EVICTED);
-      }
+      cn_policy_drop_evicted(ctx, u, j->evicted);
       g_ptr_array_set_size(j->evicted, 0);
       j->stage = EN_UNDONE;
       rc = cn_store_remove(ctx, u->account, j->r->jid, j->r->node);
@@ -387,7 +350,7 @@ static void disable_removed(cloudnotify_ctx *ctx, disable_job *j, cn_user *u, in
     return;
   cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_PUSH_DISABLED,
             "push disabled for %s to %s", j->t.session ? j->t.session->full : u->account, r->jid);
-  cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_DISABLED);
+  cn_policy_remove(ctx, u, r, CLOUDNOTIFY_REMOVED_DISABLED);
 }
 
 static int disable_step(cloudnotify_ctx *ctx, disable_job *j) {
@@ -443,7 +406,7 @@ static int handle_disable(cloudnotify_session *s, const char *id, const xmlNode 
   j->idents = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < u->regs->len; i++) {
     cn_reg *r = u->regs->pdata[i];
-    if (!strcmp(r->jid, push) && (!node || !g_strcmp0(r->node, node)))
+    if (cn_policy_disable_matches(r, push, node))
       g_ptr_array_add(j->idents, g_strdup(r->ident));
   }
   g_free(push);

@@ -1,14 +1,22 @@
 /* Building and sending the pubsub publish, the notification filter's
  * view of it, and the memory that keeps one registration from being
  * pushed twice for the same stanza. */
-#include "private.h"
-#include "pending.h"
-
-#include "emit.h"
+#include "notify.h"
 
 #include <string.h>
 
+#include "counters.h"
+#include "ctx.h"
+#include "emit.h"
+#include "host.h"
+#include "outstanding.h"
+#include "pending.h"
 #include "push.h"
+#include "random.h"
+#include "registry.h"
+#include "seen.h"
+#include "session.h"
+#include "xml.h"
 
 /* ---- summaries ------------------------------------------------------ */
 
@@ -362,20 +370,6 @@ cloudnotify_session *cloudnotify_push_session(const cloudnotify_push *p) {
 }
 const char *cloudnotify_push_client_id(const cloudnotify_push *p) {
   return p ? p->reg->client_id : NULL;
-}
-
-gboolean cn_text_is_xml_safe(const char *text) {
-  if (!g_utf8_validate(text, -1, NULL))
-    return FALSE;
-  /* XML 1.0 Char: escaping cannot represent C0 controls (but tab, line
-   * feed and carriage return) or U+FFFE / U+FFFF; one of them would make
-   * every publish ill-formed and get the app server's stream closed. */
-  for (const char *c = text; *c; c = g_utf8_next_char(c)) {
-    gunichar u = g_utf8_get_char(c);
-    if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0xFFFE || u == 0xFFFF)
-      return FALSE;
-  }
-  return TRUE;
 }
 
 int cloudnotify_push_set_body(cloudnotify_push *p, const char *text) {

@@ -1,13 +1,22 @@
 /* Publishes awaiting an app-server reply, and the handling of those
  * replies.  Unlike the reference, whose table of ids only grows, this
  * one is bounded and its entries expire. */
-#include "private.h"
+#include "outstanding.h"
 
 #include <string.h>
 
+#include "counters.h"
+#include "ctx.h"
+#include "host.h"
 #include "jid.h"
 #include "pending.h"
+#include "random.h"
+#include "reg-policy.h"
+#include "registry.h"
+#include "stanza-errors.h"
+#include "timers.h"
 #include "tree.h"
+#include "xml.h"
 
 typedef struct {
   char id[CN_PUBLISH_ID_SIZE];
@@ -46,12 +55,12 @@ static void expire_fire(cloudnotify_ctx *ctx, void *data);
 void cn_outstanding_rearm(cloudnotify_ctx *ctx) {
   const pending *head = ctx->outstanding_fifo.head ? ctx->outstanding_fifo.head->data : NULL;
   if (!head) {
-    cn_timer_cancel(ctx, &ctx->outstanding_timer);
+    cn_timer_cancel(&ctx->outstanding_timer);
     return;
   }
   int64_t deadline = head->created + ctx->opt.publish_timeout * 1000;
   if (!cn_timer_armed(&ctx->outstanding_timer) || ctx->outstanding_timer.deadline != deadline)
-    cn_timer_arm_at(ctx, &ctx->outstanding_timer, deadline, expire_fire, NULL);
+    cn_timer_arm_at(&ctx->timers, &ctx->outstanding_timer, deadline, expire_fire, NULL);
 }
 
 static void drop(cloudnotify_ctx *ctx, pending *p) {
@@ -146,7 +155,7 @@ static void expire_fire(cloudnotify_ctx *ctx, void *data) {
 static void limit_removed(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r) {
   cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_REMOVED_ERRORS,
             "disabling push to %s for %s after %u errors", r->jid, u->account, r->errors);
-  cn_user_drop_reg(ctx, u, r, CLOUDNOTIFY_REMOVED_ERRORS);
+  cn_policy_remove(ctx, u, r, CLOUDNOTIFY_REMOVED_ERRORS);
 }
 
 /* The removal at the error limit, answered later. */
@@ -217,26 +226,23 @@ static int apply_now(cloudnotify_ctx *ctx, pending *p, const reply_fields *f) {
   g_strlcpy(id, p->id, sizeof id);
   drop(ctx, p);
   if (!f->is_error) {
-    if (r->errors)
-      cn_reg_set_errors(ctx, r, 0);
+    cn_policy_on_publish_ok(ctx, r);
     cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_OK, NULL, NULL, 0);
     return 0;
   }
-  if (f->error_type && !strcmp(f->error_type, "wait")) {
+  if (!cn_policy_error_counts(f->error_type)) {
     cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_REPLY_WAIT,
               "push to %s for %s: temporary error, not counted", r->jid, u->account);
     cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_WAIT, f->error_type,
                       f->error_condition, r->errors);
     return 0;
   }
-  cn_reg_set_errors(ctx, r, r->errors < G_MAXUINT ? r->errors + 1 : r->errors);
-  r->last_error_type = f->error_type;
-  r->last_error_condition = f->error_condition;
+  gboolean at_limit = cn_policy_on_publish_error(ctx, r, f->error_type, f->error_condition);
   cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_REPLY_ERROR,
             "push to %s for %s failed; %u error(s) in a row", r->jid, u->account, r->errors);
   cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_ERROR, f->error_type,
                     f->error_condition, r->errors);
-  if (r->errors < (unsigned)ctx->opt.max_errors)
+  if (!at_limit)
     return 0;
   rc = cn_store_remove(ctx, u->account, r->jid, r->node);
   if (rc == CN_WAIT) {

@@ -2,10 +2,15 @@
  * per-account queues of parked work, and the replay of API calls that
  * came while their account was busy.  See pending.h for the model. */
 #include "pending.h"
-#include "tree.h"
-#include "xml.h"
 
 #include <string.h>
+
+#include "ctx.h"
+#include "notify.h"
+#include "registry.h"
+#include "session.h"
+#include "tree.h"
+#include "xml.h"
 
 #define OP_MAGIC 0x63706f70u /* "cpop" */
 

@@ -10,7 +10,11 @@
 #ifndef CN_PENDING_H
 #define CN_PENDING_H
 
-#include "private.h"
+#include <glib.h>
+#include <libxml/tree.h>
+
+#include "cloudnotify/cloudnotify.h"
+#include "timers.h"
 
 /* Internal statuses, never returned to the host.  CN_PARKED: a load is
  * in flight; the entry point that called cn_user_get queues a replay of
@@ -133,24 +137,5 @@ gboolean cn_pending_session_event(cloudnotify_session *s, cn_replay_fn fn, int k
  * into *tmp, which the caller frees with g_string_free when not NULL). */
 struct cn_input;
 const char *cn_input_text(const struct cn_input *in, const xmlDoc *doc, GString **tmp, size_t *len);
-
-/* ---- hooks implemented elsewhere ------------------------------------ */
-
-/* notify.c: the pending push of a notification filter op. */
-void cn_push_free(cloudnotify_push *p);
-/* notify.c: report a push whose filter question was cancelled (VETOED). */
-void cn_push_cancelled(cloudnotify_ctx *ctx, const cloudnotify_push *p);
-/* notify.c: finish a push whose filter answered (t->op); 1 when sent. */
-int cn_notify_resume(cloudnotify_ctx *ctx, cn_task *t);
-/* notify.c */
-cn_summary *cn_summary_copy(const cn_summary *s);
-/* notify.c: cn_notify answered CN_WAIT for a single push; the op goes
- * to a task that finishes it. */
-void cn_notify_single_wait(cloudnotify_ctx *ctx, const char *account, cloudnotify_session *s);
-/* registry.c: the loader of a load op, owned by the op once taken. */
-void cn_loader_close(cloudnotify_loader *l, int rc);
-/* The loader now belongs to the op that was taken during the load. */
-void cn_loader_hand_to_op(cloudnotify_loader *l);
-void cn_loader_free(cloudnotify_loader *l);
 
 #endif

@@ -1,9 +1,11 @@
 /* What a notification says beyond sender and body: the number of stanzas
  * it covers, summary fields and one extra element the notification filter
  * adds, and the triggering stanza's type and id for the filter to read. */
-#include "push.h"
-
 #include <string.h>
+
+#include "push.h"
+#include "ctx.h"
+#include "xml.h"
 
 #define NS_PUSH "urn:xmpp:push:0"
 #define NS_DATA "jabber:x:data"

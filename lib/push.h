@@ -3,7 +3,12 @@
 #ifndef CN_PUSH_H
 #define CN_PUSH_H
 
-#include "private.h"
+#include <glib.h>
+
+#include "cloudnotify/cloudnotify.h"
+#include "rules.h"
+
+typedef struct cn_reg cn_reg;
 
 struct cloudnotify_push {
   cloudnotify_ctx *ctx;

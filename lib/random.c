@@ -1,11 +1,13 @@
 /* Publish ids come from the kernel's CSPRNG: a predictable id would let
  * a third party forge app-server replies and reset or inflate another
  * user's error count. */
-#include "private.h"
+#include "random.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include "ctx.h"
 
 void cn_random_id(char out[33]) {
   static const char hex[] = "0123456789abcdef";

@@ -1,12 +1,18 @@
 /* Users and their registrations: the bounded cache in front of the
  * store, loading (with validation of what storage hands back), and
  * removal with everything that hangs off a registration. */
-#include "private.h"
+#include "registry.h"
 
 #include <string.h>
 
+#include "admin.h"
+#include "counters.h"
+#include "ctx.h"
+#include "host.h"
 #include "jid.h"
 #include "pending.h"
+#include "reg-policy.h"
+#include "xml.h"
 
 struct cloudnotify_loader {
   cloudnotify_ctx *ctx;
@@ -149,11 +155,6 @@ void cn_users_clear(cloudnotify_ctx *ctx) {
   }
 }
 
-static gint newest_first(gconstpointer a, gconstpointer b) {
-  const cn_reg *x = *(cn_reg *const *)a, *y = *(cn_reg *const *)b;
-  return x->enabled_at < y->enabled_at ? 1 : (x->enabled_at > y->enabled_at ? -1 : 0);
-}
-
 static cloudnotify_loader *loader_new(cloudnotify_ctx *ctx, cn_user *u) {
   cloudnotify_loader *l = g_new0(cloudnotify_loader, 1);
   l->ctx = ctx;
@@ -285,7 +286,7 @@ static void cache_user(cloudnotify_ctx *ctx, load_job *j) {
   g_hash_table_insert(ctx->users, u->account, u);
   g_queue_push_head_link(&ctx->user_lru, &u->lru);
   if (stale)
-    cn_user_rebind(ctx, stale, u);
+    cn_policy_rebind(ctx, stale, u);
   cn_users_trim(ctx);
   j->cached = u;
 }
@@ -361,17 +362,13 @@ static int load_finish(cloudnotify_ctx *ctx, cn_user *u, GPtrArray *regs, GHashT
       g_hash_table_destroy(raw);
     return CLOUDNOTIFY_ERR_STORE;
   }
-  /* Storage may hold more than the limit (a lower push_max_devices, a
-   * crash between save and evict): keep the most recently enabled. */
-  g_ptr_array_sort(regs, newest_first);
   load_job *own = j ? j : load_job_new(u->account);
   own->u = u;
   own->loaded = TRUE;
   own->raw = raw;
   own->surplus = g_ptr_array_new();
   own->steps = g_array_new(FALSE, FALSE, sizeof(load_step));
-  for (guint i = 0; i < regs->len; i++)
-    g_ptr_array_add(i < (guint)ctx->opt.max_devices ? u->regs : own->surplus, regs->pdata[i]);
+  cn_policy_trim_loaded(ctx, regs, u->regs, own->surplus);
   g_ptr_array_free(regs, TRUE);
   for (guint i = 0; i < u->regs->len; i++)
     add_steps(own, u->regs->pdata[i], FALSE);
@@ -513,7 +510,7 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
                          record->enabled_at_ms);
   r->errors = record->errors;
   r->client_id = g_strdup(client_id);
-  if (strcmp(record->jid, jid) || (record->node && !node))
+  if (cn_policy_stored_key_stale(record, jid, node))
     loader_remember_raw(loader, r->ident, record);
   g_free(jid);
   if (form)
@@ -523,26 +520,16 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
   if (g_hash_table_lookup_extended(loader->by_key, r->ident, NULL, &at)) {
     guint i = GPOINTER_TO_UINT(at);
     cn_reg *o = loader->regs->pdata[i];
-    if (o->enabled_at > r->enabled_at) {
-      cn_reg_free(r);
-    } else {
+    if (cn_policy_loaded_replaces(o, r)) {
       loader->regs->pdata[i] = r;
       g_hash_table_replace(loader->by_key, r->ident, at);
       cn_reg_free(o);
+    } else {
+      cn_reg_free(r);
     }
     return 0;
   }
   g_hash_table_insert(loader->by_key, r->ident, GUINT_TO_POINTER(loader->regs->len));
   g_ptr_array_add(loader->regs, r);
   return 0;
-}
-
-void cn_user_drop_reg(cloudnotify_ctx *ctx, cn_user *u, cn_reg *r,
-                      cloudnotify_removal_reason reason) {
-  cn_sessions_unbind_reg(ctx, u, r);
-  cn_outstanding_forget(ctx, u->account, r->ident);
-  g_ptr_array_remove(u->regs, r);
-  if (reason)
-    cn_cb_removed(ctx, u->account, r, reason);
-  cn_reg_free(r);
 }

@@ -17,9 +17,12 @@
  * digest are forgotten after CN_DIGEST_WINDOW_MS: the copies of one
  * stanza arrive together, and the same words an hour later are a new
  * message. */
-#include "private.h"
+#include "seen.h"
 
 #include <string.h>
+
+#include "ctx.h"
+#include "registry.h"
 
 typedef struct {
   char *key;

@@ -1,12 +1,18 @@
 /* Client sessions and the stream-management triggers: hibernation,
  * stanzas queued while hibernated (coalesced), overdue acks, and the
  * extended hibernation timeout. */
-#include "private.h"
+#include "session.h"
 
 #include <string.h>
 
+#include "admin.h"
+#include "ctx.h"
+#include "host.h"
 #include "jid.h"
+#include "notify.h"
 #include "pending.h"
+#include "registry.h"
+#include "rules.h"
 #include "tree.h"
 
 static void summaries_free(GPtrArray *a) {
@@ -24,9 +30,9 @@ static void unacked_clear(cloudnotify_session *s) {
 /* Forget everything pending for the session's push: used when its
  * registration goes, and when the session resumes or closes. */
 static void session_stop_work(cloudnotify_ctx *ctx, cloudnotify_session *s) {
-  cn_timer_cancel(ctx, &s->coalesce_timer);
-  cn_timer_cancel(ctx, &s->ack_timer);
-  cn_timer_cancel(ctx, &s->wake_timer);
+  cn_timer_cancel(&s->coalesce_timer);
+  cn_timer_cancel(&s->ack_timer);
+  cn_timer_cancel(&s->wake_timer);
   summaries_free(s->pending);
   unacked_clear(s);
 }
@@ -97,9 +103,9 @@ void cloudnotify_session_free(cloudnotify_session *s) {
     if (s->dead)
       return;
     s->dead = TRUE;
-    cn_timer_cancel(ctx, &s->coalesce_timer);
-    cn_timer_cancel(ctx, &s->ack_timer);
-    cn_timer_cancel(ctx, &s->wake_timer);
+    cn_timer_cancel(&s->coalesce_timer);
+    cn_timer_cancel(&s->ack_timer);
+    cn_timer_cancel(&s->wake_timer);
     ctx->doomed = g_list_prepend(ctx->doomed, s);
     return;
   }
@@ -186,7 +192,7 @@ void cn_session_pushed(cloudnotify_ctx *ctx, cloudnotify_session *s, gboolean im
   /* The device has been told; from here the normal timeout applies, as
    * the reference does after its first important push. */
   s->extended = FALSE;
-  cn_timer_cancel(ctx, &s->wake_timer);
+  cn_timer_cancel(&s->wake_timer);
   cn_cb_hibernation_timeout(ctx, s, -1);
 }
 
@@ -422,7 +428,7 @@ static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
   if (s->state == CN_SESSION_HIBERNATED)
     return CLOUDNOTIFY_ERR_STATE;
   s->state = CN_SESSION_HIBERNATED;
-  cn_timer_cancel(ctx, &s->ack_timer);
+  cn_timer_cancel(&s->ack_timer);
   if (!s->reg)
     return 0;
   if (ctx->opt.max_hibernation_timeout > 0) {
@@ -430,8 +436,8 @@ static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
     cn_cb_hibernation_timeout(ctx, s, ctx->opt.max_hibernation_timeout);
     int64_t wake = ctx->opt.wake_before_expiry;
     if (wake > 0 && wake < ctx->opt.max_hibernation_timeout)
-      cn_timer_arm(ctx, &s->wake_timer, (ctx->opt.max_hibernation_timeout - wake) * 1000, wake_fire,
-                   s);
+      cn_timer_arm(&ctx->timers, &s->wake_timer, cn_mono(ctx),
+                   (ctx->opt.max_hibernation_timeout - wake) * 1000, wake_fire, s);
   }
   push_unacked_or(s, queue, trees, n);
   unacked_clear(s);
@@ -509,7 +515,8 @@ static int queued_impl(cloudnotify_session *s, const cn_input *in) {
   if (ctx->opt.coalesce_ms == 0)
     coalesce_run(ctx, s);
   else if (!cn_timer_armed(&s->coalesce_timer))
-    cn_timer_arm(ctx, &s->coalesce_timer, ctx->opt.coalesce_ms, coalesce_fire, s);
+    cn_timer_arm(&ctx->timers, &s->coalesce_timer, cn_mono(ctx), ctx->opt.coalesce_ms,
+                 coalesce_fire, s);
   return 0;
 }
 
@@ -547,7 +554,8 @@ static int ack_requested_impl(cloudnotify_session *s) {
   if (s->reg && s->state == CN_SESSION_LIVE && !cn_timer_armed(&s->ack_timer) &&
       s->unacked.length) {
     s->ack_target = s->sent;
-    cn_timer_arm(ctx, &s->ack_timer, ctx->opt.max_ack_delay * 1000, ack_fire, s);
+    cn_timer_arm(&ctx->timers, &s->ack_timer, cn_mono(ctx), ctx->opt.max_ack_delay * 1000, ack_fire,
+                 s);
   }
   return 0;
 }
@@ -566,14 +574,13 @@ int cloudnotify_session_acked(cloudnotify_session *s, uint32_t h) {
 }
 
 static int acked_impl(cloudnotify_session *s, uint32_t h) {
-  cloudnotify_ctx *ctx = s->ctx;
   s->acked = h;
   cn_summary *sum;
   /* Serial-number arithmetic: h wraps at 2^32 (XEP-0198). */
   while ((sum = g_queue_peek_head(&s->unacked)) && (int32_t)(sum->seq - h) <= 0)
     cn_summary_free(g_queue_pop_head(&s->unacked));
   if (cn_timer_armed(&s->ack_timer) && (int32_t)(h - s->ack_target) >= 0)
-    cn_timer_cancel(ctx, &s->ack_timer);
+    cn_timer_cancel(&s->ack_timer);
   return 0;
 }
 

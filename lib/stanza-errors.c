@@ -2,9 +2,11 @@
  * conditions.  Returning the library's own static copy lets callers keep
  * the pointer (on a registration, in a report) without owning a string
  * that came from an app server. */
-#include "private.h"
+#include "stanza-errors.h"
 
 #include <string.h>
+
+#include <glib.h>
 
 const char *cn_error_type_static(const char *type) {
   static const char *const types[] = { "cancel", "modify", "auth", "wait" };

@@ -1,9 +1,11 @@
 /* The default store: registrations kept in process memory, lost at
  * exit.  It goes through the same vtable as any host store so that the
  * engine has one code path. */
-#include "private.h"
+#include "store-memory.h"
 
 #include <string.h>
+
+#include <glib.h>
 
 typedef struct {
   char *jid, *node, *form;

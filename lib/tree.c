@@ -7,8 +7,11 @@
 #include "tree.h"
 
 #include <string.h>
-
 #include <libxml/tree.h>
+
+#include "ctx.h"
+#include "notify.h"
+#include "xml.h"
 
 /* As in xml.c: libxml2 refuses deeper documents without XML_PARSE_HUGE,
  * so the text path never accepts more than this whatever the option. */

@@ -4,7 +4,11 @@
 #ifndef CN_TREE_H
 #define CN_TREE_H
 
-#include "private.h"
+#include <stddef.h>
+#include <libxml/tree.h>
+
+#include "cloudnotify/cloudnotify.h"
+#include "rules.h"
 
 /* A stanza as the host gave it: text (tree NULL) or tree. */
 typedef struct cn_input {

@@ -1,11 +1,15 @@
 /* Message triggers from the host's routing: offline storage, archive,
  * bare-JID groupchat, and pings. */
-#include "private.h"
-
 #include <string.h>
 
+#include "counters.h"
+#include "ctx.h"
 #include "jid.h"
+#include "notify.h"
 #include "pending.h"
+#include "registry.h"
+#include "rules.h"
+#include "session.h"
 #include "tree.h"
 
 typedef enum { FOR_ALL, FOR_UNBOUND } audience;

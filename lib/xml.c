@@ -418,6 +418,20 @@ static void escape_append(GString *out, const char *text, size_t len, enum escap
     g_string_append_len(out, text + run, (gssize)(len - run));
 }
 
+gboolean cn_text_is_xml_safe(const char *text) {
+  if (!g_utf8_validate(text, -1, NULL))
+    return FALSE;
+  /* XML 1.0 Char: escaping cannot represent C0 controls (but tab, line
+   * feed and carriage return) or U+FFFE / U+FFFF; one of them would make
+   * every publish ill-formed and get the app server's stream closed. */
+  for (const char *c = text; *c; c = g_utf8_next_char(c)) {
+    gunichar u = g_utf8_get_char(c);
+    if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0xFFFE || u == 0xFFFF)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 void cn_xml_escape(GString *out, const char *text, size_t len) {
   /* Attribute rules are the stricter ones and are valid in text too. */
   escape_append(out, text, len, ESCAPE_ATTR);

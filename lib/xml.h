@@ -67,6 +67,10 @@ const char *cn_xml_attr(const xmlNode *node, const char *name);
  * "" when it has none.  NULL when node is NULL. */
 char *cn_xml_text(const xmlNode *node);
 
+/* Valid UTF-8 made only of characters XML 1.0 can carry (what escaping
+ * can represent): text that may go into a stanza. */
+gboolean cn_text_is_xml_safe(const char *text);
+
 /* Append text escaped for XML character data / attribute values
  * (& < > " ' escaped). */
 void cn_xml_escape(GString *out, const char *text, size_t len);

@@ -83,11 +83,31 @@ G_SLICE=always-malloc G_DEBUG=gc-friendly run_suite vg-pg "$out/build-plain" -- 
 # mod_cloud_notify and once with ours, side by side.
 echo "== integration"
 if [ -f "$out/build-plain/bindings/lua/cloudnotify.so" ]; then
+  # -- Prosody 13 (bookworm-backports, unpacked once into $out/prosody13 beside
+  # Debian's 0.12) runs the same scenarios against its built-in
+  # mod_cloud_notify, in parallel: each scenario has ports of its own.
+  p13_bin=$(tests/integration/prosody13.sh "$out/prosody13" 2> "$out/prosody13-fetch.log") || {
+    tail -5 "$out/prosody13-fetch.log"; p13_bin=; failed_steps+=("integration: Prosody 13 could not be fetched"); }
+  if [ -n "$p13_bin" ]; then
+    rm -f "$out/integration-13.jsonl"
+    /usr/bin/python3 tests/integration/run.py --compare --build "$out/build-plain" --prosody-bin "$p13_bin" \
+      --json "$out/integration-13.jsonl" > "$out/integration-13.log" 2>&1 &
+    p13_pid=$!
+  fi
+  # -- end Prosody 13
   /usr/bin/python3 tests/integration/run.py --compare --build "$out/build-plain" \
     --json "$out/integration.jsonl" > "$out/integration.log" 2>&1
   sed -n '/^Comparison/,$p' "$out/integration.log" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
   grep -E '^FAIL' "$out/integration.log" | head -40
   logs+=("integration=$out/integration.jsonl")
+  # -- Prosody 13
+  if [ -n "$p13_bin" ]; then
+    wait "$p13_pid"
+    sed -n '/^Comparison/,$p' "$out/integration-13.log" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
+    grep -E '^FAIL' "$out/integration-13.log" | head -40
+    logs+=("integration-13=$out/integration-13.jsonl")
+  fi
+  # -- end Prosody 13
 else
   failed_steps+=("integration: the Lua binding was not built")
 fi

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-/* CN_DIGEST_WINDOW_MS (lib/private.h), which API tests do not include. */
+/* CN_DIGEST_WINDOW_MS (lib/seen.h), which API tests do not include. */
 #define CN_DIGEST_WINDOW_MS_FOR_TESTS (60 * 1000)
 
 typedef struct {

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "private.h" /* cn_log_id, for the proof that nothing is formatted */
+#include "ctx.h" /* cn_log_id, for the proof that nothing is formatted */
 
 typedef struct {
   fake_host h;

@@ -1,4 +1,4 @@
--- XEP-0357 push notifications for Prosody 0.12, with the engine in
+-- XEP-0357 push notifications for Prosody 0.12 and 13, with the engine in
 -- libcloudnotify (C) reached through its Lua binding.  A drop-in for
 -- prosody-modules' mod_cloud_notify: same option names, same events, and
 -- the same storage (registrations it stored are read and kept in its
@@ -11,6 +11,22 @@ local st = require "util.stanza";
 local jid = require "util.jid";
 local xml = require "util.xml";
 local watchdog = require "util.watchdog";
+local modulemanager = require "core.modulemanager";
+
+-- Beside mod_cloud_notify (prosody-modules' on 0.12, built into Prosody 13
+-- and enabled by its default config) every message would be pushed twice.
+-- The operator's config decides which one runs: this module refuses to
+-- load, before it touches anything, and the other keeps pushing.
+local other_push_module = "cloud_notify";
+local function refusal()
+	return ("mod_cloudnotify replaces mod_cloud_notify, which is enabled on %s: put \"%s\" in "
+		.. "modules_disabled (Prosody 13 enables it by default) or take it out of modules_enabled; "
+		.. "not loading, so that messages are not pushed twice"):format(module.host, other_push_module);
+end
+if modulemanager.is_loaded(module.host, other_push_module)
+	or modulemanager.get_modules_for_host(module.host):contains(other_push_module) then
+	error(refusal(), 0);
+end
 
 local cpath = module:get_option_string("cloudnotify_cpath");
 if cpath and not package.cpath:find(cpath, 1, true) then
@@ -82,7 +98,12 @@ local function on_send(route, s, account, to, stanza)
 	return true;
 end
 
--- Same watchdog handling as mod_cloud_notify on 0.12's mod_smacks.
+-- mod_smacks' watchdog is replaced by one with the library's timeout, as
+-- mod_cloud_notify does.  util.watchdog calls its callback with the
+-- watchdog that fired, and since Prosody 0.12.4 (so in 13) mod_smacks
+-- releases the session only when that is the session's current watchdog:
+-- the one that fired is handed over, never nothing (0.12.3's callback
+-- ignores it).
 local function on_hibernation_timeout(s, seconds)
 	local session = prosody_session(s);
 	if not session or not session.hibernating_watchdog then return; end
@@ -90,9 +111,9 @@ local function on_hibernation_timeout(s, seconds)
 		session.original_smacks_callback = session.original_smacks_callback or session.hibernating_watchdog.callback;
 		session.original_smacks_timeout = session.original_smacks_timeout or session.hibernating_watchdog.timeout;
 		session.hibernating_watchdog:cancel();
-		session.hibernating_watchdog = watchdog.new(seconds, function()
+		session.hibernating_watchdog = watchdog.new(seconds, function(fired)
 			session.log("debug", "Push-extended smacks watchdog triggered");
-			if session.original_smacks_callback then session.original_smacks_callback(); end
+			if session.original_smacks_callback then session.original_smacks_callback(fired); end
 		end);
 	elseif session.original_smacks_callback and session.original_smacks_timeout then
 		session.hibernating_watchdog:cancel();
@@ -467,6 +488,14 @@ module:hook("iq/bare", app_reply, 10);
 for _, user in pairs(prosody.hosts[host] and prosody.hosts[host].sessions or {}) do
 	for _, session in pairs(user.sessions or {}) do session_for(session, true); end
 end
+
+-- mod_cloud_notify loaded later (from the admin shell): this module steps
+-- aside rather than let both push.
+module:hook("module-loaded", function(event)
+	if event.module ~= other_push_module then return; end
+	module:log("error", "%s", (refusal():gsub("not loading", "unloading")));
+	modulemanager.unload(host, module.name);
+end);
 
 function module.unload()
 	active = false;

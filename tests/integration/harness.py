@@ -1,6 +1,7 @@
 """Real-server harness for the libcloudnotify integration tests.
 
-A private Prosody 0.12 per scenario (own config, data dir, loopback ports), a test
+A private Prosody per scenario (Debian's 0.12, or another one given to use_prosody,
+e.g. 13; own config, data dir, loopback ports), a test
 app server (slixmpp external component recording every pubsub publish) and
 slixmpp clients with XEP-0198 stream management.
 
@@ -30,6 +31,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 PROSODY = "/usr/bin/prosody"
 PROSODYCTL = "/usr/bin/prosodyctl"
+PROSODY_VERSION = "0.12"     # the series under test: "0.12" (Debian 12) or "13"
+
+
+def use_prosody(prosody_bin):
+    """Run the scenarios on another Prosody: `prosody_bin` is its executable,
+    with prosodyctl beside it and its Lua tree at ../lib/prosody (as in a
+    Debian package unpacked with dpkg-deb -x, see prosody13.sh)."""
+    global PROSODY, PROSODYCTL, PROSODY_VERSION
+    PROSODY = os.path.abspath(prosody_bin)
+    PROSODYCTL = os.path.join(os.path.dirname(PROSODY), "prosodyctl")
+    version_file = os.path.join(os.path.dirname(os.path.dirname(PROSODY)), "lib", "prosody",
+                                "prosody.version")
+    with open(version_file) as f:
+        full = f.read().strip()
+    # "0.12.3" is series 0.12, "13.0.1" is series 13
+    parts = full.split(".")
+    PROSODY_VERSION = ".".join(parts[:2]) if parts[0] == "0" else parts[0]
+    return full
 REFERENCE_MODULE = "cloud_notify"
 OUR_MODULE = "cloudnotify"
 
@@ -157,7 +176,7 @@ class Prosody:
         ]
         if os.geteuid() == 0:
             lines.append("run_as_root = true")
-        if self.module == OUR_MODULE:
+        if OUR_MODULE in self.modules_enabled():
             plugin_paths.append(os.path.join(REPO, "bindings", "prosody"))
             if self.build_dir:
                 lines.append("cloudnotify_cpath = %s" % lua_value(
@@ -601,6 +620,15 @@ class Client(slixmpp.ClientXMPP):
         res = await self.test_iq("get", "<memory xmlns='%s'/>" % NS_TEST)
         return float(res.xml.find("{%s}memory" % NS_TEST).get("lua_kib"))
 
+    async def push_modules_loaded(self):
+        """{"cloud_notify": bool, "cloudnotify": bool} (mod_test_ping)."""
+        res = await self.test_iq("get", "<modules xmlns='%s'/>" % NS_TEST)
+        el = res.xml.find("{%s}modules" % NS_TEST)
+        return {k: el.get(k) == "true" for k in ("cloud_notify", "cloudnotify")}
+
+    async def load_module(self, name):
+        await self.test_iq("set", "<load xmlns='%s' module=%s/>" % (NS_TEST, quoteattr(name)))
+
     async def ping_push(self, user, services=None):
         inner = "".join("<service jid=%s%s/>" % (quoteattr(j), "" if n is None else " node=%s" % quoteattr(n))
                         for j, n in (services or []))
@@ -701,6 +729,7 @@ class Ctx:
         self.name = name
         self.module = module
         self.is_ref = module == REFERENCE_MODULE
+        self.version = PROSODY_VERSION    # "0.12" or "13"
         self.options = dict(self.BASE_OPTIONS)
         self.options.update(options or {})
         self.prosody = Prosody(workdir, module, build_dir=build_dir, options=self.options,
@@ -711,6 +740,7 @@ class Ctx:
         self.clients = []
         self.old_streams = []
         self.checks = []      # (status, label, actual, expected, ours); status: ok / FAIL / known-diff / noted
+        self.expected_log_errors = []   # substrings of Prosody error lines the scenario provokes
         self.facts = {}       # measurements to report (memory, timings)
 
     # -- life cycle ---------------------------------------------------------------

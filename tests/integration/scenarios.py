@@ -775,3 +775,73 @@ async def hibernation_timeout(ctx):
     ctx.expect("important pushes for the one message", sum(p.important for p in pushes), 1, ref=2)
     ctx.expect("resume after expiry fails", await alice.resume(), False)
     return "alive after 4.5s=%s; expired %.1fs after the message; pushes: %s" % (alive, t_gone, timeline)
+
+
+@scenario("hibernation_no_push",
+          options={"smacks_hibernation_time": 2, "push_max_hibernation_timeout": 6}, timeout=60)
+async def hibernation_no_push(ctx):
+    """a hibernated session that never gets a push is released after push_max_hibernation_timeout"""
+    # The push module replaces mod_smacks' watchdog with a longer one and hands
+    # over to mod_smacks' own callback when it fires.  Since 0.12.4 (so on 13)
+    # that callback only acts when given the watchdog that fired; called without
+    # it, it takes itself for a stray one and the session hibernates forever.
+    alice = await hibernated_alice(ctx)
+    t_drop = time.monotonic()
+    m = ctx.mark()
+    st = await ctx.session_state("alice", "phone")
+    ctx.expect("watchdog extended to push_max_hibernation_timeout", st and st.get("watchdog_timeout"), "6")
+    await asyncio.sleep(4.5 - (time.monotonic() - t_drop))
+    alive = await ctx.session_state("alice", "phone") is not None
+    ctx.expect("still hibernating after smacks_hibernation_time", alive, True)
+    # util.watchdog fires one second after its timeout on both versions.
+    await ctx.wait_session("alice", "phone", lambda s: s is None, timeout=12 - (time.monotonic() - t_drop))
+    gone = await ctx.session_state("alice", "phone") is None
+    t_gone = time.monotonic() - t_drop
+    # prosody-modules' mod_cloud_notify (0.12) and the module built into 13
+    # call the callback the same way: fine on 0.12.3, the defect on 13.
+    ctx.expect("session released after push_max_hibernation_timeout", gone, True,
+               ref=SAME if ctx.version == "0.12" else False)
+    ctx.note("session gone after (s)", round(t_gone, 1) if gone else None)
+    ctx.expect("pushes", len(ctx.app.publishes[m:]), 0)
+    resumed = await alice.resume()
+    ctx.expect("resume after expiry fails", resumed, False, ref=SAME if ctx.version == "0.12" else ANY)
+    return "released=%s; pushes: %d" % (gone, len(ctx.app.publishes[m:]))
+
+
+REFUSAL = "mod_cloudnotify replaces mod_cloud_notify"
+
+
+@scenario("beside_cloud_notify")
+async def beside_cloud_notify(ctx):
+    """ours refuses to run beside mod_cloud_notify (both configured, or it loaded later): one push per message"""
+    # Both columns run the same configurations (the pair of modules, then ours
+    # alone with cloud_notify loaded at run time): ours decides.  Prosody 13
+    # enables its built-in cloud_notify in the default config, so this is what an
+    # operator who only adds "cloudnotify" gets.
+    ctx.expected_log_errors.append(REFUSAL)
+    ctx.prosody.module = None
+    ctx.prosody.extra_modules = ["cloud_notify", "cloudnotify"]
+    ctx.prosody.write_config()
+    await ctx.restart()
+    loaded = await ctx.admin.push_modules_loaded()
+    ctx.expect("loaded with both in modules_enabled", loaded, {"cloud_notify": True, "cloudnotify": False})
+    ctx.expect("refusal logged", ctx.prosody.log_text().count(REFUSAL), 1)
+    await offline_alice(ctx)
+    m = ctx.mark()
+    ctx.admin.send_message(mto=ALICE, mbody="one", mtype="chat")
+    p1 = await ctx.pushes(m, expect=2, timeout=3)
+    ctx.expect("pushes for one message, both configured", len(p1), 1)
+
+    ctx.prosody.extra_modules = ["cloudnotify"]
+    ctx.prosody.write_config()
+    await ctx.restart()
+    ctx.expect("loaded alone", await ctx.admin.push_modules_loaded(),
+               {"cloud_notify": False, "cloudnotify": True})
+    await ctx.admin.load_module("cloud_notify")
+    ctx.expect("loaded after module:load('cloud_notify')", await ctx.admin.push_modules_loaded(),
+               {"cloud_notify": True, "cloudnotify": False})
+    m = ctx.mark()
+    ctx.admin.send_message(mto=ALICE, mbody="two", mtype="chat")
+    p2 = await ctx.pushes(m, expect=2, timeout=3)
+    ctx.expect("pushes for one message after the late load", len(p2), 1)
+    return "both configured: %d push(es) per message; late load: %d" % (len(p1), len(p2))

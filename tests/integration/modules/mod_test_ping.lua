@@ -18,21 +18,29 @@
 --   <iq type='get' to='localhost'><sessions xmlns='urn:test:cloudnotify' user='alice'/></iq>
 --     lists the user's sessions: resource, hibernating, smacks, connected and the
 --     timeout of the hibernation watchdog (mod_smacks 0.12 keeps it in
---     session.hibernating_watchdog; push modules replace it to extend hibernation).
+--     session.hibernating_watchdog; push modules replace it to extend hibernation;
+--     0.12's watchdog is armed while it has last_reset, 13's while it has timer_id).
 --
 --   <iq type='get' to='localhost'><memory xmlns='urn:test:cloudnotify'/></iq>
 --     runs two full Lua GC cycles and returns the Lua heap size in KiB.
+--
+--   <iq type='set' to='localhost'><load xmlns='urn:test:cloudnotify' module='cloud_notify'/></iq>
+--     loads a module on the host (as the admin shell's module:load does);
+--   <iq type='get' to='localhost'><modules xmlns='urn:test:cloudnotify'/></iq>
+--     says which push modules are loaded: <modules cloud_notify='true' cloudnotify='false'/>.
 
 local st = require "util.stanza";
 local jid = require "util.jid";
-local usermanager = require "core.usermanager";
+-- The `admins` option itself: usermanager.is_admin is deprecated in
+-- Prosody 13 (it logs a warning at every call).
+local admins = module:get_option_set("admins", {});
 
 local xmlns = "urn:test:cloudnotify";
 local host_sessions = prosody.hosts[module.host].sessions;
 
 local function refuse_non_admin(event)
 	local stanza = event.stanza;
-	if not usermanager.is_admin(jid.bare(stanza.attr.from), module.host) then
+	if not admins:contains(jid.bare(stanza.attr.from)) then
 		event.origin.send(st.error_reply(stanza, "auth", "forbidden", "admins only"));
 		return true;
 	end
@@ -75,7 +83,8 @@ module:hook("iq-get/host/"..xmlns..":sessions", function (event)
 				hibernating = session.hibernating and "true" or "false";
 				smacks = session.smacks and "true" or "false";
 				connected = session.conn and "true" or "false";
-				watchdog_timeout = watchdog and watchdog.last_reset and tostring(watchdog.timeout) or nil;
+				watchdog_timeout = watchdog and (watchdog.last_reset or watchdog.timer_id)
+					and tostring(watchdog.timeout) or nil;
 				push_identifier = type(session.push_identifier) == "string" and session.push_identifier or nil;
 			}):up();
 		end
@@ -97,3 +106,28 @@ module:hook("iq-get/host/"..xmlns..":memory", function (event)
 end);
 
 module:log("info", "test helper loaded (admins only: ping, sessions, memory)");
+
+local modulemanager = require "core.modulemanager";
+
+module:hook("iq-set/host/"..xmlns..":load", function (event)
+	if refuse_non_admin(event) then return true; end
+	local origin, stanza = event.origin, event.stanza;
+	local ok, err = modulemanager.load(module.host, stanza.tags[1].attr.module);
+	if not ok then
+		origin.send(st.error_reply(stanza, "cancel", "undefined-condition", tostring(err)));
+	else
+		origin.send(st.reply(stanza));
+	end
+	return true;
+end);
+
+module:hook("iq-get/host/"..xmlns..":modules", function (event)
+	if refuse_non_admin(event) then return true; end
+	local origin, stanza = event.origin, event.stanza;
+	local attr = { xmlns = xmlns };
+	for _, name in ipairs { "cloud_notify", "cloudnotify" } do
+		attr[name] = modulemanager.is_loaded(module.host, name) and "true" or "false";
+	end
+	origin.send(st.reply(stanza):tag("modules", attr));
+	return true;
+end);

@@ -1,0 +1,64 @@
+/* Users and their registrations (registry.c): the bounded cache in front
+ * of the store, and loading what the store holds.  Which registrations
+ * an account keeps is reg-policy.h's business.  Internal. */
+#ifndef CN_REGISTRY_H
+#define CN_REGISTRY_H
+
+#include <glib.h>
+
+#include "cloudnotify/cloudnotify.h"
+
+typedef struct cn_user cn_user;
+typedef struct cn_reg cn_reg;
+
+struct cn_reg {
+  cn_user *user;
+  char *jid;  /* normalised */
+  char *node; /* NULL when none */
+  char *form; /* publish-options <x/> serialised, NULL when none */
+  size_t form_len;
+  int64_t enabled_at;
+  unsigned errors; /* consecutive app-server errors, stored through set_errors */
+  char *ident;     /* "jid<node": identity used for de-duplication */
+  /* the last counted error's type and condition (static strings from
+   * stanza-errors.c, or NULL), reported when it causes the removal */
+  const char *last_error_type;
+  const char *last_error_condition;
+  char *client_id; /* of the enabling session, NULL when none */
+};
+
+struct cn_user {
+  char *account;   /* normalised bare JID */
+  GPtrArray *regs; /* cn_reg*, owned */
+  GList *sessions; /* cloudnotify_session*, borrowed */
+  GList lru;       /* link in ctx->user_lru; data = this user */
+};
+
+/* Find or load the user; loads through the store.  Returns 0 and *out
+ * (borrowed from the cache), CLOUDNOTIFY_ERR_STORE, or CN_PARKED
+ * (pending.h) when the load is answered later.  The user stays valid
+ * until the next call that may evict (cn_user_get again) unless it has
+ * sessions. */
+int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out);
+void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
+/* Free a user already taken out of the cache (ctx->users, user_lru). */
+void cn_user_free(cn_user *u);
+/* Evict users beyond max_cached_users that hold no session. */
+void cn_users_trim(cloudnotify_ctx *ctx);
+void cn_users_clear(cloudnotify_ctx *ctx);
+/* The registration of u with identity ident ("jid<node"), or NULL. */
+cn_reg *cn_user_find_ident(cn_user *u, const char *ident);
+cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node);
+cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form, size_t form_len,
+                   int64_t enabled_at);
+void cn_reg_free(cn_reg *r);
+/* r as the store and the listing see it; every pointer borrowed from r. */
+cloudnotify_record cn_reg_record(const cn_reg *r);
+
+/* The loader of a load op, owned by the op once taken (pending.c). */
+void cn_loader_close(cloudnotify_loader *l, int rc);
+/* The loader now belongs to the op that was taken during the load. */
+void cn_loader_hand_to_op(cloudnotify_loader *l);
+void cn_loader_free(cloudnotify_loader *l);
+
+#endif
