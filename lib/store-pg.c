@@ -20,6 +20,10 @@
 #define SCHEMA_VERSION 1
 /* A pending forget is retried this often while its account is busy. */
 #define FORGET_RETRY_MS 20
+/* The server cancels a statement after query_timeout_ms
+ * (statement_timeout); no answer this much later means the server or
+ * the network is gone. */
+#define ANSWER_GRACE_MS 2000
 /* NOTIFY payloads are at most 8000 bytes; an account is far shorter, and
  * anything longer cannot be one. */
 #define MAX_ACCOUNT 3071
@@ -353,8 +357,8 @@ static void send_next(cloudnotify_pg *pg) {
     return;
   g_queue_pop_head(&pg->queue);
   pg->cur = c;
-  pg->deadline =
-      now_ms() + (c->kind == CMD_SETUP ? pg->opt.connect_timeout_ms : pg->opt.query_timeout_ms);
+  pg->deadline = now_ms() + (c->kind == CMD_SETUP ? pg->opt.connect_timeout_ms
+                                                  : pg->opt.query_timeout_ms + ANSWER_GRACE_MS);
   int ok = c->kind == CMD_SETUP ? PQsendQuery(pg->conn, pg->sql_setup)
                                 : PQsendQueryParams(pg->conn, cmd_sql(pg, c), c->nparams, NULL,
                                                     (const char *const *)c->params, NULL, NULL, 0);
@@ -798,6 +802,11 @@ static void build_sql(cloudnotify_pg *pg) {
       "  RETURN c;\n"
       "END $cn$;\n",
       s, ch);
+  /* Cancelled by the server, a statement stuck behind a lock cannot
+   * commit after its operation was answered as failed; a client-side
+   * timeout alone would leave it running. */
+  g_string_append_printf(q, "SET statement_timeout = %" G_GINT64_FORMAT ";\n",
+                         pg->opt.query_timeout_ms);
   g_string_append_printf(q, "LISTEN \"%s\";\n", ch);
   pg->sql_setup = g_string_free(q, FALSE);
 }

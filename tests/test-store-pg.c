@@ -497,6 +497,86 @@ static void reconnect_forgets_everything(void **state) {
   node_stop(&b);
 }
 
+/* A statement stuck behind a lock is cancelled by the server after
+ * query_timeout_ms: the enable fails, nothing is stored later, the
+ * connection stays, the next enable works. */
+static void stuck_statement_cancelled(void **state) {
+  node n;
+  fh_init(&n.h);
+  n.log = g_ptr_array_new_with_free_func(g_free);
+  cloudnotify_pg_options o = node_options(&n, "cn_stuck");
+  o.query_timeout_ms = 300;
+  assert_int_equal(cloudnotify_pg_new(&n.pg, conninfo, &o), 0);
+  assert_int_equal(cloudnotify_ctx_set_pg_store(n.h.ctx, n.pg), 0);
+  assert_int_equal(cloudnotify_pg_wait_idle(n.pg, 20000), 0);
+  cloudnotify_session *s = au_session(&n.h, ALICE, "a");
+  assert_int_equal(cloudnotify_account_has_push(n.h.ctx, ALICE), 1); /* loading */
+  drive(&n, NULL);
+  /* Another session holds the account's lock. */
+  PGconn *c = PQconnectdb(conninfo);
+  assert_int_equal(PQstatus(c), CONNECTION_OK);
+  PGresult *r = PQexec(c, "BEGIN; SELECT pg_advisory_xact_lock(1129207636, "
+                          "hashtext('" ALICE "'))");
+  assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+  PQclear(r);
+  unsigned before = n.h.sent->len;
+  enable(&n, s, "stuck");
+  drive(&n, NULL);
+  assert_int_equal(replies_with(&n.h, before, "wait/internal-server-error"), 1);
+  const char *msg = NULL;
+  assert_int_equal(cloudnotify_pg_last_error(n.pg, &msg), CLOUDNOTIFY_ERR_PG_QUERY);
+  assert_non_null(strstr(msg, "statement timeout"));
+  assert_int_equal(cloudnotify_pg_get_state(n.pg), CLOUDNOTIFY_PG_READY);
+  r = PQexec(c, "COMMIT");
+  PQclear(r);
+  PQfinish(c);
+  before = n.h.sent->len;
+  enable(&n, s, "free");
+  drive(&n, NULL);
+  assert_int_equal(replies_with(&n.h, before, "result"), 1);
+  char *db = db_view("cn_stuck", ALICE);
+  assert_string_equal(db, PUSH_JID "/free");
+  g_free(db);
+  node_stop(&n);
+}
+
+/* What the database hands back is untrusted: invalid rows are skipped
+ * by the loader; a function replaced behind the store fails the
+ * operation with the server's message (every statement names the
+ * columns it reads, so no result of another shape is ever read). */
+static void hostile_database(void **state) {
+  node n;
+  node_start(&n, "cn_hostile");
+  db_exec("INSERT INTO cn_hostile.cloudnotify_registrations VALUES "
+          "('" ALICE "', 'not a jid@@', '', NULL, 1, 0, NULL, 1), "
+          "('" ALICE "', 'push.example', 'ok', '<x', 2, 0, NULL, 2), "
+          "('" ALICE "', 'push.example', 'good', NULL, 3, 7, 'client', 3)");
+  assert_int_equal(cloudnotify_account_has_push(n.h.ctx, ALICE), 1);
+  drive(&n, NULL);
+  char *v = node_view(&n, NULL, ALICE);
+  assert_string_equal(v, PUSH_JID "/good");
+  g_free(v);
+  uint64_t rejected = 0;
+  assert_int_equal(
+      cloudnotify_ctx_get_counter(n.h.ctx, CLOUDNOTIFY_COUNTER_STORE_RECORDS_REJECTED, &rejected),
+      0);
+  assert_int_equal(rejected, 2);
+  /* Someone replaced the store's function with one of another shape. */
+  db_exec("DROP FUNCTION cn_hostile.cloudnotify_save(text, text, text, text, bigint, integer, "
+          "text, integer); "
+          "CREATE FUNCTION cn_hostile.cloudnotify_save(text, text, text, text, bigint, integer, "
+          "text, integer) RETURNS TABLE (x text) LANGUAGE sql AS 'SELECT NULL::text WHERE false'");
+  cloudnotify_session *s = au_session(&n.h, ALICE, "a");
+  unsigned before = n.h.sent->len;
+  enable(&n, s, "new");
+  drive(&n, NULL);
+  assert_int_equal(replies_with(&n.h, before, "wait/internal-server-error"), 1);
+  const char *msg = NULL;
+  assert_int_equal(cloudnotify_pg_last_error(n.pg, &msg), CLOUDNOTIFY_ERR_PG_QUERY);
+  assert_non_null(strstr(msg, "ev_jid"));
+  node_stop(&n);
+}
+
 /* The server restarts mid-run: the stores reconnect by themselves; while
  * it is down enables fail and pushes for cached accounts go on; nothing
  * acknowledged is lost. */
@@ -703,6 +783,8 @@ int main(void) {
     cmocka_unit_test(newer_schema_refused),
     cmocka_unit_test(glib_source_drives),
     cmocka_unit_test(handle_freed_first),
+    cmocka_unit_test(stuck_statement_cancelled),
+    cmocka_unit_test(hostile_database),
     /* Last: it stops and starts the server. */
     cmocka_unit_test(server_restart),
   };

@@ -99,9 +99,11 @@ typedef struct cloudnotify_pg_options {
   /** A connection attempt (including the schema setup) taking longer
    *  fails.  Default 10000 ms. */
   int64_t connect_timeout_ms;
-  /** A statement without answer for this long counts as a lost
-   *  connection: it is closed (every waiting operation fails) and opened
-   *  again.  Default 30000 ms. */
+  /** The server cancels a statement running longer than this (the
+   *  session's statement_timeout): its operation fails, nothing of it is
+   *  committed, the connection stays.  Without any answer 2 s later the
+   *  connection counts as lost: it is closed (every waiting operation
+   *  fails) and opened again.  Default 30000 ms. */
   int64_t query_timeout_ms;
   /** Schema holding the tables and functions: [a-z_][a-z0-9_]*, at most
    *  CLOUDNOTIFY_PG_SCHEMA_MAX bytes; NULL: "public".  Created when
