@@ -75,6 +75,40 @@ run_suite plain "$out/build-plain" -Dwerror=$werror -- --no-suite pg
 # The PostgreSQL store: two nodes on a private cluster the suite starts,
 # restarts and stops itself (tests/scripts/pg-cluster.sh).
 run_suite pg "$out/build-plain" -- --suite pg
+# The integration suites need only the plain build; they spend most of their
+# time waiting on the servers' timers, so they run in the background beside
+# the ASan and valgrind steps (each scenario has ports and servers of its
+# own), and are collected at the end.
+# - Prosody 0.12 (Debian's) and Prosody 13 (bookworm-backports, unpacked once
+#   into $out/prosody13 beside 0.12), each with its own mod_cloud_notify and
+#   ours side by side;
+# - Debian's ejabberd 23.01, with its own mod_push + mod_push_keepalive and
+#   ours (bindings/erlang) side by side.
+integration_pids=()
+integration_names=()
+start_integration() { # NAME COMMAND...
+  local name=$1; shift
+  rm -f "$out/$name.jsonl"
+  "$@" --json "$out/$name.jsonl" > "$out/$name.log" 2>&1 &
+  integration_pids+=($!)
+  integration_names+=("$name")
+}
+if [ -f "$out/build-plain/bindings/lua/cloudnotify.so" ]; then
+  start_integration integration /usr/bin/python3 tests/integration/run.py --compare --build "$out/build-plain"
+  p13_bin=$(tests/integration/prosody13.sh "$out/prosody13" 2> "$out/prosody13-fetch.log") || {
+    tail -5 "$out/prosody13-fetch.log"; p13_bin=; failed_steps+=("integration: Prosody 13 could not be fetched"); }
+  [ -n "$p13_bin" ] && start_integration integration-13 /usr/bin/python3 tests/integration/run.py \
+    --compare --build "$out/build-plain" --prosody-bin "$p13_bin"
+else
+  failed_steps+=("integration: the Lua binding was not built")
+fi
+if [ -f "$out/build-plain/bindings/erlang/mod_cloudnotify.beam" ]; then
+  start_integration integration-ejabberd /usr/bin/python3 tests/integration/run_ejabberd.py \
+    --compare --build "$out/build-plain"
+else
+  failed_steps+=("integration-ejabberd: the Erlang binding was not built")
+fi
+
 CC=clang run_suite asan "$out/build-asan" -Dwerror=$werror -Db_sanitize=address,undefined \
   -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -- --suite unit --suite api --suite fuzz --suite pg \
   --suite conformance --suite tools
@@ -90,51 +124,14 @@ G_SLICE=always-malloc G_DEBUG=gc-friendly run_suite vg-pg "$out/build-plain" -- 
   --suite pg --timeout-multiplier 10 \
   --wrapper "valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --suppressions=/usr/share/glib-2.0/valgrind/glib.supp"
 
-# A real Prosody with real clients, once with prosody-modules'
-# mod_cloud_notify and once with ours, side by side.
-echo "== integration"
-if [ -f "$out/build-plain/bindings/lua/cloudnotify.so" ]; then
-  # -- Prosody 13 (bookworm-backports, unpacked once into $out/prosody13 beside
-  # Debian's 0.12) runs the same scenarios against its built-in
-  # mod_cloud_notify, in parallel: each scenario has ports of its own.
-  p13_bin=$(tests/integration/prosody13.sh "$out/prosody13" 2> "$out/prosody13-fetch.log") || {
-    tail -5 "$out/prosody13-fetch.log"; p13_bin=; failed_steps+=("integration: Prosody 13 could not be fetched"); }
-  if [ -n "$p13_bin" ]; then
-    rm -f "$out/integration-13.jsonl"
-    /usr/bin/python3 tests/integration/run.py --compare --build "$out/build-plain" --prosody-bin "$p13_bin" \
-      --json "$out/integration-13.jsonl" > "$out/integration-13.log" 2>&1 &
-    p13_pid=$!
-  fi
-  # -- end Prosody 13
-  /usr/bin/python3 tests/integration/run.py --compare --build "$out/build-plain" \
-    --json "$out/integration.jsonl" > "$out/integration.log" 2>&1
-  sed -n '/^Comparison/,$p' "$out/integration.log" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
-  grep -E '^FAIL' "$out/integration.log" | head -40
-  logs+=("integration=$out/integration.jsonl")
-  # -- Prosody 13
-  if [ -n "$p13_bin" ]; then
-    wait "$p13_pid"
-    sed -n '/^Comparison/,$p' "$out/integration-13.log" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
-    grep -E '^FAIL' "$out/integration-13.log" | head -40
-    logs+=("integration-13=$out/integration-13.jsonl")
-  fi
-  # -- end Prosody 13
-else
-  failed_steps+=("integration: the Lua binding was not built")
-fi
-
-# Debian's ejabberd 23.01 with real clients, once with its own mod_push +
-# mod_push_keepalive and once with ours (bindings/erlang), side by side.
-echo "== integration-ejabberd"
-if [ -f "$out/build-plain/bindings/erlang/mod_cloudnotify.beam" ]; then
-  /usr/bin/python3 tests/integration/run_ejabberd.py --compare --build "$out/build-plain" \
-    --json "$out/integration-ejabberd.jsonl" > "$out/integration-ejabberd.log" 2>&1
-  sed -n '/^Comparison/,$p' "$out/integration-ejabberd.log" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
-  grep -E '^FAIL' "$out/integration-ejabberd.log" | head -40
-  logs+=("integration-ejabberd=$out/integration-ejabberd.jsonl")
-else
-  failed_steps+=("integration-ejabberd: the Erlang binding was not built")
-fi
+for i in "${!integration_pids[@]}"; do
+  name=${integration_names[$i]}
+  wait "${integration_pids[$i]}"
+  echo "== $name"
+  sed -n '/^Comparison/,$p' "$out/$name.log" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
+  grep -E '^FAIL' "$out/$name.log" | head -40
+  logs+=("$name=$out/$name.jsonl")
+done
 
 args=("${logs[@]}")
 for s in "${failed_steps[@]+"${failed_steps[@]}"}"; do args+=(--failed-step "$s"); done
