@@ -61,7 +61,7 @@ run_suite() {
     { grep -E 'error|FAILED' -A5 "$out/$label-build.log" | head -60; failed_steps+=("$label: build"); return; }
   meson test -C "$dir" --no-rebuild --print-errorlogs --logbase "$label" "${test[@]}" \
     > "$out/$label-test.log" 2>&1
-  grep -E '^ *[0-9]+/[0-9]+ ' "$out/$label-test.log" | grep -v ' OK ' | head -40
+  grep -E '^ *[0-9]+/[0-9]+ ' "$out/$label-test.log" | grep -vE ' (OK|EXPECTEDFAIL) ' | head -40
   # meson appends the wrapper's name to the log base when one is used.
   local log
   log=$(ls "$dir/meson-logs/$label"*.json 2>/dev/null | head -n1)
