@@ -75,13 +75,12 @@ def prosody_log_errors(text):
     return out
 
 
-async def run_one(scen, module, args, tmp_root, template):
-    res = Result(scen, module)
-    workdir = tempfile.mkdtemp(prefix="%s-%s-" % (MODULE_LABEL[module], scen.name), dir=tmp_root)
-    res.workdir = workdir
-    ctx = Ctx(scen.name, module, workdir, template, build_dir=args.build, options=scen.options,
-              verbose=args.verbose)
-    _live_prosodies.append(ctx.prosody)
+async def run_scenario(res, ctx, args, live, log_errors, server_name):
+    """Run res.scen in ctx (set up, scenario, teardown) and fill res; shared by
+    the Prosody runner and run_ejabberd.py. live lists the running servers for
+    the exit handler; log_errors(text) picks the server log's error lines."""
+    scen = res.scen
+    live.append(ctx.prosody)
     t0 = time.monotonic()
     try:
         await ctx.setup()
@@ -97,20 +96,28 @@ async def run_one(scen, module, args, tmp_root, template):
         try:
             await ctx.teardown()
         finally:
-            _live_prosodies.remove(ctx.prosody)
+            live.remove(ctx.prosody)
         res.seconds = time.monotonic() - t0
         res.cpu = ctx.prosody.cpu_seconds()
         res.checks = ctx.checks
         res.facts = ctx.facts
-        res.log_errors = [line for line in prosody_log_errors(ctx.prosody.log_text())
-                          if not any(e in line for e in ctx.expected_log_errors)]
+        res.log_errors = [line for line in log_errors(ctx.prosody.log_text())
+                          if not any(e in line for e in getattr(ctx, "expected_log_errors", ()))]
     res.ok = res.error is None and not ctx.failed
-    if module == OUR_MODULE and res.log_errors and not args.allow_log_errors:
+    if res.module == OUR_MODULE and res.log_errors and not args.allow_log_errors:
         res.ok = False
-        res.error = (res.error + "; " if res.error else "") + "Prosody logged errors"
+        res.error = (res.error + "; " if res.error else "") + "%s logged errors" % server_name
     if res.ok and not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(res.workdir, ignore_errors=True)
     return res
+
+
+async def run_one(scen, module, args, tmp_root, template):
+    res = Result(scen, module)
+    res.workdir = tempfile.mkdtemp(prefix="%s-%s-" % (MODULE_LABEL[module], scen.name), dir=tmp_root)
+    ctx = Ctx(scen.name, module, res.workdir, template, build_dir=args.build, options=scen.options,
+              verbose=args.verbose)
+    return await run_scenario(res, ctx, args, _live_prosodies, prosody_log_errors, "Prosody")
 
 
 def print_result(res, verbose=False):
@@ -140,11 +147,13 @@ def print_result(res, verbose=False):
     sys.stdout.flush()
 
 
-def compare_table(results, scenarios):
+def comparison_rows(results, scenarios, verdict):
+    """One row per scenario: the reference's and our description and
+    verdict(ref, ours, a, b) when they differ."""
     by = {}
     for r in results:
         by.setdefault(r.scen.name, {})[r.module] = r
-    rows = [("scenario", "reference (mod_cloud_notify)", "ours (mod_cloudnotify)", "")]
+    rows = []
     for scen in scenarios:
         pair = by.get(scen.name, {})
         ref, ours = pair.get(REFERENCE_MODULE), pair.get(OUR_MODULE)
@@ -156,21 +165,17 @@ def compare_table(results, scenarios):
                 return "ERROR " + r.error.split("\n")[0]
             return r.description
         a, b = cell(ref), cell(ours)
-        if a == b:
-            verdict = "same"
-        elif ref is not None and any(c[0] in ("known-diff", "noted") for c in ref.checks):
-            verdict = "known diff"
-        else:
-            verdict = "DIFFERENT"
-        rows.append((scen.name, a, b, verdict))
+        rows.append((scen.name, a, b, "same" if a == b else verdict(scen, ref, ours)))
+    return rows
+
+
+def print_comparison(title, ref_label, rows):
     width = 46
     print()
-    print("Comparison on Prosody %s (what the app server saw; 'known diff' = the reference's result"
-          " is a listed," % harness.PROSODY_VERSION)
-    print("deliberate difference or a recorded-only outcome, see the known-diff/noted lines above)")
+    print(title)
     line = "+-%s-+-%s-+-%s-+-%s-+" % ("-" * 26, "-" * width, "-" * width, "-" * 10)
     print(line)
-    for i, (name, a, b, same) in enumerate(rows):
+    for name, a, b, same in [("scenario", ref_label, "ours (mod_cloudnotify)", "")] + rows:
         wa = textwrap.wrap(a, width) or [""]
         wb = textwrap.wrap(b, width) or [""]
         for j in range(max(len(wa), len(wb))):
@@ -178,6 +183,18 @@ def compare_table(results, scenarios):
                 name if j == 0 else "", width, wa[j] if j < len(wa) else "",
                 width, wb[j] if j < len(wb) else "", same if j == 0 else ""))
         print(line)
+
+
+def compare_table(results, scenarios):
+    def verdict(scen, ref, ours):
+        if ref is not None and any(c[0] in ("known-diff", "noted") for c in ref.checks):
+            return "known diff"
+        return "DIFFERENT"
+    print_comparison(
+        "Comparison on Prosody %s (what the app server saw; 'known diff' = the reference's result"
+        " is a listed,\ndeliberate difference or a recorded-only outcome, see the known-diff/noted"
+        " lines above)" % harness.PROSODY_VERSION,
+        "reference (mod_cloud_notify)", comparison_rows(results, scenarios, verdict))
 
 
 async def main_async(args, modules, scenarios):

@@ -22,9 +22,7 @@ import os
 import shutil
 import sys
 import tempfile
-import textwrap
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,39 +65,11 @@ atexit.register(_kill_leftovers)
 
 async def run_one(scen, module, args, tmp_root, run_state):
     res = prosody_run.Result(scen, module)
-    workdir = tempfile.mkdtemp(prefix="%s-%s-" % (LABEL[module], scen.name), dir=tmp_root)
-    res.workdir = workdir
-    ctx = server_ejabberd.EjabberdCtx(scen.name, module, workdir, run_state,
+    res.workdir = tempfile.mkdtemp(prefix="%s-%s-" % (LABEL[module], scen.name), dir=tmp_root)
+    ctx = server_ejabberd.EjabberdCtx(scen.name, module, res.workdir, run_state,
                                       options=scen.options, verbose=args.verbose)
-    _live.append(ctx.prosody)
-    t0 = time.monotonic()
-    try:
-        await ctx.setup()
-        res.description = await asyncio.wait_for(scen.fn(ctx), scen.timeout)
-    except asyncio.CancelledError:
-        res.error = "interrupted"
-        raise
-    except Exception as e:
-        res.error = "%s: %s" % (type(e).__name__, e)
-        if args.verbose:
-            res.error += "\n" + traceback.format_exc()
-    finally:
-        try:
-            await ctx.teardown()
-        finally:
-            _live.remove(ctx.prosody)
-        res.seconds = time.monotonic() - t0
-        res.cpu = ctx.prosody.cpu_seconds()
-        res.checks = ctx.checks
-        res.facts = ctx.facts
-        res.log_errors = server_ejabberd.log_errors(ctx.prosody.log_text())
-    res.ok = res.error is None and not ctx.failed
-    if module == OUR_MODULE and res.log_errors and not args.allow_log_errors:
-        res.ok = False
-        res.error = (res.error + "; " if res.error else "") + "ejabberd logged errors"
-    if res.ok and not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return res
+    return await prosody_run.run_scenario(res, ctx, args, _live, server_ejabberd.log_errors,
+                                          "ejabberd")
 
 
 def print_result(res, verbose):
@@ -111,38 +81,26 @@ def print_result(res, verbose):
         prosody_run.MODULE_LABEL.update(saved)
 
 
-def compare_table(results, scenarios):
-    by = {}
-    for r in results:
-        by.setdefault(r.scen.name, {})[r.module] = r
-    rows = [("scenario", "ejabberd mod_push + keepalive", "ours (mod_cloudnotify)", "")]
-    for scen in scenarios:
-        pair = by.get(scen.name, {})
-        ref, ours = pair.get(REFERENCE_MODULE), pair.get(OUR_MODULE)
+# Scenarios whose outcome differs from mod_push + mod_push_keepalive for a
+# reason given in docs/differences.md (section ejabberd); any other
+# difference shows as DIFFERENT and must be explained there, then listed here.
+EXPLAINED = {
+    "enable_disable", "enable_bad_requests", "enable_own_jid", "enable_foreign_to",
+    "enable_malformed_jid", "hibernation_cycle", "mixed_batch", "rehibernate_unacked",
+    "call_while_online", "outgoing_carbon", "incoming_carbon", "groupchat_bare",
+    "summary_default", "summary_with_sender", "importance_offline", "importance_session",
+    "app_errors_removal", "app_errors_reset", "app_errors_restart", "app_errors_foreign_sender",
+    "hibernation_timeout", "device_limit",
+}
 
-        def cell(r):
-            if r is None:
-                return "-"
-            if r.error and not r.description:
-                return "ERROR " + r.error.split("\n")[0]
-            return r.description
-        a, b = cell(ref), cell(ours)
-        verdict = "same" if a == b else "DIFFERENT"
-        rows.append((scen.name, a, b, verdict))
-    width = 46
-    print()
-    print("Comparison on ejabberd 23.01 (what the app server saw; every DIFFERENT row is")
-    print("explained in docs/differences.md, section ejabberd)")
-    line = "+-%s-+-%s-+-%s-+-%s-+" % ("-" * 26, "-" * width, "-" * width, "-" * 9)
-    print(line)
-    for name, a, b, same in rows:
-        wa = textwrap.wrap(a, width) or [""]
-        wb = textwrap.wrap(b, width) or [""]
-        for j in range(max(len(wa), len(wb))):
-            print("| %-26s | %-*s | %-*s | %-9s |" % (
-                name if j == 0 else "", width, wa[j] if j < len(wa) else "",
-                width, wb[j] if j < len(wb) else "", same if j == 0 else ""))
-        print(line)
+
+def compare_table(results, scenarios):
+    rows = prosody_run.comparison_rows(
+        results, scenarios, lambda scen, ref, ours: "known diff" if scen.name in EXPLAINED else "DIFFERENT")
+    prosody_run.print_comparison(
+        "Comparison on ejabberd 23.01 (what the app server saw; 'known diff' = explained in\n"
+        "docs/differences.md, section ejabberd; DIFFERENT = not explained yet)",
+        "ejabberd mod_push + keepalive", rows)
 
 
 async def main_async(args, modules, scenarios):
