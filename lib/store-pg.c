@@ -1175,7 +1175,9 @@ int cloudnotify_pg_save_record(cloudnotify_pg *pg, const char *account,
   int rc = blocking_ready(pg);
   if (rc)
     return rc;
-  char *form = record->publish_options
+  /* NULL/0 is no form (cloudnotify_record): a form of length 0 is none,
+   * as the SQLite store keeps it. */
+  char *form = record->publish_options && record->publish_options_len
                    ? g_strndup(record->publish_options, record->publish_options_len)
                    : NULL;
   char *at = g_strdup_printf("%" G_GINT64_FORMAT, record->enabled_at_ms);

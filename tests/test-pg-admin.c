@@ -152,6 +152,24 @@ static void foreach_stop_reentry_arguments(void **state) {
   cloudnotify_pg_free(pg);
 }
 
+static int form_is_none(void *data, const char *account, const cloudnotify_record *r) {
+  assert_null(r->publish_options);
+  assert_int_equal(r->publish_options_len, 0);
+  (*(int *)data)++;
+  return 0;
+}
+
+/* NULL/0 is no form: a form of length 0 is stored as none, as SQLite
+ * keeps it (exports of both stores compare equal). */
+static void empty_form_is_none(void **state) {
+  cloudnotify_pg *pg = tool_open("cn_adm_form", 0, 0);
+  save(pg, "a@x", "push.example", NULL, "", 1, 0, NULL);
+  int n = 0;
+  assert_int_equal(cloudnotify_pg_foreach(pg, NULL, form_is_none, &n), 0);
+  assert_int_equal(n, 1);
+  cloudnotify_pg_free(pg);
+}
+
 /* save_record applies the handle's device limit as an enable does: the
  * least recently stored beyond it go. */
 static void save_applies_device_limit(void **state) {
@@ -296,9 +314,9 @@ static int group_teardown(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(foreach_fields_and_order),   cmocka_unit_test(foreach_stop_reentry_arguments),
-    cmocka_unit_test(save_applies_device_limit),  cmocka_unit_test(rows_of_another_node),
-    cmocka_unit_test(missing_schema_and_refused),
+    cmocka_unit_test(foreach_fields_and_order), cmocka_unit_test(foreach_stop_reentry_arguments),
+    cmocka_unit_test(empty_form_is_none),       cmocka_unit_test(save_applies_device_limit),
+    cmocka_unit_test(rows_of_another_node),     cmocka_unit_test(missing_schema_and_refused),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
