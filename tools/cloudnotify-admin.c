@@ -689,8 +689,13 @@ int main(int argc, char **argv) {
       return EX_DONE;
     }
     if (!strcmp(a, "--version")) {
-      printf("cloudnotify-admin %s (libcloudnotify %s)\n", CN_ADMIN_VERSION,
-             cloudnotify_version_string());
+#ifdef CN_ADMIN_PG
+      const char *pg_support = ", with PostgreSQL";
+#else
+      const char *pg_support = ", without PostgreSQL";
+#endif
+      printf("cloudnotify-admin %s (libcloudnotify %s%s)\n", CN_ADMIN_VERSION,
+             cloudnotify_version_string(), pg_support);
       return EX_DONE;
     }
     if (!strcmp(a, "--db") || !strcmp(a, "--pg") || !strcmp(a, "--pg-schema") ||
