@@ -229,7 +229,9 @@ CLOUDNOTIFY_EXPORT int cloudnotify_pg_wait_idle(cloudnotify_pg *pg, int timeout_
  * Each first waits, as cloudnotify_pg_wait_idle(pg, -1) does, for the
  * connection and the schema setup (bounded by connect_timeout_ms), then
  * runs one statement; the server's statement_timeout
- * (query_timeout_ms) bounds it.  Common errors: INVALID_ARGUMENT (pg
+ * (query_timeout_ms) bounds it (a server that vanishes without closing
+ * the connection is noticed only when TCP gives up: libpq's keepalives_*
+ * and tcp_user_timeout in conninfo shorten that).  Common errors: INVALID_ARGUMENT (pg
  * NULL, or a required pointer NULL), STATE (pg serves a context),
  * REENTRANT (from inside a callback of pg, including the foreach
  * callback), PG_UNAVAILABLE (no connection could be made, or it was
