@@ -50,6 +50,7 @@ struct cloudnotify_pg {
   char *schema;
   char *channel;
   char *sql_setup, *sql_load, *sql_save, *sql_remove, *sql_errors;
+  char *sql_list_all, *sql_list_one; /* cloudnotify_pg_foreach */
 
   cloudnotify_ctx *ctx; /* the context served, NULL when detached */
   gboolean freed;       /* the host let go; memory stays for ctx's vtable */
@@ -388,9 +389,9 @@ static void take_result(cloudnotify_pg *pg, cmd *c, PGresult *res) {
         code = CLOUDNOTIFY_ERR_PG_UNAVAILABLE;
       c->failed = code;
       set_error(pg, code, PQresultErrorMessage(res));
-      pg_log(
-          pg, CLOUDNOTIFY_LOG_ERROR, "postgresql: %s%s",
-          state && !strcmp(state, "CN001") ? "schema: " : "statement failed: ", pg->last_message);
+      pg_log(pg, CLOUDNOTIFY_LOG_ERROR, "postgresql: %s%s",
+             state && g_str_has_prefix(state, "CN00") ? "schema: " : "statement failed: ",
+             pg->last_message);
     }
     PQclear(res);
     return;
@@ -708,11 +709,33 @@ static void build_sql(cloudnotify_pg *pg) {
   pg->sql_remove = g_strdup_printf("SELECT \"%s\".cloudnotify_remove($1, $2, $3)", s);
   pg->sql_errors =
       g_strdup_printf("SELECT \"%s\".cloudnotify_count_error($1, $2, $3, $4::boolean)", s);
+  /* COLLATE "C": byte order, the order SQLite's foreach gives, so that
+   * exports of both stores compare equal. */
+  pg->sql_list_all = g_strdup_printf(
+      "SELECT account, jid, node, publish_options, enabled_at_ms, errors, client_id "
+      "FROM \"%s\".cloudnotify_registrations ORDER BY account COLLATE \"C\", enabled_at_ms, "
+      "enable_seq",
+      s);
+  pg->sql_list_one = g_strdup_printf(
+      "SELECT account, jid, node, publish_options, enabled_at_ms, errors, client_id "
+      "FROM \"%s\".cloudnotify_registrations WHERE account = $1 ORDER BY enabled_at_ms, "
+      "enable_seq",
+      s);
   /* One simple-protocol message: one implicit transaction, serialised
    * between nodes by the setup lock, so that two nodes starting at once
    * do not race on CREATE ... IF NOT EXISTS. */
   GString *q = g_string_new(NULL);
   g_string_append_printf(q, "SELECT pg_advisory_xact_lock(" LOCK_CLASS ", 0);\n");
+  /* A tool that only reads or removes must not leave an empty schema
+   * behind a mistyped name. */
+  if (pg->opt.flags & CLOUDNOTIFY_PG_NO_CREATE)
+    g_string_append_printf(
+        q,
+        "DO $cn$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = "
+        "'%s' AND tablename = 'cloudnotify_registrations') THEN RAISE EXCEPTION "
+        "'schema \"%s\" does not exist or holds no libcloudnotify-pg registrations' USING "
+        "ERRCODE = 'CN002'; END IF; END $cn$;\n",
+        s, s);
   g_string_append_printf(q, "CREATE SCHEMA IF NOT EXISTS \"%s\";\n", s);
   g_string_append_printf(q,
                          "CREATE TABLE IF NOT EXISTS \"%s\".cloudnotify_meta "
@@ -854,6 +877,8 @@ static int take_options(cloudnotify_pg_options *o, const cloudnotify_pg_options 
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   if (o->schema && !schema_ok(o->schema))
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  if (o->flags & ~CLOUDNOTIFY_PG_NO_CREATE)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
   return 0;
 }
 
@@ -914,6 +939,8 @@ static void pg_destroy_memory(cloudnotify_pg *pg) {
   g_free(pg->sql_save);
   g_free(pg->sql_remove);
   g_free(pg->sql_errors);
+  g_free(pg->sql_list_all);
+  g_free(pg->sql_list_one);
   g_free(pg->conninfo);
   g_free(pg->schema);
   g_free(pg->channel);
@@ -1056,4 +1083,140 @@ int cloudnotify_pg_wait_idle(cloudnotify_pg *pg, int timeout_ms) {
     }
     cloudnotify_pg_process(pg, revents);
   }
+}
+
+/* ---- administration: blocking calls for tools ------------------------------------ */
+
+/* Connected, set up and with nothing in flight: the connection is then
+ * the caller's for one statement. */
+static int blocking_ready(cloudnotify_pg *pg) {
+  if (pg->in_callback)
+    return CLOUDNOTIFY_ERR_REENTRANT;
+  if (pg->ctx)
+    return CLOUDNOTIFY_ERR_STATE;
+  return cloudnotify_pg_wait_idle(pg, -1);
+}
+
+/* One statement, waited for.  libpq's blocking call on the connection
+ * otherwise used without blocking: nothing else is queued (the handle
+ * serves no context and was idle). */
+static int exec_blocking(cloudnotify_pg *pg, const char *sql, int n, const char *const *params,
+                         PGresult **out) {
+  *out = NULL;
+  PQsetnonblocking(pg->conn, 0);
+  PGresult *res = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
+  PQsetnonblocking(pg->conn, 1);
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  /* Nobody to tell about changes: the handle serves no context. */
+  read_notifications(pg);
+  g_hash_table_remove_all(pg->to_forget);
+  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+    *out = res;
+    return 0;
+  }
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  char *why = g_strdup(res ? PQresultErrorMessage(res) : PQerrorMessage(pg->conn));
+  int code = CLOUDNOTIFY_ERR_PG_QUERY;
+  if (PQstatus(pg->conn) == CONNECTION_BAD || (state && g_str_has_prefix(state, "57P")) ||
+      (state && g_str_has_prefix(state, "08"))) {
+    code = CLOUDNOTIFY_ERR_PG_UNAVAILABLE;
+    connection_failed(pg, code, why);
+  } else {
+    set_error(pg, code, why);
+    pg_log(pg, CLOUDNOTIFY_LOG_ERROR, "postgresql: statement failed: %s", pg->last_message);
+  }
+  g_free(why);
+  if (res)
+    PQclear(res);
+  report(pg);
+  return code;
+}
+
+int cloudnotify_pg_foreach(cloudnotify_pg *pg, const char *account, cloudnotify_record_cb cb,
+                           void *data) {
+  if (!pg || !cb)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  int rc = blocking_ready(pg);
+  if (rc)
+    return rc;
+  PGresult *r;
+  const char *params[] = { account };
+  rc =
+      exec_blocking(pg, account ? pg->sql_list_one : pg->sql_list_all, account ? 1 : 0, params, &r);
+  if (rc)
+    return rc;
+  for (int i = 0; i < PQntuples(r) && !rc; i++) {
+    const char *node = PQgetvalue(r, i, 2);
+    char *end = NULL;
+    errno = 0;
+    long long at = strtoll(PQgetvalue(r, i, 4), &end, 10);
+    unsigned long errors = strtoul(PQgetvalue(r, i, 5), NULL, 10);
+    cloudnotify_record rec = {
+      .jid = PQgetvalue(r, i, 1),
+      .node = *node ? node : NULL,
+      .publish_options = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
+      .publish_options_len = PQgetisnull(r, i, 3) ? 0 : (size_t)PQgetlength(r, i, 3),
+      .enabled_at_ms = errno ? 0 : at,
+      .errors = errors > G_MAXUINT ? G_MAXUINT : (unsigned)errors,
+      .client_id = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6),
+    };
+    pg->in_callback++;
+    rc = cb(data, PQgetvalue(r, i, 0), &rec);
+    pg->in_callback--;
+  }
+  PQclear(r);
+  return rc;
+}
+
+int cloudnotify_pg_save_record(cloudnotify_pg *pg, const char *account,
+                               const cloudnotify_record *record) {
+  if (!pg || !account || !record || !record->jid)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  int rc = blocking_ready(pg);
+  if (rc)
+    return rc;
+  /* NULL/0 is no form (cloudnotify_record): a form of length 0 is none,
+   * as the SQLite store keeps it. */
+  char *form = record->publish_options && record->publish_options_len
+                   ? g_strndup(record->publish_options, record->publish_options_len)
+                   : NULL;
+  char *at = g_strdup_printf("%" G_GINT64_FORMAT, record->enabled_at_ms);
+  char *errors = g_strdup_printf("%u", MIN(record->errors, (unsigned)G_MAXINT32));
+  char *limit = g_strdup_printf("%d", pg->opt.max_devices);
+  const char *params[] = {
+    account,
+    record->jid,
+    record->node ? record->node : "",
+    form,
+    at,
+    errors,
+    record->client_id && *record->client_id ? record->client_id : NULL,
+    limit,
+  };
+  PGresult *r;
+  rc = exec_blocking(pg, pg->sql_save, 8, params, &r);
+  if (!rc)
+    PQclear(r);
+  g_free(form);
+  g_free(at);
+  g_free(errors);
+  g_free(limit);
+  return rc;
+}
+
+int cloudnotify_pg_remove_record(cloudnotify_pg *pg, const char *account, const char *jid,
+                                 const char *node) {
+  if (!pg || !account || !jid)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  int rc = blocking_ready(pg);
+  if (rc)
+    return rc;
+  const char *params[] = { account, jid, node ? node : "" };
+  PGresult *r;
+  rc = exec_blocking(pg, pg->sql_remove, 3, params, &r);
+  if (rc)
+    return rc;
+  int n = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
+  PQclear(r);
+  return n > 0 ? 1 : 0;
 }

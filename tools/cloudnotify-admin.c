@@ -1,7 +1,9 @@
 /* cloudnotify-admin: the operators' tool over a libcloudnotify SQLite
- * database (docs/cloudnotify-admin.md).  It uses only the library's
- * public API: the store vtable for writes, cloudnotify_sqlite_foreach for
- * reads, so it sees and changes exactly what a server would. */
+ * database or a libcloudnotify-pg PostgreSQL schema
+ * (docs/cloudnotify-admin.md).  It uses only the libraries' public API:
+ * on SQLite the store vtable for writes and cloudnotify_sqlite_foreach
+ * for reads, on PostgreSQL the store's blocking calls for tools, so it
+ * sees and changes exactly what a server would. */
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -14,6 +16,9 @@
 #include "admin-json.h"
 #include "admin-prosody.h"
 #include "cloudnotify/cloudnotify.h"
+#ifdef CN_ADMIN_PG
+#include "cloudnotify/cloudnotify-pg.h"
+#endif
 
 /* Exit codes (documented in --help, the man page and
  * docs/cloudnotify-admin.md). */
@@ -33,9 +38,11 @@ enum {
 
 static const char usage_text[] =
     "Usage: cloudnotify-admin --db PATH [--busy-timeout MS] COMMAND [ARGUMENTS]\n"
+    "       cloudnotify-admin --pg CONNINFO [--pg-schema NAME] COMMAND [ARGUMENTS]\n"
     "\n"
     "Administer the push registrations (XEP-0357) that libcloudnotify keeps in a\n"
-    "SQLite database.  Safe while a server has the same database open.\n"
+    "SQLite database, or libcloudnotify-pg in PostgreSQL.  Safe while servers use\n"
+    "the same database.\n"
     "\n"
     "Commands:\n"
     "  list ACCOUNT             the account's registrations: push service, node,\n"
@@ -53,29 +60,44 @@ static const char usage_text[] =
     "  stats                    accounts, registrations, registrations per service\n"
     "\n"
     "Options:\n"
-    "  --db PATH                the database (import and import-prosody create it)\n"
-    "  --pg CONNINFO            PostgreSQL: not available in this version\n"
-    "  --busy-timeout MS        wait this long for a server's write lock\n"
+    "  --db PATH                the SQLite database (import and import-prosody\n"
+    "                           create it)\n"
+    "  --pg CONNINFO            the PostgreSQL database instead, as a libpq\n"
+    "                           connection string or URI (import and\n"
+    "                           import-prosody create the schema's tables)\n"
+    "  --pg-schema NAME         the schema the servers use (default public)\n"
+    "  --busy-timeout MS        SQLite: wait this long for a server's write lock\n"
     "                           (default 5000)\n"
     "  --help                   this text\n"
     "  --version                the tool's and the library's version\n"
     "\n"
     "A running server keeps the registrations of accounts it has in memory: after\n"
-    "remove or import, restart it or have it forget the account\n"
-    "(cloudnotify_account_forget) for the change to take effect there.\n"
+    "remove or import on SQLite, restart it or have it forget the account\n"
+    "(cloudnotify_account_forget) for the change to take effect there.  On\n"
+    "PostgreSQL the servers are told, and read the account again.\n"
     "\n"
     "Exit status:\n"
     "  0  done\n"
     "  1  nothing to remove: no such registration or account\n"
     "  2  usage error\n"
-    "  3  the database does not exist\n"
+    "  3  the database (PostgreSQL: the schema's tables) does not exist\n"
     "  4  the database stayed locked by another process beyond the busy timeout\n"
     "  5  the database is damaged, of a newer version, or not a libcloudnotify one\n"
-    "  6  input/output error (database or file unreadable or unwritable)\n"
+    "  6  input/output error (database or file unreadable or unwritable; the\n"
+    "     PostgreSQL server cannot be reached or refused a statement)\n"
     "  7  invalid input (JSON lines or Prosody files); nothing was imported\n";
 
 static const char *prog = "cloudnotify-admin";
 static const char *db_path;
+static const char *pg_conninfo, *pg_schema;
+
+/* The store the commands work on: one of the two. */
+typedef struct adm_db {
+  cloudnotify_sqlite *sqlite;
+#ifdef CN_ADMIN_PG
+  cloudnotify_pg *pg;
+#endif
+} adm_db;
 
 static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
@@ -90,7 +112,7 @@ static int usage_error(const char *fmt, ...) {
 }
 
 /* A library error on the database as a message and an exit code. */
-static int db_error(cloudnotify_sqlite *db, int rc, const char *doing) {
+static int sqlite_error(cloudnotify_sqlite *db, int rc, const char *doing) {
   const char *detail = db ? cloudnotify_sqlite_errmsg(db) : "";
   int ex = EX_IO;
   const char *what;
@@ -131,10 +153,135 @@ static int open_db(gboolean create, gboolean read_only, int busy_ms, cloudnotify
   if (rc == CLOUDNOTIFY_ERR_STORE_VERSION)
     rc = cloudnotify_sqlite_open(db_path, create ? 0 : CLOUDNOTIFY_SQLITE_NO_CREATE, db);
   if (rc)
-    return db_error(NULL, rc, "opening");
+    return sqlite_error(NULL, rc, "opening");
   if (busy_ms >= 0)
     cloudnotify_sqlite_set_busy_timeout(*db, busy_ms);
   return EX_DONE;
+}
+
+#ifdef CN_ADMIN_PG
+/* libpq's reason for a connection string it cannot parse comes only
+ * through the log. */
+static char *pg_log_error;
+
+static void pg_log(void *data, cloudnotify_log_level level, const char *message) {
+  if (level != CLOUDNOTIFY_LOG_ERROR)
+    return;
+  g_free(pg_log_error);
+  pg_log_error = g_strdup(message);
+}
+
+static int pg_error(cloudnotify_pg *pg, int rc, const char *doing) {
+  const char *detail = "";
+  if (pg)
+    cloudnotify_pg_last_error(pg, &detail);
+  int ex = EX_IO;
+  const char *what;
+  switch (rc) {
+  case CLOUDNOTIFY_ERR_PG_UNAVAILABLE:
+    what = "cannot be reached (server down, or a wrong --pg)";
+    break;
+  case CLOUDNOTIFY_ERR_PG_SCHEMA:
+    /* The library's documented wording for a missing schema under
+     * CLOUDNOTIFY_PG_NO_CREATE. */
+    if (strstr(detail, "does not exist")) {
+      what = "does not exist (no libcloudnotify-pg tables there; import creates them)";
+      ex = EX_DB_MISSING;
+    } else {
+      what = "cannot be used (made by a newer version, or it could not be set up)";
+      ex = EX_DB_UNUSABLE;
+    }
+    break;
+  case CLOUDNOTIFY_ERR_PG_QUERY: what = "refused a statement"; break;
+  default: what = cloudnotify_strerror(rc);
+  }
+  /* libpq's messages run over several lines: one line per failure. */
+  char *flat = g_strdup(detail);
+  for (char *p = flat; *p; p++)
+    if (*p == '\n' || *p == '\t')
+      *p = ' ';
+  fprintf(stderr, "%s: %s: PostgreSQL schema %s %s%s%s\n", prog, doing,
+          pg_schema ? pg_schema : "public", what, *flat ? ": " : "", g_strstrip(flat));
+  g_free(flat);
+  return ex;
+}
+
+/* Connect and check (or, for the importers, create) the schema. */
+static int open_pg(gboolean create, cloudnotify_pg **pg) {
+  cloudnotify_pg_options o = {
+    .size = sizeof o,
+    /* Imports keep every registration, as on SQLite: the servers trim
+     * an account to their limit when they load it. */
+    .max_devices = 1000,
+    .schema = pg_schema,
+    .flags = create ? 0 : CLOUDNOTIFY_PG_NO_CREATE,
+    .log = pg_log,
+  };
+  int rc = cloudnotify_pg_new(pg, pg_conninfo, &o);
+  if (rc == CLOUDNOTIFY_ERR_PG_CONNINFO) {
+    fprintf(stderr, "%s: --pg: not a libpq connection string: %s\n", prog,
+            pg_log_error ? pg_log_error : "");
+    return EX_USAGE;
+  }
+  if (rc == CLOUDNOTIFY_ERR_INVALID_ARGUMENT) {
+    fprintf(stderr, "%s: --pg-schema: a schema name is [a-z_][a-z0-9_]*, at most %d bytes\n", prog,
+            CLOUDNOTIFY_PG_SCHEMA_MAX);
+    return EX_USAGE;
+  }
+  if (!rc)
+    rc = cloudnotify_pg_wait_idle(*pg, -1);
+  return rc ? pg_error(*pg, rc, "opening") : EX_DONE;
+}
+#endif
+
+static int db_error(adm_db *db, int rc, const char *doing) {
+#ifdef CN_ADMIN_PG
+  if (db->pg)
+    return pg_error(db->pg, rc, doing);
+#endif
+  return sqlite_error(db->sqlite, rc, doing);
+}
+
+static int db_open(gboolean create, gboolean read_only, int busy_ms, adm_db *db) {
+#ifdef CN_ADMIN_PG
+  if (pg_conninfo)
+    return open_pg(create, &db->pg);
+#endif
+  return open_db(create, read_only, busy_ms, &db->sqlite);
+}
+
+static void db_close(adm_db *db) {
+#ifdef CN_ADMIN_PG
+  cloudnotify_pg_free(db->pg);
+  g_free(g_steal_pointer(&pg_log_error));
+#endif
+  cloudnotify_sqlite_close(db->sqlite);
+}
+
+static int db_foreach(adm_db *db, const char *account, cloudnotify_record_cb cb, void *data) {
+#ifdef CN_ADMIN_PG
+  if (db->pg)
+    return cloudnotify_pg_foreach(db->pg, account, cb, data);
+#endif
+  return cloudnotify_sqlite_foreach(db->sqlite, account, cb, data);
+}
+
+static int db_remove(adm_db *db, const char *account, const char *jid, const char *node) {
+#ifdef CN_ADMIN_PG
+  if (db->pg) {
+    int rc = cloudnotify_pg_remove_record(db->pg, account, jid, node);
+    return rc < 0 ? rc : 0;
+  }
+#endif
+  return cloudnotify_sqlite_store()->remove(db->sqlite, account, jid, node);
+}
+
+static int db_save(adm_db *db, const char *account, const cloudnotify_record *r) {
+#ifdef CN_ADMIN_PG
+  if (db->pg)
+    return cloudnotify_pg_save_record(db->pg, account, r);
+#endif
+  return cloudnotify_sqlite_store()->save(db->sqlite, account, r);
 }
 
 /* ---- list ------------------------------------------------------------------ */
@@ -154,9 +301,9 @@ static int list_row(void *data, const char *account, const cloudnotify_record *r
   return 0;
 }
 
-static int cmd_list(cloudnotify_sqlite *db, const char *account) {
+static int cmd_list(adm_db *db, const char *account) {
   unsigned n = 0;
-  int rc = cloudnotify_sqlite_foreach(db, account, list_row, &n);
+  int rc = db_foreach(db, account, list_row, &n);
   if (rc)
     return db_error(db, rc, "listing");
   if (!n)
@@ -181,17 +328,16 @@ static int collect_key(void *data, const char *account, const cloudnotify_record
   return 0;
 }
 
-static int remove_keys(cloudnotify_sqlite *db, const char *account, const char *jid,
-                       const char *node, unsigned *removed) {
+static int remove_keys(adm_db *db, const char *account, const char *jid, const char *node,
+                       unsigned *removed) {
   key_list k = { g_ptr_array_new_with_free_func(g_free), g_ptr_array_new_with_free_func(g_free),
                  jid, node, FALSE };
   int ex = EX_DONE;
-  int rc = cloudnotify_sqlite_foreach(db, account, collect_key, &k);
+  int rc = db_foreach(db, account, collect_key, &k);
   if (rc)
     ex = db_error(db, rc, "reading");
-  const cloudnotify_store *vt = cloudnotify_sqlite_store();
   for (guint i = 0; !ex && i < k.jids->len; i++) {
-    rc = vt->remove(db, account, k.jids->pdata[i], k.nodes->pdata[i]);
+    rc = db_remove(db, account, k.jids->pdata[i], k.nodes->pdata[i]);
     if (rc)
       ex = db_error(db, rc, "removing");
     else
@@ -202,8 +348,7 @@ static int remove_keys(cloudnotify_sqlite *db, const char *account, const char *
   return ex;
 }
 
-static int cmd_remove(cloudnotify_sqlite *db, const char *account, const char *jid,
-                      const char *node) {
+static int cmd_remove(adm_db *db, const char *account, const char *jid, const char *node) {
   unsigned removed = 0;
   int ex = remove_keys(db, account, jid, node, &removed);
   if (ex)
@@ -217,7 +362,7 @@ static int cmd_remove(cloudnotify_sqlite *db, const char *account, const char *j
   return EX_DONE;
 }
 
-static int cmd_remove_account(cloudnotify_sqlite *db, const char *account) {
+static int cmd_remove_account(adm_db *db, const char *account) {
   unsigned removed = 0;
   int ex = remove_keys(db, account, NULL, NULL, &removed);
   if (!ex && !removed) {
@@ -256,7 +401,7 @@ static int export_row(void *data, const char *account, const cloudnotify_record 
   return 0;
 }
 
-static int cmd_export(cloudnotify_sqlite *db, const char *file) {
+static int cmd_export(adm_db *db, const char *file) {
   exporter e = { stdout, g_string_new(NULL), 0, 0, FALSE };
   if (file && strcmp(file, "-")) {
     e.out = fopen(file, "w");
@@ -266,7 +411,7 @@ static int cmd_export(cloudnotify_sqlite *db, const char *file) {
       return EX_IO;
     }
   }
-  int rc = cloudnotify_sqlite_foreach(db, NULL, export_row, &e);
+  int rc = db_foreach(db, NULL, export_row, &e);
   int ex = EX_DONE;
   if (rc < 0)
     ex = db_error(db, rc, "exporting");
@@ -288,12 +433,11 @@ static int cmd_export(cloudnotify_sqlite *db, const char *file) {
 /* ---- import ---------------------------------------------------------------- */
 
 /* Write regs (all checked already). */
-static int save_all(cloudnotify_sqlite *db, GPtrArray *regs) {
-  const cloudnotify_store *vt = cloudnotify_sqlite_store();
+static int save_all(adm_db *db, GPtrArray *regs) {
   for (guint i = 0; i < regs->len; i++) {
     const adm_reg *r = regs->pdata[i];
     cloudnotify_record rec = adm_reg_record(r);
-    int rc = vt->save(db, r->account, &rec);
+    int rc = db_save(db, r->account, &rec);
     if (rc) {
       int ex = db_error(db, rc, "importing");
       fprintf(stderr,
@@ -369,12 +513,12 @@ static int read_jsonl(const char *file, GPtrArray *regs) {
 static int cmd_import(const char *file, int busy_ms) {
   GPtrArray *regs = g_ptr_array_new_with_free_func(adm_reg_free);
   int ex = read_jsonl(file, regs);
-  cloudnotify_sqlite *db = NULL;
+  adm_db db = { 0 };
   if (!ex)
-    ex = open_db(TRUE, FALSE, busy_ms, &db);
+    ex = db_open(TRUE, FALSE, busy_ms, &db);
   if (!ex)
-    ex = save_all(db, regs);
-  cloudnotify_sqlite_close(db);
+    ex = save_all(&db, regs);
+  db_close(&db);
   g_ptr_array_free(regs, TRUE);
   return ex;
 }
@@ -470,12 +614,12 @@ static int cmd_import_prosody(const char *dir, const char *only_host, int busy_m
             "%s: no mod_cloud_notify storage found under %s (expected HOST/cloud_notify/"
             "USER.dat)\n",
             prog, dir);
-  cloudnotify_sqlite *db = NULL;
+  adm_db db = { 0 };
   if (!ex)
-    ex = open_db(TRUE, FALSE, busy_ms, &db);
+    ex = db_open(TRUE, FALSE, busy_ms, &db);
   if (!ex)
-    ex = save_all(db, regs);
-  cloudnotify_sqlite_close(db);
+    ex = save_all(&db, regs);
+  db_close(&db);
   g_ptr_array_free(regs, TRUE);
   return ex;
 }
@@ -509,9 +653,9 @@ static gint by_count(gconstpointer a, gconstpointer b, gpointer table) {
   return x != y ? (x > y ? -1 : 1) : strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmd_stats(cloudnotify_sqlite *db) {
+static int cmd_stats(adm_db *db) {
   stats s = { NULL, 0, 0, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
-  int rc = cloudnotify_sqlite_foreach(db, NULL, stats_row, &s);
+  int rc = db_foreach(db, NULL, stats_row, &s);
   int ex = rc ? db_error(db, rc, "reading") : EX_DONE;
   if (!ex) {
     printf("accounts: %u\nregistrations: %u\nservices: %u\n", s.accounts, s.registrations,
@@ -545,22 +689,33 @@ int main(int argc, char **argv) {
       return EX_DONE;
     }
     if (!strcmp(a, "--version")) {
-      printf("cloudnotify-admin %s (libcloudnotify %s)\n", CN_ADMIN_VERSION,
-             cloudnotify_version_string());
+#ifdef CN_ADMIN_PG
+      const char *pg_support = ", with PostgreSQL";
+#else
+      const char *pg_support = ", without PostgreSQL";
+#endif
+      printf("cloudnotify-admin %s (libcloudnotify %s%s)\n", CN_ADMIN_VERSION,
+             cloudnotify_version_string(), pg_support);
       return EX_DONE;
     }
-    if (!strcmp(a, "--db") || !strcmp(a, "--pg") || !strcmp(a, "--busy-timeout")) {
+    if (!strcmp(a, "--db") || !strcmp(a, "--pg") || !strcmp(a, "--pg-schema") ||
+        !strcmp(a, "--busy-timeout")) {
       if (i + 1 >= argc)
         return usage_error("%s needs a value", a);
       const char *v = argv[++i];
       if (!strcmp(a, "--db")) {
         db_path = v;
-      } else if (!strcmp(a, "--pg")) {
+      } else if (!strcmp(a, "--pg") || !strcmp(a, "--pg-schema")) {
+#ifdef CN_ADMIN_PG
+        *(!strcmp(a, "--pg") ? &pg_conninfo : &pg_schema) = v;
+#else
         fprintf(stderr,
-                "%s: --pg: PostgreSQL is not supported by this version; export from "
-                "SQLite and import the JSON lines where PostgreSQL is\n",
-                prog);
+                "%s: %s: this cloudnotify-admin was built without PostgreSQL support "
+                "(libcloudnotify-pg, which needs libpq); export from SQLite and import the "
+                "JSON lines with a cloudnotify-admin that has it\n",
+                prog, a);
         return EX_USAGE;
+#endif
       } else {
         char *end = NULL;
         long ms = strtol(v, &end, 10);
@@ -578,8 +733,12 @@ int main(int argc, char **argv) {
     i++;
   if (i >= argc)
     return usage_error("no command given");
-  if (!db_path || !*db_path)
-    return usage_error("--db PATH is required");
+  if (db_path && pg_conninfo)
+    return usage_error("--db and --pg name two stores: give one");
+  if (pg_schema && !pg_conninfo)
+    return usage_error("--pg-schema goes with --pg");
+  if ((!db_path || !*db_path) && !pg_conninfo)
+    return usage_error("--db PATH or --pg CONNINFO is required");
   const char *cmd = argv[i++];
   int nargs = argc - i;
   char **args = argv + i;
@@ -604,11 +763,13 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "import-prosody"))
     return cmd_import_prosody(args[0], nargs > 1 ? args[1] : NULL, busy_ms);
 
-  cloudnotify_sqlite *db = NULL;
+  adm_db store = { 0 }, *db = &store;
   gboolean reads = !strcmp(cmd, "list") || !strcmp(cmd, "export") || !strcmp(cmd, "stats");
-  int ex = open_db(FALSE, reads, busy_ms, &db);
-  if (ex)
+  int ex = db_open(FALSE, reads, busy_ms, db);
+  if (ex) {
+    db_close(db);
     return ex;
+  }
   if (!strcmp(cmd, "list"))
     ex = cmd_list(db, args[0]);
   else if (!strcmp(cmd, "remove"))
@@ -619,6 +780,6 @@ int main(int argc, char **argv) {
     ex = cmd_export(db, nargs ? args[0] : NULL);
   else
     ex = cmd_stats(db);
-  cloudnotify_sqlite_close(db);
+  db_close(db);
   return ex;
 }

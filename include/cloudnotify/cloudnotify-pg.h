@@ -127,7 +127,17 @@ typedef struct cloudnotify_pg_options {
   void (*log)(void *user_data, cloudnotify_log_level level, const char *message);
   /** Passed to the three callbacks above. */
   void *user_data;
+  /** CLOUDNOTIFY_PG_NO_CREATE or 0. */
+  unsigned flags;
 } cloudnotify_pg_options;
+
+/** Flag of cloudnotify_pg_options.flags: do not create a missing schema
+ *  or table.  Connecting to a schema without the store's tables then
+ *  fails like a newer schema does (cloudnotify_pg_wait_idle returns
+ *  CLOUDNOTIFY_ERR_PG_SCHEMA; cloudnotify_pg_last_error's message
+ *  contains "does not exist"), and nothing is written to the database.
+ *  For tools that only read or remove. */
+#define CLOUDNOTIFY_PG_NO_CREATE 1u
 
 /** Create a store handle and start connecting to conninfo (a libpq
  *  connection string or URI, copied).  Nothing blocks, except that libpq
@@ -210,6 +220,62 @@ CLOUDNOTIFY_EXPORT int cloudnotify_pg_last_error(const cloudnotify_pg *pg, const
  *  and the attempt under way, if any, failed), PG_SCHEMA (the schema
  *  could not be set up), BUSY (still working when timeout_ms elapsed). */
 CLOUDNOTIFY_EXPORT int cloudnotify_pg_wait_idle(cloudnotify_pg *pg, int timeout_ms);
+
+/* ---- Administration: blocking calls for tools ------------------------ */
+/* The three calls below serve operators' tools (cloudnotify-admin) and
+ * tests.  They block in poll() and libpq until the database answered:
+ * never call them from a host's event loop.  They work on a handle that
+ * serves no context (STATE otherwise): a tool creates its own handle.
+ * Each first waits, as cloudnotify_pg_wait_idle(pg, -1) does, for the
+ * connection and the schema setup (bounded by connect_timeout_ms), then
+ * runs one statement; the server's statement_timeout
+ * (query_timeout_ms) bounds it (a server that vanishes without closing
+ * the connection is noticed only when TCP gives up: libpq's keepalives_*
+ * and tcp_user_timeout in conninfo shorten that).  Common errors: INVALID_ARGUMENT (pg
+ * NULL, or a required pointer NULL), STATE (pg serves a context),
+ * REENTRANT (from inside a callback of pg, including the foreach
+ * callback), PG_UNAVAILABLE (no connection could be made, or it was
+ * lost during the statement; the handle reconnects later as usual),
+ * PG_SCHEMA (the schema could not be set up, is newer than this
+ * library, or is missing under CLOUDNOTIFY_PG_NO_CREATE), PG_QUERY (the
+ * server refused the statement, e.g. text that is not valid in the
+ * database's encoding, or the statement timed out).  The text of the
+ * failure is in cloudnotify_pg_last_error. */
+
+/** Call cb for every stored registration of account (NULL: of every
+ *  account), ordered by account (byte order, as cloudnotify_sqlite_foreach
+ *  orders them) then enable time, oldest first, then the order the
+ *  database stored them in.  account is compared as stored: the library
+ *  stores normalised bare JIDs.  One SELECT: it sees one consistent state
+ *  while nodes write, and holds every row of the answer in memory while
+ *  cb runs.  account and record (every pointer in it) are borrowed for
+ *  the call; they are the database's contents as stored, not validated
+ *  (node "" is passed as NULL, as the store keeps a missing node as "").
+ *  From cb, calls of this header on pg return REENTRANT: collect first,
+ *  then change.  Returns 0 after the last one, cb's nonzero value when
+ *  it stopped, or an error listed above. */
+CLOUDNOTIFY_EXPORT int cloudnotify_pg_foreach(cloudnotify_pg *pg, const char *account,
+                                              cloudnotify_record_cb cb, void *data);
+
+/** Store record for account (both borrowed), replacing the registration
+ *  with the same (jid, node), in one transaction under the account's
+ *  lock, exactly as an enable is stored: it counts as the account's most
+ *  recent, the device limit of pg's options (max_devices) is applied
+ *  (the least recently stored beyond it are deleted), and the running
+ *  nodes are told to read the account again.  The record is stored as
+ *  given, not normalised or validated (nodes validate what they load,
+ *  as cloudnotify_loader_add does).  Records saved one after the other
+ *  keep that order as their enable order.  Returns 0, or an error listed
+ *  above (INVALID_ARGUMENT also for record or record->jid NULL). */
+CLOUDNOTIFY_EXPORT int cloudnotify_pg_save_record(cloudnotify_pg *pg, const char *account,
+                                                  const cloudnotify_record *record);
+
+/** Remove the registration of account keyed by (jid, node), node NULL
+ *  being the one without node (all borrowed, compared as stored), and
+ *  tell the running nodes to read the account again.  Returns 1 when it
+ *  was removed, 0 when there was none, or an error listed above. */
+CLOUDNOTIFY_EXPORT int cloudnotify_pg_remove_record(cloudnotify_pg *pg, const char *account,
+                                                    const char *jid, const char *node);
 
 #ifdef __cplusplus
 }

@@ -54,14 +54,29 @@ for c in commands:
 for code in range(8):
     check(("  %d  " % code) in out, "--help lacks exit code %d" % code)
     check((".TP\n\\fB%d\\fR" % code) in man, "man page lacks exit code %d" % code)
-expect(["--version"], 0, out_has=["cloudnotify-admin", "libcloudnotify"])
+version, _ = expect(["--version"], 0, out_has=["cloudnotify-admin", "libcloudnotify"])
 
 # Usage errors.
-expect(["list", "a@example.org"], 2, err_has=["--db PATH is required"])
+expect(["list", "a@example.org"], 2, err_has=["--db PATH or --pg CONNINFO is required"])
 expect(["--db", db("u.db"), "frobnicate"], 2, err_has=["unknown command frobnicate"])
 expect(["--db", db("u.db"), "list"], 2, err_has=["wrong number of arguments"])
 expect(["--db", db("u.db"), "--busy-timeout", "x", "stats"], 2, err_has=["--busy-timeout"])
-expect(["--pg", "host=localhost", "stats"], 2, err_has=["PostgreSQL is not supported"])
+if "with PostgreSQL" in version:
+    expect(["--db", db("u.db"), "--pg", "host=localhost", "stats"], 2, err_has=["give one"])
+    expect(["--db", db("u.db"), "--pg-schema", "s", "stats"], 2,
+           err_has=["--pg-schema goes with --pg"])
+    # Built with libcloudnotify-pg: the PostgreSQL side is tested in suite
+    # pg (check-admin-pg.py); here only what needs no server.
+    expect(["--pg", "host=127.0.0.1 port=1 connect_timeout=5", "stats"], 6,
+           err_has=["cannot be reached"])
+    expect(["--pg", "bogus_option=1", "stats"], 2, err_has=["not a libpq connection string"])
+    expect(["--pg", "host=127.0.0.1", "--pg-schema", "Bad-Name", "stats"], 2,
+           err_has=["--pg-schema"])
+else:
+    check("without PostgreSQL" in version, "--version does not say: " + version)
+    expect(["--pg", "host=localhost", "stats"], 2, err_has=["built without PostgreSQL support"])
+    expect(["--db", db("u.db"), "--pg-schema", "s", "stats"], 2,
+           err_has=["built without PostgreSQL support"])
 check(not os.path.exists(db("u.db")), "a usage error created the database")
 
 # A missing database: named, exit 3, not created.
