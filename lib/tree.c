@@ -91,11 +91,12 @@ static gboolean ncname_ok(const char *s, size_t len) {
 
 typedef struct conv {
   const cloudnotify_tree *t;
-  xmlDoc *doc;          /* NULL: check only (cn_tree_validate), nothing is built */
-  xmlNode *cur;         /* the element whose attributes or children are being read */
-  const char *cur_href; /* check only: the namespace cur would have */
-  GArray *attrs;        /* check only: cur's attributes so far (attr_seen) */
-  gboolean root_ns_ok;  /* check only: the root's namespace is a stanza's */
+  xmlDoc *doc;             /* NULL: check only (cn_tree_validate), nothing is built */
+  xmlNode *cur;            /* the element whose attributes or children are being read */
+  const char *cur_href;    /* check only: the namespace cur would have */
+  struct attr_seen *attrs; /* check only: cur's attributes so far */
+  unsigned n_attrs;
+  gboolean root_ns_ok; /* check only: the root's namespace is a stanza's */
   int depth, max_depth;
   size_t size, max_size;
   unsigned prefixes; /* for attribute namespaces, which need a prefix */
@@ -140,20 +141,26 @@ static xmlNs *ns_for(conv *c, xmlNode *node, const char *href, gboolean for_attr
 }
 
 /* Check mode's stand-in for xmlHasNsProp: the same expanded name twice. */
-typedef struct {
+typedef struct attr_seen {
   const char *ns, *name;
   size_t ns_len, name_len;
 } attr_seen;
 
+/* More attributes on one element than this and the check gives up (an
+ * answer of XML for a tree the conversion might accept): its caller only
+ * needs "surely converts". */
+#define CN_CHECK_MAX_ATTRS 32
+
 static int check_attr(conv *c, const char *ns, size_t ns_len, const char *name, size_t name_len) {
-  for (guint i = 0; i < c->attrs->len; i++) {
-    const attr_seen *a = &g_array_index(c->attrs, attr_seen, i);
+  if (c->n_attrs == CN_CHECK_MAX_ATTRS)
+    return fail(c, CLOUDNOTIFY_ERR_XML);
+  for (unsigned i = 0; i < c->n_attrs; i++) {
+    const attr_seen *a = &c->attrs[i];
     if (a->name_len == name_len && !memcmp(a->name, name, name_len) && a->ns_len == ns_len &&
         (!ns_len || !memcmp(a->ns, ns, ns_len)))
       return fail(c, CLOUDNOTIFY_ERR_XML);
   }
-  attr_seen a = { ns, name, ns_len, name_len };
-  g_array_append_val(c->attrs, a);
+  c->attrs[c->n_attrs++] = (attr_seen){ ns, name, ns_len, name_len };
   return 0;
 }
 
@@ -246,7 +253,7 @@ static int check_element(conv *c, const void *el, const char *ns, char *href,
   c->cur_href = cn_tree_child_ns(inherited, ns, href);
   if (c->depth == 1)
     c->root_ns_ok = cn_tree_stanza_href(c->cur_href);
-  g_array_set_size(c->attrs, 0);
+  c->n_attrs = 0;
   int rc = ops->attrs(td, el, visit_attr, c);
   if (!c->rc && rc)
     fail(c, CLOUDNOTIFY_ERR_XML);
@@ -348,9 +355,9 @@ int cn_tree_validate(cloudnotify_ctx *ctx, const cloudnotify_tree *t) {
   c.t = t;
   c.max_depth = (int)MIN(ctx->opt.max_xml_depth, CN_TREE_MAX_DEPTH);
   c.max_size = (size_t)ctx->opt.max_stanza_size;
-  c.attrs = g_array_new(FALSE, FALSE, sizeof(attr_seen));
+  attr_seen attrs[CN_CHECK_MAX_ATTRS];
+  c.attrs = attrs;
   convert(&c, t->root);
-  g_array_free(c.attrs, TRUE);
   if (!c.rc && !c.root_ns_ok)
     c.rc = CLOUDNOTIFY_ERR_XML;
   return c.rc;

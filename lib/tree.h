@@ -27,8 +27,9 @@ int cn_tree_check(const cloudnotify_tree *tree);
  * XML / TOO_LARGE as cn_parse.  tree must have passed cn_tree_check. */
 int cn_tree_parse(cloudnotify_ctx *ctx, const cloudnotify_tree *tree, xmlDoc **out);
 
-/* Every check of cn_tree_parse without building the document: 0 exactly
- * when cn_tree_parse would succeed, else its error. */
+/* Every check of cn_tree_parse without building the document: 0 only
+ * when cn_tree_parse would succeed; else its error, or XML for an element
+ * with more attributes than the check keeps track of (32). */
 int cn_tree_validate(cloudnotify_ctx *ctx, const cloudnotify_tree *tree);
 
 /* The namespace href (NULL: none) cn_tree_parse gives an element whose
