@@ -5,8 +5,14 @@
  *   - an app-server result consumed,
  *   - an enable IQ,
  *   - heap kept per outstanding publish (the reference keeps ~1.4 KB per
- *     push forever; ours is bounded and expires).
- * Usage: bench-engine [iterations]
+ *     push forever; ours is bounded and expires),
+ *   - a stanza given as a tree to the archive trigger and then again to
+ *     the offline trigger, as Prosody reports a message to an offline
+ *     account (the second is found already pushed).
+ * Usage: bench-engine [iterations [once|twice]]
+ *   once / twice: only the tree triggers, archived alone or archived then
+ *   offline, for instruction counts (valgrind --tool=callgrind: the
+ *   difference of the two totals over iterations is the offline trigger).
  */
 #include <cloudnotify/cloudnotify.h>
 
@@ -49,6 +55,87 @@ static size_t heap_in_use(void) {
   "<active xmlns='http://jabber.org/protocol/chatstates'/>"                                        \
   "<stanza-id xmlns='urn:xmpp:sid:0' by='juliet@capulet.example' id='s%d'/></message>"
 
+/* A minimal host tree: enough of an adapter for the bench's message. */
+typedef struct bnode {
+  const char *name, *ns;
+  const char *attrs[10]; /* name, value, ...; NULL-terminated */
+  const struct bnode *kids[4];
+  const char *text;
+} bnode;
+
+static int b_name(void *d, const void *el, const char **name, size_t *len) {
+  (void)d;
+  *name = ((const bnode *)el)->name;
+  *len = strlen(*name);
+  return 0;
+}
+
+static int b_ns(void *d, const void *el, const char **ns, size_t *len) {
+  (void)d;
+  *ns = ((const bnode *)el)->ns;
+  *len = *ns ? strlen(*ns) : 0;
+  return 0;
+}
+
+static int b_attrs(void *d, const void *el,
+                   int (*visit)(void *, const char *, size_t, const char *, size_t, const char *,
+                                size_t),
+                   void *vd) {
+  (void)d;
+  const bnode *n = el;
+  for (int i = 0; n->attrs[i]; i += 2) {
+    int rc = visit(vd, NULL, 0, n->attrs[i], strlen(n->attrs[i]), n->attrs[i + 1],
+                   strlen(n->attrs[i + 1]));
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static int b_children(void *d, const void *el, const cloudnotify_tree_visitor *v, void *vd) {
+  (void)d;
+  const bnode *n = el;
+  if (n->text)
+    return v->text(vd, n->text, strlen(n->text));
+  for (int i = 0; n->kids[i]; i++) {
+    int rc = v->element(vd, n->kids[i]);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static const cloudnotify_tree_ops b_ops = { sizeof b_ops, b_name, b_ns, b_attrs, b_children };
+
+/* Archived then (twice) offline, as trees, for n new stanzas (ids from
+ * base on); seconds. */
+static double tree_triggers(cloudnotify_ctx *ctx, int n, int base, int twice) {
+  char id[16], sid[16];
+  bnode body = { "body", NULL, { NULL }, { NULL }, "Wherefore art thou, Romeo?" };
+  bnode active = { "active", "http://jabber.org/protocol/chatstates", { NULL }, { NULL }, NULL };
+  bnode stanza_id = { "stanza-id",
+                      "urn:xmpp:sid:0",
+                      { "by", "juliet@capulet.example", "id", sid, NULL },
+                      { NULL },
+                      NULL };
+  bnode msg = { "message",
+                "jabber:client",
+                { "type", "chat", "from", "romeo@montague.example/orchard", "to",
+                  "juliet@capulet.example", "id", id, NULL },
+                { &body, &active, &stanza_id, NULL },
+                NULL };
+  cloudnotify_tree t = { &b_ops, NULL, &msg };
+  double t0 = now_s();
+  for (int i = 0; i < n; i++) {
+    snprintf(id, sizeof id, "t%d", base + i);
+    snprintf(sid, sizeof sid, "ts%d", base + i);
+    cloudnotify_message_archived_tree(ctx, "juliet@capulet.example", &t, sid, NULL);
+    if (twice)
+      cloudnotify_message_offline_tree(ctx, "juliet@capulet.example", &t, NULL);
+  }
+  return now_s() - t0;
+}
+
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 100000;
   cloudnotify_callbacks cb = { .size = sizeof cb, .send = on_send };
@@ -63,6 +150,14 @@ int main(int argc, char **argv) {
                        "publish-options</value></field><field var='secret'><value>abc</value>"
                        "</field></x></enable></iq>";
   char buf[1024];
+  if (argc > 2) {
+    /* The session must not be bound for the archive trigger to push. */
+    cloudnotify_handle_client_iq(s, enable, strlen(enable));
+    cloudnotify_session_free(s);
+    tree_triggers(ctx, n, 0, !strcmp(argv[2], "twice"));
+    cloudnotify_ctx_free(ctx);
+    return 0;
+  }
 
   double t0 = now_s();
   for (int i = 0; i < n; i++) {
@@ -96,6 +191,12 @@ int main(int argc, char **argv) {
     replies += cloudnotify_handle_app_reply(ctx, reply, strlen(reply)) == 0;
   double reply_cost = (now_s() - t0) / n;
 
+  /* Unbound, so that the archive trigger pushes. */
+  cloudnotify_session_free(s);
+  s = NULL;
+  double once = tree_triggers(ctx, n, 0, 0);
+  double both = tree_triggers(ctx, n, n, 1);
+
   printf("libcloudnotify %s, %d iterations\n", cloudnotify_version_string(), n);
   printf("  message for an account without push : %8.2f us\n", no_push * 1e6);
   printf("  offline message -> one publish       : %8.2f us\n", push_cost * 1e6);
@@ -105,6 +206,8 @@ int main(int argc, char **argv) {
   printf("  heap per outstanding publish + remembered stanza: %zu bytes (bounded by "
          "push_max_outstanding / push_max_remembered_stanzas)\n",
          (heap1 - heap0) / (size_t)n);
+  printf("  tree: offline trigger after archived : %8.2f us (the same stanza, already pushed)\n",
+         (both - once) / n * 1e6);
   cloudnotify_session_free(s);
   cloudnotify_ctx_free(ctx);
   return 0;

@@ -91,8 +91,12 @@ static gboolean ncname_ok(const char *s, size_t len) {
 
 typedef struct conv {
   const cloudnotify_tree *t;
-  xmlDoc *doc;
-  xmlNode *cur; /* the element whose attributes or children are being read */
+  xmlDoc *doc;             /* NULL: check only (cn_tree_validate), nothing is built */
+  xmlNode *cur;            /* the element whose attributes or children are being read */
+  const char *cur_href;    /* check only: the namespace cur would have */
+  struct attr_seen *attrs; /* check only: cur's attributes so far */
+  unsigned n_attrs;
+  gboolean root_ns_ok; /* check only: the root's namespace is a stanza's */
   int depth, max_depth;
   size_t size, max_size;
   unsigned prefixes; /* for attribute namespaces, which need a prefix */
@@ -136,6 +140,30 @@ static xmlNs *ns_for(conv *c, xmlNode *node, const char *href, gboolean for_attr
   return xmlNewNs(node, (const xmlChar *)href, (const xmlChar *)prefix);
 }
 
+/* Check mode's stand-in for xmlHasNsProp: the same expanded name twice. */
+typedef struct attr_seen {
+  const char *ns, *name;
+  size_t ns_len, name_len;
+} attr_seen;
+
+/* More attributes on one element than this and the check gives up (an
+ * answer of XML for a tree the conversion might accept): its caller only
+ * needs "surely converts". */
+#define CN_CHECK_MAX_ATTRS 32
+
+static int check_attr(conv *c, const char *ns, size_t ns_len, const char *name, size_t name_len) {
+  if (c->n_attrs == CN_CHECK_MAX_ATTRS)
+    return fail(c, CLOUDNOTIFY_ERR_XML);
+  for (unsigned i = 0; i < c->n_attrs; i++) {
+    const attr_seen *a = &c->attrs[i];
+    if (a->name_len == name_len && !memcmp(a->name, name, name_len) && a->ns_len == ns_len &&
+        (!ns_len || !memcmp(a->ns, ns, ns_len)))
+      return fail(c, CLOUDNOTIFY_ERR_XML);
+  }
+  c->attrs[c->n_attrs++] = (attr_seen){ ns, name, ns_len, name_len };
+  return 0;
+}
+
 static int visit_attr(void *data, const char *ns, size_t ns_len, const char *name, size_t name_len,
                       const char *value, size_t value_len) {
   conv *c = data;
@@ -145,12 +173,16 @@ static int visit_attr(void *data, const char *ns, size_t ns_len, const char *nam
       (ns && ns_len && !chars_ok(ns, ns_len)))
     return fail(c, CLOUDNOTIFY_ERR_XML);
   gboolean has_ns = ns && ns_len;
+  if (!has_ns)
+    ns_len = 0;
   /* In text an xmlns attribute is a declaration, never an attribute, and
    * nothing can be put in the namespace of declarations. */
   if ((!has_ns && is(name, name_len, "xmlns")) || (has_ns && is(ns, ns_len, NS_XMLNS)))
     return fail(c, CLOUDNOTIFY_ERR_XML);
   if (!grow(c, name_len + value_len + 4))
     return 1;
+  if (!c->doc)
+    return check_attr(c, ns, ns_len, name, name_len);
   char *n = g_strndup(name, name_len);
   char *href = has_ns ? g_strndup(ns, ns_len) : NULL;
   char *v = g_strndup(value, value_len);
@@ -192,6 +224,8 @@ static int visit_text(void *data, const char *text, size_t len) {
     return 0;
   if (len > (size_t)G_MAXINT || !grow(c, len))
     return fail(c, CLOUDNOTIFY_ERR_TOO_LARGE);
+  if (!c->doc)
+    return 0;
   /* Adjacent texts are merged, as the parser leaves them. */
   xmlNode *last = c->cur->last;
   if (last && last->type == XML_TEXT_NODE)
@@ -202,6 +236,37 @@ static int visit_text(void *data, const char *text, size_t len) {
 }
 
 static const cloudnotify_tree_visitor visitor = { visit_element, visit_text };
+
+const char *cn_tree_child_ns(const char *parent_ns, const char *ns, const char *href) {
+  gboolean own = ns && g_strcmp0(href, parent_ns) != 0;
+  /* As convert sets it: a namespace equal to the parent's is left unset. */
+  return own && href ? href : !ns ? parent_ns : NULL;
+}
+
+/* The rest of convert in check mode (href: owned, taken): the element's
+ * namespace as convert would set it, then its attributes and children. */
+static int check_element(conv *c, const void *el, const char *ns, char *href,
+                         const char *inherited) {
+  const cloudnotify_tree_ops *ops = c->t->ops;
+  void *td = c->t->data;
+  const char *saved = c->cur_href;
+  c->cur_href = cn_tree_child_ns(inherited, ns, href);
+  if (c->depth == 1)
+    c->root_ns_ok = cn_tree_stanza_href(c->cur_href);
+  c->n_attrs = 0;
+  int rc = ops->attrs(td, el, visit_attr, c);
+  if (!c->rc && rc)
+    fail(c, CLOUDNOTIFY_ERR_XML);
+  if (!c->rc) {
+    rc = ops->children(td, el, &visitor, c);
+    if (!c->rc && rc)
+      fail(c, CLOUDNOTIFY_ERR_XML);
+  }
+  c->cur_href = saved;
+  g_free(href);
+  c->depth--;
+  return c->rc ? 1 : 0;
+}
 
 /* Adds el under c->cur (the document when NULL); leaves c->rc set on
  * refusal. */
@@ -221,13 +286,17 @@ static int convert(conv *c, const void *el) {
     return fail(c, CLOUDNOTIFY_ERR_XML);
 
   xmlNode *parent = c->cur;
-  const char *inherited = parent && parent->ns ? (const char *)parent->ns->href : NULL;
+  const char *inherited = !c->doc                ? c->cur_href
+                          : parent && parent->ns ? (const char *)parent->ns->href
+                                                 : NULL;
   char *href = ns && ns_len ? g_strndup(ns, ns_len) : NULL;
   gboolean own = ns && g_strcmp0(href, inherited) != 0;
   if (!grow(c, 2 * name_len + 5 + (own ? ns_len + 9 : 0))) {
     g_free(href);
     return 1;
   }
+  if (!c->doc)
+    return check_element(c, el, ns, href, inherited);
   char *n = g_strndup(name, name_len);
   xmlNode *node = xmlNewDocNode(c->doc, NULL, (const xmlChar *)n, NULL);
   g_free(n);
@@ -274,6 +343,24 @@ int cn_tree_parse(cloudnotify_ctx *ctx, const cloudnotify_tree *t, xmlDoc **out)
   }
   *out = c.doc;
   return 0;
+}
+
+gboolean cn_tree_stanza_href(const char *href) {
+  xmlNs ns = { .href = (const xmlChar *)href };
+  return cn_xml_is_stanza_ns(href ? &ns : NULL);
+}
+
+int cn_tree_validate(cloudnotify_ctx *ctx, const cloudnotify_tree *t) {
+  conv c = { 0 };
+  c.t = t;
+  c.max_depth = (int)MIN(ctx->opt.max_xml_depth, CN_TREE_MAX_DEPTH);
+  c.max_size = (size_t)ctx->opt.max_stanza_size;
+  attr_seen attrs[CN_CHECK_MAX_ATTRS];
+  c.attrs = attrs;
+  convert(&c, t->root);
+  if (!c.rc && !c.root_ns_ok)
+    c.rc = CLOUDNOTIFY_ERR_XML;
+  return c.rc;
 }
 
 int cn_input_parse(cloudnotify_ctx *ctx, const cn_input *in, xmlDoc **out) {

@@ -11,6 +11,7 @@
 #include "rules.h"
 #include "session.h"
 #include "tree.h"
+#include "tree-seen.h"
 
 typedef enum { FOR_ALL, FOR_UNBOUND } audience;
 
@@ -139,6 +140,11 @@ static int trigger_impl(cloudnotify_ctx *ctx, const char *account, const cn_inpu
   /* Most users have no registration: decided before any parsing. */
   if (rc || u->regs->len == 0)
     return rc;
+  /* A stanza the host reports twice (archive, then offline): found
+   * already pushed before the tree is converted. */
+  if (in->tree && who == FOR_ALL && !(archive_id && *archive_id) &&
+      cn_tree_seen_early(ctx, u, in->tree))
+    return 0;
   loop_job L = { .who = who };
   rc = cn_summarize_input(ctx, u->account, in, &L.sum);
   if (rc)
