@@ -4,6 +4,10 @@
  * the coalescing timer, run by the loop in real time, sends one push.
  *
  *   cc glib-loop.c $(pkg-config --cflags --libs libcloudnotify-glib)
+ *   ./a.out [DATABASE]
+ *
+ * With DATABASE the registration is kept in that SQLite file (the
+ * push_store option), as a server would keep it across restarts.
  */
 #include <cloudnotify/cloudnotify-glib.h>
 
@@ -42,7 +46,7 @@ static gboolean quit(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   struct server srv = { 0 };
   cloudnotify_callbacks cb = { .size = sizeof cb,
                                .send = on_send,
@@ -52,6 +56,17 @@ int main(void) {
       cloudnotify_glib_driver_new(srv.ctx, NULL, &srv.driver))
     return 1;
   cloudnotify_ctx_set_option(srv.ctx, "push_coalesce_ms", "300");
+  if (argc > 1) {
+    char *store = g_strconcat("sqlite:", argv[1], NULL);
+    int rc = cloudnotify_ctx_set_option(srv.ctx, "push_store", store);
+    g_free(store);
+    if (rc < 0) {
+      fprintf(stderr, "%s: %s\n", argv[1], cloudnotify_strerror(rc));
+      cloudnotify_glib_driver_free(srv.driver);
+      cloudnotify_ctx_free(srv.ctx);
+      return 1;
+    }
+  }
   srv.loop = g_main_loop_new(NULL, FALSE);
 
   cloudnotify_session *phone;
