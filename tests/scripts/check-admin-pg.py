@@ -18,11 +18,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import admin_checks  # noqa: E402
+
 admin, src = sys.argv[1:3]
 data = os.path.join(src, "tests", "data")
 script = os.environ.get("CN_PG_CLUSTER", os.path.join(src, "tests", "scripts", "pg-cluster.sh"))
-failures = []
-checks = 0
 wrapper = []
 if "vgpreload" in os.environ.get("LD_PRELOAD", ""):
     wrapper = ["valgrind", "--quiet", "--leak-check=full",
@@ -30,28 +31,8 @@ if "vgpreload" in os.environ.get("LD_PRELOAD", ""):
                "--suppressions=/usr/share/glib-2.0/valgrind/glib.supp"]
 
 
-def run(*args, stdin=None):
-    p = subprocess.run([*wrapper, admin, *args], input=stdin, capture_output=True, timeout=300)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-
-
-def expect(args, code, out_has=(), err_has=(), stdin=None, what=None):
-    rc, out, err = run(*args, stdin=stdin)
-    label = what or " ".join(args)
-    check(rc == code, "%s: exit %d, expected %d (stderr: %s)" % (label, rc, code, err.strip()))
-    for s in out_has:
-        check(s in out, "%s: stdout lacks %r: %s" % (label, s, out))
-    for s in err_has:
-        check(s in err, "%s: stderr lacks %r: %s" % (label, s, err))
-    return out, err
+_checker = admin_checks.Checker(admin, wrapper, timeout=300)
+run, check, expect = _checker.run, _checker.check, _checker.expect
 
 
 def free_port():
@@ -178,5 +159,4 @@ finally:
     subprocess.run(["sh", script, "destroy", cluster_dir, str(port)], capture_output=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
-print("%d checks, %d failed" % (checks, len(failures)))
-sys.exit(1 if failures else 0)
+sys.exit(_checker.finish())

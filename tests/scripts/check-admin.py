@@ -6,38 +6,18 @@ Usage: check-admin.py ADMIN_BINARY MAN_PAGE SOURCE_DIR
 """
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import admin_checks  # noqa: E402
+
 admin, man_page, src = sys.argv[1:4]
 data = os.path.join(src, "tests", "data")
-failures = []
-checks = 0
 
 
-def run(*args, stdin=None):
-    p = subprocess.run([admin, *args], input=stdin, capture_output=True, timeout=60)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-
-
-def expect(args, code, out_has=(), err_has=(), stdin=None, what=None):
-    rc, out, err = run(*args, stdin=stdin)
-    label = what or " ".join(args)
-    check(rc == code, "%s: exit %d, expected %d (stderr: %s)" % (label, rc, code, err.strip()))
-    for s in out_has:
-        check(s in out, "%s: stdout lacks %r: %s" % (label, s, out))
-    for s in err_has:
-        check(s in err, "%s: stderr lacks %r: %s" % (label, s, err))
-    return out, err
+_checker = admin_checks.Checker(admin, (), timeout=60)
+run, check, expect = _checker.run, _checker.check, _checker.expect
 
 
 tmp = tempfile.mkdtemp(prefix="cn-admin-")
@@ -190,5 +170,4 @@ expect(["--db", db("t1.db"), "remove-account", "juliet@example.org"], 0,
        what="remove-account once the lock is released")
 server.close()
 
-print("%d checks, %d failed" % (checks, len(failures)))
-sys.exit(1 if failures else 0)
+sys.exit(_checker.finish())
