@@ -12,6 +12,7 @@
 #include "pending.h"
 #include "registry.h"
 #include "seen.h"
+#include "stanza-errors.h"
 #include "session.h"
 #include "store-memory.h"
 #include "store-sqlite.h"
@@ -58,6 +59,16 @@ static void options_defaults(cn_options *o) {
   o->id_prefix = NULL;
   o->log_level = CLOUDNOTIFY_LOG_DEBUG;
   o->publish_from_bare = FALSE;
+  o->quiet = TRUE;
+  o->call_max_age = 60;
+  o->grace_period = 0;
+  o->visible_interval_ms = 3000;
+  o->silent_per_hour = 3;
+  cn_error_condition_set(CN_DEFAULT_TRANSIENT_ERRORS, &o->transient_errors);
+  o->backoff = 30;
+  o->registration_ttl = 0;
+  o->clear_on_fetch = FALSE;
+  o->tigase_extensions = TRUE;
 }
 
 int cloudnotify_ctx_new(cloudnotify_ctx **out, const cloudnotify_callbacks *callbacks,
@@ -124,7 +135,8 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
 typedef struct {
   const char *name;
   cloudnotify_option opt;
-  int kind; /* 0 bool, 1 int, 2 string, 3 log level (int, or its name), 4 store (string) */
+  int kind; /* 0 bool, 1 int, 2 string, 3 log level (int, or its name), 4 store (string),
+             * 5 set of error conditions (string) */
   int64_t min, max;
   size_t offset;
 } option_desc;
@@ -159,6 +171,18 @@ static const option_desc option_table[] = {
   OPT("push_publish_from_bare", CLOUDNOTIFY_OPT_PUBLISH_FROM_BARE, 0, 0, 1, publish_from_bare),
   /* 0.3: kept in no field; cn_store_option switches the store at once. */
   { "push_store", CLOUDNOTIFY_OPT_STORE, 4, 0, 0, 0 },
+  /* 0.3: what phones need */
+  OPT("push_quiet", CLOUDNOTIFY_OPT_QUIET, 0, 0, 1, quiet),
+  OPT("push_call_max_age", CLOUDNOTIFY_OPT_CALL_MAX_AGE, 1, 0, 86400, call_max_age),
+  OPT("push_grace_period", CLOUDNOTIFY_OPT_GRACE_PERIOD, 1, 0, 86400, grace_period),
+  OPT("push_visible_interval", CLOUDNOTIFY_OPT_VISIBLE_INTERVAL_MS, 1, 0, 3600000,
+      visible_interval_ms),
+  OPT("push_silent_per_hour", CLOUDNOTIFY_OPT_SILENT_PER_HOUR, 1, 0, 100000, silent_per_hour),
+  OPT("push_transient_errors", CLOUDNOTIFY_OPT_TRANSIENT_ERRORS, 5, 0, 0, transient_errors),
+  OPT("push_backoff", CLOUDNOTIFY_OPT_BACKOFF, 1, 0, 86400, backoff),
+  OPT("push_registration_ttl", CLOUDNOTIFY_OPT_REGISTRATION_TTL, 1, 0, 3650, registration_ttl),
+  OPT("push_clear_on_fetch", CLOUDNOTIFY_OPT_CLEAR_ON_FETCH, 0, 0, 1, clear_on_fetch),
+  OPT("push_tigase_extensions", CLOUDNOTIFY_OPT_TIGASE_EXTENSIONS, 0, 0, 1, tigase_extensions),
 };
 
 static const option_desc *find_option(cloudnotify_option opt) {
@@ -169,7 +193,7 @@ static const option_desc *find_option(cloudnotify_option opt) {
 }
 
 static int set_int(cloudnotify_ctx *ctx, const option_desc *d, int64_t value) {
-  if (d->kind == 2 || d->kind == 4 || value < d->min || value > d->max)
+  if (d->kind == 2 || d->kind == 4 || d->kind == 5 || value < d->min || value > d->max)
     return CLOUDNOTIFY_ERR_OPTION_VALUE;
   char *field = (char *)&ctx->opt + d->offset;
   if (d->kind == 0)
@@ -195,6 +219,8 @@ static gboolean id_prefix_ok(const char *value) {
 static int set_string(cloudnotify_ctx *ctx, const option_desc *d, const char *value) {
   if (d->kind == 4)
     return cn_store_option(ctx, value);
+  if (d->kind == 5)
+    return cn_error_condition_set(value, (uint32_t *)((char *)&ctx->opt + d->offset));
   if (d->kind != 2 || !cn_text_is_xml_safe(value))
     return CLOUDNOTIFY_ERR_OPTION_VALUE;
   if (d->opt == CLOUDNOTIFY_OPT_ID_PREFIX && !id_prefix_ok(value))
@@ -264,7 +290,7 @@ int cloudnotify_ctx_set_option(cloudnotify_ctx *ctx, const char *name, const cha
       d = &option_table[i];
   if (!d)
     return cn_leave(ctx, CLOUDNOTIFY_ERR_UNKNOWN_OPTION);
-  if (d->kind == 2 || d->kind == 4)
+  if (d->kind == 2 || d->kind == 4 || d->kind == 5)
     return cn_leave(ctx, set_string(ctx, d, value));
   int64_t v;
   int rc = parse_value(d, value, &v);

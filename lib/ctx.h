@@ -36,6 +36,17 @@ typedef struct cn_options {
   char *id_prefix;            /* NULL when none ("") */
   int64_t log_level;          /* messages below it are not formatted */
   gboolean publish_from_bare; /* publishes from the account, not the domain */
+  /* 0.3: what phones need (docs/features.md) */
+  gboolean quiet;              /* no push for what nobody sees */
+  int64_t call_max_age;        /* s: older proposes do not ring */
+  int64_t grace_period;        /* s, 0 off */
+  int64_t visible_interval_ms; /* 0 off */
+  int64_t silent_per_hour;     /* 0 off */
+  uint32_t transient_errors;   /* bit i: condition i of cn_error_condition_index */
+  int64_t backoff;             /* s, 0 off */
+  int64_t registration_ttl;    /* days, 0 off */
+  gboolean clear_on_fetch;
+  gboolean tigase_extensions;
 } cn_options;
 
 /* Each table is the business of the file named beside it, which alone

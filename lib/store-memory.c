@@ -34,8 +34,13 @@ static int mem_load(void *data, const char *account, cloudnotify_loader *loader)
     return 0;
   for (guint i = 0; i < a->len; i++) {
     mem_record *m = a->pdata[i];
-    cloudnotify_record rec = { m->jid,        m->node,   m->form,     m->form_len,
-                               m->enabled_at, m->errors, m->client_id };
+    cloudnotify_record rec = { .jid = m->jid,
+                               .node = m->node,
+                               .publish_options = m->form,
+                               .publish_options_len = m->form_len,
+                               .enabled_at_ms = m->enabled_at,
+                               .errors = m->errors,
+                               .client_id = m->client_id };
     cloudnotify_loader_add(loader, &rec);
   }
   return 0;

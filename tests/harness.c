@@ -101,8 +101,13 @@ static void store_load_rows(fake_host *h, const char *account, cloudnotify_loade
     const fh_row *r = h->rows->pdata[i];
     if (strcmp(r->account, account))
       continue;
-    cloudnotify_record rec = { r->jid,        r->node,   r->form,     r->form_len,
-                               r->enabled_at, r->errors, r->client_id };
+    cloudnotify_record rec = { .jid = r->jid,
+                               .node = r->node,
+                               .publish_options = r->form,
+                               .publish_options_len = r->form_len,
+                               .enabled_at_ms = r->enabled_at,
+                               .errors = r->errors,
+                               .client_id = r->client_id };
     cloudnotify_loader_add(loader, &rec);
   }
 }

@@ -241,6 +241,17 @@ typedef enum cloudnotify_removal_reason {
   /** The host removed every registration of the account
    *  (cloudnotify_account_remove_all: the account was deleted). */
   CLOUDNOTIFY_REMOVED_ACCOUNT = 4,
+  /* Appended in 0.3: a host built against 0.2 may meet these values and
+   * must treat an unknown reason as "removed for a reason it does not
+   * know". */
+  /** The registered app server said the node's affiliation is now 'none'
+   *  (XEP-0357 section 8; see cloudnotify_handle_app_message). */
+  CLOUDNOTIFY_REMOVED_REMOTE = 5,
+  /** Not enabled again within push_registration_ttl days. */
+  CLOUDNOTIFY_REMOVED_EXPIRED = 6,
+  /** The same client identity (see cloudnotify_session_set_client_id)
+   *  enabled another (jid, node): the older registration gave way. */
+  CLOUDNOTIFY_REMOVED_CLIENT_REPLACED = 7,
 } cloudnotify_removal_reason;
 
 /** What became of one publish (see the publish_outcome callback). */
@@ -264,6 +275,13 @@ typedef enum cloudnotify_publish_outcome {
    *  cancelled with its session before it was answered (see "Answers that
    *  come later"): never built, no id. */
   CLOUDNOTIFY_PUBLISH_VETOED = 8,
+  /** Appended in 0.3: an error of a type other than 'wait' whose
+   *  condition is one of push_transient_errors (by default
+   *  resource-constraint, internal-server-error, remote-server-timeout,
+   *  service-unavailable, recipient-unavailable).  Not counted towards
+   *  push_max_errors; like WAIT it starts the registration's back-off
+   *  (push_backoff). */
+  CLOUDNOTIFY_PUBLISH_TRANSIENT = 9,
 } cloudnotify_publish_outcome;
 
 /** Passed to publish_outcome; every pointer borrowed for the call.  The
@@ -415,10 +433,31 @@ typedef struct cloudnotify_callbacks {
    *  instead of log.  Messages below push_log_level are never formatted.
    *  Default: log. */
   void (*log2)(void *user_data, cloudnotify_log_level level, const char *id, const char *message);
+
+  /* ---- appended in 0.3 ---- */
+
+  /** Whether sender (a normalised bare JID, borrowed) is known to
+   *  account: 1 when the account's roster has a subscription with it in
+   *  either direction (RFC 6121 'to', 'from' or 'both'), 0 when it has
+   *  none ('none', or no roster item).  Any other value means "cannot
+   *  tell" and counts as known.  Called synchronously while a push is
+   *  decided, only for registrations that opted into
+   *  tigase:push:filter:ignore-unknown:0 and never for groupchat
+   *  messages; it cannot answer later.  Default (NULL): every sender is
+   *  known, and tigase:push:filter:ignore-unknown:0 is neither advertised
+   *  (cloudnotify_ctx_disco_features) nor accepted in an enable. */
+  int (*sender_known)(void *user_data, const char *account, const char *sender);
 } cloudnotify_callbacks;
 
 /* Identifiers passed to log2.  Each names one kind of message; the text
  * may change between versions, the identifier does not. */
+/** INFO (0.3): a registration was removed for a reason other than the
+ *  client's disable: errors, eviction, remote disable, expiry, client
+ *  replaced.  The reason is in the text. */
+#define CLOUDNOTIFY_LOG_ID_REGISTRATION_REMOVED "registration-removed"
+/** DEBUG (0.3): a push was not sent because of a rule (quiet, grace,
+ *  rate limit, filter, back-off); the rule is in the text. */
+#define CLOUDNOTIFY_LOG_ID_PUSH_SUPPRESSED "push-suppressed"
 /** ERROR: the store's save failed. */
 #define CLOUDNOTIFY_LOG_ID_STORE_SAVE_FAILED "store-save-failed"
 /** ERROR: the store's remove failed. */
@@ -569,6 +608,77 @@ typedef enum cloudnotify_option {
    *  STORE_VERSION, STORE_IO (from opening the file); on any error the
    *  store in use is unchanged. */
   CLOUDNOTIFY_OPT_STORE = 22,
+
+  /* ---- appended in 0.3: what phones need (docs/features.md) ---- */
+
+  /** bool, default 1 (by name: push_quiet): no push, on any path, for a
+   *  message that carries nothing a user sees: no body (or only
+   *  whitespace), none of the payloads that make a message important, no
+   *  subject, and no child outside the list of invisible ones (chat
+   *  states, delivery receipts, chat markers, Jingle Message actions
+   *  other than propose, and the routing elements delay, stanza-id,
+   *  origin-id, thread, processing hints).  An empty message counts as
+   *  invisible.  A correction (XEP-0308) with a body is a message.  0
+   *  restores the 0.2 behaviour (a silent push). */
+  CLOUDNOTIFY_OPT_QUIET = 23,
+  /** int seconds 0..86400, default 60 (by name: push_call_max_age): a
+   *  Jingle Message Initiation propose whose XEP-0203 delay stamp is
+   *  older than this is not pushed as a call (no ring); it is an ordinary
+   *  important message.  0: every delayed propose is stale. */
+  CLOUDNOTIFY_OPT_CALL_MAX_AGE = 24,
+  /** int seconds 0..86400, default 0 (off) (by name: push_grace_period):
+   *  no push to a registration while another session of the same account
+   *  was active (cloudnotify_session_active) within this many seconds.
+   *  Calls are exempt. */
+  CLOUDNOTIFY_OPT_GRACE_PERIOD = 25,
+  /** int ms 0..3600000, default 3000 (by name: push_visible_interval):
+   *  at most one important (visible) push per registration in this
+   *  window; the messages it holds back are counted in the next push's
+   *  message-count.  0: no limit.  Calls bypass it. */
+  CLOUDNOTIFY_OPT_VISIBLE_INTERVAL_MS = 26,
+  /** int 0..100000, default 3 (by name: push_silent_per_hour): at most
+   *  this many unimportant (silent) pushes per registration in any hour;
+   *  Apple budgets background pushes at two or three an hour.  0: no
+   *  limit.  Calls, cloudnotify_ping, wake-ups before expiry and badge
+   *  clearing (push_clear_on_fetch) bypass it. */
+  CLOUDNOTIFY_OPT_SILENT_PER_HOUR = 27,
+  /** string (by name: push_transient_errors): comma-separated RFC 6120
+   *  conditions that an app server uses for faults that pass; an error
+   *  with one of them (or of type 'wait') is reported as
+   *  CLOUDNOTIFY_PUBLISH_TRANSIENT (or WAIT), is not counted towards
+   *  push_max_errors and starts the back-off.  Every other error
+   *  condition counts, as in 0.2.  Default
+   *  "resource-constraint,internal-server-error,remote-server-timeout,service-unavailable,recipient-unavailable";
+   *  "" makes every non-'wait' error count.  An unknown condition name is
+   *  OPTION_VALUE. */
+  CLOUDNOTIFY_OPT_TRANSIENT_ERRORS = 28,
+  /** int seconds 0..86400, default 30 (by name: push_backoff): after a
+   *  WAIT or TRANSIENT reply, pushes to that registration are held for
+   *  this long, doubling at each further such reply up to 32 times
+   *  this; when the back-off ends, one push goes out if any was held
+   *  (its message-count says how many).  A result ends the back-off.
+   *  Calls bypass it.  0: no back-off. */
+  CLOUDNOTIFY_OPT_BACKOFF = 29,
+  /** int days 0..3650, default 0 (off) (by name:
+   *  push_registration_ttl): a registration not enabled again for this
+   *  many days is removed (CLOUDNOTIFY_REMOVED_EXPIRED) when it is next
+   *  loaded or pushed. */
+  CLOUDNOTIFY_OPT_REGISTRATION_TTL = 30,
+  /** bool, default 0 (by name: push_clear_on_fetch): when the host
+   *  reports that the account's client fetched its offline messages
+   *  (cloudnotify_offline_fetched), push once with message-count 0 to
+   *  every registration not bound to a live session, so that apps can
+   *  clear their badge. */
+  CLOUDNOTIFY_OPT_CLEAR_ON_FETCH = 31,
+  /** bool, default 1 (by name: push_tigase_extensions): accept and
+   *  advertise Tigase's push extensions (tigase:push:*: encrypt,
+   *  priority, jingle, muted, groupchat, ignore-unknown).  Each only
+   *  changes what a registration that opted into it in its enable gets.
+   *  0: an enable carrying one is refused with
+   *  cancel/feature-not-implemented, and none is advertised.
+   *  Registrations stored with extensions keep them but they are not
+   *  applied while it is 0. */
+  CLOUDNOTIFY_OPT_TIGASE_EXTENSIONS = 32,
 } cloudnotify_option;
 
 /** Longest push_id_prefix, in bytes. */
@@ -618,7 +728,13 @@ typedef struct cloudnotify_record {
   const char *jid;
   /** Node; NULL when the client gave none. */
   const char *node;
-  /** Publish-options form as XML text, NULL/0 when none. */
+  /** Publish-options form as XML text, NULL/0 when none.  From 0.3 the
+   *  text may be followed by the registration's Tigase push extension
+   *  elements (namespaces starting with "tigase:push:", see "What phones
+   *  need"), so that every store keeps them without a change of schema;
+   *  the form, when there is one, comes first.  The extensions hold the
+   *  client's encryption key: protect the text as the app-server secrets
+   *  of the form are protected.  A store keeps the text as it is. */
   const char *publish_options;
   size_t publish_options_len;
   /** When it was enabled (now_ms); orders device-limit eviction. */
@@ -1298,6 +1414,29 @@ typedef enum cloudnotify_counter {
   CLOUDNOTIFY_COUNTER_STORE_RECORDS_REJECTED = 19,
   /** Log messages formatted and passed to log or log2. */
   CLOUDNOTIFY_COUNTER_LOG_MESSAGES = 20,
+  /* Appended in 0.3.  "Suppressed" counts one per registration that a
+   * push would otherwise have gone to. */
+  /** Triggers dropped by push_quiet (nothing a user sees), once per
+   *  stanza. */
+  CLOUDNOTIFY_COUNTER_SUPPRESSED_QUIET = 21,
+  /** Pushes not sent because of push_grace_period. */
+  CLOUDNOTIFY_COUNTER_SUPPRESSED_GRACE = 22,
+  /** Pushes not sent because of push_visible_interval or
+   *  push_silent_per_hour. */
+  CLOUDNOTIFY_COUNTER_SUPPRESSED_RATE = 23,
+  /** Pushes not sent because of a registration's own filter (Tigase
+   *  muted, groupchat or ignore-unknown). */
+  CLOUDNOTIFY_COUNTER_SUPPRESSED_FILTER = 24,
+  /** Pushes held back during a back-off (push_backoff). */
+  CLOUDNOTIFY_COUNTER_SUPPRESSED_BACKOFF = 25,
+  /** Call pushes sent (a Jingle Message Initiation propose). */
+  CLOUDNOTIFY_COUNTER_CALLS_PUSHED = 26,
+  /** Proposes older than push_call_max_age, not pushed as calls. */
+  CLOUDNOTIFY_COUNTER_CALLS_STALE = 27,
+  /** Replies reported as CLOUDNOTIFY_PUBLISH_TRANSIENT. */
+  CLOUDNOTIFY_COUNTER_REPLIES_TRANSIENT = 28,
+  /** Publishes sent with an encrypted payload (tigase:push:encrypt:0). */
+  CLOUDNOTIFY_COUNTER_PUBLISHES_ENCRYPTED = 29,
 
   /** Registrations removed, one counter per cloudnotify_removal_reason:
    *  CLOUDNOTIFY_COUNTER_REMOVED_BASE + reason.  A reason added later
@@ -1306,6 +1445,10 @@ typedef enum cloudnotify_counter {
   CLOUDNOTIFY_COUNTER_REMOVED_DISABLED = 0x100 + CLOUDNOTIFY_REMOVED_DISABLED,
   CLOUDNOTIFY_COUNTER_REMOVED_ERRORS = 0x100 + CLOUDNOTIFY_REMOVED_ERRORS,
   CLOUDNOTIFY_COUNTER_REMOVED_EVICTED = 0x100 + CLOUDNOTIFY_REMOVED_EVICTED,
+  CLOUDNOTIFY_COUNTER_REMOVED_ACCOUNT = 0x100 + CLOUDNOTIFY_REMOVED_ACCOUNT,
+  CLOUDNOTIFY_COUNTER_REMOVED_REMOTE = 0x100 + CLOUDNOTIFY_REMOVED_REMOTE,
+  CLOUDNOTIFY_COUNTER_REMOVED_EXPIRED = 0x100 + CLOUDNOTIFY_REMOVED_EXPIRED,
+  CLOUDNOTIFY_COUNTER_REMOVED_CLIENT_REPLACED = 0x100 + CLOUDNOTIFY_REMOVED_CLIENT_REPLACED,
 
   /** Gauge: publishes awaiting a reply. */
   CLOUDNOTIFY_GAUGE_OUTSTANDING = 0x200,

@@ -108,6 +108,9 @@ static const char *reason_name(cloudnotify_removal_reason r) {
   case CLOUDNOTIFY_REMOVED_ERRORS: return "errors";
   case CLOUDNOTIFY_REMOVED_EVICTED: return "evicted";
   case CLOUDNOTIFY_REMOVED_ACCOUNT: return "account";
+  case CLOUDNOTIFY_REMOVED_REMOTE: return "remote";
+  case CLOUDNOTIFY_REMOVED_EXPIRED: return "expired";
+  case CLOUDNOTIFY_REMOVED_CLIENT_REPLACED: return "client_replaced";
   }
   return "other";
 }
