@@ -14,9 +14,20 @@
  * context outlives every session handle whatever order the garbage
  * collector picks; destructors run on any scheduler thread, hence the
  * mutex per context, which every call and destructor takes.
+ *
+ * The library's questions that need an answer during a call cannot be
+ * put to Erlang either.  sender_known (is the sender in the account's
+ * roster?) is answered from a cache the host fills before each trigger
+ * with senders_known/3: the host knows the stanza's sender and reads its
+ * roster in the hook's own process, the owner hands the answer over just
+ * before the call that may ask, and a push decided later (a coalesced
+ * push on tick) finds it still there.  A question the cache cannot answer
+ * gets "cannot tell", which the library counts as known: the push goes
+ * out rather than a wanted one being lost.
  */
 #include <cloudnotify/cloudnotify.h>
 #include <erl_nif.h>
+#include <glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,7 +39,13 @@ typedef struct cn_ctx {
    * whose side effects (a timer that may fire early) are harmless to drop. */
   ErlNifEnv *env;
   ERL_NIF_TERM actions; /* reversed */
+  /* sender_known answers: "account\nsender" -> 1 known, 0 unknown.  At
+   * most KNOWN_MAX entries: when full it is emptied (a miss counts as
+   * known, and the next trigger for a sender refills its entry). */
+  GHashTable *known;
 } cn_ctx;
+
+#define KNOWN_MAX 65536
 
 typedef struct cn_sess {
   cn_ctx *owner;
@@ -149,7 +166,7 @@ static void cb_added(void *ud, cloudnotify_session *s, const char *account, cons
 
 static const char *outcome_name(cloudnotify_publish_outcome o) {
   static const char *names[] = { "other",   "ok",        "error",   "wait",  "expired",
-                                 "dropped", "forgotten", "refused", "vetoed" };
+                                 "dropped", "forgotten", "refused", "vetoed", "transient" };
   return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "other";
 }
 
@@ -180,6 +197,23 @@ static void cb_log2(void *ud, cloudnotify_log_level level, const char *id, const
                                   mk_str(c->env, msg)));
 }
 
+static char *known_key(const char *account, const char *sender) {
+  return g_strconcat(account, "\n", sender, NULL);
+}
+
+/* Answered from the cache (see the top of this file); -1 is "cannot
+ * tell", which the library counts as known. */
+static int cb_sender_known(void *ud, const char *account, const char *sender) {
+  cn_ctx *c = ud;
+  if (!c->known || !account || !sender)
+    return -1;
+  char *k = known_key(account, sender);
+  gpointer v;
+  int found = g_hash_table_lookup_extended(c->known, k, NULL, &v);
+  g_free(k);
+  return found ? GPOINTER_TO_INT(v) : -1;
+}
+
 /* ---- resources ---------------------------------------------------------- */
 
 static void ctx_dtor(ErlNifEnv *env, void *obj) {
@@ -188,6 +222,9 @@ static void ctx_dtor(ErlNifEnv *env, void *obj) {
    * handle of the context is alive any more. */
   cloudnotify_ctx_free(c->ctx);
   c->ctx = NULL;
+  if (c->known)
+    g_hash_table_destroy(c->known);
+  c->known = NULL;
   if (c->lock)
     enif_mutex_destroy(c->lock);
 }
@@ -268,7 +305,9 @@ static ERL_NIF_TERM nif_ctx_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     .registration_added = cb_added,
     .registration_removed2 = cb_removed2,
     .log2 = cb_log2,
+    .sender_known = cb_sender_known,
   };
+  c->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   int rc = cloudnotify_ctx_new(&c->ctx, &cb, c);
   if (rc != 0 || !c->lock) {
     enif_release_resource(c);
@@ -324,10 +363,11 @@ static ERL_NIF_TERM nif_is_outstanding(ErlNifEnv *env, int argc, const ERL_NIF_T
   return enif_make_atom(env, r ? "true" : "false");
 }
 
-enum trigger { T_OFFLINE, T_ARCHIVED, T_GROUPCHAT };
+enum trigger { T_OFFLINE, T_ARCHIVED, T_GROUPCHAT, T_DELIVERED, T_APP_MESSAGE };
 
 /* message_offline(Ctx, Account, Xml), message_groupchat_bare(Ctx, Account,
- * Xml), message_archived(Ctx, Account, Xml, ArchiveId | undefined)
+ * Xml), message_delivered(Ctx, Account, Xml), handle_app_message(Ctx,
+ * Account, Xml), message_archived(Ctx, Account, Xml, ArchiveId | undefined)
  *   -> {Rc, Actions} */
 static ERL_NIF_TERM trigger(ErlNifEnv *env, const ERL_NIF_TERM argv[], enum trigger kind) {
   cn_ctx *c;
@@ -346,6 +386,8 @@ static ERL_NIF_TERM trigger(ErlNifEnv *env, const ERL_NIF_TERM argv[], enum trig
   case T_ARCHIVED:
     rc = cloudnotify_message_archived(c->ctx, account, xml, b.size, archive_id, NULL);
     break;
+  case T_DELIVERED: rc = cloudnotify_message_delivered(c->ctx, account, xml, b.size, NULL); break;
+  case T_APP_MESSAGE: rc = cloudnotify_handle_app_message(c->ctx, account, xml, b.size); break;
   default: rc = cloudnotify_message_groupchat_bare(c->ctx, account, xml, b.size, NULL); break;
   }
   return finish(c, env, enif_make_int(env, rc));
@@ -359,6 +401,81 @@ static ERL_NIF_TERM nif_archived(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
 }
 static ERL_NIF_TERM nif_groupchat(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   return trigger(env, argv, T_GROUPCHAT);
+}
+static ERL_NIF_TERM nif_delivered(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  return trigger(env, argv, T_DELIVERED);
+}
+static ERL_NIF_TERM nif_app_message(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  return trigger(env, argv, T_APP_MESSAGE);
+}
+
+/* offline_fetched(Ctx, Account) -> {Rc, Actions} */
+static ERL_NIF_TERM nif_offline_fetched(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  cn_ctx *c;
+  char *account;
+  if (!get_ctx(env, argv[0], &c) || !get_cstr(env, argv[1], &account))
+    return enif_make_badarg(env);
+  begin(c, env);
+  int rc = cloudnotify_offline_fetched(c->ctx, account, NULL);
+  return finish(c, env, enif_make_int(env, rc));
+}
+
+/* disco_features(Ctx) -> [binary()] */
+static ERL_NIF_TERM nif_disco_features(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  cn_ctx *c;
+  if (!get_ctx(env, argv[0], &c))
+    return enif_make_badarg(env);
+  enif_mutex_lock(c->lock);
+  int n = cloudnotify_ctx_disco_features(c->ctx, NULL, 0);
+  const char **f = n > 0 ? g_new0(const char *, n) : NULL;
+  if (n > 0)
+    n = cloudnotify_ctx_disco_features(c->ctx, f, (size_t)n);
+  enif_mutex_unlock(c->lock);
+  ERL_NIF_TERM list = enif_make_list(env, 0);
+  for (int i = n - 1; i >= 0; i--)
+    list = enif_make_list_cell(env, mk_str(env, f[i]), list);
+  g_free(f);
+  return list;
+}
+
+/* senders_known(Ctx, Account, [{Sender, boolean()}]) -> ok: the answers
+ * sender_known will give for account (see the top of this file).  Account
+ * and Sender are bare JIDs as the library normalises them (lower case). */
+static ERL_NIF_TERM nif_senders_known(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  cn_ctx *c;
+  char *account;
+  unsigned len;
+  if (!get_ctx(env, argv[0], &c) || !get_cstr(env, argv[1], &account) ||
+      !enif_get_list_length(env, argv[2], &len))
+    return enif_make_badarg(env);
+  /* Validate every element before touching the cache: a badarg leaves it
+   * as it was. */
+  ERL_NIF_TERM head, tail = argv[2];
+  while (enif_get_list_cell(env, tail, &head, &tail)) {
+    const ERL_NIF_TERM *el;
+    int arity;
+    char *sender, atom[8];
+    if (!enif_get_tuple(env, head, &arity, &el) || arity != 2 || !get_cstr(env, el[0], &sender) ||
+        !enif_get_atom(env, el[1], atom, sizeof atom, ERL_NIF_LATIN1) ||
+        (strcmp(atom, "true") != 0 && strcmp(atom, "false") != 0))
+      return enif_make_badarg(env);
+  }
+  enif_mutex_lock(c->lock);
+  if (g_hash_table_size(c->known) + len > KNOWN_MAX)
+    g_hash_table_remove_all(c->known);
+  tail = argv[2];
+  while (enif_get_list_cell(env, tail, &head, &tail)) {
+    const ERL_NIF_TERM *el;
+    int arity;
+    char *sender, atom[8];
+    enif_get_tuple(env, head, &arity, &el);
+    get_cstr(env, el[0], &sender);
+    enif_get_atom(env, el[1], atom, sizeof atom, ERL_NIF_LATIN1);
+    g_hash_table_insert(c->known, known_key(account, sender),
+                        GINT_TO_POINTER(strcmp(atom, "true") == 0));
+  }
+  enif_mutex_unlock(c->lock);
+  return atom_ok;
 }
 
 /* account_remove_all(Ctx, Account) -> {Rc, Actions} */
@@ -383,7 +500,7 @@ static ERL_NIF_TERM nif_has_push(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
   return finish(c, env, enif_make_int(env, rc));
 }
 
-/* counter(Ctx, Which) -> {ok, N} | {error, Rc} */
+/* counter_nif(Ctx, Which) -> {ok, N} | {error, Rc} (counter/2 maps names) */
 static ERL_NIF_TERM nif_counter(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   cn_ctx *c;
   int which;
@@ -481,6 +598,25 @@ static ERL_NIF_TERM nif_resumed(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
   if (!get_sess(env, argv[0], &s))
     return enif_make_badarg(env);
   SESSION_CALL(env, argv, s, c, cloudnotify_session_resumed(s->sess));
+}
+
+static ERL_NIF_TERM nif_session_active(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  cn_sess *s;
+  cn_ctx *c;
+  if (!get_sess(env, argv[0], &s))
+    return enif_make_badarg(env);
+  SESSION_CALL(env, argv, s, c, cloudnotify_session_active(s->sess));
+}
+
+/* session_set_client_id(Sess, Id | undefined) -> {Rc, Actions} */
+static ERL_NIF_TERM nif_set_client_id(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  cn_sess *s;
+  cn_ctx *c;
+  char *id = NULL;
+  if (!get_sess(env, argv[0], &s) ||
+      (enif_compare(argv[1], atom_undefined) != 0 && !get_cstr(env, argv[1], &id)))
+    return enif_make_badarg(env);
+  SESSION_CALL(env, argv, s, c, cloudnotify_session_set_client_id(s->sess, id));
 }
 
 static ERL_NIF_TERM nif_ack_requested(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
@@ -611,7 +747,9 @@ static int upgrade(ErlNifEnv *env, void **priv, void **old, ERL_NIF_TERM info) {
 
 /* Calls that may reach the store (loading an account's registrations,
  * saving an enable) run on dirty I/O schedulers: with an on-disk store
- * (push_store) they wait for the disk.  Pure in-memory calls (session
+ * (push_store) they wait for the disk.  session_active is one of them
+ * (with push_grace_period a session's first activity loads its account),
+ * and session_set_client_id (the client's registration is looked up).  Pure in-memory calls (session
  * events of a cached account, ticks, getters) stay on normal schedulers,
  * where they take microseconds. */
 #define DIRTY ERL_NIF_DIRTY_JOB_IO_BOUND
@@ -624,9 +762,14 @@ static ErlNifFunc funcs[] = {
   { "message_offline", 3, nif_offline, DIRTY },
   { "message_archived", 4, nif_archived, DIRTY },
   { "message_groupchat_bare", 3, nif_groupchat, DIRTY },
+  { "message_delivered", 3, nif_delivered, DIRTY },
+  { "handle_app_message", 3, nif_app_message, DIRTY },
+  { "offline_fetched", 2, nif_offline_fetched, DIRTY },
+  { "disco_features", 1, nif_disco_features, 0 },
+  { "senders_known", 3, nif_senders_known, 0 },
   { "account_remove_all", 2, nif_remove_all, DIRTY },
   { "account_has_push", 2, nif_has_push, DIRTY },
-  { "counter", 2, nif_counter, 0 },
+  { "counter_nif", 2, nif_counter, 0 },
   { "session_new", 4, nif_session_new, 0 },
   { "session_free", 1, nif_session_free, 0 },
   { "session_retag", 2, nif_session_retag, 0 },
@@ -637,6 +780,8 @@ static ErlNifFunc funcs[] = {
   { "session_acked", 2, nif_acked, 0 },
   { "session_ack_delayed", 2, nif_ack_delayed, 0 },
   { "session_resumed", 1, nif_resumed, 0 },
+  { "session_active", 1, nif_session_active, DIRTY },
+  { "session_set_client_id", 2, nif_set_client_id, DIRTY },
   { "session_has_push", 1, nif_has_session_push, 0 },
   { "handle_client_iq", 2, nif_client_iq, DIRTY },
   { "strerror", 1, nif_strerror, 0 },

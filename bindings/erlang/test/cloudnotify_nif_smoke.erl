@@ -7,10 +7,12 @@
 
 -define(ACC, <<"alice@localhost">>).
 -define(PUSH, <<"push.example">>).
+-define(NS0, <<"urn:xmpp:push:0">>).
 
 run() ->
     try
         tests(),
+        phone_tests(),
         io:format("cloudnotify_nif_smoke: all passed~n"),
         halt(0)
     catch C:R:St ->
@@ -32,6 +34,26 @@ enable_iq(Id, Node) ->
     <<"<iq xmlns='jabber:client' type='set' id='", Id/binary,
       "' from='alice@localhost/phone'><enable xmlns='urn:xmpp:push:0' jid='push.example' node='",
       Node/binary, "'/></iq>">>.
+
+enable_iq(Id, Node, Res, Extra) ->
+    <<"<iq xmlns='jabber:client' type='set' id='", Id/binary,
+      "' from='alice@localhost/", Res/binary, "'><enable xmlns='urn:xmpp:push:0' jid='push.example' node='",
+      Node/binary, "'>", Extra/binary, "</enable></iq>">>.
+
+publishes(Actions) -> [X || {send, app, _, _, X} <- Actions].
+
+%% A context with one registration (node N, client id Res) and no session
+%% left: what a phone looks like while it is away.
+away_phone(Node, Res, Extra, Opts) ->
+    {ok, Ctx} = cloudnotify_nif:ctx_new(),
+    [{0, _} = cloudnotify_nif:set_option(Ctx, K, V) || {K, V} <- Opts],
+    {ok, S} = cloudnotify_nif:session_new(Ctx, ?ACC, Res, 1),
+    {0, _} = cloudnotify_nif:session_set_client_id(S, Res),
+    {0, A} = cloudnotify_nif:handle_client_iq(S, enable_iq(<<"e">>, Node, Res, Extra)),
+    [R] = [X || {send, client, _, _, X} <- A],
+    <<"result">> = xml_attr(<<"type">>, R),
+    {0, _} = cloudnotify_nif:session_free(S),
+    Ctx.
 
 message(Id, Body) ->
     <<"<message xmlns='jabber:client' type='chat' id='", Id/binary,
@@ -168,4 +190,116 @@ tests() ->
     erlang:garbage_collect(),
     check("a session outliving its context's owner still works",
           element(1, cloudnotify_nif:session_sm_enabled(Kept)) =:= 0),
+    ok.
+
+%% The 0.3 entry points (what phones need): each returns its actions, and
+%% the library's rules show through them.
+phone_tests() ->
+    %% disco: urn:xmpp:push:0 first, Tigase's extensions while the option
+    %% is on, ignore-unknown because the NIF answers sender_known
+    {ok, D} = cloudnotify_nif:ctx_new(),
+    [?NS0 | Ext] = cloudnotify_nif:disco_features(D),
+    check("disco features start with urn:xmpp:push:0, then Tigase's",
+          lists:member(<<"tigase:push:filter:ignore-unknown:0">>, Ext)),
+    {0, _} = cloudnotify_nif:set_option(D, "push_tigase_extensions", "false"),
+    check("no extension advertised with push_tigase_extensions off",
+          cloudnotify_nif:disco_features(D) =:= [?NS0]),
+    check("badarg for disco_features on a non-context",
+          try cloudnotify_nif:disco_features(42), false catch error:badarg -> true end),
+
+    %% counters by name, the 0.3 ones included
+    Cs = cloudnotify_nif:counters(D),
+    check("counters by name include the 0.3 ones",
+          maps:get(suppressed_quiet, Cs) =:= 0 andalso maps:get(calls_pushed, Cs) =:= 0
+          andalso maps:get(removed_client_replaced, Cs) =:= 0),
+    check("counter/2 takes a name", cloudnotify_nif:counter(D, replies_transient) =:= {ok, 0}),
+    check("an unknown counter name is badarg",
+          try cloudnotify_nif:counter(D, no_such_counter), false catch error:badarg -> true end),
+
+    %% session_active, session_set_client_id: codes and badarg
+    {ok, S} = cloudnotify_nif:session_new(D, ?ACC, <<"desk">>, 3),
+    {0, _} = cloudnotify_nif:session_active(S),
+    {0, _} = cloudnotify_nif:session_set_client_id(S, <<"desk">>),
+    {0, _} = cloudnotify_nif:session_set_client_id(S, undefined),
+    check("an empty client id is INVALID_ARGUMENT",
+          element(1, cloudnotify_nif:session_set_client_id(S, <<>>)) =:= -501),
+    check("badarg for a non-binary client id",
+          try cloudnotify_nif:session_set_client_id(S, 42), false catch error:badarg -> true end),
+    {0, _} = cloudnotify_nif:session_free(S),
+    check("session_active on a freed session is INVALID_ARGUMENT",
+          element(1, cloudnotify_nif:session_active(S)) =:= -501),
+
+    %% quiet (default on): a chat state alone pushes nothing and counts
+    Q = away_phone(<<"q">>, <<"phone">>, <<>>, []),
+    {0, AQ} = cloudnotify_nif:message_offline(Q, ?ACC,
+        <<"<message type='chat' id='cs' from='bob@localhost/pc' to='alice@localhost'>",
+          "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>">>),
+    check("a chat state alone is not pushed", publishes(AQ) =:= []),
+    check("and counts as suppressed_quiet", cloudnotify_nif:counter(Q, suppressed_quiet) =:= {ok, 1}),
+
+    %% a call delivered to a live session pushes the away device at once,
+    %% in either JMI namespace, once per call
+    C = away_phone(<<"c">>, <<"phone">>, <<>>, []),
+    Propose = fun(Ns, Id) ->
+        <<"<message type='chat' id='m", Id/binary, "' from='bob@localhost/pc' to='alice@localhost/desk'>",
+          "<propose xmlns='", Ns/binary, "' id='", Id/binary, "'>",
+          "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>">> end,
+    {0, AC1} = cloudnotify_nif:message_delivered(C, ?ACC, Propose(<<"urn:xmpp:jingle-message:1">>, <<"k1">>)),
+    check("a :1 propose delivered elsewhere pushes the away device", length(publishes(AC1)) =:= 1),
+    {_, AC2} = cloudnotify_nif:message_delivered(C, ?ACC, Propose(<<"urn:xmpp:jingle-message:1">>, <<"k1">>)),
+    check("the same call again pushes nothing", publishes(AC2) =:= []),
+    {_, AC3} = cloudnotify_nif:message_delivered(C, ?ACC, message(<<"plain">>, <<"hi">>)),
+    check("a plain delivered message pushes nothing", publishes(AC3) =:= []),
+    {0, AC4} = cloudnotify_nif:message_delivered(C, ?ACC, Propose(<<"urn:xmpp:jingle-message:0">>, <<"k2">>)),
+    check("a :0 propose rings too", length(publishes(AC4)) =:= 1),
+    check("calls_pushed counts both", cloudnotify_nif:counter(C, calls_pushed) =:= {ok, 2}),
+
+    %% remote disable (XEP-0357 section 8) from the registration's service
+    R = away_phone(<<"r">>, <<"phone">>, <<>>, []),
+    Aff = fun(From) ->
+        <<"<message from='", From/binary, "' to='alice@localhost'>",
+          "<pubsub xmlns='http://jabber.org/protocol/pubsub'>",
+          "<affiliation node='r' jid='alice@localhost' affiliation='none'/></pubsub></message>">> end,
+    check("an affiliation message from someone else is NOT_MINE",
+          element(1, cloudnotify_nif:handle_app_message(R, ?ACC, Aff(<<"evil.example">>))) =:= -504),
+    {0, AR} = cloudnotify_nif:handle_app_message(R, ?ACC, Aff(?PUSH)),
+    check("from the push service it removes the registration (reason remote)",
+          [X || {removed, ?ACC, ?PUSH, <<"r">>, remote, _, _} = X <- AR] =/= []),
+    check("removed_remote counts it", cloudnotify_nif:counter(R, removed_remote) =:= {ok, 1}),
+
+    %% offline fetched with push_clear_on_fetch: a badge-clearing push
+    F = away_phone(<<"f">>, <<"phone">>, <<>>, [{"push_clear_on_fetch", "true"}]),
+    {0, AF} = cloudnotify_nif:offline_fetched(F, ?ACC),
+    [Clear] = publishes(AF),
+    check("offline fetched pushes message-count 0",
+          re:run(Clear, <<"message-count[^>]*>\\s*<value>0</value>">>) =/= nomatch),
+    check("badarg for a non-binary account",
+          try cloudnotify_nif:offline_fetched(F, 42), false catch error:badarg -> true end),
+
+    %% ignore-unknown: answered from the cache senders_known/3 fills
+    I = away_phone(<<"i">>, <<"phone">>, <<"<ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>">>, []),
+    ok = cloudnotify_nif:senders_known(I, ?ACC, [{<<"bob@localhost">>, false}]),
+    {0, AI1} = cloudnotify_nif:message_offline(I, ?ACC, message(<<"u1">>, <<"spam">>)),
+    check("a sender the roster does not know is not pushed", publishes(AI1) =:= []),
+    ok = cloudnotify_nif:senders_known(I, ?ACC, [{<<"bob@localhost">>, true}]),
+    {0, AI2} = cloudnotify_nif:message_offline(I, ?ACC, message(<<"u2">>, <<"hello">>)),
+    check("once known it is pushed", length(publishes(AI2)) =:= 1),
+    {0, AI3} = cloudnotify_nif:message_offline(I, ?ACC,
+        <<"<message type='chat' id='u3' from='carol@localhost/x' to='alice@localhost'><body>?</body></message>">>),
+    check("a sender missing from the cache counts as known", length(publishes(AI3)) =:= 1),
+    check("badarg for a malformed senders list",
+          try cloudnotify_nif:senders_known(I, ?ACC, [{<<"a@b">>, maybe}]), false
+          catch error:badarg -> true end),
+
+    %% transient errors: back off, no removal, outcome transient
+    T = away_phone(<<"t">>, <<"phone">>, <<>>, [{"push_max_errors", "1"}]),
+    {0, AT} = cloudnotify_nif:message_offline(T, ?ACC, message(<<"t1">>, <<"x">>)),
+    [TPub] = publishes(AT),
+    TErr = <<"<iq type='error' id='", (xml_attr(<<"id">>, TPub))/binary,
+             "' from='push.example' to='localhost'><error type='cancel'>",
+             "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>">>,
+    {0, AT2} = cloudnotify_nif:handle_app_reply(T, TErr),
+    check("service-unavailable is outcome transient",
+          [X || {outcome, _, _, _, _, transient, _, _, _} = X <- AT2] =/= []),
+    check("and removes nothing at push_max_errors 1", [X || {removed, _, _, _, _, _, _} = X <- AT2] =:= []),
     ok.
