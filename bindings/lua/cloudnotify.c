@@ -48,6 +48,7 @@ enum {
   CB_MONOTONIC,
   CB_OUTCOME,
   CB_ADDED,
+  CB_SENDER_KNOWN,
   CB_COUNT
 };
 
@@ -64,6 +65,7 @@ static const char *const cb_names[CB_COUNT] = {
   "monotonic",
   "publish_outcome",
   "registration_added",
+  "sender_known",
 };
 
 typedef struct lpush lpush;
@@ -440,16 +442,27 @@ typedef struct removed_args {
   const char *error_type, *error_condition; /* NULL but for error removals */
 } removed_args;
 
+/* Indexed by cloudnotify_removal_reason; a reason a newer library adds is
+ * reported as "unknown", never as one of these. */
+static const char *const removal_reasons[] = {
+  [CLOUDNOTIFY_REMOVED_DISABLED] = "disabled",
+  [CLOUDNOTIFY_REMOVED_ERRORS] = "errors",
+  [CLOUDNOTIFY_REMOVED_EVICTED] = "evicted",
+  [CLOUDNOTIFY_REMOVED_ACCOUNT] = "account",
+  [CLOUDNOTIFY_REMOVED_REMOTE] = "remote",
+  [CLOUDNOTIFY_REMOVED_EXPIRED] = "expired",
+  [CLOUDNOTIFY_REMOVED_CLIENT_REPLACED] = "client_replaced",
+};
+
 static int p_removed(lua_State *L) {
   removed_args *a = lua_touserdata(L, 1);
+  unsigned r = (unsigned)a->reason;
   push_cb(L, a->b, CB_REMOVED);
   lua_pushstring(L, a->account);
   lua_pushstring(L, a->jid);
   lua_pushstring(L, a->node); /* NULL pushes nil */
-  lua_pushstring(L, a->reason == CLOUDNOTIFY_REMOVED_DISABLED  ? "disabled"
-                    : a->reason == CLOUDNOTIFY_REMOVED_ERRORS  ? "errors"
-                    : a->reason == CLOUDNOTIFY_REMOVED_ACCOUNT ? "account"
-                                                               : "evicted");
+  lua_pushstring(L, r < G_N_ELEMENTS_LUA(removal_reasons) && removal_reasons[r] ? removal_reasons[r]
+                                                                                : "unknown");
   lua_pushstring(L, a->error_type);
   lua_pushstring(L, a->error_condition);
   lua_call(L, 6, 0);
@@ -466,10 +479,15 @@ static void t_removed2(void *ud, const char *account, const char *jid, const cha
 }
 
 static const char *const outcome_names[] = {
-  [CLOUDNOTIFY_PUBLISH_OK] = "ok",           [CLOUDNOTIFY_PUBLISH_ERROR] = "error",
-  [CLOUDNOTIFY_PUBLISH_WAIT] = "wait",       [CLOUDNOTIFY_PUBLISH_EXPIRED] = "expired",
-  [CLOUDNOTIFY_PUBLISH_DROPPED] = "dropped", [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = "forgotten",
-  [CLOUDNOTIFY_PUBLISH_REFUSED] = "refused", [CLOUDNOTIFY_PUBLISH_VETOED] = "vetoed",
+  [CLOUDNOTIFY_PUBLISH_OK] = "ok",
+  [CLOUDNOTIFY_PUBLISH_ERROR] = "error",
+  [CLOUDNOTIFY_PUBLISH_WAIT] = "wait",
+  [CLOUDNOTIFY_PUBLISH_EXPIRED] = "expired",
+  [CLOUDNOTIFY_PUBLISH_DROPPED] = "dropped",
+  [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = "forgotten",
+  [CLOUDNOTIFY_PUBLISH_REFUSED] = "refused",
+  [CLOUDNOTIFY_PUBLISH_VETOED] = "vetoed",
+  [CLOUDNOTIFY_PUBLISH_TRANSIENT] = "transient",
 };
 
 typedef struct outcome_args {
@@ -539,6 +557,34 @@ static void t_log2(void *ud, cloudnotify_log_level level, const char *id, const 
   binding *b = ud;
   log_args a = { b, level, "", message, id };
   call_protected(b, "log", p_log, &a);
+}
+
+/* ---- sender_known ----------------------------------------------------- */
+
+typedef struct sender_args {
+  binding *b;
+  const char *account, *sender;
+  int known; /* 1, 0, or -1: cannot tell */
+} sender_args;
+
+static int p_sender_known(lua_State *L) {
+  sender_args *a = lua_touserdata(L, 1);
+  push_cb(L, a->b, CB_SENDER_KNOWN);
+  lua_pushstring(L, a->account);
+  lua_pushstring(L, a->sender);
+  lua_call(L, 2, 1);
+  /* Only a boolean is an answer: nil (or anything else) is "cannot tell",
+   * which the library takes as known, so that a roster that could not be
+   * read never silences a contact. */
+  a->known = lua_type(L, -1) == LUA_TBOOLEAN ? lua_toboolean(L, -1) : -1;
+  return 0;
+}
+
+static int t_sender_known(void *ud, const char *account, const char *sender) {
+  sender_args a = { ud, account, sender, -1 };
+  if (call_protected(a.b, "sender_known", p_sender_known, &a) != 0)
+    return -1;
+  return a.known;
 }
 
 /* ---- registration filter -------------------------------------------- */
@@ -1683,6 +1729,19 @@ static const struct {
   { "removed_disabled", CLOUDNOTIFY_COUNTER_REMOVED_DISABLED },
   { "removed_errors", CLOUDNOTIFY_COUNTER_REMOVED_ERRORS },
   { "removed_evicted", CLOUDNOTIFY_COUNTER_REMOVED_EVICTED },
+  { "removed_account", CLOUDNOTIFY_COUNTER_REMOVED_ACCOUNT },
+  { "removed_remote", CLOUDNOTIFY_COUNTER_REMOVED_REMOTE },
+  { "removed_expired", CLOUDNOTIFY_COUNTER_REMOVED_EXPIRED },
+  { "removed_client_replaced", CLOUDNOTIFY_COUNTER_REMOVED_CLIENT_REPLACED },
+  { "suppressed_quiet", CLOUDNOTIFY_COUNTER_SUPPRESSED_QUIET },
+  { "suppressed_grace", CLOUDNOTIFY_COUNTER_SUPPRESSED_GRACE },
+  { "suppressed_rate", CLOUDNOTIFY_COUNTER_SUPPRESSED_RATE },
+  { "suppressed_filter", CLOUDNOTIFY_COUNTER_SUPPRESSED_FILTER },
+  { "suppressed_backoff", CLOUDNOTIFY_COUNTER_SUPPRESSED_BACKOFF },
+  { "calls_pushed", CLOUDNOTIFY_COUNTER_CALLS_PUSHED },
+  { "calls_stale", CLOUDNOTIFY_COUNTER_CALLS_STALE },
+  { "replies_transient", CLOUDNOTIFY_COUNTER_REPLIES_TRANSIENT },
+  { "publishes_encrypted", CLOUDNOTIFY_COUNTER_PUBLISHES_ENCRYPTED },
   { "outstanding", CLOUDNOTIFY_GAUGE_OUTSTANDING },
   { "cached_accounts", CLOUDNOTIFY_GAUGE_CACHED_ACCOUNTS },
   { "sessions", CLOUDNOTIFY_GAUGE_SESSIONS },
@@ -1844,6 +1903,8 @@ static int l_new(lua_State *L) {
     cb.registration_filter = t_regfilter;
   if (b->cb_ref[CB_NOTIFY_FILTER] != LUA_NOREF)
     cb.notification_filter = t_notify;
+  if (b->cb_ref[CB_SENDER_KNOWN] != LUA_NOREF)
+    cb.sender_known = t_sender_known;
 
   int rc = cloudnotify_ctx_new(&b->ctx, &cb, b);
   if (rc < 0) {
@@ -1893,6 +1954,14 @@ static const struct {
   { "ERR_GONE", CLOUDNOTIFY_ERR_GONE },
   { "ERR_BUSY", CLOUDNOTIFY_ERR_BUSY },
   { "ERR_OP_UNKNOWN", CLOUDNOTIFY_ERR_OP_UNKNOWN },
+  { "ERR_STORE_LOCKED", CLOUDNOTIFY_ERR_STORE_LOCKED },
+  { "ERR_STORE_CORRUPT", CLOUDNOTIFY_ERR_STORE_CORRUPT },
+  { "ERR_STORE_VERSION", CLOUDNOTIFY_ERR_STORE_VERSION },
+  { "ERR_STORE_IO", CLOUDNOTIFY_ERR_STORE_IO },
+  { "ERR_PG_CONNINFO", CLOUDNOTIFY_ERR_PG_CONNINFO },
+  { "ERR_PG_UNAVAILABLE", CLOUDNOTIFY_ERR_PG_UNAVAILABLE },
+  { "ERR_PG_QUERY", CLOUDNOTIFY_ERR_PG_QUERY },
+  { "ERR_PG_SCHEMA", CLOUDNOTIFY_ERR_PG_SCHEMA },
 };
 
 #if defined(__GNUC__)

@@ -51,6 +51,12 @@ local function recorder(extra)
 	}
 	for k, v in pairs(extra or {}) do callbacks[k] = v end
 	h.ctx = assert(cn.new(callbacks))
+	-- These tests are about the binding's plumbing, driven by a clock that
+	-- stands still: the 0.3 per-registration rate limits (one visible push
+	-- per 3 s, 3 silent ones an hour) are set back to 0.2's "no limit";
+	-- the rate-limit tests below set them again.
+	assert(h.ctx:set_option("push_visible_interval", 0))
+	assert(h.ctx:set_option("push_silent_per_hour", 0))
 	function h.by_route(route)
 		local out = {}
 		for _, m in ipairs(h.sent) do if m.route == route then out[#out + 1] = m end end
@@ -95,6 +101,14 @@ test("module constants", function()
 		assert(math.type(cn[k]) == "integer", k)
 	end
 	assert(type(cn.strerror(cn.ERR_NOT_MINE)) == "string")
+	-- every code of the C header, the stores' and PostgreSQL's included
+	local codes = { ERR_STORE_LOCKED = -519, ERR_STORE_CORRUPT = -520, ERR_STORE_VERSION = -521,
+		ERR_STORE_IO = -522, ERR_PG_CONNINFO = -524, ERR_PG_UNAVAILABLE = -525, ERR_PG_QUERY = -526,
+		ERR_PG_SCHEMA = -527 }
+	for k, v in pairs(codes) do
+		assert(cn[k] == v, k)
+		assert(cn.strerror(v) ~= cn.strerror(-999), k .. " has its own text")
+	end
 	assert(cn.is_usage_error(cn.ERR_REENTRANT) and not cn.is_usage_error(cn.ERR_XML))
 end)
 
@@ -187,6 +201,12 @@ test("observability: counters, outcomes, added, removal cause, reply routing", f
 	local c = h.ctx:counters()
 	assert(c.publishes_sent == 2 and c.replies_error == 2 and c.replies_foreign == 1)
 	assert(c.enables == 2 and c.removed_errors == 1 and c.outstanding == 0 and c.sessions == 0)
+	for _, k in ipairs { "removed_account", "removed_remote", "removed_expired", "removed_client_replaced",
+		"suppressed_quiet", "suppressed_grace", "suppressed_rate", "suppressed_filter", "suppressed_backoff",
+		"calls_pushed", "calls_stale", "replies_transient", "publishes_encrypted" } do
+		assert(math.type(c[k]) == "integer", k)
+		assert(h.ctx:counter(k) == c[k], k)
+	end
 	assert(h.ctx:counter("replies_error") == 2 and h.ctx:counter(cn.ERR_XML) == nil)
 	ok, _, code = h.ctx:counter("no_such_counter")
 	assert(ok == nil and code == cn.ERR_UNKNOWN_OPTION)
