@@ -23,8 +23,8 @@ import subprocess
 import time
 
 import harness
-from harness import (ADMIN, COMPONENT_SECRET, DOMAIN, HERE, OUR_MODULE, PASSWORD, PUSH_JID,
-                     REFERENCE_MODULE, USERS, Ctx, free_port)
+from harness import (ADMIN, COMPONENT_SECRET, DOMAIN, HERE, MUC_JID, OUR_MODULE, PASSWORD,
+                     PUSH_JID, REFERENCE_MODULE, USERS, Ctx, free_port)
 
 EJABBERDCTL = "/usr/sbin/ejabberdctl"
 EPMD = "/usr/bin/epmd"
@@ -191,6 +191,9 @@ class Ejabberd:
             "mod_disco": {}, "mod_roster": {}, "mod_carboncopy": {}, "mod_ping": {},
             "mod_offline": {}, "mod_mam": {"db_type": "mnesia", "default": "always"},
             "mod_stream_mgmt": self.stream_mgmt_options(),
+            # a MUC service for the group chat filter (harness.MUC_JID); a
+            # room exists as soon as someone joins
+            "mod_muc": {"hosts": [MUC_JID], "access_create": "all"},
             "mod_test_ping": {"users": list(USERS), "password": PASSWORD},
         }
         mods.update(self.push_modules())
@@ -381,6 +384,11 @@ OURS_ON_EJABBERD = {
     # mod_offline stores no message that is only a chat state, so no offline
     # hook runs and nothing is pushed (Prosody stores and pushes it).
     ("importance_offline", "chat state only"): [],
+    # The same with push_quiet off: mod_offline stores neither a chat state
+    # alone nor an empty message (store_empty_body: unless_chat_state counts
+    # a message without children as one), so nothing reaches the library.
+    ("quiet_off", "chat state"): [],
+    ("quiet_off", "empty message"): [],
 }
 
 
