@@ -8,6 +8,7 @@ build dir), or both side by side (--compare).
 
     /usr/bin/python3 tests/integration/run_ejabberd.py --compare --build _b
     /usr/bin/python3 tests/integration/run_ejabberd.py --module cloudnotify --build _b --only offline_message -v
+    /usr/bin/python3 tests/integration/run_ejabberd.py --compare --build _b --file scenarios_phone
 
 Output and JSON lines as run.py's (names scenario@module with --compare,
 module "cloud_notify" standing for mod_push here).
@@ -159,6 +160,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(REPO, "build"),
                     help="meson build dir holding bindings/erlang/*.beam and the NIF")
     ap.add_argument("--only", action="append", metavar="NAME")
+    ap.add_argument("--file", action="append", metavar="MODULE",
+                    help="only the scenarios of this file, e.g. scenarios_phone (repeatable)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--json", metavar="PATH")
     ap.add_argument("--keep", action="store_true")
@@ -167,13 +170,21 @@ def main():
     args = ap.parse_args()
 
     by_name = {s.name: s for s in all_scenarios()}
+    names = APPLY
+    if args.file:
+        files = {by_name[n].fn.__module__ for n in APPLY}
+        unknown = [f for f in args.file if f not in files]
+        if unknown:
+            ap.error("no ejabberd scenarios in %s (files: %s)" % (", ".join(unknown), ", ".join(sorted(files))))
+        names = [n for n in names if by_name[n].fn.__module__ in args.file]
     if args.list:
-        for n in APPLY:
+        for n in names:
             print("%-24s %s" % (n, by_name[n].doc))
         for n, why in NOT_APPLICABLE.items():
+            if args.file and n in by_name and by_name[n].fn.__module__ not in args.file:
+                continue
             print("%-24s (not run: %s)" % (n, why))
         return 0
-    names = APPLY
     if args.only:
         unknown = [n for n in args.only if n not in APPLY]
         if unknown:
@@ -191,7 +202,8 @@ def main():
     if not args.verbose:
         logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
 
-    skipped = {} if args.only else {n: why for n, why in NOT_APPLICABLE.items() if n in by_name}
+    skipped = {} if args.only else {n: why for n, why in NOT_APPLICABLE.items() if n in by_name
+                                    and (not args.file or by_name[n].fn.__module__ in args.file)}
     for n, why in skipped.items():
         print("SKIP %-24s %s" % (n, why))
     t0 = time.monotonic()
