@@ -108,6 +108,12 @@ EXPLAINED = {
     "summary_default", "summary_with_sender", "importance_offline", "importance_session",
     "app_errors_removal", "app_errors_reset", "app_errors_restart", "app_errors_foreign_sender",
     "hibernation_timeout", "device_limit",
+    # issue 11 (scenarios_phone.py): mod_push has none of these features
+    "call_online", "call_offline", "call_jingle_stale", "call_no_ring", "quiet_default",
+    "grace_period", "visible_window", "silent_budget", "phone_disco", "tigase_encrypt",
+    "tigase_priority", "tigase_muted", "tigase_groupchat", "tigase_ignore_unknown",
+    "app_errors_transient", "app_errors_backoff", "remote_disable", "message_count",
+    "clear_on_fetch", "follows_client",
 }
 
 
