@@ -1811,12 +1811,13 @@ CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_schema_version(const cloudnotify_sqlit
  * urn:xmpp:jingle-message:0 or urn:xmpp:jingle-message:1 (after
  * unwrapping an incoming carbon), is a call: important and urgent.  A
  * call is pushed at once, alone (never folded into a session's batch nor
- * held by the coalescing window), by every path: offline storage and
- * bare groupchat push every registration; the archive and
- * cloudnotify_message_delivered push every registration not bound to a
- * live (not hibernated) session, since that one has the propose on its
- * stream (it is still pushed by its overdue-ack path); a hibernated
- * session's queue pushes its registration.  One call is pushed once per
+ * held by the coalescing window), by every path: offline storage, bare
+ * groupchat and the archive push every registration (as in 0.2 for the
+ * archive: a session that looks live may be a sleeping phone whose stream
+ * has not timed out yet); cloudnotify_message_delivered pushes every
+ * registration not bound to a live (not hibernated) session; a
+ * hibernated session's queue pushes its registration at once, and a live
+ * session's unacknowledged queue when its ack is overdue, as any stanza.  One call is pushed once per
  * registration: its identity is the sender's bare JID and the propose's
  * id, whatever the message id or stanza-id of the copy.  A propose with
  * a XEP-0203 delay stamp older than push_call_max_age, or a stamp that
