@@ -165,7 +165,7 @@ static void cb_added(void *ud, cloudnotify_session *s, const char *account, cons
 }
 
 static const char *outcome_name(cloudnotify_publish_outcome o) {
-  static const char *names[] = { "other",   "ok",        "error",   "wait",  "expired",
+  static const char *names[] = { "other",   "ok",        "error",   "wait",   "expired",
                                  "dropped", "forgotten", "refused", "vetoed", "transient" };
   return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "other";
 }
