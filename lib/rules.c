@@ -206,6 +206,7 @@ void cn_summary_clear(cn_summary *sum) {
   g_free(sum->alt_key);
   g_free(sum->type);
   g_free(sum->id);
+  g_strfreev(sum->facts);
   memset(sum, 0, sizeof *sum);
 }
 

@@ -35,6 +35,8 @@ typedef struct cn_summary {
   char *alt_key;                /* the id/sha256 key, ignoring any stanza-id, never
                                    NULL: a copy without the archive's stanza-id (the
                                    archived one) still matches the copies with it */
+  char **facts;                 /* what Tigase's extensions read, laid out by
+                                   push-ext.c; a GStrv, NULL when none */
 } cn_summary;
 
 /* Classify the stanza root (a parsed stanza whose namespace was accepted)
