@@ -385,7 +385,7 @@ static void muted_sender_not_pushed(void **state) {
 #define GC_FILTER                                                                                  \
   "<groupchat xmlns='" NS_GC "'>"                                                                  \
   "<room jid='" ROOM "' allow='always'/>"                                                          \
-  "<room jid='quiet@conference.example' allow='never'/>"                                           \
+  "<room jid='quiet@conference.example' allow='never' nick='Jule'/>"                               \
   "<room jid='busy@conference.example' allow='mentioned' nick='Jule'/>"                            \
   "</groupchat>"
 
@@ -395,6 +395,9 @@ static void groupchat_rooms(void **state) {
   assert_int_equal(push_msg(f, ROOM "/tybalt", "groupchat", "<body>hi</body>"), 1);
   assert_int_equal(push_msg(f, "quiet@conference.example/tybalt", "groupchat", "<body>hi</body>"),
                    0);
+  /* never means never, even when the nick is named. */
+  assert_int_equal(
+      push_msg(f, "quiet@conference.example/tybalt", "groupchat", "<body>jule, hi</body>"), 0);
   assert_int_equal(push_msg(f, "other@conference.example/tybalt", "groupchat", "<body>hi</body>"),
                    0);
   /* Chats are not the groupchat filter's business. */
