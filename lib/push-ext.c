@@ -13,43 +13,11 @@
 #include "ctx.h"
 #include "emit.h"
 #include "jid.h"
+#include "push-encrypt.h"
 #include "push.h"
 #include "registry.h"
 #include "rules.h"
 #include "xml.h"
-
-#if defined(__has_include)
-#if __has_include("push-encrypt.h")
-#include "push-encrypt.h"
-#define CN_HAVE_PUSH_ENCRYPT 1
-#endif
-#endif
-
-#ifndef CN_HAVE_PUSH_ENCRYPT
-/* Until branch crypt's lib/push-encrypt.h is merged: its interface, with
- * no crypto behind it (encryption is refused in enables and not
- * advertised). */
-typedef struct cn_push_payload {
-  unsigned unread;
-  const char *sender;
-  const char *type;
-  const char *message;
-  const char *nickname;
-  const char *sid;
-  const char *const *media;
-} cn_push_payload;
-static gboolean cn_push_encrypt_available(void) {
-  return FALSE;
-}
-static int cn_push_encrypt(const uint8_t key[16], size_t max_size, const cn_push_payload *p,
-                           char **iv, char **data) {
-  (void)key;
-  (void)max_size;
-  (void)p;
-  *iv = *data = NULL;
-  return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
-}
-#endif
 
 #define NS_ENCRYPT   "tigase:push:encrypt:0"
 #define NS_PRIORITY  "tigase:push:priority:0"
@@ -656,9 +624,12 @@ gboolean cn_push_ext_payload(const cloudnotify_push *p, cn_el *notification) {
     type = "call";
   else if (groupchat)
     type = "groupchat";
+  /* A call names the caller's full JID, as Tigase's does: the device
+   * answers that resource. */
+  char *caller = sid && sum->sender ? cn_jid_normalize(sum->sender) : NULL;
   cn_push_payload pl = {
     .unread = p->count,
-    .sender = fact(sum, F_SENDER),
+    .sender = caller ? caller : fact(sum, F_SENDER),
     .type = type,
     .message = sid ? NULL : body_of(sum),
     .nickname = groupchat ? fact(sum, F_NICK) : NULL,
@@ -667,6 +638,7 @@ gboolean cn_push_ext_payload(const cloudnotify_push *p, cn_el *notification) {
   };
   char *iv = NULL, *data = NULL;
   int rc = cn_push_encrypt(r->ext->key, r->ext->max_size, &pl, &iv, &data);
+  g_free(caller);
   if (rc) {
     cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_OTHER,
               "push to %s for %s: the payload could not be encrypted (%s); sent without content",

@@ -10,6 +10,10 @@
 
 #include <glib/gstdio.h>
 
+#ifdef CN_HAVE_CRYPTO
+#include <openssl/evp.h>
+#endif
+
 #define ROMEO "romeo@montague.example"
 #define ROOM  "lounge@conference.example"
 #define KEY16 "AAECAwQFBgcICQoLDA0ODw==" /* bytes 0..15 */
@@ -536,38 +540,135 @@ static void groupchat_nickname(void **state) {
   assert_false(au_sent_contains(&f->h, "Tybalt"));
 }
 
-/* A stored registration asks for encryption that this context cannot
- * give: its pushes go without any content rather than in clear. */
-static void encrypt_unserved_sends_no_content(void **state) {
+#define ENCRYPT(size)                                                                              \
+  "<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='" size "'>" KEY16 "</"       \
+                                                                                        "encrypt>"
+
+/* Encryption that cannot be done (here: the fields beside the message do
+ * not fit max-size) sends a push without any content rather than in
+ * clear. */
+static void encrypt_failing_sends_no_content(void **state) {
   fixture *f = *state;
-  if (crypto_available(f)) {
+  if (!crypto_available(f)) {
     skip();
     return;
   }
-  au_store st;
-  au_store_init(&st);
-  use_store(f, &st);
-  au_record *r = g_new0(au_record, 1);
-  r->account = g_strdup(ALICE);
-  r->jid = g_strdup(PUSH_JID);
-  r->node = g_strdup("n1");
-  r->form = g_strdup("<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' "
-                     "max-size='3000'>" KEY16 "</encrypt>");
-  r->form_len = strlen(r->form);
-  g_ptr_array_add(st.records, r);
-  assert_int_equal(cloudnotify_account_forget(f->h.ctx, ALICE), 0);
-  assert_int_equal(push_msg(f, ROMEO "/o", "chat", "<body>the secret</body>"), 1);
+  enable_expect(f, ENCRYPT("256"), "result");
+  GString *from = g_string_new(NULL);
+  for (int i = 0; i < 150; i++)
+    g_string_append_c(from, 'r');
+  g_string_append(from, "@montague.example/o");
+  assert_int_equal(push_msg(f, from->str, "chat", "<body>the secret</body>"), 1);
   const char *x = last_publish(f);
   assert_int_equal(au_xpath_count(x, "//x:x"), 0);
+  assert_int_equal(au_xpath_count(x, "//*[local-name()='encrypted']"), 0);
   assert_false(au_sent_contains(&f->h, "the secret"));
-  assert_false(au_sent_contains(&f->h, ROMEO));
+  assert_false(au_sent_contains(&f->h, "rrrrr"));
   assert_int_equal(counter(f, CLOUDNOTIFY_COUNTER_PUBLISHES_ENCRYPTED), 0);
-  cloudnotify_session_free(f->s);
-  f->s = NULL;
-  fh_fini(&f->h);
-  au_store_fini(&st);
-  fh_init(&f->h);
-  f->s = au_session(&f->h, ALICE, ALICE_RES);
+  g_string_free(from, TRUE);
+}
+
+#ifdef CN_HAVE_CRYPTO
+/* The JSON inside the last publish's <encrypted/>, decrypted with the
+ * key (libcrypto directly, not the library's code); g_free it. */
+static char *decrypt_last(fixture *f, char **type_attr) {
+  const char *x = last_publish(f);
+  const char *e = "/iq/ps:pubsub/ps:publish/ps:item/p:notification/"
+                  "*[local-name()='encrypted' and namespace-uri()='tigase:push:encrypt:0']";
+  assert_int_equal(au_xpath_count(x, e), 1);
+  char *q = g_strconcat("string(", e, "/@iv)", NULL);
+  char *iv64 = au_xpath(x, q);
+  g_free(q);
+  q = g_strconcat("string(", e, ")", NULL);
+  char *data64 = au_xpath(x, q);
+  g_free(q);
+  q = g_strconcat("string(", e, "/@type)", NULL);
+  *type_attr = au_xpath(x, q);
+  g_free(q);
+  gsize ivlen = 0, len = 0;
+  guchar *iv = g_base64_decode(iv64, &ivlen);
+  guchar *data = g_base64_decode(data64, &len);
+  assert_int_equal(ivlen, 12);
+  assert_true(len > 16);
+  gsize key_len = 0;
+  guchar *key = g_base64_decode(KEY16, &key_len);
+  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+  unsigned char *out = g_malloc0(len + 1);
+  int n = 0, fin = 0;
+  assert_int_equal(EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL), 1);
+  assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL), 1);
+  assert_int_equal(EVP_DecryptInit_ex(c, NULL, NULL, key, iv), 1);
+  assert_int_equal(EVP_DecryptUpdate(c, out, &n, data, (int)(len - 16)), 1);
+  assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, data + len - 16), 1);
+  assert_int_equal(EVP_DecryptFinal_ex(c, out + n, &fin), 1); /* the tag holds */
+  EVP_CIPHER_CTX_free(c);
+  g_free(iv64);
+  g_free(data64);
+  g_free(iv);
+  g_free(data);
+  g_free(key);
+  return (char *)out;
+}
+
+static void assert_has(const char *json, const char *part) {
+  if (!strstr(json, part))
+    print_error("%s lacks %s\n", json, part);
+  assert_non_null(strstr(json, part));
+}
+#endif
+
+static void encrypted_payload(void **state) {
+#ifdef CN_HAVE_CRYPTO
+  fixture *f = *state;
+  assert_true(crypto_available(f));
+  au_set(&f->h, "push_notification_with_sender", "true");
+  enable_expect(f,
+                ENCRYPT("3000") "<groupchat xmlns='" NS_GC "'><room jid='" ROOM
+                                "' allow='always'/></groupchat>",
+                "result");
+  /* A chat: the body travels only inside, even with with_body off. */
+  assert_int_equal(push_msg(f, ROMEO "/o", "chat", "<body>the secret</body>"), 1);
+  assert_int_equal(au_xpath_count(last_publish(f), "//x:x"), 0);
+  assert_false(au_sent_contains(&f->h, "the secret"));
+  char *type = NULL;
+  char *json = decrypt_last(f, &type);
+  assert_has(json, "\"unread\":1");
+  assert_has(json, "\"sender\":\"" ROMEO "\"");
+  assert_has(json, "\"type\":\"chat\"");
+  assert_has(json, "\"message\":\"the secret\"");
+  assert_string_equal(type, "");
+  g_free(json);
+  g_free(type);
+  assert_int_equal(counter(f, CLOUDNOTIFY_COUNTER_PUBLISHES_ENCRYPTED), 1);
+  /* A group chat: the nick inside, not beside it in clear. */
+  assert_int_equal(push_msg(f, ROOM "/Tybalt", "groupchat", "<body>hi all</body>"), 1);
+  assert_false(au_sent_contains(&f->h, "Tybalt"));
+  json = decrypt_last(f, &type);
+  assert_has(json, "\"type\":\"groupchat\"");
+  assert_has(json, "\"nickname\":\"Tybalt\"");
+  assert_has(json, "\"sender\":\"" ROOM "\"");
+  g_free(json);
+  g_free(type);
+  /* A call: type call, the caller's full JID, sid and media; voip. */
+  assert_int_equal(push_msg(f, ROMEO "/orchard", "chat", call_inner), 1);
+  json = decrypt_last(f, &type);
+  assert_has(json, "\"type\":\"call\"");
+  assert_has(json, "\"sender\":\"" ROMEO "/orchard\"");
+  assert_has(json, "\"sid\":\"call-7\"");
+  assert_has(json, "\"media\":[\"audio\",\"video\"]");
+  assert_string_equal(type, "voip");
+  g_free(json);
+  g_free(type);
+  assert_int_equal(counter(f, CLOUDNOTIFY_COUNTER_PUBLISHES_ENCRYPTED), 3);
+  /* Enabling again without <encrypt/> turns it off. */
+  enable_expect(f, "", "result");
+  assert_int_equal(push_msg(f, ROMEO "/o", "chat", "<body>plain</body>"), 1);
+  assert_int_equal(au_xpath_count(last_publish(f), "//x:x"), 1);
+  assert_int_equal(au_xpath_count(last_publish(f), "//*[local-name()='encrypted']"), 0);
+#else
+  (void)state;
+  skip();
+#endif
 }
 
 /* ---- disco -------------------------------------------------------------- */
@@ -627,7 +728,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(priority_high_and_low, setup, teardown),
     cmocka_unit_test_setup_teardown(jingle_for_calls, setup, teardown),
     cmocka_unit_test_setup_teardown(groupchat_nickname, setup, teardown),
-    cmocka_unit_test_setup_teardown(encrypt_unserved_sends_no_content, setup, teardown),
+    cmocka_unit_test_setup_teardown(encrypt_failing_sends_no_content, setup, teardown),
+    cmocka_unit_test_setup_teardown(encrypted_payload, setup, teardown),
     cmocka_unit_test(disco_lists),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
