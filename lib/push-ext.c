@@ -392,27 +392,26 @@ int cn_push_ext_from_stored(const cloudnotify_ctx *ctx, const char *text, size_t
 
 /* ---- facts of a stanza ------------------------------------------------- */
 
-/* cn_summary.facts: FACTS_LEN strings at fixed places, "" for none. */
-enum {
-  F_BODY,
-  F_SENDER,
-  F_NICK,
-  F_SID,
-  F_MEDIA,
-  F_MENTIONS = F_MEDIA + CN_PUSH_EXT_MAX_MEDIA,
-  FACTS_LEN = F_MENTIONS + CN_PUSH_EXT_MAX_MENTIONS,
-};
+/* cn_summary.facts: entries "TAG" + value, only those present: 'b' the
+ * body (when the summary may not keep it), 's' the call's propose id, 'm'
+ * its media (in order), '@' the JID of a mention reference.  Who sent it
+ * is read from cn_summary.sender when a registration needs it. */
+#define TAG_BODY    'b'
+#define TAG_SID     's'
+#define TAG_MEDIA   'm'
+#define TAG_MENTION '@'
 
-static const char *fact(const cn_summary *sum, int i) {
-  const char *v = sum && sum->facts ? sum->facts[i] : NULL;
-  return v && *v ? v : NULL;
+/* The n-th value tagged tag, or NULL. */
+static const char *fact(const cn_summary *sum, char tag, int n) {
+  for (char **f = sum ? sum->facts : NULL; f && *f; f++)
+    if (**f == tag && n-- == 0)
+      return *f + 1;
+  return NULL;
 }
 
-static void fact_set(char **facts, int i, char *v) {
-  if (!v)
-    return;
-  g_free(facts[i]);
-  facts[i] = v;
+static void fact_add(GPtrArray *facts, char tag, const char *value) {
+  char t[2] = { tag, '\0' };
+  g_ptr_array_add(facts, g_strconcat(t, value, NULL));
 }
 
 /* The message a carbon carries, as cn_rules_classify takes it. */
@@ -432,25 +431,26 @@ static const xmlNode *propose_of(const xmlNode *m) {
   return p;
 }
 
-static gboolean take_call(const xmlNode *m, char **facts) {
+static void take_call(const xmlNode *m, GPtrArray *facts) {
   const xmlNode *p = propose_of(m);
   const char *id = p ? cn_xml_attr(p, "id") : NULL;
   if (!id || !*id || strlen(id) > CN_JID_MAX_PART)
-    return FALSE;
-  fact_set(facts, F_SID, g_strdup(id));
+    return;
+  fact_add(facts, TAG_SID, id);
   int n = 0;
   for (const xmlNode *d = p->children; d && n < CN_PUSH_EXT_MAX_MEDIA; d = d->next) {
     if (d->type != XML_ELEMENT_NODE || strcmp((const char *)d->name, "description") ||
         g_strcmp0(cn_xml_ns(d), NS_RTP))
       continue;
     const char *media = cn_xml_attr(d, "media");
-    if (media && *media && strlen(media) <= 64)
-      fact_set(facts, F_MEDIA + n++, g_strdup(media));
+    if (media && *media && strlen(media) <= 64) {
+      fact_add(facts, TAG_MEDIA, media);
+      n++;
+    }
   }
-  return TRUE;
 }
 
-static gboolean take_mentions(const xmlNode *m, char **facts) {
+static void take_mentions(const xmlNode *m, GPtrArray *facts) {
   int n = 0;
   for (const xmlNode *c = m->children; c && n < CN_PUSH_EXT_MAX_MENTIONS; c = c->next) {
     if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "reference") ||
@@ -465,44 +465,43 @@ static gboolean take_mentions(const xmlNode *m, char **facts) {
     char *jid = raw ? cn_jid_normalize(raw) : NULL;
     g_free(path);
     g_free(raw);
-    if (jid)
-      fact_set(facts, F_MENTIONS + n++, jid);
+    if (jid) {
+      fact_add(facts, TAG_MENTION, jid);
+      n++;
+    }
+    g_free(jid);
   }
-  return n > 0;
 }
 
 void cn_push_facts_take(const cloudnotify_ctx *ctx, const xmlNode *root, cn_summary *sum) {
   if (!ctx->opt.tigase_extensions || !sum->is_message || sum->skip || !root)
     return;
   const xmlNode *m = effective(root);
-  char **facts = g_new0(char *, FACTS_LEN + 1);
-  for (int i = 0; i < FACTS_LEN; i++)
-    facts[i] = g_strdup("");
-  gboolean any = FALSE;
-  const char *from = cn_xml_attr(m, "from");
-  cn_jid j;
-  if (from && !cn_jid_parse(from, strlen(from), &j)) {
-    fact_set(facts, F_SENDER, g_strdup(j.bare));
-    if (sum->type && !strcmp(sum->type, "groupchat"))
-      fact_set(facts, F_NICK, g_strdup(j.resource));
-    cn_jid_clear(&j);
-    any = TRUE;
-  }
-  any |= take_call(m, facts);
-  any |= take_mentions(m, facts);
+  GPtrArray *facts = g_ptr_array_new();
+  take_call(m, facts);
+  take_mentions(m, facts);
   /* The body stays inside: mentions and the payload only the device can
    * decrypt read it; with with_body off it is never written in clear. */
   if (!ctx->opt.with_body && sum->body) {
-    fact_set(facts, F_BODY, g_steal_pointer(&sum->body));
-    any = TRUE;
+    fact_add(facts, TAG_BODY, sum->body);
+    g_clear_pointer(&sum->body, g_free);
   }
-  if (any)
-    sum->facts = facts;
-  else
-    g_strfreev(facts);
+  if (!facts->len) {
+    g_ptr_array_free(facts, TRUE);
+    return;
+  }
+  g_ptr_array_add(facts, NULL);
+  sum->facts = (char **)g_ptr_array_free(facts, FALSE);
 }
 
 /* ---- deciding ---------------------------------------------------------- */
+
+/* Who sent the stanza (the effective one: a carbon's inner message), as
+ * a parsed JID; FALSE when it names nobody valid. */
+static gboolean sender_of(const cn_summary *sum, cn_jid *j) {
+  memset(j, 0, sizeof *j);
+  return sum && sum->sender && !cn_jid_parse(sum->sender, strlen(sum->sender), j);
+}
 
 static const cn_push_ext *active_ext(const cloudnotify_ctx *ctx, const cn_reg *r) {
   return ctx->opt.tigase_extensions ? r->ext : NULL;
@@ -513,13 +512,13 @@ static gboolean is_groupchat(const cn_summary *sum) {
 }
 
 static const char *body_of(const cn_summary *sum) {
-  return sum->body ? sum->body : fact(sum, F_BODY);
+  return sum->body ? sum->body : fact(sum, TAG_BODY, 0);
 }
 
 /* The call the push is for (its propose's id), NULL when it is none.
  * To be switched to branch calls' accessor once merged. */
 static const char *call_sid(const cn_summary *sum) {
-  return sum && sum->urgent ? fact(sum, F_SID) : NULL;
+  return sum && sum->urgent ? fact(sum, TAG_SID, 0) : NULL;
 }
 
 static gboolean word_char(gunichar c) {
@@ -552,8 +551,8 @@ static gboolean mentioned(const cn_reg *r, const cn_push_room *room, const cn_su
   char *occupant = room->nick ? g_strconcat(room->jid, "/", room->nick, NULL) : NULL;
   char *norm = occupant ? cn_jid_normalize(occupant) : NULL;
   gboolean hit = FALSE;
-  for (int i = 0; i < CN_PUSH_EXT_MAX_MENTIONS && fact(sum, F_MENTIONS + i) && !hit; i++) {
-    const char *jid = fact(sum, F_MENTIONS + i);
+  const char *jid;
+  for (int i = 0; (jid = fact(sum, TAG_MENTION, i)) && !hit; i++) {
     hit = !strcmp(jid, r->user->account) || (norm && !strcmp(jid, norm));
   }
   g_free(occupant);
@@ -562,8 +561,8 @@ static gboolean mentioned(const cn_reg *r, const cn_push_room *room, const cn_su
   return hit || (room->nick && body && nick_in_body(body, room->nick));
 }
 
-static gboolean room_allows(const cn_reg *r, const cn_push_ext *e, const cn_summary *sum) {
-  const char *sender = fact(sum, F_SENDER);
+static gboolean room_allows(const cn_reg *r, const cn_push_ext *e, const cn_summary *sum,
+                            const char *sender) {
   const cn_push_room *room = sender ? room_find(e->groupchat, sender) : NULL;
   if (!room || room->allow == CN_ROOM_NEVER)
     return FALSE;
@@ -583,15 +582,17 @@ gboolean cn_push_ext_suppressed(cloudnotify_ctx *ctx, const cn_reg *r, const cn_
   const cn_push_ext *e = active_ext(ctx, r);
   if (!e || !sum || !sum->is_message)
     return FALSE;
-  const char *sender = fact(sum, F_SENDER);
+  cn_jid j;
+  const char *sender = sender_of(sum, &j) ? j.bare : NULL;
   gboolean groupchat = is_groupchat(sum);
   const char *rule = NULL;
   if (e->muted && sender && str_listed(e->muted, sender))
     rule = "muted";
-  else if (groupchat && e->groupchat && !room_allows(r, e, sum))
+  else if (groupchat && e->groupchat && !room_allows(r, e, sum, sender))
     rule = "groupchat";
   else if (e->ignore_unknown && !groupchat && sender_unknown(ctx, r, sender))
     rule = "ignore-unknown";
+  cn_jid_clear(&j);
   if (!rule)
     return FALSE;
   CN_COUNT(ctx, CN_C_SUPPRESSED_FILTER);
@@ -618,7 +619,7 @@ gboolean cn_push_ext_payload(const cloudnotify_push *p, cn_el *notification) {
   gboolean groupchat = is_groupchat(sum);
   const char *media[CN_PUSH_EXT_MAX_MEDIA + 1] = { NULL };
   for (int i = 0; sid && i < CN_PUSH_EXT_MAX_MEDIA; i++)
-    media[i] = fact(sum, F_MEDIA + i);
+    media[i] = fact(sum, TAG_MEDIA, i);
   const char *type = "chat";
   if (sid)
     type = "call";
@@ -626,19 +627,22 @@ gboolean cn_push_ext_payload(const cloudnotify_push *p, cn_el *notification) {
     type = "groupchat";
   /* A call names the caller's full JID, as Tigase's does: the device
    * answers that resource. */
-  char *caller = sid && sum->sender ? cn_jid_normalize(sum->sender) : NULL;
+  cn_jid j;
+  gboolean from = sender_of(sum, &j);
   cn_push_payload pl = {
     .unread = p->count,
-    .sender = caller ? caller : fact(sum, F_SENDER),
+    .sender = !from ? NULL
+              : sid ? j.full
+                    : j.bare,
     .type = type,
     .message = sid ? NULL : body_of(sum),
-    .nickname = groupchat ? fact(sum, F_NICK) : NULL,
+    .nickname = from && groupchat ? j.resource : NULL,
     .sid = sid,
     .media = media[0] ? media : NULL,
   };
   char *iv = NULL, *data = NULL;
   int rc = cn_push_encrypt(r->ext->key, r->ext->max_size, &pl, &iv, &data);
-  g_free(caller);
+  cn_jid_clear(&j);
   if (rc) {
     cn_log_id(ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_OTHER,
               "push to %s for %s: the payload could not be encrypted (%s); sent without content",
@@ -670,16 +674,19 @@ void cn_push_ext_children(const cloudnotify_push *p, cn_el *notification) {
     cn_el *j = cn_el_add(notification, "jingle", NS_JINGLE);
     cn_el_attr(j, "action", "propose");
     cn_el_attr(j, "sid", sid);
-    for (int i = 0; i < CN_PUSH_EXT_MAX_MEDIA && fact(sum, F_MEDIA + i); i++)
-      cn_el_text(cn_el_add(j, "media", NULL), fact(sum, F_MEDIA + i));
+    const char *media;
+    for (int i = 0; (media = fact(sum, TAG_MEDIA, i)); i++)
+      cn_el_text(cn_el_add(j, "media", NULL), media);
   }
   /* The nick is part of the sender's JID: in clear only where the sender
    * may be, and inside the payload when that is encrypted. */
-  const char *nick = fact(sum, F_NICK);
-  if (e->groupchat && is_groupchat(sum) && nick && p->ctx->opt.with_sender && !encrypts(p)) {
+  cn_jid from = { 0 };
+  if (e->groupchat && is_groupchat(sum) && p->ctx->opt.with_sender && !encrypts(p) &&
+      sender_of(sum, &from) && from.resource) {
     cn_el *g = cn_el_add(notification, "groupchat", NS_MUC_OFF);
-    cn_el_text(cn_el_add(g, "nickname", NULL), nick);
+    cn_el_text(cn_el_add(g, "nickname", NULL), from.resource);
   }
+  cn_jid_clear(&from);
 }
 
 /* ---- disco ------------------------------------------------------------- */

@@ -95,14 +95,13 @@ void cn_push_ext_serialize(const cn_push_ext *e, GString *out);
 int cn_push_ext_from_stored(const cloudnotify_ctx *ctx, const char *text, size_t len, GString *form,
                             cn_push_ext **out);
 
-/* What a stanza says that the extensions need is kept in its summary
- * (cn_summary.facts, a GStrv so that the base room frees and copies it
- * without knowing it) because summaries outlive stanzas: the body when
- * the summary may not keep it (with_body off: then never written in
- * clear, only read for mentions and the payload only the device
- * decrypts), the sender's normalised bare JID, its room nick (groupchat),
- * a JMI propose's id and media, and the normalised JIDs of XEP-0372
- * mention references.  Layout in push-ext.c. */
+/* What a stanza says that the extensions need and its summary does not
+ * (the summary outlives the stanza) is kept in cn_summary.facts, a GStrv
+ * so that the base room frees and copies it without knowing it: the
+ * body when the summary may not keep it (with_body off: then never
+ * written in clear, only read for mentions and the payload only the
+ * device decrypts), a JMI propose's id and media, and the normalised
+ * JIDs of XEP-0372 mention references.  Layout in push-ext.c. */
 
 /* Called by cn_summarize_root before the body is dropped: fills
  * sum->facts from root (nothing when push_tigase_extensions is off or

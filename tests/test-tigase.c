@@ -540,9 +540,8 @@ static void groupchat_nickname(void **state) {
   assert_false(au_sent_contains(&f->h, "Tybalt"));
 }
 
-#define ENCRYPT(size)                                                                              \
-  "<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='" size "'>" KEY16 "</"       \
-                                                                                        "encrypt>"
+#define ENCRYPT_OPEN  "<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size="
+#define ENCRYPT(size) ENCRYPT_OPEN "'" size "'>" KEY16 "</encrypt>"
 
 /* Encryption that cannot be done (here: the fields beside the message do
  * not fit max-size) sends a push without any content rather than in
