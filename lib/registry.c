@@ -94,15 +94,15 @@ void cn_reg_free(cn_reg *r) {
   g_free(r->form);
   g_free(r->ident);
   g_free(r->client_id);
-  cn_push_ext_free(r->ext);
-  if (r->stored)
-    memset(r->stored, 0, r->stored_len);
-  g_free(r->stored);
+  cn_reg_set_ext(r, NULL);
   g_free(r);
 }
 
 void cn_reg_set_ext(cn_reg *r, cn_push_ext *ext) {
   cn_push_ext_free(r->ext);
+  /* The text holds the device's key. */
+  if (r->stored)
+    memset(r->stored, 0, r->stored_len);
   g_free(r->stored);
   r->ext = ext;
   r->stored = NULL;
