@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calls.h"
 #include "counters.h"
 #include "ctx.h"
 #include "emit.h"
@@ -28,7 +29,6 @@
 #define NS_MUC_OFF   "http://tigase.org/protocol/muc#offline"
 #define NS_DATA      "jabber:x:data"
 #define NS_REFERENCE "urn:xmpp:reference:0"
-#define NS_RTP       "urn:xmpp:jingle:apps:rtp:1"
 #define ALG          "aes-128-gcm"
 
 static const char *const allow_names[] = { "always", "mentioned", "never" };
@@ -393,12 +393,10 @@ int cn_push_ext_from_stored(const cloudnotify_ctx *ctx, const char *text, size_t
 /* ---- facts of a stanza ------------------------------------------------- */
 
 /* cn_summary.facts: entries "TAG" + value, only those present: 'b' the
- * body (when the summary may not keep it), 's' the call's propose id, 'm'
- * its media (in order), '@' the JID of a mention reference.  Who sent it
- * is read from cn_summary.sender when a registration needs it. */
+ * body (when the summary may not keep it), '@' the JID of a mention
+ * reference.  Who sent it is read from cn_summary.sender, and the call
+ * from calls.h, when a registration needs them. */
 #define TAG_BODY    'b'
-#define TAG_SID     's'
-#define TAG_MEDIA   'm'
 #define TAG_MENTION '@'
 
 /* The n-th value tagged tag, or NULL. */
@@ -420,34 +418,6 @@ static const xmlNode *effective(const xmlNode *root) {
   const xmlNode *fwd = rcv ? cn_xml_child(rcv, "forwarded", "urn:xmpp:forward:0") : NULL;
   const xmlNode *inner = fwd ? cn_xml_child(fwd, "message", NULL) : NULL;
   return inner ? inner : root;
-}
-
-/* The call as this branch reads it until branch calls gives an accessor
- * (lib/calls.h): a JMI propose in either namespace, with an id. */
-static const xmlNode *propose_of(const xmlNode *m) {
-  const xmlNode *p = cn_xml_child(m, "propose", "urn:xmpp:jingle-message:0");
-  if (!p)
-    p = cn_xml_child(m, "propose", "urn:xmpp:jingle-message:1");
-  return p;
-}
-
-static void take_call(const xmlNode *m, GPtrArray *facts) {
-  const xmlNode *p = propose_of(m);
-  const char *id = p ? cn_xml_attr(p, "id") : NULL;
-  if (!id || !*id || strlen(id) > CN_JID_MAX_PART)
-    return;
-  fact_add(facts, TAG_SID, id);
-  int n = 0;
-  for (const xmlNode *d = p->children; d && n < CN_PUSH_EXT_MAX_MEDIA; d = d->next) {
-    if (d->type != XML_ELEMENT_NODE || strcmp((const char *)d->name, "description") ||
-        g_strcmp0(cn_xml_ns(d), NS_RTP))
-      continue;
-    const char *media = cn_xml_attr(d, "media");
-    if (media && *media && strlen(media) <= 64) {
-      fact_add(facts, TAG_MEDIA, media);
-      n++;
-    }
-  }
 }
 
 static void take_mentions(const xmlNode *m, GPtrArray *facts) {
@@ -478,7 +448,6 @@ void cn_push_facts_take(const cloudnotify_ctx *ctx, const xmlNode *root, cn_summ
     return;
   const xmlNode *m = effective(root);
   GPtrArray *facts = g_ptr_array_new();
-  take_call(m, facts);
   take_mentions(m, facts);
   /* The body stays inside: mentions and the payload only the device can
    * decrypt read it; with with_body off it is never written in clear. */
@@ -515,10 +484,9 @@ static const char *body_of(const cn_summary *sum) {
   return sum->body ? sum->body : fact(sum, TAG_BODY, 0);
 }
 
-/* The call the push is for (its propose's id), NULL when it is none.
- * To be switched to branch calls' accessor once merged. */
+/* The call the push is for (its propose's id), NULL when it is none. */
 static const char *call_sid(const cn_summary *sum) {
-  return sum && sum->urgent ? fact(sum, TAG_SID, 0) : NULL;
+  return cn_call_id(sum);
 }
 
 static gboolean word_char(gunichar c) {
@@ -617,9 +585,7 @@ gboolean cn_push_ext_payload(const cloudnotify_push *p, cn_el *notification) {
   const cn_summary *sum = p->sum;
   const char *sid = call_sid(sum);
   gboolean groupchat = is_groupchat(sum);
-  const char *media[CN_PUSH_EXT_MAX_MEDIA + 1] = { NULL };
-  for (int i = 0; sid && i < CN_PUSH_EXT_MAX_MEDIA; i++)
-    media[i] = fact(sum, TAG_MEDIA, i);
+  const char *const *media = cn_call_media(sum);
   const char *type = "chat";
   if (sid)
     type = "call";
@@ -638,7 +604,7 @@ gboolean cn_push_ext_payload(const cloudnotify_push *p, cn_el *notification) {
     .message = sid ? NULL : body_of(sum),
     .nickname = from && groupchat ? j.resource : NULL,
     .sid = sid,
-    .media = media[0] ? media : NULL,
+    .media = media && media[0] ? media : NULL,
   };
   char *iv = NULL, *data = NULL;
   int rc = cn_push_encrypt(r->ext->key, r->ext->max_size, &pl, &iv, &data);
@@ -674,9 +640,8 @@ void cn_push_ext_children(const cloudnotify_push *p, cn_el *notification) {
     cn_el *j = cn_el_add(notification, "jingle", NS_JINGLE);
     cn_el_attr(j, "action", "propose");
     cn_el_attr(j, "sid", sid);
-    const char *media;
-    for (int i = 0; (media = fact(sum, TAG_MEDIA, i)); i++)
-      cn_el_text(cn_el_add(j, "media", NULL), media);
+    for (const char *const *m = cn_call_media(sum); m && *m; m++)
+      cn_el_text(cn_el_add(j, "media", NULL), *m);
   }
   /* The nick is part of the sender's JID: in clear only where the sender
    * may be, and inside the payload when that is encrypted. */

@@ -32,7 +32,6 @@ typedef struct cn_summary cn_summary;
 #define CN_PUSH_EXT_MAX_SIZE_DEF 3000 /* Tigase's default */
 /* Facts kept from a stanza for the extensions, bounded. */
 #define CN_PUSH_EXT_MAX_MENTIONS 16
-#define CN_PUSH_EXT_MAX_MEDIA    4
 
 typedef enum { CN_ROOM_ALWAYS, CN_ROOM_MENTIONED, CN_ROOM_NEVER } cn_room_allow;
 
@@ -100,8 +99,8 @@ int cn_push_ext_from_stored(const cloudnotify_ctx *ctx, const char *text, size_t
  * so that the base room frees and copies it without knowing it: the
  * body when the summary may not keep it (with_body off: then never
  * written in clear, only read for mentions and the payload only the
- * device decrypts), a JMI propose's id and media, and the normalised
- * JIDs of XEP-0372 mention references.  Layout in push-ext.c. */
+ * device decrypts) and the normalised JIDs of XEP-0372 mention
+ * references.  Layout in push-ext.c. */
 
 /* Called by cn_summarize_root before the body is dropped: fills
  * sum->facts from root (nothing when push_tigase_extensions is off or

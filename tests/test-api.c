@@ -354,7 +354,21 @@ static const option_case option_cases[] = {
   { "push_wake_before_expiry", { "0", "60", "86400", NULL }, { "-1", "86401", "", NULL, NULL } },
   { "push_notification_important_body",
     { "New Message!", "", "\xc3\xa9t\xc3\xa9", "1" },
-    { "\xff\xfe", "\xc3", NULL, NULL, NULL } },
+    { "\xff\xfe", "\xc3", NULL, NULL, NULL } }, /* 0.3 */
+  { "push_quiet", { "true", "false", "1", "0" }, { "2", "yes", "", NULL, NULL } },
+  { "push_call_max_age", { "0", "60", "86400", NULL }, { "-1", "86401", "1m", NULL, NULL } },
+  { "push_grace_period", { "0", "30", "86400", NULL }, { "-1", "86401", "", NULL, NULL } },
+  { "push_visible_interval",
+    { "0", "3000", "3600000", NULL },
+    { "-1", "3600001", "x", NULL, NULL } },
+  { "push_silent_per_hour", { "0", "3", "100000", NULL }, { "-1", "100001", "", NULL, NULL } },
+  { "push_transient_errors",
+    { "", "gone", " item-not-found , gone ,", "resource-constraint" },
+    { "timeout", "gone,nope", "Gone", NULL, NULL } },
+  { "push_backoff", { "0", "30", "86400", NULL }, { "-1", "86401", "", NULL, NULL } },
+  { "push_registration_ttl", { "0", "30", "3650", NULL }, { "-1", "3651", "", NULL, NULL } },
+  { "push_clear_on_fetch", { "true", "false", "1", "0" }, { "2", "", NULL, NULL, NULL } },
+  { "push_tigase_extensions", { "true", "false", "1", "0" }, { "on", "", NULL, NULL, NULL } },
 };
 
 static void options_by_name(void **state) {

@@ -486,20 +486,21 @@ static void priority_high_and_low(void **state) {
   au_assert_xpath(last_publish(f), "string(//*[local-name()='priority'])", "low");
 }
 
-static const char *const call_inner =
-    "<propose xmlns='urn:xmpp:jingle-message:0' id='call-7'>"
-    "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/>"
-    "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/></propose>";
+/* A call in the current namespace (one push per call id and caller). */
+#define CALL(id)                                                                                   \
+  "<propose xmlns='urn:xmpp:jingle-message:1' id='" id "'>"                                        \
+  "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/>"                                \
+  "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/></propose>"
 
 static void jingle_for_calls(void **state) {
   fixture *f = *state;
   enable_expect(f, "", "result");
-  assert_int_equal(push_msg(f, ROMEO "/o", "chat", call_inner), 1);
+  assert_int_equal(push_msg(f, ROMEO "/o", "chat", CALL("call-6")), 1);
   assert_int_equal(au_xpath_count(last_publish(f), "//*[local-name()='jingle']"), 0);
   enable_expect(f,
                 "<jingle xmlns='tigase:push:jingle:0'/><priority xmlns='tigase:push:priority:0'/>",
                 "result");
-  assert_int_equal(push_msg(f, ROMEO "/o", "chat", call_inner), 1);
+  assert_int_equal(push_msg(f, ROMEO "/o", "chat", CALL("call-7")), 1);
   const char *x = last_publish(f);
   const char *j = "/iq/ps:pubsub/ps:publish/ps:item/p:notification/"
                   "*[local-name()='jingle' and namespace-uri()='tigase:push:jingle:0']";
@@ -649,7 +650,7 @@ static void encrypted_payload(void **state) {
   g_free(json);
   g_free(type);
   /* A call: type call, the caller's full JID, sid and media; voip. */
-  assert_int_equal(push_msg(f, ROMEO "/orchard", "chat", call_inner), 1);
+  assert_int_equal(push_msg(f, ROMEO "/orchard", "chat", CALL("call-7")), 1);
   json = decrypt_last(f, &type);
   assert_has(json, "\"type\":\"call\"");
   assert_has(json, "\"sender\":\"" ROMEO "/orchard\"");

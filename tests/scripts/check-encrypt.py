@@ -7,7 +7,9 @@ the JSON against this file's own copy of the payloads, the size rule of
 lib/push-encrypt.h, the cut of the message on a character boundary, and
 that two pushes of the same payload get different IVs.
 
-  check-encrypt.py PROGRAM
+  check-encrypt.py PROGRAM   run the encrypt-vectors program
+  check-encrypt.py -         read its lines from standard input (the
+                             meson test: encrypt-vectors SCRIPT runs this)
 
 Exit 77 (skipped) when python3-cryptography is missing, unless CI=true.
 """
@@ -93,7 +95,10 @@ def fail(name, why):
 
 def main():
     global checked
-    out = subprocess.run([sys.argv[1]], check=True, capture_output=True).stdout
+    if sys.argv[1] == "-":
+        out = sys.stdin.buffer.read()
+    else:
+        out = subprocess.run([sys.argv[1]], check=True, capture_output=True).stdout
     lines = out.decode("ascii").splitlines()
     seen = {}
     for index, line in enumerate(lines):
