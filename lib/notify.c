@@ -13,6 +13,7 @@
 #include "pending.h"
 #include "push.h"
 #include "random.h"
+#include "reg-policy.h"
 #include "registry.h"
 #include "seen.h"
 #include "session.h"
@@ -188,6 +189,12 @@ int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *ses
     CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
     return 0;
   }
+
+  /* Registration policy (reg-policy.c): back-off after transient app-server
+   * errors, registration TTL. */
+  if (cn_policy_push_held(ctx, r, sum))
+    return 0;
+
   /* On the heap: a filter that answers later keeps it until then. */
   cloudnotify_push *p = g_new0(cloudnotify_push, 1);
   p->ctx = ctx;

@@ -11,6 +11,7 @@
 #include "jid.h"
 #include "notify.h"
 #include "pending.h"
+#include "reg-policy.h"
 #include "registry.h"
 #include "rules.h"
 #include "tree.h"
@@ -67,6 +68,9 @@ int cloudnotify_session_new(cloudnotify_ctx *ctx, const char *account, const cha
   ctx->sessions = g_list_prepend(ctx->sessions, s);
   s->ctx_link = ctx->sessions;
   *out = s;
+  /* The registration follows the client (reg-policy.c); a refusal (BUSY)
+   * only leaves the session unbound. */
+  cn_policy_follow_client(s);
   return cn_leave(ctx, 0);
 }
 
@@ -135,6 +139,7 @@ int cloudnotify_session_set_client_id(cloudnotify_session *s, const char *id) {
   if (rc == 0) {
     g_free(s->client_id);
     s->client_id = g_strdup(id);
+    cn_policy_follow_client(s);
   }
   return cn_leave(s->ctx, rc);
 }
