@@ -1802,6 +1802,46 @@ CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_foreach(cloudnotify_sqlite *db, const 
  *  made), or INVALID_ARGUMENT for NULL. */
 CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_schema_version(const cloudnotify_sqlite *db);
 
+/* ------------------------------------------------------------------ */
+/* What phones need (0.3)                                              */
+/* ------------------------------------------------------------------ */
+
+/* ---- Registration policy: remote disable (XEP-0357 section 8) ------ */
+
+/** A message addressed to account (a local bare JID) arrived from
+ *  elsewhere.  When it is a XEP-0357 section 8 notice sent by the push
+ *  service of one of the account's registrations and naming that
+ *  registration's node with affiliation 'none', that registration is
+ *  removed (CLOUDNOTIFY_REMOVED_REMOTE, through registration_removed2 /
+ *  registration_removed) and 0 is returned: the host should not deliver
+ *  the message.  Forms accepted: a <pubsub/> child in
+ *  http://jabber.org/protocol/pubsub or its #event namespace, holding an
+ *  <affiliation affiliation='none'/> directly (the node on <pubsub/>, as
+ *  in XEP-0357's example) or inside <affiliations node='…'>; a node on
+ *  the <affiliation/> itself wins; a jid attribute, when present, must be
+ *  the account (any resource).  The sender must be the registration's
+ *  push service JID exactly (after normalisation); a registration
+ *  without node is never removed this way.  From anyone else, for
+ *  another node, another affiliation, or anything else: nothing changes
+ *  and NOT_MINE is returned: deliver it as usual.  A host may call it for
+ *  every message to a bare JID that has a pubsub child.  Input bounds as
+ *  for every stanza: push_max_stanza_size, push_max_xml_depth.  On a busy
+ *  account (an answer outstanding, see "Answers that come later") the
+ *  notice is decided from the cached registrations and its removal runs
+ *  in turn; when the account is still loading, 0 is returned and the
+ *  notice is examined once the load is answered.  One registration per
+ *  message.
+ *  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, JID_MALFORMED (account),
+ *  STORE (the load or the removal failed: nothing removed), BUSY,
+ *  REENTRANT, NOT_MINE as said. */
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_message(cloudnotify_ctx *ctx, const char *account,
+                                                      const char *xml, size_t len);
+/** As cloudnotify_handle_app_message, with the stanza as a tree
+ *  (INVALID_ARGUMENT or VTABLE_SIZE for a bad tree). */
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_message_tree(cloudnotify_ctx *ctx,
+                                                           const char *account,
+                                                           const cloudnotify_tree *tree);
+
 #ifdef __cplusplus
 }
 #endif
