@@ -459,7 +459,7 @@ static void unknown_counters(void **state) {
   fixture *f = *state;
   const int unknown[] = { 0,
                           -1,
-                          30,
+                          CLOUDNOTIFY_COUNTER_PUBLISHES_ENCRYPTED + 1,
                           0xff,
                           CLOUDNOTIFY_COUNTER_REMOVED_BASE,
                           CLOUDNOTIFY_COUNTER_REMOVED_CLIENT_REPLACED + 1,
