@@ -432,6 +432,19 @@ static int load_run(cloudnotify_ctx *ctx, cn_task *t) {
   return run_steps(ctx, j);
 }
 
+int cn_user_get_input(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
+  /* Cache keys are normalised and normalising is idempotent, so a host
+   * passing the normalised form (the usual case) skips stringprep. */
+  if (g_hash_table_contains(ctx->users, account))
+    return cn_user_get(ctx, account, out);
+  char *bare = cn_account_normalize(account);
+  if (!bare)
+    return CLOUDNOTIFY_ERR_JID_MALFORMED;
+  int rc = cn_user_get(ctx, bare, out);
+  g_free(bare);
+  return rc;
+}
+
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   cn_user *u = g_hash_table_lookup(ctx->users, account);
   if (u) {

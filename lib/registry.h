@@ -59,6 +59,9 @@ struct cn_user {
  * until the next call that may evict (cn_user_get again) unless it has
  * sessions. */
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out);
+/* cn_user_get for an account as a host passed it (not yet normalised):
+ * also CLOUDNOTIFY_ERR_JID_MALFORMED. */
+int cn_user_get_input(cloudnotify_ctx *ctx, const char *account, cn_user **out);
 void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
 /* Free a user already taken out of the cache (ctx->users, user_lru). */
 void cn_user_free(cn_user *u);
