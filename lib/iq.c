@@ -8,6 +8,7 @@
 #include "host.h"
 #include "jid.h"
 #include "pending.h"
+#include "push-ext.h"
 #include "reg-policy.h"
 #include "registry.h"
 #include "session.h"
@@ -90,6 +91,7 @@ typedef struct {
   char *node;
   char *form;
   size_t form_len;
+  cn_push_ext *ext;   /* Tigase's extensions asked for, NULL: none */
   cn_reg *r;          /* the new registration, not in memory yet */
   GPtrArray *victims; /* idents to evict, oldest first */
   guint k;
@@ -102,6 +104,7 @@ static void enable_job_free(cn_task *t) {
   g_free(j->jid);
   g_free(j->node);
   g_free(j->form);
+  cn_push_ext_free(j->ext);
   cn_reg_free(j->r);
   if (j->victims)
     g_ptr_array_free(j->victims, TRUE);
@@ -129,8 +132,13 @@ static int enable_vetoed(enable_job *j, const char *etype, const char *econd) {
 static void enable_new_reg(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
   j->r =
       cn_reg_new(u, j->jid, j->node, j->form, j->form_len, cn_policy_enable_time(u, cn_now(ctx)));
+  /* The new registration replaces the old one whole: no extension in
+   * this enable means none (encryption off). */
+  cn_reg_set_ext(j->r, g_steal_pointer(&j->ext));
+  /* 0.3: the session's identity (client id, else resource), which later
+   * sessions of the same client are bound by (cn_policy_follow_client). */
   if (j->t.session)
-    j->r->client_id = g_strdup(j->t.session->client_id);
+    j->r->client_id = g_strdup(cn_policy_identity(j->t.session));
 }
 
 /* Whom the enable evicts is the policy's (cn_policy_admit).  The store
@@ -140,7 +148,7 @@ static void enable_pick_victims(cloudnotify_ctx *ctx, enable_job *j, cn_user *u)
   j->victims = g_ptr_array_new_with_free_func(g_free);
   j->evicted = g_ptr_array_new_with_free_func(g_free);
   j->k = 0;
-  cn_policy_admit(ctx, u, j->jid, j->node, j->victims);
+  cn_policy_admit(ctx, u, j->jid, j->node, j->r->client_id, j->victims);
 }
 
 static int enable_apply(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
@@ -196,6 +204,8 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
         rc = cn_store_remove(ctx, u->account, o->jid, o->node);
         if (rc == CN_WAIT)
           return CN_WAIT;
+        if (rc && cn_policy_victim_optional(o, j->r))
+          continue;
         if (rc)
           break;
         g_ptr_array_add(j->evicted, g_strdup(o->ident));
@@ -206,7 +216,7 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
       break;
     case EN_UNDO:
       /* Those the store did remove are gone from memory too. */
-      cn_policy_drop_evicted(ctx, u, j->evicted);
+      cn_policy_drop_evicted(ctx, u, j->evicted, j->r->client_id);
       g_ptr_array_set_size(j->evicted, 0);
       j->stage = EN_UNDONE;
       rc = cn_store_remove(ctx, u->account, j->r->jid, j->r->node);
@@ -243,7 +253,11 @@ static int enable_run(cloudnotify_ctx *ctx, cn_task *t) {
     break;
   case EN_EVICT:
     if (cn_store_checked(ctx, "removing", t->account, answer)) {
-      j->stage = EN_UNDO;
+      cn_reg *o = cn_user_find_ident(u, j->victims->pdata[j->k]);
+      if (o && cn_policy_victim_optional(o, j->r))
+        j->k++;
+      else
+        j->stage = EN_UNDO;
     } else {
       g_ptr_array_add(j->evicted, g_strdup(j->victims->pdata[j->k]));
       j->k++;
@@ -262,16 +276,19 @@ static int enable_run(cloudnotify_ctx *ctx, cn_task *t) {
 }
 
 static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node,
-                          GString *form) {
+                          GString *form, cn_push_ext *ext) {
   cloudnotify_ctx *ctx = s->ctx;
   /* Freed by an earlier callback of this call: nobody to enable for. */
-  if (s->dead)
+  if (s->dead) {
+    cn_push_ext_free(ext);
     return 0;
+  }
   enable_job *j = g_new0(enable_job, 1);
   cn_task_init(&j->t, enable_run, enable_job_free, s->account, s);
   j->id = g_strdup(id);
   j->jid = g_strdup(push->full);
   j->node = g_strdup(node);
+  j->ext = ext;
   if (form) {
     j->form = g_strndup(form->str, form->len);
     j->form_len = form->len;
@@ -312,10 +329,14 @@ static int handle_enable(cloudnotify_session *s, const char *id, const xmlNode *
       form = g_string_sized_new(256);
       cn_xml_serialize(form, x);
     }
+    cn_push_ext *ext = NULL;
+    cn_push_ext_error err;
     if (form && form->len > (size_t)ctx->opt.max_form_size)
       rc = send_error(s, id, "modify", "not-acceptable", "Publish options too large");
+    else if (cn_push_ext_from_enable(ctx, enable, &ext, &err))
+      rc = send_error(s, id, err.type, err.condition, err.text);
     else
-      rc = enable_checked(s, id, &push, node, form);
+      rc = enable_checked(s, id, &push, node, form, ext);
   }
   if (form)
     g_string_free(form, TRUE);

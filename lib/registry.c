@@ -11,7 +11,9 @@
 #include "host.h"
 #include "jid.h"
 #include "pending.h"
+#include "push-ext.h"
 #include "reg-policy.h"
+#include "rules.h"
 #include "xml.h"
 
 struct cloudnotify_loader {
@@ -76,8 +78,8 @@ cloudnotify_record cn_reg_record(const cn_reg *r) {
   cloudnotify_record rec = {
     .jid = r->jid,
     .node = r->node,
-    .publish_options = r->form,
-    .publish_options_len = r->form_len,
+    .publish_options = r->ext ? r->stored : r->form,
+    .publish_options_len = r->ext ? r->stored_len : r->form_len,
     .enabled_at_ms = r->enabled_at,
     .errors = r->errors,
     .client_id = r->client_id,
@@ -93,7 +95,29 @@ void cn_reg_free(cn_reg *r) {
   g_free(r->form);
   g_free(r->ident);
   g_free(r->client_id);
+  cn_reg_set_ext(r, NULL);
+  cn_timer_cancel(&r->backoff_timer);
+  cn_summary_free(r->held_sum);
   g_free(r);
+}
+
+void cn_reg_set_ext(cn_reg *r, cn_push_ext *ext) {
+  cn_push_ext_free(r->ext);
+  /* The text holds the device's key. */
+  if (r->stored)
+    memset(r->stored, 0, r->stored_len);
+  g_free(r->stored);
+  r->ext = ext;
+  r->stored = NULL;
+  r->stored_len = 0;
+  if (!ext)
+    return;
+  GString *s = g_string_new(NULL);
+  if (r->form)
+    g_string_append_len(s, r->form, (gssize)r->form_len);
+  cn_push_ext_serialize(ext, s);
+  r->stored_len = s->len;
+  r->stored = g_string_free(s, FALSE);
 }
 
 static void user_free(cn_user *u) {
@@ -317,7 +341,7 @@ static int step_answered(cloudnotify_ctx *ctx, load_job *j, int rc) {
     j->reg_failed = TRUE;
   if (s->last) {
     if (!j->reg_failed)
-      cn_cb_removed(ctx, j->t.account, s->r, CLOUDNOTIFY_REMOVED_EVICTED);
+      cn_policy_report_removed(ctx, j->t.account, s->r, s->r->leaving);
     j->reg_failed = FALSE;
   }
   return 0;
@@ -408,6 +432,19 @@ static int load_run(cloudnotify_ctx *ctx, cn_task *t) {
   return run_steps(ctx, j);
 }
 
+int cn_user_get_input(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
+  /* Cache keys are normalised and normalising is idempotent, so a host
+   * passing the normalised form (the usual case) skips stringprep. */
+  if (g_hash_table_contains(ctx->users, account))
+    return cn_user_get(ctx, account, out);
+  char *bare = cn_account_normalize(account);
+  if (!bare)
+    return CLOUDNOTIFY_ERR_JID_MALFORMED;
+  int rc = cn_user_get(ctx, bare, out);
+  g_free(bare);
+  return rc;
+}
+
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   cn_user *u = g_hash_table_lookup(ctx->users, account);
   if (u) {
@@ -492,9 +529,17 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
       rc = CLOUDNOTIFY_ERR_XML;
   }
   GString *form = NULL;
+  cn_push_ext *ext = NULL;
   if (!rc && record->publish_options && record->publish_options_len) {
     form = g_string_new(NULL);
     rc = form_parse(ctx, record->publish_options, record->publish_options_len, form);
+    /* Not a lone form: perhaps a form and Tigase's extensions after it. */
+    if (rc) {
+      g_string_truncate(form, 0);
+      if (!cn_push_ext_from_stored(ctx, record->publish_options, record->publish_options_len, form,
+                                   &ext))
+        rc = 0;
+    }
   }
   if (rc) {
     CN_COUNT(ctx, CN_C_STORE_RECORDS_REJECTED);
@@ -506,8 +551,10 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
       g_string_free(form, TRUE);
     return rc;
   }
-  cn_reg *r = cn_reg_new(loader->user, jid, node, form ? form->str : NULL, form ? form->len : 0,
-                         record->enabled_at_ms);
+  gboolean has_form = form && form->len;
+  cn_reg *r = cn_reg_new(loader->user, jid, node, has_form ? form->str : NULL,
+                         has_form ? form->len : 0, record->enabled_at_ms);
+  cn_reg_set_ext(r, ext);
   r->errors = record->errors;
   r->client_id = g_strdup(client_id);
   if (cn_policy_stored_key_stale(record, jid, node))

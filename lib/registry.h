@@ -7,6 +7,8 @@
 #include <glib.h>
 
 #include "cloudnotify/cloudnotify.h"
+#include "push-gate.h"
+#include "timers.h"
 
 typedef struct cn_user cn_user;
 typedef struct cn_reg cn_reg;
@@ -24,7 +26,22 @@ struct cn_reg {
    * stanza-errors.c, or NULL), reported when it causes the removal */
   const char *last_error_type;
   const char *last_error_condition;
-  char *client_id; /* of the enabling session, NULL when none */
+  /* count, window and budget (push-gate.c); in memory only */
+  cn_gate_state gate;
+  /* Tigase's push extensions (push-ext.h), NULL when none; stored is then
+   * the form followed by their canonical text: what the store keeps as
+   * publish_options (form stays the form alone: the publish echoes it). */
+  struct cn_push_ext *ext;
+  char *stored;
+  size_t stored_len;
+  char *client_id; /* identity of the enabling session (0.3: client id, else resource) */
+  /* 0.3, reg-policy.c's alone: the back-off after WAIT / TRANSIENT replies
+   * and what it held; lost when the registration leaves memory. */
+  int64_t backoff_ms;                 /* current length; 0: none since the last result */
+  unsigned held;                      /* pushes held during the back-off */
+  struct cn_summary *held_sum;        /* the one the retry stands for (important first) */
+  cn_timer backoff_timer;             /* end of the back-off, or an expiry to carry out */
+  cloudnotify_removal_reason leaving; /* why a load drops it (surplus or expired) */
 };
 
 struct cn_user {
@@ -32,6 +49,8 @@ struct cn_user {
   GPtrArray *regs; /* cn_reg*, owned */
   GList *sessions; /* cloudnotify_session*, borrowed */
   GList lru;       /* link in ctx->user_lru; data = this user */
+  /* the sessions' activity, for push_grace_period (push-gate.c) */
+  cn_gate_activity activity;
 };
 
 /* Find or load the user; loads through the store.  Returns 0 and *out
@@ -40,6 +59,9 @@ struct cn_user {
  * until the next call that may evict (cn_user_get again) unless it has
  * sessions. */
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out);
+/* cn_user_get for an account as a host passed it (not yet normalised):
+ * also CLOUDNOTIFY_ERR_JID_MALFORMED. */
+int cn_user_get_input(cloudnotify_ctx *ctx, const char *account, cn_user **out);
 void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
 /* Free a user already taken out of the cache (ctx->users, user_lru). */
 void cn_user_free(cn_user *u);
@@ -52,6 +74,8 @@ cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node);
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form, size_t form_len,
                    int64_t enabled_at);
 void cn_reg_free(cn_reg *r);
+/* Give r the extensions ext (owned from now; NULL: none). */
+void cn_reg_set_ext(cn_reg *r, struct cn_push_ext *ext);
 /* r as the store and the listing see it; every pointer borrowed from r. */
 cloudnotify_record cn_reg_record(const cn_reg *r);
 

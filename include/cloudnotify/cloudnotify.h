@@ -258,10 +258,12 @@ typedef enum cloudnotify_removal_reason {
 typedef enum cloudnotify_publish_outcome {
   /** A result from the registered JID; the error count is reset. */
   CLOUDNOTIFY_PUBLISH_OK = 1,
-  /** An error (any type but 'wait') from the registered JID, counted
-   *  towards push_max_errors. */
+  /** An error from the registered JID counted towards push_max_errors:
+   *  any type but 'wait' (and, since 0.3, any condition but those of
+   *  push_transient_errors, which are TRANSIENT). */
   CLOUDNOTIFY_PUBLISH_ERROR = 2,
-  /** A 'wait' error from the registered JID: not counted. */
+  /** A 'wait' error from the registered JID: not counted; since 0.3 it
+   *  starts the registration's back-off (push_backoff). */
   CLOUDNOTIFY_PUBLISH_WAIT = 3,
   /** No reply within push_publish_timeout: neither success nor error. */
   CLOUDNOTIFY_PUBLISH_EXPIRED = 4,
@@ -645,24 +647,39 @@ typedef enum cloudnotify_option {
   /** string (by name: push_transient_errors): comma-separated RFC 6120
    *  conditions that an app server uses for faults that pass; an error
    *  with one of them (or of type 'wait') is reported as
-   *  CLOUDNOTIFY_PUBLISH_TRANSIENT (or WAIT), is not counted towards
-   *  push_max_errors and starts the back-off.  Every other error
-   *  condition counts, as in 0.2.  Default
-   *  "resource-constraint,internal-server-error,remote-server-timeout,service-unavailable,recipient-unavailable";
-   *  "" makes every non-'wait' error count.  An unknown condition name is
-   *  OPTION_VALUE. */
+   *  CLOUDNOTIFY_PUBLISH_TRANSIENT (or WAIT), is neither counted towards
+   *  push_max_errors nor resets the count, and starts the back-off.
+   *  Every other error counts, as in 0.2: another condition, an error
+   *  without type or condition, a condition outside RFC 6120.  Default
+   *  "resource-constraint,internal-server-error,remote-server-timeout,service-unavailable,recipient-unavailable":
+   *  rate limits, the app server's own faults, APNs/FCM out of reach;
+   *  item-not-found (p2: unknown node or unregistered token), forbidden,
+   *  not-authorized, gone, policy-violation (fpush: token blocked) ...
+   *  mean the registration is gone and count.  bad-request counts by
+   *  default although fpush sends cancel/bad-request for its internal
+   *  errors: p2 sends it for what is no publish.  docs/features.md, "App-
+   *  server errors", has the whole table.  "" makes every non-'wait'
+   *  error count.  An unknown condition name is OPTION_VALUE. */
   CLOUDNOTIFY_OPT_TRANSIENT_ERRORS = 28,
   /** int seconds 0..86400, default 30 (by name: push_backoff): after a
    *  WAIT or TRANSIENT reply, pushes to that registration are held for
-   *  this long, doubling at each further such reply up to 32 times
-   *  this; when the back-off ends, one push goes out if any was held
-   *  (its message-count says how many).  A result ends the back-off.
-   *  Calls bypass it.  0: no back-off. */
+   *  this long (CLOUDNOTIFY_COUNTER_SUPPRESSED_BACKOFF, log id
+   *  PUSH_SUPPRESSED, no publish_outcome), doubling at each further such
+   *  reply up to 32 times this; when the back-off ends, one push goes out
+   *  through the ordinary path if any was held, standing for the newest
+   *  held stanza (an important one if any held was important).  A result
+   *  ends the back-off at once (sending the held push) and resets its
+   *  length.  Calls, cloudnotify_ping and the wake-up before the
+   *  hibernation expires are never held.  The back-off lives in memory:
+   *  an account leaving the user cache, a restart or enabling again
+   *  forgets it.  0: no back-off. */
   CLOUDNOTIFY_OPT_BACKOFF = 29,
   /** int days 0..3650, default 0 (off) (by name:
    *  push_registration_ttl): a registration not enabled again for this
-   *  many days is removed (CLOUDNOTIFY_REMOVED_EXPIRED) when it is next
-   *  loaded or pushed. */
+   *  many days (its enabled_at_ms against now_ms) is removed
+   *  (CLOUDNOTIFY_REMOVED_EXPIRED) when it is next loaded, or when a push
+   *  to it is due: that push is not sent and the removal follows at the
+   *  next cloudnotify_tick.  Enabling again refreshes the time. */
   CLOUDNOTIFY_OPT_REGISTRATION_TTL = 30,
   /** bool, default 0 (by name: push_clear_on_fetch): when the host
    *  reports that the account's client fetched its offline messages
@@ -748,7 +765,8 @@ typedef struct cloudnotify_record {
    *  A store that keeps no count passes 0 to the loader. */
   unsigned errors;
   /** Client identity of the session that enabled it (see
-   *  cloudnotify_session_set_client_id), NULL when none was set.  From a
+   *  cloudnotify_session_set_client_id): its client id, or since 0.3 its
+   *  resource when none was set (0.2 stored NULL then).  From a
    *  store: valid UTF-8 XML can carry, at most
    *  CLOUDNOTIFY_CLIENT_ID_MAX bytes; "" counts as NULL. */
   const char *client_id;
@@ -830,7 +848,11 @@ CLOUDNOTIFY_EXPORT int cloudnotify_loader_add(cloudnotify_loader *loader,
 
 /** A resource was bound: create its session.  account is the bare JID,
  *  resource the bound resource (both copied, validated).  *out is owned
- *  by the caller and freed with cloudnotify_session_free.
+ *  by the caller and freed with cloudnotify_session_free.  Since 0.3 the
+ *  account's registrations are loaded (the store's load may answer
+ *  later) to bind the session to the registration its client enabled
+ *  in an earlier session (see cloudnotify_session_set_client_id); a
+ *  store failure only leaves the session unbound.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_new(cloudnotify_ctx *ctx, const char *account,
                                                const char *resource, cloudnotify_session **out);
@@ -923,7 +945,14 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_has_push(const cloudnotify_session *s
  *  identity is stored with each registration this session enables
  *  afterwards (cloudnotify_record.client_id), reported by
  *  cloudnotify_account_registrations and cloudnotify_push_client_id;
- *  registrations enabled earlier keep theirs.
+ *  registrations enabled earlier keep theirs.  Since 0.3 a session
+ *  without client id has its resource as identity (stored likewise);
+ *  a session without registration is bound to the account's
+ *  registration carrying its identity when it is created and again
+ *  here (nothing stored; may load the account), and an enable removes
+ *  the account's other registrations with the same identity
+ *  (CLOUDNOTIFY_REMOVED_CLIENT_REPLACED); docs/features.md, "The
+ *  registration follows the client".
  *  Errors: INVALID_ARGUMENT (session NULL; id empty, not UTF-8, or
  *  holding a character XML cannot carry), TOO_LARGE (longer than
  *  CLOUDNOTIFY_CLIENT_ID_MAX bytes), REENTRANT. */
@@ -1513,9 +1542,8 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_id(const cloudnotify_push
 
 /** Add a field to the summary form (urn:xmpp:push:summary), after the
  *  library's own.  Both strings are copied.  Adding a var again replaces
- *  its value.  The form the publish carries says message-count (the
- *  number of stanzas the push covers: 1 for a message, n for a batch of a
- *  session's queue; none for a ping), last-message-sender and
+ *  its value.  The form the publish carries says message-count (see
+ *  cloudnotify_push_message_count; none for a ping), last-message-sender and
  *  last-message-body (see cloudnotify_push_set_sender / _set_body), then
  *  these fields in the order first added.
  *  Errors: INVALID_ARGUMENT (push, var or value NULL; var empty, longer
@@ -1806,6 +1834,42 @@ CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_schema_version(const cloudnotify_sqlit
 /* What phones need (0.3)                                              */
 /* ------------------------------------------------------------------ */
 
+/* ---- Registration policy: remote disable (XEP-0357 section 8) ------ */
+
+/** A message addressed to account (a local bare JID) arrived from
+ *  elsewhere.  When it is a XEP-0357 section 8 notice sent by the push
+ *  service of one of the account's registrations and naming that
+ *  registration's node with affiliation 'none', that registration is
+ *  removed (CLOUDNOTIFY_REMOVED_REMOTE, through registration_removed2 /
+ *  registration_removed) and 0 is returned: the host should not deliver
+ *  the message.  Forms accepted: a <pubsub/> child in
+ *  http://jabber.org/protocol/pubsub or its #event namespace, holding an
+ *  <affiliation affiliation='none'/> directly (the node on <pubsub/>, as
+ *  in XEP-0357's example) or inside <affiliations node='…'>; a node on
+ *  the <affiliation/> itself wins; a jid attribute, when present, must be
+ *  the account (any resource).  The sender must be the registration's
+ *  push service JID exactly (after normalisation); a registration
+ *  without node is never removed this way.  From anyone else, for
+ *  another node, another affiliation, or anything else: nothing changes
+ *  and NOT_MINE is returned: deliver it as usual.  A host may call it for
+ *  every message to a bare JID that has a pubsub child.  Input bounds as
+ *  for every stanza: push_max_stanza_size, push_max_xml_depth.  On a busy
+ *  account (an answer outstanding, see "Answers that come later") the
+ *  notice is decided from the cached registrations and its removal runs
+ *  in turn; when the account is still loading, 0 is returned and the
+ *  notice is examined once the load is answered.  One registration per
+ *  message.
+ *  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, JID_MALFORMED (account),
+ *  STORE (the load or the removal failed: nothing removed), BUSY,
+ *  REENTRANT, NOT_MINE as said. */
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_message(cloudnotify_ctx *ctx, const char *account,
+                                                      const char *xml, size_t len);
+/** As cloudnotify_handle_app_message, with the stanza as a tree
+ *  (INVALID_ARGUMENT or VTABLE_SIZE for a bad tree). */
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_message_tree(cloudnotify_ctx *ctx,
+                                                           const char *account,
+                                                           const cloudnotify_tree *tree);
+
 /* ---- Calls (Jingle Message Initiation) and quiet ---------------------
  * A message holding a Jingle Message Initiation <propose/> with an id, in
  * urn:xmpp:jingle-message:0 or urn:xmpp:jingle-message:1 (after
@@ -1854,6 +1918,116 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_is_call(const cloudnotify_push *push);
  *  element and encrypted payload call sid), borrowed for the filter
  *  call; NULL when the push is not a call or push is NULL. */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_push_call_id(const cloudnotify_push *push);
+
+/* ---- Quiet devices, counts and clearing (branch device) ----------
+ * Quiet devices, counts and clearing (docs/features.md, "Quiet devices"
+ * and "Counts and clearing").
+ *
+ * Before a push is built for one registration, after de-duplication and
+ * before the notification filter, three rules may hold it back; a push
+ * held back is counted (CLOUDNOTIFY_COUNTER_SUPPRESSED_GRACE or _RATE),
+ * logged at DEBUG (CLOUDNOTIFY_LOG_ID_PUSH_SUPPRESSED), gets no
+ * publish_outcome, and its stanzas count as pushed (a copy of them
+ * arriving by another path is not pushed either) and are announced by the
+ * message-count of the next push that goes:
+ *   - push_grace_period (default 0, off): while another session of the
+ *     account than the one bound to the registration was active
+ *     (cloudnotify_session_active) within that many seconds;
+ *   - push_visible_interval (default 3000 ms): an important push within
+ *     that time of the registration's last important push.  One alert
+ *     per burst; the app fetches the rest;
+ *   - push_silent_per_hour (default 3): an unimportant push when that
+ *     many went to the registration in the hour before.  Apple budgets
+ *     background pushes at "two or three per hour" and throttles beyond;
+ *     Google deprioritises high-priority messages that show nothing.
+ *     Exact up to 8 an hour; a larger budget N is kept as at most 8 in
+ *     every 1/floor(N/8) hour, never more than N in an hour.
+ * Calls (cloudnotify_push_is_urgent) pass all three and use neither the
+ * window nor the budget; pings, wake-ups before expiry and badge clears
+ * pass the budget.  The state is kept in memory on the registration and
+ * the account: a restart, an account leaving the cache
+ * (push_max_cached_users) or an enable that replaces the registration
+ * starts afresh, which can only let a push more through.
+ *
+ * message-count: the stanzas the registration would have been pushed for
+ * since it was last pushed, or since its own session was last active or
+ * resumed (this push's included): those held back by the rules above or
+ * vetoed by the notification filter count, de-duplicated copies and
+ * stanzas never pushed (the account's own, quiet ones) do not. */
+
+/** The session sent something that shows its user is at it: a message
+ *  or a chat state.  Resets the message count of the registration bound
+ *  to this session; with push_grace_period, holds pushes to the account's
+ *  other registrations for that long (monotonic clock).  Cheap without a
+ *  grace period; with one, the first call of a session loads the account
+ *  (as an enable would) and keeps it cached while the session lives.
+ *  Parked behind a busy account like the other session events.
+ *  Errors: INVALID_ARGUMENT (session NULL), REENTRANT, STORE (the account
+ *  could not be loaded), BUSY. */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_active(cloudnotify_session *session);
+
+/** The account's client fetched its offline messages.  Resets the
+ *  message count of every registration of the account; with
+ *  push_clear_on_fetch, pushes once with message-count 0 (no body, no
+ *  sender, not important) to every registration not bound to a live
+ *  session (a hibernated one's device is asleep and gets it), passing
+ *  push_silent_per_hour.  *pushes (may be NULL) receives how many
+ *  publishes were sent.  Parked behind a busy account as cloudnotify_ping
+ *  is.  Errors: INVALID_ARGUMENT, JID_MALFORMED, STORE, BUSY, REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_offline_fetched(cloudnotify_ctx *ctx, const char *account,
+                                                   unsigned *pushes);
+
+/** The message-count the publish will carry (see above): at least 1 for
+ *  a message, 0 for a badge clear and for a ping (which carries none).
+ *  Callable in the notification filter, and through cloudnotify_op_push
+ *  while its answer is out. */
+CLOUDNOTIFY_EXPORT unsigned cloudnotify_push_message_count(const cloudnotify_push *push);
+/** Replace the message-count, e.g. with the host's own offline count; on
+ *  a ping it adds one.  The registration's count still starts again when
+ * the push goes out.
+ *  Errors: INVALID_ARGUMENT (push NULL). */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_set_message_count(cloudnotify_push *push, unsigned count);
+/* Tigase's push extensions (area: tigase; docs/features.md "Tigase
+ * extensions").  With push_tigase_extensions they are children of
+ * <enable/>:
+ *   <encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'
+ *            max-size='N'>base64 of a 16-byte key</encrypt>
+ *   <priority xmlns='tigase:push:priority:0'/>
+ *   <jingle xmlns='tigase:push:jingle:0'/>
+ *   <muted xmlns='tigase:push:filter:muted:0'><item jid='…'/>…</muted>
+ *   <groupchat xmlns='tigase:push:filter:groupchat:0'>
+ *     <room jid='…' allow='always|mentioned|never' nick='…'/>…</groupchat>
+ *   <ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>
+ * An enable replaces the extensions of the registration it replaces:
+ * enabling again without <encrypt/> turns encryption off.  max-size
+ * defaults to 3000 (Tigase's).  At most 128 muted items and 128 rooms,
+ * 64 KiB of extensions in all (modify/not-acceptable beyond); duplicates
+ * count once (the first rule for a room wins).  Errors to the client:
+ * an unknown alg is cancel/feature-not-implemented; no alg, a key that
+ * is not base64 of 16 bytes, a max-size outside 256..65536, the same
+ * extension twice, an item or room without a valid JID, an allow other
+ * than the three, a nick empty or over 1023 bytes, or a 'mentioned' room
+ * without a nick is modify/bad-request; ignore-unknown without the
+ * sender_known callback, encrypt in a build without crypto, or any
+ * extension while push_tigase_extensions is 0 is
+ * cancel/feature-not-implemented.  They are stored after the form in
+ * cloudnotify_record.publish_options; the publish-options echoed to the
+ * app server is the form alone. */
+
+/** The disco#info features to advertise where urn:xmpp:push:0 is (the
+ *  account's bare JID, as the host does today): fills
+ *  features[0 .. max-1] with static strings and returns how many there
+ *  are in all (call with max 0 to size the array; 10 is always enough).
+ *  The list always starts with "urn:xmpp:push:0"; with
+ *  push_tigase_extensions it goes on with tigase:push:encrypt:0 and
+ *  tigase:push:encrypt:aes-128-gcm (only in a build with crypto),
+ *  tigase:push:priority:0, tigase:push:jingle:0,
+ *  tigase:push:filter:muted:0, tigase:push:filter:groupchat:0 and
+ *  tigase:push:filter:ignore-unknown:0 (only with the sender_known
+ *  callback).  Returns INVALID_ARGUMENT for ctx NULL, or features NULL
+ *  with max > 0.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT int cloudnotify_ctx_disco_features(const cloudnotify_ctx *ctx,
+                                                      const char **features, size_t max);
 
 #ifdef __cplusplus
 }

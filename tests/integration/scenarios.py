@@ -196,13 +196,15 @@ async def disable_unbinds(ctx):
 
 @scenario("device_limit", options=pre03(push_max_devices=2))
 async def device_limit(ctx):
-    """push_max_devices=2, three enables with different nodes: the newest two stay"""
-    alice = await ctx.client("alice", "phone")
-    for n in ("n1", "n2", "n3"):
+    """push_max_devices=2, three devices enabling different nodes: the newest two stay"""
+    # One device per node: one client (same resource) enabling three nodes would
+    # replace its own registration each time (libcloudnotify 0.3, docs/features.md).
+    for n, device in (("n1", "phone"), ("n2", "tablet"), ("n3", "desk")):
+        alice = await ctx.client("alice", device)
         r = await alice.enable_push(node=n)
         ctx.require(r == RESULT, "enable %s: %s" % (n, r))
+        await ctx.close(alice)
         await asyncio.sleep(1.05)   # distinct enable times (second resolution) for the LRU
-    await ctx.close(alice)
     m = ctx.mark()
     ctx.admin.send_message(mto=ALICE, mbody="hello", mtype="chat")
     pushes = await ctx.pushes(m, expect=2, quiet=1.2)
