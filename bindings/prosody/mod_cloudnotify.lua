@@ -6,6 +6,20 @@
 --
 -- Configuration beyond mod_cloud_notify's:
 --   cloudnotify_cpath = "/usr/lib/x86_64-linux-gnu/lua/5.4/?.so"  -- where cloudnotify.so is
+-- and the library's options by their names (bindings/lua/README.md lists
+-- them all; docs/features.md explains the 0.3 ones and their defaults):
+--   push_quiet = true              -- no push for chat states, receipts, markers, empty messages
+--   push_call_max_age = 60         -- seconds: an older propose (delay stamp) does not ring
+--   push_grace_period = 0          -- seconds: no push while another session was active (0: off)
+--   push_visible_interval = 3000   -- ms: at most one visible push per registration per window
+--   push_silent_per_hour = 3       -- silent pushes per registration and hour (0: no limit)
+--   push_transient_errors = { "resource-constraint", "internal-server-error",
+--       "remote-server-timeout", "service-unavailable", "recipient-unavailable" }
+--                                  -- app-server errors that back off but never remove
+--   push_backoff = 30              -- seconds of back-off after a transient error, doubling
+--   push_registration_ttl = 0      -- days without a new enable before a registration goes (0: off)
+--   push_clear_on_fetch = false    -- push message-count 0 when offline messages are fetched
+--   push_tigase_extensions = true  -- accept and advertise Tigase's push extensions
 
 local st = require "util.stanza";
 local jid = require "util.jid";
@@ -167,11 +181,21 @@ local options = {
 	push_max_cached_users = "number", push_wake_before_expiry = "number",
 	push_id_prefix = "string", push_log_level = "string",
 	push_publish_from_bare = "boolean",
+	-- 0.3, what phones need (docs/features.md)
+	push_quiet = "boolean", push_call_max_age = "number", push_grace_period = "number",
+	push_visible_interval = "number", push_silent_per_hour = "number",
+	push_transient_errors = "list", push_backoff = "number", push_registration_ttl = "number",
+	push_clear_on_fetch = "boolean", push_tigase_extensions = "boolean",
 };
 for name, kind in pairs(options) do
 	local value;
 	if kind == "boolean" then value = module:get_option_boolean(name);
 	elseif kind == "number" then value = module:get_option_number(name);
+	elseif kind == "list" then
+		-- A Lua list of conditions, as Prosody's list options are written,
+		-- or the library's comma-separated text; {} (or "") is "none".
+		value = module:get_option_array(name);
+		if value then value = table.concat(value, ","); end
 	else value = module:get_option_string(name); end
 	if value ~= nil then
 		local ok, err = ctx:set_option(name, value);
