@@ -1136,6 +1136,19 @@ test("0.3: offline fetched clears the badge; session activity holds pushes back"
 	h.ctx:free()
 end)
 
+test("0.3: removal reasons: the same client enabling again, remote, unknown", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e1", "n1")))
+	assert(s:handle_iq(enable_iq("e2", "n2")))
+	assert(#h.removed == 1 and h.removed[1].reason == "client_replaced" and h.removed[1].node == "n1",
+		tostring(h.removed[1] and h.removed[1].reason))
+	assert(h.ctx:counters().removed_client_replaced == 1)
+	assert(h.ctx:app_message(ACCOUNT, app_disable(PUSH, "n2")) == true)
+	assert(h.removed[2].reason == "remote")
+	h.ctx:free()
+end)
+
 test("0.3: sender_known answers true, false, nil, or fails", function()
 	local answer, asked = nil, {}
 	local h = recorder{
