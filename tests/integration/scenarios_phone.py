@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import quoteattr
 
 from harness import ANY, DOMAIN, NS_PUSH, PUSH_JID, SAME, describe
-from scenarios import ALICE, BOB, RESULT, BAD_REQUEST, kinds, nodes, offline_alice, scenario
+from scenarios import ALICE, BOB, RESULT, BAD_REQUEST, kinds, nodes, scenario
 
 CAROL = "carol@" + DOMAIN
 ADMIN_FULL = "admin@%s/console" % DOMAIN
