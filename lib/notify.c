@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "calls.h"
 #include "counters.h"
 #include "ctx.h"
 #include "emit.h"
@@ -35,6 +36,7 @@ int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, siz
 void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode *root,
                        cn_summary *out) {
   cn_rules_classify(root, account, out);
+  cn_calls_settle(ctx, out);
   /* The body is kept only when it may leave the server. */
   if (!ctx->opt.with_body)
     g_clear_pointer(&out->body, g_free);
@@ -49,6 +51,8 @@ cn_summary *cn_summary_copy(const cn_summary *s) {
   c->alt_key = g_strdup(s->alt_key);
   c->type = g_strdup(s->type);
   c->id = g_strdup(s->id);
+  c->call_id = g_strdup(s->call_id);
+  c->call_media = g_strdupv(s->call_media);
   return c;
 }
 
@@ -161,6 +165,7 @@ static int push_finish(cloudnotify_ctx *ctx, cloudnotify_push *p, int veto) {
         seen_add_all(ctx, sum, covered, r);
       sent = 1;
       CN_COUNT(ctx, CN_C_PUBLISHES_SENT);
+      cn_calls_published(ctx, sum);
       cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_PUSH_SENT,
                 "sent %s push to %s for %s", p->body ? "important" : "unimportant", r->jid,
                 r->user->account);
@@ -233,7 +238,8 @@ static GPtrArray *batch_covered(cloudnotify_ctx *ctx, const cn_reg *r, GPtrArray
   GPtrArray *covered = g_ptr_array_new();
   for (guint i = first; i < summaries->len; i++) {
     cn_summary *sum = summaries->pdata[i];
-    if (sum->skip || (sum->important && ctx->opt.important_body) != important)
+    /* A call is pushed alone (calls.h). */
+    if (sum->skip || sum->urgent || (sum->important && ctx->opt.important_body) != important)
       continue;
     if (i == first || !cn_seen_contains(ctx, sum, r))
       g_ptr_array_add(covered, sum);
@@ -270,7 +276,8 @@ static void batch_sent(cloudnotify_ctx *ctx, batch_job *b, const cn_summary *sum
   if (!sent)
     return;
   gboolean important = batch_important(ctx, sum);
-  *(important ? &b->done_important : &b->done_unimportant) = TRUE;
+  if (!sum->urgent)
+    *(important ? &b->done_important : &b->done_unimportant) = TRUE;
   b->pushes++;
   cn_session_pushed(ctx, b->t.session, important || !ctx->opt.important_body);
 }
@@ -281,19 +288,20 @@ static int batch_loop(cloudnotify_ctx *ctx, batch_job *b) {
     const cn_summary *sum = b->sums->pdata[b->i];
     gboolean important = batch_important(ctx, sum);
     gboolean *done = important ? &b->done_important : &b->done_unimportant;
-    if (*done || sum->skip)
+    if ((*done && !sum->urgent) || sum->skip)
       continue;
     if (cn_seen_contains(ctx, sum, s->reg)) {
       CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
       continue;
     }
-    GPtrArray *covered = batch_covered(ctx, s->reg, b->sums, b->i, important);
+    GPtrArray *covered = sum->urgent ? NULL : batch_covered(ctx, s->reg, b->sums, b->i, important);
     int rc = cn_notify_covering(ctx, s->reg, s, sum, covered);
-    g_ptr_array_free(covered, TRUE);
+    if (covered)
+      g_ptr_array_free(covered, TRUE);
     if (rc == CN_WAIT)
       return CN_WAIT;
     batch_sent(ctx, b, sum, rc);
-    if (b->done_important && b->done_unimportant)
+    if (b->done_important && b->done_unimportant && !cn_calls_remain(b->sums, b->i + 1))
       break;
   }
   return 0;
@@ -302,7 +310,7 @@ static int batch_loop(cloudnotify_ctx *ctx, batch_job *b) {
 static int batch_run(cloudnotify_ctx *ctx, cn_task *t) {
   batch_job *b = (batch_job *)t;
   batch_sent(ctx, b, b->sums->pdata[b->i], cn_notify_resume(ctx, t));
-  if (b->done_important && b->done_unimportant)
+  if (b->done_important && b->done_unimportant && !cn_calls_remain(b->sums, b->i + 1))
     return 0;
   b->i++;
   return batch_loop(ctx, b);

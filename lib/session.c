@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "calls.h"
 #include "ctx.h"
 #include "host.h"
 #include "jid.h"
@@ -210,6 +211,10 @@ static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue
       cn_log_id(s->ctx, CLOUDNOTIFY_LOG_WARN, CLOUDNOTIFY_LOG_ID_QUEUED_UNPARSABLE,
                 "skipping an unparsable queued stanza of %s", s->full);
       g_free(sum);
+      continue;
+    }
+    if (cn_quiet_drop(s->ctx, sum)) {
+      cn_summary_free(sum);
       continue;
     }
     g_ptr_array_add(out, sum);
@@ -505,6 +510,13 @@ static int queued_impl(cloudnotify_session *s, const cn_input *in) {
   if (rc) {
     g_free(sum);
     return rc;
+  }
+  if (cn_quiet_drop(ctx, sum) || (s->state != CN_SESSION_LIVE && sum->urgent)) {
+    /* Nothing to see; or a call, which rings now, not after the window. */
+    if (sum->urgent)
+      cn_calls_session_push(ctx, s, sum);
+    cn_summary_free(sum);
+    return 0;
   }
   if (s->state == CN_SESSION_LIVE) {
     sum->seq = s->sent;

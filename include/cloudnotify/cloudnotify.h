@@ -1802,6 +1802,59 @@ CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_foreach(cloudnotify_sqlite *db, const 
  *  made), or INVALID_ARGUMENT for NULL. */
 CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_schema_version(const cloudnotify_sqlite *db);
 
+/* ------------------------------------------------------------------ */
+/* What phones need (0.3)                                              */
+/* ------------------------------------------------------------------ */
+
+/* ---- Calls (Jingle Message Initiation) and quiet ---------------------
+ * A message holding a Jingle Message Initiation <propose/> with an id, in
+ * urn:xmpp:jingle-message:0 or urn:xmpp:jingle-message:1 (after
+ * unwrapping an incoming carbon), is a call: important and urgent.  A
+ * call is pushed at once, alone (never folded into a session's batch nor
+ * held by the coalescing window), by every path: offline storage, bare
+ * groupchat and the archive push every registration (as in 0.2 for the
+ * archive: a session that looks live may be a sleeping phone whose stream
+ * has not timed out yet); cloudnotify_message_delivered pushes every
+ * registration not bound to a live (not hibernated) session; a
+ * hibernated session's queue pushes its registration at once, and a live
+ * session's unacknowledged queue when its ack is overdue, as any stanza.  One call is pushed once per
+ * registration: its identity is the sender's bare JID and the propose's
+ * id, whatever the message id or stanza-id of the copy.  A propose with
+ * a XEP-0203 delay stamp older than push_call_max_age, or a stamp that
+ * does not parse, is no call (CLOUDNOTIFY_COUNTER_CALLS_STALE): an
+ * important message, pushed as a missed call, without ringing.
+ * retract, accept, reject, proceed and ringing never ring; with
+ * push_quiet (on by default) they are not pushed at all, like every
+ * message carrying nothing a user sees (CLOUDNOTIFY_OPT_QUIET).
+ * CLOUDNOTIFY_COUNTER_CALLS_PUSHED counts call publishes sent. */
+
+/** A message for account was delivered to at least one of its connected
+ *  sessions (so it went neither offline nor only to the archive).  Only
+ *  calls push from here: every registration not bound to a live session
+ *  gets its call push at once (see "Calls" above), and *pushes (may be
+ *  NULL) receives how many publishes were sent.  Anything else returns 0
+ *  with no push (and no quiet count: it would not have been pushed from
+ *  here anyway).  A host may call it for every message it delivers to a
+ *  session of an account with push (cloudnotify_account_has_push); the
+ *  same call reported again through the archive, offline storage or a
+ *  session queue is not pushed twice.  Same arguments, bounds, errors and
+ *  parking (the account busy: BUSY at the queue's bound) as
+ *  cloudnotify_message_offline. */
+CLOUDNOTIFY_EXPORT int cloudnotify_message_delivered(cloudnotify_ctx *ctx, const char *account,
+                                                     const char *xml, size_t len, unsigned *pushes);
+/** As cloudnotify_message_delivered, with the stanza as a tree. */
+CLOUDNOTIFY_EXPORT int cloudnotify_message_delivered_tree(cloudnotify_ctx *ctx, const char *account,
+                                                          const cloudnotify_tree *tree,
+                                                          unsigned *pushes);
+/** 1 when the push is a call (see "Calls"): it is then also important
+ *  and urgent.  0 otherwise, for a stale propose, and for NULL.  Callable
+ *  in the notification filter. */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_is_call(const cloudnotify_push *push);
+/** The call's id (the propose's id attribute, what Tigase's jingle
+ *  element and encrypted payload call sid), borrowed for the filter
+ *  call; NULL when the push is not a call or push is NULL. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_call_id(const cloudnotify_push *push);
+
 #ifdef __cplusplus
 }
 #endif
