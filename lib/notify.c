@@ -12,6 +12,7 @@
 #include "host.h"
 #include "outstanding.h"
 #include "pending.h"
+#include "push-gate.h"
 #include "push.h"
 #include "random.h"
 #include "registry.h"
@@ -161,6 +162,7 @@ static int push_finish(cloudnotify_ctx *ctx, cloudnotify_push *p, int veto) {
     cn_el *x = build_publish(id, from, p);
     if (cn_emit(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, id, x) == 0) {
       cn_outstanding_add(ctx, id, r);
+      cn_gate_sent(ctx, p);
       if (sum)
         seen_add_all(ctx, sum, covered, r);
       sent = 1;
@@ -205,6 +207,13 @@ int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *ses
     p->sender = g_strdup(sum->sender);
   p->body = g_strdup(push_body(ctx, sum));
   p->covered = covered;
+  /* Per device: grace period, rate limits, message count (push-gate.c). */
+  if (!cn_gate_admit(ctx, r, p)) {
+    if (sum)
+      seen_add_all(ctx, sum, covered, r);
+    cn_push_free(p);
+    return 0;
+  }
   int veto = cn_cb_notification_filter(ctx, p);
   if (veto == CN_WAIT) {
     /* The op owns p now; the caller's summaries will not outlive it. */

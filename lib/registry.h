@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "cloudnotify/cloudnotify.h"
+#include "push-gate.h"
 
 typedef struct cn_user cn_user;
 typedef struct cn_reg cn_reg;
@@ -25,6 +26,8 @@ struct cn_reg {
   const char *last_error_type;
   const char *last_error_condition;
   char *client_id; /* of the enabling session, NULL when none */
+  /* count, window and budget (push-gate.c); in memory only */
+  cn_gate_state gate;
 };
 
 struct cn_user {
@@ -32,6 +35,8 @@ struct cn_user {
   GPtrArray *regs; /* cn_reg*, owned */
   GList *sessions; /* cloudnotify_session*, borrowed */
   GList lru;       /* link in ctx->user_lru; data = this user */
+  /* the sessions' activity, for push_grace_period (push-gate.c) */
+  cn_gate_activity activity;
 };
 
 /* Find or load the user; loads through the store.  Returns 0 and *out

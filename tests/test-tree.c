@@ -213,6 +213,10 @@ static void sh_init(fake_host *h) {
     .send_stanza = sh_send_stanza,
   };
   assert_int_equal(cloudnotify_ctx_new(&h->ctx, &cb, h), 0);
+  /* As fh_init: the rate limits are test-gate.c's. */
+  assert_int_equal(cloudnotify_ctx_set_option_int(h->ctx, CLOUDNOTIFY_OPT_VISIBLE_INTERVAL_MS, 0),
+                   0);
+  assert_int_equal(cloudnotify_ctx_set_option_int(h->ctx, CLOUDNOTIFY_OPT_SILENT_PER_HOUR, 0), 0);
 }
 
 /* ---- one script, run in each form -------------------------------------- */

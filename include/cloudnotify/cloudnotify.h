@@ -1513,9 +1513,8 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_id(const cloudnotify_push
 
 /** Add a field to the summary form (urn:xmpp:push:summary), after the
  *  library's own.  Both strings are copied.  Adding a var again replaces
- *  its value.  The form the publish carries says message-count (the
- *  number of stanzas the push covers: 1 for a message, n for a batch of a
- *  session's queue; none for a ping), last-message-sender and
+ *  its value.  The form the publish carries says message-count (see
+ *  cloudnotify_push_message_count; none for a ping), last-message-sender and
  *  last-message-body (see cloudnotify_push_set_sender / _set_body), then
  *  these fields in the order first added.
  *  Errors: INVALID_ARGUMENT (push, var or value NULL; var empty, longer
@@ -1854,6 +1853,75 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_is_call(const cloudnotify_push *push);
  *  element and encrypted payload call sid), borrowed for the filter
  *  call; NULL when the push is not a call or push is NULL. */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_push_call_id(const cloudnotify_push *push);
+
+/* ---- Quiet devices, counts and clearing (branch device) ----------
+ * Quiet devices, counts and clearing (docs/features.md, "Quiet devices"
+ * and "Counts and clearing").
+ *
+ * Before a push is built for one registration, after de-duplication and
+ * before the notification filter, three rules may hold it back; a push
+ * held back is counted (CLOUDNOTIFY_COUNTER_SUPPRESSED_GRACE or _RATE),
+ * logged at DEBUG (CLOUDNOTIFY_LOG_ID_PUSH_SUPPRESSED), gets no
+ * publish_outcome, and its stanzas count as pushed (a copy of them
+ * arriving by another path is not pushed either) and are announced by the
+ * message-count of the next push that goes:
+ *   - push_grace_period (default 0, off): while another session of the
+ *     account than the one bound to the registration was active
+ *     (cloudnotify_session_active) within that many seconds;
+ *   - push_visible_interval (default 3000 ms): an important push within
+ *     that time of the registration's last important push.  One alert
+ *     per burst; the app fetches the rest;
+ *   - push_silent_per_hour (default 3): an unimportant push when that
+ *     many went to the registration in the hour before.  Apple budgets
+ *     background pushes at "two or three per hour" and throttles beyond;
+ *     Google deprioritises high-priority messages that show nothing.
+ *     Exact up to 8 an hour; a larger budget N is kept as at most 8 in
+ *     every 1/floor(N/8) hour, never more than N in an hour.
+ * Calls (cloudnotify_push_is_urgent) pass all three and use neither the
+ * window nor the budget; pings, wake-ups before expiry and badge clears
+ * pass the budget.  The state is kept in memory on the registration and
+ * the account: a restart, an account leaving the cache
+ * (push_max_cached_users) or an enable that replaces the registration
+ * starts afresh, which can only let a push more through.
+ *
+ * message-count: the stanzas the registration would have been pushed for
+ * since it was last pushed, or since its own session was last active or
+ * resumed (this push's included): those held back by the rules above or
+ * vetoed by the notification filter count, de-duplicated copies and
+ * stanzas never pushed (the account's own, quiet ones) do not. */
+
+/** The session sent something that shows its user is at it: a message
+ *  or a chat state.  Resets the message count of the registration bound
+ *  to this session; with push_grace_period, holds pushes to the account's
+ *  other registrations for that long (monotonic clock).  Cheap without a
+ *  grace period; with one, the first call of a session loads the account
+ *  (as an enable would) and keeps it cached while the session lives.
+ *  Parked behind a busy account like the other session events.
+ *  Errors: INVALID_ARGUMENT (session NULL), REENTRANT, STORE (the account
+ *  could not be loaded), BUSY. */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_active(cloudnotify_session *session);
+
+/** The account's client fetched its offline messages.  Resets the
+ *  message count of every registration of the account; with
+ *  push_clear_on_fetch, pushes once with message-count 0 (no body, no
+ *  sender, not important) to every registration not bound to a live
+ *  session (a hibernated one's device is asleep and gets it), passing
+ *  push_silent_per_hour.  *pushes (may be NULL) receives how many
+ *  publishes were sent.  Parked behind a busy account as cloudnotify_ping
+ *  is.  Errors: INVALID_ARGUMENT, JID_MALFORMED, STORE, BUSY, REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_offline_fetched(cloudnotify_ctx *ctx, const char *account,
+                                                   unsigned *pushes);
+
+/** The message-count the publish will carry (see above): at least 1 for
+ *  a message, 0 for a badge clear and for a ping (which carries none).
+ *  Callable in the notification filter, and through cloudnotify_op_push
+ *  while its answer is out. */
+CLOUDNOTIFY_EXPORT unsigned cloudnotify_push_message_count(const cloudnotify_push *push);
+/** Replace the message-count, e.g. with the host's own offline count; on
+ *  a ping it adds one.  The registration's count still starts again when
+ * the push goes out.
+ *  Errors: INVALID_ARGUMENT (push NULL). */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_set_message_count(cloudnotify_push *push, unsigned count);
 
 #ifdef __cplusplus
 }
