@@ -179,6 +179,34 @@ def client_iq():
         "message": STANZAS["chat-body"],
     }
     files.update(hostile())
+    def tigase(iq_id, node, children):
+        return (f"<iq type='set' id='{iq_id}'><enable xmlns='urn:xmpp:push:0' "
+                f"jid='push.example.net' node='{node}'>{children}</enable></iq>")
+    files.update({
+        "enable-tigase-all": tigase(
+            "t1", "n", FORM
+            + "<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='2048'>"
+            "AAECAwQFBgcICQoLDA0ODw==</encrypt><priority xmlns='tigase:push:priority:0'/>"
+            "<jingle xmlns='tigase:push:jingle:0'/><muted xmlns='tigase:push:filter:muted:0'>"
+            "<item jid='romeo@montague.example'/></muted>"
+            "<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='lounge@conference.example'"
+            " allow='mentioned' nick='jul'/><room jid='q@conference.example' allow='never'/>"
+            "</groupchat><ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>"),
+        "enable-tigase-bad-key": tigase(
+            "t2", "n", "<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' "
+            "max-size='99999'>AAECAwQFBgcICQoLDA0O</encrypt>"),
+        "enable-tigase-bad-lists": tigase(
+            "t3", "n", "<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='a@b' "
+            "allow='sometimes'/><room/></groupchat><muted xmlns='tigase:push:filter:muted:0'>"
+            "<item jid='@@'/></muted>"),
+        "enable-tigase-twice": tigase(
+            "t4", "n", "<priority xmlns='tigase:push:priority:0'/>"
+            "<priority xmlns='tigase:push:priority:0'/>"),
+        "enable-tigase-replace": tigase(
+            "t5", "existing-node", "<muted xmlns='tigase:push:filter:muted:0'>"
+            "<item jid='Romeo@Montague.Example/x'/></muted>"
+            "<groupchat xmlns='tigase:push:filter:groupchat:0'/>"),
+    })
     write("client-iq", files)
 
 
@@ -312,6 +340,19 @@ def store_load():
                                                       client_id=b"a\x01b")
         + rec("other.example.net", "n", None, t0, 4, client_id=b"\xc3\x28"),
     }
+    ext = ("<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='3000'>"
+           "AAECAwQFBgcICQoLDA0ODw==</encrypt><priority xmlns='tigase:push:priority:0'/>"
+           "<muted xmlns='tigase:push:filter:muted:0'><item jid='romeo@montague.example'/></muted>"
+           "<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='lounge@conference.example'"
+           " allow='mentioned' nick='jul'/></groupchat>")
+    files.update({
+        "tigase-ext-after-form": bytes([five]) + rec("push.example.net", "n", FORM + ext, t0),
+        "tigase-ext-alone": bytes([five]) + rec("push.example.net", "n", ext, t0),
+        "tigase-ext-bad-item": bytes([five]) + rec(
+            "push.example.net", "n", FORM + "<muted xmlns='tigase:push:filter:muted:0'><item/></muted>", t0),
+        "tigase-ext-before-form": bytes([five]) + rec(
+            "push.example.net", "n", "<jingle xmlns='tigase:push:jingle:0'/>" + FORM, t0),
+    })
     write("store-load", files)
 
 

@@ -13,6 +13,7 @@
 #include "outstanding.h"
 #include "pending.h"
 #include "push-gate.h"
+#include "push-ext.h"
 #include "push.h"
 #include "random.h"
 #include "registry.h"
@@ -38,6 +39,7 @@ void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode 
                        cn_summary *out) {
   cn_rules_classify(root, account, out);
   cn_calls_settle(ctx, out);
+  cn_push_facts_take(ctx, root, out);
   /* The body is kept only when it may leave the server. */
   if (!ctx->opt.with_body)
     g_clear_pointer(&out->body, g_free);
@@ -54,6 +56,7 @@ cn_summary *cn_summary_copy(const cn_summary *s) {
   c->id = g_strdup(s->id);
   c->call_id = g_strdup(s->call_id);
   c->call_media = g_strdupv(s->call_media);
+  c->facts = g_strdupv(s->facts);
   return c;
 }
 
@@ -63,6 +66,18 @@ static void add_field(cn_el *x, const char *var, const char *value) {
   cn_el *f = cn_el_add(x, "field", NULL);
   cn_el_attr(f, "var", var);
   cn_el_text(cn_el_add(f, "value", NULL), value);
+}
+
+static void add_summary_form(cn_el *notification, const cloudnotify_push *p) {
+  cn_el *x = cn_el_add(notification, "x", "jabber:x:data");
+  cn_el_attr(x, "type", "submit");
+  char count[16];
+  GArray *fields = cn_push_summary_fields(p, count);
+  for (guint i = 0; i < fields->len; i++) {
+    const cn_push_field *f = &g_array_index(fields, cn_push_field, i);
+    add_field(x, f->var, f->value);
+  }
+  g_array_unref(fields);
 }
 
 static cn_el *build_publish(const char *id, const char *from, const cloudnotify_push *p) {
@@ -77,15 +92,10 @@ static cn_el *build_publish(const char *id, const char *from, const cloudnotify_
   cn_el_attr(publish, "node", r->node);
   cn_el *notification =
       cn_el_add(cn_el_add(publish, "item", NULL), "notification", "urn:xmpp:push:0");
-  cn_el *x = cn_el_add(notification, "x", "jabber:x:data");
-  cn_el_attr(x, "type", "submit");
-  char count[16];
-  GArray *fields = cn_push_summary_fields(p, count);
-  for (guint i = 0; i < fields->len; i++) {
-    const cn_push_field *f = &g_array_index(fields, cn_push_field, i);
-    add_field(x, f->var, f->value);
-  }
-  g_array_unref(fields);
+  /* Tigase's encrypted payload takes the summary form's place. */
+  if (!cn_push_ext_payload(p, notification))
+    add_summary_form(notification, p);
+  cn_push_ext_children(p, notification);
   if (p->extra)
     cn_el_raw(notification, p->extra, strlen(p->extra));
   if (r->form)
@@ -195,6 +205,10 @@ int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *ses
     CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
     return 0;
   }
+  /* The registration's own filters (Tigase's muted, groupchat,
+   * ignore-unknown): calls too, a muted caller does not ring. */
+  if (cn_push_ext_suppressed(ctx, r, sum))
+    return 0;
   /* On the heap: a filter that answers later keeps it until then. */
   cloudnotify_push *p = g_new0(cloudnotify_push, 1);
   p->ctx = ctx;

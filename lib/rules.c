@@ -419,6 +419,7 @@ void cn_summary_clear(cn_summary *sum) {
   g_free(sum->id);
   g_free(sum->call_id);
   g_strfreev(sum->call_media);
+  g_strfreev(sum->facts);
   memset(sum, 0, sizeof *sum);
 }
 

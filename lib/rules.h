@@ -46,6 +46,8 @@ typedef struct cn_summary {
   char *call_id;          /* the propose's id, g_malloc'd, NULL when no call */
   char **call_media;      /* its RTP media ("audio", "video"), NULL-terminated,
                               each once, in document order; NULL when no call */
+  char **facts;           /* what Tigase's extensions read, laid out by
+                             push-ext.c; a GStrv, NULL when none */
 } cn_summary;
 
 /* Classify the stanza root (a parsed stanza whose namespace was accepted)

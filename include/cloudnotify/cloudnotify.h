@@ -1922,6 +1922,47 @@ CLOUDNOTIFY_EXPORT unsigned cloudnotify_push_message_count(const cloudnotify_pus
  * the push goes out.
  *  Errors: INVALID_ARGUMENT (push NULL). */
 CLOUDNOTIFY_EXPORT int cloudnotify_push_set_message_count(cloudnotify_push *push, unsigned count);
+/* Tigase's push extensions (area: tigase; docs/features.md "Tigase
+ * extensions").  With push_tigase_extensions they are children of
+ * <enable/>:
+ *   <encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'
+ *            max-size='N'>base64 of a 16-byte key</encrypt>
+ *   <priority xmlns='tigase:push:priority:0'/>
+ *   <jingle xmlns='tigase:push:jingle:0'/>
+ *   <muted xmlns='tigase:push:filter:muted:0'><item jid='…'/>…</muted>
+ *   <groupchat xmlns='tigase:push:filter:groupchat:0'>
+ *     <room jid='…' allow='always|mentioned|never' nick='…'/>…</groupchat>
+ *   <ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>
+ * An enable replaces the extensions of the registration it replaces:
+ * enabling again without <encrypt/> turns encryption off.  max-size
+ * defaults to 3000 (Tigase's).  At most 128 muted items and 128 rooms,
+ * 64 KiB of extensions in all (modify/not-acceptable beyond); duplicates
+ * count once (the first rule for a room wins).  Errors to the client:
+ * an unknown alg is cancel/feature-not-implemented; no alg, a key that
+ * is not base64 of 16 bytes, a max-size outside 256..65536, the same
+ * extension twice, an item or room without a valid JID, an allow other
+ * than the three, a nick empty or over 1023 bytes, or a 'mentioned' room
+ * without a nick is modify/bad-request; ignore-unknown without the
+ * sender_known callback, encrypt in a build without crypto, or any
+ * extension while push_tigase_extensions is 0 is
+ * cancel/feature-not-implemented.  They are stored after the form in
+ * cloudnotify_record.publish_options; the publish-options echoed to the
+ * app server is the form alone. */
+
+/** The disco#info features to advertise where urn:xmpp:push:0 is (the
+ *  account's bare JID, as the host does today): fills
+ *  features[0 .. max-1] with static strings and returns how many there
+ *  are in all (call with max 0 to size the array; 10 is always enough).
+ *  The list always starts with "urn:xmpp:push:0"; with
+ *  push_tigase_extensions it goes on with tigase:push:encrypt:0 and
+ *  tigase:push:encrypt:aes-128-gcm (only in a build with crypto),
+ *  tigase:push:priority:0, tigase:push:jingle:0,
+ *  tigase:push:filter:muted:0, tigase:push:filter:groupchat:0 and
+ *  tigase:push:filter:ignore-unknown:0 (only with the sender_known
+ *  callback).  Returns INVALID_ARGUMENT for ctx NULL, or features NULL
+ *  with max > 0.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT int cloudnotify_ctx_disco_features(const cloudnotify_ctx *ctx,
+                                                      const char **features, size_t max);
 
 #ifdef __cplusplus
 }
