@@ -114,6 +114,10 @@ int main(int argc, char **argv) {
   cloudnotify_ctx *ctx;
   check(cloudnotify_ctx_new(&ctx, &cb, &h), "context");
   check(cloudnotify_ctx_set_option(ctx, "push_max_errors", "3"), "option");
+  /* The walk-through sends messages back to back; by default a device
+   * gets at most one alert per 3 s (push_visible_interval), the rest
+   * counted in its next one. */
+  check(cloudnotify_ctx_set_option(ctx, "push_visible_interval", "0"), "option");
   printf("libcloudnotify %s, push_max_errors = 3\n\n", cloudnotify_version_string());
 
   printf("0. Registrations live in the SQLite database %s\n", db);

@@ -30,6 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *m3 = fh_stanza(7, ACCOUNT, 3);
   unsigned offline = 0, again = 0;
   fh_trigger(&h, FH_OFFLINE, ACCOUNT, m1, strlen(m1), NULL, &offline);
+  /* A registration's own filter (Tigase's muted, groupchat) may keep a
+   * push back although the account has push. */
+  uint64_t filtered = 0;
+  FH_CHECK(cloudnotify_ctx_get_counter(h.ctx, CLOUDNOTIFY_COUNTER_SUPPRESSED_FILTER, &filtered) ==
+           0);
   /* The same stanza again: every registration was pushed already. */
   fh_trigger(&h, FH_OFFLINE, ACCOUNT, m1, strlen(m1), NULL, &again);
   FH_CHECK(again == 0);
@@ -45,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fh_session_free(&h, 0);
   fh_session_free(&h, 1);
   fh_restart(&h);
-  FH_CHECK(cloudnotify_account_has_push(h.ctx, ACCOUNT) == (offline > 0));
+  FH_CHECK(filtered || cloudnotify_account_has_push(h.ctx, ACCOUNT) == (offline > 0));
   unsigned reloaded = 0;
   char *m4 = fh_stanza(0, ACCOUNT, 4);
   fh_trigger(&h, FH_OFFLINE, ACCOUNT, m4, strlen(m4), NULL, &reloaded);

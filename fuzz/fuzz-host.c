@@ -601,8 +601,11 @@ static void check_internal(fuzz_host *h) {
           if (same_key(a->pdata[k], r->jid, r->node))
             found = a->pdata[k];
         FH_CHECK(found != NULL && found->enabled_at == r->enabled_at);
-        FH_CHECK(found->form_len == r->form_len &&
-                 (r->form_len == 0 || memcmp(found->form, r->form, r->form_len) == 0));
+        /* The stored text: the form, and Tigase's extensions after it. */
+        cloudnotify_record rec = cn_reg_record(r);
+        FH_CHECK(found->form_len == rec.publish_options_len &&
+                 (rec.publish_options_len == 0 ||
+                  memcmp(found->form, rec.publish_options, rec.publish_options_len) == 0));
       }
     }
     for (GList *m = u->sessions; m; m = m->next)

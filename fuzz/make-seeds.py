@@ -97,6 +97,40 @@ STANZAS = {
 }
 
 
+# Calls and quiet (issue 11): proposes in both namespaces with XEP-0082
+# stamps good and bad, call signalling, and what push_quiet drops.
+def _propose(ns, call_id, extra=""):
+    return (f"<message xmlns='jabber:client' type='chat' from='{ROMEO}' to='{ACCOUNT}' id='j-{call_id}'>"
+            f"<propose xmlns='urn:xmpp:jingle-message:{ns}' id='{call_id}'>"
+            "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/>"
+            "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/></propose>"
+            f"{extra}</message>")
+
+
+def _delay(stamp):
+    return f"<delay xmlns='urn:xmpp:delay' from='capulet.example' stamp='{stamp}'/>"
+
+
+CALL_STANZAS = {
+    "jmi1-propose": _propose("1", "c1"),
+    "jmi1-propose-stale": _propose("1", "c2", _delay("2002-09-10T23:08:25Z")),
+    "jmi1-propose-fraction": _propose("1", "c3", _delay("2002-09-10T23:08:25.123456Z")),
+    "jmi0-propose-offset": _propose("0", "c4", _delay("2002-09-10T23:08:25-04:30")),
+    "jmi0-propose-leap-day": _propose("0", "c5", _delay("2000-02-29T00:00:00+14:00")),
+    "jmi1-propose-bad-stamp": _propose("1", "c6", _delay("2002-02-29T23:08:25Z")),
+    "jmi1-propose-bad-stamp-lower": _propose("1", "c7", _delay("2002-09-10t23:08:25z")),
+    "jmi1-propose-no-id": f"<message xmlns='jabber:client' type='chat' from='{ROMEO}' id='j8'><propose xmlns='urn:xmpp:jingle-message:1'/></message>",
+    "jmi1-carbon-propose": f"<message xmlns='jabber:client' from='{ACCOUNT}' to='{ACCOUNT}/phone'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>{_delay('2002-09-10T23:08:25Z')}{_propose('1', 'c9')}</forwarded></received></message>",
+    "jmi1-retract": f"<message xmlns='jabber:client' type='chat' from='{ROMEO}' id='j10'><retract xmlns='urn:xmpp:jingle-message:1' id='c1'/></message>",
+    "jmi0-proceed": f"<message xmlns='jabber:client' type='chat' from='{ROMEO}' id='j11'><proceed xmlns='urn:xmpp:jingle-message:0' id='c1'/></message>",
+    "receipt": f"<message xmlns='jabber:client' type='chat' from='{ROMEO}' id='r1'><received xmlns='urn:xmpp:receipts' id='m1'/></message>",
+    "marker": f"<message xmlns='jabber:client' type='chat' from='{ROMEO}' id='r2'><displayed xmlns='urn:xmpp:chat-markers:0' id='m1'/><store xmlns='urn:xmpp:hints'/></message>",
+    "blank-body": f"<message xmlns='jabber:client' type='chat' from='{ROMEO}' id='r3'><body> \n\t</body><thread>t</thread></message>",
+    "empty-message": f"<message xmlns='jabber:client' from='{ROMEO}'/>",
+    "correction": f"<message xmlns='jabber:client' type='chat' from='{ROMEO}' id='r4'><body>fixed</body><replace xmlns='urn:xmpp:message-correct:0' id='m1'/></message>",
+}
+
+
 def client_iq():
     def enable(jid, node=None, inner="", extra=""):
         n = f" node='{node}'" if node is not None else ""
@@ -145,6 +179,34 @@ def client_iq():
         "message": STANZAS["chat-body"],
     }
     files.update(hostile())
+    def tigase(iq_id, node, children):
+        return (f"<iq type='set' id='{iq_id}'><enable xmlns='urn:xmpp:push:0' "
+                f"jid='push.example.net' node='{node}'>{children}</enable></iq>")
+    files.update({
+        "enable-tigase-all": tigase(
+            "t1", "n", FORM
+            + "<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='2048'>"
+            "AAECAwQFBgcICQoLDA0ODw==</encrypt><priority xmlns='tigase:push:priority:0'/>"
+            "<jingle xmlns='tigase:push:jingle:0'/><muted xmlns='tigase:push:filter:muted:0'>"
+            "<item jid='romeo@montague.example'/></muted>"
+            "<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='lounge@conference.example'"
+            " allow='mentioned' nick='jul'/><room jid='q@conference.example' allow='never'/>"
+            "</groupchat><ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>"),
+        "enable-tigase-bad-key": tigase(
+            "t2", "n", "<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' "
+            "max-size='99999'>AAECAwQFBgcICQoLDA0O</encrypt>"),
+        "enable-tigase-bad-lists": tigase(
+            "t3", "n", "<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='a@b' "
+            "allow='sometimes'/><room/></groupchat><muted xmlns='tigase:push:filter:muted:0'>"
+            "<item jid='@@'/></muted>"),
+        "enable-tigase-twice": tigase(
+            "t4", "n", "<priority xmlns='tigase:push:priority:0'/>"
+            "<priority xmlns='tigase:push:priority:0'/>"),
+        "enable-tigase-replace": tigase(
+            "t5", "existing-node", "<muted xmlns='tigase:push:filter:muted:0'>"
+            "<item jid='Romeo@Montague.Example/x'/></muted>"
+            "<groupchat xmlns='tigase:push:filter:groupchat:0'/>"),
+    })
     write("client-iq", files)
 
 
@@ -205,6 +267,12 @@ def trigger():
     files["offline-filter-amends"] = bytes([0x40]) + chat
     files["queued-hibernated-coalesce0"] = bytes([4 | 0x80]) + chat
     files["queued-live-with-body"] = bytes([3 | 0x08]) + STANZAS["escapes"].encode()
+    for name, xml in CALL_STANZAS.items():
+        files[f"offline-{name}"] = bytes([0]) + xml.encode()
+    for mode, label in [(1, "archived"), (3, "queued-live-ack"), (4, "queued-hibernated"),
+                        (5, "hibernation-queue"), (6, "ack-delayed")]:
+        files[f"{label}-jmi1-propose"] = bytes([mode]) + CALL_STANZAS["jmi1-propose"].encode()
+        files[f"{label}-receipt"] = bytes([mode]) + CALL_STANZAS["receipt"].encode()
     for name, data in hostile().items():
         files[name] = bytes([0]) + data
     write("trigger", files)
@@ -272,6 +340,19 @@ def store_load():
                                                       client_id=b"a\x01b")
         + rec("other.example.net", "n", None, t0, 4, client_id=b"\xc3\x28"),
     }
+    ext = ("<encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm' max-size='3000'>"
+           "AAECAwQFBgcICQoLDA0ODw==</encrypt><priority xmlns='tigase:push:priority:0'/>"
+           "<muted xmlns='tigase:push:filter:muted:0'><item jid='romeo@montague.example'/></muted>"
+           "<groupchat xmlns='tigase:push:filter:groupchat:0'><room jid='lounge@conference.example'"
+           " allow='mentioned' nick='jul'/></groupchat>")
+    files.update({
+        "tigase-ext-after-form": bytes([five]) + rec("push.example.net", "n", FORM + ext, t0),
+        "tigase-ext-alone": bytes([five]) + rec("push.example.net", "n", ext, t0),
+        "tigase-ext-bad-item": bytes([five]) + rec(
+            "push.example.net", "n", FORM + "<muted xmlns='tigase:push:filter:muted:0'><item/></muted>", t0),
+        "tigase-ext-before-form": bytes([five]) + rec(
+            "push.example.net", "n", "<jingle xmlns='tigase:push:jingle:0'/>" + FORM, t0),
+    })
     write("store-load", files)
 
 

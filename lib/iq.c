@@ -8,6 +8,7 @@
 #include "host.h"
 #include "jid.h"
 #include "pending.h"
+#include "push-ext.h"
 #include "reg-policy.h"
 #include "registry.h"
 #include "session.h"
@@ -90,6 +91,7 @@ typedef struct {
   char *node;
   char *form;
   size_t form_len;
+  cn_push_ext *ext;   /* Tigase's extensions asked for, NULL: none */
   cn_reg *r;          /* the new registration, not in memory yet */
   GPtrArray *victims; /* idents to evict, oldest first */
   guint k;
@@ -102,6 +104,7 @@ static void enable_job_free(cn_task *t) {
   g_free(j->jid);
   g_free(j->node);
   g_free(j->form);
+  cn_push_ext_free(j->ext);
   cn_reg_free(j->r);
   if (j->victims)
     g_ptr_array_free(j->victims, TRUE);
@@ -129,6 +132,9 @@ static int enable_vetoed(enable_job *j, const char *etype, const char *econd) {
 static void enable_new_reg(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
   j->r =
       cn_reg_new(u, j->jid, j->node, j->form, j->form_len, cn_policy_enable_time(u, cn_now(ctx)));
+  /* The new registration replaces the old one whole: no extension in
+   * this enable means none (encryption off). */
+  cn_reg_set_ext(j->r, g_steal_pointer(&j->ext));
   if (j->t.session)
     j->r->client_id = g_strdup(j->t.session->client_id);
 }
@@ -262,16 +268,19 @@ static int enable_run(cloudnotify_ctx *ctx, cn_task *t) {
 }
 
 static int enable_checked(cloudnotify_session *s, const char *id, cn_jid *push, const char *node,
-                          GString *form) {
+                          GString *form, cn_push_ext *ext) {
   cloudnotify_ctx *ctx = s->ctx;
   /* Freed by an earlier callback of this call: nobody to enable for. */
-  if (s->dead)
+  if (s->dead) {
+    cn_push_ext_free(ext);
     return 0;
+  }
   enable_job *j = g_new0(enable_job, 1);
   cn_task_init(&j->t, enable_run, enable_job_free, s->account, s);
   j->id = g_strdup(id);
   j->jid = g_strdup(push->full);
   j->node = g_strdup(node);
+  j->ext = ext;
   if (form) {
     j->form = g_strndup(form->str, form->len);
     j->form_len = form->len;
@@ -312,10 +321,14 @@ static int handle_enable(cloudnotify_session *s, const char *id, const xmlNode *
       form = g_string_sized_new(256);
       cn_xml_serialize(form, x);
     }
+    cn_push_ext *ext = NULL;
+    cn_push_ext_error err;
     if (form && form->len > (size_t)ctx->opt.max_form_size)
       rc = send_error(s, id, "modify", "not-acceptable", "Publish options too large");
+    else if (cn_push_ext_from_enable(ctx, enable, &ext, &err))
+      rc = send_error(s, id, err.type, err.condition, err.text);
     else
-      rc = enable_checked(s, id, &push, node, form);
+      rc = enable_checked(s, id, &push, node, form, ext);
   }
   if (form)
     g_string_free(form, TRUE);

@@ -5,12 +5,15 @@
 
 #include <string.h>
 
+#include "calls.h"
 #include "counters.h"
 #include "ctx.h"
 #include "emit.h"
 #include "host.h"
 #include "outstanding.h"
 #include "pending.h"
+#include "push-gate.h"
+#include "push-ext.h"
 #include "push.h"
 #include "random.h"
 #include "registry.h"
@@ -35,6 +38,8 @@ int cn_summarize(cloudnotify_ctx *ctx, const char *account, const char *xml, siz
 void cn_summarize_root(cloudnotify_ctx *ctx, const char *account, const xmlNode *root,
                        cn_summary *out) {
   cn_rules_classify(root, account, out);
+  cn_calls_settle(ctx, out);
+  cn_push_facts_take(ctx, root, out);
   /* The body is kept only when it may leave the server. */
   if (!ctx->opt.with_body)
     g_clear_pointer(&out->body, g_free);
@@ -49,6 +54,9 @@ cn_summary *cn_summary_copy(const cn_summary *s) {
   c->alt_key = g_strdup(s->alt_key);
   c->type = g_strdup(s->type);
   c->id = g_strdup(s->id);
+  c->call_id = g_strdup(s->call_id);
+  c->call_media = g_strdupv(s->call_media);
+  c->facts = g_strdupv(s->facts);
   return c;
 }
 
@@ -58,6 +66,18 @@ static void add_field(cn_el *x, const char *var, const char *value) {
   cn_el *f = cn_el_add(x, "field", NULL);
   cn_el_attr(f, "var", var);
   cn_el_text(cn_el_add(f, "value", NULL), value);
+}
+
+static void add_summary_form(cn_el *notification, const cloudnotify_push *p) {
+  cn_el *x = cn_el_add(notification, "x", "jabber:x:data");
+  cn_el_attr(x, "type", "submit");
+  char count[16];
+  GArray *fields = cn_push_summary_fields(p, count);
+  for (guint i = 0; i < fields->len; i++) {
+    const cn_push_field *f = &g_array_index(fields, cn_push_field, i);
+    add_field(x, f->var, f->value);
+  }
+  g_array_unref(fields);
 }
 
 static cn_el *build_publish(const char *id, const char *from, const cloudnotify_push *p) {
@@ -72,15 +92,10 @@ static cn_el *build_publish(const char *id, const char *from, const cloudnotify_
   cn_el_attr(publish, "node", r->node);
   cn_el *notification =
       cn_el_add(cn_el_add(publish, "item", NULL), "notification", "urn:xmpp:push:0");
-  cn_el *x = cn_el_add(notification, "x", "jabber:x:data");
-  cn_el_attr(x, "type", "submit");
-  char count[16];
-  GArray *fields = cn_push_summary_fields(p, count);
-  for (guint i = 0; i < fields->len; i++) {
-    const cn_push_field *f = &g_array_index(fields, cn_push_field, i);
-    add_field(x, f->var, f->value);
-  }
-  g_array_unref(fields);
+  /* Tigase's encrypted payload takes the summary form's place. */
+  if (!cn_push_ext_payload(p, notification))
+    add_summary_form(notification, p);
+  cn_push_ext_children(p, notification);
   if (p->extra)
     cn_el_raw(notification, p->extra, strlen(p->extra));
   if (r->form)
@@ -157,10 +172,12 @@ static int push_finish(cloudnotify_ctx *ctx, cloudnotify_push *p, int veto) {
     cn_el *x = build_publish(id, from, p);
     if (cn_emit(ctx, CLOUDNOTIFY_ROUTE_APP_SERVER, NULL, r->user->account, r->jid, id, x) == 0) {
       cn_outstanding_add(ctx, id, r);
+      cn_gate_sent(ctx, p);
       if (sum)
         seen_add_all(ctx, sum, covered, r);
       sent = 1;
       CN_COUNT(ctx, CN_C_PUBLISHES_SENT);
+      cn_calls_published(ctx, sum);
       cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_PUSH_SENT,
                 "sent %s push to %s for %s", p->body ? "important" : "unimportant", r->jid,
                 r->user->account);
@@ -188,6 +205,10 @@ int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *ses
     CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
     return 0;
   }
+  /* The registration's own filters (Tigase's muted, groupchat,
+   * ignore-unknown): calls too, a muted caller does not ring. */
+  if (cn_push_ext_suppressed(ctx, r, sum))
+    return 0;
   /* On the heap: a filter that answers later keeps it until then. */
   cloudnotify_push *p = g_new0(cloudnotify_push, 1);
   p->ctx = ctx;
@@ -200,6 +221,13 @@ int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *ses
     p->sender = g_strdup(sum->sender);
   p->body = g_strdup(push_body(ctx, sum));
   p->covered = covered;
+  /* Per device: grace period, rate limits, message count (push-gate.c). */
+  if (!cn_gate_admit(ctx, r, p)) {
+    if (sum)
+      seen_add_all(ctx, sum, covered, r);
+    cn_push_free(p);
+    return 0;
+  }
   int veto = cn_cb_notification_filter(ctx, p);
   if (veto == CN_WAIT) {
     /* The op owns p now; the caller's summaries will not outlive it. */
@@ -233,7 +261,8 @@ static GPtrArray *batch_covered(cloudnotify_ctx *ctx, const cn_reg *r, GPtrArray
   GPtrArray *covered = g_ptr_array_new();
   for (guint i = first; i < summaries->len; i++) {
     cn_summary *sum = summaries->pdata[i];
-    if (sum->skip || (sum->important && ctx->opt.important_body) != important)
+    /* A call is pushed alone (calls.h). */
+    if (sum->skip || sum->urgent || (sum->important && ctx->opt.important_body) != important)
       continue;
     if (i == first || !cn_seen_contains(ctx, sum, r))
       g_ptr_array_add(covered, sum);
@@ -270,7 +299,8 @@ static void batch_sent(cloudnotify_ctx *ctx, batch_job *b, const cn_summary *sum
   if (!sent)
     return;
   gboolean important = batch_important(ctx, sum);
-  *(important ? &b->done_important : &b->done_unimportant) = TRUE;
+  if (!sum->urgent)
+    *(important ? &b->done_important : &b->done_unimportant) = TRUE;
   b->pushes++;
   cn_session_pushed(ctx, b->t.session, important || !ctx->opt.important_body);
 }
@@ -281,19 +311,20 @@ static int batch_loop(cloudnotify_ctx *ctx, batch_job *b) {
     const cn_summary *sum = b->sums->pdata[b->i];
     gboolean important = batch_important(ctx, sum);
     gboolean *done = important ? &b->done_important : &b->done_unimportant;
-    if (*done || sum->skip)
+    if ((*done && !sum->urgent) || sum->skip)
       continue;
     if (cn_seen_contains(ctx, sum, s->reg)) {
       CN_COUNT(ctx, CN_C_PUBLISHES_DEDUPLICATED);
       continue;
     }
-    GPtrArray *covered = batch_covered(ctx, s->reg, b->sums, b->i, important);
+    GPtrArray *covered = sum->urgent ? NULL : batch_covered(ctx, s->reg, b->sums, b->i, important);
     int rc = cn_notify_covering(ctx, s->reg, s, sum, covered);
-    g_ptr_array_free(covered, TRUE);
+    if (covered)
+      g_ptr_array_free(covered, TRUE);
     if (rc == CN_WAIT)
       return CN_WAIT;
     batch_sent(ctx, b, sum, rc);
-    if (b->done_important && b->done_unimportant)
+    if (b->done_important && b->done_unimportant && !cn_calls_remain(b->sums, b->i + 1))
       break;
   }
   return 0;
@@ -302,7 +333,7 @@ static int batch_loop(cloudnotify_ctx *ctx, batch_job *b) {
 static int batch_run(cloudnotify_ctx *ctx, cn_task *t) {
   batch_job *b = (batch_job *)t;
   batch_sent(ctx, b, b->sums->pdata[b->i], cn_notify_resume(ctx, t));
-  if (b->done_important && b->done_unimportant)
+  if (b->done_important && b->done_unimportant && !cn_calls_remain(b->sums, b->i + 1))
     return 0;
   b->i++;
   return batch_loop(ctx, b);

@@ -1,5 +1,5 @@
-/* What a notification says beyond sender and body: the number of stanzas
- * it covers, summary fields and one extra element the notification filter
+/* What a notification says beyond sender and body: the message count
+ * (kept per registration by push-gate.c, replaceable by the filter), summary fields and one extra element the notification filter
  * adds, and the triggering stanza's type and id for the filter to read. */
 #include <string.h>
 
@@ -36,9 +36,9 @@ GArray *cn_push_summary_fields(const cloudnotify_push *p, char count_buf[16]) {
       g_array_sized_new(FALSE, FALSE, sizeof(cn_push_field), 4 + (p->fields ? p->fields->len : 0));
   cn_push_field f = { "FORM_TYPE", "urn:xmpp:push:summary" };
   g_array_append_val(a, f);
-  /* A ping covers no stanza: a count of 0 could clear a badge, and 1
-   * would invent a message, so it has none. */
-  if (p->count) {
+  /* A ping covers no stanza: a count of 0 would clear a badge, and 1
+   * would invent a message, so it has none.  A badge clear says 0. */
+  if (p->counted) {
     g_snprintf(count_buf, 16, "%u", p->count);
     f = (cn_push_field){ "message-count", count_buf };
     g_array_append_val(a, f);
@@ -148,4 +148,18 @@ const char *cloudnotify_push_stanza_type(const cloudnotify_push *p) {
 
 const char *cloudnotify_push_stanza_id(const cloudnotify_push *p) {
   return p && p->sum ? p->sum->id : NULL;
+}
+
+unsigned cloudnotify_push_message_count(const cloudnotify_push *p) {
+  return p ? p->count : 0;
+}
+
+int cloudnotify_push_set_message_count(cloudnotify_push *p, unsigned count) {
+  if (!p)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  /* On a ping too: the host may know an offline count the library does
+   * not. */
+  p->count = count;
+  p->counted = TRUE;
+  return 0;
 }

@@ -18,13 +18,15 @@ struct cloudnotify_push {
   char *body;   /* what will be sent, owned */
   char *sender; /* what will be sent, owned */
   /* Appended for issue 8 point 8 (push-content.c): */
-  unsigned count;    /* stanzas the publish covers; 0 for a ping */
+  unsigned count;    /* message-count (push-gate.c); 0 for a ping */
   GPtrArray *fields; /* cn_push_field*, added by the filter; NULL: none */
   char *extra;       /* extra child of <notification>, serialised; NULL: none */
   /* Appended for answers that come later (pending.c): */
   GPtrArray *covered;     /* cn_summary* the publish covers (borrowed), or NULL */
   cn_summary *own_sum;    /* sum points here while the filter answers later */
   GPtrArray *own_covered; /* covered points here then (copies, owned) */
+  /* Appended for issue 11 (push-gate.c): */
+  gboolean counted; /* the form carries message-count (count, 0 included) */
 };
 
 /* One field of the summary form. */
@@ -34,7 +36,7 @@ typedef struct cn_push_field {
 } cn_push_field;
 
 /* The summary form's fields in the order they are written: FORM_TYPE,
- * message-count (not for a ping), last-message-sender and
+ * message-count (when counted), last-message-sender and
  * last-message-body when set, then the filter's own.  Returns a GArray of
  * cn_push_field borrowing from p and from count_buf, which must outlive
  * the array; free it with g_array_unref. */

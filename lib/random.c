@@ -9,21 +9,27 @@
 
 #include "ctx.h"
 
-void cn_random_id(char out[33]) {
-  static const char hex[] = "0123456789abcdef";
-  unsigned char buf[16];
+void cn_random_bytes(void *buf, size_t len) {
+  unsigned char *p = buf;
   size_t got = 0;
-  while (got < sizeof buf) {
-    ssize_t n = getrandom(buf + got, sizeof buf - got, 0);
+  while (got < len) {
+    ssize_t n = getrandom(p + got, len - got, 0);
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      /* No entropy source at all means the ids would be guessable;
-       * continuing would be a silent security failure. */
+      /* No entropy source at all means the ids (and the IVs of encrypted
+       * pushes) would be guessable; continuing would be a silent security
+       * failure. */
       g_error("libcloudnotify: getrandom failed: %s", g_strerror(errno));
     }
     got += (size_t)n;
   }
+}
+
+void cn_random_id(char out[33]) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char buf[16];
+  cn_random_bytes(buf, sizeof buf);
   for (size_t i = 0; i < sizeof buf; i++) {
     out[2 * i] = hex[buf[i] >> 4];
     out[2 * i + 1] = hex[buf[i] & 15];

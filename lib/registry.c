@@ -11,6 +11,7 @@
 #include "host.h"
 #include "jid.h"
 #include "pending.h"
+#include "push-ext.h"
 #include "reg-policy.h"
 #include "xml.h"
 
@@ -76,8 +77,8 @@ cloudnotify_record cn_reg_record(const cn_reg *r) {
   cloudnotify_record rec = {
     .jid = r->jid,
     .node = r->node,
-    .publish_options = r->form,
-    .publish_options_len = r->form_len,
+    .publish_options = r->ext ? r->stored : r->form,
+    .publish_options_len = r->ext ? r->stored_len : r->form_len,
     .enabled_at_ms = r->enabled_at,
     .errors = r->errors,
     .client_id = r->client_id,
@@ -93,7 +94,27 @@ void cn_reg_free(cn_reg *r) {
   g_free(r->form);
   g_free(r->ident);
   g_free(r->client_id);
+  cn_reg_set_ext(r, NULL);
   g_free(r);
+}
+
+void cn_reg_set_ext(cn_reg *r, cn_push_ext *ext) {
+  cn_push_ext_free(r->ext);
+  /* The text holds the device's key. */
+  if (r->stored)
+    memset(r->stored, 0, r->stored_len);
+  g_free(r->stored);
+  r->ext = ext;
+  r->stored = NULL;
+  r->stored_len = 0;
+  if (!ext)
+    return;
+  GString *s = g_string_new(NULL);
+  if (r->form)
+    g_string_append_len(s, r->form, (gssize)r->form_len);
+  cn_push_ext_serialize(ext, s);
+  r->stored_len = s->len;
+  r->stored = g_string_free(s, FALSE);
 }
 
 static void user_free(cn_user *u) {
@@ -492,9 +513,17 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
       rc = CLOUDNOTIFY_ERR_XML;
   }
   GString *form = NULL;
+  cn_push_ext *ext = NULL;
   if (!rc && record->publish_options && record->publish_options_len) {
     form = g_string_new(NULL);
     rc = form_parse(ctx, record->publish_options, record->publish_options_len, form);
+    /* Not a lone form: perhaps a form and Tigase's extensions after it. */
+    if (rc) {
+      g_string_truncate(form, 0);
+      if (!cn_push_ext_from_stored(ctx, record->publish_options, record->publish_options_len, form,
+                                   &ext))
+        rc = 0;
+    }
   }
   if (rc) {
     CN_COUNT(ctx, CN_C_STORE_RECORDS_REJECTED);
@@ -506,8 +535,10 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
       g_string_free(form, TRUE);
     return rc;
   }
-  cn_reg *r = cn_reg_new(loader->user, jid, node, form ? form->str : NULL, form ? form->len : 0,
-                         record->enabled_at_ms);
+  gboolean has_form = form && form->len;
+  cn_reg *r = cn_reg_new(loader->user, jid, node, has_form ? form->str : NULL,
+                         has_form ? form->len : 0, record->enabled_at_ms);
+  cn_reg_set_ext(r, ext);
   r->errors = record->errors;
   r->client_id = g_strdup(client_id);
   if (cn_policy_stored_key_stale(record, jid, node))

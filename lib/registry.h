@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "cloudnotify/cloudnotify.h"
+#include "push-gate.h"
 
 typedef struct cn_user cn_user;
 typedef struct cn_reg cn_reg;
@@ -25,6 +26,14 @@ struct cn_reg {
   const char *last_error_type;
   const char *last_error_condition;
   char *client_id; /* of the enabling session, NULL when none */
+  /* count, window and budget (push-gate.c); in memory only */
+  cn_gate_state gate;
+  /* Tigase's push extensions (push-ext.h), NULL when none; stored is then
+   * the form followed by their canonical text: what the store keeps as
+   * publish_options (form stays the form alone: the publish echoes it). */
+  struct cn_push_ext *ext;
+  char *stored;
+  size_t stored_len;
 };
 
 struct cn_user {
@@ -32,6 +41,8 @@ struct cn_user {
   GPtrArray *regs; /* cn_reg*, owned */
   GList *sessions; /* cloudnotify_session*, borrowed */
   GList lru;       /* link in ctx->user_lru; data = this user */
+  /* the sessions' activity, for push_grace_period (push-gate.c) */
+  cn_gate_activity activity;
 };
 
 /* Find or load the user; loads through the store.  Returns 0 and *out
@@ -52,6 +63,8 @@ cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node);
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form, size_t form_len,
                    int64_t enabled_at);
 void cn_reg_free(cn_reg *r);
+/* Give r the extensions ext (owned from now; NULL: none). */
+void cn_reg_set_ext(cn_reg *r, struct cn_push_ext *ext);
 /* r as the store and the listing see it; every pointer borrowed from r. */
 cloudnotify_record cn_reg_record(const cn_reg *r);
 

@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "admin.h"
+#include "calls.h"
 #include "ctx.h"
 #include "host.h"
 #include "jid.h"
 #include "notify.h"
 #include "pending.h"
+#include "push-gate.h"
 #include "registry.h"
 #include "rules.h"
 #include "tree.h"
@@ -72,6 +74,7 @@ int cloudnotify_session_new(cloudnotify_ctx *ctx, const char *account, const cha
 
 static void session_destroy(cloudnotify_ctx *ctx, cloudnotify_session *s) {
   session_stop_work(ctx, s);
+  cn_gate_session_gone(s);
   g_ptr_array_free(s->pending, TRUE);
   if (s->user)
     s->user->sessions = g_list_remove(s->user->sessions, s);
@@ -212,6 +215,10 @@ static void summarize_array(cloudnotify_session *s, const cloudnotify_buf *queue
       g_free(sum);
       continue;
     }
+    if (cn_quiet_drop(s->ctx, sum)) {
+      cn_summary_free(sum);
+      continue;
+    }
     g_ptr_array_add(out, sum);
   }
 }
@@ -302,6 +309,7 @@ enum {
   EV_ACK_DELAYED,
   EV_RESUMED,
   EV_TIMER,
+  EV_ACTIVE,
 };
 
 static int hibernated_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
@@ -312,6 +320,7 @@ static int acked_impl(cloudnotify_session *s, uint32_t h);
 static int ack_delayed_impl(cloudnotify_session *s, const cloudnotify_buf *queue,
                             const cloudnotify_tree *trees, size_t n);
 static int resumed_impl(cloudnotify_session *s);
+static int active_impl(cloudnotify_session *s);
 
 static int event_replay(cloudnotify_ctx *ctx, cn_replay *r) {
   cloudnotify_session *s = r->t.session;
@@ -323,6 +332,7 @@ static int event_replay(cloudnotify_ctx *ctx, cn_replay *r) {
   case EV_ACKED: return acked_impl(s, r->h);
   case EV_ACK_DELAYED: return ack_delayed_impl(s, r->bufs, NULL, r->n);
   case EV_RESUMED: return resumed_impl(s);
+  case EV_ACTIVE: return active_impl(s);
   default: r->timer_fn(ctx, s); return 0;
   }
 }
@@ -506,6 +516,13 @@ static int queued_impl(cloudnotify_session *s, const cn_input *in) {
     g_free(sum);
     return rc;
   }
+  if (cn_quiet_drop(ctx, sum) || (s->state != CN_SESSION_LIVE && sum->urgent)) {
+    /* Nothing to see; or a call, which rings now, not after the window. */
+    if (sum->urgent)
+      cn_calls_session_push(ctx, s, sum);
+    cn_summary_free(sum);
+    return 0;
+  }
   if (s->state == CN_SESSION_LIVE) {
     sum->seq = s->sent;
     unacked_push(ctx, &s->unacked, sum);
@@ -638,5 +655,45 @@ static int resumed_impl(cloudnotify_session *s) {
    * and reported again through queued. */
   session_stop_work(ctx, s);
   s->sent = s->acked;
+  /* The device is back: what it was told it has now seen. */
+  if (s->reg)
+    cn_gate_reset_count(s->reg);
   return 0;
+}
+
+/* ---- activity (issue 11: grace period, counts) ----------------------- */
+
+static int active_impl(cloudnotify_session *s) {
+  cloudnotify_ctx *ctx = s->ctx;
+  if (s->dead)
+    return 0;
+  if (s->reg)
+    cn_gate_reset_count(s->reg);
+  /* Without a grace period nothing else is kept: no load, no pinning. */
+  if (ctx->opt.grace_period <= 0)
+    return 0;
+  int rc = cn_session_attach(s);
+  if (rc)
+    return rc;
+  cn_gate_session_active(ctx, s);
+  return 0;
+}
+
+int cloudnotify_session_active(cloudnotify_session *s) {
+  if (!s)
+    return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
+  cloudnotify_ctx *ctx = s->ctx;
+  CN_ENTER(ctx);
+  int rc;
+  if (cn_pending_session_event(s, event_replay, EV_ACTIVE, NULL, 0, NULL, 0, 0, NULL, &rc))
+    return cn_leave(ctx, rc);
+  rc = active_impl(s);
+  if (rc == CN_PARKED) {
+    /* The account is being loaded: recorded behind the load. */
+    cn_replay *r =
+        cn_replay_new(s->account, s, event_replay, EV_ACTIVE, NULL, 0, NULL, NULL, 0, NULL, 0);
+    cn_pending_after_load(ctx, &r->t);
+    rc = 0;
+  }
+  return cn_leave(ctx, rc);
 }

@@ -5,7 +5,10 @@
  * root's attributes and children through the adapter and looked up
  * before the tree is converted and classified.  Only stanzas whose
  * identity needs no classification take this path (a message with an id
- * attribute, no carbon, not the account's own); anything else, or any
+ * attribute, no carbon, not the account's own, no Jingle Message propose,
+ * whose call key needs its id, and with push_quiet one that the probe
+ * sees is visible, as quiet drops the others before any lookup); anything
+ * else, or any
  * registration not yet pushed, goes the usual way, so results are those
  * of the full path by construction.  See docs/design.md, "Stanza
  * identity". */
@@ -17,6 +20,7 @@
 #include "ctx.h"
 #include "jid.h"
 #include "registry.h"
+#include "rules.h"
 #include "seen.h"
 #include "tree.h"
 
@@ -30,6 +34,7 @@ typedef struct {
   char *id, *from, *to;
   char *sid;         /* the first stanza-id by the account */
   gboolean fallback; /* something only the full path decides */
+  gboolean visible;  /* a child shows something: rules.c's is_invisible is FALSE */
 } probe;
 
 typedef struct {
@@ -70,6 +75,38 @@ static gboolean element_name(const probe *pr, const void *el, const char *parent
   return TRUE;
 }
 
+static int body_child(void *data, const void *child) {
+  (void)data;
+  (void)child;
+  return 0; /* only the body's own text counts (cn_xml_text) */
+}
+
+static int body_text(void *data, const char *text, size_t len) {
+  probe *pr = data;
+  if (!cn_rules_blank(text, len))
+    pr->visible = TRUE;
+  return 0;
+}
+
+static const cloudnotify_tree_visitor body_visitor = { body_child, body_text };
+
+/* What the child adds to what a user sees, as rules.c judges it. */
+static void judge_child(probe *pr, const void *child, const char *name, size_t name_len,
+                        const char *eff) {
+  if (cn_rules_is_jmi(eff) && is(name, name_len, "propose")) {
+    pr->fallback = TRUE;
+    return;
+  }
+  switch (cn_rules_child_kind(name, name_len, eff)) {
+  case CN_CHILD_VISIBLE: pr->visible = TRUE; break;
+  case CN_CHILD_INVISIBLE: break;
+  case CN_CHILD_BODY:
+    if (!pr->visible && pr->t->ops->children(pr->t->data, child, &body_visitor, pr) < 0)
+      pr->fallback = TRUE;
+    break;
+  }
+}
+
 static int root_child(void *data, const void *child) {
   probe *pr = data;
   const char *name, *eff;
@@ -92,6 +129,8 @@ static int root_child(void *data, const void *child) {
     g_free(by);
     g_free(sid);
   }
+  if (!pr->fallback)
+    judge_child(pr, child, name, name_len, eff);
   g_free(href);
   return pr->fallback ? 1 : 0;
 }
@@ -107,7 +146,7 @@ static const cloudnotify_tree_visitor root_visitor = { root_child, root_text };
 
 /* The keys cn_rules_classify would give the stanza (key, alt_key), or
  * FALSE when reading them needs the full path. */
-static gboolean read_keys(probe *pr, cn_summary *sum) {
+static gboolean read_keys(probe *pr, gboolean quiet, cn_summary *sum) {
   const cloudnotify_tree *t = pr->t;
   const char *name, *eff;
   size_t name_len;
@@ -128,7 +167,7 @@ static gboolean read_keys(probe *pr, cn_summary *sum) {
    * is_own, for a root that is its own effective message. */
   gboolean own = (pr->from && cn_jid_bare_equal(pr->from, pr->account)) ||
                  (pr->to && *pr->to && !cn_jid_bare_equal(pr->to, pr->account));
-  if (pr->fallback || own)
+  if (pr->fallback || own || (quiet && !pr->visible))
     return FALSE;
   sum->alt_key = g_strconcat("id:", pr->from ? pr->from : "", "\n", pr->id, NULL);
   sum->key = pr->sid ? g_strconcat("sid:", pr->sid, NULL) : g_strdup(sum->alt_key);
@@ -140,7 +179,7 @@ gboolean cn_tree_seen_early(cloudnotify_ctx *ctx, const cn_user *u, const cloudn
     return FALSE;
   probe pr = { .t = tree, .account = u->account };
   cn_summary sum = { 0 };
-  gboolean all = read_keys(&pr, &sum);
+  gboolean all = read_keys(&pr, ctx->opt.quiet, &sum);
   /* Keys of an id are remembered without expiry: these lookups drop
    * nothing, so a miss leaves the table as the full path will find it. */
   for (guint i = 0; all && i < u->regs->len; i++)

@@ -1,7 +1,8 @@
 /* Message triggers from the host's routing: offline storage, archive,
- * bare-JID groupchat, and pings. */
+ * bare-JID groupchat, delivery to a session (calls only), and pings. */
 #include <string.h>
 
+#include "calls.h"
 #include "counters.h"
 #include "ctx.h"
 #include "jid.h"
@@ -13,7 +14,16 @@
 #include "tree.h"
 #include "tree-seen.h"
 
-typedef enum { FOR_ALL, FOR_UNBOUND } audience;
+/* Who a message trigger pushes.  FOR_ALL: offline storage and bare
+ * groupchat, which no session took: every registration.  FOR_UNBOUND:
+ * the archive, whose message the connected sessions took: registrations
+ * bound to no session, and for a call every registration (0.2: the
+ * device of a session that looks live may be asleep with its stream not
+ * yet timed out, and a call cannot wait for that).  FOR_DELIVERED:
+ * cloudnotify_message_delivered, calls only: every registration not
+ * bound to a live session, as planned for 0.3 (docs/features.md,
+ * "Calls"). */
+typedef enum { FOR_ALL, FOR_UNBOUND, FOR_DELIVERED } audience;
 
 static gboolean cn_account_normalize_ok(const char *account) {
   char *bare = cn_account_normalize(account);
@@ -79,6 +89,14 @@ static void loop_sent(cloudnotify_ctx *ctx, loop_job *L, cloudnotify_session *bo
     cn_session_pushed(ctx, bound, L->sum.important || !ctx->opt.important_body);
 }
 
+static gboolean skips(const loop_job *L, const cloudnotify_session *bound) {
+  if (L->who == FOR_ALL || !bound)
+    return FALSE;
+  if (L->who == FOR_UNBOUND)
+    return !L->sum.urgent;
+  return bound->state == CN_SESSION_LIVE;
+}
+
 /* A push may end in the host's filter dropping it, never in removing a
  * registration, and the account's other work waits while a filter
  * answers later, so iterating over the array is safe. */
@@ -86,7 +104,7 @@ static int trigger_loop(cloudnotify_ctx *ctx, cn_user *u, loop_job *L) {
   for (; L->i < u->regs->len; L->i++) {
     cn_reg *r = u->regs->pdata[L->i];
     cloudnotify_session *bound = bound_session(u, r);
-    if (L->is_ping ? !ping_wanted(L, r) : (L->who == FOR_UNBOUND && !L->sum.urgent && bound))
+    if (L->is_ping ? !ping_wanted(L, r) : skips(L, bound))
       continue;
     int rc = cn_notify(ctx, r, NULL, L->is_ping ? NULL : &L->sum);
     if (rc == CN_WAIT)
@@ -149,7 +167,15 @@ static int trigger_impl(cloudnotify_ctx *ctx, const char *account, const cn_inpu
   rc = cn_summarize_input(ctx, u->account, in, &L.sum);
   if (rc)
     return rc;
-  if (archive_id && *archive_id) {
+  /* Delivered messages are pushed only when they are calls, and quiet
+   * counts what a path would have pushed: neither for the others. */
+  if ((who == FOR_DELIVERED && !L.sum.urgent) ||
+      (who != FOR_DELIVERED && cn_quiet_drop(ctx, &L.sum))) {
+    cn_summary_clear(&L.sum);
+    return 0;
+  }
+  /* A call is known by its propose's id on every route (rules.h). */
+  if (archive_id && *archive_id && !g_str_has_prefix(L.sum.key, "call:")) {
     /* The archive id is what a stanza-id on the other copies carries; the
      * alternative key still matches copies that have none. */
     g_free(L.sum.key);
@@ -237,6 +263,12 @@ int cloudnotify_message_groupchat_bare(cloudnotify_ctx *ctx, const char *account
   return trigger(ctx, account, &in, NULL, FOR_ALL, pushes);
 }
 
+int cloudnotify_message_delivered(cloudnotify_ctx *ctx, const char *account, const char *xml,
+                                  size_t len, unsigned *pushes) {
+  cn_input in = { xml, len, NULL };
+  return trigger(ctx, account, &in, NULL, FOR_DELIVERED, pushes);
+}
+
 /* The tree forms: the same trigger, fed through the host's adapter.  A
  * NULL tree is refused like a NULL text. */
 static const cn_input *tree_input(cn_input *in, const cloudnotify_tree *tree) {
@@ -262,6 +294,12 @@ int cloudnotify_message_groupchat_bare_tree(cloudnotify_ctx *ctx, const char *ac
                                             const cloudnotify_tree *tree, unsigned *pushes) {
   cn_input in;
   return trigger(ctx, account, tree_input(&in, tree), NULL, FOR_ALL, pushes);
+}
+
+int cloudnotify_message_delivered_tree(cloudnotify_ctx *ctx, const char *account,
+                                       const cloudnotify_tree *tree, unsigned *pushes) {
+  cn_input in;
+  return trigger(ctx, account, tree_input(&in, tree), NULL, FOR_DELIVERED, pushes);
 }
 
 int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account) {

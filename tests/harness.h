@@ -45,6 +45,7 @@ typedef struct fh_added {
 /* fh_init_ex flags: install the callbacks that replace older ones. */
 #define FH_REMOVED2 1u /* registration_removed2 instead of registration_removed */
 #define FH_LOG2     2u /* log2 instead of log */
+#define FH_KNOWN    4u /* sender_known, answering from fake_host.known */
 
 typedef struct fh_hib {
   cloudnotify_session *session;
@@ -108,6 +109,10 @@ typedef struct fake_host {
   /* re-entrancy probe: the send callback calls tick and stores the rc */
   int reenter;
   int reenter_rc;
+  /* sender_known (FH_KNOWN): 1 for the bare JIDs listed (NULL-terminated,
+   * the test's), else 0; the calls are counted */
+  const char *const *known;
+  unsigned known_calls;
 } fake_host;
 
 /* New host + context with every callback installed. */

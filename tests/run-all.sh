@@ -13,7 +13,9 @@ packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
           # issue 9: the built-in SQLite store, the PostgreSQL store
           libsqlite3-dev postgresql libpq-dev
           # issue 10: ejabberd and the Erlang NIF
-          ejabberd erlang-dev)
+          ejabberd erlang-dev
+          # issue 11: Tigase encrypted pushes (libcrypto) and their independent check
+          libssl-dev python3-cryptography)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -562,6 +562,11 @@ static void flood_init(flood_host *fh) {
     .size = sizeof cb, .send = flood_send, .now_ms = flood_now, .monotonic_ms = flood_now
   };
   assert_int_equal(cloudnotify_ctx_new(&fh->ctx, &cb, fh), 0);
+  /* A flood of pushes to one registration is the point here; the rate
+   * limits that would thin it are test-gate.c's. */
+  assert_int_equal(cloudnotify_ctx_set_option_int(fh->ctx, CLOUDNOTIFY_OPT_VISIBLE_INTERVAL_MS, 0),
+                   0);
+  assert_int_equal(cloudnotify_ctx_set_option_int(fh->ctx, CLOUDNOTIFY_OPT_SILENT_PER_HOUR, 0), 0);
 }
 
 static int flood_reply(flood_host *fh, const char *id) {

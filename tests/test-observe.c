@@ -454,10 +454,10 @@ static void unknown_counters(void **state) {
   fixture *f = *state;
   const int unknown[] = { 0,
                           -1,
-                          21,
+                          CLOUDNOTIFY_COUNTER_PUBLISHES_ENCRYPTED + 1,
                           0xff,
                           CLOUDNOTIFY_COUNTER_REMOVED_BASE,
-                          CLOUDNOTIFY_COUNTER_REMOVED_EVICTED + 1,
+                          CLOUDNOTIFY_COUNTER_REMOVED_CLIENT_REPLACED + 1,
                           0x1ff,
                           0x203,
                           INT32_MAX };

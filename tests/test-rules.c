@@ -145,6 +145,16 @@ static const struct rule_case {
   { "JMI retract is not urgent",
     "<message from='a@b/c'><retract xmlns='urn:xmpp:jingle-message:0' id='x'/></message>", 1, 0, 0,
     0, "a@b/c", NULL },
+  { "JMI propose, namespace 1",
+    "<message from='romeo@montague.example/phone' type='chat'>"
+    "<propose xmlns='urn:xmpp:jingle-message:1' id='call1'/></message>",
+    1, 1, 1, 0, "romeo@montague.example/phone", NULL },
+  { "JMI accept, namespace 1, is not urgent",
+    "<message from='a@b/c'><accept xmlns='urn:xmpp:jingle-message:1' id='x'/></message>", 1, 0, 0,
+    0, "a@b/c", NULL },
+  { "JMI propose in a future namespace is nothing",
+    "<message from='a@b/c'><propose xmlns='urn:xmpp:jingle-message:2' id='x'/></message>", 1, 0, 0,
+    0, "a@b/c", NULL },
   { "incoming carbon with body",
     "<message xmlns='jabber:client' from='" ACCOUNT "' to='" ACCOUNT "/balcony'>"
     "<received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"
@@ -485,6 +495,252 @@ static void test_info_outlives_doc(void **state) {
   cn_summary_clear(&info);
 }
 
+/* ---- calls (XEP-0353 in both namespaces) ------------------------------- */
+
+#define PROPOSE(ns, extra)                                                                         \
+  "<message xmlns='jabber:client' from='Romeo@Montague.example/phone' to='" ACCOUNT "' "           \
+  "type='chat' id='msg-1'><propose xmlns='" ns "' id='call-9'>"                                    \
+  "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/>"                                \
+  "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/>"                                \
+  "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/>"                                \
+  "<description xmlns='urn:other' media='text'/></propose>" extra "</message>"
+
+static void test_call_both_namespaces(void **state) {
+  (void)state;
+  static const char *const ns[] = { "urn:xmpp:jingle-message:0", "urn:xmpp:jingle-message:1" };
+  for (size_t i = 0; i < G_N_ELEMENTS(ns); i++) {
+    char *xml = g_strdup_printf(PROPOSE("%s", ""), ns[i]);
+    cn_summary info;
+    classify(xml, &info);
+    assert_true(info.important);
+    assert_true(info.urgent);
+    assert_false(info.invisible);
+    assert_string_equal(info.call_id, "call-9");
+    /* Each medium once, in document order; other namespaces ignored. */
+    assert_non_null(info.call_media);
+    assert_int_equal(g_strv_length(info.call_media), 2);
+    assert_string_equal(info.call_media[0], "audio");
+    assert_string_equal(info.call_media[1], "video");
+    /* The identity is the bare sender (normalised) and the propose id. */
+    assert_string_equal(info.key, "call:romeo@montague.example\ncall-9");
+    assert_string_equal(info.alt_key, info.key);
+    assert_int_equal(info.delay_ms, INT64_MAX);
+    assert_false(info.delay_bad);
+    cn_summary_clear(&info);
+    g_free(xml);
+  }
+}
+
+static void test_call_key_ignores_route(void **state) {
+  (void)state;
+  /* Another message id, another resource, an archive stanza-id: one call. */
+  char *a = key_of(PROPOSE("urn:xmpp:jingle-message:1", ""));
+  char *b = key_of("<message from='romeo@montague.example/laptop' id='other' type='chat'>"
+                   "<propose xmlns='urn:xmpp:jingle-message:1' id='call-9'/>"
+                   "<stanza-id xmlns='urn:xmpp:sid:0' by='" ACCOUNT "' id='S1'/></message>");
+  assert_string_equal(a, b);
+  g_free(b);
+  /* Another caller with the same propose id is another call. */
+  b = key_of("<message from='mercutio@verona.example/x' id='msg-1' type='chat'>"
+             "<propose xmlns='urn:xmpp:jingle-message:1' id='call-9'/></message>");
+  assert_string_not_equal(a, b);
+  g_free(a);
+  g_free(b);
+}
+
+static void test_call_without_id_is_no_call(void **state) {
+  (void)state;
+  cn_summary info;
+  classify(MSG_HEAD "<propose xmlns='urn:xmpp:jingle-message:1'/></message>", &info);
+  assert_true(info.important);
+  assert_false(info.urgent);
+  assert_null(info.call_id);
+  assert_null(info.call_media);
+  assert_string_equal(info.key, "id:" FROM_ROMEO "\nm1");
+  cn_summary_clear(&info);
+  classify(MSG_HEAD "<propose xmlns='urn:xmpp:jingle-message:0' id=''/></message>", &info);
+  assert_false(info.urgent);
+  cn_summary_clear(&info);
+}
+
+static void test_call_delay_stamps(void **state) {
+  (void)state;
+  cn_summary info;
+  /* The oldest of the stamps on the root, the forwarded wrapper and the
+   * inner message. */
+  classify("<message from='" ACCOUNT "'>"
+           "<delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:10Z'/>"
+           "<received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"
+           "<delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:05Z'/>"
+           "<message xmlns='jabber:client' from='romeo@montague.example/p' type='chat'>"
+           "<propose xmlns='urn:xmpp:jingle-message:1' id='c'/>"
+           "<delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:07Z'/></message>"
+           "</forwarded></received></message>",
+           &info);
+  assert_true(info.urgent);
+  assert_false(info.delay_bad);
+  assert_int_equal(info.delay_ms, INT64_C(1767225605000));
+  cn_summary_clear(&info);
+  classify(PROPOSE("urn:xmpp:jingle-message:0",
+                   "<delay xmlns='urn:xmpp:delay' stamp='yesterday'/>"
+                   "<delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:05Z'/>"),
+           &info);
+  assert_true(info.delay_bad);
+  cn_summary_clear(&info);
+  /* A delay in another namespace is no XEP-0203 stamp. */
+  classify(PROPOSE("urn:xmpp:jingle-message:0", "<delay xmlns='urn:other' stamp='x'/>"), &info);
+  assert_false(info.delay_bad);
+  assert_int_equal(info.delay_ms, INT64_MAX);
+  cn_summary_clear(&info);
+}
+
+/* ---- XEP-0082 stamps ---------------------------------------------------- */
+
+static void test_stamp_good(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    int64_t ms;
+  } good[] = {
+    { "1970-01-01T00:00:00Z", 0 },
+    { "2026-01-01T00:00:05Z", INT64_C(1767225605000) },
+    { "2000-02-29T12:00:00Z", INT64_C(951825600000) },
+    { "1969-12-31T23:59:59Z", -1000 },
+    { "2026-01-01T00:00:05.1Z", INT64_C(1767225605100) },
+    { "2026-01-01T00:00:05.123Z", INT64_C(1767225605123) },
+    { "2026-01-01T00:00:05.123999999Z", INT64_C(1767225605123) },
+    { "2026-01-01T01:00:05+01:00", INT64_C(1767225605000) },
+    { "2025-12-31T19:30:05-04:30", INT64_C(1767225605000) },
+    { "2026-01-01T00:00:05.5+00:00", INT64_C(1767225605500) },
+    { "2026-01-01T00:00:05-00:00", INT64_C(1767225605000) },
+    { "2400-02-29T00:00:00Z", INT64_C(13574563200000) },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+    int64_t ms = 42;
+    if (cn_rules_parse_stamp(good[i].text, &ms) != 0 || ms != good[i].ms)
+      print_error("stamp %s: %" G_GINT64_FORMAT "\n", good[i].text, ms);
+    assert_int_equal(cn_rules_parse_stamp(good[i].text, &ms), 0);
+    assert_int_equal(ms, good[i].ms);
+  }
+}
+
+static void test_stamp_bad(void **state) {
+  (void)state;
+  static const char *const bad[] = {
+    "",
+    "2026-01-01",
+    "2026-01-01T00:00:05",
+    "2026-01-01T00:00:05z",
+    "2026-01-01t00:00:05Z",
+    "2026-01-01 00:00:05Z",
+    " 2026-01-01T00:00:05Z",
+    "2026-01-01T00:00:05Z ",
+    "2026-1-01T00:00:05Z",
+    "26-01-01T00:00:05Z",
+    "+2026-01-01T00:00:05Z",
+    "2026-13-01T00:00:05Z",
+    "2026-00-01T00:00:05Z",
+    "2026-02-29T00:00:05Z",
+    "1900-02-29T00:00:05Z",
+    "2026-04-31T00:00:05Z",
+    "2026-01-00T00:00:05Z",
+    "2026-01-01T24:00:00Z",
+    "2026-01-01T00:60:00Z",
+    "2026-01-01T00:00:60Z",
+    "2026-01-01T00:00:05.Z",
+    "2026-01-01T00:00:05,5Z",
+    "2026-01-01T00:00:05+01",
+    "2026-01-01T00:00:05+0100",
+    "2026-01-01T00:00:05+24:00",
+    "2026-01-01T00:00:05+01:60",
+    "2026-01-01T00:00:05+01:00Z",
+    "2026-01-01T00:00:05ZZ",
+    "2026-01-01T00:00:05.123456789012345678901234567890123456789012345Z",
+    "yesterday",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    int64_t ms = 42;
+    if (cn_rules_parse_stamp(bad[i], &ms) == 0)
+      print_error("stamp '%s' accepted\n", bad[i]);
+    assert_int_equal(cn_rules_parse_stamp(bad[i], &ms), -1);
+    assert_int_equal(ms, 42);
+  }
+  int64_t ms;
+  assert_int_equal(cn_rules_parse_stamp(NULL, &ms), -1);
+}
+
+/* ---- invisible (push_quiet) ---------------------------------------------- */
+
+static const struct {
+  const char *name;
+  const char *xml;
+  int invisible;
+} invisible_cases[] = {
+  { "empty message", "<message from='a@b/c'/>", 1 },
+  { "empty message in jabber:client", MSG_HEAD "</message>", 1 },
+  { "chat state only",
+    MSG_HEAD "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>", 1 },
+  { "chat state, thread, hints, ids, delay",
+    MSG_HEAD "<active xmlns='http://jabber.org/protocol/chatstates'/><thread>t</thread>"
+             "<no-store xmlns='urn:xmpp:hints'/><origin-id xmlns='urn:xmpp:sid:0' id='o'/>"
+             "<stanza-id xmlns='urn:xmpp:sid:0' by='x' id='s'/>"
+             "<delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/>"
+             "<x xmlns='jabber:x:delay' stamp='20260101T00:00:00'/>"
+             "<private xmlns='urn:xmpp:carbons:2'/><encryption xmlns='urn:xmpp:eme:0' "
+             "namespace='urn:xmpp:omemo:2'/></message>",
+    1 },
+  { "receipt request alone", MSG_HEAD "<request xmlns='urn:xmpp:receipts'/></message>", 1 },
+  { "receipt", MSG_HEAD "<received xmlns='urn:xmpp:receipts' id='x'/></message>", 1 },
+  { "marker", MSG_HEAD "<displayed xmlns='urn:xmpp:chat-markers:0' id='x'/></message>", 1 },
+  { "JMI retract :0", MSG_HEAD "<retract xmlns='urn:xmpp:jingle-message:0' id='x'/></message>", 1 },
+  { "JMI accept :1", MSG_HEAD "<accept xmlns='urn:xmpp:jingle-message:1' id='x'/></message>", 1 },
+  { "JMI reject :1", MSG_HEAD "<reject xmlns='urn:xmpp:jingle-message:1' id='x'/></message>", 1 },
+  { "JMI proceed :0", MSG_HEAD "<proceed xmlns='urn:xmpp:jingle-message:0' id='x'/></message>", 1 },
+  { "JMI ringing :1", MSG_HEAD "<ringing xmlns='urn:xmpp:jingle-message:1' id='x'/></message>", 1 },
+  { "blank body", MSG_HEAD "<body> \t\r\n</body></message>", 1 },
+  { "empty body", MSG_HEAD "<body/></message>", 1 },
+  { "body", MSG_HEAD "<body>hi</body></message>", 0 },
+  { "non-breaking space is something", MSG_HEAD "<body>\xc2\xa0</body></message>", 0 },
+  { "blank first body, real second one",
+    MSG_HEAD "<body xml:lang='en'> </body><body xml:lang='de'>x</body></message>", 0 },
+  { "subject", MSG_HEAD "<subject>s</subject></message>", 0 },
+  { "correction with a body",
+    MSG_HEAD "<body>fixed</body><replace xmlns='urn:xmpp:message-correct:0' id='m0'/></message>",
+    0 },
+  { "correction without body",
+    MSG_HEAD "<replace xmlns='urn:xmpp:message-correct:0' id='m0'/></message>", 0 },
+  { "OMEMO", MSG_HEAD "<encrypted xmlns='urn:xmpp:omemo:2'/></message>", 0 },
+  { "propose without id", MSG_HEAD "<propose xmlns='urn:xmpp:jingle-message:1'/></message>", 0 },
+  { "unknown payload", MSG_HEAD "<x xmlns='jabber:x:conference' jid='r@m'/></message>", 0 },
+  { "chat state in a foreign element", MSG_HEAD "<composing xmlns='urn:other'/></message>", 0 },
+  { "body in a foreign namespace", MSG_HEAD "<body xmlns='urn:other'/></message>", 0 },
+  { "thread in a foreign namespace", MSG_HEAD "<thread xmlns='urn:other'/></message>", 0 },
+  { "headline, empty", "<message from='a@b' type='headline'/>", 1 },
+  { "outgoing carbon is never invisible (it is skipped)",
+    "<message from='" ACCOUNT "'><sent xmlns='urn:xmpp:carbons:2'><forwarded "
+    "xmlns='urn:xmpp:forward:0'><message from='" ACCOUNT "/x'/></forwarded></sent></message>",
+    0 },
+  { "incoming carbon of a chat state",
+    "<message from='" ACCOUNT "'><received xmlns='urn:xmpp:carbons:2'><forwarded "
+    "xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='romeo@montague.example/x'>"
+    "<gone xmlns='http://jabber.org/protocol/chatstates'/></message></forwarded></received>"
+    "</message>",
+    1 },
+  { "presence", "<presence from='a@b/c'/>", 0 },
+};
+
+static void test_invisible_table(void **state) {
+  (void)state;
+  for (size_t i = 0; i < G_N_ELEMENTS(invisible_cases); i++) {
+    cn_summary info;
+    classify(invisible_cases[i].xml, &info);
+    if (info.invisible != (unsigned)invisible_cases[i].invisible)
+      print_error("failing case: %s\n", invisible_cases[i].name);
+    assert_int_equal(info.invisible, invisible_cases[i].invisible);
+    cn_summary_clear(&info);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_classify_table),
@@ -497,6 +753,13 @@ int main(void) {
     cmocka_unit_test(test_empty_id_falls_back),
     cmocka_unit_test(test_clear),
     cmocka_unit_test(test_info_outlives_doc),
+    cmocka_unit_test(test_call_both_namespaces),
+    cmocka_unit_test(test_call_key_ignores_route),
+    cmocka_unit_test(test_call_without_id_is_no_call),
+    cmocka_unit_test(test_call_delay_stamps),
+    cmocka_unit_test(test_stamp_good),
+    cmocka_unit_test(test_stamp_bad),
+    cmocka_unit_test(test_invisible_table),
   };
 
   return cmocka_run_group_tests(tests, setup, teardown);

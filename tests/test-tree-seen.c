@@ -44,6 +44,13 @@ static int trig(fake_host *h, form f, const char *which, const char *xml, const 
   "<message xmlns='jabber:client' type='chat' to='" ALICE "' " attrs "><body>hi</body>" extra      \
   "</message>"
 
+#define CHAT(attrs, inner)                                                                         \
+  "<message xmlns='jabber:client' type='chat' to='" ALICE "' " attrs ">" inner "</message>"
+#define STATE "<composing xmlns='http://jabber.org/protocol/chatstates'/>"
+#define PROPOSE(v, id)                                                                             \
+  "<propose xmlns='urn:xmpp:jingle-message:" v "' id='" id "'><description "                       \
+  "xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose>"
+
 /* Each step: a trigger and the stanza it is given (archived: with the
  * archive id); the two registrations are pushed for unbound sessions. */
 static const struct {
@@ -108,6 +115,50 @@ static const struct {
   { "enable", NULL, NULL },
   { "offline", MSG("from='" FROM "' id='m1'", SID("A1")), NULL },
   { "offline", MSG("from='" FROM "' id='m1'", SID("A1")), NULL },
+  /* push_quiet (on): a stanza with nothing to see is dropped before any
+   * lookup, even with the sender and id of one already pushed. */
+  { "offline", CHAT("from='" FROM "' id='m1'", STATE), NULL },
+  { "offline", CHAT("from='" FROM "' id='q1'", STATE), NULL },
+  { "offline", CHAT("from='" FROM "' id='m1'", "<body> </body>" STATE), NULL },
+  { "offline", CHAT("from='" FROM "' id='m2'", "<body>\n</body><body/>"), NULL },
+  { "offline", CHAT("from='" FROM "' id='m2'", "<received xmlns='urn:xmpp:receipts' id='m0'/>"),
+    NULL },
+  { "offline",
+    CHAT("from='" FROM "' id='m2'", "<retract xmlns='urn:xmpp:jingle-message:1' id='c'/>"), NULL },
+  { "offline", CHAT("from='" FROM "' id='m2'", ""), NULL },
+  /* Something to see beside the chat state: the early path answers. */
+  { "offline", CHAT("from='" FROM "' id='m2'", "<body>x</body>" STATE), NULL },
+  { "offline", CHAT("from='" FROM "' id='m2'", STATE "<x xmlns='urn:e'/>"), NULL },
+  { "offline", CHAT("from='" FROM "' id='m2'", "<subject>s</subject>"), NULL },
+  /* Calls: one per propose id and caller, whatever the message id. */
+  { "archived", CHAT("from='" FROM "' id='call-m1'", PROPOSE("0", "call-1")), "C1" },
+  { "offline", CHAT("from='" FROM "' id='call-m2'", PROPOSE("0", "call-1")), NULL },
+  { "offline", CHAT("from='" FROM "' id='call-m2'", PROPOSE("0", "call-1")), NULL },
+  { "offline", CHAT("from='romeo@montague.example/other' id='call-m3'", PROPOSE("1", "call-1")),
+    NULL },
+  /* A call is known by its propose id, not by the message id m1 that every
+   * registration was pushed for. */
+  { "offline", CHAT("from='" FROM "' id='m1'", PROPOSE("1", "call-2")), NULL },
+  /* A stale and a badly stamped propose: important, not calls. */
+  { "offline",
+    CHAT("from='" FROM "' id='call-m5'",
+         PROPOSE("1", "call-3") "<delay xmlns='urn:xmpp:delay' stamp='2020-01-01T00:00:00Z'/>"),
+    NULL },
+  { "offline",
+    CHAT("from='" FROM "' id='call-m5'",
+         PROPOSE("1", "call-3") "<delay xmlns='urn:xmpp:delay' stamp='2020-01-01T00:00:00Z'/>"),
+    NULL },
+  { "offline",
+    CHAT("from='" FROM "' id='call-m6'",
+         PROPOSE("0", "call-4") "<delay xmlns='urn:xmpp:delay' stamp='soon'/>"),
+    NULL },
+  /* Quiet off: the 0.2 behaviour, lookups included. */
+  { "quiet-off", NULL, NULL },
+  { "offline", CHAT("from='" FROM "' id='m2'", STATE), NULL },
+  { "offline", CHAT("from='" FROM "' id='q1'", STATE), NULL },
+  { "offline", CHAT("from='" FROM "' id='q1'", STATE), NULL },
+  { "offline", CHAT("from='" FROM "' id='q2'", "<body> </body>"), NULL },
+  { "offline", CHAT("from='" FROM "' id='q2'", "<body> </body>"), NULL },
 };
 
 static void enable_unbound(fake_host *h, const char *node) {
@@ -124,10 +175,15 @@ static void run(fake_host *h, form f, GString *out) {
       enable_unbound(h, "n3");
       continue;
     }
+    if (!strcmp(steps[i].which, "quiet-off")) {
+      au_set(h, "push_quiet", "false");
+      continue;
+    }
     unsigned n = 99;
     int rc = trig(h, f, steps[i].which, steps[i].xml, steps[i].aid, &n);
     g_string_append_printf(out, "step %zu %s rc=%d pushes=%u", i, steps[i].which, rc, n);
-    for (int c = CLOUDNOTIFY_COUNTER_PUBLISHES_SENT; c <= CLOUDNOTIFY_COUNTER_LOG_MESSAGES; c++) {
+    for (int c = CLOUDNOTIFY_COUNTER_PUBLISHES_SENT; c <= CLOUDNOTIFY_COUNTER_PUBLISHES_ENCRYPTED;
+         c++) {
       uint64_t v = 0;
       assert_int_equal(cloudnotify_ctx_get_counter(h->ctx, (cloudnotify_counter)c, &v), 0);
       g_string_append_printf(out, " %" G_GUINT64_FORMAT, v);
@@ -156,13 +212,24 @@ static void same_results_as_the_full_path(void **state) {
   run(&a, TEXT, ta);
   run(&b, TREE, tb);
   if (getenv("TREE_DEBUG"))
-    print_message("%s\n", ta->str);
+    fputs(ta->str, stderr);
   assert_string_equal(ta->str, tb->str);
   /* What the script means to check did happen. */
   assert_non_null(strstr(ta->str, "step 1 offline rc=0 pushes=0"));
   assert_non_null(strstr(ta->str, "step 3 offline rc=0 pushes=2"));
   assert_non_null(strstr(ta->str, "step 23 offline rc=0 pushes=0"));
   assert_non_null(strstr(ta->str, "step 22 offline rc=0 pushes=1"));
+  /* Quiet drops the invisible ones; a visible one is looked up. */
+  assert_non_null(strstr(ta->str, "step 24 offline rc=0 pushes=0"));
+  assert_non_null(strstr(ta->str, "step 30 offline rc=0 pushes=0"));
+  assert_non_null(strstr(ta->str, "step 32 offline rc=0 pushes=0"));
+  /* One push per call and registration, whichever copy. */
+  assert_non_null(strstr(ta->str, "step 34 archived rc=0 pushes=3"));
+  assert_non_null(strstr(ta->str, "step 37 offline rc=0 pushes=0"));
+  assert_non_null(strstr(ta->str, "step 38 offline rc=0 pushes=3"));
+  assert_non_null(strstr(ta->str, "step 40 offline rc=0 pushes=0"));
+  assert_non_null(strstr(ta->str, "step 44 offline rc=0 pushes=3"));
+  assert_non_null(strstr(ta->str, "step 45 offline rc=0 pushes=0"));
   g_string_free(ta, TRUE);
   g_string_free(tb, TRUE);
   fh_fini(&a);
@@ -213,6 +280,36 @@ static void early_path_taken(void **state) {
   assert_false(early(&h, x));
   cloudnotify_ctx_get_counter(h.ctx, CLOUDNOTIFY_COUNTER_PUBLISHES_DEDUPLICATED, &d0);
   assert_int_equal(d0, d1 + 4);
+  fh_fini(&h);
+}
+
+/* Calls, and with push_quiet stanzas the probe cannot see are visible,
+ * take the full path; with quiet off an invisible stanza is looked up. */
+static void early_path_calls_and_quiet(void **state) {
+  (void)state;
+  fake_host h;
+  fh_init(&h);
+  memset(&th, 0, sizeof th);
+  enable_unbound(&h, "n1");
+  const char *call = CHAT("from='" FROM "' id='c1'", PROPOSE("1", "call-1"));
+  const char *state_only = CHAT("from='" FROM "' id='c1'", STATE);
+  const char *blank = CHAT("from='" FROM "' id='c1'", "<body> </body>");
+  const char *visible = CHAT("from='" FROM "' id='c1'", "<body>x</body>" STATE);
+  unsigned n;
+  assert_int_equal(trig(&h, TREE, "offline", call, NULL, &n), 0);
+  assert_int_equal(n, 1);
+  assert_false(early(&h, call));
+  /* The call's key is not the id: the message was never pushed by it. */
+  assert_false(early(&h, visible));
+  assert_int_equal(trig(&h, TREE, "offline", visible, NULL, &n), 0);
+  assert_int_equal(n, 1);
+  assert_true(early(&h, visible));
+  assert_false(early(&h, state_only));
+  assert_false(early(&h, blank));
+  au_set(&h, "push_quiet", "false");
+  assert_true(early(&h, state_only));
+  assert_true(early(&h, blank));
+  assert_false(early(&h, call));
   fh_fini(&h);
 }
 
@@ -282,6 +379,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(same_results_as_the_full_path),
     cmocka_unit_test(early_path_taken),
+    cmocka_unit_test(early_path_calls_and_quiet),
     cmocka_unit_test(invalid_tree_still_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,21 @@
 --   push_registration_ttl = 0      -- days without a new enable before a registration goes (0: off)
 --   push_clear_on_fetch = false    -- push message-count 0 when offline messages are fetched
 --   push_tigase_extensions = true  -- accept and advertise Tigase's push extensions
+--
+-- Events the module hands the library (docs/features.md, "Prosody"):
+--   resource-bind / -unbind            sessions (client identity: session.client_id, else the resource)
+--   iq/self, iq/bare (push namespace)  enable / disable
+--   smacks-hibernation-*, smacks-ack-delayed   the session's queue
+--   message/offline/handle, archive-message-added, message/bare/groupchat   messages not delivered live
+--   message/bare, message/full (priority 2)    a call delivered to a session; a remote disable
+--                                              (XEP-0357 section 8) from the app server, then dropped
+--   pre-message/* (priority 1)         the user sent a message or a chat state: session activity
+--   message/offline/broadcast (priority 2)     the client fetched its offline messages
+--   account-disco-info                 urn:xmpp:push:0 and the extensions the library accepts
+--   iq/host, iq/bare (priority 10)     the app server's replies
+--   cloud-notify-ping                  pushes on another module's request
+-- and asks Prosody's roster (rostermanager) whether a sender is known, for
+-- tigase:push:filter:ignore-unknown:0.
 
 local st = require "util.stanza";
 local jid = require "util.jid";

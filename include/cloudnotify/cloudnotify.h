@@ -1513,9 +1513,8 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_id(const cloudnotify_push
 
 /** Add a field to the summary form (urn:xmpp:push:summary), after the
  *  library's own.  Both strings are copied.  Adding a var again replaces
- *  its value.  The form the publish carries says message-count (the
- *  number of stanzas the push covers: 1 for a message, n for a batch of a
- *  session's queue; none for a ping), last-message-sender and
+ *  its value.  The form the publish carries says message-count (see
+ *  cloudnotify_push_message_count; none for a ping), last-message-sender and
  *  last-message-body (see cloudnotify_push_set_sender / _set_body), then
  *  these fields in the order first added.
  *  Errors: INVALID_ARGUMENT (push, var or value NULL; var empty, longer
@@ -1801,6 +1800,169 @@ CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_foreach(cloudnotify_sqlite *db, const 
 /** The schema version of the open database (after any migration open
  *  made), or INVALID_ARGUMENT for NULL. */
 CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_schema_version(const cloudnotify_sqlite *db);
+
+/* ------------------------------------------------------------------ */
+/* What phones need (0.3)                                              */
+/* ------------------------------------------------------------------ */
+
+/* ---- Calls (Jingle Message Initiation) and quiet ---------------------
+ * A message holding a Jingle Message Initiation <propose/> with an id, in
+ * urn:xmpp:jingle-message:0 or urn:xmpp:jingle-message:1 (after
+ * unwrapping an incoming carbon), is a call: important and urgent.  A
+ * call is pushed at once, alone (never folded into a session's batch nor
+ * held by the coalescing window), by every path: offline storage, bare
+ * groupchat and the archive push every registration (as in 0.2 for the
+ * archive: a session that looks live may be a sleeping phone whose stream
+ * has not timed out yet); cloudnotify_message_delivered pushes every
+ * registration not bound to a live (not hibernated) session; a
+ * hibernated session's queue pushes its registration at once, and a live
+ * session's unacknowledged queue when its ack is overdue, as any stanza.  One call is pushed once per
+ * registration: its identity is the sender's bare JID and the propose's
+ * id, whatever the message id or stanza-id of the copy.  A propose with
+ * a XEP-0203 delay stamp older than push_call_max_age, or a stamp that
+ * does not parse, is no call (CLOUDNOTIFY_COUNTER_CALLS_STALE): an
+ * important message, pushed as a missed call, without ringing.
+ * retract, accept, reject, proceed and ringing never ring; with
+ * push_quiet (on by default) they are not pushed at all, like every
+ * message carrying nothing a user sees (CLOUDNOTIFY_OPT_QUIET).
+ * CLOUDNOTIFY_COUNTER_CALLS_PUSHED counts call publishes sent. */
+
+/** A message for account was delivered to at least one of its connected
+ *  sessions (so it went neither offline nor only to the archive).  Only
+ *  calls push from here: every registration not bound to a live session
+ *  gets its call push at once (see "Calls" above), and *pushes (may be
+ *  NULL) receives how many publishes were sent.  Anything else returns 0
+ *  with no push (and no quiet count: it would not have been pushed from
+ *  here anyway).  A host may call it for every message it delivers to a
+ *  session of an account with push (cloudnotify_account_has_push); the
+ *  same call reported again through the archive, offline storage or a
+ *  session queue is not pushed twice.  Same arguments, bounds, errors and
+ *  parking (the account busy: BUSY at the queue's bound) as
+ *  cloudnotify_message_offline. */
+CLOUDNOTIFY_EXPORT int cloudnotify_message_delivered(cloudnotify_ctx *ctx, const char *account,
+                                                     const char *xml, size_t len, unsigned *pushes);
+/** As cloudnotify_message_delivered, with the stanza as a tree. */
+CLOUDNOTIFY_EXPORT int cloudnotify_message_delivered_tree(cloudnotify_ctx *ctx, const char *account,
+                                                          const cloudnotify_tree *tree,
+                                                          unsigned *pushes);
+/** 1 when the push is a call (see "Calls"): it is then also important
+ *  and urgent.  0 otherwise, for a stale propose, and for NULL.  Callable
+ *  in the notification filter. */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_is_call(const cloudnotify_push *push);
+/** The call's id (the propose's id attribute, what Tigase's jingle
+ *  element and encrypted payload call sid), borrowed for the filter
+ *  call; NULL when the push is not a call or push is NULL. */
+CLOUDNOTIFY_EXPORT const char *cloudnotify_push_call_id(const cloudnotify_push *push);
+
+/* ---- Quiet devices, counts and clearing (branch device) ----------
+ * Quiet devices, counts and clearing (docs/features.md, "Quiet devices"
+ * and "Counts and clearing").
+ *
+ * Before a push is built for one registration, after de-duplication and
+ * before the notification filter, three rules may hold it back; a push
+ * held back is counted (CLOUDNOTIFY_COUNTER_SUPPRESSED_GRACE or _RATE),
+ * logged at DEBUG (CLOUDNOTIFY_LOG_ID_PUSH_SUPPRESSED), gets no
+ * publish_outcome, and its stanzas count as pushed (a copy of them
+ * arriving by another path is not pushed either) and are announced by the
+ * message-count of the next push that goes:
+ *   - push_grace_period (default 0, off): while another session of the
+ *     account than the one bound to the registration was active
+ *     (cloudnotify_session_active) within that many seconds;
+ *   - push_visible_interval (default 3000 ms): an important push within
+ *     that time of the registration's last important push.  One alert
+ *     per burst; the app fetches the rest;
+ *   - push_silent_per_hour (default 3): an unimportant push when that
+ *     many went to the registration in the hour before.  Apple budgets
+ *     background pushes at "two or three per hour" and throttles beyond;
+ *     Google deprioritises high-priority messages that show nothing.
+ *     Exact up to 8 an hour; a larger budget N is kept as at most 8 in
+ *     every 1/floor(N/8) hour, never more than N in an hour.
+ * Calls (cloudnotify_push_is_urgent) pass all three and use neither the
+ * window nor the budget; pings, wake-ups before expiry and badge clears
+ * pass the budget.  The state is kept in memory on the registration and
+ * the account: a restart, an account leaving the cache
+ * (push_max_cached_users) or an enable that replaces the registration
+ * starts afresh, which can only let a push more through.
+ *
+ * message-count: the stanzas the registration would have been pushed for
+ * since it was last pushed, or since its own session was last active or
+ * resumed (this push's included): those held back by the rules above or
+ * vetoed by the notification filter count, de-duplicated copies and
+ * stanzas never pushed (the account's own, quiet ones) do not. */
+
+/** The session sent something that shows its user is at it: a message
+ *  or a chat state.  Resets the message count of the registration bound
+ *  to this session; with push_grace_period, holds pushes to the account's
+ *  other registrations for that long (monotonic clock).  Cheap without a
+ *  grace period; with one, the first call of a session loads the account
+ *  (as an enable would) and keeps it cached while the session lives.
+ *  Parked behind a busy account like the other session events.
+ *  Errors: INVALID_ARGUMENT (session NULL), REENTRANT, STORE (the account
+ *  could not be loaded), BUSY. */
+CLOUDNOTIFY_EXPORT int cloudnotify_session_active(cloudnotify_session *session);
+
+/** The account's client fetched its offline messages.  Resets the
+ *  message count of every registration of the account; with
+ *  push_clear_on_fetch, pushes once with message-count 0 (no body, no
+ *  sender, not important) to every registration not bound to a live
+ *  session (a hibernated one's device is asleep and gets it), passing
+ *  push_silent_per_hour.  *pushes (may be NULL) receives how many
+ *  publishes were sent.  Parked behind a busy account as cloudnotify_ping
+ *  is.  Errors: INVALID_ARGUMENT, JID_MALFORMED, STORE, BUSY, REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_offline_fetched(cloudnotify_ctx *ctx, const char *account,
+                                                   unsigned *pushes);
+
+/** The message-count the publish will carry (see above): at least 1 for
+ *  a message, 0 for a badge clear and for a ping (which carries none).
+ *  Callable in the notification filter, and through cloudnotify_op_push
+ *  while its answer is out. */
+CLOUDNOTIFY_EXPORT unsigned cloudnotify_push_message_count(const cloudnotify_push *push);
+/** Replace the message-count, e.g. with the host's own offline count; on
+ *  a ping it adds one.  The registration's count still starts again when
+ * the push goes out.
+ *  Errors: INVALID_ARGUMENT (push NULL). */
+CLOUDNOTIFY_EXPORT int cloudnotify_push_set_message_count(cloudnotify_push *push, unsigned count);
+/* Tigase's push extensions (area: tigase; docs/features.md "Tigase
+ * extensions").  With push_tigase_extensions they are children of
+ * <enable/>:
+ *   <encrypt xmlns='tigase:push:encrypt:0' alg='aes-128-gcm'
+ *            max-size='N'>base64 of a 16-byte key</encrypt>
+ *   <priority xmlns='tigase:push:priority:0'/>
+ *   <jingle xmlns='tigase:push:jingle:0'/>
+ *   <muted xmlns='tigase:push:filter:muted:0'><item jid='…'/>…</muted>
+ *   <groupchat xmlns='tigase:push:filter:groupchat:0'>
+ *     <room jid='…' allow='always|mentioned|never' nick='…'/>…</groupchat>
+ *   <ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/>
+ * An enable replaces the extensions of the registration it replaces:
+ * enabling again without <encrypt/> turns encryption off.  max-size
+ * defaults to 3000 (Tigase's).  At most 128 muted items and 128 rooms,
+ * 64 KiB of extensions in all (modify/not-acceptable beyond); duplicates
+ * count once (the first rule for a room wins).  Errors to the client:
+ * an unknown alg is cancel/feature-not-implemented; no alg, a key that
+ * is not base64 of 16 bytes, a max-size outside 256..65536, the same
+ * extension twice, an item or room without a valid JID, an allow other
+ * than the three, a nick empty or over 1023 bytes, or a 'mentioned' room
+ * without a nick is modify/bad-request; ignore-unknown without the
+ * sender_known callback, encrypt in a build without crypto, or any
+ * extension while push_tigase_extensions is 0 is
+ * cancel/feature-not-implemented.  They are stored after the form in
+ * cloudnotify_record.publish_options; the publish-options echoed to the
+ * app server is the form alone. */
+
+/** The disco#info features to advertise where urn:xmpp:push:0 is (the
+ *  account's bare JID, as the host does today): fills
+ *  features[0 .. max-1] with static strings and returns how many there
+ *  are in all (call with max 0 to size the array; 10 is always enough).
+ *  The list always starts with "urn:xmpp:push:0"; with
+ *  push_tigase_extensions it goes on with tigase:push:encrypt:0 and
+ *  tigase:push:encrypt:aes-128-gcm (only in a build with crypto),
+ *  tigase:push:priority:0, tigase:push:jingle:0,
+ *  tigase:push:filter:muted:0, tigase:push:filter:groupchat:0 and
+ *  tigase:push:filter:ignore-unknown:0 (only with the sender_known
+ *  callback).  Returns INVALID_ARGUMENT for ctx NULL, or features NULL
+ *  with max > 0.  Callable from callbacks. */
+CLOUDNOTIFY_EXPORT int cloudnotify_ctx_disco_features(const cloudnotify_ctx *ctx,
+                                                      const char **features, size_t max);
 
 #ifdef __cplusplus
 }

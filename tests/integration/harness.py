@@ -54,6 +54,7 @@ OUR_MODULE = "cloudnotify"
 
 DOMAIN = "localhost"
 PUSH_JID = "push.localhost"
+MUC_JID = "rooms.localhost"    # a MUC service (Prosody's mod_muc), for the group chat filter
 COMPONENT_SECRET = "integration-secret"
 PASSWORD = "password"
 USERS = ("alice", "bob", "carol", "admin")
@@ -64,6 +65,10 @@ NS_PUBSUB = "http://jabber.org/protocol/pubsub"
 NS_DATA = "jabber:x:data"
 NS_TEST = "urn:test:cloudnotify"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+# Tigase's push extensions (issue 11)
+NS_TIGASE_ENCRYPT = "tigase:push:encrypt:0"
+NS_TIGASE_PRIORITY = "tigase:push:priority:0"
+NS_TIGASE_JINGLE = "tigase:push:jingle:0"
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -191,6 +196,10 @@ class Prosody:
             "",
             "Component %s" % lua_value(PUSH_JID),
             "    component_secret = %s" % lua_value(COMPONENT_SECRET),
+            "",
+            # rooms open at once to whoever joins next (no configuration step)
+            "Component %s \"muc\"" % lua_value(MUC_JID),
+            "    muc_room_locking = false",
             "",
         ]
         with open(self.config_path, "w") as f:
@@ -325,6 +334,12 @@ class Publish:
         self.summary_empty = []     # fields sent without a value
         self.options = {}           # publish-options form fields
         self.options_forms = 0
+        # Tigase's extensions: <encrypted iv= type=>, <priority>, <jingle action sid><media>
+        self.encrypted = None       # {"iv": .., "data": .., "type": ..} as sent
+        self.payload = None         # the decrypted JSON (Recorder.keys has the node's key)
+        self.decrypt_error = None
+        self.priority = None
+        self.jingle = None          # {"action": .., "sid": .., "media": [..]}
         pubsub = xml.find("{%s}pubsub" % NS_PUBSUB)
         publish = pubsub.find("{%s}publish" % NS_PUBSUB) if pubsub is not None else None
         if publish is not None:
@@ -333,6 +348,17 @@ class Publish:
             notif = item.find("{%s}notification" % NS_PUSH) if item is not None else None
             if notif is not None:
                 self.has_notification = True
+                enc = notif.find("{%s}encrypted" % NS_TIGASE_ENCRYPT)
+                if enc is not None:
+                    self.encrypted = {"iv": enc.get("iv"), "data": (enc.text or "").strip(),
+                                      "type": enc.get("type")}
+                prio = notif.find(".//{%s}priority" % NS_TIGASE_PRIORITY)
+                if prio is not None:
+                    self.priority = (prio.text or "").strip()
+                jingle = notif.find(".//{%s}jingle" % NS_TIGASE_JINGLE)
+                if jingle is not None:
+                    self.jingle = {"action": jingle.get("action"), "sid": jingle.get("sid"),
+                                   "media": [m.text for m in jingle.findall("{%s}media" % NS_TIGASE_JINGLE)]}
                 form = notif.find("{%s}x" % NS_DATA)
                 if form is not None:
                     fields = form_fields(form)
@@ -346,6 +372,28 @@ class Publish:
                 self.options_forms = len(forms)
                 if forms:
                     self.options = form_fields(forms[0])
+
+    def decrypt(self, key):
+        """AES-128-GCM as Tigase's clients do it (python3-cryptography, an
+        implementation independent of the library's): the text is base64 of
+        ciphertext||tag, the iv attribute base64 of the IV, no associated data."""
+        import base64
+        import json
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        try:
+            iv = base64.b64decode(self.encrypted["iv"], validate=True)
+            data = base64.b64decode(self.encrypted["data"], validate=True)
+            plain = AESGCM(key).decrypt(iv, data, None)
+            self.payload = json.loads(plain.decode("utf-8"))
+            self.payload_size = len(self.encrypted["data"])
+            self.iv_len = len(iv)
+        except Exception as e:   # a wrong tag, base64, UTF-8 or JSON: the scenario says which
+            self.decrypt_error = "%s: %s" % (type(e).__name__, e)
+
+    @property
+    def message_count(self):
+        v = self.summary.get("message-count")
+        return int(v) if v is not None else None
 
     @property
     def important(self):
@@ -402,11 +450,18 @@ class Recorder:
     def __init__(self):
         self.publishes = []
         self.mode = "result"         # "result", "silent", ("error", type, condition)
+        self.script = []             # modes used first, one per publish, before `mode`
         self.reply_from = None       # reply from this JID instead of the publish's `to`
+        self.keys = {}               # node -> the 16-byte key its client enabled encryption with
         self.t0 = time.monotonic()
         self._changed = asyncio.Event()
 
+    def next_mode(self):
+        return self.script.pop(0) if self.script else self.mode
+
     def add(self, pub):
+        if pub.encrypted is not None and pub.node in self.keys:
+            pub.decrypt(self.keys[pub.node])
         self.publishes.append(pub)
         self._changed.set()
 
@@ -446,7 +501,7 @@ class AppServer(slixmpp.ComponentXMPP):
         rec = self.recorder
         pub = Publish(iq.xml, time.monotonic() - rec.t0)
         rec.add(pub)
-        mode = rec.mode
+        mode = rec.next_mode()
         attrs = "id=%s to=%s from=%s" % (quoteattr(pub.id or ""), quoteattr(pub.frm or ""),
                                          quoteattr(rec.reply_from or pub.to or PUSH_JID))
         if mode == "result":
@@ -461,6 +516,11 @@ class AppServer(slixmpp.ComponentXMPP):
     async def start(self, timeout=10.0):
         self.connect()
         await self.wait_until("session_start", timeout)
+
+    def send_xml(self, xml):
+        """Anything the app server sends on its own (a message from it, or
+        from another JID at its domain)."""
+        self.send_raw(xml)
 
     async def stop(self):
         if self.transport:
@@ -497,6 +557,11 @@ class Client(slixmpp.ClientXMPP):
             self.register_plugin("xep_0280")
         self.add_event_handler("session_start", self._on_session_start)
         self.add_event_handler("message", lambda m: self.messages.append(m))
+        # slixmpp's "message" event is for messages with a body: every other
+        # message (a call's propose, a chat state) is recorded here as well
+        self.all_messages = []
+        self.register_handler(Callback("every message", MatchXPath("{jabber:client}message"),
+                                       lambda m: self.all_messages.append(m)))
 
     def _on_ack_request(self, req):
         self.acks_requested += 1
@@ -730,6 +795,7 @@ class Ctx:
         self.module = module
         self.is_ref = module == REFERENCE_MODULE
         self.version = PROSODY_VERSION    # "0.12" or "13"
+        self.muc_domain = MUC_JID         # None where the server under test has no MUC service
         self.options = dict(self.BASE_OPTIONS)
         self.options.update(options or {})
         self.prosody = Prosody(workdir, module, build_dir=build_dir, options=self.options,

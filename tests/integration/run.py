@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Real-server integration tests for libcloudnotify's Prosody module.
 
-Runs every scenario (scenarios.py) against a fresh private Prosody (0.12, or the one
+Runs every scenario (scenarios.py, and issue 11's scenarios_phone.py) against a fresh private Prosody (0.12, or the one
 given with --prosody-bin, e.g. 13) with either
 the reference module (prosody-modules' mod_cloud_notify) or ours (mod_cloudnotify,
 bindings/prosody + the Lua binding from a meson build dir), or both (--compare).
@@ -10,6 +10,7 @@ bindings/prosody + the Lua binding from a meson build dir), or both (--compare).
     /usr/bin/python3 tests/integration/run.py --module cloudnotify --build build
     /usr/bin/python3 tests/integration/run.py --compare --build build --json out.jsonl
     /usr/bin/python3 tests/integration/run.py --only hibernation_cycle -v
+    /usr/bin/python3 tests/integration/run.py --compare --build build --file scenarios_phone
     /usr/bin/python3 tests/integration/run.py --compare --build build \
         --prosody-bin "$(tests/integration/prosody13.sh /tmp/prosody13)"
 
@@ -35,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Ctx, OUR_MODULE, REFERENCE_MODULE, REPO  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
+import scenarios_phone  # noqa: E402,F401  (issue 11's scenarios join SCENARIOS)
 
 MODULE_LABEL = {REFERENCE_MODULE: "reference", OUR_MODULE: "ours"}
 _live_prosodies = []
@@ -234,6 +236,8 @@ def main():
                     help="meson build dir holding bindings/lua/*.so (ours; default: <repo>/build)")
     ap.add_argument("--only", action="append", metavar="NAME",
                     help="run only this scenario (repeatable)")
+    ap.add_argument("--file", action="append", metavar="MODULE",
+                    help="run only the scenarios of this file, e.g. scenarios_phone (repeatable)")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     ap.add_argument("--json", metavar="PATH", help="write one JSON object per scenario run")
     ap.add_argument("--keep", action="store_true", help="keep every work dir (config, data, logs)")
@@ -246,6 +250,12 @@ def main():
                     help="debug-level Prosody logs, tracebacks, every check")
     args = ap.parse_args()
 
+    if args.file:
+        files = {s.fn.__module__ for s in SCENARIOS}
+        unknown = [f for f in args.file if f not in files]
+        if unknown:
+            ap.error("no scenarios in %s (files: %s)" % (", ".join(unknown), ", ".join(sorted(files))))
+        SCENARIOS[:] = [s for s in SCENARIOS if s.fn.__module__ in args.file]
     if args.list:
         for s in SCENARIOS:
             print("%-24s %s" % (s.name, s.doc))

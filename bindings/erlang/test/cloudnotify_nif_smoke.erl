@@ -46,6 +46,9 @@ tests() ->
           element(1, cloudnotify_nif:set_option(Ctx, "push_max_errors", "0")) =:= -510),
     {0, _} = cloudnotify_nif:set_option(Ctx, "push_max_errors", "1"),
     {0, _} = cloudnotify_nif:set_option(Ctx, "push_max_hibernation_timeout", "600"),
+    %% several pushes to one registration in a row, as 0.2 allowed
+    {0, _} = cloudnotify_nif:set_option(Ctx, "push_visible_interval", "0"),
+    {0, _} = cloudnotify_nif:set_option(Ctx, "push_silent_per_hour", "0"),
     check("strerror", is_binary(cloudnotify_nif:strerror(-509))),
     check("badarg for a non-binary stanza",
           try cloudnotify_nif:handle_app_reply(Ctx, 42), false
