@@ -110,8 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FH_CHECK(fh_set_int(&h, CLOUDNOTIFY_OPT_MAX_ERRORS, max_errors) == 0);
   FH_CHECK(fh_session_new(&h, 0, JULIET, "balcony") == 0);
   FH_CHECK(fh_session_new(&h, 1, ROMEO, "garden") == 0);
+  /* Three devices of one account: one client identity each, or they
+   * would replace each other (0.3). */
+  FH_CHECK(cloudnotify_session_set_client_id(h.slots[0].s, "dev-1") == 0);
   FH_CHECK(fh_enable(&h, 0, "push.example.net", NULL, NULL) == 0);
+  FH_CHECK(cloudnotify_session_set_client_id(h.slots[0].s, "dev-2") == 0);
   FH_CHECK(fh_enable(&h, 0, "pubsub.app.example", "n1", FORM) == 0);
+  FH_CHECK(cloudnotify_session_set_client_id(h.slots[0].s, "dev-3") == 0);
   FH_CHECK(fh_enable(&h, 0, "push.example.net", "n2", NULL) == 0);
   FH_CHECK(fh_enable(&h, 1, "push.example.net", "romeo", NULL) == 0);
   char *m1 = fh_stanza(0, JULIET, 1), *m2 = fh_stanza(5, JULIET, 2), *m3 = fh_stanza(0, ROMEO, 3);

@@ -298,8 +298,7 @@ static void cb_removed(void *ud, const char *account, const char *jid, const cha
   check_account(account);
   check_push_jid(jid);
   FH_CHECK(node == NULL || *node != '\0');
-  FH_CHECK(reason == CLOUDNOTIFY_REMOVED_DISABLED || reason == CLOUDNOTIFY_REMOVED_ERRORS ||
-           reason == CLOUDNOTIFY_REMOVED_EVICTED || reason == CLOUDNOTIFY_REMOVED_ACCOUNT);
+  FH_CHECK(reason >= CLOUDNOTIFY_REMOVED_DISABLED && reason <= CLOUDNOTIFY_REMOVED_CLIENT_REPLACED);
   h->removed++;
   g_free(h->last_removed_jid);
   h->last_removed_jid = g_strdup(jid);

@@ -66,27 +66,10 @@ static int clear_run(cloudnotify_ctx *ctx, cn_task *t) {
   return u ? clear_loop(ctx, u, J) : 0;
 }
 
-/* The cached user behind an account argument: JID_MALFORMED, STORE,
- * CN_PARKED or 0. */
-static int account_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) {
-  *u = g_hash_table_lookup(ctx->users, account);
-  if (*u) {
-    CN_COUNT(ctx, CN_C_CACHE_HITS);
-    cn_user_touch(ctx, *u);
-    return 0;
-  }
-  char *bare = cn_account_normalize(account);
-  if (!bare)
-    return CLOUDNOTIFY_ERR_JID_MALFORMED;
-  int rc = cn_user_get(ctx, bare, u);
-  g_free(bare);
-  return rc;
-}
-
 /* The work; CN_PARKED when the load answers later. */
 static int fetched_impl(cloudnotify_ctx *ctx, const char *account, unsigned *pushes) {
   cn_user *u;
-  int rc = account_user(ctx, account, &u);
+  int rc = cn_user_get_input(ctx, account, &u);
   if (rc)
     return rc;
   for (guint i = 0; i < u->regs->len; i++)

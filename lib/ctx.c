@@ -515,6 +515,7 @@ void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *ji
     [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = CN_C_PUBLISHES_FORGOTTEN,
     [CLOUDNOTIFY_PUBLISH_REFUSED] = CN_C_PUBLISHES_REFUSED,
     [CLOUDNOTIFY_PUBLISH_VETOED] = CN_C_PUBLISHES_VETOED,
+    [CLOUDNOTIFY_PUBLISH_TRANSIENT] = CN_C_REPLIES_TRANSIENT,
   };
   CN_COUNT(ctx, counter[outcome]);
   if (!ctx->cb.publish_outcome || ctx->destroying)

@@ -135,8 +135,10 @@ static void enable_new_reg(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
   /* The new registration replaces the old one whole: no extension in
    * this enable means none (encryption off). */
   cn_reg_set_ext(j->r, g_steal_pointer(&j->ext));
+  /* 0.3: the session's identity (client id, else resource), which later
+   * sessions of the same client are bound by (cn_policy_follow_client). */
   if (j->t.session)
-    j->r->client_id = g_strdup(j->t.session->client_id);
+    j->r->client_id = g_strdup(cn_policy_identity(j->t.session));
 }
 
 /* Whom the enable evicts is the policy's (cn_policy_admit).  The store
@@ -146,7 +148,7 @@ static void enable_pick_victims(cloudnotify_ctx *ctx, enable_job *j, cn_user *u)
   j->victims = g_ptr_array_new_with_free_func(g_free);
   j->evicted = g_ptr_array_new_with_free_func(g_free);
   j->k = 0;
-  cn_policy_admit(ctx, u, j->jid, j->node, j->victims);
+  cn_policy_admit(ctx, u, j->jid, j->node, j->r->client_id, j->victims);
 }
 
 static int enable_apply(cloudnotify_ctx *ctx, enable_job *j, cn_user *u) {
@@ -202,6 +204,8 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
         rc = cn_store_remove(ctx, u->account, o->jid, o->node);
         if (rc == CN_WAIT)
           return CN_WAIT;
+        if (rc && cn_policy_victim_optional(o, j->r))
+          continue;
         if (rc)
           break;
         g_ptr_array_add(j->evicted, g_strdup(o->ident));
@@ -212,7 +216,7 @@ static int enable_step(cloudnotify_ctx *ctx, enable_job *j) {
       break;
     case EN_UNDO:
       /* Those the store did remove are gone from memory too. */
-      cn_policy_drop_evicted(ctx, u, j->evicted);
+      cn_policy_drop_evicted(ctx, u, j->evicted, j->r->client_id);
       g_ptr_array_set_size(j->evicted, 0);
       j->stage = EN_UNDONE;
       rc = cn_store_remove(ctx, u->account, j->r->jid, j->r->node);
@@ -249,7 +253,11 @@ static int enable_run(cloudnotify_ctx *ctx, cn_task *t) {
     break;
   case EN_EVICT:
     if (cn_store_checked(ctx, "removing", t->account, answer)) {
-      j->stage = EN_UNDO;
+      cn_reg *o = cn_user_find_ident(u, j->victims->pdata[j->k]);
+      if (o && cn_policy_victim_optional(o, j->r))
+        j->k++;
+      else
+        j->stage = EN_UNDO;
     } else {
       g_ptr_array_add(j->evicted, g_strdup(j->victims->pdata[j->k]));
       j->k++;

@@ -16,6 +16,7 @@
 #include "push-ext.h"
 #include "push.h"
 #include "random.h"
+#include "reg-policy.h"
 #include "registry.h"
 #include "seen.h"
 #include "session.h"
@@ -209,6 +210,7 @@ int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *ses
    * ignore-unknown): calls too, a muted caller does not ring. */
   if (cn_push_ext_suppressed(ctx, r, sum))
     return 0;
+
   /* On the heap: a filter that answers later keeps it until then. */
   cloudnotify_push *p = g_new0(cloudnotify_push, 1);
   p->ctx = ctx;
@@ -225,6 +227,13 @@ int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *ses
   if (!cn_gate_admit(ctx, r, p)) {
     if (sum)
       seen_add_all(ctx, sum, covered, r);
+    cn_push_free(p);
+    return 0;
+  }
+  /* Registration policy (reg-policy.c): back-off after transient app-server
+   * errors, registration TTL.  After the gate, so that what the back-off
+   * holds is in the count its retry carries. */
+  if (cn_policy_push_held(ctx, r, sum)) {
     cn_push_free(p);
     return 0;
   }

@@ -226,15 +226,21 @@ static int apply_now(cloudnotify_ctx *ctx, pending *p, const reply_fields *f) {
   g_strlcpy(id, p->id, sizeof id);
   drop(ctx, p);
   if (!f->is_error) {
-    cn_policy_on_publish_ok(ctx, r);
     cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_OK, NULL, NULL, 0);
+    /* After the report: ending a back-off may send the held push. */
+    cn_policy_on_publish_ok(ctx, r);
     return 0;
   }
-  if (!cn_policy_error_counts(f->error_type)) {
+  cloudnotify_publish_outcome kind =
+      cn_policy_classify_error(ctx, f->error_type, f->error_condition);
+  if (kind != CLOUDNOTIFY_PUBLISH_ERROR) {
     cn_log_id(ctx, CLOUDNOTIFY_LOG_DEBUG, CLOUDNOTIFY_LOG_ID_REPLY_WAIT,
-              "push to %s for %s: temporary error, not counted", r->jid, u->account);
-    cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_WAIT, f->error_type,
-                      f->error_condition, r->errors);
+              "push to %s for %s: %s error (%s), not counted", r->jid, u->account,
+              kind == CLOUDNOTIFY_PUBLISH_WAIT ? "wait" : "transient",
+              f->error_condition ? f->error_condition : "no condition");
+    cn_report_publish(ctx, u->account, r->jid, r->node, id, kind, f->error_type, f->error_condition,
+                      r->errors);
+    cn_policy_backoff_start(ctx, r);
     return 0;
   }
   gboolean at_limit = cn_policy_on_publish_error(ctx, r, f->error_type, f->error_condition);

@@ -13,6 +13,7 @@
 #include "pending.h"
 #include "push-ext.h"
 #include "reg-policy.h"
+#include "rules.h"
 #include "xml.h"
 
 struct cloudnotify_loader {
@@ -95,6 +96,8 @@ void cn_reg_free(cn_reg *r) {
   g_free(r->ident);
   g_free(r->client_id);
   cn_reg_set_ext(r, NULL);
+  cn_timer_cancel(&r->backoff_timer);
+  cn_summary_free(r->held_sum);
   g_free(r);
 }
 
@@ -338,7 +341,7 @@ static int step_answered(cloudnotify_ctx *ctx, load_job *j, int rc) {
     j->reg_failed = TRUE;
   if (s->last) {
     if (!j->reg_failed)
-      cn_cb_removed(ctx, j->t.account, s->r, CLOUDNOTIFY_REMOVED_EVICTED);
+      cn_policy_report_removed(ctx, j->t.account, s->r, s->r->leaving);
     j->reg_failed = FALSE;
   }
   return 0;
@@ -427,6 +430,19 @@ static int load_run(cloudnotify_ctx *ctx, cn_task *t) {
   if (step_answered(ctx, j, rc))
     return load_failed(ctx, j);
   return run_steps(ctx, j);
+}
+
+int cn_user_get_input(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
+  /* Cache keys are normalised and normalising is idempotent, so a host
+   * passing the normalised form (the usual case) skips stringprep. */
+  if (g_hash_table_contains(ctx->users, account))
+    return cn_user_get(ctx, account, out);
+  char *bare = cn_account_normalize(account);
+  if (!bare)
+    return CLOUDNOTIFY_ERR_JID_MALFORMED;
+  int rc = cn_user_get(ctx, bare, out);
+  g_free(bare);
+  return rc;
 }
 
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {

@@ -8,6 +8,7 @@
 
 #include "cloudnotify/cloudnotify.h"
 #include "push-gate.h"
+#include "timers.h"
 
 typedef struct cn_user cn_user;
 typedef struct cn_reg cn_reg;
@@ -25,7 +26,6 @@ struct cn_reg {
    * stanza-errors.c, or NULL), reported when it causes the removal */
   const char *last_error_type;
   const char *last_error_condition;
-  char *client_id; /* of the enabling session, NULL when none */
   /* count, window and budget (push-gate.c); in memory only */
   cn_gate_state gate;
   /* Tigase's push extensions (push-ext.h), NULL when none; stored is then
@@ -34,6 +34,14 @@ struct cn_reg {
   struct cn_push_ext *ext;
   char *stored;
   size_t stored_len;
+  char *client_id; /* identity of the enabling session (0.3: client id, else resource) */
+  /* 0.3, reg-policy.c's alone: the back-off after WAIT / TRANSIENT replies
+   * and what it held; lost when the registration leaves memory. */
+  int64_t backoff_ms;                 /* current length; 0: none since the last result */
+  unsigned held;                      /* pushes held during the back-off */
+  struct cn_summary *held_sum;        /* the one the retry stands for (important first) */
+  cn_timer backoff_timer;             /* end of the back-off, or an expiry to carry out */
+  cloudnotify_removal_reason leaving; /* why a load drops it (surplus or expired) */
 };
 
 struct cn_user {
@@ -51,6 +59,9 @@ struct cn_user {
  * until the next call that may evict (cn_user_get again) unless it has
  * sessions. */
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out);
+/* cn_user_get for an account as a host passed it (not yet normalised):
+ * also CLOUDNOTIFY_ERR_JID_MALFORMED. */
+int cn_user_get_input(cloudnotify_ctx *ctx, const char *account, cn_user **out);
 void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
 /* Free a user already taken out of the cache (ctx->users, user_lru). */
 void cn_user_free(cn_user *u);

@@ -13,6 +13,7 @@
 #include "notify.h"
 #include "pending.h"
 #include "push-gate.h"
+#include "reg-policy.h"
 #include "registry.h"
 #include "rules.h"
 #include "tree.h"
@@ -69,6 +70,9 @@ int cloudnotify_session_new(cloudnotify_ctx *ctx, const char *account, const cha
   ctx->sessions = g_list_prepend(ctx->sessions, s);
   s->ctx_link = ctx->sessions;
   *out = s;
+  /* The registration follows the client (reg-policy.c); a refusal (BUSY)
+   * only leaves the session unbound. */
+  cn_policy_follow_client(s);
   return cn_leave(ctx, 0);
 }
 
@@ -138,6 +142,7 @@ int cloudnotify_session_set_client_id(cloudnotify_session *s, const char *id) {
   if (rc == 0) {
     g_free(s->client_id);
     s->client_id = g_strdup(id);
+    cn_policy_follow_client(s);
   }
   return cn_leave(s->ctx, rc);
 }

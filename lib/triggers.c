@@ -38,24 +38,6 @@ static cloudnotify_session *bound_session(const cn_user *u, const cn_reg *r) {
   return NULL;
 }
 
-/* The cached user behind an account argument: JID_MALFORMED, STORE or 0. */
-static int account_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) {
-  /* Cache keys are normalised and normalising is idempotent, so a host
-   * passing the normalised form (the usual case) skips stringprep. */
-  *u = g_hash_table_lookup(ctx->users, account);
-  if (*u) {
-    CN_COUNT(ctx, CN_C_CACHE_HITS);
-    cn_user_touch(ctx, *u);
-    return 0;
-  }
-  char *bare = cn_account_normalize(account);
-  if (!bare)
-    return CLOUDNOTIFY_ERR_JID_MALFORMED;
-  int rc = cn_user_get(ctx, bare, u);
-  g_free(bare);
-  return rc;
-}
-
 /* The loop over an account's registrations, parked when a filter
  * answers later. */
 typedef struct {
@@ -154,7 +136,7 @@ static unsigned trigger_run_loop(cloudnotify_ctx *ctx, cn_user *u, loop_job *L) 
 static int trigger_impl(cloudnotify_ctx *ctx, const char *account, const cn_input *in,
                         const char *archive_id, audience who, unsigned *pushes) {
   cn_user *u;
-  int rc = account_user(ctx, account, &u);
+  int rc = cn_user_get_input(ctx, account, &u);
   /* Most users have no registration: decided before any parsing. */
   if (rc || u->regs->len == 0)
     return rc;
@@ -311,7 +293,7 @@ int cloudnotify_account_has_push(cloudnotify_ctx *ctx, const char *account) {
   if (cn_pending_busy(ctx, account))
     return cn_leave(ctx, cn_account_normalize_ok(account) ? 1 : CLOUDNOTIFY_ERR_JID_MALFORMED);
   cn_user *u;
-  int rc = account_user(ctx, account, &u);
+  int rc = cn_user_get_input(ctx, account, &u);
   if (rc == CN_PARKED)
     return cn_leave(ctx, 1);
   return cn_leave(ctx, rc ? rc : u->regs->len > 0);
@@ -332,7 +314,7 @@ static int ping_impl(cloudnotify_ctx *ctx, const char *account,
   }
   cn_user *u = NULL;
   if (!rc)
-    rc = account_user(ctx, account, &u);
+    rc = cn_user_get_input(ctx, account, &u);
   if (rc) {
     g_strfreev(L.jids);
     g_strfreev(L.nodes);

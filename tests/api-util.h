@@ -133,6 +133,19 @@ static inline void au_enable_ok(fake_host *h, cloudnotify_session *s, const char
   au_assert_last_reply(h, "result");
 }
 
+/* An enable from s as a device of its own (0.3): the session's client id
+ * is first set to one named after (jid, node), so that the registrations
+ * a test enables from one session stay apart instead of replacing each
+ * other by client identity (docs/features.md, "The registration follows
+ * the client"). */
+static inline void au_enable_device(fake_host *h, cloudnotify_session *s, const char *jid,
+                                    const char *node, const char *form) {
+  char *id = g_strdup_printf("dev:%s<%s", jid, node ? node : "");
+  assert_int_equal(cloudnotify_session_set_client_id(s, id), 0);
+  g_free(id);
+  au_enable_ok(h, s, jid, node, form);
+}
+
 /* Publishes recorded to (jid, node); node NULL counts publishes without
  * a node attribute. */
 static inline unsigned au_publishes_to(const fake_host *h, const char *jid, const char *node) {

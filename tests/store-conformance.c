@@ -682,10 +682,14 @@ static void disable_reaches_store(void **state) {
   chost h;
   host_open(&h, f, 5, 16);
   cloudnotify_session *s = host_session(&h, ALICE, "phone", NULL);
+  /* Three devices: one client identity each, or they would replace each
+   * other (0.3). */
   assert_true(host_iq(&h, s, "enable", PUSH, "a", NULL));
   h.now++;
+  assert_int_equal(cloudnotify_session_set_client_id(s, "dev-b"), 0);
   assert_true(host_iq(&h, s, "enable", PUSH, "b", NULL));
   h.now++;
+  assert_int_equal(cloudnotify_session_set_client_id(s, "dev-c"), 0);
   assert_true(host_iq(&h, s, "enable", PUSH2, "a", NULL));
   assert_true(host_iq(&h, s, "disable", PUSH, "a", NULL));
   clist l = { 0 };
@@ -715,6 +719,8 @@ static void device_limit_eviction_reaches_store(void **state) {
   for (int i = 0; i < 6; i++) {
     h.now += 10;
     snprintf(node, sizeof node, "device-%d", i);
+    /* One client identity per device (0.3). */
+    assert_int_equal(cloudnotify_session_set_client_id(s, node), 0);
     assert_true(host_iq(&h, s, "enable", PUSH, node, NULL));
   }
   assert_int_equal(h.removed, 1);

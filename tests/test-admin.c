@@ -209,7 +209,8 @@ static void list_registrations(void **state) {
   assert_string_equal(l->account, ALICE);
   /* Newest first, every field as stored. */
   assert_string_equal(list_at(l, 0), OTHER_PUSH_JID " - 0 urn:uuid:client-1 - 1700000000010");
-  assert_string_equal(list_at(l, 1), PUSH_JID " n1 1 - form 1700000000000");
+  /* Enabled without a client id: the resource is its identity (0.3). */
+  assert_string_equal(list_at(l, 1), PUSH_JID " n1 1 " ALICE_RES " form 1700000000000");
   list_free(l);
 
   /* The callback may stop the listing. */
@@ -550,7 +551,7 @@ static void errors_survive_restart(void **state) {
   au_set(&h, "push_max_errors", "3");
   listing *l = list_new();
   assert_int_equal(cloudnotify_account_registrations(h.ctx, ALICE, collect, l), 1);
-  assert_string_equal(list_at(l, 0), PUSH_JID " n 2 - - 1700000000000");
+  assert_string_equal(list_at(l, 0), PUSH_JID " n 2 " ALICE_RES " - 1700000000000");
   list_free(l);
   fail_pushes(&h, 1);
   assert_int_equal(h.removed->len, 1);
@@ -631,7 +632,7 @@ static void errors_without_set_errors(void **state) {
   assert_int_equal(cloudnotify_account_forget(h.ctx, ALICE), 0);
   listing *l = list_new();
   assert_int_equal(cloudnotify_account_registrations(h.ctx, ALICE, collect, l), 1);
-  assert_string_equal(list_at(l, 0), PUSH_JID " n 2 - - 1700000000000");
+  assert_string_equal(list_at(l, 0), PUSH_JID " n 2 " ALICE_RES " - 1700000000000");
   list_free(l);
   /* Enabled again elsewhere (a newer enable time): a new count. */
   ad_find(&st, ALICE, PUSH_JID, "n")->enabled_at += 1;
@@ -807,7 +808,8 @@ static void client_id_set_and_seen(void **state) {
                    "jid='push.example'/></iq>";
   assert_int_equal(cloudnotify_handle_client_iq(s, iq, strlen(iq)), 0);
   assert_string_equal(ih.filter_saw, "urn:uuid:0b2c");
-  /* Forgotten: later registrations carry none, earlier ones keep theirs. */
+  /* Forgotten: later registrations carry the session's resource, its
+   * identity without a client id (0.3); earlier ones keep theirs. */
   assert_int_equal(cloudnotify_session_set_client_id(s, NULL), 0);
   assert_null(cloudnotify_session_client_id(s));
   const char *iq2 = "<iq type='set' id='e2'><enable xmlns='urn:xmpp:push:0' "
@@ -817,7 +819,7 @@ static void client_id_set_and_seen(void **state) {
   unsigned n;
   assert_int_equal(cloudnotify_ping(ih.h.ctx, ALICE, NULL, 0, &n), 0);
   assert_int_equal(n, 2);
-  assert_string_equal(ih.push_saw, "push.example=urn:uuid:0b2c other.example=(none)");
+  assert_string_equal(ih.push_saw, "push.example=urn:uuid:0b2c other.example=" ALICE_RES);
   assert_null(cloudnotify_push_client_id(NULL));
   cloudnotify_session_free(s);
   cloudnotify_ctx_free(ih.h.ctx);
@@ -1009,7 +1011,8 @@ static int fr_filter(void *ud, cloudnotify_push *p) {
     /* The getters stay usable. */
     assert_int_equal(cloudnotify_session_has_push(f->victim), 1);
     assert_null(cloudnotify_session_client_id(f->victim));
-    assert_null(cloudnotify_push_client_id(p));
+    /* Enabled without a client id: the resource (0.3). */
+    assert_string_equal(cloudnotify_push_client_id(p), ALICE_RES);
   }
   return 0;
 }
@@ -1161,6 +1164,9 @@ static void free_session_in_store_load(void **state) {
   };
   assert_int_equal(cloudnotify_ctx_set_store(f->h.ctx, &v, NULL), 0);
   load_victim = fr_session(f, ALICE_RES);
+  /* The session's appearance loaded the account (0.3, to find its
+   * client's registration): forgotten, the enable loads it again. */
+  assert_int_equal(cloudnotify_account_forget(f->h.ctx, ALICE), 0);
   assert_int_equal(fh_enable(load_victim, PUSH_JID, NULL, NULL), 0);
   assert_int_equal(f->regfilter_calls + f->sends, 0);
   /* The account stays cached, without registration. */

@@ -450,10 +450,10 @@ static void option_takes_effect(void **state) {
                    CLOUDNOTIFY_ERR_OPTION_VALUE);
   assert_int_equal(cloudnotify_ctx_set_option(h.ctx, "push_max_devices", "many"),
                    CLOUDNOTIFY_ERR_OPTION_VALUE);
-  au_enable_ok(&h, s, "a.example", NULL, NULL);
-  au_enable_ok(&h, s, "b.example", NULL, NULL);
+  au_enable_device(&h, s, "a.example", NULL, NULL);
+  au_enable_device(&h, s, "b.example", NULL, NULL);
   assert_int_equal(h.removed->len, 0);
-  au_enable_ok(&h, s, "c.example", NULL, NULL);
+  au_enable_device(&h, s, "c.example", NULL, NULL);
   assert_int_equal(h.removed->len, 1);
   assert_string_equal(au_removed(&h, 0)->jid, "a.example");
 
@@ -681,6 +681,8 @@ static void reentrant_every_entry(void **state) {
   /* Nothing changed: push_max_devices is still 5, so a second
    * registration evicts nothing, and the first is still there. */
   const char *iq2 = "<iq type='set' id='e2'><enable xmlns='urn:xmpp:push:0' jid='q.example'/></iq>";
+  /* Another client (0.3): the same one would replace its registration. */
+  assert_int_equal(cloudnotify_session_set_client_id(pr->s, "other-client"), 0);
   assert_int_equal(cloudnotify_handle_client_iq(pr->s, iq2, strlen(iq2)), CLOUDNOTIFY_ERR_SEND);
   assert_int_equal(pr->removed, 0);
   assert_int_equal(cloudnotify_ping(pr->h.ctx, ALICE, NULL, 0, &n), 0);

@@ -51,6 +51,15 @@ static cloudnotify_session *enabled_session(fake_host *h, const char *account, c
   return s;
 }
 
+/* An enable from s as another client (0.3): registrations enabled from
+ * one session with one client identity replace each other. */
+static int raw_enable_device(cloudnotify_session *s, const char *jid, const char *node) {
+  char *id = g_strdup_printf("dev:%s<%s", jid, node ? node : "");
+  assert_int_equal(cloudnotify_session_set_client_id(s, id), 0);
+  g_free(id);
+  return raw_enable(s, jid, node);
+}
+
 static char *msg(const char *to, const char *id, const char *body) {
   return fh_message(to, id, body);
 }
@@ -148,7 +157,7 @@ static void eviction_answered_later(void **state) {
   cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
   fh_clear(&h);
   h.now += 10;
-  assert_int_equal(raw_enable(s, PUSH_JID, "n2"), 0);
+  assert_int_equal(raw_enable_device(s, PUSH_JID, "n2"), 0);
   assert_int_equal(fh_complete(&h, 0, 0), 0); /* filter */
   assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_SAVE);
   assert_int_equal(fh_complete(&h, 0, 0), 0);
@@ -163,7 +172,7 @@ static void eviction_answered_later(void **state) {
   /* The eviction fails: the new one is removed again, nothing changes. */
   fh_clear(&h);
   h.now += 10;
-  assert_int_equal(raw_enable(s, PUSH_JID, "n3"), 0);
+  assert_int_equal(raw_enable_device(s, PUSH_JID, "n3"), 0);
   assert_int_equal(fh_complete(&h, 0, 0), 0); /* filter */
   assert_int_equal(fh_complete(&h, 0, 0), 0); /* save */
   assert_int_equal(fh_op_kind(&h, 0), CLOUDNOTIFY_OP_REMOVE);
@@ -823,7 +832,7 @@ static void admin_calls_on_a_busy_account(void **state) {
   fake_host h;
   later_init(&h);
   cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
-  assert_int_equal(raw_enable(s, PUSH_JID, "n2"), 0); /* waits on the filter */
+  assert_int_equal(raw_enable_device(s, PUSH_JID, "n2"), 0); /* waits on the filter */
   assert_int_equal(fh_open_ops(&h), 1);
   unsigned removed = 7;
   assert_int_equal(cloudnotify_account_remove_all(h.ctx, ALICE, &removed), CLOUDNOTIFY_ERR_BUSY);
@@ -896,7 +905,7 @@ static void tree_calls_park_as_text(void **state) {
   later_init(&h);
   au_set(&h, "push_notification_with_body", "true");
   cloudnotify_session *s = enabled_session(&h, ALICE, "n1");
-  assert_int_equal(raw_enable(s, PUSH_JID, "n2"), 0); /* busy */
+  assert_int_equal(raw_enable_device(s, PUSH_JID, "n2"), 0); /* busy */
   fh_clear(&h);
   tt_host th = { 0 };
   char *m = msg(ALICE, "t1", "from a tree");
@@ -922,7 +931,7 @@ static void tree_calls_park_as_text(void **state) {
   assert_int_equal(h.rows->len, 1);
   /* Queued stanzas of a hibernated session, as trees. */
   assert_int_equal(cloudnotify_session_hibernated(s, NULL, 0), 0);
-  assert_int_equal(raw_enable(s, PUSH_JID, "n3"), 0); /* busy again */
+  assert_int_equal(raw_enable_device(s, PUSH_JID, "n3"), 0); /* busy again */
   fh_clear(&h);
   m = msg(ALICE, "t2", "queued tree");
   n = tt_from_xml(m, strlen(m));

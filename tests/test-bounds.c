@@ -50,9 +50,9 @@ static void max_devices_at_bound(void **state) {
   fixture *f = *state;
   au_set(&f->h, "push_max_devices", "2");
   cloudnotify_session *s = au_session(&f->h, ALICE, ALICE_RES);
-  au_enable_ok(&f->h, s, PUSH_JID, "a", NULL);
+  au_enable_device(&f->h, s, PUSH_JID, "a", NULL);
   f->h.now++;
-  au_enable_ok(&f->h, s, PUSH_JID, "b", NULL);
+  au_enable_device(&f->h, s, PUSH_JID, "b", NULL);
   /* At the bound: both kept. */
   assert_int_equal(f->h.removed->len, 0);
   assert_int_equal(f->st.records->len, 2);
@@ -60,12 +60,12 @@ static void max_devices_at_bound(void **state) {
   assert_int_equal(au_ping(&f->h, ALICE), 2);
   /* Replacing one at the bound is not one more. */
   f->h.now++;
-  au_enable_ok(&f->h, s, PUSH_JID, "a", NULL);
+  au_enable_device(&f->h, s, PUSH_JID, "a", NULL);
   assert_int_equal(f->h.removed->len, 0);
   assert_int_equal(f->st.records->len, 2);
   /* One over: the least recently enabled ("b" now) goes. */
   f->h.now++;
-  au_enable_ok(&f->h, s, PUSH_JID, "c", NULL);
+  au_enable_device(&f->h, s, PUSH_JID, "c", NULL);
   assert_int_equal(f->h.removed->len, 1);
   assert_string_equal(au_removed(&f->h, 0)->node, "b");
   assert_int_equal(au_removed(&f->h, 0)->reason, CLOUDNOTIFY_REMOVED_EVICTED);

@@ -81,11 +81,11 @@ static void enable_same_key_replaces(void **state) {
 static void enable_replace_becomes_most_recent(void **state) {
   fixture *f = *state;
   au_set(&f->h, "push_max_devices", "2");
-  au_enable_ok(&f->h, f->s, "a.example", NULL, NULL);
-  au_enable_ok(&f->h, f->s, "b.example", NULL, NULL);
-  au_enable_ok(&f->h, f->s, "a.example", NULL, NULL);
+  au_enable_device(&f->h, f->s, "a.example", NULL, NULL);
+  au_enable_device(&f->h, f->s, "b.example", NULL, NULL);
+  au_enable_device(&f->h, f->s, "a.example", NULL, NULL);
   assert_int_equal(f->h.removed->len, 0);
-  au_enable_ok(&f->h, f->s, "c.example", NULL, NULL);
+  au_enable_device(&f->h, f->s, "c.example", NULL, NULL);
   assert_int_equal(f->h.removed->len, 1);
   assert_string_equal(au_removed(&f->h, 0)->jid, "b.example");
   assert_int_equal(au_removed(&f->h, 0)->reason, CLOUDNOTIFY_REMOVED_EVICTED);
@@ -286,9 +286,10 @@ static void enable_eviction_store_failure(void **state) {
   au_use_store(&f->h, &st);
   f->s = au_session(&f->h, ALICE, ALICE_RES);
   au_set(&f->h, "push_max_devices", "1");
-  au_enable_ok(&f->h, f->s, "a.example", NULL, NULL);
+  au_enable_device(&f->h, f->s, "a.example", NULL, NULL);
   st.fail_remove = 1;
   fh_clear(&f->h);
+  assert_int_equal(cloudnotify_session_set_client_id(f->s, "dev:b"), 0);
   assert_int_equal(fh_enable(f->s, "b.example", NULL, NULL), 0);
   au_assert_last_reply(&f->h, "wait/internal-server-error");
   st.fail_remove = 0;
@@ -375,12 +376,12 @@ static void malformed_xml_no_reply(void **state) {
 static void device_limit_evicts_least_recent(void **state) {
   fixture *f = *state;
   au_set(&f->h, "push_max_devices", "2");
-  au_enable_ok(&f->h, f->s, "a.example", "na", NULL);
+  au_enable_device(&f->h, f->s, "a.example", "na", NULL);
   f->h.now += 1000;
-  au_enable_ok(&f->h, f->s, "b.example", "nb", NULL);
+  au_enable_device(&f->h, f->s, "b.example", "nb", NULL);
   assert_int_equal(f->h.removed->len, 0);
   f->h.now += 1000;
-  au_enable_ok(&f->h, f->s, "c.example", "nc", NULL);
+  au_enable_device(&f->h, f->s, "c.example", "nc", NULL);
   assert_int_equal(f->h.removed->len, 1);
   const fh_removed *r = au_removed(&f->h, 0);
   assert_string_equal(r->account, ALICE);
@@ -402,9 +403,9 @@ static void device_limit_lowered_at_run_time(void **state) {
   fixture *f = *state;
   const char *jids[] = { "a.example", "b.example", "c.example", "d.example" };
   for (size_t i = 0; i < G_N_ELEMENTS(jids); i++)
-    au_enable_ok(&f->h, f->s, jids[i], NULL, NULL);
+    au_enable_device(&f->h, f->s, jids[i], NULL, NULL);
   au_set(&f->h, "push_max_devices", "2");
-  au_enable_ok(&f->h, f->s, "e.example", NULL, NULL);
+  au_enable_device(&f->h, f->s, "e.example", NULL, NULL);
   assert_int_equal(f->h.removed->len, 3);
   for (unsigned i = 0; i < 3; i++) {
     assert_string_equal(au_removed(&f->h, i)->jid, jids[i]);
@@ -427,10 +428,11 @@ static void device_limit_lowered_partial_store_failure(void **state) {
   f->s = au_session(&f->h, ALICE, ALICE_RES);
   const char *jids[] = { "a.example", "b.example", "c.example", "d.example" };
   for (size_t i = 0; i < G_N_ELEMENTS(jids); i++)
-    au_enable_ok(&f->h, f->s, jids[i], NULL, NULL);
+    au_enable_device(&f->h, f->s, jids[i], NULL, NULL);
   au_set(&f->h, "push_max_devices", "2");
   st.fail_remove_after = 1;
   fh_clear(&f->h);
+  assert_int_equal(cloudnotify_session_set_client_id(f->s, "dev:e"), 0);
   assert_int_equal(fh_enable(f->s, "e.example", NULL, NULL), 0);
   au_assert_last_reply(&f->h, "wait/internal-server-error");
   assert_int_equal(f->h.removed->len, 1);
@@ -471,15 +473,15 @@ static void device_limit_order_survives_restart(void **state) {
 
   /* Enabled in the order a, b; the clock standing still must not matter. */
   cloudnotify_session *s = restart(&h, &st, 1700000000000);
-  au_enable_ok(&h, s, "a.example", NULL, NULL);
-  au_enable_ok(&h, s, "b.example", NULL, NULL);
+  au_enable_device(&h, s, "a.example", NULL, NULL);
+  au_enable_device(&h, s, "b.example", NULL, NULL);
   stop(&h, s);
   assert_int_equal(st.records->len, 2);
   assert_int_equal(st.destroys, 1);
 
   /* After the restart c evicts a, the least recently enabled. */
   s = restart(&h, &st, 1700000000000);
-  au_enable_ok(&h, s, "c.example", NULL, NULL);
+  au_enable_device(&h, s, "c.example", NULL, NULL);
   assert_int_equal(h.removed->len, 1);
   assert_string_equal(au_removed(&h, 0)->jid, "a.example");
   assert_int_equal(au_removed(&h, 0)->reason, CLOUDNOTIFY_REMOVED_EVICTED);
@@ -491,11 +493,11 @@ static void device_limit_order_survives_restart(void **state) {
 
   /* Re-enabling the oldest (b) makes it the most recent: d evicts c. */
   s = restart(&h, &st, 1700000000000);
-  au_enable_ok(&h, s, "b.example", NULL, NULL);
+  au_enable_device(&h, s, "b.example", NULL, NULL);
   assert_int_equal(h.removed->len, 0);
   stop(&h, s);
   s = restart(&h, &st, 1700000000000);
-  au_enable_ok(&h, s, "d.example", NULL, NULL);
+  au_enable_device(&h, s, "d.example", NULL, NULL);
   assert_int_equal(h.removed->len, 1);
   assert_string_equal(au_removed(&h, 0)->jid, "c.example");
   fh_clear(&h);
@@ -517,9 +519,9 @@ static void load_trims_to_limit(void **state) {
   fake_host h;
   cloudnotify_session *s = restart(&h, &st, 1700000000000);
   au_set(&h, "push_max_devices", "3");
-  au_enable_ok(&h, s, "a.example", NULL, NULL);
-  au_enable_ok(&h, s, "b.example", NULL, NULL);
-  au_enable_ok(&h, s, "c.example", NULL, NULL);
+  au_enable_device(&h, s, "a.example", NULL, NULL);
+  au_enable_device(&h, s, "b.example", NULL, NULL);
+  au_enable_device(&h, s, "c.example", NULL, NULL);
   stop(&h, s);
 
   s = restart(&h, &st, 1700000000000);
@@ -568,9 +570,9 @@ static void no_form_no_publish_options(void **state) {
 /* ---- disable ------------------------------------------------------------------ */
 
 static void enable_three(fixture *f) {
-  au_enable_ok(&f->h, f->s, PUSH_JID, "n1", NULL);
-  au_enable_ok(&f->h, f->s, PUSH_JID, "n2", NULL);
-  au_enable_ok(&f->h, f->s, OTHER_PUSH_JID, "n1", NULL);
+  au_enable_device(&f->h, f->s, PUSH_JID, "n1", NULL);
+  au_enable_device(&f->h, f->s, PUSH_JID, "n2", NULL);
+  au_enable_device(&f->h, f->s, OTHER_PUSH_JID, "n1", NULL);
   fh_clear(&f->h);
 }
 

@@ -363,6 +363,8 @@ static void script_run(host *h, script *sc) {
   /* Three registrations from two sessions with room for two. */
   enable(h, sc->s1, PUSH_JID, "n1");
   enable(h, sc->s2, PUSH_JID, "n2");
+  /* Another client on s1 (0.3): the same one would replace n1. */
+  assert_int_equal(cloudnotify_session_set_client_id(sc->s1, "urn:uuid:second"), 0);
   enable(h, sc->s1, OTHER_PUSH_JID, "n3");
 
   /* BOB's registration, from a session that then closes; CAROL has none.

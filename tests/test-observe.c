@@ -20,6 +20,9 @@ static int setup_flags(void **state, unsigned flags) {
   au_use_store(&f->h, &f->st);
   f->s = au_session(&f->h, ALICE, ALICE_RES);
   au_enable_ok(&f->h, f->s, PUSH_JID, "n1", NULL);
+  /* Later enables from f->s are another client's (0.3): they add to the
+   * registration above instead of replacing it by client identity. */
+  assert_int_equal(cloudnotify_session_set_client_id(f->s, "observe"), 0);
   fh_clear(&f->h);
   *state = f;
   return 0;
@@ -282,8 +285,8 @@ static void counts_replies(void **state) {
 static void counts_enables_and_reports_added(void **state) {
   fixture *f = *state;
   snapshot b = snap(f);
-  au_enable_ok(&f->h, f->s, OTHER_PUSH_JID, NULL, NULL);
-  au_enable_ok(&f->h, f->s, PUSH_JID, "n1", NULL);
+  au_enable_device(&f->h, f->s, OTHER_PUSH_JID, NULL, NULL);
+  au_enable_device(&f->h, f->s, PUSH_JID, "n1", NULL);
   MOVED(f, &b, { CLOUDNOTIFY_COUNTER_ENABLES, 2 });
   assert_int_equal(f->h.added->len, 2);
   const fh_added *a = f->h.added->pdata[0];
@@ -309,11 +312,11 @@ static void counts_enables_and_reports_added(void **state) {
 static void counts_removals_by_reason(void **state) {
   fixture *f = *state;
   au_set(&f->h, "push_max_devices", "2");
-  au_enable_ok(&f->h, f->s, "a.example", NULL, NULL);
+  au_enable_device(&f->h, f->s, "a.example", NULL, NULL);
   snapshot b = snap(f);
   f->h.now += 1;
   f->h.wall_offset += 1;
-  au_enable_ok(&f->h, f->s, "b.example", NULL, NULL);
+  au_enable_device(&f->h, f->s, "b.example", NULL, NULL);
   MOVED(f, &b, { CLOUDNOTIFY_COUNTER_ENABLES, 1 }, { CLOUDNOTIFY_COUNTER_REMOVED_EVICTED, 1 });
   b = snap(f);
   assert_int_equal(fh_disable(f->s, "b.example", NULL), 0);
@@ -441,7 +444,9 @@ static void gauges(void **state) {
   assert_int_equal(get(f, CLOUDNOTIFY_GAUGE_SESSIONS), 2);
   cloudnotify_session_free(s2);
   assert_int_equal(get(f, CLOUDNOTIFY_GAUGE_SESSIONS), 1);
-  assert_int_equal(get(f, CLOUDNOTIFY_GAUGE_CACHED_ACCOUNTS), 1);
+  /* 0.3: a new session's account is loaded, to find the registration of
+   * its client (docs/features.md); romeo's empty entry stays cached. */
+  assert_int_equal(get(f, CLOUDNOTIFY_GAUGE_CACHED_ACCOUNTS), 2);
   assert_int_equal(get(f, CLOUDNOTIFY_GAUGE_OUTSTANDING), 0);
   assert_int_equal(au_ping(&f->h, ALICE), 1);
   assert_int_equal(au_ping(&f->h, ALICE), 1);

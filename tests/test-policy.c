@@ -66,19 +66,19 @@ static void admit_evicts_least_recently_enabled(void **state) {
   GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
   add(f->u, "c.example", 30);
   add(f->u, "a.example", 10);
-  cn_policy_admit(f->ctx, f->u, "new.example", NULL, v);
+  cn_policy_admit(f->ctx, f->u, "new.example", NULL, NULL, v);
   assert_int_equal(v->len, 0); /* below the limit of 3 */
   add(f->u, "b.example", 20);
   /* Replacing the same key evicts nobody, even at the limit. */
-  cn_policy_admit(f->ctx, f->u, "b.example", NULL, v);
+  cn_policy_admit(f->ctx, f->u, "b.example", NULL, NULL, v);
   assert_int_equal(v->len, 0);
-  cn_policy_admit(f->ctx, f->u, "new.example", NULL, v);
+  cn_policy_admit(f->ctx, f->u, "new.example", NULL, NULL, v);
   assert_int_equal(v->len, 1);
   assert_string_equal(v->pdata[0], "a.example<");
   /* A limit lowered while cached: enough to fit the new one, oldest first. */
   g_ptr_array_set_size(v, 0);
   assert_int_equal(cloudnotify_ctx_set_option_int(f->ctx, CLOUDNOTIFY_OPT_MAX_DEVICES, 1), 0);
-  cn_policy_admit(f->ctx, f->u, "new.example", NULL, v);
+  cn_policy_admit(f->ctx, f->u, "new.example", NULL, NULL, v);
   assert_int_equal(v->len, 3);
   assert_string_equal(v->pdata[0], "a.example<");
   assert_string_equal(v->pdata[1], "b.example<");

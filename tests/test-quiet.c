@@ -38,7 +38,8 @@ static int teardown(void **state) {
 
 static void enable_unbound(fixture *f, const char *node) {
   cloudnotify_session *s = au_session(&f->h, ALICE, "gone");
-  au_enable_ok(&f->h, s, PUSH_JID, node, NULL);
+  /* One device per node (0.3: one client identity would replace). */
+  au_enable_device(&f->h, s, PUSH_JID, node, NULL);
   cloudnotify_session_free(s);
 }
 

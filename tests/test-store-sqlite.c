@@ -595,7 +595,7 @@ static void survives_restart(void **state) {
   assert_int_equal(cloudnotify_session_set_client_id(s, "urn:uuid:phone"), 0);
   au_enable_ok(&h, s, PUSH_JID, "n1", FORM_WITH_SECRET("s3cret"));
   h.now += 10;
-  au_enable_ok(&h, s, OTHER_PUSH_JID, NULL, NULL);
+  au_enable_device(&h, s, OTHER_PUSH_JID, NULL, NULL);
   /* One counted error, which set_errors writes. */
   fh_clear(&h);
   assert_int_equal(au_ping(&h, ALICE), 2);
@@ -679,7 +679,7 @@ static void locked_by_another_connection(void **state) {
 
   raw_exec(other, "COMMIT");
   sqlite3_close(other);
-  au_enable_ok(&h, s, PUSH_JID, "new", NULL);
+  au_enable_device(&h, s, PUSH_JID, "new", NULL);
   l = listed(&h, ALICE, 2);
   g_ptr_array_free(l, TRUE);
   fh_fini(&h);

@@ -163,7 +163,7 @@ static const struct {
 
 static void enable_unbound(fake_host *h, const char *node) {
   cloudnotify_session *s = au_session(h, ALICE, ALICE_RES);
-  au_enable_ok(h, s, PUSH_JID, node, NULL);
+  au_enable_device(h, s, PUSH_JID, node, NULL);
   cloudnotify_session_free(s);
 }
 

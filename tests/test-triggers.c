@@ -30,7 +30,7 @@ static int teardown(void **state) {
  * bound to them. */
 static void enable_unbound(fixture *f, const char *jid, const char *node) {
   cloudnotify_session *s = au_session(&f->h, ALICE, "tmp");
-  au_enable_ok(&f->h, s, jid, node, NULL);
+  au_enable_device(&f->h, s, jid, node, NULL);
   cloudnotify_session_free(s);
 }
 

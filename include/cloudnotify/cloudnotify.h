@@ -258,10 +258,12 @@ typedef enum cloudnotify_removal_reason {
 typedef enum cloudnotify_publish_outcome {
   /** A result from the registered JID; the error count is reset. */
   CLOUDNOTIFY_PUBLISH_OK = 1,
-  /** An error (any type but 'wait') from the registered JID, counted
-   *  towards push_max_errors. */
+  /** An error from the registered JID counted towards push_max_errors:
+   *  any type but 'wait' (and, since 0.3, any condition but those of
+   *  push_transient_errors, which are TRANSIENT). */
   CLOUDNOTIFY_PUBLISH_ERROR = 2,
-  /** A 'wait' error from the registered JID: not counted. */
+  /** A 'wait' error from the registered JID: not counted; since 0.3 it
+   *  starts the registration's back-off (push_backoff). */
   CLOUDNOTIFY_PUBLISH_WAIT = 3,
   /** No reply within push_publish_timeout: neither success nor error. */
   CLOUDNOTIFY_PUBLISH_EXPIRED = 4,
@@ -645,24 +647,39 @@ typedef enum cloudnotify_option {
   /** string (by name: push_transient_errors): comma-separated RFC 6120
    *  conditions that an app server uses for faults that pass; an error
    *  with one of them (or of type 'wait') is reported as
-   *  CLOUDNOTIFY_PUBLISH_TRANSIENT (or WAIT), is not counted towards
-   *  push_max_errors and starts the back-off.  Every other error
-   *  condition counts, as in 0.2.  Default
-   *  "resource-constraint,internal-server-error,remote-server-timeout,service-unavailable,recipient-unavailable";
-   *  "" makes every non-'wait' error count.  An unknown condition name is
-   *  OPTION_VALUE. */
+   *  CLOUDNOTIFY_PUBLISH_TRANSIENT (or WAIT), is neither counted towards
+   *  push_max_errors nor resets the count, and starts the back-off.
+   *  Every other error counts, as in 0.2: another condition, an error
+   *  without type or condition, a condition outside RFC 6120.  Default
+   *  "resource-constraint,internal-server-error,remote-server-timeout,service-unavailable,recipient-unavailable":
+   *  rate limits, the app server's own faults, APNs/FCM out of reach;
+   *  item-not-found (p2: unknown node or unregistered token), forbidden,
+   *  not-authorized, gone, policy-violation (fpush: token blocked) ...
+   *  mean the registration is gone and count.  bad-request counts by
+   *  default although fpush sends cancel/bad-request for its internal
+   *  errors: p2 sends it for what is no publish.  docs/features.md, "App-
+   *  server errors", has the whole table.  "" makes every non-'wait'
+   *  error count.  An unknown condition name is OPTION_VALUE. */
   CLOUDNOTIFY_OPT_TRANSIENT_ERRORS = 28,
   /** int seconds 0..86400, default 30 (by name: push_backoff): after a
    *  WAIT or TRANSIENT reply, pushes to that registration are held for
-   *  this long, doubling at each further such reply up to 32 times
-   *  this; when the back-off ends, one push goes out if any was held
-   *  (its message-count says how many).  A result ends the back-off.
-   *  Calls bypass it.  0: no back-off. */
+   *  this long (CLOUDNOTIFY_COUNTER_SUPPRESSED_BACKOFF, log id
+   *  PUSH_SUPPRESSED, no publish_outcome), doubling at each further such
+   *  reply up to 32 times this; when the back-off ends, one push goes out
+   *  through the ordinary path if any was held, standing for the newest
+   *  held stanza (an important one if any held was important).  A result
+   *  ends the back-off at once (sending the held push) and resets its
+   *  length.  Calls, cloudnotify_ping and the wake-up before the
+   *  hibernation expires are never held.  The back-off lives in memory:
+   *  an account leaving the user cache, a restart or enabling again
+   *  forgets it.  0: no back-off. */
   CLOUDNOTIFY_OPT_BACKOFF = 29,
   /** int days 0..3650, default 0 (off) (by name:
    *  push_registration_ttl): a registration not enabled again for this
-   *  many days is removed (CLOUDNOTIFY_REMOVED_EXPIRED) when it is next
-   *  loaded or pushed. */
+   *  many days (its enabled_at_ms against now_ms) is removed
+   *  (CLOUDNOTIFY_REMOVED_EXPIRED) when it is next loaded, or when a push
+   *  to it is due: that push is not sent and the removal follows at the
+   *  next cloudnotify_tick.  Enabling again refreshes the time. */
   CLOUDNOTIFY_OPT_REGISTRATION_TTL = 30,
   /** bool, default 0 (by name: push_clear_on_fetch): when the host
    *  reports that the account's client fetched its offline messages
@@ -748,7 +765,8 @@ typedef struct cloudnotify_record {
    *  A store that keeps no count passes 0 to the loader. */
   unsigned errors;
   /** Client identity of the session that enabled it (see
-   *  cloudnotify_session_set_client_id), NULL when none was set.  From a
+   *  cloudnotify_session_set_client_id): its client id, or since 0.3 its
+   *  resource when none was set (0.2 stored NULL then).  From a
    *  store: valid UTF-8 XML can carry, at most
    *  CLOUDNOTIFY_CLIENT_ID_MAX bytes; "" counts as NULL. */
   const char *client_id;
@@ -830,7 +848,11 @@ CLOUDNOTIFY_EXPORT int cloudnotify_loader_add(cloudnotify_loader *loader,
 
 /** A resource was bound: create its session.  account is the bare JID,
  *  resource the bound resource (both copied, validated).  *out is owned
- *  by the caller and freed with cloudnotify_session_free.
+ *  by the caller and freed with cloudnotify_session_free.  Since 0.3 the
+ *  account's registrations are loaded (the store's load may answer
+ *  later) to bind the session to the registration its client enabled
+ *  in an earlier session (see cloudnotify_session_set_client_id); a
+ *  store failure only leaves the session unbound.
  *  Errors: INVALID_ARGUMENT, JID_MALFORMED, REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_new(cloudnotify_ctx *ctx, const char *account,
                                                const char *resource, cloudnotify_session **out);
@@ -923,7 +945,14 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_has_push(const cloudnotify_session *s
  *  identity is stored with each registration this session enables
  *  afterwards (cloudnotify_record.client_id), reported by
  *  cloudnotify_account_registrations and cloudnotify_push_client_id;
- *  registrations enabled earlier keep theirs.
+ *  registrations enabled earlier keep theirs.  Since 0.3 a session
+ *  without client id has its resource as identity (stored likewise);
+ *  a session without registration is bound to the account's
+ *  registration carrying its identity when it is created and again
+ *  here (nothing stored; may load the account), and an enable removes
+ *  the account's other registrations with the same identity
+ *  (CLOUDNOTIFY_REMOVED_CLIENT_REPLACED); docs/features.md, "The
+ *  registration follows the client".
  *  Errors: INVALID_ARGUMENT (session NULL; id empty, not UTF-8, or
  *  holding a character XML cannot carry), TOO_LARGE (longer than
  *  CLOUDNOTIFY_CLIENT_ID_MAX bytes), REENTRANT. */
@@ -1804,6 +1833,42 @@ CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_schema_version(const cloudnotify_sqlit
 /* ------------------------------------------------------------------ */
 /* What phones need (0.3)                                              */
 /* ------------------------------------------------------------------ */
+
+/* ---- Registration policy: remote disable (XEP-0357 section 8) ------ */
+
+/** A message addressed to account (a local bare JID) arrived from
+ *  elsewhere.  When it is a XEP-0357 section 8 notice sent by the push
+ *  service of one of the account's registrations and naming that
+ *  registration's node with affiliation 'none', that registration is
+ *  removed (CLOUDNOTIFY_REMOVED_REMOTE, through registration_removed2 /
+ *  registration_removed) and 0 is returned: the host should not deliver
+ *  the message.  Forms accepted: a <pubsub/> child in
+ *  http://jabber.org/protocol/pubsub or its #event namespace, holding an
+ *  <affiliation affiliation='none'/> directly (the node on <pubsub/>, as
+ *  in XEP-0357's example) or inside <affiliations node='…'>; a node on
+ *  the <affiliation/> itself wins; a jid attribute, when present, must be
+ *  the account (any resource).  The sender must be the registration's
+ *  push service JID exactly (after normalisation); a registration
+ *  without node is never removed this way.  From anyone else, for
+ *  another node, another affiliation, or anything else: nothing changes
+ *  and NOT_MINE is returned: deliver it as usual.  A host may call it for
+ *  every message to a bare JID that has a pubsub child.  Input bounds as
+ *  for every stanza: push_max_stanza_size, push_max_xml_depth.  On a busy
+ *  account (an answer outstanding, see "Answers that come later") the
+ *  notice is decided from the cached registrations and its removal runs
+ *  in turn; when the account is still loading, 0 is returned and the
+ *  notice is examined once the load is answered.  One registration per
+ *  message.
+ *  Errors: INVALID_ARGUMENT, XML, TOO_LARGE, JID_MALFORMED (account),
+ *  STORE (the load or the removal failed: nothing removed), BUSY,
+ *  REENTRANT, NOT_MINE as said. */
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_message(cloudnotify_ctx *ctx, const char *account,
+                                                      const char *xml, size_t len);
+/** As cloudnotify_handle_app_message, with the stanza as a tree
+ *  (INVALID_ARGUMENT or VTABLE_SIZE for a bad tree). */
+CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_message_tree(cloudnotify_ctx *ctx,
+                                                           const char *account,
+                                                           const cloudnotify_tree *tree);
 
 /* ---- Calls (Jingle Message Initiation) and quiet ---------------------
  * A message holding a Jingle Message Initiation <propose/> with an id, in
