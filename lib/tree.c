@@ -239,8 +239,8 @@ static const cloudnotify_tree_visitor visitor = { visit_element, visit_text };
 
 const char *cn_tree_child_ns(const char *parent_ns, const char *ns, const char *href) {
   gboolean own = ns && g_strcmp0(href, parent_ns) != 0;
-  /* As convert sets it: a namespace equal to the parent's is left unset. */
-  return own && href ? href : !ns ? parent_ns : NULL;
+  /* As convert sets it: a namespace equal to the parent's is the parent's. */
+  return own && href ? href : !own ? parent_ns : NULL;
 }
 
 /* The rest of convert in check mode (href: owned, taken): the element's
@@ -306,7 +306,7 @@ static int convert(conv *c, const void *el) {
     xmlDocSetRootElement(c->doc, node);
   if (own && href)
     xmlSetNs(node, ns_for(c, node, href, FALSE));
-  else if (!ns)
+  else if (!own) /* none given, or the parent's repeated (util.xmppstream's shape) */
     xmlSetNs(node, parent ? parent->ns : NULL);
   g_free(href);
 

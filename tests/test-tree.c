@@ -799,6 +799,50 @@ static void walk_resolves_namespaces(void **state) {
   cloudnotify_ctx_free(ctx);
 }
 
+/* Prosody's parser (util.xmppstream) names the namespace of every element
+ * outside jabber:client, also where it repeats the parent's: such a child
+ * is in that namespace, as in the text, not in none. */
+static void name_every_ns(tt_node *n, const char *inherited) {
+  const char *mine = !n->ns ? inherited : n->ns->len ? n->ns->str : NULL;
+  if (!n->ns && mine && strcmp(mine, "jabber:client") != 0)
+    n->ns = g_string_new(mine);
+  for (guint i = 0; i < n->children->len; i++) {
+    tt_node *c = n->children->pdata[i];
+    if (!c->is_text)
+      name_every_ns(c, mine);
+  }
+}
+
+static void repeated_namespace_is_the_parents(void **state) {
+  (void)state;
+  ns_seen seen = { g_string_new(NULL) };
+  cloudnotify_ctx *ctx;
+  cloudnotify_callbacks cb = { .size = sizeof cb, .send_stanza = sh_ns_walk };
+  assert_int_equal(cloudnotify_ctx_new(&ctx, &cb, &seen), 0);
+  cloudnotify_session *s;
+  assert_int_equal(cloudnotify_session_new(ctx, ALICE, "r", &s), 0);
+  char *iq = enable_iq(PUSH_JID, "n", FORM_LANG);
+  tt_node *n = tt_from_xml(iq, strlen(iq));
+  g_free(iq);
+  name_every_ns(n, NULL);
+  tt_host h = { 0 };
+  cloudnotify_tree t = tt_tree(&h, n);
+  assert_int_equal(cloudnotify_handle_client_iq_tree(s, &t), 0);
+  tt_free(n);
+  char *m = fh_message(ALICE, "w1", "hi");
+  unsigned pushes;
+  assert_int_equal(cloudnotify_message_offline(ctx, ALICE, m, strlen(m), &pushes), 0);
+  assert_int_equal(pushes, 1);
+  g_free(m);
+  assert_non_null(strstr(seen.log->str,
+                         "<publish-options{http://jabber.org/protocol/pubsub}"
+                         "<x{jabber:x:data} type= {http://www.w3.org/XML/1998/namespace}lang="
+                         "<field{jabber:x:data} var=<value{jabber:x:data}>>"));
+  g_string_free(seen.log, TRUE);
+  cloudnotify_session_free(s);
+  cloudnotify_ctx_free(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(text_and_tree_give_the_same_results),
@@ -814,6 +858,7 @@ int main(void) {
     cmocka_unit_test(builder_checks),
     cmocka_unit_test(builder_arguments_and_refusal),
     cmocka_unit_test(walk_resolves_namespaces),
+    cmocka_unit_test(repeated_namespace_is_the_parents),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1055,6 +1055,15 @@ static int push_set_extra(lua_State *L) {
   return push_rc(L, cloudnotify_push_set_extra(p, xml, len));
 }
 
+/* push:set_message_count(n), e.g. the host's own count of offline
+ * messages; the badge is unsigned on the wire, so is n. */
+static int push_set_message_count(lua_State *L) {
+  cloudnotify_push *p = check_push(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n >= 0 && (lua_Unsigned)n <= UINT32_MAX, 2, "count out of range");
+  return push_rc(L, cloudnotify_push_set_message_count(p, (unsigned)n));
+}
+
 static int push_index(lua_State *L) {
   lpush *pu = luaL_checkudata(L, 1, PUSH_MT);
   const char *k = luaL_checkstring(L, 2);
@@ -1072,6 +1081,10 @@ static int push_index(lua_State *L) {
   }
   if (!strcmp(k, "set_extra")) {
     lua_pushcfunction(L, push_set_extra);
+    return 1;
+  }
+  if (!strcmp(k, "set_message_count")) {
+    lua_pushcfunction(L, push_set_message_count);
     return 1;
   }
   cloudnotify_push *p = check_push(L, 1);
@@ -1097,6 +1110,12 @@ static int push_index(lua_State *L) {
     push_session(L, pu->b, cloudnotify_push_session(p));
   else if (!strcmp(k, "client_id"))
     lua_pushstring(L, cloudnotify_push_client_id(p));
+  else if (!strcmp(k, "message_count"))
+    lua_pushinteger(L, cloudnotify_push_message_count(p));
+  else if (!strcmp(k, "call"))
+    lua_pushboolean(L, cloudnotify_push_is_call(p));
+  else if (!strcmp(k, "call_id"))
+    lua_pushstring(L, cloudnotify_push_call_id(p));
   else
     lua_pushnil(L);
   return 1;
@@ -1233,6 +1252,11 @@ static int s_resumed(lua_State *L) {
   return session_event(L, cloudnotify_session_resumed);
 }
 
+/* session:active(): the user sent a message or a chat state from it. */
+static int s_active(lua_State *L) {
+  return session_event(L, cloudnotify_session_active);
+}
+
 static int s_has_push(lua_State *L) {
   lsession *ls = check_session(L, 1);
   lua_pushboolean(L, cloudnotify_session_has_push(ls->s));
@@ -1268,6 +1292,7 @@ static const luaL_Reg session_methods[] = {
   { "acked", s_acked },
   { "ack_delayed", s_ack_delayed },
   { "resumed", s_resumed },
+  { "active", s_active },
   { "handle_iq", s_handle_iq },
   { "has_push", s_has_push },
   { "set_client_id", s_set_client_id },
@@ -1496,7 +1521,7 @@ static int push_count(lua_State *L, int rc, unsigned pushes) {
 
 /* The triggers: the stanza (argument 3) as text or as a util.stanza
  * table; which selects the function. */
-enum { TRIGGER_OFFLINE, TRIGGER_ARCHIVED, TRIGGER_GROUPCHAT };
+enum { TRIGGER_OFFLINE, TRIGGER_ARCHIVED, TRIGGER_GROUPCHAT, TRIGGER_DELIVERED };
 
 static int trigger(lua_State *L, int which) {
   binding *b = check_ctx(L, 1);
@@ -1509,19 +1534,35 @@ static int trigger(lua_State *L, int which) {
     cn_lua_tree_prepare(L, &lt);
     cloudnotify_tree t = cn_lua_tree_at(&lt, 3);
     lua_State *prev = enter(b, L);
-    rc = which == TRIGGER_OFFLINE ? cloudnotify_message_offline_tree(b->ctx, account, &t, &pushes)
-         : which == TRIGGER_ARCHIVED
-             ? cloudnotify_message_archived_tree(b->ctx, account, &t, archive_id, &pushes)
-             : cloudnotify_message_groupchat_bare_tree(b->ctx, account, &t, &pushes);
+    switch (which) {
+    case TRIGGER_OFFLINE:
+      rc = cloudnotify_message_offline_tree(b->ctx, account, &t, &pushes);
+      break;
+    case TRIGGER_ARCHIVED:
+      rc = cloudnotify_message_archived_tree(b->ctx, account, &t, archive_id, &pushes);
+      break;
+    case TRIGGER_GROUPCHAT:
+      rc = cloudnotify_message_groupchat_bare_tree(b->ctx, account, &t, &pushes);
+      break;
+    default: rc = cloudnotify_message_delivered_tree(b->ctx, account, &t, &pushes); break;
+    }
     b->L = prev;
   } else {
     size_t len;
     const char *xml = luaL_checklstring(L, 3, &len);
     lua_State *prev = enter(b, L);
-    rc = which == TRIGGER_OFFLINE ? cloudnotify_message_offline(b->ctx, account, xml, len, &pushes)
-         : which == TRIGGER_ARCHIVED
-             ? cloudnotify_message_archived(b->ctx, account, xml, len, archive_id, &pushes)
-             : cloudnotify_message_groupchat_bare(b->ctx, account, xml, len, &pushes);
+    switch (which) {
+    case TRIGGER_OFFLINE:
+      rc = cloudnotify_message_offline(b->ctx, account, xml, len, &pushes);
+      break;
+    case TRIGGER_ARCHIVED:
+      rc = cloudnotify_message_archived(b->ctx, account, xml, len, archive_id, &pushes);
+      break;
+    case TRIGGER_GROUPCHAT:
+      rc = cloudnotify_message_groupchat_bare(b->ctx, account, xml, len, &pushes);
+      break;
+    default: rc = cloudnotify_message_delivered(b->ctx, account, xml, len, &pushes); break;
+    }
     b->L = prev;
   }
   return push_count(L, rc, pushes);
@@ -1537,6 +1578,78 @@ static int c_archived(lua_State *L) {
 
 static int c_groupchat_bare(lua_State *L) {
   return trigger(L, TRIGGER_GROUPCHAT);
+}
+
+/* ctx:delivered(account, stanza): a message reached a connected session;
+ * only calls push from here. */
+static int c_delivered(lua_State *L) {
+  return trigger(L, TRIGGER_DELIVERED);
+}
+
+/* ctx:app_message(account, stanza) -> true when it was a remote disable
+ * from the registration's own push service (the host drops the message),
+ * false when it is none of ours (deliver it), nil, err, code on errors. */
+static int c_app_message(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  int rc;
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    cn_lua_tree lt;
+    cn_lua_tree_prepare(L, &lt);
+    cloudnotify_tree t = cn_lua_tree_at(&lt, 3);
+    lua_State *prev = enter(b, L);
+    rc = cloudnotify_handle_app_message_tree(b->ctx, account, &t);
+    b->L = prev;
+  } else {
+    size_t len;
+    const char *xml = luaL_checklstring(L, 3, &len);
+    lua_State *prev = enter(b, L);
+    rc = cloudnotify_handle_app_message(b->ctx, account, xml, len);
+    b->L = prev;
+  }
+  if (rc == CLOUDNOTIFY_ERR_NOT_MINE) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  return push_rc(L, rc);
+}
+
+/* ctx:offline_fetched(account) -> pushes (badge-clearing ones). */
+static int c_offline_fetched(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  unsigned pushes = 0;
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_offline_fetched(b->ctx, account, &pushes);
+  b->L = prev;
+  return push_count(L, rc, pushes);
+}
+
+/* ctx:disco_features() -> { "urn:xmpp:push:0", ... }: what the account's
+ * disco#info should list, for the options and callbacks in force now. */
+static int c_disco_features(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *features[32];
+  int n = cloudnotify_ctx_disco_features(b->ctx, features, G_N_ELEMENTS_LUA(features));
+  if (n < 0)
+    return push_error(L, n);
+  /* A list longer than the array: a later library; take it whole. */
+  const char **all = features;
+  if ((size_t)n > G_N_ELEMENTS_LUA(features)) {
+    all = lua_newuserdatauv(L, (size_t)n * sizeof *all, 0);
+    size_t room = (size_t)n;
+    n = cloudnotify_ctx_disco_features(b->ctx, all, room);
+    if (n < 0)
+      return push_error(L, n);
+    if ((size_t)n > room)
+      n = (int)room;
+  }
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushstring(L, all[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
 }
 
 static int c_has_push(lua_State *L) {
@@ -1806,6 +1919,10 @@ static const luaL_Reg ctx_methods[] = {
   { "offline", c_offline },
   { "archived", c_archived },
   { "groupchat_bare", c_groupchat_bare },
+  { "delivered", c_delivered },
+  { "app_message", c_app_message },
+  { "offline_fetched", c_offline_fetched },
+  { "disco_features", c_disco_features },
   { "has_push", c_has_push },
   { "registrations", c_registrations },
   { "remove_all", c_remove_all },

@@ -500,7 +500,9 @@ test("device limit evicts", function()
 	local s = assert(h.ctx:session(ACCOUNT, "phone"))
 	assert(s:handle_iq(enable_iq("e1", "n1")))
 	h.clock = h.clock + 10
-	assert(s:handle_iq(enable_iq("e2", "n2")))
+	-- another device: the same client's new enable replaces its own (0.3)
+	local s2 = assert(h.ctx:session(ACCOUNT, "tablet"))
+	assert(s2:handle_iq(enable_iq("e2", "n2")))
 	assert(#h.removed == 1 and h.removed[1].reason == "evicted" and h.removed[1].node == "n1")
 	h.ctx:free()
 end)
@@ -998,6 +1000,182 @@ test("garbage collection without free", function()
 	ctx:free()
 	collectgarbage()
 	collectgarbage()
+end)
+
+---------------------------------------------------------------------------
+-- What phones need (0.3)
+
+local JMI0, JMI1 = "urn:xmpp:jingle-message:0", "urn:xmpp:jingle-message:1"
+
+local function propose(id, ns, call_id)
+	return "<message type='chat' from='romeo@montague.example/orchard' to='" .. ACCOUNT .. "' id='" .. id
+		.. "'><propose xmlns='" .. ns .. "' id='" .. call_id .. "'>"
+		.. "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose></message>"
+end
+
+local function app_disable(from, node)
+	return "<message from='" .. from .. "' to='" .. ACCOUNT .. "'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+		.. "<affiliation node='" .. node .. "' affiliation='none'/></pubsub></message>"
+end
+
+local function has(list, x)
+	for _, v in ipairs(list) do if v == x then return true end end
+	return false
+end
+
+test("0.3: disco features follow the options and the sender_known callback", function()
+	local h = recorder()
+	local f = assert(h.ctx:disco_features())
+	assert(f[1] == "urn:xmpp:push:0", f[1])
+	assert(not has(f, "tigase:push:filter:ignore-unknown:0"), "no sender_known, not advertised")
+	h.ctx:free()
+	h = recorder{ sender_known = function() return true end }
+	f = assert(h.ctx:disco_features())
+	assert(has(f, "tigase:push:filter:ignore-unknown:0"))
+	assert(has(f, "tigase:push:filter:muted:0") and has(f, "tigase:push:priority:0"))
+	assert(h.ctx:set_option("push_tigase_extensions", false))
+	f = assert(h.ctx:disco_features())
+	assert(#f >= 1 and f[1] == "urn:xmpp:push:0")
+	for _, v in ipairs(f) do assert(not v:find("^tigase:"), v) end
+	h.ctx:free()
+	raises(function() h.ctx:disco_features() end, "freed")
+end)
+
+test("0.3: calls delivered to a connected session push once, by propose id", function()
+	local seen = {}
+	local h = recorder{
+		notification_filter = function(push)
+			seen[#seen + 1] = { call = push.call, call_id = push.call_id, count = push.message_count,
+				important = push.important, urgent = push.urgent }
+			return false
+		end,
+	}
+	local phone = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(phone:handle_iq(enable_iq("e", NODE)))
+	phone:free()
+	local desk = assert(h.ctx:session(ACCOUNT, "desktop"))
+	assert(desk:sm_enabled())
+	assert(h.ctx:delivered(ACCOUNT, message("plain")) == 0, "only calls push from here")
+	assert(h.ctx:delivered(ACCOUNT, propose("c1", JMI1, "call-A")) == 1)
+	assert(h.ctx:delivered(ACCOUNT, propose("c2", JMI1, "call-A")) == 0, "same call, another message id")
+	assert(h.ctx:offline(ACCOUNT, propose("c3", JMI1, "call-A")) == 0, "same call by another path")
+	-- as a util.stanza table, in the other namespace
+	local call_b = el("message", { type = "chat", from = "romeo@montague.example/orchard", to = ACCOUNT, id = "c4" }, {
+		el("propose", { xmlns = JMI0, id = "call-B" }, {
+			el("description", { xmlns = "urn:xmpp:jingle:apps:rtp:1", media = "audio" }) }) })
+	assert(h.ctx:delivered(ACCOUNT, call_b) == 1, "urn:xmpp:jingle-message:0, as a tree")
+	assert(#seen == 2 and seen[1].call == true and seen[1].call_id == "call-A" and seen[2].call_id == "call-B")
+	assert(seen[1].important and seen[1].urgent)
+	local c = h.ctx:counters()
+	assert(c.calls_pushed == 2, c.calls_pushed)
+	local ok, _, code = h.ctx:delivered("not a jid@@", propose("c5", JMI1, "x"))
+	assert(ok == nil and code == cn.ERR_JID_MALFORMED)
+	h.ctx:free()
+end)
+
+test("0.3: message count in the filter, set_message_count", function()
+	local counts = {}
+	local h = recorder{
+		notification_filter = function(push)
+			counts[#counts + 1] = push.message_count
+			assert(push.call == false and push.call_id == nil)
+			if push.stanza_id == "m3" then
+				assert(push:set_message_count(42))
+				raises(function() push:set_message_count(-1) end, "out of range")
+			end
+			return false
+		end,
+	}
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	s:free()
+	for i = 1, 3 do assert(h.ctx:offline(ACCOUNT, message("m" .. i)) == 1) end
+	assert(counts[1] == 1 and counts[3] >= counts[1], table.concat(counts, ","))
+	local app = h.by_route("app")
+	assert(app[3].xml:find("<field var='message-count'><value>42</value></field>", 1, true), app[3].xml)
+	h.ctx:free()
+end)
+
+test("0.3: remote disable by the registered app server only", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	assert(h.ctx:app_message(ACCOUNT, app_disable("stranger.example", NODE)) == false)
+	assert(h.ctx:app_message(ACCOUNT, message("m1")) == false, "not a pubsub message")
+	assert(h.ctx:has_push(ACCOUNT) == true and #h.removed == 0)
+	-- as a util.stanza table
+	local disable = el("message", { from = PUSH, to = ACCOUNT }, {
+		el("pubsub", { xmlns = "http://jabber.org/protocol/pubsub" }, {
+			el("affiliation", { node = NODE, affiliation = "none" }) }) })
+	assert(h.ctx:app_message(ACCOUNT, disable) == true)
+	assert(#h.removed == 1 and h.removed[1].reason == "remote" and h.removed[1].node == NODE)
+	assert(h.ctx:has_push(ACCOUNT) == false)
+	assert(h.ctx:counters().removed_remote == 1)
+	local ok, _, code = h.ctx:app_message(ACCOUNT, "<message")
+	assert(ok == nil and code == cn.ERR_XML)
+	h.ctx:free()
+end)
+
+test("0.3: offline fetched clears the badge; session activity holds pushes back", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e", NODE)))
+	s:free()
+	assert(h.ctx:offline_fetched(ACCOUNT) == 0, "push_clear_on_fetch is off by default")
+	assert(h.ctx:set_option("push_clear_on_fetch", true))
+	assert(h.ctx:offline_fetched(ACCOUNT) == 1)
+	local app = h.by_route("app")
+	assert(app[1].xml:find("<field var='message-count'><value>0</value></field>", 1, true), app[1].xml)
+	assert(h.ctx:set_option("push_grace_period", 60))
+	local desk = assert(h.ctx:session(ACCOUNT, "desktop"))
+	assert(desk:active() == true)
+	assert(h.ctx:offline(ACCOUNT, message("m1")) == 0, "the desktop was active a moment ago")
+	assert(h.ctx:counters().suppressed_grace == 1)
+	h.clock = h.clock + 61000
+	assert(h.ctx:offline(ACCOUNT, message("m2")) == 1, "the grace period is over")
+	desk:free()
+	raises(function() desk:active() end, "freed")
+	h.ctx:free()
+end)
+
+test("0.3: removal reasons: the same client enabling again, remote, unknown", function()
+	local h = recorder()
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq(enable_iq("e1", "n1")))
+	assert(s:handle_iq(enable_iq("e2", "n2")))
+	assert(#h.removed == 1 and h.removed[1].reason == "client_replaced" and h.removed[1].node == "n1",
+		tostring(h.removed[1] and h.removed[1].reason))
+	assert(h.ctx:counters().removed_client_replaced == 1)
+	assert(h.ctx:app_message(ACCOUNT, app_disable(PUSH, "n2")) == true)
+	assert(h.removed[2].reason == "remote")
+	h.ctx:free()
+end)
+
+test("0.3: sender_known answers true, false, nil, or fails", function()
+	local answer, asked = nil, {}
+	local h = recorder{
+		sender_known = function(account, sender)
+			asked[#asked + 1] = account .. " " .. sender
+			if answer == "error" then error("roster unavailable") end
+			return answer
+		end,
+	}
+	local s = assert(h.ctx:session(ACCOUNT, "phone"))
+	assert(s:handle_iq("<iq type='set' id='e'><enable xmlns='urn:xmpp:push:0' jid='" .. PUSH .. "' node='" .. NODE
+		.. "'><ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/></enable></iq>"))
+	assert(h.by_route("client")[1].xml:find("type='result'"), h.by_route("client")[1].xml)
+	s:free()
+	answer = false
+	assert(h.ctx:offline(ACCOUNT, message("m1")) == 0, "unknown sender")
+	assert(asked[1] == ACCOUNT .. " romeo@montague.example", asked[1])
+	answer = true
+	assert(h.ctx:offline(ACCOUNT, message("m2")) == 1)
+	answer = nil
+	assert(h.ctx:offline(ACCOUNT, message("m3")) == 1, "cannot tell counts as known")
+	answer = "error"
+	assert(h.ctx:offline(ACCOUNT, message("m4")) == 1, "a failing callback cannot silence a contact")
+	assert(h.logged("roster unavailable"))
+	h.ctx:free()
 end)
 
 ---------------------------------------------------------------------------

@@ -40,6 +40,7 @@ local st = require "util.stanza";
 local jid = require "util.jid";
 local xml = require "util.xml";
 local watchdog = require "util.watchdog";
+local rostermanager = require "core.rostermanager";
 local modulemanager = require "core.modulemanager";
 
 -- Beside mod_cloud_notify (prosody-modules' on 0.12, built into Prosody 13
@@ -152,11 +153,28 @@ end
 
 local levels = { debug = "debug", info = "info", warn = "warn", error = "error" };
 
+-- tigase:push:filter:ignore-unknown:0 asks whether the sender is in the
+-- account's roster with a subscription either way.  The roster of an
+-- account with a session is in memory; any other comes from Prosody's
+-- roster cache or storage (rostermanager caches it).  A roster that cannot
+-- be read answers nil, "cannot tell", which the library takes as known:
+-- a storage fault must not silence the user's contacts.
+local known_subscriptions = { to = true, from = true, both = true };
+local function on_sender_known(account, sender)
+	local username = jid.split(account);
+	if not username then return nil; end
+	local roster, err = rostermanager.load_roster(username, host);
+	if not roster or err then return nil; end
+	local item = roster[sender];
+	return item ~= nil and known_subscriptions[item.subscription] == true;
+end
+
 ctx = cn.new {
 	send = on_send;
 	stanza_mt = stanza_mt;
 	timer = on_timer;
 	hibernation_timeout = on_hibernation_timeout;
+	sender_known = on_sender_known;
 	log = function(level, msg) module:log(levels[level] or "info", "%s", msg); end;
 	removed = function(account, push_jid, node, reason, error_type, error_condition)
 		module:log("info", "Push registration %s<%s of %s removed (%s%s)", push_jid, node or "", account, reason,
@@ -338,6 +356,15 @@ local function session_for(session, create)
 	end
 	s.data = session;
 	by_session[session] = s;
+	-- The client's identity, so that a registration follows the client
+	-- from session to session: the SASL2 client id (XEP-0388's
+	-- <user-agent id=...>, which mod_sasl2 from prosody-modules keeps in
+	-- session.client_id; Prosody 13 itself sets none), else the library
+	-- uses the resource, which clients keep from session to session.
+	if type(session.client_id) == "string" then
+		local ok, cerr = s:set_client_id(session.client_id);
+		if not ok then module:log("debug", "Client id of %s not used: %s", tostring(session.full_jid), tostring(cerr)); end
+	end
 	return s;
 end
 
@@ -377,8 +404,14 @@ end
 module:hook("iq/self", push_iq, 10);
 module:hook("iq/bare", push_iq, 10);
 
+-- urn:xmpp:push:0 and the extensions a client may ask for in its enable
+-- (Tigase's, per push_tigase_extensions): fixed once the options are set.
+local disco_features = ctx:disco_features() or { xmlns_push };
 module:hook("account-disco-info", function(event)
-	(event.reply or event.stanza):tag("feature", { var = xmlns_push }):up();
+	local reply = event.reply or event.stanza;
+	for i = 1, #disco_features do
+		reply:tag("feature", { var = disco_features[i] }):up();
+	end
 end);
 
 -- The queue as an array without holes.
@@ -486,6 +519,105 @@ module:hook("archive-message-added", function(event)
 		ctx:archived(account, event.stanza, event.id);
 	end
 end);
+
+-- Every message goes through the hooks below, so they look at the
+-- children's names first and call nothing for a message without a
+-- Jingle Message propose or a pubsub child.
+local xmlns_jmi0, xmlns_jmi1 = "urn:xmpp:jingle-message:0", "urn:xmpp:jingle-message:1";
+local xmlns_pubsub, xmlns_pubsub_event = "http://jabber.org/protocol/pubsub", "http://jabber.org/protocol/pubsub#event";
+local PROPOSE, PUBSUB = 1, 2;
+
+local function interesting_child(stanza)
+	local tags = stanza.tags;
+	for i = 1, #tags do
+		local name = tags[i].name;
+		if name == "propose" then
+			local ns = tags[i].attr.xmlns;
+			if ns == xmlns_jmi0 or ns == xmlns_jmi1 then return PROPOSE; end
+		elseif name == "pubsub" then
+			local ns = tags[i].attr.xmlns;
+			if ns == xmlns_pubsub or ns == xmlns_pubsub_event then return PUBSUB; end
+		end
+	end
+end
+
+-- A call (JMI propose) that mod_message hands to the account's sessions:
+-- the library pushes it at once to every registration not bound to a
+-- connected session (the phone in the pocket while the desktop is on).
+-- The same propose reaching the library again through the archive, the
+-- offline store or a hibernated session's queue is pushed once: the
+-- library knows a call by its sender and propose id.
+local function call_delivered(event, username)
+	local account = cached_account_of(username);
+	if not prosody.bare_sessions[account] or not ctx:has_push(account) then return; end
+	local _, err = ctx:delivered(account, event.stanza);
+	if err then module:log("debug", "Call not pushed: %s", err); end
+end
+
+-- XEP-0357 section 8: the app server says a node's affiliation is 'none'.
+-- The library removes the registration when the message comes from that
+-- registration's own push service; the message is then dropped.  From
+-- anyone else it changes nothing and is delivered as usual.
+local function app_message(event, username)
+	local account = cached_account_of(username);
+	if not ctx:has_push(account) then return; end
+	local consumed, err = ctx:app_message(account, event.stanza);
+	if consumed then return true; end
+	if err then module:log("debug", "Message with a pubsub child not taken as a remote disable: %s", err); end
+end
+
+-- Before mod_message (priority 0) delivers or stores the message.
+module:hook("message/bare", function(event)
+	if not active then return; end
+	local stanza = event.stanza;
+	if stanza.attr.type == "error" then return; end
+	local kind = interesting_child(stanza);
+	if not kind then return; end
+	local username = username_of(event);
+	if not username then return; end
+	if kind == PUBSUB then return app_message(event, username); end
+	return call_delivered(event, username);
+end, 2);
+
+module:hook("message/full", function(event)
+	if not active then return; end
+	local stanza = event.stanza;
+	if stanza.attr.type == "error" or interesting_child(stanza) ~= PROPOSE then return; end
+	local username = username_of(event);
+	if username then call_delivered(event, username); end
+end, 2);
+
+-- The user is at a client: a message or a chat state sent from one of
+-- the account's sessions (a receipt or marker a phone sends on its own in
+-- the background does not count).  Starts push_grace_period for the
+-- account's other devices and resets this device's message count.
+local xmlns_chatstates = "http://jabber.org/protocol/chatstates";
+local function sent_by_user(event)
+	local origin = event.origin;
+	local s = by_session[origin];
+	if not s or not active then return; end
+	local stanza = event.stanza;
+	if stanza:get_child("body") or stanza:get_child(nil, xmlns_chatstates) then
+		s:active();
+	end
+end
+module:hook("pre-message/bare", sent_by_user, 1);
+module:hook("pre-message/full", sent_by_user, 1);
+module:hook("pre-message/host", sent_by_user, 1);
+
+-- The client came online (initial presence with a non-negative priority)
+-- and got its offline messages: mod_offline's broadcast, on 0.12 and 13
+-- alike (on 13 mod_mam cancels the broadcast for a client that has
+-- queried its archive first, which fetched the same messages).  Resets
+-- the message counts; with push_clear_on_fetch the other devices get a
+-- push with message-count 0 to clear their badge.  Runs before both.
+module:hook("message/offline/broadcast", function(event)
+	if not active then return; end
+	local origin = event.origin;
+	if not origin or not origin.username then return; end
+	local account = account_of(origin.username);
+	if ctx:has_push(account) then ctx:offline_fetched(account); end
+end, 2);
 
 module:hook("cloud-notify-ping", function(event)
 	if not active then return; end
