@@ -124,6 +124,13 @@ static G_NORETURN void run_child(const char *path, int fd, guint32 seed, guint64
     g_snprintf(line, sizeof line, "I %" G_GUINT64_FORMAT " %c %s %s\n", seq, enable ? 'E' : 'D',
                jid, node);
     say(fd, line);
+    /* One client identity per (jid, node): since 0.3 the enables of one
+     * identity replace each other, and this test is about what the file
+     * keeps, not about whose device a registration is. */
+    char ident[64];
+    g_snprintf(ident, sizeof ident, "%s/%s", jid, node);
+    if (cloudnotify_session_set_client_id(s, ident))
+      _exit(8);
     c.outcome[0] = 0;
     rc = cloudnotify_handle_client_iq(s, iq, strlen(iq));
     g_free(iq);
