@@ -432,11 +432,22 @@ static int load_run(cloudnotify_ctx *ctx, cn_task *t) {
   return run_steps(ctx, j);
 }
 
+/* The cached user, counted and moved to the front of the cache, or NULL. */
+static cn_user *cache_hit(cloudnotify_ctx *ctx, const char *account) {
+  cn_user *u = g_hash_table_lookup(ctx->users, account);
+  if (u) {
+    CN_COUNT(ctx, CN_C_CACHE_HITS);
+    cn_user_touch(ctx, u);
+  }
+  return u;
+}
+
 int cn_user_get_input(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
   /* Cache keys are normalised and normalising is idempotent, so a host
-   * passing the normalised form (the usual case) skips stringprep. */
-  if (g_hash_table_contains(ctx->users, account))
-    return cn_user_get(ctx, account, out);
+   * passing the normalised form (the usual case) skips stringprep, with
+   * one lookup. */
+  if ((*out = cache_hit(ctx, account)))
+    return 0;
   char *bare = cn_account_normalize(account);
   if (!bare)
     return CLOUDNOTIFY_ERR_JID_MALFORMED;
@@ -446,10 +457,8 @@ int cn_user_get_input(cloudnotify_ctx *ctx, const char *account, cn_user **out) 
 }
 
 int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out) {
-  cn_user *u = g_hash_table_lookup(ctx->users, account);
+  cn_user *u = cache_hit(ctx, account);
   if (u) {
-    CN_COUNT(ctx, CN_C_CACHE_HITS);
-    cn_user_touch(ctx, u);
     *out = u;
     return 0;
   }
