@@ -68,7 +68,7 @@ struct cloudnotify_ctx {
    * and expiry */
   GHashTable *outstanding;
   GQueue outstanding_fifo;
-  GHashTable *outstanding_by_reg; /* "account\x1fident" -> GQueue of entries */
+  GHashTable *outstanding_by_reg; /* "account\x1fident" -> its first entry */
   cn_timer outstanding_timer;     /* the oldest entry's expiry */
 
   /* de-duplication (seen.c): key -> entry; FIFO for the bound */

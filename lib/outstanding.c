@@ -26,25 +26,30 @@ typedef struct {
   char *regkey;     /* "account\x1fident": the per-registration index */
   int64_t created;  /* monotonic */
   GList link;       /* in ctx->outstanding_fifo: oldest first */
-  GList reg_link;   /* in the registration's queue of the index */
+  GList reg_link;   /* the registration's entries; the index holds the first */
+  char strings[];   /* the strings above, in the same allocation */
 } pending;
 
 static void pending_free(pending *p) {
-  g_free(p->account);
-  g_free(p->ident);
-  g_free(p->jid);
-  g_free(p->node);
-  g_free(p->regkey);
   g_free(p);
 }
 
-static void queue_free(gpointer q) {
-  g_queue_free(q);
+/* Copies s (NULL stays NULL) to *at and advances it. */
+static char *pack(char **at, const char *s, size_t len) {
+  if (!s)
+    return NULL;
+  char *c = *at;
+  memcpy(c, s, len);
+  c[len] = 0;
+  *at += len + 1;
+  return c;
 }
 
 void cn_outstanding_init(cloudnotify_ctx *ctx) {
   ctx->outstanding = g_hash_table_new(g_str_hash, g_str_equal);
-  ctx->outstanding_by_reg = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, queue_free);
+  /* Keyed by the first entry's own regkey: adding a registration's first
+   * publish allocates nothing more than the entry. */
+  ctx->outstanding_by_reg = g_hash_table_new(g_str_hash, g_str_equal);
   g_queue_init(&ctx->outstanding_fifo);
 }
 
@@ -67,10 +72,20 @@ static void drop(cloudnotify_ctx *ctx, pending *p) {
   gboolean was_oldest = ctx->outstanding_fifo.head == &p->link;
   g_hash_table_remove(ctx->outstanding, p->id);
   g_queue_unlink(&ctx->outstanding_fifo, &p->link);
-  GQueue *q = g_hash_table_lookup(ctx->outstanding_by_reg, p->regkey);
-  g_queue_unlink(q, &p->reg_link);
-  if (!q->length)
+  GList *next = p->reg_link.next;
+  if (!p->reg_link.prev) {
+    /* The first: the next one (if any) takes its place in the index. */
     g_hash_table_remove(ctx->outstanding_by_reg, p->regkey);
+    if (next) {
+      pending *n = next->data;
+      next->prev = NULL;
+      g_hash_table_insert(ctx->outstanding_by_reg, n->regkey, n);
+    }
+  } else {
+    p->reg_link.prev->next = next;
+    if (next)
+      next->prev = p->reg_link.prev;
+  }
   pending_free(p);
   if (was_oldest)
     cn_outstanding_rearm(ctx);
@@ -106,24 +121,37 @@ static char *reg_key(const char *account, const char *ident) {
 void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
   while (ctx->outstanding_fifo.length >= (guint)ctx->opt.max_outstanding)
     drop_reporting(ctx, ctx->outstanding_fifo.head->data, CLOUDNOTIFY_PUBLISH_DROPPED);
-  pending *p = g_new0(pending, 1);
+  /* One allocation per publish: the entry and its five strings. */
+  size_t la = strlen(r->user->account), li = strlen(r->ident);
+  size_t lj = r->jid ? strlen(r->jid) : 0, ln = r->node ? strlen(r->node) : 0;
+  pending *p = g_malloc0(sizeof *p + la + li + lj + ln + (la + 1 + li) + 5);
+  char *at = p->strings;
   g_strlcpy(p->id, id, sizeof p->id);
-  p->account = g_strdup(r->user->account);
-  p->ident = g_strdup(r->ident);
-  p->jid = g_strdup(r->jid);
-  p->node = g_strdup(r->node);
-  p->regkey = reg_key(p->account, p->ident);
+  p->account = pack(&at, r->user->account, la);
+  p->ident = pack(&at, r->ident, li);
+  p->jid = pack(&at, r->jid, lj);
+  p->node = pack(&at, r->node, ln);
+  p->regkey = at;
+  memcpy(at, p->account, la);
+  at[la] = '\x1f';
+  memcpy(at + la + 1, p->ident, li + 1);
   p->created = cn_mono(ctx);
   p->link.data = p;
   p->reg_link.data = p;
   g_hash_table_insert(ctx->outstanding, p->id, p);
   g_queue_push_tail_link(&ctx->outstanding_fifo, &p->link);
-  GQueue *q = g_hash_table_lookup(ctx->outstanding_by_reg, p->regkey);
-  if (!q) {
-    q = g_queue_new();
-    g_hash_table_insert(ctx->outstanding_by_reg, g_strdup(p->regkey), q);
+  pending *first = g_hash_table_lookup(ctx->outstanding_by_reg, p->regkey);
+  if (!first) {
+    g_hash_table_insert(ctx->outstanding_by_reg, p->regkey, p);
+  } else {
+    /* Order within a registration does not matter: only
+     * cn_outstanding_forget walks it, dropping all. */
+    p->reg_link.prev = &first->reg_link;
+    p->reg_link.next = first->reg_link.next;
+    if (p->reg_link.next)
+      p->reg_link.next->prev = &p->reg_link;
+    first->reg_link.next = &p->reg_link;
   }
-  g_queue_push_tail_link(q, &p->reg_link);
   if (ctx->outstanding_fifo.length == 1)
     cn_outstanding_rearm(ctx);
 }
@@ -132,9 +160,9 @@ void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
  * publishes, not a walk over every publish of the context. */
 void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident) {
   char *key = reg_key(account, ident);
-  GQueue *q;
-  while ((q = g_hash_table_lookup(ctx->outstanding_by_reg, key)))
-    drop_reporting(ctx, q->head->data, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
+  pending *p;
+  while ((p = g_hash_table_lookup(ctx->outstanding_by_reg, key)))
+    drop_reporting(ctx, p, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
   g_free(key);
 }
 
