@@ -563,3 +563,34 @@ def test_stubs_match_the_runtime():
             for item in cls.body:
                 if isinstance(item, ast.FunctionDef) and not item.name.startswith("__"):
                     assert hasattr(getattr(cn, cls.name), item.name), (cls.name, item.name)
+
+
+def test_push_setters_and_calls():
+    class Amending(Recorder):
+        seen = []
+
+        def on_notification_filter(self, push):
+            self.seen.append((push.is_call, push.is_urgent, push.call_id))
+            push.message_count = 7
+            push.sender = "someone@example.org"
+            push.set_extra("<ring xmlns='urn:example:ring' tone='loud'/>")
+            with pytest.raises(cn.InvalidArgument):
+                push.add_field("message-count", "1")  # the library's own field
+            with pytest.raises(cn.XmlError):
+                push.set_extra("<unqualified/>")
+
+    propose = ("<message type='chat' from='romeo@montague.example/orchard' to='%s' id='c1'>"
+               "<propose xmlns='urn:xmpp:jingle-message:0' id='call-1'>"
+               "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose>"
+               "</message>" % ACCOUNT)
+    with Amending() as host:
+        host.session(ACCOUNT, "phone").handle_client_iq(ENABLE)
+        assert host.message_offline(ACCOUNT, propose) == 1
+        assert Amending.seen == [(True, True, "call-1")]
+        xml = host.publishes()[0][4]
+        f = fields(xml)
+        assert f["message-count"] == "7"
+        assert f["last-message-sender"] == "someone@example.org"
+        ring = parse(xml).find(".//{urn:example:ring}ring")
+        assert ring is not None and ring.get("tone") == "loud"
+        assert host.counter(cn.Counter.CALLS_PUSHED) == 1
