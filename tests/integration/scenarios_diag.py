@@ -103,7 +103,7 @@ async def diag_adhoc_explain(ctx):
     status, _, values, sid = await command(desk, DOMAIN, NODE)
     ctx.expect("first stage", (status, values.get("account")), ("executing", ALICE), ref=ANY)
     if ctx.is_ref:
-        return
+        return "no explain command (%s)" % status
     # Stage 2: the listing, and the test push goes out.
     m = ctx.mark()
     status, notes, values, sid = await command(desk, DOMAIN, NODE, "complete", sid,
@@ -156,3 +156,5 @@ async def diag_adhoc_explain(ctx):
                value("prosody_mod_cloudnotify__sessions") is not None, True)
     transcript("Prosody openmetrics (%s)" % ctx.version, "\n".join(
         ln for ln in lines if "replies_error" in ln or "publishes_sent" in ln))
+    return "explain: errors=2, test push answered item-not-found; openmetrics replies_error=%s" % (
+        value("prosody_mod_cloudnotify__replies_error_total"))
