@@ -85,6 +85,9 @@ struct cloudnotify_ctx {
   int depth; /* API nesting, for the timer_changed report on the way out */
   uint64_t counters[CN_C_COUNT];
   GList *doomed; /* sessions freed from a callback, freed at depth 0 */
+  /* test publishes awaiting their outcome (diag.c): id -> itself; NULL
+   * until the first test push */
+  GHashTable *diag_tests;
 };
 
 /* Guards: every state-changing entry point starts with CN_ENTER and

@@ -7,6 +7,7 @@
 
 #include "counters.h"
 #include "ctx.h"
+#include "diag.h"
 #include "host.h"
 #include "jid.h"
 #include "pending.h"
@@ -158,6 +159,13 @@ void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
 
 /* Indexed per registration: removing one registration costs its own
  * publishes, not a walk over every publish of the context. */
+unsigned cn_outstanding_count(const cloudnotify_ctx *ctx, const char *account, const char *ident) {
+  char *key = reg_key(account, ident);
+  const GQueue *q = g_hash_table_lookup(ctx->outstanding_by_reg, key);
+  g_free(key);
+  return q ? q->length : 0;
+}
+
 void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident) {
   char *key = reg_key(account, ident);
   pending *p;
@@ -223,6 +231,7 @@ typedef struct {
   gboolean is_error;
   const char *error_type;
   const char *error_condition;
+  const char *error_text; /* the error's <text/>, for the diagnosis; NULL: none */
 } reply_fields;
 
 static int foreign_sender(cloudnotify_ctx *ctx, const pending *p) {
@@ -266,16 +275,16 @@ static int apply_now(cloudnotify_ctx *ctx, pending *p, const reply_fields *f) {
               "push to %s for %s: %s error (%s), not counted", r->jid, u->account,
               kind == CLOUDNOTIFY_PUBLISH_WAIT ? "wait" : "transient",
               f->error_condition ? f->error_condition : "no condition");
-    cn_report_publish(ctx, u->account, r->jid, r->node, id, kind, f->error_type, f->error_condition,
-                      r->errors);
+    cn_report_publish_text(ctx, u->account, r->jid, r->node, id, kind, f->error_type,
+                           f->error_condition, f->error_text, r->errors);
     cn_policy_backoff_start(ctx, r);
     return 0;
   }
   gboolean at_limit = cn_policy_on_publish_error(ctx, r, f->error_type, f->error_condition);
   cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_REPLY_ERROR,
             "push to %s for %s failed; %u error(s) in a row", r->jid, u->account, r->errors);
-  cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_ERROR, f->error_type,
-                    f->error_condition, r->errors);
+  cn_report_publish_text(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_ERROR,
+                         f->error_type, f->error_condition, f->error_text, r->errors);
   if (!at_limit)
     return 0;
   rc = cn_store_remove(ctx, u->account, r->jid, r->node);
@@ -296,19 +305,23 @@ typedef struct {
   char *id, *from;
   gboolean is_error;
   const char *error_type, *error_condition;
+  char *error_text;
 } reply_job;
 
 static void reply_job_free(cn_task *t) {
   reply_job *j = (reply_job *)t;
   g_free(j->id);
   g_free(j->from);
+  g_free(j->error_text);
   cn_task_fini(t);
   g_free(j);
 }
 
 static int reply_run(cloudnotify_ctx *ctx, cn_task *t) {
   reply_job *j = (reply_job *)t;
-  reply_fields f = { j->id, j->from, j->is_error, j->error_type, j->error_condition };
+  reply_fields f = {
+    j->id, j->from, j->is_error, j->error_type, j->error_condition, j->error_text
+  };
   pending *p = g_hash_table_lookup(ctx->outstanding, j->id);
   /* Forgotten meanwhile (expired, or its registration went): as late. */
   return p ? apply_now(ctx, p, &f) : 0;
@@ -322,6 +335,7 @@ static cn_task *reply_job_new(const char *account, const reply_fields *f) {
   j->is_error = f->is_error;
   j->error_type = f->error_type;
   j->error_condition = f->error_condition;
+  j->error_text = cn_diag_bound_text(f->error_text);
   return &j->t;
 }
 
@@ -364,6 +378,15 @@ static const char *xml_error_condition(const xmlNode *err) {
   return NULL;
 }
 
+/* The first <text/> of an <error/> (*keep owns it), for the diagnosis. */
+static const char *xml_error_text(const xmlNode *err, xmlChar **keep) {
+  for (const xmlNode *c = err->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, "text") &&
+        !g_strcmp0(cn_xml_ns(c), "urn:ietf:params:xml:ns:xmpp-stanzas"))
+      return (const char *)(*keep = xmlNodeGetContent(c));
+  return NULL;
+}
+
 static int handle_app_reply(cloudnotify_ctx *ctx, const cn_input *in) {
   CN_ENTER(ctx);
   xmlDoc *doc;
@@ -372,7 +395,8 @@ static int handle_app_reply(cloudnotify_ctx *ctx, const cn_input *in) {
     return cn_leave(ctx, rc);
   xmlNode *iq = xmlDocGetRootElement(doc);
   const char *type = cn_xml_attr(iq, "type");
-  reply_fields f = { cn_xml_attr(iq, "id"), cn_xml_attr(iq, "from"), FALSE, NULL, NULL };
+  reply_fields f = { cn_xml_attr(iq, "id"), cn_xml_attr(iq, "from"), FALSE, NULL, NULL, NULL };
+  xmlChar *text = NULL;
   if (strcmp((const char *)iq->name, "iq") || !type ||
       (strcmp(type, "result") && strcmp(type, "error")) || !f.id) {
     CN_COUNT(ctx, CN_C_REPLIES_NOT_MINE);
@@ -383,9 +407,11 @@ static int handle_app_reply(cloudnotify_ctx *ctx, const cn_input *in) {
     if (err) {
       f.error_type = cn_error_type_static(cn_xml_attr(err, "type"));
       f.error_condition = xml_error_condition(err);
+      f.error_text = xml_error_text(err, &text);
     }
     rc = apply_reply(ctx, &f);
   }
+  xmlFree(text);
   xmlFreeDoc(doc);
   return cn_leave(ctx, rc);
 }
