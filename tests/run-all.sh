@@ -16,6 +16,8 @@ packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
           ejabberd erlang-dev
           # issue 11: Tigase encrypted pushes (libcrypto) and their independent check
           libssl-dev python3-cryptography
+          # issue 13: the Python binding (cffi API mode) and its tests
+          python3-cffi python3-dev python3-pytest python3-gi
           # issue 13: the Debian packages (tests/scripts/debian-check.sh)
           debhelper dh-python lintian fakeroot build-essential dpkg-dev erlang-p1-xmpp)
 missing=()
