@@ -32,6 +32,10 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 PROSODY = "/usr/bin/prosody"
 PROSODYCTL = "/usr/bin/prosodyctl"
 PROSODY_VERSION = "0.12"     # the series under test: "0.12" (Debian 12) or "13"
+# run.py --installed: the folder of the installed mod_cloudnotify.lua (package
+# lua-cloudnotify), given to Prosody with plugin_paths; the Lua module then comes
+# from Lua's default package.cpath. None: the source tree and a build dir.
+INSTALLED_PROSODY_MODDIR = None
 
 
 def use_prosody(prosody_bin):
@@ -184,7 +188,9 @@ class Prosody:
         lines = [ln for ln in lines if ln.split(" = ")[0] not in self.options]
         if os.geteuid() == 0:
             lines.append("run_as_root = true")
-        if OUR_MODULE in self.modules_enabled():
+        if OUR_MODULE in self.modules_enabled() and INSTALLED_PROSODY_MODDIR:
+            plugin_paths.append(INSTALLED_PROSODY_MODDIR)
+        elif OUR_MODULE in self.modules_enabled():
             plugin_paths.append(os.path.join(REPO, "bindings", "prosody"))
             if self.build_dir:
                 lines.append("cloudnotify_cpath = %s" % lua_value(
