@@ -237,6 +237,28 @@ static void counts_forgotten_on_removal(void **state) {
   assert_int_equal(get(f, CLOUDNOTIFY_GAUGE_OUTSTANDING), 0);
 }
 
+/* The per-registration index of outstanding publishes keeps its first
+ * entry in the hash table and the others linked to it: removing the
+ * registration forgets exactly those still outstanding, after answers
+ * that removed the first entry (its successor takes its place) and one in
+ * the middle. */
+static void counts_forgotten_after_partial_replies(void **state) {
+  fixture *f = *state;
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(au_ping(&f->h, ALICE), 1);
+  assert_int_equal(fh_reply(&f->h, 0, "result", NULL), 0);
+  assert_int_equal(au_ping(&f->h, ALICE), 1);
+  assert_int_equal(fh_reply(&f->h, 3, "result", NULL), 0);
+  assert_int_equal(get(f, CLOUDNOTIFY_GAUGE_OUTSTANDING), 2);
+  snapshot b = snap(f);
+  assert_int_equal(fh_disable(f->s, PUSH_JID, NULL), 0);
+  MOVED(f, &b, { CLOUDNOTIFY_COUNTER_PUBLISHES_FORGOTTEN, 2 }, { CLOUDNOTIFY_COUNTER_DISABLES, 1 },
+        { CLOUDNOTIFY_COUNTER_REMOVED_DISABLED, 1 });
+  assert_int_equal(get(f, CLOUDNOTIFY_GAUGE_OUTSTANDING), 0);
+  for (unsigned i = 0; i < 4; i++)
+    assert_int_equal(fh_reply(&f->h, i, "result", NULL), CLOUDNOTIFY_ERR_NOT_MINE);
+}
+
 /* ---- replies ------------------------------------------------------------------- */
 
 static void counts_replies(void **state) {
@@ -645,6 +667,7 @@ int main(void) {
     T(counts_expired),
     T(counts_dropped_when_full),
     T(counts_forgotten_on_removal),
+    T(counts_forgotten_after_partial_replies),
     T(counts_replies),
     T(counts_enables_and_reports_added),
     T(counts_removals_by_reason),
