@@ -29,6 +29,7 @@
  *   --max      largest size (default 1 000 000)
  *   --lookups  random lookups timed per size and kind (default 200 000)
  *   --dir      where the SQLite file goes (default /tmp)
+ *   --memory-only  skip the SQLite store (for callgrind runs)
  *   --cache    the cache bound of the "default cache" figures (default
  *              10000, the library's default; smaller sizes show misses
  *              at small N, e.g. under callgrind)
@@ -404,6 +405,7 @@ static int run_sqlite(const char *dir, long max, long lookups, sql_point *pts) {
 
 int main(int argc, char **argv) {
   long max = 1000000, lookups = 200000;
+  int memory_only = 0;
   const char *dir = "/tmp";
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) {
@@ -415,6 +417,8 @@ int main(int argc, char **argv) {
       lookups = atol(argv[++i]);
     else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
       dir = argv[++i];
+    else if (!strcmp(argv[i], "--memory-only"))
+      memory_only = 1;
     else if (!strcmp(argv[i], "--cache") && i + 1 < argc)
       snprintf(cache_bound, sizeof cache_bound, "%ld", atol(argv[++i]));
     else {
@@ -433,6 +437,8 @@ int main(int argc, char **argv) {
   int nm = run_memory(max, lookups, mp);
   if (nm < 0)
     return 1;
+  if (memory_only)
+    return 0;
   int ns = run_sqlite(dir, max, lookups, sp);
   if (ns < 0)
     return 1;
