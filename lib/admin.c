@@ -48,11 +48,14 @@ int cn_client_id_check(const char *id) {
  * A load this call starts that is answered later makes it BUSY too (the
  * load goes on; a retry after the answer finds the account cached). */
 static int admin_user(cloudnotify_ctx *ctx, const char *account, cn_user **u) {
-  char *bare = cn_account_normalize(account);
-  if (!bare)
+  /* Cache keys are normalised and normalising is idempotent: a cached
+   * account as the host usually passes it skips stringprep. */
+  char *norm = NULL;
+  if (!g_hash_table_contains(ctx->users, account) && !(norm = cn_account_normalize(account)))
     return CLOUDNOTIFY_ERR_JID_MALFORMED;
+  const char *bare = norm ? norm : account;
   int rc = cn_pending_busy(ctx, bare) ? CLOUDNOTIFY_ERR_BUSY : cn_user_get(ctx, bare, u);
-  g_free(bare);
+  g_free(norm);
   return rc == CN_PARKED ? CLOUDNOTIFY_ERR_BUSY : rc;
 }
 

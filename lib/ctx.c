@@ -120,6 +120,7 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
     cloudnotify_session_free(ctx->sessions->data);
   cn_outstanding_fini(ctx);
   cn_users_clear(ctx);
+  cn_form_memo_clear(ctx);
   cn_seen_clear(ctx);
   cn_timers_clear(&ctx->timers);
   g_hash_table_destroy(ctx->users);

@@ -61,6 +61,14 @@ struct cloudnotify_ctx {
 
   GHashTable *users; /* account -> cn_user*, owned (registry.c) */
   GQueue user_lru;   /* head = most recently used */
+  /* The last publish-options text a load found valid, with the options it
+   * was checked under and its canonical form (an interned GRefString):
+   * the registrations of one app server carry the same form, so loads
+   * parse it once (registry.c). */
+  char *form_memo_text;
+  size_t form_memo_len;
+  char *form_memo_canon;
+  int64_t form_memo_opts[3];
 
   GList *sessions; /* every live cloudnotify_session (session.c) */
 

@@ -65,9 +65,13 @@ cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *fo
                    int64_t enabled_at) {
   cn_reg *r = g_new0(cn_reg, 1);
   r->user = u;
-  r->jid = g_strdup(jid);
+  /* A million registrations name a handful of app servers and forms:
+   * interned, each text is kept once. */
+  r->jid = g_ref_string_new_intern(jid);
   r->node = g_strdup(node);
-  r->form = form ? g_strndup(form, form_len) : NULL;
+  if (form)
+    r->form = memchr(form, 0, form_len) ? g_ref_string_new_len(form, (gssize)form_len)
+                                        : g_ref_string_new_intern(form);
   r->form_len = form ? form_len : 0;
   r->enabled_at = enabled_at;
   /* '<' cannot occur in a prepared JID, so the identity is unambiguous. */
@@ -91,9 +95,10 @@ cloudnotify_record cn_reg_record(const cn_reg *r) {
 void cn_reg_free(cn_reg *r) {
   if (!r)
     return;
-  g_free(r->jid);
+  g_ref_string_release(r->jid);
   g_free(r->node);
-  g_free(r->form);
+  if (r->form)
+    g_ref_string_release(r->form);
   g_free(r->ident);
   g_free(r->client_id);
   cn_reg_set_ext(r, NULL);
@@ -512,6 +517,39 @@ static int form_parse(cloudnotify_ctx *ctx, const char *text, size_t len, GStrin
   return rc;
 }
 
+void cn_form_memo_clear(cloudnotify_ctx *ctx) {
+  g_free(ctx->form_memo_text);
+  if (ctx->form_memo_canon)
+    g_ref_string_release(ctx->form_memo_canon);
+  ctx->form_memo_text = ctx->form_memo_canon = NULL;
+  ctx->form_memo_len = 0;
+}
+
+/* form_parse for a stored form, remembering the last valid one: its
+ * verdict depends only on the bytes and the three options compared here,
+ * so a load meeting the same text again gets the same answer without
+ * parsing it (a store holds the forms of a few app servers, repeated in
+ * every registration). */
+static int form_parse_stored(cloudnotify_ctx *ctx, const char *text, size_t len, GString *canon) {
+  const int64_t opts[3] = { ctx->opt.max_form_size, ctx->opt.max_xml_depth,
+                            ctx->opt.max_form_fields };
+  if (ctx->form_memo_text && len == ctx->form_memo_len &&
+      !memcmp(opts, ctx->form_memo_opts, sizeof opts) && !memcmp(text, ctx->form_memo_text, len)) {
+    g_string_append(canon, ctx->form_memo_canon);
+    return 0;
+  }
+  int rc = form_parse(ctx, text, len, canon);
+  if (rc || memchr(canon->str, 0, canon->len))
+    return rc;
+  cn_form_memo_clear(ctx);
+  ctx->form_memo_text = g_malloc(len ? len : 1);
+  memcpy(ctx->form_memo_text, text, len);
+  ctx->form_memo_len = len;
+  ctx->form_memo_canon = g_ref_string_new_intern(canon->str);
+  memcpy(ctx->form_memo_opts, opts, sizeof opts);
+  return 0;
+}
+
 int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record *record) {
   if (!loader)
     return CLOUDNOTIFY_ERR_INVALID_ARGUMENT;
@@ -543,7 +581,7 @@ int cloudnotify_loader_add(cloudnotify_loader *loader, const cloudnotify_record 
   cn_push_ext *ext = NULL;
   if (!rc && record->publish_options && record->publish_options_len) {
     form = g_string_new(NULL);
-    rc = form_parse(ctx, record->publish_options, record->publish_options_len, form);
+    rc = form_parse_stored(ctx, record->publish_options, record->publish_options_len, form);
     /* Not a lone form: perhaps a form and Tigase's extensions after it. */
     if (rc) {
       g_string_truncate(form, 0);

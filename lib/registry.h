@@ -15,9 +15,12 @@ typedef struct cn_reg cn_reg;
 
 struct cn_reg {
   cn_user *user;
-  char *jid;  /* normalised */
+  char *jid;  /* normalised; an interned GRefString (shared by the
+                 registrations of one app server) */
   char *node; /* NULL when none */
-  char *form; /* publish-options <x/> serialised, NULL when none */
+  char *form; /* publish-options <x/> serialised, NULL when none; an
+                 interned GRefString when it holds no NUL (shared by
+                 registrations with the same form), else a GRefString */
   size_t form_len;
   int64_t enabled_at;
   unsigned errors; /* consecutive app-server errors, stored through set_errors */
@@ -69,9 +72,12 @@ void cn_user_free(cn_user *u);
 /* Evict users beyond max_cached_users that hold no session. */
 void cn_users_trim(cloudnotify_ctx *ctx);
 void cn_users_clear(cloudnotify_ctx *ctx);
+/* Forget the last validated form (ctx.h form_memo_*). */
+void cn_form_memo_clear(cloudnotify_ctx *ctx);
 /* The registration of u with identity ident ("jid<node"), or NULL. */
 cn_reg *cn_user_find_ident(cn_user *u, const char *ident);
 cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node);
+/* form, when not NULL, is form_len bytes followed by a NUL. */
 cn_reg *cn_reg_new(cn_user *u, const char *jid, const char *node, const char *form, size_t form_len,
                    int64_t enabled_at);
 void cn_reg_free(cn_reg *r);

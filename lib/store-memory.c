@@ -7,20 +7,55 @@
 
 #include <glib.h>
 
+/* One allocation per record: the service JID and the form are interned
+ * GRefStrings (a million records name a few app servers and carry a few
+ * forms), the node and the client id follow the struct. */
 typedef struct {
-  char *jid, *node, *form;
+  char *jid;
+  char *form; /* NULL when none */
   size_t form_len;
   int64_t enabled_at;
   unsigned errors;
-  char *client_id;
+  gboolean has_node, has_client_id;
+  char text[]; /* node NUL client_id NUL (each empty when absent) */
 } mem_record;
+
+static const char *rec_node(const mem_record *m) {
+  return m->has_node ? m->text : NULL;
+}
+
+static const char *rec_client_id(const mem_record *m) {
+  return m->has_client_id ? m->text + strlen(m->text) + 1 : NULL;
+}
+
+static char *form_ref(const char *form, size_t len) {
+  if (!form)
+    return NULL;
+  /* The vtable gives a length: only a C string can be interned. */
+  char *tmp = memchr(form, 0, len) ? NULL : g_strndup(form, len);
+  char *ref = tmp ? g_ref_string_new_intern(tmp) : g_ref_string_new_len(form, (gssize)len);
+  g_free(tmp);
+  return ref;
+}
+
+static mem_record *mem_record_new(const char *jid, const char *node, const char *client_id) {
+  size_t nl = node ? strlen(node) : 0, cl = client_id ? strlen(client_id) : 0;
+  mem_record *m = g_malloc0(sizeof *m + nl + cl + 2);
+  m->jid = g_ref_string_new_intern(jid);
+  m->has_node = node != NULL;
+  m->has_client_id = client_id != NULL;
+  if (nl)
+    memcpy(m->text, node, nl);
+  if (cl)
+    memcpy(m->text + nl + 1, client_id, cl);
+  return m;
+}
 
 static void mem_record_free(gpointer p) {
   mem_record *r = p;
-  g_free(r->jid);
-  g_free(r->node);
-  g_free(r->form);
-  g_free(r->client_id);
+  g_ref_string_release(r->jid);
+  if (r->form)
+    g_ref_string_release(r->form);
   g_free(r);
 }
 
@@ -35,19 +70,19 @@ static int mem_load(void *data, const char *account, cloudnotify_loader *loader)
   for (guint i = 0; i < a->len; i++) {
     mem_record *m = a->pdata[i];
     cloudnotify_record rec = { .jid = m->jid,
-                               .node = m->node,
+                               .node = rec_node(m),
                                .publish_options = m->form,
                                .publish_options_len = m->form_len,
                                .enabled_at_ms = m->enabled_at,
                                .errors = m->errors,
-                               .client_id = m->client_id };
+                               .client_id = rec_client_id(m) };
     cloudnotify_loader_add(loader, &rec);
   }
   return 0;
 }
 
 static gboolean same_key(const mem_record *m, const char *jid, const char *node) {
-  return !strcmp(m->jid, jid) && g_strcmp0(m->node, node) == 0;
+  return !strcmp(m->jid, jid) && g_strcmp0(rec_node(m), node) == 0;
 }
 
 static mem_record *mem_find(GPtrArray *a, const char *jid, const char *node) {
@@ -63,20 +98,20 @@ static int mem_save(void *data, const char *account, const cloudnotify_record *r
     a = g_ptr_array_new_with_free_func(mem_record_free);
     g_hash_table_insert(data, g_strdup(account), a);
   }
-  mem_record *m = mem_find(a, rec->jid, rec->node);
-  if (!m) {
-    m = g_new0(mem_record, 1);
-    m->jid = g_strdup(rec->jid);
-    m->node = g_strdup(rec->node);
-    g_ptr_array_add(a, m);
-  }
-  g_free(m->form);
-  m->form = rec->publish_options ? g_strndup(rec->publish_options, rec->publish_options_len) : NULL;
-  m->form_len = rec->publish_options ? rec->publish_options_len : 0;
+  /* A record is rewritten whole: its client id lives in its allocation. */
+  mem_record *m = mem_record_new(rec->jid, rec->node, rec->client_id);
+  m->form = form_ref(rec->publish_options, rec->publish_options_len);
+  m->form_len = m->form ? rec->publish_options_len : 0;
   m->enabled_at = rec->enabled_at_ms;
   m->errors = rec->errors;
-  g_free(m->client_id);
-  m->client_id = g_strdup(rec->client_id);
+  for (guint i = 0; i < a->len; i++) {
+    if (same_key(a->pdata[i], rec->jid, rec->node)) {
+      mem_record_free(a->pdata[i]);
+      a->pdata[i] = m;
+      return 0;
+    }
+  }
+  g_ptr_array_add(a, m);
   return 0;
 }
 
