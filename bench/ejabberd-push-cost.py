@@ -294,7 +294,10 @@ class Side:
 
     async def setup(self):
         ctx = self.ctx
-        await ctx.setup()
+        # the nodes start side by side on a busy machine: give them time
+        await ctx.prosody.start(timeout=180)
+        await ctx._connect_infra()
+        ctx.check_module_loaded()
         self.sender = await ctx.client("carol", "sender", sm=False, presence=False)
 
         t0 = time.monotonic()

@@ -396,13 +396,8 @@ c2s_session_resumed(State) ->
 offline_message({offlined, #message{to = #jid{luser = U, lserver = S}} = Pkt} = Acc) ->
     %% Also for messages MAM archived already: the library pushes a stanza
     %% at most once per registration, whatever path reports it first.
-    Account = <<U/binary, $@, S/binary>>,
-    Xml = to_xml(Pkt),
-    Known = known_senders(U, S, [Pkt]),
-    here(S, fun(Ctx) ->
-                    known(Ctx, Account, Known),
-                    cloudnotify_nif:message_offline(Ctx, Account, Xml)
-            end, offline, {offline, Account, Xml, Known}),
+    gen_server:cast(proc(S), {offline, <<U/binary, $@, S/binary>>, to_xml(Pkt),
+                              known_senders(U, S, [Pkt])}),
     Acc;
 offline_message(Acc) ->
     Acc.
@@ -425,86 +420,14 @@ mam_message(#message{} = Pkt, U, S, _Peer, _Nick, _Type, recv) ->
              I when is_integer(I) -> integer_to_binary(I);
              I -> I
          end,
-    Account = <<U/binary, $@, S/binary>>,
-    Xml = to_xml(Pkt),
-    Known = known_senders(U, S, [Pkt]),
-    here(S, fun(Ctx) ->
-                    known(Ctx, Account, Known),
-                    cloudnotify_nif:message_archived(Ctx, Account, Xml, Id)
-            end, archived, {archived, Account, Xml, Id, Known}),
+    gen_server:cast(proc(S), {archived, <<U/binary, $@, S/binary>>, to_xml(Pkt), Id,
+                              known_senders(U, S, [Pkt])}),
     Pkt;
 mam_message(Pkt, _U, _S, _Peer, _Nick, _Type, _Dir) ->
     Pkt.
 
 remove_user(U, S) ->
     gen_server:cast(proc(S), {remove_user, <<U/binary, $@, S/binary>>}).
-
-%%--------------------------------------------------------------------
-%% The message triggers on the calling process
-%%
-%% A push used to cost two extra process hops: the hook cast the stanza
-%% to the owner, and the app server's reply went to the owner too; each
-%% hop wakes a scheduler thread, which on ejabberd's message path cost
-%% more than the library itself (figure 7, docs/performance.md).  The
-%% archive and offline triggers and the replies to their publishes now
-%% call the NIF from the hook's own process: the NIF's mutex gives the
-%% library one thread at a time all the same.  What the call returns is
-%% carried out there too (stanzas routed, lines logged), except what
-%% belongs to the owner's state: a timer change goes to the owner as a
-%% deadline it applies only if earlier than its own (an early tick is
-%% harmless: the library answers it with the right timer, while a late
-%% one would delay what is due), and hibernation timeouts, which need the
-%% owner's session table, go as they are.  The other hooks still cast:
-%% they touch session state kept by the owner.
-%%--------------------------------------------------------------------
-direct_key(Host) -> {?MODULE, direct, Host}.
-
-here(Host, Call, What, Cast) ->
-    case persistent_term:get(direct_key(Host), undefined) of
-        {Ctx, Owner} ->
-            run_here(Call(Ctx), What, Host, Ctx, Owner);
-        undefined ->
-            %% the owner is starting or gone: its queue as before
-            gen_server:cast(proc(Host), Cast)
-    end.
-
-run_here({Rc, Actions}, What, Host, Ctx, Owner) ->
-    case Rc of
-        0 -> ok;
-        -504 -> ok;
-        _ -> ?DEBUG("mod_cloudnotify: ~p: ~ts", [What, cloudnotify_nif:strerror(Rc)])
-    end,
-    Owned = lists:foldl(
-              fun(A, Acc) -> here_action(A, Host, Ctx, Owner, Acc) end, [], Actions),
-    Owned == [] orelse gen_server:cast(Owner, {actions, lists:reverse(Owned)}),
-    ok.
-
-here_action({send, app, _Account, _To, Xml}, Host, Ctx, Owner, Acc) ->
-    case from_xml(Xml) of
-        {ok, #iq{id = LibId} = IQ} ->
-            ejabberd_router:route_iq(
-              IQ, fun(#iq{} = Reply) ->
-                          %% route_iq gave the publish an id of its own: the
-                          %% library's goes back before the reply is matched
-                          R = cloudnotify_nif:handle_app_reply(Ctx, to_xml(Reply#iq{id = LibId})),
-                          run_here(R, app_reply, Host, Ctx, Owner);
-                     (_Timeout) ->
-                          %% the library expires unanswered publishes itself
-                          ok
-                  end);
-        _ -> ok
-    end,
-    Acc;
-here_action({timer, Ms}, _Host, _Ctx, _Owner, Acc) when Ms >= 0 ->
-    [{timer_at, erlang:monotonic_time(millisecond) + Ms} | Acc];
-here_action({timer, _}, _Host, _Ctx, _Owner, Acc) ->
-    Acc;
-here_action({hibernation_timeout, _, _} = A, _Host, _Ctx, _Owner, Acc) ->
-    [A | Acc];
-here_action(A, _Host, _Ctx, _Owner, Acc) ->
-    %% client stanzas, removals, log lines: nothing of the owner's state
-    _ = do_action(A, none),
-    Acc.
 
 %%--------------------------------------------------------------------
 %% The context's owner
@@ -516,16 +439,13 @@ here_action(A, _Host, _Ctx, _Owner, Acc) ->
              sessions = #{} :: #{pid() => {integer(), term(), reference(), boolean()}},
              tags = #{} :: #{integer() => pid()},
              next_tag = 1 :: integer(),
-             timer :: reference() | undefined,
-             %% when the timer fires (erlang:monotonic_time(millisecond))
-             due :: integer() | undefined}).
+             timer :: reference() | undefined}).
 
 init([Host, Opts]) ->
     process_flag(trap_exit, true),
     {ok, Ctx} = cloudnotify_nif:ctx_new(),
     St = #st{host = Host, ctx = Ctx},
     St1 = apply_options(Opts, St),
-    persistent_term:put(direct_key(Host), {Ctx, self()}),
     ?INFO_MSG("mod_cloudnotify on ~ts: libcloudnotify ~ts", [Host, cloudnotify_nif:version()]),
     {ok, St1}.
 
@@ -593,16 +513,13 @@ handle_cast({groupchat_bare, Account, Xml}, #st{ctx = Ctx} = St) ->
 handle_cast({archived, Account, Xml, Id, Known}, #st{ctx = Ctx} = St) ->
     known(Ctx, Account, Known),
     {noreply, run(cloudnotify_nif:message_archived(Ctx, Account, Xml, Id), archived, St)};
-handle_cast({actions, Actions}, St) ->
-    %% what a hook's own NIF call left to the owner (see here/4)
-    {noreply, do_actions(Actions, St)};
 handle_cast({remove_user, Account}, #st{ctx = Ctx} = St) ->
     {noreply, run(cloudnotify_nif:account_remove_all(Ctx, Account), remove_user, St)};
 handle_cast(_Msg, St) ->
     {noreply, St}.
 
 handle_info(tick, #st{ctx = Ctx} = St) ->
-    {noreply, run(cloudnotify_nif:tick(Ctx), tick, St#st{timer = undefined, due = undefined})};
+    {noreply, run(cloudnotify_nif:tick(Ctx), tick, St#st{timer = undefined})};
 handle_info({iq_reply, #iq{} = Reply, LibId}, #st{ctx = Ctx} = St) ->
     %% ejabberd_router:route_iq gave the publish an id of its own: put the
     %% library's back before the reply is matched.
@@ -623,7 +540,6 @@ handle_info(_Info, St) ->
     {noreply, St}.
 
 terminate(_Reason, #st{host = Host}) ->
-    persistent_term:erase(direct_key(Host)),
     persistent_term:erase(features_key(Host)),
     ok.
 
@@ -767,14 +683,9 @@ do_action({timer, Ms}, #st{timer = Old} = St) ->
     Old == undefined orelse erlang:cancel_timer(Old),
     receive tick -> ok after 0 -> ok end,
     case Ms of
-        _ when Ms < 0 -> St#st{timer = undefined, due = undefined};
-        _ -> St#st{timer = erlang:send_after(Ms, self(), tick),
-                   due = erlang:monotonic_time(millisecond) + Ms}
+        _ when Ms < 0 -> St#st{timer = undefined};
+        _ -> St#st{timer = erlang:send_after(Ms, self(), tick)}
     end;
-do_action({timer_at, At}, #st{due = Due} = St) when Due /= undefined, Due =< At ->
-    St;
-do_action({timer_at, At}, St) ->
-    do_action({timer, max(0, At - erlang:monotonic_time(millisecond))}, St);
 do_action({hibernation_timeout, Tag, Seconds}, #st{tags = Tags} = St) ->
     case Tags of
         #{Tag := Pid} -> ejabberd_c2s:cast(Pid, {cloudnotify_timeout, Seconds});
