@@ -12,6 +12,8 @@ complete. The same workload runs through four private ejabberd nodes (Debian's
   mod_push   ejabberd's own mod_push + mod_push_keepalive, as the integration suite
              runs it (tests/integration/server_ejabberd.py; keepalive adds nothing on
              this path: it acts on stream-management sessions only)
+  before     (only with --before-ebin DIR) mod_cloudnotify, cloudnotify_nif.beam and the
+             NIF from DIR: the code before a change, in the same time slots as ours
   ours       mod_cloudnotify (bindings/erlang: the NIF over libcloudnotify, from --build)
 
     /usr/bin/python3 bench/ejabberd-push-cost.py --build _rel           # N=2000, R=5
@@ -50,7 +52,9 @@ the spin, which depends on timing rather than on the work, lands in the slice.
 
 Options: --count N (messages per round, default 2000), --rounds R (5), --slice S
 (100), --warmup W (200), --accounts A (50), --configs LIST, --quick (N=300, R=5,
-W=100), --tmpdir DIR (default /dev/shm), --keep, -v. Ports 22000-22999 (--port-base).
+W=100), --tmpdir DIR (default /dev/shm), --keep, -v, --perf CONFIG (a perf profile
+of that node over the rounds, Erlang functions named through the JIT's perf map;
+write it with --perf-dir DIR, read it with perf report -i DIR/perf.data). Ports 22000-22999 (--port-base).
 Writes $CN_PLOT_DIR/fig7-cpu.dat and fig7-memory.dat when CN_PLOT_DIR is set.
 
 Exit status: 0 when every run completed, 1 when one failed, 2 for bad arguments.
@@ -77,13 +81,15 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
 logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
+logging.getLogger("asyncio").setLevel(logging.CRITICAL)   # the aborted setup streams
 import harness  # noqa: E402
 import server_ejabberd  # noqa: E402
 from slixmpp.exceptions import IqTimeout  # noqa: E402
 from harness import DOMAIN, OUR_MODULE, PUSH_JID, REFERENCE_MODULE  # noqa: E402
 
-CONFIGS = ("none", "floor", "mod_push", "ours")
-MODULE = {"none": "none", "floor": "floor", "mod_push": REFERENCE_MODULE, "ours": OUR_MODULE}
+CONFIGS = ("none", "floor", "mod_push", "before", "ours")
+MODULE = {"none": "none", "floor": "floor", "mod_push": REFERENCE_MODULE, "before": OUR_MODULE,
+          "ours": OUR_MODULE}
 NS_PING = "urn:xmpp:ping"
 NS_BENCH = "urn:test:bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -199,7 +205,7 @@ class Round:
 
 # ------------------------------------------------------------------ one node
 
-def patch_files(ejd, config):
+def patch_files(ejd, config, perf=False, before_ebin=None):
     """The suite's config minus mod_mam, plus the probe (and the floor module);
     busy waiting off in the VM."""
     with open(ejd.config_path) as f:
@@ -224,7 +230,13 @@ def patch_files(ejd, config):
     old = 'ERL_OPTIONS="-setcookie cloudnotify-it '
     if ctl.count(old) != 1:
         raise RunFailed("unexpected ctl config %s" % ejd.ctl_path)
-    ctl = ctl.replace(old, old + "+sbwt none +sbwtdcpu none +sbwtdio none ")
+    ctl = ctl.replace(old, old + "+sbwt none +sbwtdcpu none +sbwtdio none "
+                      + ("+JPperf true " if perf else ""))
+    if config == "before":
+        our = "-pa %s" % ejd.run["our_ebin"]
+        if ctl.count(our) != 1:
+            raise RunFailed("no %s in %s" % (our, ejd.ctl_path))
+        ctl = ctl.replace(our, "-pa %s" % before_ebin)
     with open(ejd.ctl_path, "w") as f:
         f.write(ctl)
 
@@ -252,10 +264,11 @@ class Side:
         # One push per offline message, as the floor and mod_push send: the
         # library's rate limit of visible pushes (push_visible_interval, 3 s by
         # default) would hold back all but one per account and window.
-        options = {"push_visible_interval": 0} if config == "ours" else {}
+        options = {"push_visible_interval": 0} if MODULE[config] == OUR_MODULE else {}
         self.ctx = server_ejabberd.EjabberdCtx("push-cost", MODULE[config], self.workdir,
                                                run_state, options=options, verbose=False)
-        patch_files(self.ctx.prosody, config)
+        patch_files(self.ctx.prosody, config, perf=args.perf == config,
+                    before_ebin=args.before_ebin)
         self.pushes = config != "none"
         self.verbose = args.verbose
         self.sender = None
@@ -281,7 +294,10 @@ class Side:
 
     async def setup(self):
         ctx = self.ctx
-        await ctx.setup()
+        # the nodes start side by side on a busy machine: give them time
+        await ctx.prosody.start(timeout=180)
+        await ctx._connect_infra()
+        ctx.check_module_loaded()
         self.sender = await ctx.client("carol", "sender", sm=False, presence=False)
 
         t0 = time.monotonic()
@@ -451,7 +467,7 @@ def cpu_model():
 
 def ejabberd_version():
     base = server_ejabberd.ejabberd_include()
-    return os.path.basename(os.path.dirname(base)) if base else "?"
+    return os.path.basename(base) if base else "?"
 
 
 def diff_slices(a, b):
@@ -490,7 +506,7 @@ def report(sides, args):
     print("differences per push, us of beam.smp CPU: 20% trimmed mean of the slice differences "
           "[per-round median, min..max]")
     for a, b in (("ours", "floor"), ("floor", "none"), ("mod_push", "floor"), ("ours", "none"),
-                 ("mod_push", "none"), ("ours", "mod_push")):
+                 ("mod_push", "none"), ("ours", "mod_push"), ("before", "floor"), ("ours", "before")):
         if a in by and b in by:
             allv, pr = diff_slices(by[a], by[b])
             est[(a, b)] = (trimmed_mean(allv), pr)
@@ -520,6 +536,12 @@ def report(sides, args):
         if r is not None:
             t = "" if target is None else " (target <= %.2f: %s)" % (target, "met" if r <= target else "NOT met")
             lines.append("%s %s: %.2f [per round %s]%s" % (tag, name, r, fmt_mr(pr, "%.2f"), t))
+    r, pr = ratio(("ours", "floor"), ("before", "floor"))
+    if r is not None:
+        lines.append("%s before - floor per push: %.1f us [per round %s]; (ours - floor)/(before - "
+                     "floor): %.2f [per round %s]" % (tag, est[("before", "floor")][0],
+                                                       fmt_mr(est[("before", "floor")][1], "%.1f"),
+                                                       r, fmt_mr(pr, "%.2f")))
     if "ours" in by and "mod_push" in by:
         per = [a.cpu / b.cpu for a, b in zip(by["ours"].rounds, by["mod_push"].rounds) if b.cpu]
         m, _, _ = med_range(per)
@@ -549,7 +571,7 @@ def report(sides, args):
             f.write("# index config cpu_us_per_msg_median min max over_floor_us "
                     "(beam.smp CPU per message, %s, %d rounds of %d)\n" % (
                         ejabberd_version(), args.rounds, n))
-            for i, c in enumerate(CONFIGS):
+            for i, c in enumerate([c for c in CONFIGS if c in by]):
                 if c not in by:
                     continue
                 m, lo, hi = med_range([r.cpu * 1e6 / r.n for r in by[c].rounds])
@@ -564,7 +586,7 @@ def report(sides, args):
                 f.write("%d %s %.2f %.2f %.2f %.2f\n" % (i, c, m, lo, hi, of))
         with open(os.path.join(plot_dir, "fig7-memory.dat"), "w") as f:
             f.write("# index config erlang_memory_B_per_push min max vmrss_B_per_push min max\n")
-            for i, c in enumerate(CONFIGS):
+            for i, c in enumerate([c for c in CONFIGS if c in by]):
                 if c not in by:
                     continue
                 m, lo, hi = med_range(mem[c])
@@ -606,12 +628,24 @@ async def main_async(args, configs):
         for s in sides:
             if s.ok:
                 s.mem_start, s.rss_start = await s.measure_memory()
+        perf = None
+        for s in sides:
+            if s.ok and s.config == args.perf:
+                # the JIT writes /tmp/perf-PID.map (+JPperf true): Erlang
+                # functions get names in the profile
+                perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(s.vm_pid),
+                                         "-o", os.path.join(args.perf_dir, "perf.data")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for r in range(args.rounds):
             t1 = time.monotonic()
             await interleaved(sides, args.count, args, "round%d" % (r + 1), r, True)
             if args.verbose:
                 print("  round %d: %.1fs" % (r + 1, time.monotonic() - t1))
                 sys.stdout.flush()
+        if perf:
+            perf.send_signal(2)
+            perf.wait(timeout=60)
+            print("perf profile of %s: %s" % (args.perf, os.path.join(args.perf_dir, "perf.data")))
         for s in sides:
             if s.ok:
                 s.mem_end, s.rss_end = await s.measure_memory()
@@ -652,11 +686,18 @@ def main():
     ap.add_argument("--slice", type=int, default=100)
     ap.add_argument("--warmup", type=int)
     ap.add_argument("--accounts", type=int, default=50)
-    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--configs", default=",".join(CONFIGS))   # before: only with --before-ebin
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--tmpdir", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
     ap.add_argument("--port-base", type=int, default=22000)
+    ap.add_argument("--perf", metavar="CONFIG",
+                    help="record a perf profile of this configuration's node over the rounds "
+                         "(perf record -g; the JIT's perf map names Erlang functions)")
+    ap.add_argument("--perf-dir", default="/tmp", help="where perf.data goes (default /tmp)")
+    ap.add_argument("--before-ebin", metavar="DIR",
+                    help="adds the configuration 'before': mod_cloudnotify.beam, "
+                         "cloudnotify_nif.beam and cloudnotify_nif.so of the code before a change")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -667,6 +708,12 @@ def main():
     if args.warmup is None:
         args.warmup = 100 if args.quick else 200
     configs = [c for c in args.configs.split(",") if c]
+    if not args.before_ebin:
+        configs = [c for c in configs if c != "before"]
+    else:
+        args.before_ebin = os.path.abspath(args.before_ebin)
+        if "before" not in configs and args.configs == ",".join(CONFIGS):
+            configs.append("before")
     bad = [c for c in configs if c not in CONFIGS]
     if bad or not configs:
         ap.error("unknown configuration %s (choose from %s)" % (",".join(bad), ",".join(CONFIGS)))

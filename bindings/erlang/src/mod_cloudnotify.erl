@@ -634,7 +634,22 @@ lib_options(Opts) ->
     Own = [{atom_to_list(K), text(V)}
            || K <- ?LIB_INT_OPTS ++ ?LIB_BOOL_OPTS ++ ?LIB_STR_OPTS,
               (V = Get(K)) /= undefined],
-    Mapped ++ Own.
+    Mapped ++ log_threshold(Get(push_log_level)) ++ Own.
+
+%% Without push_log_level the library's threshold follows ejabberd's
+%% loglevel (read at start and reload): otherwise every push formats debug
+%% lines and turns them into terms that ?DEBUG then drops.
+log_threshold(undefined) ->
+    Level = case ejabberd_option:loglevel() of
+                debug -> "debug";
+                info -> "info";
+                L when L == notice; L == warning -> "warn";
+                none -> "none";
+                _ -> "error"
+            end,
+    [{"push_log_level", Level}];
+log_threshold(_) ->
+    [].
 
 text(V) when is_integer(V) -> integer_to_list(V);
 text(V) when is_atom(V) -> atom_to_list(V);
