@@ -15,7 +15,9 @@ packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
           # issue 10: ejabberd and the Erlang NIF
           ejabberd erlang-dev
           # issue 11: Tigase encrypted pushes (libcrypto) and their independent check
-          libssl-dev python3-cryptography)
+          libssl-dev python3-cryptography
+          # issue 13: the API reference (test doxygen, suite docs)
+          doxygen)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
