@@ -14,25 +14,85 @@
 typedef enum { EL_ELEMENT, EL_TEXT, EL_RAW } el_kind;
 
 typedef struct el_attr {
-  char *name, *value;
+  const char *name, *value;
+  size_t name_len, value_len;
+  struct el_attr *next;
 } el_attr;
+
+/* A tree's nodes and strings live in a few blocks owned by its root:
+ * a publish is built and freed with one or two allocations instead of
+ * one per node, attribute and string (about sixty). */
+typedef struct el_block {
+  struct el_block *next;
+  size_t used, size;
+  max_align_t data[];
+} el_block;
+
+/* Requests up to about 1 KB are served from glibc's per-thread cache;
+ * bigger ones cost a search of the bins and often a trim of the heap's
+ * top at free (measured: ~3,700 instructions for a 2 KB block against
+ * ~150 for three 1 KB ones). */
+#define EL_BLOCK_SIZE (1024 - sizeof(el_block))
 
 struct cn_el {
   el_kind kind;
-  char *name;    /* element */
-  char *ns;      /* element: declared namespace, NULL inherits */
-  GArray *attrs; /* el_attr, element, NULL when none */
-  char *text;    /* text or raw XML */
+  cn_el *root;      /* the tree's root, which owns blocks */
+  el_block *blocks; /* root only: newest first */
+  const char *name; /* element */
+  const char *ns;   /* element: declared namespace, NULL inherits */
+  size_t name_len, ns_len;
+  el_attr *attrs, *last_attr;
+  const char *text; /* text or raw XML */
   size_t len;
   cn_el *first, *last, *next;
 };
 
-cn_el *cn_el_new(const char *name, const char *ns) {
-  cn_el *e = g_new0(cn_el, 1);
+static void *el_alloc(cn_el *root, size_t n) {
+  n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+  el_block *b = root->blocks;
+  if (!b || b->size - b->used < n) {
+    size_t size = n > EL_BLOCK_SIZE ? n : EL_BLOCK_SIZE;
+    b = g_malloc(sizeof *b + size);
+    b->size = size;
+    b->used = 0;
+    b->next = root->blocks;
+    root->blocks = b;
+  }
+  void *p = (char *)b->data + b->used;
+  b->used += n;
+  return p;
+}
+
+static const char *el_strndup(cn_el *root, const char *s, size_t len) {
+  char *c = el_alloc(root, len + 1);
+  memcpy(c, s, len);
+  c[len] = 0;
+  return c;
+}
+
+/* e is zeroed; a root has its blocks already. */
+static cn_el *el_init(cn_el *e, cn_el *root, const char *name, const char *ns) {
   e->kind = EL_ELEMENT;
-  e->name = g_strdup(name);
-  e->ns = g_strdup(ns);
+  e->root = root ? root : e;
+  e->name_len = strlen(name);
+  e->name = el_strndup(e->root, name, e->name_len);
+  if (ns) {
+    e->ns_len = strlen(ns);
+    e->ns = el_strndup(e->root, ns, e->ns_len);
+  }
   return e;
+}
+
+cn_el *cn_el_new(const char *name, const char *ns) {
+  /* The root sits at the start of its own first block. */
+  el_block *b = g_malloc(sizeof *b + EL_BLOCK_SIZE);
+  b->size = EL_BLOCK_SIZE;
+  b->used = (sizeof(cn_el) + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+  b->next = NULL;
+  cn_el *e = (cn_el *)b->data;
+  memset(e, 0, sizeof *e);
+  e->blocks = b;
+  return el_init(e, NULL, name, ns);
 }
 
 static void append(cn_el *parent, cn_el *c) {
@@ -44,7 +104,9 @@ static void append(cn_el *parent, cn_el *c) {
 }
 
 cn_el *cn_el_add(cn_el *parent, const char *name, const char *ns) {
-  cn_el *c = cn_el_new(name, ns);
+  cn_el *c = el_alloc(parent->root, sizeof(cn_el));
+  memset(c, 0, sizeof *c);
+  el_init(c, parent->root, name, ns);
   append(parent, c);
   return c;
 }
@@ -52,16 +114,25 @@ cn_el *cn_el_add(cn_el *parent, const char *name, const char *ns) {
 void cn_el_attr(cn_el *el, const char *name, const char *value) {
   if (!value)
     return;
-  if (!el->attrs)
-    el->attrs = g_array_sized_new(FALSE, FALSE, sizeof(el_attr), 4);
-  el_attr a = { g_strdup(name), g_strdup(value) };
-  g_array_append_val(el->attrs, a);
+  el_attr *a = el_alloc(el->root, sizeof *a);
+  a->name_len = strlen(name);
+  a->name = el_strndup(el->root, name, a->name_len);
+  a->value_len = strlen(value);
+  a->value = el_strndup(el->root, value, a->value_len);
+  a->next = NULL;
+  if (el->last_attr)
+    el->last_attr->next = a;
+  else
+    el->attrs = a;
+  el->last_attr = a;
 }
 
 static void add_chars(cn_el *el, el_kind kind, const char *text, size_t len) {
-  cn_el *c = g_new0(cn_el, 1);
+  cn_el *c = el_alloc(el->root, sizeof *c);
+  memset(c, 0, sizeof *c);
   c->kind = kind;
-  c->text = g_strndup(text, len);
+  c->root = el->root;
+  c->text = el_strndup(el->root, text, len);
   c->len = len;
   append(el, c);
 }
@@ -78,63 +149,54 @@ void cn_el_raw(cn_el *el, const char *xml, size_t len) {
     add_chars(el, EL_RAW, xml, len);
 }
 
+/* Only a root is ever freed: its blocks hold the whole tree. */
 void cn_el_free(cn_el *el) {
-  while (el) {
-    cn_el *next = el->next;
-    cn_el_free(el->first);
-    if (el->attrs) {
-      for (guint i = 0; i < el->attrs->len; i++) {
-        el_attr *a = &g_array_index(el->attrs, el_attr, i);
-        g_free(a->name);
-        g_free(a->value);
-      }
-      g_array_free(el->attrs, TRUE);
-    }
-    g_free(el->name);
-    g_free(el->ns);
-    g_free(el->text);
-    g_free(el);
-    el = next;
+  if (!el)
+    return;
+  g_assert(el->root == el);
+  el_block *b = el->blocks;
+  while (b) {
+    el_block *next = b->next;
+    g_free(b);
+    b = next;
   }
 }
 
 /* ---- text ------------------------------------------------------------- */
 
-static void escape(GString *out, const char *s) {
-  cn_xml_escape(out, s, strlen(s));
-}
+#define put           cn_gstring_put
+#define PUT(out, lit) cn_gstring_put(out, lit, sizeof lit - 1)
 
 void cn_el_serialize(GString *out, const cn_el *e) {
   switch (e->kind) {
   case EL_TEXT: cn_xml_escape(out, e->text, e->len); return;
-  case EL_RAW: g_string_append_len(out, e->text, (gssize)e->len); return;
+  case EL_RAW: cn_gstring_put(out, e->text, e->len); return;
   case EL_ELEMENT: break;
   }
-  g_string_append_c(out, '<');
-  g_string_append(out, e->name);
+  PUT(out, "<");
+  cn_gstring_put(out, e->name, e->name_len);
   if (e->ns) {
-    g_string_append(out, " xmlns='");
-    escape(out, e->ns);
-    g_string_append_c(out, '\'');
+    PUT(out, " xmlns='");
+    cn_xml_escape(out, e->ns, e->ns_len);
+    PUT(out, "'");
   }
-  for (guint i = 0; e->attrs && i < e->attrs->len; i++) {
-    const el_attr *a = &g_array_index(e->attrs, el_attr, i);
-    g_string_append_c(out, ' ');
-    g_string_append(out, a->name);
-    g_string_append(out, "='");
-    escape(out, a->value);
-    g_string_append_c(out, '\'');
+  for (const el_attr *a = e->attrs; a; a = a->next) {
+    PUT(out, " ");
+    cn_gstring_put(out, a->name, a->name_len);
+    PUT(out, "='");
+    cn_xml_escape(out, a->value, a->value_len);
+    PUT(out, "'");
   }
   if (!e->first) {
-    g_string_append(out, "/>");
+    PUT(out, "/>");
     return;
   }
-  g_string_append_c(out, '>');
+  PUT(out, ">");
   for (const cn_el *c = e->first; c; c = c->next)
     cn_el_serialize(out, c);
-  g_string_append(out, "</");
-  g_string_append(out, e->name);
-  g_string_append_c(out, '>');
+  PUT(out, "</");
+  cn_gstring_put(out, e->name, e->name_len);
+  PUT(out, ">");
 }
 
 /* ---- the stanza handed to send_stanza ------------------------------ */
@@ -247,14 +309,15 @@ static int walk_el(walk *w, const cn_el *e, const char *inherited) {
   if (e->kind == EL_RAW)
     return walk_raw(w, e);
   const char *ns = e->ns ? e->ns : inherited;
-  size_t na = e->attrs ? e->attrs->len : 0;
+  size_t na = 0;
+  for (const el_attr *a = e->attrs; a; a = a->next)
+    na++;
   cloudnotify_attr stack_attrs[8] = { { 0 } };
   cloudnotify_attr *attrs =
       na <= G_N_ELEMENTS(stack_attrs) ? stack_attrs : g_new(cloudnotify_attr, na);
-  for (size_t i = 0; i < na; i++) {
-    const el_attr *a = &g_array_index(e->attrs, el_attr, i);
+  size_t i = 0;
+  for (const el_attr *a = e->attrs; a; a = a->next, i++)
     attrs[i] = (cloudnotify_attr){ NULL, a->name, a->value };
-  }
   int rc = w->b->start_element(w->data, e->name, ns, attrs, na);
   if (attrs != stack_attrs)
     g_free(attrs);
@@ -283,7 +346,8 @@ int cloudnotify_stanza_build(const cloudnotify_stanza *st, const cloudnotify_bui
 int cn_emit(cloudnotify_ctx *ctx, cloudnotify_route route, cloudnotify_session *s,
             const char *account, const char *to, const char *id, const cn_el *root) {
   if (!ctx->cb.send_stanza) {
-    GString *x = g_string_sized_new(512);
+    /* A publish is about 700 bytes: one buffer, never grown. */
+    GString *x = g_string_sized_new(1024);
     cn_el_serialize(x, root);
     int rc = cn_send(ctx, route, s, account, to, x);
     g_string_free(x, TRUE);

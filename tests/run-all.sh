@@ -16,6 +16,10 @@ packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
           ejabberd erlang-dev
           # issue 11: Tigase encrypted pushes (libcrypto) and their independent check
           libssl-dev python3-cryptography
+          # issue 13: the Python binding (cffi API mode) and its tests
+          python3-cffi python3-dev python3-pytest python3-gi
+          # issue 13: the Debian packages (tests/scripts/debian-check.sh)
+          debhelper dh-python lintian fakeroot build-essential dpkg-dev erlang-p1-xmpp
           # issue 13: the API reference (test doxygen, suite docs)
           doxygen)
 missing=()
@@ -113,6 +117,14 @@ else
   failed_steps+=("integration-ejabberd: the Erlang binding was not built")
 fi
 
+# The Debian packages (tests/scripts/debian-check.sh): build, lintian, install,
+# one scenario per server on the installed packages, removal. Beside the
+# sanitizer steps like the integration suites: it builds in its own copy and
+# its servers use their own ports; one JSON line per check.
+rm -f "$out/debian.jsonl"
+tests/scripts/debian-check.sh --json "$out/debian.jsonl" "$out/debian" > "$out/debian.log" 2>&1 &
+debian_pid=$!
+
 CC=clang run_suite asan "$out/build-asan" -Dwerror=$werror -Db_sanitize=address,undefined \
   -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -- --suite unit --suite api --suite fuzz --suite pg \
   --suite conformance --suite tools
@@ -136,6 +148,12 @@ for i in "${!integration_pids[@]}"; do
   grep -E '^FAIL' "$out/$name.log" | head -40
   logs+=("$name=$out/$name.jsonl")
 done
+
+wait "$debian_pid"
+echo "== debian"
+grep -E '^(build|lintian|install|scenario-[a-z]+) ' "$out/debian.log"
+grep -E '^  [EW]: ' "$out/debian.log" | head -20
+logs+=("debian=$out/debian.jsonl")
 
 args=("${logs[@]}")
 for s in "${failed_steps[@]+"${failed_steps[@]}"}"; do args+=(--failed-step "$s"); done

@@ -32,6 +32,10 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 PROSODY = "/usr/bin/prosody"
 PROSODYCTL = "/usr/bin/prosodyctl"
 PROSODY_VERSION = "0.12"     # the series under test: "0.12" (Debian 12) or "13"
+# run.py --installed: the folder of the installed mod_cloudnotify.lua (package
+# lua-cloudnotify), given to Prosody with plugin_paths; the Lua module then comes
+# from Lua's default package.cpath. None: the source tree and a build dir.
+INSTALLED_PROSODY_MODDIR = None
 
 
 def use_prosody(prosody_bin):
@@ -179,9 +183,14 @@ class Prosody:
             "log = { { levels = { min = %s }, to = \"file\", filename = %s } }" % (
                 lua_value("debug" if self.verbose else "info"), lua_value(self.log_path)),
         ]
+        # A scenario may open HTTP (mod_http_openmetrics): Prosody refuses an
+        # option set twice, so its value replaces the base line.
+        lines = [ln for ln in lines if ln.split(" = ")[0] not in self.options]
         if os.geteuid() == 0:
             lines.append("run_as_root = true")
-        if OUR_MODULE in self.modules_enabled():
+        if OUR_MODULE in self.modules_enabled() and INSTALLED_PROSODY_MODDIR:
+            plugin_paths.append(INSTALLED_PROSODY_MODDIR)
+        elif OUR_MODULE in self.modules_enabled():
             plugin_paths.append(os.path.join(REPO, "bindings", "prosody"))
             if self.build_dir:
                 lines.append("cloudnotify_cpath = %s" % lua_value(
@@ -509,9 +518,12 @@ class AppServer(slixmpp.ComponentXMPP):
         elif mode == "silent":
             pass
         else:
-            _, etype, cond = mode
-            self.send_raw("<iq type='error' %s><error type=%s><%s xmlns='%s'/></error></iq>"
-                          % (attrs, quoteattr(etype), cond, NS_STANZAS))
+            _, etype, cond = mode[:3]
+            # ("error", type, condition, text): with the app server's <text/>
+            text = ("<text xmlns='%s'>%s</text>" % (NS_STANZAS, xml_text(mode[3]))
+                    if len(mode) > 3 else "")
+            self.send_raw("<iq type='error' %s><error type=%s><%s xmlns='%s'/>%s</error></iq>"
+                          % (attrs, quoteattr(etype), cond, NS_STANZAS, text))
 
     async def start(self, timeout=10.0):
         self.connect()

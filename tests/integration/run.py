@@ -37,6 +37,7 @@ import harness  # noqa: E402
 from harness import Ctx, OUR_MODULE, REFERENCE_MODULE, REPO  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
 import scenarios_phone  # noqa: E402,F401  (issue 11's scenarios join SCENARIOS)
+import scenarios_diag  # noqa: E402,F401  (issue 13: ad-hoc explain, openmetrics)
 
 MODULE_LABEL = {REFERENCE_MODULE: "reference", OUR_MODULE: "ours"}
 _live_prosodies = []
@@ -246,6 +247,11 @@ def main():
     ap.add_argument("--prosody-bin", metavar="PATH",
                     help="another Prosody's executable, e.g. Prosody 13 unpacked by prosody13.sh "
                          "(default: Debian's /usr/bin/prosody, 0.12)")
+    ap.add_argument("--installed", nargs="?", const="/usr/lib/prosody/modules/mod_cloudnotify",
+                    metavar="DIR",
+                    help="ours from the installed packages (lua-cloudnotify): mod_cloudnotify.lua "
+                         "from DIR (default %(const)s) through plugin_paths, the Lua module from "
+                         "Lua's default package.cpath; --build is not used")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="debug-level Prosody logs, tracebacks, every check")
     args = ap.parse_args()
@@ -276,8 +282,12 @@ def main():
     if not args.verbose:
         logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
 
+    if args.installed:
+        harness.INSTALLED_PROSODY_MODDIR = args.installed
+        args.build = None
     if OUR_MODULE in modules:
-        mod = os.path.join(REPO, "bindings", "prosody", "mod_cloudnotify.lua")
+        mod = os.path.join(args.installed or os.path.join(REPO, "bindings", "prosody"),
+                           "mod_cloudnotify.lua")
         if not os.path.exists(mod):
             print("warning: %s does not exist (yet): every scenario will fail for ours" % mod)
 

@@ -17,6 +17,7 @@ module "cloud_notify" standing for mod_push here).
 import argparse
 import asyncio
 import atexit
+import glob
 import json
 import logging
 import os
@@ -172,8 +173,13 @@ def main():
     ap.add_argument("--json", metavar="PATH")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--allow-log-errors", action="store_true")
+    ap.add_argument("--installed", action="store_true",
+                    help="ours from the installed package (ejabberd-mod-cloudnotify): ejabberd "
+                         "finds mod_cloudnotify on its own code path (no -pa); --build is not used")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    if args.installed:
+        args.build = None
 
     by_name = {s.name: s for s in all_scenarios()}
     names = APPLY
@@ -198,7 +204,11 @@ def main():
         names = [n for n in APPLY if n in args.only]
     scenarios = [by_name[n] for n in names]
     modules = [REFERENCE_MODULE, OUR_MODULE] if args.compare else [args.module]
-    if OUR_MODULE in modules and not os.path.exists(
+    if OUR_MODULE in modules and args.installed and not glob.glob(
+            "/usr/lib/erlang/lib/cloudnotify-*/ebin/mod_cloudnotify.beam"):
+        print("error: no /usr/lib/erlang/lib/cloudnotify-*/ebin/mod_cloudnotify.beam installed")
+        return 2
+    if OUR_MODULE in modules and not args.installed and not os.path.exists(
             os.path.join(args.build, "bindings", "erlang", "mod_cloudnotify.beam")):
         print("error: %s/bindings/erlang/mod_cloudnotify.beam not built" % args.build)
         return 2
