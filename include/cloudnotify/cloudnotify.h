@@ -340,7 +340,7 @@ typedef struct cloudnotify_publish_report {
   unsigned consecutive_errors;
   /* ---- appended after 0.3 (diagnosis): check size first ---- */
   /** For ERROR, WAIT and TRANSIENT from a reply given as text or tree:
-   *  the first <text/> of the reply's <error/>, at most
+   *  the first `<text/>` of the reply's `<error/>`, at most
    *  CLOUDNOTIFY_DIAG_TEXT_MAX bytes (cut at a character boundary), or
    *  NULL when it had none (always NULL through
    *  cloudnotify_handle_app_reply_fields).  The app server's words:
@@ -2138,9 +2138,11 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_disco_features(const cloudnotify_ctx *ctx
  *  append fields: read size before any field added after this one's
  *  last. */
 typedef struct cloudnotify_diag_registration {
+  /** sizeof the struct as the library filled it. */
   size_t size;
-  /** The push service JID and node (node NULL when none). */
+  /** The push service JID. */
   const char *jid;
+  /** The node at that service (NULL when none). */
   const char *node;
   /** The identity of the client that enabled it, or NULL (see
    *  cloudnotify_record.client_id). */
@@ -2159,7 +2161,9 @@ typedef struct cloudnotify_diag_registration {
   /** For ERROR, WAIT and TRANSIENT: as in cloudnotify_publish_report
    *  (error type, condition and text, each NULL when absent). */
   const char *last_error_type;
+  /** The last error's condition (see last_error_type). */
   const char *last_error_condition;
+  /** The last error's text (see last_error_type). */
   const char *last_error_text;
   /** 1 when that publish was a test push. */
   int last_was_test;
@@ -2167,7 +2171,9 @@ typedef struct cloudnotify_diag_registration {
    *  since the last result), the ms left before pushes go again (0: not
    *  holding now) and how many pushes it held so far. */
   int64_t backoff_ms;
+  /** Ms left before pushes go again (see backoff_ms). */
   int64_t backoff_left_ms;
+  /** Pushes the back-off held so far (see backoff_ms). */
   unsigned backoff_held;
   /** Publishes sent to it still awaiting a reply. */
   unsigned outstanding;
