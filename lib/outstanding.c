@@ -161,9 +161,13 @@ void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
  * publishes, not a walk over every publish of the context. */
 unsigned cn_outstanding_count(const cloudnotify_ctx *ctx, const char *account, const char *ident) {
   char *key = reg_key(account, ident);
-  const GQueue *q = g_hash_table_lookup(ctx->outstanding_by_reg, key);
+  const pending *first = g_hash_table_lookup(ctx->outstanding_by_reg, key);
   g_free(key);
-  return q ? q->length : 0;
+  /* The index holds the registration's first entry, not a GQueue. */
+  unsigned n = 0;
+  for (const GList *l = first ? &first->reg_link : NULL; l; l = l->next)
+    n++;
+  return n;
 }
 
 void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident) {
