@@ -163,7 +163,8 @@ unsigned cn_outstanding_count(const cloudnotify_ctx *ctx, const char *account, c
   char *key = reg_key(account, ident);
   const pending *first = g_hash_table_lookup(ctx->outstanding_by_reg, key);
   g_free(key);
-  /* The index holds the registration's first entry, not a GQueue. */
+  /* Only the diagnosis asks, so a walk of the registration's own entries
+   * is cheaper than a count kept up to date on every publish. */
   unsigned n = 0;
   for (const GList *l = first ? &first->reg_link : NULL; l; l = l->next)
     n++;
