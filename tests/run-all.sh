@@ -19,7 +19,9 @@ packages=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config valgrind
           # issue 13: the Python binding (cffi API mode) and its tests
           python3-cffi python3-dev python3-pytest python3-gi
           # issue 13: the Debian packages (tests/scripts/debian-check.sh)
-          debhelper dh-python lintian fakeroot build-essential dpkg-dev erlang-p1-xmpp)
+          debhelper dh-python lintian fakeroot build-essential dpkg-dev erlang-p1-xmpp
+          # issue 13: the API reference (test doxygen, suite docs)
+          doxygen)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * Optional helper: drive a libcloudnotify context's timers from a GLib
  * GMainContext.  Separate header and pkg-config name
  * (libcloudnotify-glib) so that hosts without GLib never see it.
@@ -26,6 +27,7 @@
 extern "C" {
 #endif
 
+/** Drives one context's timers from a GMainContext (one GSource). */
 typedef struct cloudnotify_glib_driver cloudnotify_glib_driver;
 
 /** Create a driver for ctx (borrowed: free the driver before the

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libcloudnotify-pg for GLib hosts: a GSource that drives a PostgreSQL
  * store handle (cloudnotify-pg.h) from a GMainContext.  Part of
  * libcloudnotify-pg; this header is the only one of it that includes

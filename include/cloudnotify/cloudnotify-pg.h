@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libcloudnotify-pg: registrations in PostgreSQL, shared by several
  * server nodes (one library context per node, each with its own store
  * handle and connection, all on one database).  Separate library, header
@@ -58,8 +59,8 @@ typedef struct cloudnotify_pg cloudnotify_pg;
 
 /** Events of the socket, as wanted by the store and as given to
  *  cloudnotify_pg_process. */
-#define CLOUDNOTIFY_PG_READ  1u
-#define CLOUDNOTIFY_PG_WRITE 2u
+#define CLOUDNOTIFY_PG_READ  1u /**< readable, or to be watched for it */
+#define CLOUDNOTIFY_PG_WRITE 2u /**< writable, or to be watched for it */
 
 /** Where the connection stands. */
 typedef enum cloudnotify_pg_state {
@@ -83,6 +84,7 @@ typedef enum cloudnotify_pg_state {
  *  fields take the defaults below.  Fields are only ever appended (the
  *  vtable rule of cloudnotify.h applies to size). */
 typedef struct cloudnotify_pg_options {
+  /** sizeof(cloudnotify_pg_options) as the host was built. */
   size_t size;
   /** The device limit enforced in the database: set it equal to the
    *  context's push_max_devices (CLOUDNOTIFY_OPT_MAX_DEVICES) on every
@@ -95,6 +97,7 @@ typedef struct cloudnotify_pg_options {
    *  random so that nodes do not reconnect in step).  Defaults 100 ms and
    *  30000 ms; 1..3600000. */
   int64_t reconnect_min_ms;
+  /** The longest wait between connection attempts (see reconnect_min_ms). */
   int64_t reconnect_max_ms;
   /** A connection attempt (including the schema setup) taking longer
    *  fails.  Default 10000 ms. */

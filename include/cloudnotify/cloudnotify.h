@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * libcloudnotify: the server side of XEP-0357 (Push Notifications) as a
  * sans-I/O engine.  The host (an XMPP server) feeds events in and sends out
  * what the library hands back through callbacks.
@@ -18,7 +19,7 @@
  *   (cloudnotify_stanza, the send_stanza callback) on the way out.  Accepted default namespaces of a stanza:
  *   jabber:client, jabber:server, jabber:component:accept, or none.
  * - Identity always comes from the host: "account" parameters are the
- *   bare JID (user@domain) of the local account concerned.  The library
+ *   bare JID (`user@domain`) of the local account concerned.  The library
  *   never derives the account from a 'from' attribute.
  * - Callbacks never re-enter: calling any function of this library that
  *   changes state from inside a callback returns CLOUDNOTIFY_ERR_REENTRANT
@@ -58,11 +59,17 @@ extern "C" {
 #if defined(CLOUDNOTIFY_BUILDING) && defined(__GNUC__)
 #define CLOUDNOTIFY_EXPORT __attribute__((visibility("default")))
 #else
+/** Marks the library's exported functions; empty for the host, the
+ *  visibility attribute while the library itself is built. */
 #define CLOUDNOTIFY_EXPORT
 #endif
 
+/** Major version of this header; a change would break the ABI, which the
+ *  project promises never to do after the first release. */
 #define CLOUDNOTIFY_VERSION_MAJOR 0
+/** Minor version of this header: grows when functions or fields are added. */
 #define CLOUDNOTIFY_VERSION_MINOR 3
+/** Micro version of this header: fixes that change no interface. */
 #define CLOUDNOTIFY_VERSION_MICRO 0
 /** The header's version as one number, 0xMMmmuu, comparable with
  *  cloudnotify_version_number(). */
@@ -76,7 +83,11 @@ extern "C" {
 /* Errors                                                              */
 /* ------------------------------------------------------------------ */
 
+/** Error codes: every function that can fail returns 0 or one of these,
+ *  negated; cloudnotify_strerror() describes them and
+ *  cloudnotify_is_usage_error() tells the host's mistakes apart. */
 typedef enum cloudnotify_error {
+  /** Success. */
   CLOUDNOTIFY_OK = 0,
   /** A required pointer was NULL or a value was out of range. */
   CLOUDNOTIFY_ERR_INVALID_ARGUMENT = -501,
@@ -202,14 +213,18 @@ typedef struct cloudnotify_stanza cloudnotify_stanza;
 
 /** A byte buffer: a pointer and a length.  Used for arrays of stanzas. */
 typedef struct cloudnotify_buf {
+  /** The bytes (borrowed; no NUL terminator needed). */
   const char *data;
+  /** Their number. */
   size_t len;
 } cloudnotify_buf;
 
 /** A push endpoint named by its service JID and node.  node NULL means
  *  every node of that JID. */
 typedef struct cloudnotify_endpoint {
+  /** The push service's JID. */
   const char *jid;
+  /** The node at that service, or NULL for every node. */
   const char *node;
 } cloudnotify_endpoint;
 
@@ -217,6 +232,7 @@ typedef struct cloudnotify_endpoint {
 /* Host callbacks                                                      */
 /* ------------------------------------------------------------------ */
 
+/** Where a stanza the library emits goes (send and send_stanza). */
 typedef enum cloudnotify_route {
   /** An IQ reply for the client session passed along (enable/disable). */
   CLOUDNOTIFY_ROUTE_CLIENT = 1,
@@ -224,13 +240,23 @@ typedef enum cloudnotify_route {
   CLOUDNOTIFY_ROUTE_APP_SERVER = 2,
 } cloudnotify_route;
 
+/** Severity of a log message (the log callback, push_log_level). */
 typedef enum cloudnotify_log_level {
+  /** Decisions about single pushes: sent, vetoed, suppressed, a 'wait'
+   *  reply, an overdue ack. */
   CLOUDNOTIFY_LOG_DEBUG = 0,
+  /** Registrations enabled, disabled or removed; an app-server error. */
   CLOUDNOTIFY_LOG_INFO = 1,
+  /** Something refused that the library survives: a send the callback
+   *  refused, a reply from a foreign sender, an invalid stored record, an
+   *  unparsable queued stanza, a registration removed after errors. */
   CLOUDNOTIFY_LOG_WARN = 2,
+  /** The store failed. */
   CLOUDNOTIFY_LOG_ERROR = 3,
 } cloudnotify_log_level;
 
+/** Why a registration was removed (registration_removed and
+ *  registration_removed2 callbacks). */
 typedef enum cloudnotify_removal_reason {
   /** The client disabled it. */
   CLOUDNOTIFY_REMOVED_DISABLED = 1,
@@ -290,26 +316,31 @@ typedef enum cloudnotify_publish_outcome {
  *  library may append fields: read size before any field added after
  *  0.2. */
 typedef struct cloudnotify_publish_report {
+  /** sizeof the struct as the library filled it. */
   size_t size;
+  /** The local account (bare JID) the publish was for. */
   const char *account;
-  /** The registration's push service JID and node (node may be NULL). */
+  /** The registration's push service JID. */
   const char *jid;
+  /** The registration's node (may be NULL). */
   const char *node;
   /** The publish id (as in the stanza's id attribute); NULL for VETOED. */
   const char *id;
+  /** What became of the publish. */
   cloudnotify_publish_outcome outcome;
   /** For ERROR and WAIT: the reply's error type ("cancel", "modify",
    *  "auth", "wait") and RFC 6120 defined condition, each NULL when the
    *  reply had none (a condition outside RFC 6120 is reported as
    *  "undefined-condition").  NULL for the other outcomes. */
   const char *error_type;
+  /** For ERROR and WAIT: the condition, as described for error_type. */
   const char *error_condition;
   /** The registration's consecutive error count after this outcome, as
    *  held in memory (0 when the account is not cached). */
   unsigned consecutive_errors;
   /* ---- appended after 0.3 (diagnosis): check size first ---- */
   /** For ERROR, WAIT and TRANSIENT from a reply given as text or tree:
-   *  the first <text/> of the reply's <error/>, at most
+   *  the first `<text/>` of the reply's `<error/>`, at most
    *  CLOUDNOTIFY_DIAG_TEXT_MAX bytes (cut at a character boundary), or
    *  NULL when it had none (always NULL through
    *  cloudnotify_handle_app_reply_fields).  The app server's words:
@@ -320,6 +351,8 @@ typedef struct cloudnotify_publish_report {
   unsigned flags;
 } cloudnotify_publish_report;
 
+/** What an enable did to the account's registrations
+ *  (registration_added callback). */
 typedef enum cloudnotify_registration_change {
   /** A new (jid, node) for the account. */
   CLOUDNOTIFY_REGISTRATION_ADDED = 1,
@@ -336,6 +369,7 @@ typedef enum cloudnotify_registration_change {
  *  Every pointer passed to a callback is borrowed for the duration of the
  *  call.  user_data is the pointer given to cloudnotify_ctx_new. */
 typedef struct cloudnotify_callbacks {
+  /** sizeof(cloudnotify_callbacks) as the host was built (the vtable rule). */
   size_t size;
 
   /** Send a stanza.  session is the client session for ROUTE_CLIENT and
@@ -532,6 +566,9 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_new(cloudnotify_ctx **out,
  *  GLib (g_critical); free the context after the call returns. */
 CLOUDNOTIFY_EXPORT void cloudnotify_ctx_free(cloudnotify_ctx *ctx);
 
+/** Option numbers for cloudnotify_ctx_set_option_int() and
+ *  cloudnotify_ctx_set_option_string(); each has a name for
+ *  cloudnotify_ctx_set_option() given in its description. */
 typedef enum cloudnotify_option {
   /** bool, default 0: put the real message body in the summary.  An
    *  important stanza without a body of its own (a call, an encrypted
@@ -764,6 +801,7 @@ typedef struct cloudnotify_record {
    *  client's encryption key: protect the text as the app-server secrets
    *  of the form are protected.  A store keeps the text as it is. */
   const char *publish_options;
+  /** Length of publish_options in bytes. */
   size_t publish_options_len;
   /** When it was enabled (now_ms); orders device-limit eviction. */
   int64_t enabled_at_ms;
@@ -793,6 +831,7 @@ typedef struct cloudnotify_record {
  *  cloudnotify_ctx_current_op).  store_data is the pointer given to
  *  cloudnotify_ctx_set_store. */
 typedef struct cloudnotify_store {
+  /** sizeof(cloudnotify_store) as the host was built (the vtable rule). */
   size_t size;
   /** Add every registration of account with cloudnotify_loader_add. */
   int (*load)(void *store_data, const char *account, cloudnotify_loader *loader);
@@ -916,12 +955,12 @@ CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated(cloudnotify_session *sessi
 CLOUDNOTIFY_EXPORT int cloudnotify_session_queued(cloudnotify_session *session, const char *xml,
                                                   size_t len);
 
-/** The server sent an ack request <r/>; the ack-delay clock starts for
+/** The server sent an ack request `<r/>`; the ack-delay clock starts for
  *  the stanzas queued so far.  Errors: INVALID_ARGUMENT, STATE
  *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_requested(cloudnotify_session *session);
 
-/** The client acknowledged: h is the <a h=''/> value (stanzas handled,
+/** The client acknowledged: h is the `<a h=''/>` value (stanzas handled,
  *  modulo 2^32).  Errors: INVALID_ARGUMENT, STATE
  *  (cloudnotify_session_sm_enabled not called), REENTRANT. */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_acked(cloudnotify_session *session, uint32_t h);
@@ -979,7 +1018,7 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_session_client_id(const cloudnotify_s
 /* Client IQs and app-server replies                                   */
 /* ------------------------------------------------------------------ */
 
-/** A client IQ arrived on session.  The library takes every <iq/> that
+/** A client IQ arrived on session.  The library takes every `<iq/>` that
  *  has a type other than result and error and at least one child element
  *  in urn:xmpp:push:0, in any position; it sends the reply (result or
  *  error) through send with ROUTE_CLIENT and returns 0, whatever the
@@ -995,7 +1034,7 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_session_client_id(const cloudnotify_s
  *  is busy) 0 is returned at once and the reply is sent when the work
  *  completes.
  *  Errors: INVALID_ARGUMENT; XML / TOO_LARGE (no reply sent: the host
- *  answers or drops as for any malformed stanza); NOT_MINE (not an <iq/>,
+ *  answers or drops as for any malformed stanza); NOT_MINE (not an `<iq/>`,
  *  no type, type result or error, or no child in urn:xmpp:push:0; no
  *  reply sent); SEND (the reply could not be sent; the state change it
  *  reports stands); REENTRANT. */
@@ -1035,6 +1074,7 @@ CLOUDNOTIFY_EXPORT int cloudnotify_is_outstanding_id(const cloudnotify_ctx *ctx,
 /** An app-server reply the host has already parsed.  Every pointer is
  *  borrowed for the call.  Set size to sizeof(cloudnotify_reply). */
 typedef struct cloudnotify_reply {
+  /** sizeof(cloudnotify_reply) as the host was built (the vtable rule). */
   size_t size;
   /** The IQ's id attribute. */
   const char *id;
@@ -1043,7 +1083,7 @@ typedef struct cloudnotify_reply {
   /** The IQ's type: "result" or "error" ("get" and "set" are not
    *  replies: NOT_MINE). */
   const char *type;
-  /** For "error": the <error/> element's type attribute ("cancel",
+  /** For "error": the `<error/>` element's type attribute ("cancel",
    *  "modify", "auth" or "wait"), or NULL when it had none.  Must be NULL
    *  for "result". */
   const char *error_type;
@@ -1185,6 +1225,7 @@ typedef struct cloudnotify_tree_visitor {
  *  received the tree returns.  Strings are given as a pointer and a
  *  length; a NUL byte inside is refused (XML). */
 typedef struct cloudnotify_tree_ops {
+  /** sizeof(cloudnotify_tree_ops) as the host was built (the vtable rule). */
   size_t size;
   /** The element's local name (no prefix).  Return 0 and set
    *  *name / *len, or negative on failure. */
@@ -1214,8 +1255,11 @@ typedef struct cloudnotify_tree_ops {
 /** One stanza as a tree: the adapter, its data and the root element.
  *  Borrowed for the call it is passed to. */
 typedef struct cloudnotify_tree {
+  /** The host's adapter reading the tree. */
   const cloudnotify_tree_ops *ops;
+  /** Passed to every function of ops as tree_data. */
   void *data;
+  /** The stanza's root element, as the adapter understands it. */
   const void *root;
 } cloudnotify_tree;
 
@@ -1226,27 +1270,36 @@ typedef struct cloudnotify_tree {
  * In the arrays of hibernated_tree and ack_delayed_tree, a tree that is
  * refused is skipped as an unparsable text would be. */
 
+/** cloudnotify_message_offline() on a host tree (see "The tree forms"). */
 CLOUDNOTIFY_EXPORT int cloudnotify_message_offline_tree(cloudnotify_ctx *ctx, const char *account,
                                                         const cloudnotify_tree *tree,
                                                         unsigned *pushes);
+/** cloudnotify_message_archived() on a host tree (see "The tree forms"). */
 CLOUDNOTIFY_EXPORT int cloudnotify_message_archived_tree(cloudnotify_ctx *ctx, const char *account,
                                                          const cloudnotify_tree *tree,
                                                          const char *archive_id, unsigned *pushes);
+/** cloudnotify_message_groupchat_bare() on a host tree (see "The tree
+ *  forms"). */
 CLOUDNOTIFY_EXPORT int cloudnotify_message_groupchat_bare_tree(cloudnotify_ctx *ctx,
                                                                const char *account,
                                                                const cloudnotify_tree *tree,
                                                                unsigned *pushes);
+/** cloudnotify_session_queued() on a host tree (see "The tree forms"). */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_queued_tree(cloudnotify_session *session,
                                                        const cloudnotify_tree *tree);
-/** queue: n trees (n may be 0; queue may then be NULL). */
+/** cloudnotify_session_hibernated() on host trees (see "The tree forms"):
+ *  queue holds n trees (n may be 0; queue may then be NULL). */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_hibernated_tree(cloudnotify_session *session,
                                                            const cloudnotify_tree *queue, size_t n);
-/** queue as cloudnotify_session_hibernated_tree. */
+/** cloudnotify_session_ack_delayed() on host trees; queue as
+ *  cloudnotify_session_hibernated_tree(). */
 CLOUDNOTIFY_EXPORT int cloudnotify_session_ack_delayed_tree(cloudnotify_session *session,
                                                             const cloudnotify_tree *queue,
                                                             size_t n);
+/** cloudnotify_handle_client_iq() on a host tree (see "The tree forms"). */
 CLOUDNOTIFY_EXPORT int cloudnotify_handle_client_iq_tree(cloudnotify_session *session,
                                                          const cloudnotify_tree *tree);
+/** cloudnotify_handle_app_reply() on a host tree (see "The tree forms"). */
 CLOUDNOTIFY_EXPORT int cloudnotify_handle_app_reply_tree(cloudnotify_ctx *ctx,
                                                          const cloudnotify_tree *tree);
 
@@ -1267,7 +1320,9 @@ typedef struct cloudnotify_attr {
   /** NULL for an attribute without namespace (the usual case);
    *  "http://www.w3.org/XML/1998/namespace" for xml:lang and the like. */
   const char *ns;
+  /** The attribute's local name (no prefix). */
   const char *name;
+  /** Its value, unescaped. */
   const char *value;
 } cloudnotify_attr;
 
@@ -1275,6 +1330,7 @@ typedef struct cloudnotify_attr {
  *  every field is required.  Each function returns 0 to go on; nonzero
  *  stops the walk, and cloudnotify_stanza_build returns that value. */
 typedef struct cloudnotify_builder {
+  /** sizeof(cloudnotify_builder) as the host was built (the vtable rule). */
   size_t size;
   /** An element starts.  name is its local name; ns its namespace (NULL:
    *  none; the root of every stanza the library emits has none, so that it
@@ -1482,12 +1538,19 @@ typedef enum cloudnotify_counter {
    *  CLOUDNOTIFY_COUNTER_REMOVED_BASE + reason.  A reason added later
    *  gets its counter at the same offset. */
   CLOUDNOTIFY_COUNTER_REMOVED_BASE = 0x100,
+  /** Removed: the client disabled it (CLOUDNOTIFY_REMOVED_DISABLED). */
   CLOUDNOTIFY_COUNTER_REMOVED_DISABLED = 0x100 + CLOUDNOTIFY_REMOVED_DISABLED,
+  /** Removed: push_max_errors errors in a row (CLOUDNOTIFY_REMOVED_ERRORS). */
   CLOUDNOTIFY_COUNTER_REMOVED_ERRORS = 0x100 + CLOUDNOTIFY_REMOVED_ERRORS,
+  /** Removed: push_max_devices exceeded (CLOUDNOTIFY_REMOVED_EVICTED). */
   CLOUDNOTIFY_COUNTER_REMOVED_EVICTED = 0x100 + CLOUDNOTIFY_REMOVED_EVICTED,
+  /** Removed: the account was deleted (CLOUDNOTIFY_REMOVED_ACCOUNT). */
   CLOUDNOTIFY_COUNTER_REMOVED_ACCOUNT = 0x100 + CLOUDNOTIFY_REMOVED_ACCOUNT,
+  /** Removed: the app server said affiliation 'none' (CLOUDNOTIFY_REMOVED_REMOTE). */
   CLOUDNOTIFY_COUNTER_REMOVED_REMOTE = 0x100 + CLOUDNOTIFY_REMOVED_REMOTE,
+  /** Removed: push_registration_ttl passed (CLOUDNOTIFY_REMOVED_EXPIRED). */
   CLOUDNOTIFY_COUNTER_REMOVED_EXPIRED = 0x100 + CLOUDNOTIFY_REMOVED_EXPIRED,
+  /** Removed: the same client enabled another (CLOUDNOTIFY_REMOVED_CLIENT_REPLACED). */
   CLOUDNOTIFY_COUNTER_REMOVED_CLIENT_REPLACED = 0x100 + CLOUDNOTIFY_REMOVED_CLIENT_REPLACED,
 
   /** Gauge: publishes awaiting a reply. */
@@ -1509,9 +1572,13 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_get_counter(const cloudnotify_ctx *ctx,
 /* Notification filter accessors (valid only inside the filter)        */
 /* ------------------------------------------------------------------ */
 
-/** All return borrowed strings valid during the filter call, or NULL. */
+/** The local account (bare JID) the push is for.  This getter and the
+ *  ones below return borrowed strings valid during the filter call, or
+ *  NULL. */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_push_account(const cloudnotify_push *push);
+/** The registration's push service JID. */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_push_jid(const cloudnotify_push *push);
+/** The registration's node (NULL when it has none). */
 CLOUDNOTIFY_EXPORT const char *cloudnotify_push_node(const cloudnotify_push *push);
 /** The sender of the triggering stanza (NULL for a ping), whether or not
  *  it will be sent. */
@@ -1567,7 +1634,7 @@ CLOUDNOTIFY_EXPORT const char *cloudnotify_push_stanza_id(const cloudnotify_push
 CLOUDNOTIFY_EXPORT int cloudnotify_push_add_field(cloudnotify_push *push, const char *var,
                                                   const char *value);
 
-/** Set the one extra child element of <notification/>, written after the
+/** Set the one extra child element of `<notification/>`, written after the
  *  summary form: xml is one element as text (len bytes, copied), parsed
  *  with the same hardening as stanzas and written again by the library
  *  (prefixes become default namespace declarations, namespaced
@@ -1666,18 +1733,26 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_set_sender(cloudnotify_push *push, const
  *  small number: 0.1 filters that veto with 1 or -1 keep their meaning. */
 #define CLOUDNOTIFY_PENDING 0x504E
 
-/** Most calls parked behind one busy account, and in the whole context. */
+/** Most calls parked behind one busy account, and in the whole context
+ *  (CLOUDNOTIFY_ERR_BUSY beyond them). */
 #define CLOUDNOTIFY_MAX_PARKED_PER_ACCOUNT 1024
-#define CLOUDNOTIFY_MAX_PARKED             65536
+#define CLOUDNOTIFY_MAX_PARKED             65536 /**< see CLOUDNOTIFY_MAX_PARKED_PER_ACCOUNT */
 
 /** One question to the host that may be answered later. */
 typedef struct cloudnotify_op cloudnotify_op;
 
+/** Which question an operation asks (cloudnotify_op_get_kind), and so
+ *  which completion call answers it. */
 typedef enum cloudnotify_op_kind {
+  /** cloudnotify_store.load: answered with cloudnotify_op_complete. */
   CLOUDNOTIFY_OP_LOAD = 1,
+  /** cloudnotify_store.save: answered with cloudnotify_op_complete. */
   CLOUDNOTIFY_OP_SAVE = 2,
+  /** cloudnotify_store.remove: answered with cloudnotify_op_complete. */
   CLOUDNOTIFY_OP_REMOVE = 3,
+  /** The registration_filter callback. */
   CLOUDNOTIFY_OP_REGISTRATION_FILTER = 4,
+  /** The notification_filter callback. */
   CLOUDNOTIFY_OP_NOTIFICATION_FILTER = 5,
 } cloudnotify_op_kind;
 
@@ -1853,11 +1928,11 @@ CLOUDNOTIFY_EXPORT int cloudnotify_sqlite_schema_version(const cloudnotify_sqlit
  *  registration's node with affiliation 'none', that registration is
  *  removed (CLOUDNOTIFY_REMOVED_REMOTE, through registration_removed2 /
  *  registration_removed) and 0 is returned: the host should not deliver
- *  the message.  Forms accepted: a <pubsub/> child in
- *  http://jabber.org/protocol/pubsub or its #event namespace, holding an
- *  <affiliation affiliation='none'/> directly (the node on <pubsub/>, as
- *  in XEP-0357's example) or inside <affiliations node='…'>; a node on
- *  the <affiliation/> itself wins; a jid attribute, when present, must be
+ *  the message.  Forms accepted: a `<pubsub/>` child in
+ *  `http://jabber.org/protocol/pubsub` or its `#event` namespace, holding an
+ *  `<affiliation affiliation="none"/>` directly (the node on `<pubsub/>`, as
+ *  in XEP-0357's example) or inside `<affiliations node="…">`; a node on
+ *  the `<affiliation/>` itself wins; a jid attribute, when present, must be
  *  the account (any resource).  The sender must be the registration's
  *  push service JID exactly (after normalisation); a registration
  *  without node is never removed this way.  From anyone else, for
@@ -2063,9 +2138,11 @@ CLOUDNOTIFY_EXPORT int cloudnotify_ctx_disco_features(const cloudnotify_ctx *ctx
  *  append fields: read size before any field added after this one's
  *  last. */
 typedef struct cloudnotify_diag_registration {
+  /** sizeof the struct as the library filled it. */
   size_t size;
-  /** The push service JID and node (node NULL when none). */
+  /** The push service JID. */
   const char *jid;
+  /** The node at that service (NULL when none). */
   const char *node;
   /** The identity of the client that enabled it, or NULL (see
    *  cloudnotify_record.client_id). */
@@ -2084,7 +2161,9 @@ typedef struct cloudnotify_diag_registration {
   /** For ERROR, WAIT and TRANSIENT: as in cloudnotify_publish_report
    *  (error type, condition and text, each NULL when absent). */
   const char *last_error_type;
+  /** The last error's condition (see last_error_type). */
   const char *last_error_condition;
+  /** The last error's text (see last_error_type). */
   const char *last_error_text;
   /** 1 when that publish was a test push. */
   int last_was_test;
@@ -2092,7 +2171,9 @@ typedef struct cloudnotify_diag_registration {
    *  since the last result), the ms left before pushes go again (0: not
    *  holding now) and how many pushes it held so far. */
   int64_t backoff_ms;
+  /** Ms left before pushes go again (see backoff_ms). */
   int64_t backoff_left_ms;
+  /** Pushes the back-off held so far (see backoff_ms). */
   unsigned backoff_held;
   /** Publishes sent to it still awaiting a reply. */
   unsigned outstanding;
