@@ -98,6 +98,7 @@ import platform
 import re
 import shlex
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -196,6 +197,7 @@ class Run:
         self.seconds = 0.0
         self.workdir = None
         self.rss_start = None   # VmRSS after setup, before the warm-up (KiB)
+        self.version = harness.PROSODY_VERSION
 
     def contention(self):
         """(CPU cores used by other processes, share of the wall time Prosody waited
@@ -207,7 +209,8 @@ class Run:
                 sum(p.rq for p in self.phases.values()) / wall)
 
     def figures(self):
-        a, s = self.phases["answered"], self.phases["silent"]
+        a = self.phases["answered"]
+        s = self.phases.get("silent") or a
         return {
             "ans_cpu": a.cpu_us_per,
             "sil_cpu": s.cpu_us_per,
@@ -290,14 +293,16 @@ async def ping(xmpp, frm=None, timeout=30.0):
     await iq.send(timeout=timeout)
 
 
-async def send_messages(sender, to, n, tag):
-    """N chat messages with a body, written raw in chunks of 100 (no stanza objects,
-    so that the Python side stays cheap); Prosody reads them as fast as it can."""
+async def send_messages(sender, to, n, tag, first=0, chunk_size=100):
+    """N chat messages with a body, written raw in chunks of `chunk_size` (no stanza
+    objects, so that the Python side stays cheap); Prosody reads them as fast as it
+    can. `to` is one JID or a list of them, taken round-robin from index `first`."""
+    rcpts = [to] if isinstance(to, str) else to
     chunk = []
     for i in range(n):
         chunk.append("<message to='%s' type='chat' id='%s-%d'><body>bench %s %d</body></message>"
-                     % (to, tag, i, tag, i))
-        if len(chunk) == 100:
+                     % (rcpts[(first + i) % len(rcpts)], tag, i, tag, i))
+        if len(chunk) == chunk_size:
             sender.send_raw("".join(chunk))
             chunk = []
             await asyncio.sleep(0)     # let the app server read meanwhile
@@ -324,7 +329,11 @@ class Side:
         self.run = Run(config, rnd)
         self.run.workdir = tempfile.mkdtemp(prefix="%s-r%d-" % (config, rnd), dir=tmp_root)
         n, w = args.count, args.warmup
-        options = {"storage_archive_item_limit": max(10000, 2 * n + w + 1000)}
+        options = {"storage_archive_item_limit": max(10000, 2 * n + w + 1000),
+                   # The workload is one push per offline message, as the floor and the
+                   # reference send: our per-registration rate limits (0.3) would hold
+                   # back all but one push per 3 s. Set to "no limit"; the checks still run.
+                   "push_visible_interval": 0, "push_silent_per_hour": 0}
         self.ctx = Ctx("push-cost", MODULE[config], self.run.workdir, template,
                        build_dir=args.before_build if config == "before" else args.build,
                        options=options)
@@ -335,6 +344,12 @@ class Side:
             patch_config(self.ctx.prosody,
                          harness.lua_value(os.path.join(REPO, "bindings", "prosody")),
                          harness.lua_value(os.path.join(args.before, "bindings", "prosody")))
+        if args.issue12:
+            # Figure 6 of issue 12: no MAM, so that every message takes the offline path
+            # only (mod_offline's storage) and the push module's offline handler pushes.
+            patch_config(self.ctx.prosody, '"mam", ', "")
+        self.accounts = args.accounts_jids
+        self.sent = 0          # messages sent so far (round-robin position)
         self.pushes = config != "none"
         self.sender = None
         self.slices = 0
@@ -353,13 +368,32 @@ class Side:
         ctx = self.ctx
         await ctx.setup()
         self.sender = await ctx.client("carol", "sender", sm=False, presence=False)
-        alice = await ctx.client("alice", "phone")
-        if self.pushes:
-            r = await alice.enable_push(node="bench")
-            if r != "result":
-                raise RunFailed("alice's enable was answered %r" % r)
-        await ctx.close(alice)
+        if self.accounts:
+            # Issue 12: every account's one device enables push (node = its name) and
+            # closes its stream; ten at a time.
+            users = [j.split("@")[0] for j in self.accounts]
+            for i in range(0, len(users), 10):
+                await asyncio.gather(*(self.enable_and_close(u) for u in users[i:i + 10]))
+            # the admin client's IQs all have the same id: one at a time
+            for u in users:
+                if await ctx.wait_session(u, "phone", lambda x: x is None) is not None:
+                    raise RunFailed("session %s/phone still exists after a clean close" % u)
+        else:
+            await self.enable_and_close("alice")
+            await self.ctx.close(self.alice_client)
         self.run.rss_start = harness.proc_rss_kib(ctx.prosody.pid)
+
+    async def enable_and_close(self, user):
+        ctx = self.ctx
+        c = await ctx.client(user, "phone")
+        if self.pushes:
+            r = await c.enable_push(node="bench" if user == "alice" else user)
+            if r != "result":
+                raise RunFailed("%s's enable was answered %r" % (user, r))
+        if user == "alice":
+            self.alice_client = c       # closed (and checked) by the caller
+        else:
+            await c.close()
 
     async def run_slice(self, ph, to, n, timeout):
         ctx = self.ctx
@@ -368,7 +402,9 @@ class Side:
         s0 = sample(pid)
         t0 = time.monotonic()
         self.slices += 1
-        await send_messages(self.sender, to, n, "%s%d" % (ph.name, self.slices))
+        await send_messages(self.sender, to, n, "%s%d" % (ph.name, self.slices), self.sent,
+                            chunk_size=50 if self.accounts else 100)
+        self.sent += n
         try:
             await ping(self.sender, timeout=timeout)
         except IqTimeout:
@@ -426,24 +462,27 @@ exec valgrind --tool=callgrind --callgrind-out-file=callgrind.out.%%p --dump-ins
 """
 
 
-def use_callgrind(tmp_root):
+def use_callgrind(tmp_root, name=""):
     """Make the harness start Prosody under callgrind (its Lua interpreter directly:
     valgrind would otherwise trace only /usr/bin/env of the #! line), and give it
-    the time valgrind needs to start."""
+    the time valgrind needs to start. Returns the wrapper's path."""
     with open(harness.PROSODY) as f:
         first = f.readline()
     interp = first[2:].split()[-1] if first.startswith("#!") else "lua5.4"
     interp = shutil.which(interp) or interp
-    path = os.path.join(tmp_root, "prosody-callgrind.sh")
+    path = os.path.join(tmp_root, "prosody%s-callgrind.sh" % name)
     with open(path, "w") as f:
         f.write(CALLGRIND_WRAPPER % (shlex.quote(interp), shlex.quote(harness.PROSODY)))
     os.chmod(path, 0o755)
     harness.PROSODY = path
-    start = harness.Prosody.start
+    if not getattr(harness.Prosody, "_slow_start", False):
+        start = harness.Prosody.start
 
-    async def slow_start(self, timeout=15.0):
-        return await start(self, timeout=max(timeout, 180.0))
-    harness.Prosody.start = slow_start
+        async def slow_start(self, timeout=15.0):
+            return await start(self, timeout=max(timeout, 180.0))
+        harness.Prosody.start = slow_start
+        harness.Prosody._slow_start = True
+    return path
 
 
 def _callgrind_parts(workdir, pid):
@@ -566,10 +605,12 @@ async def one_round(rnd, configs, args, tmp_root, template):
             except Exception as e:
                 side.fail("setup: %s: %s" % (type(e).__name__, e))
         n, w = args.count, args.warmup
+        to = args.accounts_jids or ALICE
         if w:
-            await phase(sides, "warm-up", ALICE, w, "result", args, False, rnd)
-        await phase(sides, "answered", ALICE, n, "result", args, True, rnd)
-        await phase(sides, "silent", ALICE, n, "silent", args, True, rnd)
+            await phase(sides, "warm-up", to, w, "result", args, False, rnd)
+        await phase(sides, "answered", to, n, "result", args, True, rnd)
+        if not args.issue12:
+            await phase(sides, "silent", to, n, "silent", args, True, rnd)
     finally:
         for side in sides:
             await side.teardown(args.keep)
@@ -807,27 +848,208 @@ def report_instructions(by_round, configs, args):
                                            med[("before", "floor", key)]))))
 
 
+def select_version(v):
+    """Point the harness at Prosody version v (an entry of args.versions)."""
+    harness.PROSODY, harness.PROSODYCTL, harness.PROSODY_VERSION = v["prosody"], v["prosodyctl"], v["series"]
+
+
+# ---------------------------------------------------------------------- issue 12, figure 6
+
+FIG6_CONFIGS = ("none", "floor", "reference", "ours")
+FIG6_TARGETS = "targets: (ours - floor) <= 0.10 x (floor - none); (ours - floor) <= 0.03 x " \
+               "(reference - floor); memory growth per push of ours <= the floor's"
+
+
+def report_issue12(runs, args):
+    """Figure 6 of issue 12: per Prosody version, CPU seconds and VmRSS growth per
+    configuration, ours - floor per push, the ratios, memory per push; with --callgrind
+    the same in instructions. Returns the rows for the plot data."""
+    rows = []
+    for vi, v in enumerate(args.versions):
+        ver = v["series"]
+        name = "prosody-" + ver
+        by_round = {}
+        for r in runs:
+            if r.version == ver and not r.error and "answered" in r.phases:
+                by_round.setdefault(r.rnd, {})[r.config] = r.phases["answered"]
+        rounds = sorted(by_round)
+        configs = [c for c in args.configs if any(c in by_round[k] for k in rounds)]
+        print()
+        print("Figure 6, Prosody %s (%s): %d round(s) of %d messages round-robin to %d "
+              "offline accounts, answered, no MAM; median [min..max] over the rounds"
+              % (ver, v["full"], len(rounds), args.count, len(args.accounts_jids), ))
+        if not rounds:
+            print("figure 6 %s: no complete round" % name)
+            continue
+
+        def vals(config, f):
+            out = [f(by_round[k][config]) for k in rounds if config in by_round[k]]
+            return [x for x in out if x is not None]
+
+        def rss_b(ph):
+            return None if ph.rss_delta is None else ph.rss_delta * 1024.0 / ph.n
+
+        if not args.callgrind:
+            per = {}
+            for c in configs:
+                per[c] = {"cpu_s": vals(c, lambda ph: ph.cpu), "us": vals(c, lambda ph: ph.cpu_us_per),
+                          "rss": vals(c, lambda ph: ph.rss_delta), "rss_b": vals(c, rss_b),
+                          "heap_b": vals(c, lambda ph: ph.heap_b_per)}
+                print("  %-9s CPU %s s = %s us/msg; VmRSS %s KiB = %s B/push; Lua heap %s B/push"
+                      % (c, med_range(per[c]["cpu_s"], "%.2f"), med_range(per[c]["us"]),
+                         med_range(per[c]["rss"], "%+.0f"), med_range(per[c]["rss_b"], "%+.1f"),
+                         med_range(per[c]["heap_b"], "%+.1f") if per[c]["heap_b"] else "-"))
+
+            def pairs(a, b, ks):
+                out = []
+                for k in ks:
+                    if a in by_round[k] and b in by_round[k]:
+                        out += [x - y for x, y in zip(by_round[k][a].slice_us, by_round[k][b].slice_us)]
+                return out
+
+            est, rnd_est = {}, {}
+            for a, b in (("ours", "floor"), ("floor", "none"), ("reference", "floor"),
+                         ("ours", "none"), ("reference", "none")):
+                if a in configs and b in configs:
+                    est[(a, b)] = trimmed_mean(pairs(a, b, rounds))
+                    rnd_est[(a, b)] = [trimmed_mean(pairs(a, b, [k])) for k in rounds
+                                       if a in by_round[k] and b in by_round[k]]
+            print("  CPU per push, A - B in us (%d%% trimmed mean of the slice-by-slice "
+                  "differences; per round [min..max]):" % int(100 * TRIM))
+            for (a, b), e in est.items():
+                print("    %-17s %+7.1f  [%+.1f..%+.1f]" % ("%s - %s" % (a, b), e,
+                                                         min(rnd_est[(a, b)]), max(rnd_est[(a, b)])))
+
+            def ratio(num, den):
+                if num not in est or den not in est:
+                    return None, []
+                per_r = [quotient(x, y) for x, y in zip(rnd_est[num], rnd_est[den])]
+                return quotient(est[num], est[den]), [x for x in per_r if x is not None]
+
+            def rfmt(q, per_r):
+                return fmt("%.3f", q) + (" [%.3f..%.3f]" % (min(per_r), max(per_r)) if per_r else "")
+
+            cpu_line = ", ".join("%s %s" % (c, med_range(per[c]["cpu_s"], "%.2f")) for c in configs)
+            print("figure 6 %s cpu seconds per %d messages: %s" % (name, args.count, cpu_line))
+            print("figure 6 %s cpu us per message: %s" % (name, ", ".join(
+                "%s %s" % (c, med_range(per[c]["us"], "%.1f")) for c in configs)))
+            of = est.get(("ours", "floor"))
+            r1 = ratio(("ours", "floor"), ("floor", "none"))
+            r2 = ratio(("ours", "floor"), ("reference", "floor"))
+            orr = [quotient(o, r) for o, r in zip(vals("ours", lambda ph: ph.cpu) if "reference" in configs else [],
+                                                   vals("reference", lambda ph: ph.cpu))]
+            orr = [x for x in orr if x is not None]
+            print("figure 6 %s ours - floor: %s us per push%s; floor - none %s us; reference - floor %s us"
+                  % (name, fmt("%.1f", of),
+                     " [%+.1f..%+.1f]" % (min(rnd_est[("ours", "floor")]), max(rnd_est[("ours", "floor")]))
+                     if ("ours", "floor") in rnd_est else "",
+                     fmt("%.1f", est.get(("floor", "none"))), fmt("%.1f", est.get(("reference", "floor")))))
+            print("figure 6 %s ratios: (ours - floor)/(floor - none) %s (target <= 0.10); "
+                  "(ours - floor)/(reference - floor) %s (target <= 0.03); ours/reference %s"
+                  % (name, rfmt(*r1), rfmt(*r2),
+                     med_range(orr, "%.3f") if orr else "-"))
+            print("figure 6 %s memory: VmRSS growth per %d pushes KiB: %s; per push bytes: %s "
+                  "(target: ours <= floor)" % (name, args.count, ", ".join(
+                      "%s %s" % (c, med_range(per[c]["rss"], "%+.0f")) for c in configs),
+                      ", ".join("%s %s" % (c, fmt("%+.1f", statistics.median(per[c]["rss_b"])
+                                                   if per[c]["rss_b"] else None)) for c in configs)))
+            for ci, c in enumerate(configs):
+                rows.append(("cpu", vi, ver, ci, c, per[c]))
+        else:
+            ir = {c: vals(c, lambda ph: ph.ir_per) for c in configs}
+            for c in configs:
+                print("  %-9s %s instructions per message" % (c, med_range(ir[c])))
+            med = {c: statistics.median(ir[c]) for c in configs if ir[c]}
+
+            def d(a, b):
+                return med[a] - med[b] if a in med and b in med else None
+            of, fn, rf = d("ours", "floor"), d("floor", "none"), d("reference", "floor")
+            print("figure 6 %s instructions per message (callgrind): %s" % (
+                name, ", ".join("%s %.0f" % (c, med[c]) for c in configs if c in med)))
+            print("figure 6 %s instructions per push: ours - floor %s, floor - none %s, reference - "
+                  "floor %s; (ours - floor)/(floor - none) %s (target <= 0.10), (ours - floor)/"
+                  "(reference - floor) %s (target <= 0.03), ours/reference %s" % (
+                      name, fmt("%.0f", of), fmt("%.0f", fn), fmt("%.0f", rf),
+                      fmt("%.3f", quotient(of, fn)), fmt("%.3f", quotient(of, rf)),
+                      fmt("%.3f", quotient(med.get("ours"), med.get("reference")))))
+            for ci, c in enumerate(configs):
+                if c in med:
+                    rows.append(("ir", vi, ver, ci, c, {"ir": ir[c]}))
+    return rows
+
+
+def write_plot_data(rows, args):
+    d = os.environ.get("CN_PLOT_DIR")
+    if not d or not rows:
+        return
+    os.makedirs(d, exist_ok=True)
+    stride = len(FIG6_CONFIGS) + 1
+
+    def mmm(v):
+        return (statistics.median(v), min(v), max(v)) if v else (float("nan"),) * 3
+    if args.callgrind:
+        with open(os.path.join(d, "fig6-instructions.dat"), "w") as f:
+            f.write("# x version config instructions_per_msg_median min max\n")
+            for _, vi, ver, ci, c, fig in rows:
+                f.write("%d %s %s %.0f %.0f %.0f\n" % ((vi * stride + ci,) + (ver, c) + mmm(fig["ir"])))
+        return
+    with open(os.path.join(d, "fig6-cpu.dat"), "w") as f:
+        f.write("# x version config cpu_us_per_msg_median min max cpu_s_median min max\n")
+        for _, vi, ver, ci, c, fig in rows:
+            f.write("%d %s %s %.2f %.2f %.2f %.3f %.3f %.3f\n"
+                    % ((vi * stride + ci, ver, c) + mmm(fig["us"]) + mmm(fig["cpu_s"])))
+    with open(os.path.join(d, "fig6-memory.dat"), "w") as f:
+        f.write("# x version config vmrss_bytes_per_push_median min max lua_heap_bytes_per_push_median\n")
+        for _, vi, ver, ci, c, fig in rows:
+            f.write("%d %s %s %.2f %.2f %.2f %.2f\n" % ((vi * stride + ci, ver, c) + mmm(fig["rss_b"])
+                                                     + (mmm(fig["heap_b"])[0],)))
+
+
 async def main_async(args):
     tmp_root = tempfile.mkdtemp(prefix="cloudnotify-bench-", dir=args.tmpdir)
     runs = []
     try:
-        template = harness.make_data_template(tmp_root)
-        if args.callgrind:
-            use_callgrind(tmp_root)
+        for v in args.versions:
+            select_version(v)
+            vdir = os.path.join(tmp_root, "prosody-" + v["series"])
+            os.makedirs(vdir)
+            v["template"] = harness.make_data_template(vdir)
+            add_accounts(v["template"], args.accounts_jids)
+            if args.callgrind:
+                v["prosody"] = use_callgrind(tmp_root, v["series"])
         for rnd in range(1, args.rounds + 1):
             r = (rnd - 1) % len(args.configs)
             configs = args.configs[r:] + args.configs[:r]
-            got = await one_round(rnd, configs, args, tmp_root, template)
-            for run in sorted(got, key=lambda x: args.configs.index(x.config)):
-                print_run(run)
-            sys.stdout.flush()
-            runs += got
+            # the versions take turns round by round (their order alternating too)
+            for v in (args.versions if rnd % 2 else args.versions[::-1]):
+                select_version(v)
+                got = await one_round(rnd, configs, args, tmp_root, v["template"])
+                for run in sorted(got, key=lambda x: args.configs.index(x.config)):
+                    run.version = v["series"]
+                    if len(args.versions) > 1:
+                        print("  [prosody %s]" % v["series"], end="")
+                    print_run(run)
+                sys.stdout.flush()
+                runs += got
     finally:
         if args.keep or any(r.error or r.log_errors for r in runs):
             print("work directories kept under %s" % tmp_root)
         else:
             shutil.rmtree(tmp_root, ignore_errors=True)
     return runs
+
+
+def add_accounts(data_dir, jids):
+    """Register the issue 12 accounts in a data template: a copy of alice's account
+    file (internal_plain) under each name, instead of one prosodyctl run per account."""
+    if not jids:
+        return
+    accounts = os.path.join(data_dir, "localhost", "accounts")
+    for j in jids:
+        user = j.split("@")[0]
+        dst = os.path.join(accounts, user + ".dat")
+        if not os.path.exists(dst):
+            shutil.copyfile(os.path.join(accounts, "alice.dat"), dst)
 
 
 def is_tmpfs(path):
@@ -858,6 +1080,50 @@ def describe_machine():
     return "%s, %d cores, %s RAM, %s %s, load average %s" % (
         model, os.cpu_count() or 0, mem, platform.system(), platform.release(),
         " ".join("%.2f" % x for x in os.getloadavg()))
+
+
+def use_port_range(lo, hi):
+    """Hand the harness's servers ports from [lo, hi] (free ones, in turn) instead of
+    the kernel's ephemeral ones: the session gives every helper its own range."""
+    state = {"next": lo}
+
+    def free_port():
+        for _ in range(hi - lo + 1):
+            port = state["next"]
+            state["next"] = lo if port >= hi else port + 1
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sk:
+                try:
+                    sk.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError("no free port in %d-%d" % (lo, hi))
+    harness.free_port = free_port
+
+
+def first_line(build):
+    """machine, build type and library version, the first line of a bench of issue 12"""
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info = {}
+    import json
+    for what in ("buildoptions", "projectinfo"):
+        try:
+            with open(os.path.join(build, "meson-info", "intro-%s.json" % what)) as f:
+                info[what] = json.load(f)
+        except (OSError, ValueError):
+            info[what] = None
+    btype = next((o.get("value") for o in info["buildoptions"] or [] if o.get("name") == "buildtype"), "?")
+    version = (info["projectinfo"] or {}).get("version", "?")
+    return "machine: %s, %s, %d CPUs; build: %s; libcloudnotify %s" % (
+        platform.machine(), model, os.cpu_count() or 0, btype, version)
 
 
 def describe_code(repo, build):
@@ -926,10 +1192,52 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per phase and config")
     ap.add_argument("--callgrind", action="store_true",
                     help="count Prosody's instructions per message under valgrind's callgrind")
+    ap.add_argument("--issue12", action="store_true",
+                    help="figure 6 of issue 12: --accounts offline accounts round-robin, no MAM, "
+                         "answered phase only, configurations none,floor,reference,ours, on "
+                         "Prosody 0.12 and (with --prosody13-bin) 13; prints `figure 6` lines")
+    ap.add_argument("--prosody13-bin", default=None, metavar="PATH",
+                    help="Prosody 13's executable (tests/integration/prosody13.sh DIR prints it): "
+                         "--issue12 measures it too, in the same run")
+    ap.add_argument("--accounts", type=int, default=50, metavar="A",
+                    help="--issue12: offline accounts with push enabled (default 50)")
+    ap.add_argument("--quick", action="store_true",
+                    help="small counts (--issue12: 1000 messages, 2 rounds; under 5 minutes)")
+    ap.add_argument("--ports", default="21000-21999", metavar="LO-HI",
+                    help="loopback ports for the private servers (default 21000-21999)")
     args = ap.parse_args()
-    for name, plain, cg in (("count", 2000, 200), ("rounds", 5, 1), ("warmup", 400, 100)):
+    if args.issue12:
+        defaults = (("count", 10000, 1000, 1000, 200), ("rounds", 5, 1, 2, 1),
+                    ("warmup", 500, 200, 100, 100))
+    else:
+        defaults = (("count", 2000, 200, 500, 100), ("rounds", 5, 1, 2, 1),
+                    ("warmup", 400, 100, 100, 50))
+    for name, plain, cg, quick, quick_cg in defaults:
         if getattr(args, name) is None:
-            setattr(args, name, cg if args.callgrind else plain)
+            if args.quick:
+                setattr(args, name, quick_cg if args.callgrind else quick)
+            else:
+                setattr(args, name, cg if args.callgrind else plain)
+    try:
+        lo, hi = (int(x) for x in args.ports.split("-"))
+    except ValueError:
+        ap.error("--ports LO-HI")
+    use_port_range(lo, hi)
+    args.accounts_jids = (["user%02d@%s" % (i, DOMAIN) for i in range(1, args.accounts + 1)]
+                          if args.issue12 else None)
+    if args.issue12 and args.configs is None:
+        args.configs = ",".join(FIG6_CONFIGS)
+    if args.issue12 and args.before:
+        ap.error("--issue12 takes no --before")
+    args.versions = [{"series": "0.12", "prosody": harness.PROSODY, "prosodyctl": harness.PROSODYCTL,
+                      "full": prosody_version()}]
+    if args.prosody13_bin:
+        if not args.issue12:
+            ap.error("--prosody13-bin goes with --issue12")
+        full = harness.use_prosody(args.prosody13_bin)
+        args.versions.append({"series": harness.PROSODY_VERSION, "prosody": harness.PROSODY,
+                              "prosodyctl": harness.PROSODYCTL, "full": "prosody " + full})
+        select_version(args.versions[0])
     if args.callgrind and not (shutil.which("valgrind") and shutil.which("callgrind_control")):
         print("error: --callgrind needs valgrind and callgrind_control (Debian package valgrind)")
         return 2
@@ -967,6 +1275,8 @@ def main():
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
 
+    if args.issue12:
+        print(first_line(args.build))
     print("date: %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
     print("command: %s" % " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv))
     print("machine: %s" % describe_machine())
@@ -988,7 +1298,12 @@ def main():
         print("interrupted")
         return 130
 
-    report(runs, args.configs, args)
+    if args.issue12:
+        print()
+        print(FIG6_TARGETS)
+        write_plot_data(report_issue12(runs, args), args)
+    else:
+        report(runs, args.configs, args)
     ok = [r for r in runs if not r.error]
     failed = [r for r in runs if r.error]
     print()

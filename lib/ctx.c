@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "diag.h"
 #include "host.h"
 #include "jid.h"
 #include "outstanding.h"
@@ -127,6 +128,7 @@ void cloudnotify_ctx_free(cloudnotify_ctx *ctx) {
   cn_xml_parser_free(ctx->parser);
   g_free(ctx->opt.important_body);
   g_free(ctx->opt.id_prefix);
+  cn_diag_fini(ctx);
   g_free(ctx);
 }
 
@@ -506,6 +508,14 @@ void cn_cb_registration_added(cloudnotify_ctx *ctx, cloudnotify_session *s, cons
 void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid, const char *node,
                        const char *id, cloudnotify_publish_outcome outcome, const char *error_type,
                        const char *error_condition, unsigned consecutive_errors) {
+  cn_report_publish_text(ctx, account, jid, node, id, outcome, error_type, error_condition, NULL,
+                         consecutive_errors);
+}
+
+void cn_report_publish_text(cloudnotify_ctx *ctx, const char *account, const char *jid,
+                            const char *node, const char *id, cloudnotify_publish_outcome outcome,
+                            const char *error_type, const char *error_condition,
+                            const char *error_text, unsigned consecutive_errors) {
   static const cn_counter counter[] = {
     [CLOUDNOTIFY_PUBLISH_OK] = CN_C_REPLIES_OK,
     [CLOUDNOTIFY_PUBLISH_ERROR] = CN_C_REPLIES_ERROR,
@@ -518,8 +528,14 @@ void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *ji
     [CLOUDNOTIFY_PUBLISH_TRANSIENT] = CN_C_REPLIES_TRANSIENT,
   };
   CN_COUNT(ctx, counter[outcome]);
-  if (!ctx->cb.publish_outcome || ctx->destroying)
+  if (ctx->destroying)
     return;
+  /* Kept for the diagnosis whether or not the host listens. */
+  unsigned flags = cn_diag_outcome(ctx, account, jid, node, id, outcome, error_type,
+                                   error_condition, error_text);
+  if (!ctx->cb.publish_outcome)
+    return;
+  char *text = cn_diag_bound_text(error_text);
   cloudnotify_publish_report rep = {
     .size = sizeof rep,
     .account = account,
@@ -530,10 +546,13 @@ void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *ji
     .error_type = error_type,
     .error_condition = error_condition,
     .consecutive_errors = consecutive_errors,
+    .error_text = text,
+    .flags = flags,
   };
   ctx->in_callback++;
   ctx->cb.publish_outcome(ctx->user_data, &rep);
   ctx->in_callback--;
+  g_free(text);
 }
 
 void cn_cb_hibernation_timeout(cloudnotify_ctx *ctx, cloudnotify_session *s, int64_t seconds) {

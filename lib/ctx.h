@@ -68,7 +68,7 @@ struct cloudnotify_ctx {
    * and expiry */
   GHashTable *outstanding;
   GQueue outstanding_fifo;
-  GHashTable *outstanding_by_reg; /* "account\x1fident" -> GQueue of entries */
+  GHashTable *outstanding_by_reg; /* "account\x1fident" -> its first entry */
   cn_timer outstanding_timer;     /* the oldest entry's expiry */
 
   /* de-duplication (seen.c): key -> entry; FIFO for the bound */
@@ -85,6 +85,9 @@ struct cloudnotify_ctx {
   int depth; /* API nesting, for the timer_changed report on the way out */
   uint64_t counters[CN_C_COUNT];
   GList *doomed; /* sessions freed from a callback, freed at depth 0 */
+  /* test publishes awaiting their outcome (diag.c): id -> itself; NULL
+   * until the first test push */
+  GHashTable *diag_tests;
 };
 
 /* Guards: every state-changing entry point starts with CN_ENTER and

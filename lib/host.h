@@ -29,6 +29,11 @@ void cn_cb_registration_added(cloudnotify_ctx *ctx, cloudnotify_session *s, cons
 void cn_report_publish(cloudnotify_ctx *ctx, const char *account, const char *jid, const char *node,
                        const char *id, cloudnotify_publish_outcome outcome, const char *error_type,
                        const char *error_condition, unsigned consecutive_errors);
+/* cn_report_publish with the error's text (NULL: none), kept bounded. */
+void cn_report_publish_text(cloudnotify_ctx *ctx, const char *account, const char *jid,
+                            const char *node, const char *id, cloudnotify_publish_outcome outcome,
+                            const char *error_type, const char *error_condition,
+                            const char *error_text, unsigned consecutive_errors);
 int cn_store_load(cloudnotify_ctx *ctx, const char *account, cloudnotify_loader *loader);
 int cn_store_save(cloudnotify_ctx *ctx, const char *account, const cn_reg *r);
 int cn_store_remove(cloudnotify_ctx *ctx, const char *account, const char *jid, const char *node);

@@ -104,6 +104,10 @@ static cn_el *build_publish(const char *id, const char *from, const cloudnotify_
   return iq;
 }
 
+struct cn_el *cn_notify_build_publish(const char *id, const char *from, const cloudnotify_push *p) {
+  return build_publish(id, from, p);
+}
+
 /* The body field a push starts with (the filter may change it), NULL for
  * none.  App servers tell an alert from a silent push by this field, so
  * an important stanza always has one while the placeholder is set, even

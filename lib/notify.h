@@ -37,6 +37,10 @@ int cn_notify_covering(cloudnotify_ctx *ctx, cn_reg *r, cloudnotify_session *ses
  * returned; a filter answering later parks the rest (with copies). */
 unsigned cn_notify_batch(cloudnotify_ctx *ctx, cloudnotify_session *s, GPtrArray *summaries);
 
+/* The publish p stands for, as every push builds it (diag.c's test
+ * push); cn_el_free it. */
+struct cn_el *cn_notify_build_publish(const char *id, const char *from, const cloudnotify_push *p);
+
 /* ---- for pending.c: a notification filter answered later ------------ */
 
 /* The pending push of a notification filter op. */

@@ -7,6 +7,7 @@
 
 #include "counters.h"
 #include "ctx.h"
+#include "diag.h"
 #include "host.h"
 #include "jid.h"
 #include "pending.h"
@@ -26,25 +27,30 @@ typedef struct {
   char *regkey;     /* "account\x1fident": the per-registration index */
   int64_t created;  /* monotonic */
   GList link;       /* in ctx->outstanding_fifo: oldest first */
-  GList reg_link;   /* in the registration's queue of the index */
+  GList reg_link;   /* the registration's entries; the index holds the first */
+  char strings[];   /* the strings above, in the same allocation */
 } pending;
 
 static void pending_free(pending *p) {
-  g_free(p->account);
-  g_free(p->ident);
-  g_free(p->jid);
-  g_free(p->node);
-  g_free(p->regkey);
   g_free(p);
 }
 
-static void queue_free(gpointer q) {
-  g_queue_free(q);
+/* Copies s (NULL stays NULL) to *at and advances it. */
+static char *pack(char **at, const char *s, size_t len) {
+  if (!s)
+    return NULL;
+  char *c = *at;
+  memcpy(c, s, len);
+  c[len] = 0;
+  *at += len + 1;
+  return c;
 }
 
 void cn_outstanding_init(cloudnotify_ctx *ctx) {
   ctx->outstanding = g_hash_table_new(g_str_hash, g_str_equal);
-  ctx->outstanding_by_reg = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, queue_free);
+  /* Keyed by the first entry's own regkey: adding a registration's first
+   * publish allocates nothing more than the entry. */
+  ctx->outstanding_by_reg = g_hash_table_new(g_str_hash, g_str_equal);
   g_queue_init(&ctx->outstanding_fifo);
 }
 
@@ -67,10 +73,20 @@ static void drop(cloudnotify_ctx *ctx, pending *p) {
   gboolean was_oldest = ctx->outstanding_fifo.head == &p->link;
   g_hash_table_remove(ctx->outstanding, p->id);
   g_queue_unlink(&ctx->outstanding_fifo, &p->link);
-  GQueue *q = g_hash_table_lookup(ctx->outstanding_by_reg, p->regkey);
-  g_queue_unlink(q, &p->reg_link);
-  if (!q->length)
+  GList *next = p->reg_link.next;
+  if (!p->reg_link.prev) {
+    /* The first: the next one (if any) takes its place in the index. */
     g_hash_table_remove(ctx->outstanding_by_reg, p->regkey);
+    if (next) {
+      pending *n = next->data;
+      next->prev = NULL;
+      g_hash_table_insert(ctx->outstanding_by_reg, n->regkey, n);
+    }
+  } else {
+    p->reg_link.prev->next = next;
+    if (next)
+      next->prev = p->reg_link.prev;
+  }
   pending_free(p);
   if (was_oldest)
     cn_outstanding_rearm(ctx);
@@ -106,35 +122,55 @@ static char *reg_key(const char *account, const char *ident) {
 void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r) {
   while (ctx->outstanding_fifo.length >= (guint)ctx->opt.max_outstanding)
     drop_reporting(ctx, ctx->outstanding_fifo.head->data, CLOUDNOTIFY_PUBLISH_DROPPED);
-  pending *p = g_new0(pending, 1);
+  /* One allocation per publish: the entry and its five strings. */
+  size_t la = strlen(r->user->account), li = strlen(r->ident);
+  size_t lj = r->jid ? strlen(r->jid) : 0, ln = r->node ? strlen(r->node) : 0;
+  pending *p = g_malloc0(sizeof *p + la + li + lj + ln + (la + 1 + li) + 5);
+  char *at = p->strings;
   g_strlcpy(p->id, id, sizeof p->id);
-  p->account = g_strdup(r->user->account);
-  p->ident = g_strdup(r->ident);
-  p->jid = g_strdup(r->jid);
-  p->node = g_strdup(r->node);
-  p->regkey = reg_key(p->account, p->ident);
+  p->account = pack(&at, r->user->account, la);
+  p->ident = pack(&at, r->ident, li);
+  p->jid = pack(&at, r->jid, lj);
+  p->node = pack(&at, r->node, ln);
+  p->regkey = at;
+  memcpy(at, p->account, la);
+  at[la] = '\x1f';
+  memcpy(at + la + 1, p->ident, li + 1);
   p->created = cn_mono(ctx);
   p->link.data = p;
   p->reg_link.data = p;
   g_hash_table_insert(ctx->outstanding, p->id, p);
   g_queue_push_tail_link(&ctx->outstanding_fifo, &p->link);
-  GQueue *q = g_hash_table_lookup(ctx->outstanding_by_reg, p->regkey);
-  if (!q) {
-    q = g_queue_new();
-    g_hash_table_insert(ctx->outstanding_by_reg, g_strdup(p->regkey), q);
+  pending *first = g_hash_table_lookup(ctx->outstanding_by_reg, p->regkey);
+  if (!first) {
+    g_hash_table_insert(ctx->outstanding_by_reg, p->regkey, p);
+  } else {
+    /* Order within a registration does not matter: only
+     * cn_outstanding_forget walks it, dropping all. */
+    p->reg_link.prev = &first->reg_link;
+    p->reg_link.next = first->reg_link.next;
+    if (p->reg_link.next)
+      p->reg_link.next->prev = &p->reg_link;
+    first->reg_link.next = &p->reg_link;
   }
-  g_queue_push_tail_link(q, &p->reg_link);
   if (ctx->outstanding_fifo.length == 1)
     cn_outstanding_rearm(ctx);
 }
 
 /* Indexed per registration: removing one registration costs its own
  * publishes, not a walk over every publish of the context. */
+unsigned cn_outstanding_count(const cloudnotify_ctx *ctx, const char *account, const char *ident) {
+  char *key = reg_key(account, ident);
+  const GQueue *q = g_hash_table_lookup(ctx->outstanding_by_reg, key);
+  g_free(key);
+  return q ? q->length : 0;
+}
+
 void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident) {
   char *key = reg_key(account, ident);
-  GQueue *q;
-  while ((q = g_hash_table_lookup(ctx->outstanding_by_reg, key)))
-    drop_reporting(ctx, q->head->data, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
+  pending *p;
+  while ((p = g_hash_table_lookup(ctx->outstanding_by_reg, key)))
+    drop_reporting(ctx, p, CLOUDNOTIFY_PUBLISH_FORGOTTEN);
   g_free(key);
 }
 
@@ -195,6 +231,7 @@ typedef struct {
   gboolean is_error;
   const char *error_type;
   const char *error_condition;
+  const char *error_text; /* the error's <text/>, for the diagnosis; NULL: none */
 } reply_fields;
 
 static int foreign_sender(cloudnotify_ctx *ctx, const pending *p) {
@@ -238,16 +275,16 @@ static int apply_now(cloudnotify_ctx *ctx, pending *p, const reply_fields *f) {
               "push to %s for %s: %s error (%s), not counted", r->jid, u->account,
               kind == CLOUDNOTIFY_PUBLISH_WAIT ? "wait" : "transient",
               f->error_condition ? f->error_condition : "no condition");
-    cn_report_publish(ctx, u->account, r->jid, r->node, id, kind, f->error_type, f->error_condition,
-                      r->errors);
+    cn_report_publish_text(ctx, u->account, r->jid, r->node, id, kind, f->error_type,
+                           f->error_condition, f->error_text, r->errors);
     cn_policy_backoff_start(ctx, r);
     return 0;
   }
   gboolean at_limit = cn_policy_on_publish_error(ctx, r, f->error_type, f->error_condition);
   cn_log_id(ctx, CLOUDNOTIFY_LOG_INFO, CLOUDNOTIFY_LOG_ID_REPLY_ERROR,
             "push to %s for %s failed; %u error(s) in a row", r->jid, u->account, r->errors);
-  cn_report_publish(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_ERROR, f->error_type,
-                    f->error_condition, r->errors);
+  cn_report_publish_text(ctx, u->account, r->jid, r->node, id, CLOUDNOTIFY_PUBLISH_ERROR,
+                         f->error_type, f->error_condition, f->error_text, r->errors);
   if (!at_limit)
     return 0;
   rc = cn_store_remove(ctx, u->account, r->jid, r->node);
@@ -268,19 +305,23 @@ typedef struct {
   char *id, *from;
   gboolean is_error;
   const char *error_type, *error_condition;
+  char *error_text;
 } reply_job;
 
 static void reply_job_free(cn_task *t) {
   reply_job *j = (reply_job *)t;
   g_free(j->id);
   g_free(j->from);
+  g_free(j->error_text);
   cn_task_fini(t);
   g_free(j);
 }
 
 static int reply_run(cloudnotify_ctx *ctx, cn_task *t) {
   reply_job *j = (reply_job *)t;
-  reply_fields f = { j->id, j->from, j->is_error, j->error_type, j->error_condition };
+  reply_fields f = {
+    j->id, j->from, j->is_error, j->error_type, j->error_condition, j->error_text
+  };
   pending *p = g_hash_table_lookup(ctx->outstanding, j->id);
   /* Forgotten meanwhile (expired, or its registration went): as late. */
   return p ? apply_now(ctx, p, &f) : 0;
@@ -294,6 +335,7 @@ static cn_task *reply_job_new(const char *account, const reply_fields *f) {
   j->is_error = f->is_error;
   j->error_type = f->error_type;
   j->error_condition = f->error_condition;
+  j->error_text = cn_diag_bound_text(f->error_text);
   return &j->t;
 }
 
@@ -336,6 +378,15 @@ static const char *xml_error_condition(const xmlNode *err) {
   return NULL;
 }
 
+/* The first <text/> of an <error/> (*keep owns it), for the diagnosis. */
+static const char *xml_error_text(const xmlNode *err, xmlChar **keep) {
+  for (const xmlNode *c = err->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, "text") &&
+        !g_strcmp0(cn_xml_ns(c), "urn:ietf:params:xml:ns:xmpp-stanzas"))
+      return (const char *)(*keep = xmlNodeGetContent(c));
+  return NULL;
+}
+
 static int handle_app_reply(cloudnotify_ctx *ctx, const cn_input *in) {
   CN_ENTER(ctx);
   xmlDoc *doc;
@@ -344,7 +395,8 @@ static int handle_app_reply(cloudnotify_ctx *ctx, const cn_input *in) {
     return cn_leave(ctx, rc);
   xmlNode *iq = xmlDocGetRootElement(doc);
   const char *type = cn_xml_attr(iq, "type");
-  reply_fields f = { cn_xml_attr(iq, "id"), cn_xml_attr(iq, "from"), FALSE, NULL, NULL };
+  reply_fields f = { cn_xml_attr(iq, "id"), cn_xml_attr(iq, "from"), FALSE, NULL, NULL, NULL };
+  xmlChar *text = NULL;
   if (strcmp((const char *)iq->name, "iq") || !type ||
       (strcmp(type, "result") && strcmp(type, "error")) || !f.id) {
     CN_COUNT(ctx, CN_C_REPLIES_NOT_MINE);
@@ -355,9 +407,11 @@ static int handle_app_reply(cloudnotify_ctx *ctx, const cn_input *in) {
     if (err) {
       f.error_type = cn_error_type_static(cn_xml_attr(err, "type"));
       f.error_condition = xml_error_condition(err);
+      f.error_text = xml_error_text(err, &text);
     }
     rc = apply_reply(ctx, &f);
   }
+  xmlFree(text);
   xmlFreeDoc(doc);
   return cn_leave(ctx, rc);
 }

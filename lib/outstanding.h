@@ -17,6 +17,8 @@ void cn_outstanding_add(cloudnotify_ctx *ctx, const char *id, const cn_reg *r);
 /* Forget the publishes made for a registration that is going, so that a
  * late reply cannot count against a new registration with the same key. */
 void cn_outstanding_forget(cloudnotify_ctx *ctx, const char *account, const char *ident);
+/* Publishes to the registration ident of account still awaiting a reply. */
+unsigned cn_outstanding_count(const cloudnotify_ctx *ctx, const char *account, const char *ident);
 /* push_publish_timeout changed: the expiry timer follows. */
 void cn_outstanding_rearm(cloudnotify_ctx *ctx);
 

@@ -8,6 +8,7 @@
 #include "admin.h"
 #include "counters.h"
 #include "ctx.h"
+#include "diag.h"
 #include "host.h"
 #include "jid.h"
 #include "pending.h"
@@ -98,6 +99,7 @@ void cn_reg_free(cn_reg *r) {
   cn_reg_set_ext(r, NULL);
   cn_timer_cancel(&r->backoff_timer);
   cn_summary_free(r->held_sum);
+  cn_diag_last_free(r->diag);
   g_free(r);
 }
 

@@ -42,6 +42,7 @@ struct cn_reg {
   struct cn_summary *held_sum;        /* the one the retry stands for (important first) */
   cn_timer backoff_timer;             /* end of the back-off, or an expiry to carry out */
   cloudnotify_removal_reason leaving; /* why a load drops it (surplus or expired) */
+  struct cn_diag_last *diag;          /* its last publish outcome (diag.c); NULL: none yet */
 };
 
 struct cn_user {

@@ -63,16 +63,38 @@ static gboolean is_digest(const char *alt) {
 }
 
 /* The account is part of the key: two accounts may share a push service
- * and node, and a stanza id is only unique per sender. */
-static char *entry_key(char kind, const char *id, const cn_reg *r) {
-  char k[2] = { kind, '\0' };
-  return g_strconcat(k, id, "\x1f", r->user->account, "\x1f", r->ident, NULL);
+ * and node, and a stanza id is only unique per sender.  Written into buf
+ * (size CN_SEEN_KEY_BUF) when it fits, else allocated: the caller frees
+ * the result when it is not buf.  Lookups, most of them misses, then
+ * allocate nothing. */
+#define CN_SEEN_KEY_BUF 256
+
+static char *entry_key(char *buf, char kind, const char *id, const cn_reg *r) {
+  size_t li = strlen(id), la = strlen(r->user->account), lr = strlen(r->ident);
+  size_t n = 1 + li + 1 + la + 1 + lr + 1;
+  char *k = n <= CN_SEEN_KEY_BUF ? buf : g_malloc(n);
+  char *at = k;
+  *at++ = kind;
+  memcpy(at, id, li);
+  at += li;
+  *at++ = '\x1f';
+  memcpy(at, r->user->account, la);
+  at += la;
+  *at++ = '\x1f';
+  memcpy(at, r->ident, lr + 1);
+  return k;
+}
+
+static void key_free(char *k, const char *buf) {
+  if (k != buf)
+    g_free(k);
 }
 
 static const seen_entry *find(cloudnotify_ctx *ctx, char kind, const char *id, const cn_reg *r) {
-  char *k = entry_key(kind, id, r);
+  char buf[CN_SEEN_KEY_BUF];
+  char *k = entry_key(buf, kind, id, r);
   seen_entry *e = g_hash_table_lookup(ctx->seen, k);
-  g_free(k);
+  key_free(k, buf);
   if (e && e->expires != INT64_MAX && e->expires <= cn_mono(ctx)) {
     entry_drop(ctx, e);
     return NULL;
@@ -90,11 +112,12 @@ gboolean cn_seen_contains(cloudnotify_ctx *ctx, const cn_summary *sum, const cn_
 
 static void put(cloudnotify_ctx *ctx, char kind, const char *id, int64_t expires, gboolean bare,
                 const cn_reg *r) {
-  char *k = entry_key(kind, id, r);
+  char buf[CN_SEEN_KEY_BUF];
+  char *k = entry_key(buf, kind, id, r);
   seen_entry *e = g_hash_table_lookup(ctx->seen, k);
   if (e) {
     /* Seen again: it lives as long as its latest sighting. */
-    g_free(k);
+    key_free(k, buf);
     e->expires = expires;
     e->bare = e->bare || bare;
     g_queue_unlink(&ctx->seen_fifo, &e->link);
@@ -104,7 +127,7 @@ static void put(cloudnotify_ctx *ctx, char kind, const char *id, int64_t expires
   while (ctx->seen_fifo.length >= (guint)ctx->opt.max_remembered)
     entry_drop(ctx, ctx->seen_fifo.head->data);
   e = g_new0(seen_entry, 1);
-  e->key = k;
+  e->key = k == buf ? g_strdup(k) : k;
   e->expires = expires;
   e->bare = bare;
   e->link.data = e;

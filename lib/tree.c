@@ -40,8 +40,15 @@ int cn_tree_check(const cloudnotify_tree *t) {
 static gboolean chars_ok(const char *s, size_t len) {
   if (len && !s)
     return FALSE;
-  if (!g_utf8_validate_len(s, len, NULL))
+  gboolean ascii;
+  if (!cn_utf8_valid(s, len, &ascii))
     return FALSE;
+  if (ascii) {
+    for (size_t i = 0; i < len; i++)
+      if ((unsigned char)s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+        return FALSE;
+    return TRUE;
+  }
   for (const char *c = s, *end = s + len; c < end; c = g_utf8_next_char(c)) {
     unsigned char b = (unsigned char)*c;
     if (b < 0x20) {
@@ -75,7 +82,7 @@ static gboolean name_char(gunichar c) {
 }
 
 static gboolean ncname_ok(const char *s, size_t len) {
-  if (!s || len == 0 || len > CN_TREE_MAX_NAME || !g_utf8_validate_len(s, len, NULL))
+  if (!s || len == 0 || len > CN_TREE_MAX_NAME || !cn_utf8_valid(s, len, NULL))
     return FALSE;
   gboolean first = TRUE;
   for (const char *c = s, *end = s + len; c < end; c = g_utf8_next_char(c)) {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <glib.h>
 #include <libxml/tree.h>
+#include <string.h>
 
 typedef struct cn_xml_parser cn_xml_parser;
 
@@ -74,6 +75,24 @@ gboolean cn_text_is_xml_safe(const char *text);
 /* Append text escaped for XML character data / attribute values
  * (& < > " ' escaped). */
 void cn_xml_escape(GString *out, const char *text, size_t len);
+
+/* g_utf8_validate_len (UTF-8, no NUL, no overlong form, no surrogate)
+ * with a fast path for ASCII, eight bytes at a time; *ascii (may be NULL)
+ * is set to whether every byte was ASCII. */
+gboolean cn_utf8_valid(const char *s, size_t len, gboolean *ascii);
+
+/* g_string_append_len for the many short pieces of a serialisation:
+ * inline while the buffer has room. */
+static inline __attribute__((always_inline)) void cn_gstring_put(GString *out, const char *s,
+                                                                 size_t n) {
+  if (out->len + n >= out->allocated_len) {
+    g_string_append_len(out, s, (gssize)n);
+    return;
+  }
+  memcpy(out->str + out->len, s, n);
+  out->len += n;
+  out->str[out->len] = 0;
+}
 
 /* Append a self-contained serialisation of the element node and its
  * subtree: every element whose namespace differs from its parent's in the

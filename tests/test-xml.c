@@ -278,6 +278,34 @@ static void test_entities_decode(void **state) {
   xmlFreeDoc(doc);
 }
 
+/* cn_utf8_valid's word-at-a-time ASCII path agrees with GLib's validator
+ * whatever the position of a NUL, a non-ASCII byte or a broken sequence
+ * relative to its 8-byte words. */
+static void test_utf8_fast_path(void **state) {
+  (void)state;
+  static const char *inserts[] = { "\0",   "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                   "\xc3", "\x80",     "\xed\xa0\x80", "\xc0\xaf",
+                                   "\xff" };
+  static const size_t ins_len[] = { 1, 2, 3, 4, 1, 1, 3, 2, 1 };
+  char buf[64];
+  for (size_t k = 0; k < G_N_ELEMENTS(inserts); k++)
+    for (size_t pre = 0; pre < 20; pre++)
+      for (size_t post = 0; post < 12; post++) {
+        size_t n = 0;
+        for (size_t i = 0; i < pre; i++)
+          buf[n++] = (char)('a' + i % 26);
+        memcpy(buf + n, inserts[k], ins_len[k]);
+        n += ins_len[k];
+        for (size_t i = 0; i < post; i++)
+          buf[n++] = '<';
+        gboolean ascii = TRUE;
+        assert_int_equal(!!cn_utf8_valid(buf, n, &ascii), !!g_utf8_validate_len(buf, n, NULL));
+        assert_false(ascii);
+        assert_true(cn_utf8_valid(buf, pre, &ascii));
+        assert_true(ascii);
+      }
+}
+
 static void test_depth_limit(void **state) {
   xmlDoc *doc;
   char *s;
@@ -704,6 +732,7 @@ int main(void) {
     cmocka_unit_test(test_rejects_nul_and_bad_utf8),
     cmocka_unit_test(test_accepts_xml_declaration),
     cmocka_unit_test(test_entities_decode),
+    cmocka_unit_test(test_utf8_fast_path),
     cmocka_unit_test(test_depth_limit),
     cmocka_unit_test(test_size_limit),
     cmocka_unit_test(test_huge_attribute_rejected_fast),

@@ -6,6 +6,7 @@
  * sees and changes exactly what a server would. */
 #include <errno.h>
 #include <glib.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ enum {
   EX_DB_UNUSABLE = 5,
   EX_IO = 6,
   EX_INPUT = 7,
+  EX_APP_ERROR = 8,
+  EX_NO_ANSWER = 9,
 };
 
 /* Most input errors listed before giving up on a file. */
@@ -58,6 +61,14 @@ static const char usage_text[] =
     "                           what Prosody's mod_cloud_notify stored in its data\n"
     "                           directory (DATA_DIR/HOST/cloud_notify/USER.dat)\n"
     "  stats                    accounts, registrations, registrations per service\n"
+    "  explain ACCOUNT [--component HOST:PORT --component-jid JID --secret S\n"
+    "          [--service JID [--node NODE]] [--timeout SECONDS]]\n"
+    "                           the account's registrations with their error\n"
+    "                           count, enable time, client and Tigase extensions;\n"
+    "                           with --component, sends a test push through the\n"
+    "                           server as an XEP-0114 component and prints what\n"
+    "                           the app server answered (exit 8 when it answered\n"
+    "                           an error, 9 when no answer came in time)\n"
     "\n"
     "Options:\n"
     "  --db PATH                the SQLite database (import and import-prosody\n"
@@ -85,7 +96,10 @@ static const char usage_text[] =
     "  5  the database is damaged, of a newer version, or not a libcloudnotify one\n"
     "  6  input/output error (database or file unreadable or unwritable; the\n"
     "     PostgreSQL server cannot be reached or refused a statement)\n"
-    "  7  invalid input (JSON lines or Prosody files); nothing was imported\n";
+    "  7  invalid input (JSON lines or Prosody files); nothing was imported\n"
+    "  8  explain: the app server answered the test push with an error\n"
+    "  9  explain: no answer to the test push in time, or the component\n"
+    "     connection failed\n";
 
 static const char *prog = "cloudnotify-admin";
 static const char *db_path;
@@ -679,6 +693,440 @@ static int cmd_stats(adm_db *db) {
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* ---- explain ---------------------------------------------------------------- */
+
+/* The tool is not inside the server: it reads the account's registrations
+ * from the store into a context of its own (which writes nothing back:
+ * the servers own the error counts), lists them through the library's
+ * diagnosis, and for a test push connects to the server as an XEP-0114
+ * component.  The publish the library builds goes out from the
+ * component's JID (the only 'from' a component may use), so the app
+ * server answers there and the answer comes back on the same connection
+ * to be handled by the tool's context, whose publish_outcome reports it. */
+
+typedef struct explain_run {
+  GPtrArray *recs; /* cloudnotify_record*, deep copies, of the account */
+  cloudnotify_ctx *ctx;
+  /* the component connection, NULL without --component */
+  GSocketConnection *conn;
+  GMarkupParseContext *mp;
+  int depth;
+  GString *cur;       /* the stanza being read, rebuilt as text */
+  GPtrArray *stanzas; /* complete stanzas not handled yet */
+  char *stream_id;
+  gboolean handshake_ok, stream_error, closed;
+  const char *component_jid;
+  /* the test push's outcomes */
+  unsigned answered, errors;
+} explain_run;
+
+static void rec_free(gpointer p) {
+  cloudnotify_record *r = p;
+  g_free((char *)r->jid);
+  g_free((char *)r->node);
+  g_free((char *)r->publish_options);
+  g_free((char *)r->client_id);
+  g_free(r);
+}
+
+static int snap_row(void *data, const char *account, const cloudnotify_record *r) {
+  (void)account;
+  cloudnotify_record *c = g_new0(cloudnotify_record, 1);
+  *c = *r;
+  c->jid = g_strdup(r->jid);
+  c->node = g_strdup(r->node);
+  if (r->publish_options) {
+    char *po = g_malloc(r->publish_options_len + 1);
+    memcpy(po, r->publish_options, r->publish_options_len);
+    po[r->publish_options_len] = '\0';
+    c->publish_options = po;
+  }
+  c->client_id = g_strdup(r->client_id);
+  g_ptr_array_add(data, c);
+  return 0;
+}
+
+static int snap_load(void *data, const char *account, cloudnotify_loader *loader) {
+  (void)account;
+  explain_run *x = data;
+  for (guint i = 0; i < x->recs->len; i++)
+    cloudnotify_loader_add(loader, x->recs->pdata[i]);
+  return 0;
+}
+
+/* Nothing is written back: the servers hold the truth of the counts. */
+static int snap_save(void *data, const char *account, const cloudnotify_record *r) {
+  (void)data, (void)account, (void)r;
+  return 0;
+}
+
+static int snap_remove(void *data, const char *account, const char *jid, const char *node) {
+  (void)data, (void)account, (void)jid, (void)node;
+  return 0;
+}
+
+static void fmt_time(int64_t ms, char out[32]) {
+  strcpy(out, "-");
+  time_t secs = (time_t)(ms / 1000);
+  struct tm tm;
+  if (ms > 0 && gmtime_r(&secs, &tm))
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int explain_row(void *data, const char *account, const cloudnotify_diag_registration *r) {
+  (void)account;
+  unsigned *n = data;
+  char when[32];
+  fmt_time(r->enabled_at_ms, when);
+  if (!*n)
+    printf("%-30s %-24s %-20s %-24s %-6s %s\n", "SERVICE", "NODE", "ENABLED", "CLIENT", "ERRORS",
+           "EXTENSIONS");
+  printf("%-30s %-24s %-20s %-24s %-6u %s%s\n", r->jid, r->node ? r->node : "-", when,
+         r->client_id ? r->client_id : "-", r->errors, *r->extensions ? r->extensions : "-",
+         r->encrypted ? " (pushes encrypted)" : "");
+  (*n)++;
+  return 0;
+}
+
+static gboolean comp_write(explain_run *x, const char *text, size_t len) {
+  GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(x->conn));
+  GError *err = NULL;
+  if (g_output_stream_write_all(out, text, len, NULL, NULL, &err))
+    return TRUE;
+  fprintf(stderr, "%s: component connection: %s\n", prog, err->message);
+  g_error_free(err);
+  return FALSE;
+}
+
+/* The library's publish, sent from the component's JID. */
+static int explain_send(void *ud, cloudnotify_route route, cloudnotify_session *s,
+                        const char *account, const char *to, const char *xml, size_t len) {
+  (void)s, (void)account, (void)to;
+  explain_run *x = ud;
+  if (route != CLOUDNOTIFY_ROUTE_APP_SERVER || !x->conn)
+    return -1;
+  /* The publish's start tag names the server's domain as 'from' (the
+   * library writes attributes in single quotes). */
+  GString *out = g_string_new_len(xml, (gssize)len);
+  const char *end = memchr(xml, '>', len);
+  const char *from = g_strstr_len(xml, end ? end - xml : (gssize)len, " from='");
+  if (from) {
+    const char *v = from + 7, *q = strchr(v, '\'');
+    char *jid = g_markup_escape_text(x->component_jid, -1);
+    g_string_erase(out, v - xml, q - v);
+    g_string_insert(out, v - xml, jid);
+    g_free(jid);
+  }
+  printf("test push %s\n", out->str);
+  gboolean ok = comp_write(x, out->str, out->len);
+  g_string_free(out, TRUE);
+  return ok ? 0 : -1;
+}
+
+static const char *const outcome_words[] = {
+  [CLOUDNOTIFY_PUBLISH_OK] = "result",
+  [CLOUDNOTIFY_PUBLISH_ERROR] = "error",
+  [CLOUDNOTIFY_PUBLISH_WAIT] = "wait error",
+  [CLOUDNOTIFY_PUBLISH_EXPIRED] = "no answer",
+  [CLOUDNOTIFY_PUBLISH_DROPPED] = "dropped",
+  [CLOUDNOTIFY_PUBLISH_FORGOTTEN] = "forgotten",
+  [CLOUDNOTIFY_PUBLISH_REFUSED] = "not sent",
+  [CLOUDNOTIFY_PUBLISH_VETOED] = "vetoed",
+  [CLOUDNOTIFY_PUBLISH_TRANSIENT] = "transient error",
+};
+
+static void explain_outcome(void *ud, const cloudnotify_publish_report *r) {
+  explain_run *x = ud;
+  if (r->size < sizeof *r || !(r->flags & CLOUDNOTIFY_PUBLISH_FLAG_TEST))
+    return;
+  x->answered++;
+  gboolean error = r->outcome == CLOUDNOTIFY_PUBLISH_ERROR ||
+                   r->outcome == CLOUDNOTIFY_PUBLISH_WAIT ||
+                   r->outcome == CLOUDNOTIFY_PUBLISH_TRANSIENT;
+  x->errors += r->outcome != CLOUDNOTIFY_PUBLISH_OK;
+  printf("answer from %s node %s: %s", r->jid, r->node ? r->node : "-",
+         outcome_words[r->outcome] ? outcome_words[r->outcome] : "unknown");
+  if (error)
+    printf(" %s/%s", r->error_type ? r->error_type : "?",
+           r->error_condition ? r->error_condition : "?");
+  if (r->error_text)
+    printf(" \"%s\"", r->error_text);
+  if (r->outcome == CLOUDNOTIFY_PUBLISH_ERROR)
+    printf(" (the servers count it: %u in a row in the store before this)",
+           r->consecutive_errors ? r->consecutive_errors - 1 : 0);
+  printf("\n");
+}
+
+/* ---- the component stream, read with GMarkup: stanzas at depth 2 are
+ * rebuilt as text for cloudnotify_handle_app_reply. */
+
+static void mp_start(GMarkupParseContext *c, const char *name, const char **an, const char **av,
+                     gpointer ud, GError **err) {
+  (void)c, (void)err;
+  explain_run *x = ud;
+  x->depth++;
+  if (x->depth == 1) {
+    for (int i = 0; an[i]; i++)
+      if (!strcmp(an[i], "id"))
+        x->stream_id = g_strdup(av[i]);
+    return;
+  }
+  g_string_append_printf(x->cur, "<%s", name);
+  for (int i = 0; an[i]; i++) {
+    char *v = g_markup_escape_text(av[i], -1);
+    g_string_append_printf(x->cur, " %s='%s'", an[i], v);
+    g_free(v);
+  }
+  g_string_append_c(x->cur, '>');
+}
+
+static void mp_end(GMarkupParseContext *c, const char *name, gpointer ud, GError **err) {
+  (void)c, (void)err;
+  explain_run *x = ud;
+  if (x->depth >= 2)
+    g_string_append_printf(x->cur, "</%s>", name);
+  if (x->depth == 2) {
+    if (!strcmp(name, "handshake"))
+      x->handshake_ok = TRUE;
+    else if (!strcmp(name, "stream:error"))
+      x->stream_error = TRUE;
+    else
+      g_ptr_array_add(x->stanzas, g_strdup(x->cur->str));
+    g_string_truncate(x->cur, 0);
+  }
+  if (x->depth == 1)
+    x->closed = TRUE;
+  x->depth--;
+}
+
+static void mp_text(GMarkupParseContext *c, const char *text, gsize len, gpointer ud,
+                    GError **err) {
+  (void)c, (void)err;
+  explain_run *x = ud;
+  if (x->depth < 2)
+    return;
+  char *t = g_markup_escape_text(text, (gssize)len);
+  g_string_append(x->cur, t);
+  g_free(t);
+}
+
+static const GMarkupParser stream_parser = { mp_start, mp_end, mp_text, NULL, NULL };
+
+/* Read until done(x) or the deadline (monotonic µs).  FALSE on timeout,
+ * a closed or broken stream. */
+static gboolean comp_read_until(explain_run *x, gboolean (*done)(explain_run *), gint64 deadline) {
+  GSocket *sock = g_socket_connection_get_socket(x->conn);
+  GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(x->conn));
+  char buf[4096];
+  while (!done(x)) {
+    if (x->stream_error || x->closed)
+      return FALSE;
+    gint64 left = deadline - g_get_monotonic_time();
+    if (left <= 0)
+      return FALSE;
+    GError *err = NULL;
+    if (!g_socket_condition_timed_wait(sock, G_IO_IN, left, NULL, &err)) {
+      g_error_free(err);
+      return FALSE;
+    }
+    gssize n = g_input_stream_read(in, buf, sizeof buf, NULL, &err);
+    if (n <= 0) {
+      if (err) {
+        fprintf(stderr, "%s: component connection: %s\n", prog, err->message);
+        g_error_free(err);
+      }
+      return FALSE;
+    }
+    if (!g_markup_parse_context_parse(x->mp, buf, n, &err)) {
+      fprintf(stderr, "%s: component connection: unreadable stream: %s\n", prog, err->message);
+      g_error_free(err);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean have_stream_id(explain_run *x) {
+  return x->stream_id != NULL;
+}
+static gboolean have_handshake(explain_run *x) {
+  return x->handshake_ok;
+}
+static gboolean have_stanza(explain_run *x) {
+  return x->stanzas->len > 0;
+}
+
+static int comp_connect(explain_run *x, const char *hostport, const char *secret, int timeout_s) {
+  GSocketClient *client = g_socket_client_new();
+  g_socket_client_set_timeout(client, (guint)timeout_s);
+  GError *err = NULL;
+  x->conn = g_socket_client_connect_to_host(client, hostport, 5347, NULL, &err);
+  g_object_unref(client);
+  if (!x->conn) {
+    fprintf(stderr, "%s: --component %s: %s\n", prog, hostport, err->message);
+    g_error_free(err);
+    return EX_NO_ANSWER;
+  }
+  x->mp = g_markup_parse_context_new(&stream_parser, 0, x, NULL);
+  char *jid = g_markup_escape_text(x->component_jid, -1);
+  char *open =
+      g_strdup_printf("<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
+                      "xmlns:stream='http://etherx.jabber.org/streams' to='%s'>",
+                      jid);
+  g_free(jid);
+  gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+  gboolean ok = comp_write(x, open, strlen(open)) && comp_read_until(x, have_stream_id, deadline);
+  g_free(open);
+  if (ok) {
+    char *joined = g_strconcat(x->stream_id, secret, NULL);
+    char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA1, joined, -1);
+    char *hs = g_strdup_printf("<handshake>%s</handshake>", digest);
+    ok = comp_write(x, hs, strlen(hs)) && comp_read_until(x, have_handshake, deadline);
+    g_free(hs);
+    g_free(digest);
+    g_free(joined);
+  }
+  if (!ok) {
+    fprintf(stderr, "%s: --component %s: the server did not accept %s as a component (%s)\n", prog,
+            hostport, x->component_jid,
+            x->stream_error ? "stream error: wrong JID or secret" : "no answer");
+    return EX_NO_ANSWER;
+  }
+  return EX_DONE;
+}
+
+static int cmd_explain(int nargs, char **args, int busy_ms) {
+  const char *account = args[0];
+  const char *component = NULL, *secret = NULL, *service = NULL, *node = NULL;
+  const char *component_jid = NULL;
+  int timeout_s = 10;
+  for (int k = 1; k < nargs; k += 2) {
+    const char *o = args[k];
+    if (k + 1 >= nargs)
+      return usage_error("explain: %s needs a value", o);
+    const char *v = args[k + 1];
+    if (!strcmp(o, "--component"))
+      component = v;
+    else if (!strcmp(o, "--component-jid"))
+      component_jid = v;
+    else if (!strcmp(o, "--secret"))
+      secret = v;
+    else if (!strcmp(o, "--service"))
+      service = v;
+    else if (!strcmp(o, "--node"))
+      node = v;
+    else if (!strcmp(o, "--timeout")) {
+      char *end = NULL;
+      long t = strtol(v, &end, 10);
+      if (!*v || *end || t < 1 || t > 3600)
+        return usage_error("explain: --timeout takes seconds, 1 to 3600");
+      timeout_s = (int)t;
+    } else
+      return usage_error("explain: unknown option %s", o);
+  }
+  if (component && (!component_jid || !secret))
+    return usage_error("explain: --component needs --component-jid and --secret");
+  if (!component && (component_jid || secret || service || node))
+    return usage_error("explain: --component-jid, --secret, --service and --node go with "
+                       "--component");
+  if (node && !service)
+    return usage_error("explain: --node goes with --service");
+
+  adm_db store = { 0 }, *db = &store;
+  int ex = db_open(FALSE, TRUE, busy_ms, db);
+  if (ex) {
+    db_close(db);
+    return ex;
+  }
+  explain_run x = { 0 };
+  x.recs = g_ptr_array_new_with_free_func(rec_free);
+  x.cur = g_string_new(NULL);
+  x.stanzas = g_ptr_array_new_with_free_func(g_free);
+  x.component_jid = component_jid;
+  int rc = db_foreach(db, account, snap_row, x.recs);
+  if (rc) {
+    ex = db_error(db, rc, "listing");
+    goto out;
+  }
+  cloudnotify_callbacks cb = { .size = sizeof cb,
+                               .send = explain_send,
+                               .publish_outcome = explain_outcome };
+  cloudnotify_store st = {
+    .size = sizeof st, .load = snap_load, .save = snap_save, .remove = snap_remove
+  };
+  cloudnotify_ctx_new(&x.ctx, &cb, &x);
+  cloudnotify_ctx_set_store(x.ctx, &st, &x);
+  /* The tool's context only reports: it never removes what it reads. */
+  cloudnotify_ctx_set_option_int(x.ctx, CLOUDNOTIFY_OPT_MAX_ERRORS, 1000000);
+  cloudnotify_ctx_set_option_int(x.ctx, CLOUDNOTIFY_OPT_MAX_DEVICES, 1000);
+  unsigned n = 0;
+  rc = cloudnotify_diag_registrations(x.ctx, account, explain_row, &n);
+  if (rc == CLOUDNOTIFY_ERR_JID_MALFORMED) {
+    ex = usage_error("explain: %s is not an account (a bare JID)", account);
+    goto out;
+  }
+  if (rc < 0) {
+    fprintf(stderr, "%s: explain: %s\n", prog, cloudnotify_strerror(rc));
+    ex = EX_IO;
+    goto out;
+  }
+  if (!n) {
+    printf("%s has no registration\n", account);
+    ex = component ? EX_NOT_FOUND : EX_DONE;
+    goto out;
+  }
+  if (!component)
+    goto out;
+  ex = comp_connect(&x, component, secret, timeout_s);
+  if (ex)
+    goto out;
+  cloudnotify_endpoint ep = { service, node };
+  unsigned pushes = 0;
+  rc = cloudnotify_diag_test_push(x.ctx, account, service ? &ep : NULL, &pushes, NULL);
+  if (rc == CLOUDNOTIFY_ERR_NOT_MINE) {
+    fprintf(stderr, "%s: explain: %s has no registration at %s node %s\n", prog, account, service,
+            node ? node : "(none)");
+    ex = EX_NOT_FOUND;
+    goto out;
+  }
+  if (rc < 0) {
+    fprintf(stderr, "%s: explain: test push not sent: %s\n", prog, cloudnotify_strerror(rc));
+    ex = EX_NO_ANSWER;
+    goto out;
+  }
+  gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+  while (x.answered < pushes && comp_read_until(&x, have_stanza, deadline)) {
+    while (x.stanzas->len) {
+      char *s = g_ptr_array_steal_index(x.stanzas, 0);
+      if (g_str_has_prefix(s, "<iq"))
+        cloudnotify_handle_app_reply(x.ctx, s, strlen(s));
+      g_free(s);
+    }
+  }
+  if (x.answered < pushes) {
+    printf("no answer to %u of %u test push(es) within %d s\n", pushes - x.answered, pushes,
+           timeout_s);
+    ex = EX_NO_ANSWER;
+  } else {
+    ex = x.errors ? EX_APP_ERROR : EX_DONE;
+  }
+  comp_write(&x, "</stream:stream>", 16);
+out:
+  cloudnotify_ctx_free(x.ctx);
+  if (x.mp)
+    g_markup_parse_context_free(x.mp);
+  if (x.conn) {
+    g_io_stream_close(G_IO_STREAM(x.conn), NULL, NULL);
+    g_object_unref(x.conn);
+  }
+  g_free(x.stream_id);
+  g_string_free(x.cur, TRUE);
+  g_ptr_array_free(x.stanzas, TRUE);
+  g_ptr_array_free(x.recs, TRUE);
+  db_close(db);
+  return ex;
+}
+
 int main(int argc, char **argv) {
   int busy_ms = -1;
   int i = 1;
@@ -745,9 +1193,9 @@ int main(int argc, char **argv) {
   struct {
     const char *name;
     int min, max;
-  } cmds[] = { { "list", 1, 1 },   { "remove", 2, 3 }, { "remove-account", 1, 1 },
-               { "export", 0, 1 }, { "import", 0, 1 }, { "import-prosody", 1, 2 },
-               { "stats", 0, 0 } };
+  } cmds[] = { { "list", 1, 1 },   { "remove", 2, 3 },  { "remove-account", 1, 1 },
+               { "export", 0, 1 }, { "import", 0, 1 },  { "import-prosody", 1, 2 },
+               { "stats", 0, 0 },  { "explain", 1, 13 } };
   gboolean known = FALSE;
   for (size_t k = 0; k < G_N_ELEMENTS(cmds); k++) {
     if (strcmp(cmd, cmds[k].name))
@@ -758,6 +1206,8 @@ int main(int argc, char **argv) {
   }
   if (!known)
     return usage_error("unknown command %s", cmd);
+  if (!strcmp(cmd, "explain"))
+    return cmd_explain(nargs, args, busy_ms);
   if (!strcmp(cmd, "import"))
     return cmd_import(nargs ? args[0] : NULL, busy_ms);
   if (!strcmp(cmd, "import-prosody"))

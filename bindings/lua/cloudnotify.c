@@ -26,6 +26,7 @@
 
 #include "stanza-tree.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,6 +519,14 @@ static int p_outcome(lua_State *L) {
   set_str(L, "error_condition", r->error_condition);
   lua_pushinteger(L, r->consecutive_errors);
   lua_setfield(L, -2, "errors");
+  /* Diagnosis (after 0.3): the error's text and the test push's mark. */
+  if (r->size >= offsetof(cloudnotify_publish_report, flags) + sizeof r->flags) {
+    set_str(L, "error_text", r->error_text);
+    if (r->flags & CLOUDNOTIFY_PUBLISH_FLAG_TEST) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, "test");
+    }
+  }
   lua_call(L, 1, 0);
   return 0;
 }
@@ -1911,6 +1920,101 @@ static int c_tick(lua_State *L) {
   return push_rc(L, rc);
 }
 
+/* ---- diagnosis (after 0.3) ------------------------------------------ */
+
+/* ctx:diag_registrations(account) -> array of tables (jid, node,
+ * client_id, enabled_at, errors, last_outcome, last_at, last_id,
+ * last_error_type, last_error_condition, last_error_text, last_test,
+ * backoff_ms, backoff_left_ms, backoff_held, outstanding, sessions,
+ * encrypted, extensions), newest first | nil, err, code */
+static int p_diag_registration(lua_State *L) {
+  const cloudnotify_diag_registration *r = lua_touserdata(L, 1);
+  lua_Integer i = lua_tointeger(L, 2);
+  lua_createtable(L, 0, 20);
+  set_str(L, "jid", r->jid);
+  set_str(L, "node", r->node);
+  set_str(L, "client_id", r->client_id);
+  set_str(L, "last_id", r->last_id);
+  set_str(L, "last_error_type", r->last_error_type);
+  set_str(L, "last_error_condition", r->last_error_condition);
+  set_str(L, "last_error_text", r->last_error_text);
+  set_str(L, "extensions", r->extensions);
+  unsigned o = (unsigned)r->last_outcome;
+  if (o && o < G_N_ELEMENTS_LUA(outcome_names) && outcome_names[o])
+    set_str(L, "last_outcome", outcome_names[o]);
+  const struct {
+    const char *k;
+    lua_Integer v;
+  } ints[] = {
+    { "enabled_at", r->enabled_at_ms },        { "errors", r->errors },
+    { "last_at", r->last_outcome_at_ms },      { "backoff_ms", r->backoff_ms },
+    { "backoff_left_ms", r->backoff_left_ms }, { "backoff_held", r->backoff_held },
+    { "outstanding", r->outstanding },         { "sessions", r->sessions },
+  };
+  for (size_t k = 0; k < G_N_ELEMENTS_LUA(ints); k++) {
+    lua_pushinteger(L, ints[k].v);
+    lua_setfield(L, -2, ints[k].k);
+  }
+  lua_pushboolean(L, r->last_was_test);
+  lua_setfield(L, -2, "last_test");
+  lua_pushboolean(L, r->encrypted);
+  lua_setfield(L, -2, "encrypted");
+  lua_seti(L, 3, i);
+  return 0;
+}
+
+static int t_diag_registration(void *ud, const char *account,
+                               const cloudnotify_diag_registration *r) {
+  (void)account;
+  listing_args *a = ud;
+  lua_State *L = a->L;
+  lua_pushcfunction(L, p_diag_registration);
+  lua_pushlightuserdata(L, (void *)r);
+  lua_pushinteger(L, ++a->n);
+  lua_pushvalue(L, a->list);
+  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    a->failed = 1;
+    return 1;
+  }
+  return 0;
+}
+
+static int c_diag_registrations(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  lua_newtable(L);
+  listing_args a = { L, lua_gettop(L), 0, 0 };
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_diag_registrations(b->ctx, account, t_diag_registration, &a);
+  b->L = prev;
+  if (rc < 0)
+    return push_error(L, rc);
+  if (a.failed)
+    return luaL_error(L, "not enough memory");
+  return 1;
+}
+
+/* ctx:diag_test_push(account [, jid [, node]]) -> pushes, first id |
+ * nil, err, code.  Without jid: every registration of the account. */
+static int c_diag_test_push(lua_State *L) {
+  binding *b = check_ctx(L, 1);
+  const char *account = check_cstr(L, 2);
+  const char *jid = opt_cstr(L, 3);
+  const char *node = opt_cstr(L, 4);
+  cloudnotify_endpoint ep = { jid, node };
+  unsigned pushes = 0;
+  char id[CLOUDNOTIFY_PUBLISH_ID_MAX + 1];
+  lua_State *prev = enter(b, L);
+  int rc = cloudnotify_diag_test_push(b->ctx, account, jid ? &ep : NULL, &pushes, id);
+  b->L = prev;
+  if (rc < 0)
+    return push_error(L, rc);
+  lua_pushinteger(L, pushes);
+  lua_pushstring(L, id);
+  return 2;
+}
+
 static const luaL_Reg ctx_methods[] = {
   { "free", c_free },
   { "set_option", c_set_option },
@@ -1935,6 +2039,8 @@ static const luaL_Reg ctx_methods[] = {
   { "counters", c_counters },
   { "next_timeout", c_next_timeout },
   { "tick", c_tick },
+  { "diag_registrations", c_diag_registrations },
+  { "diag_test_push", c_diag_test_push },
   { NULL, NULL },
 };
 

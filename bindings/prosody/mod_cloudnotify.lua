@@ -690,3 +690,151 @@ function module.unload()
 end
 
 module:log("info", "Push notifications through libcloudnotify %s", cn.version);
+
+---------------------------------------------------------------------------
+-- Metrics and diagnosis (docs/features.md, "Metrics and diagnosis").
+
+-- The library's counters and gauges through Prosody's statistics, read at
+-- each collection ("stats-update"), so the push path pays nothing for
+-- them.  module:metric names them prosody_mod_cloudnotify/<name>, which
+-- mod_http_openmetrics exposes as prosody_mod_cloudnotify__<name>
+-- (counters with _total), with the host as label.  With statistics off,
+-- Prosody hands out inert metrics and this costs one empty hook.
+local diag_gauges = { outstanding = true, cached_accounts = true, sessions = true };
+local diag_metrics = {};
+for name in pairs(ctx:counters()) do
+	local kind = diag_gauges[name] and "gauge" or "counter";
+	diag_metrics[name] = module:metric(kind, name, "",
+		"libcloudnotify " .. kind .. " " .. name, {}):with_labels();
+end
+module:hook_global("stats-update", function()
+	if not active then return; end
+	for name, value in pairs(ctx:counters()) do
+		local m = diag_metrics[name];
+		if m then m:set(value); end
+	end
+end);
+
+-- XEP-0050 command "Explain push registrations": a user for their own
+-- account, an administrator of this host for any account.  Prosody's
+-- ad-hoc commands answer each request at once, so the app server's answer
+-- to the test push is shown by a later stage:
+--   1. execute: a form (account, "send a test push");
+--   2. submit: the registrations with their last outcome and error count;
+--      with the test asked for, the test push goes out and the command
+--      stays open ("executing") with a note saying so;
+--   3. complete: the registrations again, now with the test's answer (or
+--      "no answer yet"), and the command completes.
+local dataforms_new = require "util.dataforms".new;
+local adhoc_new = module:require "adhoc".new;
+local diag_node = "urn:xmpp:cloudnotify:explain";
+
+local diag_form = dataforms_new {
+	title = "Explain push registrations";
+	instructions = "Lists the push registrations of an account with what the app server last answered, "
+		.. "and can send a test push (it passes quiet rules, rate limits and back-off).";
+	{ name = "FORM_TYPE"; type = "hidden"; value = diag_node };
+	{ name = "account"; type = "jid-single"; label = "Account" };
+	{ name = "test"; type = "boolean"; label = "Send a test push now"; value = false };
+};
+local diag_result = dataforms_new {
+	title = "Push registrations";
+	{ name = "FORM_TYPE"; type = "hidden"; value = diag_node };
+	{ name = "account"; type = "jid-single"; label = "Account" };
+	{ name = "registrations"; type = "text-multi"; label = "Registrations" };
+};
+
+-- Administrators: Prosody 13's roles when it has them, else 0.12's
+-- is_admin (JID-based, which is all 0.12 has).
+local diag_is_admin;
+if module.may and module.default_permission then
+	module:default_permission("prosody:admin", ":explain-any-account");
+	diag_is_admin = function(from) return module:may(":explain-any-account", from); end
+else
+	local um_is_admin = require "core.usermanager".is_admin;
+	diag_is_admin = function(from) return um_is_admin(from, host); end
+end
+
+local function diag_time(ms)
+	if not ms or ms == 0 then return "-"; end
+	return os.date("!%Y-%m-%dT%H:%M:%SZ", ms // 1000);
+end
+
+-- One line per registration; the app server's text is quoted as text.
+local function diag_lines(account)
+	local regs, err = ctx:diag_registrations(account);
+	if not regs then return nil, err; end
+	local lines = {};
+	for _, r in ipairs(regs) do
+		local last = "none yet";
+		if r.last_outcome then
+			last = r.last_outcome;
+			if r.last_error_condition or r.last_error_type then
+				last = last .. " " .. (r.last_error_type or "?") .. "/" .. (r.last_error_condition or "?");
+			end
+			if r.last_error_text then last = last .. " \"" .. r.last_error_text .. "\""; end
+			last = last .. (r.last_test and " (test push)" or "") .. " at " .. diag_time(r.last_at);
+		end
+		local line = ("%s node=%s client=%s enabled=%s errors=%d last=%s"):format(r.jid, r.node or "-",
+			r.client_id or "-", diag_time(r.enabled_at), r.errors, last);
+		if r.backoff_left_ms > 0 then
+			line = line .. (" backoff=%ds held=%d"):format(r.backoff_left_ms // 1000, r.backoff_held);
+		end
+		if r.outstanding > 0 then line = line .. (" awaiting=%d"):format(r.outstanding); end
+		if r.extensions ~= "" then line = line .. " extensions=" .. r.extensions:gsub(" ", ","); end
+		if r.encrypted then line = line .. " encrypted"; end
+		lines[#lines + 1] = line;
+	end
+	if #lines == 0 then lines[1] = "no push registration"; end
+	return table.concat(lines, "\n");
+end
+
+local function diag_listing(account, status, note, state)
+	local text, err = diag_lines(account);
+	if not text then
+		return { status = "error", error = { type = "wait", condition = "internal-server-error",
+			message = "Cannot list the registrations: " .. tostring(err) } };
+	end
+	local data = { status = status, info = note,
+		result = { layout = diag_result, values = { account = account, registrations = text } } };
+	if status == "executing" then data.actions = { "complete", default = "complete" }; end
+	return data, state;
+end
+
+local function diag_handler(_, data, state)
+	local requester = jid.bare(data.from);
+	if data.action == "cancel" then return { status = "canceled" }; end
+	if not state then
+		return { status = "executing", actions = { "complete", default = "complete" },
+			form = { layout = diag_form, values = { account = requester, test = false } } }, "form";
+	end
+	if type(state) == "table" then
+		-- Stage 3: whatever the app server answered by now is in the listing.
+		return diag_listing(state.account, "completed", state.note);
+	end
+	local fields = data.form and diag_form:data(data.form) or {};
+	local account = fields.account and jid.bare(fields.account) or requester;
+	if account ~= requester and not diag_is_admin(data.from) then
+		return { status = "error", error = { type = "auth", condition = "forbidden",
+			message = "Only an administrator may explain another account" } };
+	end
+	if jid.host(account) ~= host then
+		return { status = "error", error = { type = "modify", condition = "bad-request",
+			message = "The account is not on this host" } };
+	end
+	if not fields.test then return diag_listing(account, "completed"); end
+	local pushes, id_or_err = ctx:diag_test_push(account);
+	local note;
+	if pushes then
+		note = ("Test push sent to %d registration(s) (first id %s); complete the command to see the "
+			.. "app server's answer."):format(pushes, id_or_err);
+		module:log("info", "Test push for %s requested by %s: %d sent", account, requester, pushes);
+	else
+		note = "No test push sent: " .. tostring(id_or_err);
+	end
+	return diag_listing(account, pushes and "executing" or "completed", note,
+		pushes and { account = account, note = note } or nil);
+end
+
+module:depends("adhoc");
+module:provides("adhoc", adhoc_new("Explain push registrations", diag_node, diag_handler, "local_user"));

@@ -184,12 +184,16 @@ def main(argv=None) -> int:
     p.add_argument("--owner", action="append", default=[], metavar="LOCAL=OWNER_JID")
     p.add_argument("--db", help="keep registrations in this SQLite file")
     p.add_argument("--max-errors", type=int, default=None)
+    p.add_argument("--with-body", action="store_true",
+                   help="put message bodies in the pushes (push_notification_with_body)")
     args = p.parse_args(argv)
     owners = dict(o.split("=", 1) for o in args.owner)
     logging.basicConfig(level=logging.WARNING)
     xmpp = make_component(args.jid, args.secret, args.server, args.port, owners, args.db)
     if args.max_errors is not None:
         xmpp.engine.set_option(cn.Option.MAX_ERRORS, args.max_errors)
+    if args.with_body:
+        xmpp.engine.set_option("push_notification_with_body", True)
     xmpp.connect()
     xmpp.process(forever=True)
     return 0

@@ -307,6 +307,17 @@ typedef struct cloudnotify_publish_report {
   /** The registration's consecutive error count after this outcome, as
    *  held in memory (0 when the account is not cached). */
   unsigned consecutive_errors;
+  /* ---- appended after 0.3 (diagnosis): check size first ---- */
+  /** For ERROR, WAIT and TRANSIENT from a reply given as text or tree:
+   *  the first <text/> of the reply's <error/>, at most
+   *  CLOUDNOTIFY_DIAG_TEXT_MAX bytes (cut at a character boundary), or
+   *  NULL when it had none (always NULL through
+   *  cloudnotify_handle_app_reply_fields).  The app server's words:
+   *  untrusted, show them as text. */
+  const char *error_text;
+  /** CLOUDNOTIFY_PUBLISH_FLAG_* bits: CLOUDNOTIFY_PUBLISH_FLAG_TEST for
+   *  the outcome of a test push (cloudnotify_diag_test_push). */
+  unsigned flags;
 } cloudnotify_publish_report;
 
 typedef enum cloudnotify_registration_change {
@@ -2028,6 +2039,122 @@ CLOUDNOTIFY_EXPORT int cloudnotify_push_set_message_count(cloudnotify_push *push
  *  with max > 0.  Callable from callbacks. */
 CLOUDNOTIFY_EXPORT int cloudnotify_ctx_disco_features(const cloudnotify_ctx *ctx,
                                                       const char **features, size_t max);
+
+/* ------------------------------------------------------------------ */
+/* Diagnosis (0.3)                                                     */
+/* ------------------------------------------------------------------ */
+
+/* What an operator or a user needs to answer "my phone does not ring"
+ * (docs/features.md, "Metrics and diagnosis"): per registration what the
+ * library knows of it, and a test push whose app-server answer comes back
+ * through publish_outcome marked as the test's.  The last outcome, the
+ * back-off and the publishes awaiting a reply live in memory only (a
+ * restart, an account leaving the user cache or an enable replacing the
+ * registration starts them afresh); the rest is what the store holds. */
+
+/** Longest error text kept from an app server's reply, in bytes. */
+#define CLOUDNOTIFY_DIAG_TEXT_MAX 512
+
+/** cloudnotify_publish_report.flags: the publish was a test push. */
+#define CLOUDNOTIFY_PUBLISH_FLAG_TEST 1u
+
+/** One registration as cloudnotify_diag_registrations reports it.  Every
+ *  pointer is borrowed for the callback's duration.  The library may
+ *  append fields: read size before any field added after this one's
+ *  last. */
+typedef struct cloudnotify_diag_registration {
+  size_t size;
+  /** The push service JID and node (node NULL when none). */
+  const char *jid;
+  const char *node;
+  /** The identity of the client that enabled it, or NULL (see
+   *  cloudnotify_record.client_id). */
+  const char *client_id;
+  /** When it was enabled (wall clock, ms since the epoch). */
+  int64_t enabled_at_ms;
+  /** Consecutive errors counted towards push_max_errors. */
+  unsigned errors;
+  /** What became of the last publish to it that ended, or 0 when none
+   *  ended since the registration came into memory. */
+  cloudnotify_publish_outcome last_outcome;
+  /** When that outcome happened (wall clock, ms); 0 with no outcome. */
+  int64_t last_outcome_at_ms;
+  /** That publish's id (NULL for VETOED or no outcome). */
+  const char *last_id;
+  /** For ERROR, WAIT and TRANSIENT: as in cloudnotify_publish_report
+   *  (error type, condition and text, each NULL when absent). */
+  const char *last_error_type;
+  const char *last_error_condition;
+  const char *last_error_text;
+  /** 1 when that publish was a test push. */
+  int last_was_test;
+  /** The back-off (push_backoff): its current length in ms (0: none
+   *  since the last result), the ms left before pushes go again (0: not
+   *  holding now) and how many pushes it held so far. */
+  int64_t backoff_ms;
+  int64_t backoff_left_ms;
+  unsigned backoff_held;
+  /** Publishes sent to it still awaiting a reply. */
+  unsigned outstanding;
+  /** Sessions of the account bound to it (their client enabled it). */
+  unsigned sessions;
+  /** 1 when its pushes carry Tigase's encrypted payload
+   *  (tigase:push:encrypt:0 and push_tigase_extensions on). */
+  int encrypted;
+  /** The Tigase extensions it opted into, as a space-separated list of
+   *  names in a fixed order ("encrypt priority jingle muted groupchat
+   *  ignore-unknown"), "" when none.  Never the key. */
+  const char *extensions;
+} cloudnotify_diag_registration;
+
+/** Called once per registration by cloudnotify_diag_registrations with
+ *  the account's normalised bare JID; return 0 to go on, nonzero to stop.
+ *  Runs as any other callback: calls that change state are refused. */
+typedef int (*cloudnotify_diag_fn)(void *user_data, const char *account,
+                                   const cloudnotify_diag_registration *reg);
+
+/** List the registrations of account with their diagnosis, most recently
+ *  enabled first, as cloudnotify_account_registrations does: loading
+ *  the account from the store when it is not cached, BUSY for an
+ *  account with work parked behind a host answer, and BUSY too when the
+ *  load this call starts is answered later (CLOUDNOTIFY_PENDING): the
+ *  load goes on, and a call after its answer lists the account.  Returns
+ *  the number of registrations reported (>= 0) or a negative error.
+ *  Errors: INVALID_ARGUMENT (ctx, account or callback NULL),
+ *  JID_MALFORMED, STORE (the load failed), BUSY, REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_diag_registrations(cloudnotify_ctx *ctx, const char *account,
+                                                      cloudnotify_diag_fn callback,
+                                                      void *user_data);
+
+/** Send a test push to the registration endpoint names (jid and node;
+ *  node NULL: the registration without node), or to every registration
+ *  of account when endpoint is NULL.  A test push is an explicit action
+ *  of an administrator or of the user, so it passes every rule that
+ *  holds pushes back: push_quiet, the grace period, the visible interval
+ *  and the silent budget (which it does not use up either), the back-off
+ *  and the registration's own Tigase filters; nor is the notification
+ *  filter asked (the host asked for it).  It is otherwise the publish
+ *  the registration's pushes are: same addressing, publish-options,
+ *  Tigase payload (encrypted when the registration asked for it) and
+ *  priority, an important push carrying push_notification_important_body
+ *  (when set) and no message-count.  Its reply is handled as any other:
+ *  checked against the registered JID, counted towards push_max_errors,
+ *  starting a back-off, and reported once through publish_outcome with
+ *  CLOUDNOTIFY_PUBLISH_FLAG_TEST in flags (also for REFUSED, EXPIRED,
+ *  DROPPED and FORGOTTEN).  pushes (may be NULL) receives how many
+ *  publishes the send callback accepted; id (may be NULL) receives the
+ *  id of the first one, NUL-terminated, in a buffer of at least
+ *  CLOUDNOTIFY_PUBLISH_ID_MAX + 1 bytes ("" when none went).  The
+ *  account is loaded as cloudnotify_diag_registrations loads it (BUSY
+ *  likewise: nothing is sent).
+ *  Errors: INVALID_ARGUMENT (ctx or account NULL; endpoint with a NULL
+ *  jid), JID_MALFORMED (account or endpoint->jid), STORE, BUSY,
+ *  NOT_MINE (endpoint names no registration of the account, or the
+ *  account has none), SEND (the send callback refused every publish: each
+ *  was reported REFUSED), REENTRANT. */
+CLOUDNOTIFY_EXPORT int cloudnotify_diag_test_push(cloudnotify_ctx *ctx, const char *account,
+                                                  const cloudnotify_endpoint *endpoint,
+                                                  unsigned *pushes, char *id);
 
 #ifdef __cplusplus
 }

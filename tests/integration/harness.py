@@ -183,6 +183,9 @@ class Prosody:
             "log = { { levels = { min = %s }, to = \"file\", filename = %s } }" % (
                 lua_value("debug" if self.verbose else "info"), lua_value(self.log_path)),
         ]
+        # A scenario may open HTTP (mod_http_openmetrics): Prosody refuses an
+        # option set twice, so its value replaces the base line.
+        lines = [ln for ln in lines if ln.split(" = ")[0] not in self.options]
         if os.geteuid() == 0:
             lines.append("run_as_root = true")
         if OUR_MODULE in self.modules_enabled() and INSTALLED_PROSODY_MODDIR:
@@ -515,9 +518,12 @@ class AppServer(slixmpp.ComponentXMPP):
         elif mode == "silent":
             pass
         else:
-            _, etype, cond = mode
-            self.send_raw("<iq type='error' %s><error type=%s><%s xmlns='%s'/></error></iq>"
-                          % (attrs, quoteattr(etype), cond, NS_STANZAS))
+            _, etype, cond = mode[:3]
+            # ("error", type, condition, text): with the app server's <text/>
+            text = ("<text xmlns='%s'>%s</text>" % (NS_STANZAS, xml_text(mode[3]))
+                    if len(mode) > 3 else "")
+            self.send_raw("<iq type='error' %s><error type=%s><%s xmlns='%s'/>%s</error></iq>"
+                          % (attrs, quoteattr(etype), cond, NS_STANZAS, text))
 
     async def start(self, timeout=10.0):
         self.connect()

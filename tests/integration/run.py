@@ -37,6 +37,7 @@ import harness  # noqa: E402
 from harness import Ctx, OUR_MODULE, REFERENCE_MODULE, REPO  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
 import scenarios_phone  # noqa: E402,F401  (issue 11's scenarios join SCENARIOS)
+import scenarios_diag  # noqa: E402,F401  (issue 13: ad-hoc explain, openmetrics)
 
 MODULE_LABEL = {REFERENCE_MODULE: "reference", OUR_MODULE: "ours"}
 _live_prosodies = []

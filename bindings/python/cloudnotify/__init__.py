@@ -437,23 +437,29 @@ class Push:
     stanza_id = property(lambda self: self._str(lib.cloudnotify_push_stanza_id))
     call_id = property(lambda self: self._str(lib.cloudnotify_push_call_id))
 
+    def _get(self, fn):
+        with self._ctx._lock:
+            return fn(self._p())
+
     @property
     def is_important(self) -> bool:
-        return bool(lib.cloudnotify_push_is_important(self._p()))
+        return bool(self._get(lib.cloudnotify_push_is_important))
 
     @property
     def is_urgent(self) -> bool:
-        return bool(lib.cloudnotify_push_is_urgent(self._p()))
+        return bool(self._get(lib.cloudnotify_push_is_urgent))
 
     @property
     def is_call(self) -> bool:
-        return bool(lib.cloudnotify_push_is_call(self._p()))
+        return bool(self._get(lib.cloudnotify_push_is_call))
 
     @property
     def session(self) -> Optional[Session]:
-        return _session_of(lib.cloudnotify_push_session(self._p()))
+        return _session_of(self._get(lib.cloudnotify_push_session))
 
-    def _set(self, rc: int) -> None:
+    def _set(self, fn, *args) -> None:
+        with self._ctx._lock:
+            rc = fn(self._p(), *args)
         if rc < 0:
             _raise(rc)
 
@@ -463,26 +469,26 @@ class Push:
 
     @body.setter
     def body(self, text: Optional[str]) -> None:
-        self._set(lib.cloudnotify_push_set_body(self._p(), _b(text)))
+        self._set(lib.cloudnotify_push_set_body, _b(text))
 
     @sender.setter
     def sender(self, jid: Optional[str]) -> None:
-        self._set(lib.cloudnotify_push_set_sender(self._p(), _b(jid)))
+        self._set(lib.cloudnotify_push_set_sender, _b(jid))
 
     @property
     def message_count(self) -> int:
-        return int(lib.cloudnotify_push_message_count(self._p()))
+        return int(self._get(lib.cloudnotify_push_message_count))
 
     @message_count.setter
     def message_count(self, count: int) -> None:
-        self._set(lib.cloudnotify_push_set_message_count(self._p(), int(count)))
+        self._set(lib.cloudnotify_push_set_message_count, int(count))
 
     def add_field(self, var: str, value: str) -> None:
-        self._set(lib.cloudnotify_push_add_field(self._p(), _b(var), _b(value)))
+        self._set(lib.cloudnotify_push_add_field, _b(var), _b(value))
 
     def set_extra(self, xml: Optional[Text]) -> None:
         x = _b(xml)
-        self._set(lib.cloudnotify_push_set_extra(self._p(), x, 0 if x == ffi.NULL else len(x)))
+        self._set(lib.cloudnotify_push_set_extra, x, 0 if x == ffi.NULL else len(x))
 
 
 def _session_of(ptr) -> Optional[Session]:

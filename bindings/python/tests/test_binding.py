@@ -491,3 +491,106 @@ def test_timer_changed_reports_deadlines(enabled):
     host.mono += 300_001
     host.tick()
     assert host.outcomes[-1].outcome is cn.PublishOutcome.EXPIRED
+
+
+def test_load_answered_later_with_op_add_record():
+    class LaterStore(Recorder):
+        def __init__(self):
+            self.ops = []
+            super().__init__()
+
+        def on_store_load(self, account):
+            self.ops.append(self.current_op())
+            return cn.PENDING
+
+        def on_store_save(self, account, record):
+            return None
+
+        def on_store_remove(self, account, jid, node):
+            return None
+
+    with LaterStore() as host:
+        # The trigger parks behind the load: nothing is pushed yet.
+        assert host.message_offline(ACCOUNT, MESSAGE) == 0
+        op, = host.ops
+        assert op.kind is cn.OpKind.LOAD
+        op.add_record(cn.Record(jid=PUSH_JID, node=NODE, enabled_at_ms=host.now))
+        with op:
+            op.complete(True)
+        # The parked trigger ran when the load was answered.
+        assert len(host.publishes()) == 1
+        assert [r.node for r in host.registrations(ACCOUNT)] == [NODE]
+
+
+def test_sender_known_gates_ignore_unknown():
+    class Roster(Recorder):
+        def on_sender_known(self, account, sender):
+            return sender == "friend@example.org"
+
+    with Roster() as host:
+        assert "tigase:push:filter:ignore-unknown:0" in host.disco_features()
+        s = host.session(ACCOUNT, "phone")
+        s.handle_client_iq(ENABLE.replace(
+            "</enable>", "<ignore-unknown xmlns='tigase:push:filter:ignore-unknown:0'/></enable>"))
+        assert parse(host.replies()[-1][4]).get("type") == "result"
+        assert host.message_offline(ACCOUNT, MESSAGE) == 0
+        assert host.counter(cn.Counter.SUPPRESSED_FILTER) == 1
+        friend = MESSAGE.replace("romeo@montague.example/orchard", "friend@example.org/x")
+        assert host.message_offline(ACCOUNT, friend.replace("m1", "m2")) == 1
+    with Recorder() as plain:
+        assert "tigase:push:filter:ignore-unknown:0" not in plain.disco_features()
+
+
+def test_stubs_match_the_runtime():
+    import ast
+    import os
+
+    stub = os.path.join(os.path.dirname(cn.__file__), "__init__.pyi")
+    tree = ast.parse(open(stub).read())
+    names = {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    names |= {t.id for n in tree.body if isinstance(n, ast.AnnAssign)
+              for t in [n.target] if isinstance(t, ast.Name)}
+    names.discard("Text")
+    missing = {n for n in names if not hasattr(cn, n)}
+    assert not missing
+    public = {n for n in cn.__all__}
+    assert public <= names | {"Text"}
+    for cls in tree.body:
+        if isinstance(cls, ast.ClassDef) and issubclass(getattr(cn, cls.name), __import__("enum").Enum):
+            declared = {t.target.id for t in cls.body if isinstance(t, ast.AnnAssign)}
+            assert declared == set(getattr(cn, cls.name).__members__), cls.name
+        elif isinstance(cls, ast.ClassDef):
+            for item in cls.body:
+                if isinstance(item, ast.FunctionDef) and not item.name.startswith("__"):
+                    assert hasattr(getattr(cn, cls.name), item.name), (cls.name, item.name)
+
+
+def test_push_setters_and_calls():
+    class Amending(Recorder):
+        seen = []
+
+        def on_notification_filter(self, push):
+            self.seen.append((push.is_call, push.is_urgent, push.call_id))
+            push.message_count = 7
+            push.sender = "someone@example.org"
+            push.set_extra("<ring xmlns='urn:example:ring' tone='loud'/>")
+            with pytest.raises(cn.InvalidArgument):
+                push.add_field("message-count", "1")  # the library's own field
+            with pytest.raises(cn.XmlError):
+                push.set_extra("<unqualified/>")
+
+    propose = ("<message type='chat' from='romeo@montague.example/orchard' to='%s' id='c1'>"
+               "<propose xmlns='urn:xmpp:jingle-message:0' id='call-1'>"
+               "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose>"
+               "</message>" % ACCOUNT)
+    with Amending() as host:
+        host.session(ACCOUNT, "phone").handle_client_iq(ENABLE)
+        assert host.message_offline(ACCOUNT, propose) == 1
+        assert Amending.seen == [(True, True, "call-1")]
+        xml = host.publishes()[0][4]
+        f = fields(xml)
+        assert f["message-count"] == "7"
+        assert f["last-message-sender"] == "someone@example.org"
+        ring = parse(xml).find(".//{urn:example:ring}ring")
+        assert ring is not None and ring.get("tone") == "loud"
+        assert host.counter(cn.Counter.CALLS_PUSHED) == 1
