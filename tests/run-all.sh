@@ -151,7 +151,7 @@ done
 
 wait "$debian_pid"
 echo "== debian"
-grep -E '^(build|lintian|install|scenario-[a-z]+) ' "$out/debian.log"
+grep -E '^(build|lintian|install|python3-import|scenario-[a-z]+) ' "$out/debian.log"
 grep -E '^  [EW]: ' "$out/debian.log" | head -20
 logs+=("debian=$out/debian.jsonl")
 

@@ -4,6 +4,7 @@
 #                     (DEB_BUILD_OPTIONS=nocheck: the tests run elsewhere in CI)
 #   lintian           lintian on the .changes: no error (warnings are listed)
 #   install           the packages installed into the system with apt-get
+#   python3-import    import cloudnotify from / finds the installed package
 #   scenario-prosody  one integration scenario on Prosody with the installed
 #                     lua-cloudnotify (run.py --installed)
 #   scenario-ejabberd the same on ejabberd with the installed
@@ -56,7 +57,7 @@ if (cd "$work/src" && DEB_BUILD_OPTIONS="nocheck${DEB_BUILD_OPTIONS:+ $DEB_BUILD
 else
   tail -30 "$work/build.log"
   record build FAIL $((SECONDS - t)) "see $work/build.log"
-  skip_rest lintian install scenario-prosody scenario-ejabberd
+  skip_rest lintian install python3-import scenario-prosody scenario-ejabberd
   exit 1
 fi
 changes=$(ls "$work"/*.changes)
@@ -92,8 +93,18 @@ if $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-
 else
   tail -20 "$work/install.log"
   record install FAIL $((SECONDS - t)) "see $work/install.log"
-  skip_rest scenario-prosody scenario-ejabberd
+  skip_rest python3-import scenario-prosody scenario-ejabberd
   exit 1
+fi
+
+# -- the Python binding imports from the system, not from the tree ----------
+t=$SECONDS
+if (cd / && /usr/bin/python3 -c 'import cloudnotify, sys; sys.exit(0 if cloudnotify.__file__.startswith("/usr/lib/python3/") else 1)') \
+     > "$work/python3-import.log" 2>&1; then
+  record python3-import OK $((SECONDS - t)) "/usr/lib/python3/dist-packages/cloudnotify"
+else
+  cat "$work/python3-import.log"
+  record python3-import FAIL $((SECONDS - t)) "see $work/python3-import.log"
 fi
 
 # -- one scenario per server, with nothing from the source tree's build ------
