@@ -801,7 +801,7 @@ static gboolean comp_write(explain_run *x, const char *text, size_t len) {
 /* The library's publish, sent from the component's JID. */
 static int explain_send(void *ud, cloudnotify_route route, cloudnotify_session *s,
                         const char *account, const char *to, const char *xml, size_t len) {
-  (void)s, (void)account, (void)to;
+  (void)s, (void)account;
   explain_run *x = ud;
   if (route != CLOUDNOTIFY_ROUTE_APP_SERVER || !x->conn)
     return -1;
@@ -817,7 +817,8 @@ static int explain_send(void *ud, cloudnotify_route route, cloudnotify_session *
     g_string_insert(out, v - xml, jid);
     g_free(jid);
   }
-  printf("test push %s\n", out->str);
+  /* Not the stanza: its publish-options hold the app server's secrets. */
+  printf("test push to %s sent from %s\n", to, x->component_jid);
   gboolean ok = comp_write(x, out->str, out->len);
   g_string_free(out, TRUE);
   return ok ? 0 : -1;
@@ -852,8 +853,8 @@ static void explain_outcome(void *ud, const cloudnotify_publish_report *r) {
   if (r->error_text)
     printf(" \"%s\"", r->error_text);
   if (r->outcome == CLOUDNOTIFY_PUBLISH_ERROR)
-    printf(" (the servers count it: %u in a row in the store before this)",
-           r->consecutive_errors ? r->consecutive_errors - 1 : 0);
+    printf(" (%u error(s) in a row with this one; the store is not changed)",
+           r->consecutive_errors);
   printf("\n");
 }
 

@@ -1,7 +1,9 @@
 """Integration scenarios of issue 13, "metrics and diagnosis in the servers":
 the ad-hoc command urn:xmpp:cloudnotify:explain (a user for their own
 account, an administrator for any) with a test push whose app-server error
-it shows, and the library's counters in mod_http_openmetrics' output.
+it shows, and the library's counters in mod_http_openmetrics' output; on
+ejabberd (run_ejabberd.py) ejabberdctl cloudnotify_explain and
+cloudnotify_counters.
 
 Same decorator and harness as scenarios.py (importing this module adds its
 scenarios to scenarios.SCENARIOS).  The reference module has neither: its
@@ -14,6 +16,7 @@ With CN_DIAG_TRANSCRIPT set, the command's output is appended to that file
 import asyncio
 import os
 import socket
+import subprocess
 import urllib.request
 import xml.etree.ElementTree as ET
 
@@ -89,15 +92,50 @@ def transcript(title, text):
             f.write("### %s\n\n```\n%s\n```\n\n" % (title, text))
 
 
-@scenario("diag_adhoc_explain", options=opts(**METRICS_OPTIONS))
-async def diag_adhoc_explain(ctx):
-    """ad-hoc 'Explain push registrations': the app server's error, its count, a test push and its answer"""
+def ejabberdctl(ctx, *args):
+    srv = ctx.prosody
+    env = dict(os.environ, ERL_EPMD_PORT=str(srv.run["epmd"].port))
+    res = subprocess.run(srv._cmd(*args), cwd=srv.workdir, env=env, capture_output=True,
+                         text=True, timeout=60)
+    # stderr carries the Erlang VM's own notices (inetrc), not the command's output
+    return res.returncode, res.stdout if res.returncode == 0 else res.stdout + res.stderr
+
+
+async def ctl_explain(ctx):
+    """ejabberd: ejabberdctl cloudnotify_explain and cloudnotify_counters."""
+    loop = asyncio.get_running_loop()
+    m = ctx.mark()
+    rc, out = await loop.run_in_executor(None, ejabberdctl, ctx, "cloudnotify_explain", "alice",
+                                         DOMAIN)
+    if ctx.is_ref:
+        ctx.expect("explain command", rc, ANY, ref=ANY)
+        return "no cloudnotify_explain (exit %d)" % rc
+    ctx.expect("explain exit status", rc, 0)
+    ctx.expect("test push reached the app server", len(await ctx.pushes(m, quiet=0.5)), 1)
+    ctx.expect("explain shows the test's answer",
+               "errors=2" in out and "(test push)" in out
+               and "cancel/item-not-found \"Unknown device token\"" in out, True)
+    ctx.note("explain", out.strip())
+    transcript("ejabberdctl cloudnotify_explain alice %s" % DOMAIN, out.strip())
+    rc, out = await loop.run_in_executor(None, ejabberdctl, ctx, "cloudnotify_counters", DOMAIN)
+    ctx.expect("counters exit status", rc, 0)
+    ctx.expect("counters: replies_error", "replies_error 2" in out, True)
+    ctx.expect("counters: publishes_sent", "publishes_sent 2" in out, True)
+    transcript("ejabberdctl cloudnotify_counters %s" % DOMAIN, out.strip())
+    return "ejabberdctl explain: errors=2, test push answered item-not-found"
+
+
+@scenario("diag_explain", options=opts(**METRICS_OPTIONS))
+async def diag_explain(ctx):
+    """Prosody's ad-hoc 'Explain push registrations' / ejabberdctl cloudnotify_explain: the app server's error, its count, a test push and its answer"""
     await offline_device(ctx, "phone", "node1")
     ctx.app.mode = ERROR_MODE
     bob = await ctx.client("bob", "pc")
     m = ctx.mark()
     bob.send_xml_message(ALICE, body="hello")
     ctx.expect("pushes for the message", len(await ctx.pushes(m, quiet=0.8)), 1)
+    if hasattr(ctx.prosody, "run"):   # ejabberd (server_ejabberd.Ejabberd)
+        return await ctl_explain(ctx)
 
     desk = await ctx.client("alice", "desk", sm=False)
     status, _, values, sid = await command(desk, DOMAIN, NODE)

@@ -166,6 +166,11 @@ if srv.publishes:
     check("to='push.example.net'" in p and "node='phone-node'" in p and "app-secret" in p,
           "publish: " + p)
 check("error cancel/item-not-found \"Unknown device token & more\"" in out, "answer line:\n" + out)
+if os.environ.get("CN_DIAG_TRANSCRIPT"):   # docs/diagnosis.md
+    with open(os.environ["CN_DIAG_TRANSCRIPT"], "a") as f:
+        f.write("### cloudnotify-admin explain (fake server)\n\n```\n$ cloudnotify-admin --db r.db explain %s "
+                "--component 127.0.0.1:PORT --component-jid %s --secret ... --service push.example.net "
+                "--node phone-node\n%s(exit 8)\n```\n\n" % (ACCOUNT, COMPONENT, out))
 # The store is unchanged: the servers own the count.
 out2, _ = run(["--db", db, "list", ACCOUNT], 0)
 check([ln for ln in out2.splitlines() if "phone-node" in ln][0].rstrip().endswith(" 3"),

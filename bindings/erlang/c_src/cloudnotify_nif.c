@@ -59,6 +59,8 @@ typedef struct cn_sess {
 static ErlNifResourceType *ctx_type;
 static ErlNifResourceType *sess_type;
 
+#define G_N_ELEMENTS_NIF(a) (sizeof(a) / sizeof((a)[0]))
+
 static ERL_NIF_TERM atom_ok, atom_error, atom_undefined, atom_send, atom_client, atom_app,
     atom_timer, atom_hibernation_timeout, atom_removed, atom_added, atom_outcome, atom_log;
 
@@ -745,6 +747,91 @@ static int upgrade(ErlNifEnv *env, void **priv, void **old, ERL_NIF_TERM info) {
   return load(env, priv, info);
 }
 
+/* ---- diagnosis (after 0.3) ------------------------------------------------ */
+
+typedef struct diag_list {
+  ErlNifEnv *env;
+  ERL_NIF_TERM list;
+} diag_list;
+
+static int diag_row(void *ud, const char *account, const cloudnotify_diag_registration *r) {
+  (void)account;
+  diag_list *d = ud;
+  ErlNifEnv *env = d->env;
+  const char *keys[] = { "jid",
+                         "node",
+                         "client_id",
+                         "enabled_at",
+                         "errors",
+                         "last_outcome",
+                         "last_at",
+                         "last_id",
+                         "last_error_type",
+                         "last_error_condition",
+                         "last_error_text",
+                         "last_test",
+                         "backoff_left_ms",
+                         "outstanding",
+                         "encrypted",
+                         "extensions" };
+  ERL_NIF_TERM k[G_N_ELEMENTS_NIF(keys)], v[G_N_ELEMENTS_NIF(keys)];
+  for (size_t i = 0; i < G_N_ELEMENTS_NIF(keys); i++)
+    k[i] = enif_make_atom(env, keys[i]);
+  v[0] = mk_str(env, r->jid);
+  v[1] = mk_str(env, r->node);
+  v[2] = mk_str(env, r->client_id);
+  v[3] = enif_make_int64(env, r->enabled_at_ms);
+  v[4] = enif_make_uint(env, r->errors);
+  v[5] = r->last_outcome ? enif_make_atom(env, outcome_name(r->last_outcome)) : atom_undefined;
+  v[6] = enif_make_int64(env, r->last_outcome_at_ms);
+  v[7] = mk_str(env, r->last_id);
+  v[8] = mk_str(env, r->last_error_type);
+  v[9] = mk_str(env, r->last_error_condition);
+  v[10] = mk_str(env, r->last_error_text);
+  v[11] = enif_make_atom(env, r->last_was_test ? "true" : "false");
+  v[12] = enif_make_int64(env, r->backoff_left_ms);
+  v[13] = enif_make_uint(env, r->outstanding);
+  v[14] = enif_make_atom(env, r->encrypted ? "true" : "false");
+  v[15] = mk_str(env, r->extensions);
+  ERL_NIF_TERM map;
+  enif_make_map_from_arrays(env, k, v, G_N_ELEMENTS_NIF(keys), &map);
+  d->list = enif_make_list_cell(env, map, d->list);
+  return 0;
+}
+
+/* diag_registrations(Ctx, Account) -> {ok, [Map]} | {error, Rc}, newest
+ * first; Map as cloudnotify_diag_registration (strings as binaries,
+ * undefined when absent). */
+static ERL_NIF_TERM nif_diag_registrations(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  cn_ctx *c;
+  char *account;
+  if (!get_ctx(env, argv[0], &c) || !get_cstr(env, argv[1], &account))
+    return enif_make_badarg(env);
+  diag_list d = { env, enif_make_list(env, 0) };
+  begin(c, env);
+  int rc = cloudnotify_diag_registrations(c->ctx, account, diag_row, &d);
+  ERL_NIF_TERM res = finish(c, env, enif_make_int(env, rc));
+  (void)res; /* the listing sends nothing */
+  if (rc < 0)
+    return enif_make_tuple2(env, atom_error, enif_make_int(env, rc));
+  ERL_NIF_TERM list;
+  enif_make_reverse_list(env, d.list, &list);
+  return enif_make_tuple2(env, atom_ok, list);
+}
+
+/* diag_test_push(Ctx, Account) -> {Rc, Actions}: Rc the number of test
+ * pushes sent (>= 0) or an error; the publishes are among the actions. */
+static ERL_NIF_TERM nif_diag_test_push(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  cn_ctx *c;
+  char *account;
+  if (!get_ctx(env, argv[0], &c) || !get_cstr(env, argv[1], &account))
+    return enif_make_badarg(env);
+  begin(c, env);
+  unsigned pushes = 0;
+  int rc = cloudnotify_diag_test_push(c->ctx, account, NULL, &pushes, NULL);
+  return finish(c, env, enif_make_int(env, rc < 0 ? rc : (int)pushes));
+}
+
 /* Calls that may reach the store (loading an account's registrations,
  * saving an enable) run on dirty I/O schedulers: with an on-disk store
  * (push_store) they wait for the disk.  session_active is one of them
@@ -786,6 +873,8 @@ static ErlNifFunc funcs[] = {
   { "handle_client_iq", 2, nif_client_iq, DIRTY },
   { "strerror", 1, nif_strerror, 0 },
   { "version", 0, nif_version, 0 },
+  { "diag_registrations", 2, nif_diag_registrations, DIRTY },
+  { "diag_test_push", 2, nif_diag_test_push, DIRTY },
 };
 
 ERL_NIF_INIT(cloudnotify_nif, funcs, load, NULL, upgrade, NULL)

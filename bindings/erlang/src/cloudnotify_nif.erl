@@ -37,6 +37,9 @@
          session_acked/2, session_ack_delayed/2, session_resumed/1,
          session_active/1, session_set_client_id/2,
          session_has_push/1, handle_client_iq/2, strerror/1, version/0]).
+%% diagnosis (after 0.3): diag_registrations(Ctx, Account) -> {ok, [Map]} |
+%% {error, Rc}; diag_test_push(Ctx, Account) -> {Sent | Rc, Actions}
+-export([diag_registrations/2, diag_test_push/2]).
 
 -on_load(init/0).
 
@@ -111,3 +114,5 @@ session_has_push(_Sess) -> ?nif.
 handle_client_iq(_Sess, _Xml) -> ?nif.
 strerror(_Rc) -> ?nif.
 version() -> ?nif.
+diag_registrations(_Ctx, _Account) -> ?nif.
+diag_test_push(_Ctx, _Account) -> ?nif.

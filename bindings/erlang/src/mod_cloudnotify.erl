@@ -28,11 +28,14 @@
          remove_user/2]).
 %% operators
 -export([counters/1]).
+%% ejabberdctl cloudnotify_counters HOST, cloudnotify_explain USER HOST
+-export([get_commands_spec/0, ctl_counters/1, ctl_explain/2]).
 %% gen_server
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2, code_change/3]).
 
 -include("logger.hrl").
 -include("xmpp.hrl").
+-include("ejabberd_commands.hrl").
 
 %% The library's own options, passed through by name (the text form of
 %% cloudnotify_ctx_set_option).  undefined leaves the library's default.
@@ -63,6 +66,7 @@ start(Host, Opts) ->
         {ok, _} ->
             register_hooks(Host),
             gen_iq_handler:add_iq_handler(ejabberd_sm, Host, ?NS_PUSH_0, ?MODULE, process_iq),
+            ejabberd_commands:register_commands(?MODULE, get_commands_spec()),
             ok;
         Err ->
             Err
@@ -71,6 +75,10 @@ start(Host, Opts) ->
 stop(Host) ->
     gen_iq_handler:remove_iq_handler(ejabberd_sm, Host, ?NS_PUSH_0),
     unregister_hooks(Host),
+    case gen_mod:is_loaded_elsewhere(Host, ?MODULE) of
+        false -> ejabberd_commands:unregister_commands(get_commands_spec());
+        true -> ok
+    end,
     gen_mod:stop_child(?MODULE, Host).
 
 reload(Host, NewOpts, _OldOpts) ->
@@ -454,6 +462,18 @@ handle_call({app_message, Account, Xml}, _From, #st{ctx = Ctx} = St) ->
     {reply, case Rc of 0 -> consumed; _ -> deliver end, run(R, app_message, St)};
 handle_call(counters, _From, #st{ctx = Ctx} = St) ->
     {reply, cloudnotify_nif:counters(Ctx), St};
+handle_call({explain, Account}, From, #st{ctx = Ctx} = St) ->
+    %% The test push goes out now; the answer is handled by this process
+    %% (handle_info iq_reply), so the caller is answered later, once no
+    %% publish to the account awaits a reply or after 5 s.
+    {Sent, Actions} = cloudnotify_nif:diag_test_push(Ctx, Account),
+    St1 = do_actions(Actions, St),
+    Note = case Sent of
+               N when N > 0 -> io_lib:format("test push sent to ~b registration(s)", [N]);
+               Rc -> ["no test push sent: ", cloudnotify_nif:strerror(Rc)]
+           end,
+    Deadline = erlang:monotonic_time(millisecond) + 5000,
+    {noreply, explain_poll(From, Account, Deadline, Note, St1)};
 handle_call(_Req, _From, St) ->
     {reply, {error, badarg}, St}.
 
@@ -536,6 +556,8 @@ handle_info({'DOWN', _Mon, process, Pid, _Reason}, #st{sessions = Ss, tags = Tag
         error ->
             {noreply, St}
     end;
+handle_info({explain_poll, From, Account, Deadline, Note}, St) ->
+    {noreply, explain_poll(From, Account, Deadline, Note, St)};
 handle_info(_Info, St) ->
     {noreply, St}.
 
@@ -726,3 +748,93 @@ from_xml(Xml) ->
         _ ->
             error
     end.
+
+%%--------------------------------------------------------------------
+%% ejabberdctl: counters and diagnosis (docs/features.md, "Metrics and
+%% diagnosis")
+%%--------------------------------------------------------------------
+get_commands_spec() ->
+    [#ejabberd_commands{name = cloudnotify_counters, tags = [stats],
+                        desc = "libcloudnotify's counters for a host, one 'name value' per line",
+                        module = ?MODULE, function = ctl_counters,
+                        args = [{host, binary}], args_example = [<<"example.org">>],
+                        args_desc = ["Virtual host running mod_cloudnotify"],
+                        result = {counters, string}},
+     #ejabberd_commands{name = cloudnotify_explain, tags = [stats],
+                        desc = "An account's push registrations with their last outcome and "
+                               "error count, after a test push whose answer is awaited (5 s)",
+                        module = ?MODULE, function = ctl_explain,
+                        args = [{user, binary}, {host, binary}],
+                        args_example = [<<"juliet">>, <<"example.org">>],
+                        args_desc = ["User name", "Virtual host running mod_cloudnotify"],
+                        result = {explanation, string}}].
+
+ctl_counters(Host) ->
+    try counters(Host) of
+        M when is_map(M) ->
+            lists:flatten([io_lib:format("~s ~b~n", [K, V]) || {K, V} <- lists:sort(maps:to_list(M))]);
+        _ -> "mod_cloudnotify is not running on " ++ binary_to_list(Host)
+    catch exit:_ -> "mod_cloudnotify is not running on " ++ binary_to_list(Host)
+    end.
+
+ctl_explain(User, Host) ->
+    Account = <<User/binary, $@, Host/binary>>,
+    try gen_server:call(proc(Host), {explain, Account}, 10000)
+    catch exit:_ -> "mod_cloudnotify is not running on " ++ binary_to_list(Host)
+    end.
+
+%% Reply once nothing to the account awaits an answer (or at the deadline).
+explain_poll(From, Account, Deadline, Note, #st{ctx = Ctx} = St) ->
+    case cloudnotify_nif:diag_registrations(Ctx, Account) of
+        {ok, Regs} ->
+            Waiting = lists:any(fun(#{outstanding := O}) -> O > 0 end, Regs),
+            case Waiting andalso erlang:monotonic_time(millisecond) < Deadline of
+                true ->
+                    erlang:send_after(100, self(), {explain_poll, From, Account, Deadline, Note});
+                false ->
+                    gen_server:reply(From, lists:flatten([Note, "\n", explain_lines(Regs)]))
+            end;
+        {error, Rc} ->
+            gen_server:reply(From, lists:flatten([Note, "\ncannot list: ",
+                                                  cloudnotify_nif:strerror(Rc)]))
+    end,
+    St.
+
+explain_lines([]) -> "no push registration\n";
+explain_lines(Regs) -> [explain_line(R) || R <- Regs].
+
+explain_line(#{jid := Jid, node := Node, client_id := Client, enabled_at := Enabled,
+               errors := Errors, last_outcome := Last} = R) ->
+    LastText = case Last of
+                   undefined -> "none yet";
+                   _ ->
+                       Err = case {maps:get(last_error_type, R), maps:get(last_error_condition, R)} of
+                                 {undefined, undefined} -> "";
+                                 {T, C} -> [" ", opt(T), "/", opt(C)]
+                             end,
+                       Text = case maps:get(last_error_text, R) of
+                                  undefined -> "";
+                                  X -> [" \"", X, "\""]
+                              end,
+                       Test = case maps:get(last_test, R) of true -> " (test push)"; _ -> "" end,
+                       [atom_to_list(Last), Err, Text, Test, " at ", iso(maps:get(last_at, R))]
+               end,
+    Backoff = case maps:get(backoff_left_ms, R) of
+                  0 -> "";
+                  B -> io_lib:format(" backoff=~bs", [B div 1000])
+              end,
+    Ext = case maps:get(extensions, R) of
+              <<>> -> "";
+              E -> [" extensions=", binary:replace(E, <<" ">>, <<",">>, [global])]
+          end,
+    Enc = case maps:get(encrypted, R) of true -> " encrypted"; _ -> "" end,
+    io_lib:format("~ts node=~ts client=~ts enabled=~ts errors=~b last=~ts~ts~ts~ts~n",
+                  [Jid, opt(Node), opt(Client), iso(Enabled), Errors, LastText, Backoff, Ext, Enc]).
+
+opt(undefined) -> "-";
+opt(B) -> B.
+
+iso(0) -> "-";
+iso(Ms) ->
+    {{Y, Mo, D}, {H, Mi, S}} = calendar:system_time_to_universal_time(Ms, millisecond),
+    io_lib:format("~4..0b-~2..0b-~2..0bT~2..0b:~2..0b:~2..0bZ", [Y, Mo, D, H, Mi, S]).
