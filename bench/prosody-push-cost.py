@@ -1068,7 +1068,7 @@ def report_issue12(runs, args):
                       "%s %s" % (c, med_range(per[c]["rss"], "%+.0f")) for c in configs),
                       ", ".join("%s %s" % (c, fmt("%+.1f", statistics.median(per[c]["rss_b"])
                                                    if per[c]["rss_b"] else None)) for c in configs)))
-            print("figure 6 %s memory, second half of the phase (bounded tables full): VmRSS "
+            print("figure 6 %s memory, second half of the phase (the de-duplication table is full after ~4100 pushes): VmRSS "
                   "growth per push bytes: %s (target: ours <= floor)" % (name, ", ".join(
                       "%s %s" % (c, med_range(per[c]["rss_b2"], "%+.1f") if per[c]["rss_b2"] else "-")
                       for c in configs)))
