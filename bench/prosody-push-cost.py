@@ -52,6 +52,34 @@ Options:
                  become --count 200 --rounds 1 --warmup 100, and the CPU figures then
                  measure valgrind, not Prosody. Needs valgrind (Debian package valgrind).
 
+  --issue12      figure 6 of issue 12 (the workload below changes, see "Issue 12");
+                 defaults --count 10000 --rounds 5 --warmup 500 (with --callgrind:
+                 1000, 1 round, 200)
+  --prosody13-bin PATH  with --issue12: Prosody 13 as well, in the same run (the
+                 versions take turns round by round); PATH from
+                 tests/integration/prosody13.sh DIR
+  --accounts A   with --issue12: offline accounts (default 50)
+  --quick        small counts (--issue12: 1000 messages, 2 rounds, warm-up 100)
+  --ports LO-HI  loopback ports for the servers (default 21000-21999)
+
+Issue 12, figure 6 (--issue12): configurations none, floor, reference (0.12:
+prosody-modules' mod_cloud_notify; 13: Prosody 13's own) and ours; no MAM (mod_mam is
+left out of modules_enabled, so every message takes the offline path only); the sender
+carol sends N chat messages round-robin to A accounts user01..userA, each of which
+enabled push once (node = its name) and closed its stream; the app server answers every
+publish; only the answered phase. Pacing: a slice of 100 messages is sent, then the
+sender's ping, the app server's publishes and the app server's own ping must all have
+come back before the next slice (of the next configuration) starts. Our rate limits
+(push_visible_interval, push_silent_per_hour) are set to 0 ("no limit") in every
+configuration, since the workload is one push per offline message (the limits are still
+checked). Printed: `figure 6 prosody-<version> ...` lines (CPU seconds and us per message
+per configuration, median [min..max] over the rounds; ours - floor, floor - none,
+reference - floor per push as the 20% trimmed mean of slice differences; the ratios
+(ours - floor)/(floor - none), (ours - floor)/(reference - floor), ours/reference; VmRSS
+growth per configuration and per push); with --callgrind the same in instructions. With
+CN_PLOT_DIR set: fig6-cpu.dat and fig6-memory.dat (or fig6-instructions.dat), plotted by
+bench/plots/fig6.gp.
+
 Must run with /usr/bin/python3 (the only interpreter that sees python3-slixmpp).
 
 Setup, per round and configuration: a fresh private Prosody (tests/integration's config,
@@ -104,6 +132,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -163,6 +192,7 @@ class Phase:
         self.mark0 = 0
         self.publishes = 0
         self.slice_us = []     # CPU us per message of each slice, in order
+        self.slice_rss = []    # VmRSS (KiB) at the end of each slice (no GC before it)
         self.ir = None         # instructions executed over the phase (--callgrind)
 
     @property
@@ -172,6 +202,16 @@ class Phase:
     @property
     def ir_per(self):
         return None if self.ir is None else self.ir / self.n
+
+    @property
+    def rss_b_per_second_half(self):
+        """VmRSS growth per message over the second half of the phase's slices: what
+        is still growing once bounded tables (e.g. remembered stanzas) are full."""
+        k = len(self.slice_rss)
+        if k < 4 or self.slice_rss[k // 2 - 1] is None or self.slice_rss[-1] is None:
+            return None
+        msgs = self.n * (k - k // 2) / k
+        return (self.slice_rss[-1] - self.slice_rss[k // 2 - 1]) * 1024.0 / msgs
 
     @property
     def heap_b_per(self):
@@ -430,6 +470,7 @@ class Side:
             raise RunFailed("%s phase: Prosody (pid %s) is gone" % (ph.name, pid))
         ph.cpu += s1["cpu"] - s0["cpu"]
         ph.slice_us.append((s1["cpu"] - s0["cpu"]) * 1e6 / n)
+        ph.slice_rss.append(harness.proc_rss_kib(pid))
         ph.ticks += s1["ticks"] - s0["ticks"]
         ph.sys += s1["sys"] - s0["sys"]
         ph.wall += wall
@@ -868,6 +909,57 @@ def patient_clients():
         return await client_start(self, timeout=max(timeout, 60.0))
     harness.Client.start = start
     harness.Client._patient = True
+    app_start = harness.AppServer.start
+
+    async def app_server_start(self, timeout=10.0):
+        return await app_start(self, timeout=max(timeout, 60.0))
+    harness.AppServer.start = app_server_start
+
+
+async def issue12_rounds(args, tmp_root):
+    """--issue12: every server is set up once (its 50 logins are the slow part on a
+    loaded machine) and warmed up; then the rounds are the measured phase repeated on
+    the same servers, the versions taking turns round by round and the configurations
+    slice by slice. Each round's figures are a Run of their own."""
+    groups = []
+    runs = []
+    try:
+        for v in args.versions:
+            select_version(v)
+            sides = [Side(c, 0, args, tmp_root, v["template"]) for c in args.configs]
+            groups.append((v, sides))
+            for side in sides:
+                side.run.version = v["series"]
+                try:
+                    await side.setup()
+                except Exception as e:
+                    side.fail("setup: %s: %s" % (type(e).__name__, e))
+                    traceback.print_exc()
+            if args.warmup:
+                await phase(sides, "warm-up", args.accounts_jids, args.warmup, "result", args, False, 0)
+        for rnd in range(1, args.rounds + 1):
+            for v, sides in (groups if rnd % 2 else groups[::-1]):
+                select_version(v)
+                for side in sides:
+                    if side.ok:
+                        rss_start = side.run.rss_start
+                        side.run = Run(side.config, rnd)
+                        side.run.version, side.run.workdir = v["series"], side.ctx.prosody.workdir
+                        side.run.rss_start = rss_start
+                await phase(sides, "answered", args.accounts_jids, args.count, "result", args, True, rnd)
+                got = [side.run for side in sides]
+                for run in sorted(got, key=lambda x: args.configs.index(x.config)):
+                    if len(args.versions) > 1:
+                        print("  [prosody %s]" % v["series"], end="")
+                    print_run(run)
+                sys.stdout.flush()
+                runs += got
+    finally:
+        for v, sides in groups:
+            select_version(v)
+            for side in sides:
+                await side.teardown(args.keep)
+    return runs
 
 
 def select_version(v):
@@ -916,7 +1008,8 @@ def report_issue12(runs, args):
             for c in configs:
                 per[c] = {"cpu_s": vals(c, lambda ph: ph.cpu), "us": vals(c, lambda ph: ph.cpu_us_per),
                           "rss": vals(c, lambda ph: ph.rss_delta), "rss_b": vals(c, rss_b),
-                          "heap_b": vals(c, lambda ph: ph.heap_b_per)}
+                          "heap_b": vals(c, lambda ph: ph.heap_b_per),
+                          "rss_b2": vals(c, lambda ph: ph.rss_b_per_second_half)}
                 print("  %-9s CPU %s s = %s us/msg; VmRSS %s KiB = %s B/push; Lua heap %s B/push"
                       % (c, med_range(per[c]["cpu_s"], "%.2f"), med_range(per[c]["us"]),
                          med_range(per[c]["rss"], "%+.0f"), med_range(per[c]["rss_b"], "%+.1f"),
@@ -975,6 +1068,10 @@ def report_issue12(runs, args):
                       "%s %s" % (c, med_range(per[c]["rss"], "%+.0f")) for c in configs),
                       ", ".join("%s %s" % (c, fmt("%+.1f", statistics.median(per[c]["rss_b"])
                                                    if per[c]["rss_b"] else None)) for c in configs)))
+            print("figure 6 %s memory, second half of the phase (the de-duplication table is full after ~4100 pushes): VmRSS "
+                  "growth per push bytes: %s (target: ours <= floor)" % (name, ", ".join(
+                      "%s %s" % (c, med_range(per[c]["rss_b2"], "%+.1f") if per[c]["rss_b2"] else "-")
+                      for c in configs)))
             for ci, c in enumerate(configs):
                 rows.append(("cpu", vi, ver, ci, c, per[c]))
         else:
@@ -1021,17 +1118,19 @@ def write_plot_data(rows, args):
             f.write("%d %s %s %.2f %.2f %.2f %.3f %.3f %.3f\n"
                     % ((vi * stride + ci, ver, c) + mmm(fig["us"]) + mmm(fig["cpu_s"])))
     with open(os.path.join(d, "fig6-memory.dat"), "w") as f:
-        f.write("# x version config vmrss_bytes_per_push_median min max lua_heap_bytes_per_push_median\n")
+        f.write("# x version config vmrss_bytes_per_push_median min max lua_heap_bytes_per_push_median "
+                "second_half_vmrss_bytes_per_push_median min max\n")
         for _, vi, ver, ci, c, fig in rows:
-            f.write("%d %s %s %.2f %.2f %.2f %.2f\n" % ((vi * stride + ci, ver, c) + mmm(fig["rss_b"])
-                                                     + (mmm(fig["heap_b"])[0],)))
+            f.write("%d %s %s %.2f %.2f %.2f %.2f %.2f %.2f %.2f\n" % (
+                (vi * stride + ci, ver, c) + mmm(fig["rss_b"]) + (mmm(fig["heap_b"])[0],)
+                + mmm(fig["rss_b2"])))
 
 
 async def main_async(args):
     tmp_root = tempfile.mkdtemp(prefix="cloudnotify-bench-", dir=args.tmpdir)
     runs = []
     try:
-        if args.issue12:
+        if args.issue12 or args.callgrind:
             patient_clients()
         for v in args.versions:
             select_version(v)
@@ -1041,6 +1140,9 @@ async def main_async(args):
             add_accounts(v["template"], args.accounts_jids)
             if args.callgrind:
                 v["prosody"] = use_callgrind(tmp_root, v["series"])
+        if args.issue12 and not args.fresh:
+            runs += await issue12_rounds(args, tmp_root)
+            return runs
         for rnd in range(1, args.rounds + 1):
             r = (rnd - 1) % len(args.configs)
             configs = args.configs[r:] + args.configs[:r]
@@ -1106,9 +1208,28 @@ def describe_machine():
         " ".join("%.2f" % x for x in os.getloadavg()))
 
 
+_port_lock = None
+
+
 def use_port_range(lo, hi):
     """Hand the harness's servers ports from [lo, hi] (free ones, in turn) instead of
-    the kernel's ephemeral ones: the session gives every helper its own range."""
+    the kernel's ephemeral ones: the session gives every helper its own range. Ports
+    are handed out before Prosody binds them, so two bench processes at once would
+    hand out the same ones: each takes a block of 100 of its own, claimed with a lock
+    file held for the process's life."""
+    global _port_lock
+    import fcntl
+    blocks = max(1, (hi - lo + 1) // 100)
+    for b in range(blocks):
+        f = open(os.path.join(tempfile.gettempdir(), "cn-bench-ports-%d-%d.lock" % (lo, b)), "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        _port_lock = f
+        lo, hi = lo + 100 * b, min(hi, lo + 100 * b + 99)
+        break
     state = {"next": lo}
 
     def free_port():
@@ -1227,6 +1348,9 @@ def main():
                     help="--issue12: offline accounts with push enabled (default 50)")
     ap.add_argument("--quick", action="store_true",
                     help="small counts (--issue12: 1000 messages, 2 rounds; under 5 minutes)")
+    ap.add_argument("--fresh", action="store_true",
+                    help="--issue12: fresh servers every round (default: set up once, the "
+                         "rounds repeat the measured phase on them)")
     ap.add_argument("--ports", default="21000-21999", metavar="LO-HI",
                     help="loopback ports for the private servers (default 21000-21999)")
     args = ap.parse_args()

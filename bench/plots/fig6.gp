@@ -31,8 +31,14 @@ if (have(f)) {
   set title "Figure 6: VmRSS growth per push (median; bars: min..max of rounds)"
   set ylabel "bytes per push"
   set yrange [*:*]
-  plot f using 1:4:xtic(sprintf("%s %s", strcol(2), strcol(3))) with boxes lc rgb "#b5804a", \
-       f using 1:4:5:6 with yerrorbars lc rgb "black" pt 0
+  set key top left
+  set boxwidth 0.4
+  plot f using ($1-0.2):4:xtic(sprintf("%s %s", strcol(2), strcol(3))) with boxes lc rgb "#b5804a" title "whole phase", \
+       f using ($1+0.2):8 with boxes lc rgb "#6a4a9a" title "second half of the phase", \
+       f using ($1-0.2):4:5:6 with yerrorbars lc rgb "black" pt 0 notitle, \
+       f using ($1+0.2):8:9:10 with yerrorbars lc rgb "black" pt 0 notitle
+  set boxwidth 0.8
+  set key off
 }
 
 f = datadir."/fig6-instructions.dat"
