@@ -1705,13 +1705,13 @@ typedef struct {
   int failed;
 } listing_args;
 
-/* Runs inside the library: no Lua error may escape, so the table is
- * filled through a protected call. */
-static int t_registration(void *ud, const char *account, const cloudnotify_record *r) {
-  listing_args *a = ud;
+/* Appends one item of a listing with fill(item, index, list).  Runs
+ * inside the library: no Lua error may escape, so the table is filled
+ * through a protected call, and a failure stops the listing. */
+static int listing_add(listing_args *a, lua_CFunction fill, const void *item) {
   lua_State *L = a->L;
-  lua_pushcfunction(L, p_registration);
-  lua_pushlightuserdata(L, (void *)r);
+  lua_pushcfunction(L, fill);
+  lua_pushlightuserdata(L, (void *)item);
   lua_pushinteger(L, ++a->n);
   lua_pushvalue(L, a->list);
   if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
@@ -1720,6 +1720,11 @@ static int t_registration(void *ud, const char *account, const cloudnotify_recor
     return 1;
   }
   return 0;
+}
+
+static int t_registration(void *ud, const char *account, const cloudnotify_record *r) {
+  (void)account;
+  return listing_add(ud, p_registration, r);
 }
 
 static int c_registrations(lua_State *L) {
@@ -1966,18 +1971,7 @@ static int p_diag_registration(lua_State *L) {
 static int t_diag_registration(void *ud, const char *account,
                                const cloudnotify_diag_registration *r) {
   (void)account;
-  listing_args *a = ud;
-  lua_State *L = a->L;
-  lua_pushcfunction(L, p_diag_registration);
-  lua_pushlightuserdata(L, (void *)r);
-  lua_pushinteger(L, ++a->n);
-  lua_pushvalue(L, a->list);
-  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
-    lua_pop(L, 1);
-    a->failed = 1;
-    return 1;
-  }
-  return 0;
+  return listing_add(ud, p_diag_registration, r);
 }
 
 static int c_diag_registrations(lua_State *L) {
