@@ -348,6 +348,32 @@ static void form_fields_at_bound(void **state) {
   cloudnotify_session_free(s);
 }
 
+/* A stored form is judged again at every load by the bounds in force
+ * then: the loader remembers the last form it validated (a store repeats
+ * a few forms in every registration), and that memory must not outlive
+ * a change of the bounds it was judged by. */
+static void stored_form_judged_by_current_bounds(void **state) {
+  fixture *f = *state;
+  char *form = form_of(400, 3);
+  cloudnotify_record rec = { .jid = PUSH_JID,
+                             .node = "n",
+                             .publish_options = form,
+                             .publish_options_len = strlen(form),
+                             .enabled_at_ms = 1 };
+  assert_int_equal(au_store_save(&f->st, ALICE, &rec), 0);
+  const char *bounds[] = { "3", "2", "3" };
+  const unsigned pushed[] = { 1, 0, 1 };
+  for (size_t i = 0; i < G_N_ELEMENTS(bounds); i++) {
+    au_set(&f->h, "push_max_form_fields", bounds[i]);
+    /* A new store empties the cache: the next event loads again. */
+    assert_int_equal(cloudnotify_ctx_set_store(f->h.ctx, NULL, NULL), 0);
+    au_use_store(&f->h, &f->st);
+    fh_clear(&f->h);
+    assert_int_equal(au_ping(&f->h, ALICE), pushed[i]);
+  }
+  g_free(form);
+}
+
 /* ---- stanza size and depth ------------------------------------------------------ */
 
 /* A message of exactly len bytes. */
@@ -715,6 +741,7 @@ int main(void) {
     T(max_remembered_at_bound),
     T(form_size_at_bound),
     T(form_fields_at_bound),
+    T(stored_form_judged_by_current_bounds),
     T(stanza_size_at_bound),
     T(stanza_size_upper_range),
     T(xml_depth_at_bound),
