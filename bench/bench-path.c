@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #ifndef CN_BUILD_TYPE
 #define CN_BUILD_TYPE "unknown"
 #endif
@@ -100,25 +102,9 @@ static double cpu_now(void) {
 }
 
 static void print_header(void) {
-  char model[128] = "unknown CPU";
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  char line[256];
-  while (f && fgets(line, sizeof line, f)) {
-    if (!strncmp(line, "model name", 10)) {
-      const char *c = strchr(line, ':');
-      if (c) {
-        snprintf(model, sizeof model, "%s", c + 2);
-        model[strcspn(model, "\n")] = 0;
-      }
-      break;
-    }
-  }
-  if (f)
-    fclose(f);
-  struct utsname u;
-  uname(&u);
-  printf("bench-path: %s, %s, %ld CPUs; build %s; libcloudnotify %s\n", u.machine, model,
-         sysconf(_SC_NPROCESSORS_ONLN), CN_BUILD_TYPE, cloudnotify_version_string());
+  char machine[256];
+  printf("bench-path: %s; build %s; libcloudnotify %s\n", bench_machine(machine, sizeof machine),
+         CN_BUILD_TYPE, cloudnotify_version_string());
 }
 
 static int cmp_double(const void *a, const void *b) {

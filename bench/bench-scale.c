@@ -47,6 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #ifndef CN_BUILD_TYPE
 #define CN_BUILD_TYPE "unknown"
 #endif
@@ -56,54 +58,10 @@
   "http://jabber.org/protocol/pubsub#publish-options</value></field><field var='secret'>"          \
   "<value>0123456789abcdef0123456789abcdef</value></field></x>"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static size_t heap_in_use(void) {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
-
-static long vm_rss_kib(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kib = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (!strncmp(line, "VmRSS:", 6))
-      kib = atol(line + 6);
-  if (f)
-    fclose(f);
-  return kib;
-}
-
 static void header(void) {
-  struct utsname u;
-  char model[160] = "?", line[256];
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  while (f && fgets(line, sizeof line, f)) {
-    if (!strncmp(line, "model name", 10)) {
-      char *v = strchr(line, ':');
-      if (v) {
-        snprintf(model, sizeof model, "%s", v + 2);
-        model[strcspn(model, "\n")] = 0;
-      }
-      break;
-    }
-  }
-  if (f)
-    fclose(f);
-  uname(&u);
-  printf("bench-scale: machine %s, %s, %ld cpus; build %s; libcloudnotify %s\n", u.machine, model,
-         sysconf(_SC_NPROCESSORS_ONLN), CN_BUILD_TYPE, cloudnotify_version_string());
+  char machine[256];
+  printf("bench-scale: machine %s; build %s; libcloudnotify %s\n",
+         bench_machine(machine, sizeof machine), CN_BUILD_TYPE, cloudnotify_version_string());
   fflush(stdout);
 }
 
@@ -195,15 +153,15 @@ static void time_lookups(cloudnotify_ctx *ctx, long accounts, long lookups, doub
                          double *regs_ns) {
   char(*names)[32] = random_accounts(accounts, lookups);
   long yes = 0;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (long k = 0; k < lookups; k++)
     yes += cloudnotify_account_has_push(ctx, names[k]) == 1;
-  *has_ns = (now_s() - t0) / (double)lookups * 1e9;
+  *has_ns = (bench_now_s() - t0) / (double)lookups * 1e9;
   long listed = 0;
-  t0 = now_s();
+  t0 = bench_now_s();
   for (long k = 0; k < lookups; k++)
     cloudnotify_account_registrations(ctx, names[k], count_listed, &listed);
-  *regs_ns = (now_s() - t0) / (double)lookups * 1e9;
+  *regs_ns = (bench_now_s() - t0) / (double)lookups * 1e9;
   free(names);
   if (yes != lookups || listed < 3 * lookups) {
     fprintf(stderr, "lookups: %ld of %ld had push, %ld listed\n", yes, lookups, listed);
@@ -231,8 +189,8 @@ static const long sizes[SIZES] = { 1000, 10000, 100000, 1000000 };
 
 static int run_memory(long max, long lookups, mem_point *pts) {
   malloc_trim(0);
-  size_t heap0 = heap_in_use();
-  long rss0 = vm_rss_kib();
+  size_t heap0 = bench_heap_in_use();
+  long rss0 = bench_vm_rss_kib();
   cloudnotify_ctx *ctx = new_ctx(NULL);
   long done = 0;
   int np = 0;
@@ -244,11 +202,11 @@ static int run_memory(long max, long lookups, mem_point *pts) {
     double t0 = 0;
     for (long i = done; i < n; i++) {
       if (i == n - timed)
-        t0 = now_s();
+        t0 = bench_now_s();
       account_name(account, sizeof account, account_of(i));
       enable_one(ctx, account, i);
     }
-    double t_enable = now_s() - t0;
+    double t_enable = bench_now_s() - t0;
     if (replies_ok != n - done) {
       fprintf(stderr, "memory: %d of %ld enables failed\n", replies_bad, n - done);
       return -1;
@@ -260,17 +218,18 @@ static int run_memory(long max, long lookups, mem_point *pts) {
     long accounts = accounts_for(n);
     /* The memory figures first, with the cache at its default bound. */
     malloc_trim(0);
-    p->heap_per_reg = (double)(heap_in_use() - heap0) / (double)n;
-    p->rss_per_reg = (double)(vm_rss_kib() - rss0) * 1024.0 / (double)n;
+    p->heap_per_reg = (double)(bench_heap_in_use() - heap0) / (double)n;
+    p->rss_per_reg = (double)(bench_vm_rss_kib() - rss0) * 1024.0 / (double)n;
     time_lookups(ctx, accounts, lookups, &p->has_ns, &p->regs_ns);
     /* Then with every account cached. */
-    size_t before = heap_in_use();
+    size_t before = bench_heap_in_use();
     cloudnotify_ctx_set_option(ctx, "push_max_cached_users", "10000000");
     for (long a = 0; a < accounts; a++) {
       account_name(account, sizeof account, a);
       cloudnotify_account_has_push(ctx, account);
     }
-    p->heap_all_cached_per_reg = p->heap_per_reg + (double)(heap_in_use() - before) / (double)n;
+    p->heap_all_cached_per_reg =
+        p->heap_per_reg + (double)(bench_heap_in_use() - before) / (double)n;
     time_lookups(ctx, accounts, lookups, &p->has_all_ns, &p->regs_all_ns);
     /* Back to the default bound: the next miss trims the cache. */
     cloudnotify_ctx_set_option(ctx, "push_max_cached_users", cache_bound);
@@ -356,7 +315,7 @@ static int run_sqlite(const char *dir, long max, long lookups, sql_point *pts) {
     cloudnotify_ctx *ctx = new_ctx(db);
     cloudnotify_ctx_set_option(ctx, "push_max_devices", "1000");
     long listed = 0;
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bench_now_s(), c0 = bench_cpu_s();
     for (long a = 0; a < accounts; a++) {
       account_name(account, sizeof account, a);
       if (cloudnotify_account_registrations(ctx, account, count_listed, &listed) < 0) {
@@ -364,8 +323,8 @@ static int run_sqlite(const char *dir, long max, long lookups, sql_point *pts) {
         return -1;
       }
     }
-    p->load_s = now_s() - t0;
-    p->load_cpu_s = cpu_s() - c0;
+    p->load_s = bench_now_s() - t0;
+    p->load_cpu_s = bench_cpu_s() - c0;
     if (listed != n) {
       fprintf(stderr, "sqlite: loaded %ld of %ld\n", listed, n);
       return -1;
@@ -375,12 +334,12 @@ static int run_sqlite(const char *dir, long max, long lookups, sql_point *pts) {
      * their own (kept in the file). */
     int enables = 200;
     replies_ok = replies_bad = 0;
-    t0 = now_s();
+    t0 = bench_now_s();
     for (int e = 0; e < enables; e++, extra++) {
       snprintf(account, sizeof account, "extra%ld@example.org", extra);
       enable_one(ctx, account, 10000000 + extra);
     }
-    p->enable_us = (now_s() - t0) / enables * 1e6;
+    p->enable_us = (bench_now_s() - t0) / enables * 1e6;
     if (replies_ok != enables) {
       fprintf(stderr, "sqlite: %d of %d enables failed\n", replies_bad, enables);
       return -1;

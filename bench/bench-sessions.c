@@ -33,42 +33,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #ifndef CN_BUILD_TYPE
 #define CN_BUILD_TYPE "unknown"
 #endif
 
 #define PER_MS 100 /* sessions set up per millisecond of the bench's clock */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static size_t heap_in_use(void) {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
-
 static void header(void) {
-  struct utsname u;
-  char model[160] = "?", line[256];
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  while (f && fgets(line, sizeof line, f)) {
-    if (!strncmp(line, "model name", 10)) {
-      char *v = strchr(line, ':');
-      if (v) {
-        snprintf(model, sizeof model, "%s", v + 2);
-        model[strcspn(model, "\n")] = 0;
-      }
-      break;
-    }
-  }
-  if (f)
-    fclose(f);
-  uname(&u);
-  printf("bench-sessions: machine %s, %s, %ld cpus; build %s; libcloudnotify %s\n", u.machine,
-         model, sysconf(_SC_NPROCESSORS_ONLN), CN_BUILD_TYPE, cloudnotify_version_string());
+  char machine[256];
+  printf("bench-sessions: machine %s; build %s; libcloudnotify %s\n",
+         bench_machine(machine, sizeof machine), CN_BUILD_TYPE, cloudnotify_version_string());
   fflush(stdout);
 }
 
@@ -117,7 +93,7 @@ static point run(long n, long idle_ticks) {
   publishes = replies_ok = replies_bad = 0;
   clock_ms = 1000000;
   malloc_trim(0);
-  size_t heap0 = heap_in_use();
+  size_t heap0 = bench_heap_in_use();
   cloudnotify_callbacks cb = { .size = sizeof cb, .send = on_send, .monotonic_ms = mono };
   cloudnotify_ctx *ctx = NULL;
   if (cloudnotify_ctx_new(&ctx, &cb, NULL))
@@ -130,7 +106,7 @@ static point run(long n, long idle_ticks) {
 
   /* The registrations: one enable per account, by the session that will
    * come back (same resource, so it is bound to it again). */
-  size_t h = heap_in_use();
+  size_t h = bench_heap_in_use();
   for (long i = 0; i < n; i++) {
     snprintf(account, sizeof account, "user%ld@example.org", i);
     cloudnotify_session *s = NULL;
@@ -145,9 +121,9 @@ static point run(long n, long idle_ticks) {
   }
   if (replies_ok != n)
     fail("an enable failed");
-  p.reg_bytes = (double)(heap_in_use() - h) / (double)n;
+  p.reg_bytes = (double)(bench_heap_in_use() - h) / (double)n;
 
-  h = heap_in_use();
+  h = bench_heap_in_use();
   cloudnotify_session **ss = calloc((size_t)n, sizeof *ss);
   long publishes_setup = publishes;
   for (long i = 0; i < n; i++) {
@@ -168,29 +144,29 @@ static point run(long n, long idle_ticks) {
   }
   if (publishes != publishes_setup)
     fail("a push went out during the set-up");
-  p.session_bytes = (double)(heap_in_use() - h) / (double)n;
+  p.session_bytes = (double)(bench_heap_in_use() - h) / (double)n;
 
   /* Nothing due: the first coalescing deadline is 5 s after the first
    * session, the set-up took n / PER_MS ms of the clock. */
   clock_ms = 1000000 + 4999;
   if (cloudnotify_next_timeout(ctx) != 1)
     fail("unexpected first deadline");
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (long k = 0; k < idle_ticks; k++)
     cloudnotify_tick(ctx);
-  p.idle_ns = (now_s() - t0) / (double)idle_ticks * 1e9;
+  p.idle_ns = (bench_now_s() - t0) / (double)idle_ticks * 1e9;
   if (publishes != publishes_setup)
     fail("a push went out on an idle tick");
 
   /* Batches: 1 ms of the clock per tick. */
   long batches = n / PER_MS < 200 ? n / PER_MS : 200;
   long before = publishes;
-  t0 = now_s();
+  t0 = bench_now_s();
   for (long k = 0; k < batches; k++) {
     clock_ms++;
     cloudnotify_tick(ctx);
   }
-  double t_batch = now_s() - t0;
+  double t_batch = bench_now_s() - t0;
   long pushed = publishes - before;
   if (pushed != batches * PER_MS / 2)
     fail("a batch did not push every due session");

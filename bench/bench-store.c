@@ -29,44 +29,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #ifndef CN_BUILD_TYPE
 #define CN_BUILD_TYPE "unknown"
 #endif
 
 static char machine[256];
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void describe_machine(void) {
-  struct utsname u;
-  char model[160] = "?";
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  char line[256];
-  while (f && fgets(line, sizeof line, f)) {
-    if (!strncmp(line, "model name", 10)) {
-      char *v = strchr(line, ':');
-      if (v) {
-        snprintf(model, sizeof model, "%s", v + 2);
-        model[strcspn(model, "\n")] = 0;
-      }
-      break;
-    }
-  }
-  if (f)
-    fclose(f);
-  uname(&u);
-  snprintf(machine, sizeof machine, "%s %s, %ld cpus", u.machine, model,
-           sysconf(_SC_NPROCESSORS_ONLN));
+  bench_machine(machine, sizeof machine);
 }
 
 static void figure(const char *store, const char *what, double value, const char *unit) {
@@ -150,7 +122,7 @@ static void enable_and_load(const char *store, cloudnotify_sqlite *db, int n) {
   cloudnotify_ctx *ctx = new_ctx(db);
   char account[64], iq[1024];
   replies_ok = replies_bad = 0;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (int i = 0; i < n; i++) {
     snprintf(account, sizeof account, "user%d@example.org", i);
     cloudnotify_session *s = NULL;
@@ -163,7 +135,7 @@ static void enable_and_load(const char *store, cloudnotify_sqlite *db, int n) {
     drive();
     cloudnotify_session_free(s);
   }
-  double t_enable = now_s() - t0;
+  double t_enable = bench_now_s() - t0;
   if (replies_ok != n) {
     fprintf(stderr, "%s: %d of %d enables failed\n", store, n - replies_ok, n);
     exit(1);
@@ -178,7 +150,7 @@ static void enable_and_load(const char *store, cloudnotify_sqlite *db, int n) {
       cloudnotify_account_forget(ctx, account);
     }
   }
-  t0 = now_s();
+  t0 = bench_now_s();
   unsigned got = 0;
   for (int i = 0; i < n; i++) {
     snprintf(account, sizeof account, "user%d@example.org", i);
@@ -190,7 +162,7 @@ static void enable_and_load(const char *store, cloudnotify_sqlite *db, int n) {
     }
     got += rc == 1;
   }
-  double t_load = now_s() - t0;
+  double t_load = bench_now_s() - t0;
   if (got != (unsigned)n) {
     fprintf(stderr, "%s: %u of %d accounts loaded with a registration\n", store, got, n);
     exit(1);
@@ -264,19 +236,19 @@ static void big_load(const char *dir, long count) {
     accounts = 1;
   char path[512];
   snprintf(path, sizeof path, "%s/bench-store-big-%ld.db", dir, (long)getpid());
-  double t0 = now_s();
+  double t0 = bench_now_s();
   fill(path, count, accounts);
   fprintf(stderr, "(filled %ld registrations over %ld accounts in %.1f s)\n", count, accounts,
-          now_s() - t0);
+          bench_now_s() - t0);
   cloudnotify_sqlite *db = NULL;
   if (cloudnotify_sqlite_open(path, CLOUDNOTIFY_SQLITE_NO_CREATE, &db))
     exit(1);
 
   long scanned = 0;
-  t0 = now_s();
-  double c0 = cpu_s();
+  t0 = bench_now_s();
+  double c0 = bench_cpu_s();
   cloudnotify_sqlite_foreach(db, NULL, count_row, &scanned);
-  double t_scan = now_s() - t0, c_scan = cpu_s() - c0;
+  double t_scan = bench_now_s() - t0, c_scan = bench_cpu_s() - c0;
   if (scanned != count) {
     fprintf(stderr, "scan saw %ld of %ld\n", scanned, count);
     exit(1);
@@ -292,8 +264,8 @@ static void big_load(const char *dir, long count) {
   cloudnotify_ctx_set_option(ctx, "push_max_devices", "1000");
   char account[64];
   long listed = 0;
-  t0 = now_s();
-  c0 = cpu_s();
+  t0 = bench_now_s();
+  c0 = bench_cpu_s();
   for (long a = 0; a < accounts; a++) {
     snprintf(account, sizeof account, "user%ld@example.org", a);
     if (cloudnotify_account_registrations(ctx, account, count_listed, &listed) < 0) {
@@ -301,7 +273,7 @@ static void big_load(const char *dir, long count) {
       exit(1);
     }
   }
-  double t_load = now_s() - t0, c_load = cpu_s() - c0;
+  double t_load = bench_now_s() - t0, c_load = bench_cpu_s() - c0;
   if (listed != count) {
     fprintf(stderr, "loaded %ld of %ld\n", listed, count);
     exit(1);
