@@ -564,7 +564,20 @@ static void check_timer(fuzz_host *h) {
 static void check_internal(fuzz_host *h) {
   cloudnotify_ctx *ctx = h->ctx;
   FH_CHECK(ctx->in_callback == 0 && ctx->depth == 0);
-  FH_CHECK(g_hash_table_size(ctx->users) == ctx->user_lru.length);
+  /* Every cached user is on the LRU list, or off it only while sessions
+   * pin it (cn_users_trim takes those off). */
+  GHashTableIter it;
+  gpointer v;
+  guint listed = 0;
+  g_hash_table_iter_init(&it, ctx->users);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    const cn_user *u = v;
+    if (u->lru.prev || u->lru.next || ctx->user_lru.head == &u->lru)
+      listed++;
+    else
+      FH_CHECK(u->sessions != NULL);
+  }
+  FH_CHECK(listed == ctx->user_lru.length);
   FH_CHECK(g_hash_table_size(ctx->outstanding) == ctx->outstanding_fifo.length);
   FH_CHECK(g_hash_table_size(ctx->seen) <= ctx->seen_fifo.length);
   unsigned live = 0;

@@ -191,7 +191,7 @@ int cloudnotify_account_forget(cloudnotify_ctx *ctx, const char *account) {
   int rc = 0;
   if (old) {
     /* Out of the cache, so that the lookup below loads afresh. */
-    g_queue_unlink(&ctx->user_lru, &old->lru);
+    cn_user_lru_unlink(ctx, old);
     g_hash_table_remove(ctx->users, old->account);
     if (!old->sessions) {
       cn_user_free(old);

@@ -157,9 +157,25 @@ cn_reg *cn_user_find_reg(cn_user *u, const char *jid, const char *node) {
   return NULL;
 }
 
+/* A cached user is on ctx->user_lru unless cn_users_trim took it off
+ * because sessions pin it (see there). */
+static gboolean lru_on(const cloudnotify_ctx *ctx, const cn_user *u) {
+  return u->lru.prev || u->lru.next || ctx->user_lru.head == &u->lru;
+}
+
+void cn_user_lru_unlink(cloudnotify_ctx *ctx, cn_user *u) {
+  if (lru_on(ctx, u))
+    g_queue_unlink(&ctx->user_lru, &u->lru);
+}
+
 void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u) {
-  g_queue_unlink(&ctx->user_lru, &u->lru);
+  cn_user_lru_unlink(ctx, u);
   g_queue_push_head_link(&ctx->user_lru, &u->lru);
+}
+
+void cn_user_unpinned(cloudnotify_ctx *ctx, cn_user *u) {
+  if (!u->sessions && !lru_on(ctx, u) && g_hash_table_lookup(ctx->users, u->account) == u)
+    g_queue_push_head_link(&ctx->user_lru, &u->lru);
 }
 
 void cn_users_trim(cloudnotify_ctx *ctx) {
@@ -168,7 +184,14 @@ void cn_users_trim(cloudnotify_ctx *ctx) {
     cn_user *u = l->data;
     l = l->prev;
     /* A user with sessions stays: sessions point at its registrations.
-     * The head is the user the caller is about to use. */
+     * It also leaves the list until it is used again or its last session
+     * goes (cn_user_unpinned): with more online users than the bound, a
+     * walk that skipped them at every load made each load cost all of
+     * them.  The head is the user the caller is about to use. */
+    if (u->sessions && &u->lru != ctx->user_lru.head) {
+      g_queue_unlink(&ctx->user_lru, &u->lru);
+      continue;
+    }
     if (u->sessions || &u->lru == ctx->user_lru.head || cn_pending_pinned(ctx, u->account))
       continue;
     g_queue_unlink(&ctx->user_lru, &u->lru);
@@ -178,10 +201,14 @@ void cn_users_trim(cloudnotify_ctx *ctx) {
 }
 
 void cn_users_clear(cloudnotify_ctx *ctx) {
-  while (ctx->user_lru.head) {
-    cn_user *u = ctx->user_lru.head->data;
-    g_queue_unlink(&ctx->user_lru, &u->lru);
-    g_hash_table_remove(ctx->users, u->account);
+  /* Through the table, not the list: pinned users may be off the list. */
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, ctx->users);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    cn_user *u = v;
+    cn_user_lru_unlink(ctx, u);
+    g_hash_table_iter_steal(&it);
     user_free(u);
   }
 }
@@ -311,7 +338,7 @@ static void cache_user(cloudnotify_ctx *ctx, load_job *j) {
    * this load for an account with sessions: they move to the fresh one. */
   cn_user *stale = g_hash_table_lookup(ctx->users, u->account);
   if (stale) {
-    g_queue_unlink(&ctx->user_lru, &stale->lru);
+    cn_user_lru_unlink(ctx, stale);
     g_hash_table_remove(ctx->users, stale->account);
   }
   g_hash_table_insert(ctx->users, u->account, u);

@@ -67,6 +67,11 @@ int cn_user_get(cloudnotify_ctx *ctx, const char *account, cn_user **out);
  * also CLOUDNOTIFY_ERR_JID_MALFORMED. */
 int cn_user_get_input(cloudnotify_ctx *ctx, const char *account, cn_user **out);
 void cn_user_touch(cloudnotify_ctx *ctx, cn_user *u);
+/* Take u off the LRU list if it is on it (cn_users_trim takes users
+ * pinned by sessions off it). */
+void cn_user_lru_unlink(cloudnotify_ctx *ctx, cn_user *u);
+/* u lost a session: once it has none, a cached u is evictable again. */
+void cn_user_unpinned(cloudnotify_ctx *ctx, cn_user *u);
 /* Free a user already taken out of the cache (ctx->users, user_lru). */
 void cn_user_free(cn_user *u);
 /* Evict users beyond max_cached_users that hold no session. */

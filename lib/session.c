@@ -80,8 +80,10 @@ static void session_destroy(cloudnotify_ctx *ctx, cloudnotify_session *s) {
   session_stop_work(ctx, s);
   cn_gate_session_gone(s);
   g_ptr_array_free(s->pending, TRUE);
-  if (s->user)
+  if (s->user) {
     s->user->sessions = g_list_remove(s->user->sessions, s);
+    cn_user_unpinned(ctx, s->user);
+  }
   ctx->sessions = g_list_delete_link(ctx->sessions, s->ctx_link);
   if (s->dead)
     ctx->doomed = g_list_remove(ctx->doomed, s);

@@ -5,6 +5,8 @@
  * for slow runs such as valgrind. */
 #include "api-util.h"
 
+#include "ctx.h" /* the cache's LRU list, for the pinned-users test */
+
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +135,35 @@ static void max_cached_users_at_bound(void **state) {
   fh_clear(&f->h);
   assert_int_equal(au_ping(&f->h, users[0]), 2);
   assert_int_equal(f->st.loads, loads + 1);
+}
+
+/* Sessions pin their accounts in the cache beyond its bound.  Pinned
+ * accounts leave the LRU list, so that a load past the bound does not
+ * walk every one of them (each load cost all online users before), and
+ * come back to it, evictable, when their last session goes. */
+static void pinned_users_leave_the_lru(void **state) {
+  fixture *f = *state;
+  cloudnotify_ctx *ctx = f->h.ctx;
+  au_set(&f->h, "push_max_cached_users", "2");
+  enum { N = 40 };
+  cloudnotify_session *s[N];
+  for (unsigned i = 0; i < N; i++) {
+    char *account = g_strdup_printf("p%u@capulet.example", i);
+    s[i] = au_session(&f->h, account, "phone");
+    au_enable_ok(&f->h, s[i], PUSH_JID, account, NULL);
+    g_free(account);
+  }
+  assert_int_equal(g_hash_table_size(ctx->users), N);
+  assert_in_range(ctx->user_lru.length, 0, 2);
+  /* An account loaded past the bound is cached and pushed; the pinned
+   * ones stay. */
+  store_registration(f, "other@capulet.example");
+  assert_int_equal(loads_for(f, "other@capulet.example"), 1);
+  assert_in_range(g_hash_table_size(ctx->users), N, N + 1);
+  for (unsigned i = 0; i < N; i++)
+    cloudnotify_session_free(s[i]);
+  assert_in_range(g_hash_table_size(ctx->users), 0, 2);
+  assert_int_equal(ctx->user_lru.length, g_hash_table_size(ctx->users));
 }
 
 /* ---- push_max_outstanding ----------------------------------------------------- */
@@ -735,6 +766,7 @@ int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     T(max_devices_at_bound),
     T(max_cached_users_at_bound),
+    T(pinned_users_leave_the_lru),
     T(max_outstanding_at_bound),
     T(max_session_queue_at_bound),
     T(max_session_queue_lowered),
