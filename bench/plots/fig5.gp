@@ -3,7 +3,7 @@
 #   gnuplot -e "datadir='DIR'; outdir='DIR'" bench/plots/fig5.gp
 if (!exists("datadir")) datadir = 'bench/results/plot-data'
 if (!exists("outdir")) outdir = 'docs/performance'
-set terminal pngcairo size 800,500
+set terminal pngcairo size 800,500 noenhanced
 set logscale x
 set xlabel "sessions (half hibernated with a coalesced push pending, half live with an ack timer)"
 set grid
